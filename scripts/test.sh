@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The project's one test command (README: `npm test`; .ci/run calls it).
+# Type-checks and builds (the CLI tests run the built bin), runs vitest, then prints the plain
+# "N passed, N failed" line CI reads: vitest's own summary is not in that form.
+set -u
+cd "$(dirname "$0")/.."
+rm -f .vitest.json
+if ! node_modules/.bin/tsc -p tsconfig.json; then
+  echo "type check failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=.vitest.json "$@"
+rc=$?
+if [ -f .vitest.json ]; then
+  node -e 'const r=require("./.vitest.json"); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`)'
+else
+  echo "0 passed, 1 failed"
+  [ "$rc" -eq 0 ] && rc=1
+fi
+exit "$rc"

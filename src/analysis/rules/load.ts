@@ -1,0 +1,83 @@
+import { readFile, readdir } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv, type ErrorObject } from "ajv";
+import { parse as parseYaml } from "yaml";
+import { InputError } from "../../errors.js";
+import { compileRule, type Rule } from "./match.js";
+import type { RuleDoc } from "./schema.js";
+
+/** The package's own rules/ directory, whether running from src/ or dist/src/. */
+export function defaultRulesDir(): string {
+  const here = fileURLToPath(new URL(".", import.meta.url));
+  const parts = here.split(sep);
+  const at = parts.lastIndexOf("src");
+  const root = parts.slice(0, at).join(sep);
+  return join(root.endsWith(`${sep}dist`) ? join(root, "..") : root, "rules");
+}
+
+let validator: ((doc: unknown) => boolean) & { errors?: ErrorObject[] | null } | undefined;
+
+async function getValidator(rulesDir: string) {
+  if (validator) return validator;
+  const schema = JSON.parse(await readFile(join(rulesDir, "schema", "rule.schema.json"), "utf8"));
+  const ajv = new Ajv({ allErrors: false, strict: true });
+  validator = ajv.compile(schema);
+  return validator;
+}
+
+async function yamlFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === "schema" || entry.name === "catalog") continue;
+      out.push(...(await yamlFiles(full)));
+    } else if (entry.name.endsWith(".yaml") || entry.name.endsWith(".yml")) out.push(full);
+  }
+  return out.sort();
+}
+
+function describe(err: ErrorObject): string {
+  const field = err.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
+  if (err.keyword === "additionalProperties") {
+    return `field ${field === "(top level)" ? "" : `${field}.`}${String(err.params["additionalProperty"])} is not allowed`;
+  }
+  if (err.keyword === "required") return `field ${field === "(top level)" ? "" : `${field}.`}${String(err.params["missingProperty"])} is required`;
+  return `field ${field} ${err.message ?? "is invalid"}`;
+}
+
+/**
+ * Load and validate one rule file. A broken rule is an error naming the file and the field;
+ * the id must equal the path under rules/ without `.yaml`.
+ */
+export async function loadRuleFile(file: string, rulesDir: string, idRoot = rulesDir): Promise<Rule> {
+  const text = await readFile(file, "utf8");
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InputError("bad-rule", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, file);
+  }
+  const validate = await getValidator(rulesDir);
+  if (!validate(doc)) {
+    throw new InputError("bad-rule", describe(validate.errors![0]!), file);
+  }
+  const rule = doc as RuleDoc;
+  const expectedId = relative(idRoot, file).split(sep).join("/").replace(/\.ya?ml$/, "");
+  if (rule.id !== expectedId) {
+    throw new InputError("bad-rule", `field id is "${rule.id}" but the file path says "${expectedId}"`, file);
+  }
+  try {
+    return compileRule(rule);
+  } catch (err) {
+    throw new InputError("bad-rule", (err as Error).message, file);
+  }
+}
+
+export async function loadRules(rulesDir = defaultRulesDir()): Promise<Rule[]> {
+  const files = await yamlFiles(rulesDir);
+  const rules: Rule[] = [];
+  for (const f of files) rules.push(await loadRuleFile(f, rulesDir));
+  return rules;
+}

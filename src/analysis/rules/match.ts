@@ -1,0 +1,148 @@
+import picomatch from "picomatch";
+import type { Touch, FileTouches } from "../touch.js";
+import type { MatcherDoc, RuleDoc } from "./schema.js";
+
+export interface Rule {
+  readonly doc: RuleDoc;
+  readonly match: Matcher;
+  readonly with: Matcher | undefined;
+  readonly without: Matcher | undefined;
+}
+
+/** A touch with the patch it came from, for rules that look across a series. */
+export interface SeriesTouch {
+  readonly touch: Touch;
+  /** 1-based patch index within the series. */
+  readonly patch: number;
+  readonly file: FileTouches;
+}
+
+export interface RuleMatch {
+  readonly rule: Rule;
+  readonly touch: Touch;
+  /** The other touch a `series.with` clause found, and where. */
+  readonly with: SeriesTouch | undefined;
+}
+
+type Test = (t: Touch, file: FileTouches) => boolean;
+export type Matcher = Test;
+
+const list = <T>(v: T | readonly T[] | undefined): readonly T[] => (v === undefined ? [] : Array.isArray(v) ? (v as readonly T[]) : [v as T]);
+
+function regex(source: string, field: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw new Error(`field ${field} is not a valid regular expression: ${(err as Error).message}`);
+  }
+}
+
+function nameTest(names: readonly string[], field: string): (s: string | undefined) => boolean {
+  const exact = new Set(names.filter((n) => !/^\/.*\/$/.test(n)));
+  const res = names.filter((n) => /^\/.*\/$/.test(n)).map((n) => regex(n.slice(1, -1), field));
+  return (s) => s !== undefined && (exact.has(s) || res.some((r) => r.test(s)));
+}
+
+export function compileMatcher(m: MatcherDoc, field: string): Matcher {
+  const tests: Test[] = [];
+  const kinds = new Set(list(m.kind));
+  tests.push((t) => kinds.has(t.kind));
+  if (m.name !== undefined) {
+    const ok = nameTest(list(m.name), `${field}.name`);
+    tests.push((t) => ok(t.name));
+  }
+  if (m.change !== undefined && m.change !== "any") {
+    const changes = new Set(list(m.change));
+    tests.push((t) => changes.has(t.change));
+  }
+  if (m.areas) {
+    const areas = new Set(m.areas);
+    tests.push((t) => areas.has(t.area));
+  }
+  if (m.paths !== undefined) {
+    const ok = picomatch(list(m.paths) as string[]);
+    tests.push((t) => ok(t.file));
+  }
+  if (m["exclude-paths"] !== undefined) {
+    const bad = picomatch(list(m["exclude-paths"]) as string[]);
+    tests.push((t) => !bad(t.file));
+  }
+  if (m.function !== undefined) {
+    const ok = picomatch(list(m.function) as string[]);
+    tests.push((t) => t.function !== undefined && ok(t.function));
+  }
+  if (m["ops-member"] !== undefined) {
+    const ok = nameTest(list(m["ops-member"]), `${field}.ops-member`);
+    tests.push((t) => ok(t.member));
+  }
+  if (m.code !== undefined) {
+    const re = regex(m.code, `${field}.code`);
+    tests.push((t) => re.test(t.code));
+  }
+  if (m["not-code"] !== undefined) {
+    const re = regex(m["not-code"], `${field}.not-code`);
+    tests.push((t) => !re.test(t.code));
+  }
+  if (m.condition !== undefined) {
+    const re = regex(m.condition, `${field}.condition`);
+    tests.push((t) => t.condition !== undefined && re.test(t.condition));
+  }
+  if (m.value !== undefined) {
+    const re = regex(m.value, `${field}.value`);
+    tests.push((t) => t.value !== undefined && re.test(t.value));
+  }
+  for (const [i, a] of (m.args ?? []).entries()) {
+    const pattern = a.pattern !== undefined ? regex(a.pattern, `${field}.args.${i}.pattern`) : undefined;
+    const not = a.not !== undefined ? regex(a.not, `${field}.args.${i}.not`) : undefined;
+    tests.push((t) => {
+      const arg = a.at < 0 ? t.args[t.args.length + a.at] : t.args[a.at];
+      if (arg === undefined) return false;
+      return (!pattern || pattern.test(arg)) && (!not || !not.test(arg));
+    });
+  }
+  if (m["function-lacks"] !== undefined) {
+    const lacks = nameTest(list(m["function-lacks"]), `${field}.function-lacks`);
+    tests.push((t, file) => {
+      if (!t.function) return false; // cannot tell what the function holds: stay quiet
+      const calls = file.functionCalls.get(t.function) ?? new Set<string>();
+      return ![...calls].some((c) => lacks(c));
+    });
+  }
+  return (t, file) => tests.every((test) => test(t, file));
+}
+
+export function compileRule(doc: RuleDoc): Rule {
+  return {
+    doc,
+    match: compileMatcher(doc.match, "match"),
+    with: doc.series?.with ? compileMatcher(doc.series.with, "series.with") : undefined,
+    without: doc.series?.without ? compileMatcher(doc.series.without, "series.without") : undefined,
+  };
+}
+
+/**
+ * Match every rule against the touches of one patch, with the whole series in view for
+ * `series.with` / `series.without` (a flag added in patch 1 and set in patch 2).
+ */
+export function matchRules(rules: readonly Rule[], patch: readonly FileTouches[], series: readonly SeriesTouch[]): RuleMatch[] {
+  const out: RuleMatch[] = [];
+  for (const rule of rules) {
+    if (rule.without && series.some((s) => rule.without!(s.touch, s.file))) continue;
+    let withTouch: SeriesTouch | undefined;
+    if (rule.with) {
+      withTouch = series.find((s) => rule.with!(s.touch, s.file));
+      if (!withTouch) continue;
+    }
+    const seen = new Set<string>();
+    for (const file of patch) {
+      for (const touch of file.touches) {
+        if (!rule.match(touch, file)) continue;
+        const key = `${touch.file}:${touch.line}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        out.push({ rule, touch, with: withTouch });
+      }
+    }
+  }
+  return out;
+}

@@ -1,0 +1,352 @@
+import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
+import {
+  isCommentRow,
+  placeRow,
+  rowCalls,
+  rowIdentifiers,
+  type CParser,
+  type Fragment,
+  type Placement,
+} from "../patch/c-source.js";
+import {
+  ATTR_IDENTIFIERS,
+  COHERENCY_FIELD,
+  DMA_BUF_MARKER,
+  FRAMEWORK_STRUCTS,
+  OPS_IMPL_SUFFIXES,
+  OPS_MEMBERS,
+  UAPI_IDENTIFIER,
+  areaOfPath,
+  callKind,
+  isCSource,
+  type Area,
+  type CallKind,
+  type OpsMember,
+} from "./vocabulary.js";
+
+export type TouchKind =
+  | CallKind
+  | "ops-member"
+  | "dma-attr"
+  | "gate"
+  | "flag-set"
+  | "struct-field"
+  | "uapi";
+
+export type Change = "added" | "removed" | "modified";
+
+/** One thing a hunk touches on the dma-buf surface. */
+export interface Touch {
+  readonly file: string;
+  readonly area: Area;
+  readonly kind: TouchKind;
+  /** The kernel name: a call, an ops member, an attribute, a field. */
+  readonly name: string;
+  readonly change: Change;
+  /** Line in the new version of the file (for a removal: where the removed code was). */
+  readonly line: number;
+  readonly oldLine: number | undefined;
+  readonly function: string | undefined;
+  /** The dma_buf_ops member the line belongs to: by initializer or by the implementing function. */
+  readonly member: OpsMember | undefined;
+  readonly code: string;
+  readonly detail: string;
+  readonly args: readonly string[];
+  /** For gates: the condition; for flag-set: the value assigned. */
+  readonly condition?: string;
+  readonly value?: string;
+  readonly placement: Placement["how"];
+}
+
+export interface UnplacedHunk {
+  readonly file: string;
+  readonly heading: string;
+  readonly line: number;
+  readonly reason: string;
+}
+
+export interface FileTouches {
+  readonly file: FileDiff;
+  readonly area: Area;
+  /** Whether the file is part of the dma-buf surface (by path, or by content for drivers). */
+  readonly inScope: boolean;
+  readonly touches: readonly Touch[];
+  readonly unplaced: readonly UnplacedHunk[];
+  /** Only comments, documentation or whitespace changed. */
+  readonly docOnly: boolean;
+  /** Every call visible in the new version of each function (context and added lines). */
+  readonly functionCalls: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+interface Side {
+  readonly rows: string[];
+  readonly lineOf: HunkLine[];
+}
+
+function side(hunk: Hunk, keep: "+" | "-"): Side {
+  const lines = hunk.lines.filter((l) => l.type === " " || l.type === keep);
+  return { rows: lines.map((l) => l.text), lineOf: lines };
+}
+
+/** New-file line where a removed line was: the next surviving line, else the previous one. */
+function anchorForRemoved(hunk: Hunk, removed: HunkLine): number {
+  const at = hunk.lines.indexOf(removed);
+  for (let i = at + 1; i < hunk.lines.length; i++) {
+    const n = hunk.lines[i]!.newLine;
+    if (n !== undefined) return n;
+  }
+  for (let i = at - 1; i >= 0; i--) {
+    const n = hunk.lines[i]!.newLine;
+    if (n !== undefined) return n;
+  }
+  return Math.max(1, hunk.newStart);
+}
+
+function memberOfFunction(fn: string | undefined, known: ReadonlyMap<string, OpsMember>): OpsMember | undefined {
+  if (!fn) return undefined;
+  const k = known.get(fn);
+  if (k) return k;
+  for (const [re, member] of OPS_IMPL_SUFFIXES) if (re.test(fn)) return member;
+  return undefined;
+}
+
+function asMember(field: string | undefined): OpsMember | undefined {
+  return field && (OPS_MEMBERS as readonly string[]).includes(field) ? (field as OpsMember) : undefined;
+}
+
+function returnsError(consequence: string | undefined): boolean {
+  return consequence !== undefined && /\breturn\b[^;]*-E[A-Z]+|\bERR_PTR\s*\(\s*-E|\bgoto\s+\w*(err|fail|out)/.test(consequence);
+}
+
+interface RawTouch extends Omit<Touch, "change"> {
+  readonly side: "+" | "-";
+}
+
+/**
+ * Classify every changed line of a file against the dma-buf surface. Each hunk side is parsed
+ * with tree-sitter; where a line sits (function, ops initializer, `if`) comes from the tree.
+ */
+export function classifyFile(file: FileDiff, parser: CParser | undefined): FileTouches {
+  const area = areaOfPath(file.path);
+  const hunkText = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
+  const markerInFile = DMA_BUF_MARKER.test(hunkText) || file.hunks.some((h) => DMA_BUF_MARKER.test(h.heading));
+  const inScopeByPath = area !== "other" && area !== "documentation";
+  if (file.status === "binary" || !isCSource(file.path) || !parser) {
+    return {
+      file,
+      area,
+      inScope: inScopeByPath,
+      touches: [],
+      unplaced: [],
+      docOnly: area === "documentation" || /\.(rst|txt|md)$/.test(file.path),
+      functionCalls: new Map(),
+    };
+  }
+  const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
+
+  const parsed = file.hunks.map((hunk) => {
+    const post = side(hunk, "+");
+    const pre = side(hunk, "-");
+    return {
+      hunk,
+      post,
+      pre,
+      postFrag: parser.parseFragment(post.rows, hunk.heading),
+      preFrag: parser.parseFragment(pre.rows, hunk.heading),
+    };
+  });
+
+  try {
+    // Pass 1: `.member = function` pairs anywhere in view tell which function implements what.
+    const implementers = new Map<string, OpsMember>();
+    for (const p of parsed) {
+      for (const [frag, s] of [
+        [p.postFrag, p.post],
+        [p.preFrag, p.pre],
+      ] as const) {
+        for (let row = 0; row < s.rows.length; row++) {
+          const pl = placeRow(frag, row);
+          const member = asMember(pl.field);
+          if (member && pl.initializer?.type === "dma_buf_ops" && pl.fieldValue && /^\w+$/.test(pl.fieldValue)) {
+            implementers.set(pl.fieldValue, member);
+          }
+        }
+      }
+    }
+
+    const functionCalls = new Map<string, Set<string>>();
+    for (const p of parsed) {
+      for (let row = 0; row < p.post.rows.length; row++) {
+        const calls = rowCalls(p.postFrag, row);
+        if (calls.length === 0) continue;
+        const fn = placeRow(p.postFrag, row).function;
+        if (!fn) continue;
+        const set = functionCalls.get(fn) ?? new Set<string>();
+        for (const c of calls) set.add(c.name);
+        functionCalls.set(fn, set);
+      }
+    }
+
+    const raw: RawTouch[] = [];
+    const unplaced: UnplacedHunk[] = [];
+    let codeChanged = false;
+    for (const p of parsed) {
+      let hunkUnplaced = false;
+      for (const [frag, s, mark] of [
+        [p.postFrag, p.post, "+"],
+        [p.preFrag, p.pre, "-"],
+      ] as const) {
+        for (let row = 0; row < s.rows.length; row++) {
+          const hl = s.lineOf[row]!;
+          if (hl.type !== mark) continue;
+          if (isCommentRow(frag, row)) continue;
+          codeChanged = true;
+          const pl = placeRow(frag, row);
+          if (!pl.placed && !hunkUnplaced) {
+            hunkUnplaced = true;
+            unplaced.push({ file: file.path, heading: p.hunk.heading, line: hl.newLine ?? anchorForRemoved(p.hunk, hl), reason: pl.reason ?? "unknown" });
+          }
+          raw.push(...touchesOfRow(file.path, fileArea, frag, row, hl, pl, mark, p.hunk, implementers));
+        }
+      }
+    }
+    const touches = mergeChanges(raw);
+    const inScope = inScopeByPath || touches.length > 0;
+    return {
+      file,
+      area: fileArea,
+      inScope,
+      touches,
+      unplaced: inScope ? unplaced : [],
+      docOnly: !codeChanged,
+      functionCalls,
+    };
+  } finally {
+    for (const p of parsed) {
+      p.postFrag.tree.delete();
+      p.preFrag.tree.delete();
+    }
+  }
+}
+
+function touchesOfRow(
+  path: string,
+  area: Area,
+  frag: Fragment,
+  row: number,
+  hl: HunkLine,
+  pl: Placement,
+  mark: "+" | "-",
+  hunk: Hunk,
+  implementers: ReadonlyMap<string, OpsMember>,
+): RawTouch[] {
+  const out: RawTouch[] = [];
+  const code = hl.text;
+  const line = hl.newLine ?? anchorForRemoved(hunk, hl);
+  const inOps = pl.initializer?.type === "dma_buf_ops";
+  const member = (inOps ? asMember(pl.field) : undefined) ?? memberOfFunction(pl.function, implementers);
+  const relevantFile = area !== "other";
+  const base = {
+    file: path,
+    area,
+    line,
+    oldLine: hl.oldLine,
+    function: pl.function,
+    member,
+    code,
+    placement: pl.how,
+    side: mark,
+    args: [] as readonly string[],
+  };
+
+  if (inOps && pl.field) {
+    out.push({ ...base, kind: "ops-member", name: pl.field, detail: `.${pl.field} = ${pl.fieldValue ?? "?"}`, value: pl.fieldValue });
+  } else if (member && relevantFile) {
+    out.push({ ...base, kind: "ops-member", name: member, detail: `${pl.function ?? "?"}() implements ${member}` });
+  }
+
+  for (const call of rowCalls(frag, row)) {
+    const kind = callKind(call.name);
+    if (!kind) continue;
+    if (!relevantFile && kind !== "framework-call") continue;
+    out.push({ ...base, kind, name: call.name, detail: call.text, args: call.args });
+  }
+
+  const ids = new Set(rowIdentifiers(frag, row));
+  if (relevantFile) {
+    for (const id of ids) {
+      if (ATTR_IDENTIFIERS.has(id) && id.startsWith("DMA_ATTR_")) {
+        out.push({ ...base, kind: "dma-attr", name: id, detail: code.trim() });
+      }
+    }
+  }
+  if (area === "uapi") {
+    for (const id of ids) if (UAPI_IDENTIFIER.test(id)) out.push({ ...base, kind: "uapi", name: id, detail: code.trim() });
+  }
+
+  if (pl.ifCondition) {
+    const cond = pl.ifCondition;
+    const aboutCoherency = /\b(dev_is_dma_coherent|dev_dma_coherent|of_dma_is_coherent)\b/.test(cond) || /\w*coheren(t|cy)\b/.test(cond);
+    if (aboutCoherency && returnsError(pl.ifConsequence)) {
+      const err = /-E[A-Z]+/.exec(pl.ifConsequence ?? "")?.[0];
+      out.push({ ...base, kind: "gate", name: "coherency", detail: `if (${cond}) → ${err ?? "error"}`, condition: cond, value: err });
+    }
+  }
+
+  for (const a of pl.assignments) {
+    const field = /(?:\.|->)(\w+)$/.exec(a.left)?.[1] ?? a.left;
+    if (COHERENCY_FIELD.test(field)) {
+      out.push({ ...base, kind: "flag-set", name: field, detail: `${a.left} = ${a.right}`, value: a.right });
+    }
+  }
+  if (pl.field && !inOps && COHERENCY_FIELD.test(pl.field) && pl.fieldValue) {
+    out.push({ ...base, kind: "flag-set", name: pl.field, detail: `.${pl.field} = ${pl.fieldValue}`, value: pl.fieldValue });
+  }
+
+  if (pl.structField && FRAMEWORK_STRUCTS.has(pl.structField.struct)) {
+    out.push({
+      ...base,
+      kind: "struct-field",
+      name: pl.structField.field,
+      detail: `struct ${pl.structField.struct}: ${pl.structField.text}`,
+    });
+  }
+  return out;
+}
+
+/**
+ * A touch removed and re-added in the same function with the same name is one modification,
+ * reported at the added line (what the reviewer reads in the new version).
+ */
+function mergeChanges(raw: readonly RawTouch[]): Touch[] {
+  const out: Touch[] = [];
+  const removed = raw.filter((t) => t.side === "-");
+  const added = raw.filter((t) => t.side === "+");
+  const used = new Set<RawTouch>();
+  const key = (t: RawTouch) => `${t.kind}|${t.name}|${t.function ?? ""}|${t.member ?? ""}`;
+  for (const a of added) {
+    const match = removed.find((r) => !used.has(r) && key(r) === key(a) && Math.abs(r.line - a.line) <= 40);
+    const { side: _s, ...rest } = a;
+    if (match) {
+      used.add(match);
+      if (match.code.trim() === a.code.trim()) continue; // moved, not changed
+      out.push({ ...rest, change: "modified", oldLine: match.oldLine });
+    } else out.push({ ...rest, change: "added" });
+  }
+  for (const r of removed) {
+    if (used.has(r)) continue;
+    const { side: _s, ...rest } = r;
+    out.push({ ...rest, change: "removed" });
+  }
+  // One touch per (kind, name, line, change): a line that is both a call and inside an ops
+  // implementation reports each once.
+  const seen = new Set<string>();
+  return out
+    .filter((t) => {
+      const k = `${t.kind}|${t.name}|${t.line}|${t.change}|${t.detail}`;
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    })
+    .sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
+}

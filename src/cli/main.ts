@@ -1,0 +1,62 @@
+import { readFileSync } from "node:fs";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { InputError } from "../errors.js";
+import { reviewCommand, type Io } from "./review.js";
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")) as { version: string };
+    return pkg.version;
+  } catch {
+    return JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")).version as string;
+  }
+}
+
+/** Runs the CLI and returns its exit code; never lets a stack trace reach the user. */
+export async function main(argv: readonly string[], io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  let code = 0;
+  const program = new Command()
+    .name("dmabuf-review")
+    .description("Review Linux dma-buf patches for cache-coherency hazards, false positives and userspace regressions.")
+    .version(version())
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  program
+    .command("review")
+    .description("review a patch, an mbox, a directory of messages, or - for stdin")
+    .argument("<path>", "patch file, .eml, mbox, directory, or - for stdin")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addOption(new Option("--fail-on <severity>", "exit 1 when a finding is at or above").choices(["info", "warning", "error"]).default("warning"))
+    .option("--rules <dir>", "rules directory (default: the bundled rules/)", (v: string) => {
+      if (!v) throw new InvalidArgumentError("empty path");
+      return v;
+    })
+    .action(async (path: string, opts: { format: "text" | "json"; failOn: "info" | "warning" | "error"; rules?: string }) => {
+      code = await reviewCommand(path, opts, io);
+    });
+  try {
+    await program.parseAsync(argv as string[], { from: "user" });
+    return code;
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number };
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
+    if (typeof e.code === "string" && e.code.startsWith("commander.")) return 2;
+    if (err instanceof InputError) {
+      io.stderr.write(`dmabuf-review: ${err.message}\n`);
+      return 2;
+    }
+    io.stderr.write(`dmabuf-review: internal error: ${(err as Error).message}\n`);
+    if (process.env["DMABUF_REVIEW_DEBUG"]) io.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    return 3;
+  }
+}
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (isEntry) {
+  main(process.argv.slice(2)).then((c) => {
+    process.exitCode = c;
+  });
+}

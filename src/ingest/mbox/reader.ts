@@ -1,0 +1,94 @@
+import { readFile, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { InputError, MAX_INPUT_BYTES } from "../../errors.js";
+
+/** One message's bytes and where they came from, before any MIME parsing. */
+export interface RawMessage {
+  readonly bytes: Buffer;
+  /** "path", "path#3" for the third message of an mbox, or "stdin#3". */
+  readonly source: string;
+}
+
+const FROM_LINE = /^From \S+/;
+
+/** An mbox starts with a `From ` separator line; a lone message starts with a header. */
+export function isMbox(bytes: Buffer): boolean {
+  return FROM_LINE.test(bytes.subarray(0, 200).toString("latin1"));
+}
+
+/**
+ * Split an mbox (mboxrd or mboxo) into messages: a `From ` line after a blank line starts a new
+ * message; `>From ` quoting is undone (mboxrd: one `>` less on every `>+From ` line).
+ * Works on latin1 so that bytes survive untouched whatever the charset.
+ */
+export function splitMbox(bytes: Buffer, source: string): RawMessage[] {
+  const text = bytes.toString("latin1");
+  const out: RawMessage[] = [];
+  const starts: number[] = [];
+  if (FROM_LINE.test(text)) starts.push(0);
+  const re = /\r?\n\r?\n(?=From \S)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index + m[0].length);
+  for (let i = 0; i < starts.length; i++) {
+    const begin = starts[i]!;
+    const end = i + 1 < starts.length ? starts[i + 1]! : text.length;
+    const chunk = text.slice(begin, end);
+    const firstNl = chunk.indexOf("\n");
+    const message = (firstNl < 0 ? "" : chunk.slice(firstNl + 1)).replace(/^>(>*From )/gm, "$1");
+    out.push({ bytes: Buffer.from(message, "latin1"), source: `${source}#${i + 1}` });
+  }
+  return out;
+}
+
+function fromBuffer(bytes: Buffer, source: string): RawMessage[] {
+  if (isMbox(bytes)) return splitMbox(bytes, source);
+  return [{ bytes, source }];
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === "string" ? Buffer.from(chunk) : (chunk as Buffer);
+    size += b.length;
+    if (size > MAX_INPUT_BYTES) throw new InputError("too-large", `input exceeds ${MAX_INPUT_BYTES} bytes`, "stdin");
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Read a path (a message, an mbox, or a directory of either) or `-` for stdin into raw
+ * messages. An empty input is an error of its own: there is nothing to review.
+ */
+export async function readMessages(path: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<RawMessage[]> {
+  if (path === "-") {
+    const bytes = await readStream(stdin);
+    if (bytes.length === 0 || bytes.toString("latin1").trim() === "") throw new InputError("empty-input", "nothing on stdin", "stdin");
+    return fromBuffer(bytes, "stdin");
+  }
+  let info;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    throw new InputError("unreadable", (err as NodeJS.ErrnoException).code ?? String(err), path);
+  }
+  if (info.isDirectory()) {
+    const names = (await readdir(path, { withFileTypes: true }))
+      .filter((d) => d.isFile() && !d.name.startsWith("."))
+      .map((d) => d.name)
+      .sort();
+    const out: RawMessage[] = [];
+    for (const name of names) {
+      const file = join(path, name);
+      const bytes = await readFile(file);
+      if (bytes.toString("latin1").trim() === "") continue;
+      out.push(...fromBuffer(bytes, file));
+    }
+    if (out.length === 0) throw new InputError("empty-input", "no messages in directory", path);
+    return out;
+  }
+  if (info.size > MAX_INPUT_BYTES) throw new InputError("too-large", `${info.size} bytes, limit ${MAX_INPUT_BYTES}`, path);
+  const bytes = await readFile(path);
+  if (bytes.toString("latin1").trim() === "") throw new InputError("empty-input", "the file is empty", path);
+  return fromBuffer(bytes, path);
+}

@@ -1,0 +1,286 @@
+import { createRequire } from "node:module";
+import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
+
+/**
+ * C structure of diff fragments through tree-sitter (C grammar, WebAssembly). A hunk is a
+ * fragment: it starts and ends anywhere, often deep inside a function. We rebuild each side of
+ * a hunk (post-image: context + added; pre-image: context + removed), give tree-sitter the hunk
+ * heading as context in the form that parses best, and ask the tree where each line sits.
+ */
+export class CParser {
+  private constructor(private readonly parser: Parser) {}
+
+  private static loading: Promise<CParser> | undefined;
+
+  /** Load once per process: the grammar is ~600 KB of WebAssembly. */
+  static load(): Promise<CParser> {
+    CParser.loading ??= (async () => {
+      await Parser.init();
+      const require = createRequire(import.meta.url);
+      const language = await Language.load(require.resolve("tree-sitter-c/tree-sitter-c.wasm"));
+      const parser = new Parser();
+      parser.setLanguage(language);
+      return new CParser(parser);
+    })();
+    return CParser.loading;
+  }
+
+  /**
+   * Parse one side of a hunk. `rows` are the source lines; `heading` is git's `@@` section
+   * heading. Tries the heading as an open function body, as plain text, and not at all, and
+   * keeps the variant with the fewest syntax errors.
+   */
+  parseFragment(rows: readonly string[], heading: string): Fragment {
+    const variants: { prefix: string[]; via: Fragment["headingUse"] }[] = [];
+    const opener = functionOpener(heading);
+    if (opener) variants.push({ prefix: [opener, "{"], via: "function" });
+    if (heading.trim() !== "") variants.push({ prefix: [heading], via: "plain" });
+    variants.push({ prefix: [], via: "none" });
+    let best: Fragment | undefined;
+    for (const v of variants) {
+      const text = [...v.prefix, ...rows].join("\n") + "\n";
+      const tree = this.parser.parse(text);
+      if (!tree) continue;
+      const errors = countErrors(tree.rootNode);
+      if (!best || errors < best.errors) {
+        best?.tree.delete();
+        best = { tree, offset: v.prefix.length, errors, headingUse: v.via, rows };
+      } else tree.delete();
+      if (errors === 0) break;
+    }
+    if (!best) throw new Error("tree-sitter returned no tree");
+    return best;
+  }
+}
+
+export interface Fragment {
+  readonly tree: Tree;
+  /** Rows of synthetic prefix before the first hunk row. */
+  readonly offset: number;
+  readonly errors: number;
+  readonly headingUse: "function" | "plain" | "none";
+  readonly rows: readonly string[];
+}
+
+/**
+ * git's heading is the first line of the enclosing definition, often cut mid-parameter list
+ * ("dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct device *dev,"). Turn it into a
+ * function header that opens a body, or undefined when it is not a function.
+ */
+export function functionOpener(heading: string): string | undefined {
+  let h = heading.trim();
+  if (!h.includes("(") || /[;{=]\s*$/.test(h) || /^(#|struct\s+\w+\s*\{|enum\b|union\b)/.test(h)) return undefined;
+  if (/^(if|for|while|switch|return)\b/.test(h)) return undefined;
+  h = h.replace(/,\s*$/, "");
+  const open = (h.match(/\(/g) ?? []).length - (h.match(/\)/g) ?? []).length;
+  if (open > 0) h += ")".repeat(open);
+  // Kernel style puts the return type on the line above: give tree-sitter one.
+  if (/^[A-Za-z_]\w*\s*\(/.test(h)) h = `int ${h}`;
+  return h;
+}
+
+function countErrors(root: Node): number {
+  let n = 0;
+  const cursor = root.walk();
+  let done = false;
+  while (!done) {
+    const node = cursor.currentNode;
+    if (node.isError || node.isMissing) n++;
+    if (node.hasError && cursor.gotoFirstChild()) continue;
+    while (!cursor.gotoNextSibling()) {
+      if (!cursor.gotoParent()) {
+        done = true;
+        break;
+      }
+    }
+  }
+  cursor.delete();
+  return n;
+}
+
+export interface Placement {
+  readonly function: string | undefined;
+  /** The struct type and variable of an initializer the row sits in: dma_buf_ops foo_ops. */
+  readonly initializer: { readonly type: string; readonly variable: string } | undefined;
+  /** The designated field of that initializer on this row: `.begin_cpu_access = ...`. */
+  readonly field: string | undefined;
+  readonly fieldValue: string | undefined;
+  /** Condition text of an `if` that starts on this row. */
+  readonly ifCondition: string | undefined;
+  /** Text of the statement that follows that `if` (what happens when it holds). */
+  readonly ifConsequence: string | undefined;
+  /** The struct a field declaration on this row belongs to, with the field's name. */
+  readonly structField: { readonly struct: string; readonly field: string; readonly text: string } | undefined;
+  /** Assignments on this row: `left = right`. */
+  readonly assignments: readonly { readonly left: string; readonly right: string }[];
+  readonly placed: boolean;
+  readonly how: "parser" | "heading" | "file-scope" | "unplaced";
+  readonly reason?: string;
+}
+
+export interface CallSite {
+  readonly name: string;
+  readonly args: readonly string[];
+  readonly text: string;
+}
+
+function nodeRow(f: Fragment, row: number): number {
+  return row + f.offset;
+}
+
+function declaratorName(node: Node | null): string | undefined {
+  let n: Node | null = node;
+  while (n) {
+    if (n.type === "identifier" || n.type === "field_identifier") return n.text;
+    n = n.childForFieldName("declarator") ?? n.namedChildren.find((c) => c?.type === "identifier") ?? null;
+  }
+  return undefined;
+}
+
+function structTypeName(decl: Node): string | undefined {
+  const type = decl.childForFieldName("type");
+  if (type?.type === "struct_specifier") return type.childForFieldName("name")?.text;
+  return type?.text;
+}
+
+/** Leaves (tokens) that start on a row, in order. */
+export function rowLeaves(f: Fragment, row: number): Node[] {
+  const r = nodeRow(f, row);
+  const out: Node[] = [];
+  const visit = (n: Node) => {
+    if (n.endPosition.row < r || n.startPosition.row > r) return;
+    if (n.childCount === 0) {
+      if (n.startPosition.row === r) out.push(n);
+      return;
+    }
+    for (const c of n.children) if (c) visit(c);
+  };
+  visit(f.tree.rootNode);
+  return out;
+}
+
+/** True when a row holds nothing but comments and whitespace (documentation-only change). */
+export function isCommentRow(f: Fragment, row: number): boolean {
+  const text = f.rows[row] ?? "";
+  if (text.trim() === "") return true;
+  const leaves = rowLeaves(f, row);
+  if (leaves.length === 0) {
+    // Inside a multi-line comment that started on an earlier row.
+    const r = nodeRow(f, row);
+    const n = f.tree.rootNode.descendantForPosition({ row: r, column: text.search(/\S/) });
+    return n?.type === "comment";
+  }
+  return leaves.every((l) => l.type === "comment");
+}
+
+export function placeRow(f: Fragment, row: number): Placement {
+  const r = nodeRow(f, row);
+  const text = f.rows[row] ?? "";
+  const col = Math.max(0, text.search(/\S/));
+  const start = f.tree.rootNode.namedDescendantForPosition({ row: r, column: col });
+  let fn: string | undefined;
+  let fnNode: Node | undefined;
+  let initializer: Placement["initializer"];
+  let field: string | undefined;
+  let fieldValue: string | undefined;
+  let ifCondition: string | undefined;
+  let ifConsequence: string | undefined;
+  let structField: Placement["structField"];
+  let inError = false;
+  let topLevel = false;
+  for (let n: Node | null = start; n; n = n.parent) {
+    switch (n.type) {
+      case "function_definition":
+        if (!fn) {
+          fn = declaratorName(n.childForFieldName("declarator"));
+          fnNode = n;
+        }
+        break;
+      case "initializer_pair":
+        if (!field && n.startPosition.row === r) {
+          const designator = n.childForFieldName("designator") ?? n.namedChildren[0];
+          field = designator?.text.replace(/^\./, "");
+          fieldValue = n.childForFieldName("value")?.text;
+        }
+        break;
+      case "declaration":
+      case "init_declarator":
+        if (!initializer && n.type === "declaration" && n.text.includes("{")) {
+          const type = structTypeName(n);
+          const variable = declaratorName(n.childForFieldName("declarator"));
+          if (type && variable) initializer = { type, variable };
+        }
+        break;
+      case "if_statement":
+        if (!ifCondition && n.startPosition.row === r) {
+          ifCondition = n.childForFieldName("condition")?.text.replace(/^\(|\)$/g, "").replace(/\s+/g, " ");
+          ifConsequence = n.childForFieldName("consequence")?.text.replace(/\s+/g, " ");
+        }
+        break;
+      case "field_declaration":
+        if (!structField && n.startPosition.row === r) {
+          const list = n.parent;
+          const spec = list?.parent;
+          const struct = spec?.type === "struct_specifier" ? spec.childForFieldName("name")?.text : undefined;
+          const name = declaratorName(n.childForFieldName("declarator"));
+          if (struct && name) structField = { struct, field: name, text: n.text.replace(/\s+/g, " ") };
+        }
+        break;
+      case "ERROR":
+        inError = true;
+        break;
+      case "translation_unit":
+        topLevel = true;
+        break;
+    }
+  }
+  const assignments = rowAssignments(f, r);
+  const base = { initializer, field, fieldValue, ifCondition, ifConsequence, structField, assignments };
+  if (fn && fnNode) {
+    const how = fnNode.startPosition.row < f.offset ? "heading" : "parser";
+    return { function: fn, ...base, placed: true, how };
+  }
+  if (topLevel && !inError) return { function: undefined, ...base, placed: true, how: "file-scope" };
+  if (initializer || structField) return { function: undefined, ...base, placed: true, how: "file-scope" };
+  return {
+    function: undefined,
+    ...base,
+    placed: false,
+    how: "unplaced",
+    reason: "the fragment does not parse as C around this line and the hunk heading names no function",
+  };
+}
+
+function rowAssignments(f: Fragment, r: number): { left: string; right: string }[] {
+  const out: { left: string; right: string }[] = [];
+  for (const node of f.tree.rootNode.descendantsOfType("assignment_expression", { row: r, column: 0 }, { row: r + 1, column: 0 })) {
+    if (!node || node.startPosition.row !== r) continue;
+    const left = node.childForFieldName("left")?.text;
+    const right = node.childForFieldName("right")?.text;
+    if (left && right) out.push({ left: left.replace(/\s+/g, ""), right: right.replace(/\s+/g, " ") });
+  }
+  return out;
+}
+
+/** Calls whose callee name starts on the row. */
+export function rowCalls(f: Fragment, row: number): CallSite[] {
+  const r = nodeRow(f, row);
+  const out: CallSite[] = [];
+  for (const node of f.tree.rootNode.descendantsOfType("call_expression", { row: r, column: 0 }, { row: r + 1, column: 0 })) {
+    if (!node) continue;
+    const callee = node.childForFieldName("function");
+    if (!callee || callee.startPosition.row !== r) continue;
+    const name = callee.type === "identifier" ? callee.text : callee.text.replace(/\s+/g, "");
+    const argList = node.childForFieldName("arguments");
+    const args = argList ? argList.namedChildren.filter((a): a is Node => a !== null && a.type !== "comment").map((a) => a.text.replace(/\s+/g, " ")) : [];
+    out.push({ name, args, text: node.text.replace(/\s+/g, " ") });
+  }
+  return out;
+}
+
+/** Identifier-like tokens on a row (identifiers, field names, type names, macro names). */
+export function rowIdentifiers(f: Fragment, row: number): string[] {
+  return rowLeaves(f, row)
+    .filter((l) => /identifier$/.test(l.type))
+    .map((l) => l.text);
+}

@@ -1,0 +1,87 @@
+import { parseDiff, splitBody, type FileDiff } from "./diff.js";
+import { parseSubject, type Subject } from "./subject.js";
+import { parseReplyTrailers, parseTrailers, type Trailer } from "./trailer.js";
+import { InputError } from "../errors.js";
+
+export interface Person {
+  readonly name: string;
+  readonly email: string;
+}
+
+/** The header fields and decoded text of one email, as any ingest source delivers them. */
+export interface MessageFields {
+  readonly messageId: string;
+  readonly from: Person;
+  readonly to: readonly Person[];
+  readonly cc: readonly Person[];
+  readonly date: Date | undefined;
+  readonly subject: string;
+  readonly inReplyTo: string | undefined;
+  readonly references: readonly string[];
+  /** Decoded text body, LF line ends, inline patch or text attachments appended. */
+  readonly body: string;
+  /** Where it came from: a file path, an archive commit, a forge object. */
+  readonly source: string;
+}
+
+export type MessageKind = "patch" | "cover" | "reply" | "other";
+
+export interface Message extends MessageFields {
+  readonly kind: MessageKind;
+  readonly parsedSubject: Subject;
+  readonly commitMessage: string;
+  readonly trailers: readonly Trailer[];
+  readonly notes: string;
+  readonly files: readonly FileDiff[];
+  readonly baseCommit: string | undefined;
+  readonly changeId: string | undefined;
+}
+
+// Mailman and mlmmj append these after the body; they are not the author's words.
+const LIST_FOOTER = /\n_{20,}\n[^\n]*(mailing list|@lists\.|listinfo)[\s\S]*$/i;
+
+/** A reply's diff, if any, is never reviewed; a cut-off one must not make it unreadable. */
+function splitReplyBody(body: string) {
+  try {
+    return splitBody(body);
+  } catch {
+    return { commitMessage: body, notes: "", diffText: "", baseCommit: undefined, changeId: undefined, tail: "" };
+  }
+}
+
+export function stripListFooter(body: string): string {
+  return body.replace(LIST_FOOTER, "\n");
+}
+
+/**
+ * Turn decoded fields into a Message: split the body like `git am`, parse the diff, and decide
+ * what it is. A reply is a reply even when it quotes or carries a diff: the subject says so.
+ */
+export function buildMessage(fields: MessageFields): Message {
+  const body = stripListFooter(fields.body);
+  const subject = parseSubject(fields.subject);
+  const parts = subject.isReply ? splitReplyBody(body) : splitBody(body);
+  const files = subject.isReply || !parts.diffText ? [] : parseDiff(parts.diffText);
+  let kind: MessageKind;
+  if (subject.isReply) kind = "reply";
+  else if (files.length > 0) kind = "patch";
+  else if (subject.isPatch && subject.index === 0) kind = "cover";
+  else if (fields.inReplyTo) kind = "reply";
+  else kind = "other";
+  if (kind === "patch" && files.every((f) => f.status === "binary")) {
+    throw new InputError("binary-diff", `every file in the diff is binary (${files.map((f) => f.path).join(", ")})`);
+  }
+  const trailers = kind === "reply" ? parseReplyTrailers(body) : parseTrailers(parts.commitMessage);
+  return {
+    ...fields,
+    body,
+    kind,
+    parsedSubject: subject,
+    commitMessage: kind === "reply" ? body : parts.commitMessage,
+    trailers,
+    notes: parts.notes,
+    files: kind === "reply" ? [] : files,
+    baseCommit: parts.baseCommit,
+    changeId: parts.changeId,
+  };
+}

@@ -1,0 +1,22 @@
+import type { Reference, Risk, Severity } from "../analysis/rules/schema.js";
+
+/** What the bot says about one place in a patch, and why. */
+export interface Finding {
+  readonly rule: string;
+  readonly title: string;
+  readonly severity: Severity;
+  readonly risk: Risk;
+  readonly file: string;
+  /** Line in the new version of the file. */
+  readonly line: number;
+  readonly function: string | undefined;
+  readonly message: string;
+  readonly evidence: readonly string[];
+  /** The diff lines the finding is about, with their +/-/space prefix. */
+  readonly quote: readonly string[];
+  readonly references: readonly Reference[];
+  /** Stable across revisions and line shifts: rule, file, function, normalised code. */
+  readonly fingerprint: string;
+  /** 1-based index of the patch in its series. */
+  readonly patch: number;
+}

@@ -1,0 +1,108 @@
+import type { Review } from "../review.js";
+import type { PatchReview, SeriesReview } from "../review-series.js";
+import type { Finding } from "../finding.js";
+import type { Touch } from "../../analysis/touch.js";
+import { wrap } from "./wrap.js";
+
+function patchLabel(p: PatchReview): string {
+  return p.message.parsedSubject.clean || p.message.subject;
+}
+
+/** One line per file: what the patch touches there, in kernel words. */
+function touchSummary(p: PatchReview): string[] {
+  const out: string[] = [];
+  for (const f of p.files) {
+    if (!f.inScope) continue;
+    const parts: string[] = [];
+    const seen = new Set<string>();
+    for (const t of f.touches) {
+      const label = describeTouch(t);
+      if (seen.has(label)) continue;
+      seen.add(label);
+      parts.push(label);
+    }
+    const what = f.docOnly ? "comments only" : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed";
+    out.push(...wrap(`${f.file.path} [${f.area}]: ${what}`, 72, "  ").map((l, i) => (i === 0 ? l : `    ${l.trim()}`)));
+  }
+  return out;
+}
+
+function describeTouch(t: Touch): string {
+  const where = t.function ? ` in ${t.function}()` : "";
+  switch (t.kind) {
+    case "ops-member":
+      return t.detail.startsWith(".") ? `${t.change} ${t.detail}` : `${t.name} (${t.function ?? "?"}) ${t.change}`;
+    case "gate":
+      return `${t.change} attach-time gate${where}: ${t.condition ?? ""}`;
+    case "flag-set":
+      return `${t.change} ${t.detail}${where}`;
+    case "struct-field":
+      return `${t.change} field ${t.detail}`;
+    default:
+      return `${t.change} ${t.name}${where}`;
+  }
+}
+
+function renderFinding(f: Finding): string[] {
+  const out: string[] = [];
+  out.push(`${f.file}:${f.line}${f.function ? `, in ${f.function}()` : ""}:`);
+  for (const q of f.quote) out.push(`> ${q}`);
+  out.push("");
+  out.push(...wrap(f.message));
+  out.push("");
+  out.push(`  [${f.severity}] ${f.rule} (${f.risk})`);
+  for (const e of f.evidence) out.push(...wrap(e, 72, "    ").map((l, i) => (i === 0 ? `  - ${l.trim()}` : l)));
+  return out;
+}
+
+function renderPatch(p: PatchReview): string[] {
+  const out: string[] = [`[PATCH ${p.total > 1 ? `${p.index}/${p.total}` : ""}] ${p.message.parsedSubject.title}`.replace("[PATCH ]", "[PATCH]")];
+  if (p.outOfScope) {
+    out.push("  out of scope: does not touch dma-buf.");
+    return out;
+  }
+  out.push(...touchSummary(p));
+  if (p.docOnly) {
+    out.push("  only comments or documentation changed: nothing to review.");
+    return out;
+  }
+  for (const u of p.unplaced) out.push(`  note: could not place hunk "@@ ${u.heading}" at ${u.file}:${u.line}: ${u.reason}`);
+  if (p.findings.length === 0) {
+    out.push("  no findings.");
+    return out;
+  }
+  for (const f of p.findings) {
+    out.push("");
+    out.push(...renderFinding(f));
+  }
+  return out;
+}
+
+function renderSeries(s: SeriesReview): string[] {
+  const ser = s.series;
+  const count = ser.total === 1 ? "1 patch" : `${ser.total} patches`;
+  const out = [`Series: ${ser.cover ? ser.cover.parsedSubject.title : ser.title} (v${ser.revision}, ${count}, ${ser.author.name} <${ser.author.email}>)`];
+  if (ser.missing.length > 0) out.push(`  missing: patch ${ser.missing.map((i) => `${i}/${ser.total}`).join(", ")} not in the input; reviewed what arrived.`);
+  for (const d of ser.duplicates) out.push(`  duplicate: "${d.subject}" (${d.messageId}) not reviewed again.`);
+  const replies = [...ser.replies.values()].reduce((n, l) => n + l.length, 0);
+  if (replies > 0) out.push(`  replies in thread: ${replies}`);
+  for (const p of s.patches) {
+    out.push("");
+    out.push(...renderPatch(p));
+  }
+  return out;
+}
+
+export function renderText(review: Review): string {
+  const out: string[] = [];
+  for (const s of review.series) {
+    if (out.length > 0) out.push("", "");
+    out.push(...renderSeries(s));
+  }
+  if (review.series.length === 0) out.push("No patches in the input.");
+  if (review.orphanReplies.length > 0) out.push("", `${review.orphanReplies.length} replies whose patch is not in the input were kept aside.`);
+  for (const k of review.skipped) out.push("", `skipped ${k.source}${k.messageId ? ` <${k.messageId}>` : ""}: ${k.reason}: ${k.detail}`);
+  return out.join("\n") + "\n";
+}
+
+export { patchLabel };

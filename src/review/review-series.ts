@@ -1,0 +1,156 @@
+import { classifyFile, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
+import { matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
+import type { CParser } from "../patch/c-source.js";
+import type { FileDiff, Hunk } from "../patch/diff.js";
+import type { Message } from "../patch/message.js";
+import type { Series } from "../patch/series.js";
+import type { Finding } from "./finding.js";
+import { fingerprint } from "./fingerprint.js";
+
+export interface PatchReview {
+  readonly message: Message;
+  readonly index: number;
+  readonly total: number;
+  readonly files: readonly FileTouches[];
+  readonly touches: readonly Touch[];
+  readonly findings: readonly Finding[];
+  readonly unplaced: readonly UnplacedHunk[];
+  /** No file of the patch touches the dma-buf surface. */
+  readonly outOfScope: boolean;
+  /** In scope, but only comments or documentation changed. */
+  readonly docOnly: boolean;
+}
+
+export interface SeriesReview {
+  readonly series: Series;
+  readonly patches: readonly PatchReview[];
+}
+
+/**
+ * Review one series as a whole: classify every patch, then match rules with the series'
+ * touches in view, so a flag added in one patch and set in another is judged together.
+ */
+export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser): SeriesReview {
+  const classified = series.slots.flatMap((m, i) =>
+    m ? [{ message: m, index: i + 1, files: m.files.map((f) => classifyFile(f, parser)) }] : [],
+  );
+  const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
+    p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),
+  );
+  const patches = classified.map((p): PatchReview => {
+    const inScope = p.files.filter((f) => f.inScope);
+    const matches = matchRules(rules, inScope, seriesTouches);
+    const findings = matches.map((m) => toFinding(m, p.message.files, p.index, series.total));
+    findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
+    const touches = inScope.flatMap((f) => f.touches);
+    return {
+      message: p.message,
+      index: p.index,
+      total: series.total,
+      files: p.files,
+      touches,
+      findings,
+      unplaced: inScope.flatMap((f) => f.unplaced),
+      outOfScope: inScope.length === 0,
+      docOnly: inScope.length > 0 && inScope.every((f) => f.docOnly),
+    };
+  });
+  return { series, patches };
+}
+
+function fill(template: string, m: RuleMatch, total: number): string {
+  const t = m.touch;
+  const w = m.with?.touch;
+  const values: Record<string, string | undefined> = {
+    name: t.name,
+    kind: t.kind,
+    file: t.file,
+    line: String(t.line),
+    function: t.function ? `${t.function}()` : "this code",
+    member: t.member,
+    detail: t.detail,
+    condition: t.condition,
+    value: t.value,
+    change: t.change,
+    area: t.area,
+    "with.patch": m.with ? `${m.with.patch}/${total}` : undefined,
+    "with.file": w?.file,
+    "with.line": w ? String(w.line) : undefined,
+    "with.function": w?.function ? `${w.function}()` : undefined,
+    "with.detail": w?.detail,
+    "with.name": w?.name,
+    "with.value": w?.value,
+  };
+  return template
+    .replace(/\{([\w.]+)\}/g, (all, key: string) => values[key] ?? all)
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+function findHunk(files: readonly FileDiff[], t: Touch): Hunk | undefined {
+  const file = files.find((f) => f.path === t.file);
+  return file?.hunks.find((h) =>
+    h.lines.some((l) => (t.change === "removed" ? l.oldLine === t.oldLine && l.type === "-" : l.newLine === t.line && l.type !== "-")),
+  );
+}
+
+/** The changed line a finding is about, and the rest of its statement. */
+function quoteFor(files: readonly FileDiff[], t: Touch): string[] {
+  const hunk = findHunk(files, t);
+  if (!hunk) return [`${t.change === "removed" ? "-" : "+"}${t.code}`];
+  const at = hunk.lines.findIndex((l) =>
+    t.change === "removed" ? l.oldLine === t.oldLine && l.type === "-" : l.newLine === t.line && l.type !== "-",
+  );
+  const type = hunk.lines[at]!.type;
+  const out: string[] = [];
+  let depth = 0;
+  let header = false;
+  for (let i = at; i < hunk.lines.length && out.length < 5; i++) {
+    const l = hunk.lines[i]!;
+    if (i > at && l.type !== type) break;
+    out.push(`${l.type}${l.text}`);
+    const s = l.text.trim();
+    depth += (s.match(/\(/g) ?? []).length - (s.match(/\)/g) ?? []).length;
+    if (i === at) header = /^(\}\s*else\s+)?(if|for|while|else)\b/.test(s);
+    if (depth > 0) continue; // arguments or a condition continue on the next line
+    // A braceless `if`/`for` header is quoted with the one statement it controls.
+    if (header && !/[;{]$/.test(s)) {
+      header = false;
+      continue;
+    }
+    break;
+  }
+  return out;
+}
+
+function evidenceFor(m: RuleMatch, total: number): string[] {
+  const t = m.touch;
+  const where = `${t.file}:${t.line}${t.function ? ` in ${t.function}()` : ""}`;
+  const how = t.placement === "heading" ? " (function from the hunk heading)" : "";
+  const ev = [`${t.change} ${t.kind.replace("-", " ")} ${t.name} at ${where}${how}: ${t.detail}`];
+  if (t.member) ev.push(`the code belongs to dma_buf_ops.${t.member}`);
+  if (m.with) {
+    const w = m.with.touch;
+    ev.push(`patch ${m.with.patch}/${total}: ${w.change} ${w.kind.replace("-", " ")} at ${w.file}:${w.line}${w.function ? ` in ${w.function}()` : ""}: ${w.detail}`);
+  }
+  return ev;
+}
+
+function toFinding(m: RuleMatch, files: readonly FileDiff[], patch: number, total: number): Finding {
+  const d = m.rule.doc;
+  return {
+    rule: d.id,
+    title: d.title,
+    severity: d.severity,
+    risk: d.risk,
+    file: m.touch.file,
+    line: m.touch.line,
+    function: m.touch.function,
+    message: fill(d.message, m, total),
+    evidence: evidenceFor(m, total),
+    quote: quoteFor(files, m.touch),
+    references: d.references,
+    fingerprint: fingerprint({ rule: d.id, file: m.touch.file, function: m.touch.function, code: m.touch.code }),
+    patch,
+  };
+}

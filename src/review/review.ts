@@ -1,0 +1,43 @@
+import type { Rule } from "../analysis/rules/match.js";
+import type { CParser } from "../patch/c-source.js";
+import type { Message } from "../patch/message.js";
+import { groupSeries } from "../patch/series.js";
+import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
+import { reviewSeries, type SeriesReview } from "./review-series.js";
+
+/** A message the input held but that could not be reviewed, and why. */
+export interface Skip {
+  readonly source: string;
+  readonly messageId: string | undefined;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+export interface Review {
+  readonly series: readonly SeriesReview[];
+  readonly skipped: readonly Skip[];
+  /** Replies whose patch is not in the input. */
+  readonly orphanReplies: readonly Message[];
+}
+
+export function reviewMessages(
+  messages: readonly Message[],
+  skipped: readonly Skip[],
+  rules: readonly Rule[],
+  parser: CParser,
+): Review {
+  const grouped = groupSeries(messages);
+  return {
+    series: grouped.series.map((s) => reviewSeries(s, rules, parser)),
+    skipped,
+    orphanReplies: grouped.orphanReplies,
+  };
+}
+
+export function worstSeverity(review: Review): Severity | undefined {
+  let worst: Severity | undefined;
+  for (const s of review.series)
+    for (const p of s.patches)
+      for (const f of p.findings) if (!worst || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst]) worst = f.severity;
+  return worst;
+}
