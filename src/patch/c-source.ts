@@ -31,17 +31,40 @@ export class CParser {
    * keeps the variant with the fewest syntax errors.
    */
   parseFragment(rows: readonly string[], heading: string): Fragment {
-    const variants: { prefix: string[]; via: Fragment["headingUse"] }[] = [];
+    const lex = scanFragment(rows);
+    const lead = lex.startsInComment ? ["/*"] : [];
+    const variants: { prefix: string[]; suffix: string[]; via: Fragment["headingUse"] }[] = [];
     const opener = functionOpener(heading);
-    if (opener) variants.push({ prefix: [opener, "{"], via: "function" });
-    if (heading.trim() !== "") variants.push({ prefix: [heading], via: "plain" });
-    variants.push({ prefix: [], via: "none" });
+    if (opener) {
+      // The body brace plus one per block the fragment closes before opening it; whether the
+      // last of those closers ends the function itself cannot be told lexically, so try both.
+      const nested = lex.startsInInitializer ? "struct __fragment __fragment = {" : "{";
+      for (const open of new Set([Math.max(1, lex.unmatchedClosers), lex.unmatchedClosers + 1])) {
+        variants.push({
+          prefix: [opener, "{", ...Array<string>(open - 1).fill(nested), ...lead],
+          suffix: Array<string>(Math.max(0, open + lex.endDepth)).fill("}"),
+          via: "function",
+        });
+      }
+    }
+    if (heading.trim() !== "") {
+      const opens = /\{\s*$/.test(heading.trim()) ? 1 : 0;
+      const isType = /^(typedef\s+)?(struct|union|enum)\b[^=]*\{\s*$/.test(heading.trim());
+      const extra = Math.max(0, lex.unmatchedClosers - opens);
+      const depth = opens + extra + lex.endDepth;
+      variants.push({
+        prefix: [heading, ...Array<string>(extra).fill(isType ? "struct {" : "{"), ...lead],
+        suffix: Array<string>(Math.max(0, depth)).fill(isType || /=\s*\{\s*$/.test(heading) ? "};" : "}"),
+        via: "plain",
+      });
+    }
+    variants.push({ prefix: [...lead], suffix: [], via: "none" });
     let best: Fragment | undefined;
     for (const v of variants) {
-      const text = [...v.prefix, ...rows].join("\n") + "\n";
+      const text = [...v.prefix, ...rows, ...v.suffix].join("\n") + "\n";
       const tree = this.parser.parse(text);
       if (!tree) continue;
-      const errors = countErrors(tree.rootNode);
+      const errors = countErrors(tree.rootNode) + strayStatements(tree.rootNode);
       if (!best || errors < best.errors) {
         best?.tree.delete();
         best = { tree, offset: v.prefix.length, errors, headingUse: v.via, rows };
@@ -51,6 +74,78 @@ export class CParser {
     if (!best) throw new Error("tree-sitter returned no tree");
     return best;
   }
+}
+
+/**
+ * What a fragment needs around it to parse: whether it starts inside a block comment, how many
+ * blocks it closes that it never opened, and how deep it ends. A small C lexer (comments,
+ * strings, character literals) so that braces in them do not count.
+ */
+export function scanFragment(rows: readonly string[]): {
+  startsInComment: boolean;
+  startsInInitializer: boolean;
+  unmatchedClosers: number;
+  endDepth: number;
+} {
+  const text = rows.join("\n");
+  // A `*/` before any `/*` means the hunk began inside a comment; so does a first line in the
+  // kernel's comment-continuation style (" * @field: ...") when the comment does not end here.
+  const close = text.indexOf("*/");
+  const open = text.indexOf("/*");
+  const firstCode = rows.find((r) => r.trim() !== "") ?? "";
+  const startsInComment = (close >= 0 && (open < 0 || close < open)) || (COMMENT_CONTINUATION.test(firstCode) && (open < 0 || open > text.indexOf(firstCode)));
+  const startsInInitializer = DESIGNATED.test(firstCode);
+  let i = startsInComment ? close + 2 : 0;
+  let depth = 0;
+  let min = 0;
+  while (i < text.length) {
+    const c = text[i]!;
+    const n = text[i + 1];
+    if (c === "/" && n === "*") {
+      const end = text.indexOf("*/", i + 2);
+      i = end < 0 ? text.length : end + 2;
+    } else if (c === "/" && n === "/") {
+      const end = text.indexOf("\n", i);
+      i = end < 0 ? text.length : end;
+    } else if (c === '"' || c === "'") {
+      i++;
+      while (i < text.length && text[i] !== c && text[i] !== "\n") i += text[i] === "\\" ? 2 : 1;
+      i++;
+    } else {
+      if (c === "{") depth++;
+      else if (c === "}") {
+        depth--;
+        min = Math.min(min, depth);
+      }
+      i++;
+    }
+  }
+  return { startsInComment, startsInInitializer, unmatchedClosers: -min, endDepth: depth };
+}
+
+/** " * text" or " *" alone: the continuation line of a kernel block comment. */
+const COMMENT_CONTINUATION = /^\s*\*(\s|$)(?!.*[;{]\s*$)/;
+/** ".field = value," or "[INDEX] = value,": a line inside a designated initializer. */
+const DESIGNATED = /^\s*(\.\w+|\[\w+\])\s*=/;
+
+const STATEMENTS = new Set([
+  "if_statement",
+  "return_statement",
+  "expression_statement",
+  "compound_statement",
+  "for_statement",
+  "while_statement",
+  "do_statement",
+  "switch_statement",
+  "goto_statement",
+  "labeled_statement",
+]);
+
+/** Statements at file scope parse in tree-sitter-c but mean the context is missing. */
+function strayStatements(root: Node): number {
+  let n = 0;
+  for (const c of root.namedChildren) if (c && STATEMENTS.has(c.type)) n++;
+  return n;
 }
 
 export interface Fragment {
@@ -223,7 +318,7 @@ export function placeRow(f: Fragment, row: number): Placement {
           const spec = list?.parent;
           const struct = spec?.type === "struct_specifier" ? spec.childForFieldName("name")?.text : undefined;
           const name = declaratorName(n.childForFieldName("declarator"));
-          if (struct && name) structField = { struct, field: name, text: n.text.replace(/\s+/g, " ") };
+          if (struct && name) structField = { struct, field: name, text: n.text.replace(/\s+/g, " ").replace(/;$/, "") };
         }
         break;
       case "ERROR":

@@ -43,15 +43,36 @@ function describeTouch(t: Touch): string {
   }
 }
 
-function renderFinding(f: Finding): string[] {
+/**
+ * Findings at one place share one quote, as a reviewer writes one reply under the lines; a
+ * rule that already spoke in this patch says so briefly instead of repeating itself.
+ */
+function renderFindings(findings: readonly Finding[]): string[] {
   const out: string[] = [];
-  out.push(`${f.file}:${f.line}${f.function ? `, in ${f.function}()` : ""}:`);
-  for (const q of f.quote) out.push(`> ${q}`);
-  out.push("");
-  out.push(...wrap(f.message));
-  out.push("");
-  out.push(`  [${f.severity}] ${f.rule} (${f.risk})`);
-  for (const e of f.evidence) out.push(...wrap(e, 72, "    ").map((l, i) => (i === 0 ? `  - ${l.trim()}` : l)));
+  const said = new Map<string, Finding>();
+  const places = new Map<string, Finding[]>();
+  for (const f of findings) {
+    const key = `${f.file}:${f.line}`;
+    places.set(key, [...(places.get(key) ?? []), f]);
+  }
+  for (const group of places.values()) {
+    const first = group[0]!;
+    out.push("", `${first.file}:${first.line}${first.function ? `, in ${first.function}()` : ""}:`);
+    for (const q of first.quote) out.push(`> ${q}`);
+    for (const f of group) {
+      out.push("");
+      const earlier = said.get(f.rule);
+      if (earlier) {
+        out.push(...wrap(`Same as ${earlier.file}:${earlier.line} above (${f.rule}).`));
+        continue;
+      }
+      said.set(f.rule, f);
+      out.push(...wrap(f.message));
+      out.push("");
+      out.push(`  [${f.severity}] ${f.rule} (${f.risk})`);
+      for (const e of f.evidence) out.push(...wrap(e, 72, "    ").map((l, i) => (i === 0 ? `  - ${l.trim()}` : l)));
+    }
+  }
   return out;
 }
 
@@ -71,10 +92,7 @@ function renderPatch(p: PatchReview): string[] {
     out.push("  no findings.");
     return out;
   }
-  for (const f of p.findings) {
-    out.push("");
-    out.push(...renderFinding(f));
-  }
+  out.push(...renderFindings(p.findings));
   return out;
 }
 
