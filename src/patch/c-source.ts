@@ -33,6 +33,8 @@ export class CParser {
   parseFragment(rows: readonly string[], heading: string): Fragment {
     const lex = scanFragment(rows);
     const lead = lex.startsInComment ? ["/*"] : [];
+    // A comment still open at the end of the hunk is closed so it does not swallow the suffix.
+    const close = lex.endsInComment ? ["*/"] : [];
     const variants: { prefix: string[]; suffix: string[]; via: Fragment["headingUse"] }[] = [];
     const opener = functionOpener(heading);
     if (opener) {
@@ -42,7 +44,7 @@ export class CParser {
       for (const open of new Set([Math.max(1, lex.unmatchedClosers), lex.unmatchedClosers + 1])) {
         variants.push({
           prefix: [opener, "{", ...Array<string>(open - 1).fill(nested), ...lead],
-          suffix: Array<string>(Math.max(0, open + lex.endDepth)).fill("}"),
+          suffix: [...close, ...Array<string>(Math.max(0, open + lex.endDepth)).fill("}")],
           via: "function",
         });
       }
@@ -54,11 +56,11 @@ export class CParser {
       const depth = opens + extra + lex.endDepth;
       variants.push({
         prefix: [heading, ...Array<string>(extra).fill(isType ? "struct {" : "{"), ...lead],
-        suffix: Array<string>(Math.max(0, depth)).fill(isType || /=\s*\{\s*$/.test(heading) ? "};" : "}"),
+        suffix: [...close, ...Array<string>(Math.max(0, depth)).fill(isType || /=\s*\{\s*$/.test(heading) ? "};" : "}")],
         via: "plain",
       });
     }
-    variants.push({ prefix: [...lead], suffix: [], via: "none" });
+    variants.push({ prefix: [...lead], suffix: close, via: "none" });
     let best: Fragment | undefined;
     for (const v of variants) {
       const text = [...v.prefix, ...rows, ...v.suffix].join("\n") + "\n";
@@ -86,6 +88,7 @@ export function scanFragment(rows: readonly string[]): {
   startsInInitializer: boolean;
   unmatchedClosers: number;
   endDepth: number;
+  endsInComment: boolean;
 } {
   const text = rows.join("\n");
   // A `*/` before any `/*` means the hunk began inside a comment; so does a first line in the
@@ -95,14 +98,16 @@ export function scanFragment(rows: readonly string[]): {
   const firstCode = rows.find((r) => r.trim() !== "") ?? "";
   const startsInComment = (close >= 0 && (open < 0 || close < open)) || (COMMENT_CONTINUATION.test(firstCode) && (open < 0 || open > text.indexOf(firstCode)));
   const startsInInitializer = DESIGNATED.test(firstCode);
-  let i = startsInComment ? close + 2 : 0;
+  let i = startsInComment ? (close < 0 ? text.length : close + 2) : 0;
   let depth = 0;
   let min = 0;
+  let endsInComment = startsInComment && close < 0;
   while (i < text.length) {
     const c = text[i]!;
     const n = text[i + 1];
     if (c === "/" && n === "*") {
       const end = text.indexOf("*/", i + 2);
+      if (end < 0) endsInComment = true;
       i = end < 0 ? text.length : end + 2;
     } else if (c === "/" && n === "/") {
       const end = text.indexOf("\n", i);
@@ -120,7 +125,7 @@ export function scanFragment(rows: readonly string[]): {
       i++;
     }
   }
-  return { startsInComment, startsInInitializer, unmatchedClosers: -min, endDepth: depth };
+  return { startsInComment, startsInInitializer, unmatchedClosers: -min, endDepth: depth, endsInComment };
 }
 
 /** " * text" or " *" alone: the continuation line of a kernel block comment. */

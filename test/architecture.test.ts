@@ -1,0 +1,72 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+
+const SRC = join(import.meta.dirname, "..", "src");
+const CORE = ["patch", "analysis", "model", "feedback", "review"];
+const EDGES = ["ingest", "publish", "channels", "state", "cli"];
+const FORBIDDEN_PACKAGES = /^(probot|@gitbeaker\/|nodemailer|better-sqlite3|libsql|smtp-server|simple-git|@octokit\/)/;
+const FORBIDDEN_WORDS = /\b(merge request|pull request|webhook|SMTP)\b/i;
+
+function files(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? files(join(dir, e.name)) : e.name.endsWith(".ts") ? [join(dir, e.name)] : [],
+  );
+}
+
+function imports(file: string): string[] {
+  const text = readFileSync(file, "utf8");
+  return [...text.matchAll(/^\s*(?:import|export)\s[^;]*?from\s+["']([^"']+)["']/gms)].map((m) => m[1]!);
+}
+
+function layerOf(file: string): string {
+  return relative(SRC, file).split("/")[0]!.replace(/\.ts$/, "");
+}
+
+describe("architecture", () => {
+  const all = files(SRC);
+
+  it("the core never imports the edges nor channel libraries", () => {
+    const wrong: string[] = [];
+    for (const file of all) {
+      const layer = layerOf(file);
+      if (!CORE.includes(layer)) continue;
+      for (const spec of imports(file)) {
+        if (FORBIDDEN_PACKAGES.test(spec)) wrong.push(`${relative(SRC, file)} imports ${spec}`);
+        if (spec.startsWith(".")) {
+          const target = relative(SRC, join(file, "..", spec)).split("/")[0]!;
+          if (EDGES.includes(target)) wrong.push(`${relative(SRC, file)} imports ${spec}`);
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("ingest and publish use only the core, not each other nor channels", () => {
+    const wrong: string[] = [];
+    for (const file of all) {
+      const layer = layerOf(file);
+      if (layer !== "ingest" && layer !== "publish") continue;
+      for (const spec of imports(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = relative(SRC, join(file, "..", spec)).split("/")[0]!;
+        const other = layer === "ingest" ? "publish" : "ingest";
+        if (target === other || target === "channels" || target === "cli") wrong.push(`${relative(SRC, file)} imports ${spec}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("the core does not speak of forges or mail transports", () => {
+    const wrong = all
+      .filter((f) => CORE.includes(layerOf(f)))
+      .filter((f) => FORBIDDEN_WORDS.test(readFileSync(f, "utf8")))
+      .map((f) => relative(SRC, f));
+    expect(wrong).toEqual([]);
+  });
+
+  it("the checker is really looking at files", () => {
+    expect(all.length).toBeGreaterThan(10);
+    expect(all.some((f) => layerOf(f) === "patch" && imports(f).length > 0)).toBe(true);
+  });
+});

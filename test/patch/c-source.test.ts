@@ -1,0 +1,112 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { CParser, functionOpener, isCommentRow, placeRow, rowCalls, scanFragment } from "../../src/patch/c-source.js";
+
+let parser: CParser;
+beforeAll(async () => {
+  parser = await CParser.load();
+});
+
+describe("functionOpener", () => {
+  it("closes a heading cut in the parameter list and gives it a return type", () => {
+    expect(functionOpener("dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct device *dev,")).toBe(
+      "int dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct device *dev)",
+    );
+  });
+  it("keeps a complete signature", () => {
+    expect(functionOpener("static int foo_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)")).toBe(
+      "static int foo_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)",
+    );
+  });
+  it("is not a function for struct and initializer headings", () => {
+    expect(functionOpener("struct dma_buf {")).toBeUndefined();
+    expect(functionOpener("static const struct dma_buf_ops foo_ops = {")).toBeUndefined();
+  });
+});
+
+describe("scanFragment", () => {
+  it("sees a hunk that starts inside a block comment", () => {
+    expect(scanFragment([" * @priv: private data", " */", "struct x {"]).startsInComment).toBe(true);
+    expect(scanFragment([" * @coherent: true if snooped", " *"]).startsInComment).toBe(true);
+    expect(scanFragment(["\t*ptr = 0;"]).startsInComment).toBe(false);
+  });
+  it("counts blocks closed before they are opened, ignoring braces in strings and comments", () => {
+    const s = scanFragment(["\t\treturn 0;", '\tpr_info("}");', "\t}", "/* } */", "}", "", "static int b(void)", "{"]);
+    expect(s.unmatchedClosers).toBe(2);
+    expect(s.endDepth).toBe(-1);
+  });
+});
+
+describe("placeRow", () => {
+  it("places a line deep inside a function named only by the hunk heading", () => {
+    const rows = ["\tif (WARN_ON(!dmabuf || !dev))", "\t\treturn ERR_PTR(-EINVAL);", "", "\tif (dmabuf->dma_coherent && !dev_is_dma_coherent(dev))", "\t\treturn ERR_PTR(-EINVAL);"];
+    const f = parser.parseFragment(rows, "dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct device *dev,");
+    try {
+      const p = placeRow(f, 3);
+      expect(p.function).toBe("dma_buf_dynamic_attach");
+      expect(p.how).toBe("heading");
+      expect(p.ifCondition).toBe("dmabuf->dma_coherent && !dev_is_dma_coherent(dev)");
+      expect(p.ifConsequence).toBe("return ERR_PTR(-EINVAL);");
+    } finally {
+      f.tree.delete();
+    }
+  });
+
+  it("places lines after the heading's function ends in the next function", () => {
+    const rows = ["\treturn 0;", "}", "", "static int second_end_cpu_access(struct dma_buf *dmabuf,", "\t\t\t\t enum dma_data_direction dir)", "{", "\tdma_sync_sgtable_for_device(dev, sgt, dir);", "\treturn 0;", "}"];
+    const f = parser.parseFragment(rows, "static int first_begin_cpu_access(struct dma_buf *dmabuf,");
+    try {
+      expect(placeRow(f, 0).function).toBe("first_begin_cpu_access");
+      expect(placeRow(f, 6).function).toBe("second_end_cpu_access");
+      expect(placeRow(f, 6).how).toBe("parser");
+      expect(rowCalls(f, 6).map((c) => c.name)).toEqual(["dma_sync_sgtable_for_device"]);
+      expect(rowCalls(f, 6)[0]!.args).toEqual(["dev", "sgt", "dir"]);
+    } finally {
+      f.tree.delete();
+    }
+  });
+
+  it("names the dma_buf_ops member of an initializer line", () => {
+    const rows = ["\t.map_dma_buf = foo_map,", "\t.unmap_dma_buf = foo_unmap,", "\t.begin_cpu_access = foo_begin,", "};"];
+    const f = parser.parseFragment(rows, "static const struct dma_buf_ops foo_dmabuf_ops = {");
+    try {
+      const p = placeRow(f, 2);
+      expect(p.initializer).toEqual({ type: "dma_buf_ops", variable: "foo_dmabuf_ops" });
+      expect(p.field).toBe("begin_cpu_access");
+      expect(p.fieldValue).toBe("foo_begin");
+    } finally {
+      f.tree.delete();
+    }
+  });
+
+  it("finds the struct of a field declared after a nested anonymous struct closes", () => {
+    const rows = ["\t\t__poll_t active;", "\t} cb_in, cb_out;", "", "\tbool dma_coherent;", "};"];
+    const f = parser.parseFragment(rows, "struct dma_buf {");
+    try {
+      expect(placeRow(f, 3).structField).toEqual({ struct: "dma_buf", field: "dma_coherent", text: "bool dma_coherent" });
+    } finally {
+      f.tree.delete();
+    }
+  });
+
+  it("treats a changed line inside a comment that began above the hunk as a comment", () => {
+    const rows = [" * @resv:\treservation object", " * @coherent:\ttrue if the CPU caches are snooped", " *", " * This structure holds"];
+    const f = parser.parseFragment(rows, "struct dma_buf_attachment {");
+    try {
+      expect(isCommentRow(f, 1)).toBe(true);
+    } finally {
+      f.tree.delete();
+    }
+  });
+
+  it("says when a line cannot be placed", () => {
+    const rows = ["\t\t) ) } ] garbage ((", "\tx = 1;"];
+    const f = parser.parseFragment(rows, "");
+    try {
+      const p = placeRow(f, 1);
+      expect(p.placed).toBe(false);
+      expect(p.reason).toMatch(/does not parse/);
+    } finally {
+      f.tree.delete();
+    }
+  });
+});
