@@ -1,0 +1,22 @@
+import { PassThrough, Readable, Writable } from "node:stream";
+import type { Io } from "../../src/cli/review.js";
+
+/** In-process CLI streams: what the command printed, and an optional stdin. */
+export function captureIo(stdin = ""): Io & { out: () => string; err: () => string } {
+  const chunks = { out: [] as string[], err: [] as string[] };
+  const sink = (key: "out" | "err") =>
+    new Writable({
+      write(chunk: Buffer | string, _enc, cb) {
+        chunks[key].push(chunk.toString());
+        cb();
+      },
+    });
+  const input = stdin ? Readable.from([Buffer.from(stdin)]) : new PassThrough().end();
+  return {
+    stdin: input,
+    stdout: sink("out"),
+    stderr: sink("err"),
+    out: () => chunks.out.join(""),
+    err: () => chunks.err.join(""),
+  };
+}
