@@ -1,0 +1,62 @@
+import { performance } from "node:perf_hooks";
+import { loadRules } from "../src/analysis/rules/load.js";
+import { matchRules, type SeriesTouch } from "../src/analysis/rules/match.js";
+import { classifyFile } from "../src/analysis/touch.js";
+import { splitMbox } from "../src/ingest/mbox/reader.js";
+import { parseMime } from "../src/ingest/mime.js";
+import { CParser } from "../src/patch/c-source.js";
+import { buildMessage, type Message } from "../src/patch/message.js";
+import { groupSeries } from "../src/patch/series.js";
+import { reviewSeries } from "../src/review/review-series.js";
+import { generateMbox } from "./generate.js";
+
+const COUNT = Number(process.env["BENCH_MESSAGES"] ?? 10_000);
+
+function fmt(n: number): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+}
+
+async function main() {
+  const [rules, parser] = await Promise.all([loadRules(), CParser.load()]);
+  const mbox = Buffer.from(generateMbox(COUNT), "utf8");
+  console.log(`dmabuf-review bench: ${fmt(COUNT)} generated messages, ${(mbox.length / 1e6).toFixed(1)} MB mbox, ${rules.length} rules`);
+
+  const t0 = performance.now();
+  const raws = splitMbox(mbox, "bench");
+  const t1 = performance.now();
+  const messages: Message[] = [];
+  let skipped = 0;
+  for (const raw of raws) {
+    try {
+      messages.push(buildMessage(await parseMime(raw)));
+    } catch {
+      skipped++;
+    }
+  }
+  const t2 = performance.now();
+  let touches = 0;
+  let findings = 0;
+  for (const m of messages) {
+    if (m.kind !== "patch") continue;
+    const files = m.files.map((f) => classifyFile(f, parser));
+    const seriesTouches: SeriesTouch[] = files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: 1, file })));
+    touches += seriesTouches.length;
+    findings += matchRules(rules, files.filter((f) => f.inScope), seriesTouches).length;
+  }
+  const t3 = performance.now();
+  const grouped = groupSeries(messages);
+  let reviewed = 0;
+  for (const s of grouped.series) reviewed += reviewSeries(s, rules, parser).patches.length;
+  const t4 = performance.now();
+
+  const patches = messages.filter((m) => m.kind === "patch").length;
+  const rate = (n: number, ms: number) => `${fmt((n / ms) * 1000)} msg/s`;
+  console.log(`split mbox           ${(t1 - t0).toFixed(0).padStart(6)} ms  ${rate(raws.length, t1 - t0)}`);
+  console.log(`MIME + patch parse   ${(t2 - t1).toFixed(0).padStart(6)} ms  ${rate(raws.length, t2 - t1)}  (${skipped} skipped)`);
+  console.log(`classify + rules     ${(t3 - t2).toFixed(0).padStart(6)} ms  ${rate(patches, t3 - t2)}  (${fmt(patches)} patches, ${fmt(touches)} touches, ${fmt(findings)} findings)`);
+  console.log(`group + review       ${(t4 - t3).toFixed(0).padStart(6)} ms  ${rate(patches, t4 - t3)}  (${fmt(grouped.series.length)} series, ${fmt(reviewed)} patches)`);
+  console.log(`parse + classify     ${(t3 - t0).toFixed(0).padStart(6)} ms  ${rate(raws.length, t3 - t0)}  end to end over all messages`);
+  console.log(`peak RSS             ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
+}
+
+await main();
