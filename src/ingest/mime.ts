@@ -21,7 +21,57 @@ export function bareId(id: string): string {
   return id.trim().replace(/^<|>$/g, "");
 }
 
-function isPatchAttachment(att: ParsedMail["attachments"][number]): boolean {
+type Attachment = ParsedMail["attachments"][number];
+
+interface ContentType {
+  readonly value: string;
+  readonly params: Readonly<Record<string, string>>;
+}
+
+function contentTypeOf(headers: ParsedMail["headers"]): ContentType | undefined {
+  const v = headers.get("content-type");
+  if (v && typeof v === "object" && "value" in v && typeof v.value === "string") {
+    return { value: v.value.toLowerCase(), params: (v as { params?: Record<string, string> }).params ?? {} };
+  }
+  return undefined;
+}
+
+/**
+ * mailparser reads a multipart body whose boundary never shows up as nothing at all, so the
+ * message would look empty instead of broken. The delimiter must start a line (RFC 2046 5.1.1).
+ */
+function checkMultipart(raw: RawMessage, type: ContentType | undefined): void {
+  if (!type?.value.startsWith("multipart/")) return;
+  const boundary = type.params["boundary"];
+  if (!boundary) throw new InputError("malformed-mime", `${type.value} without a boundary parameter`, raw.source);
+  const text = raw.bytes.toString("latin1");
+  const delimiter = `\n--${boundary}`;
+  if (!text.includes(`${delimiter}\n`) && !text.includes(`${delimiter}\r\n`) && !text.includes(`${delimiter}--`)) {
+    throw new InputError("malformed-mime", `the multipart boundary "${boundary}" never appears in the body`, raw.source);
+  }
+}
+
+/** An attachment's text in its declared charset; bytes that charset cannot hold become U+FFFD. */
+function decodeAttachment(att: Attachment): { text: string; charset: string } {
+  const declared = (att.headers ? contentTypeOf(att.headers)?.params["charset"] : undefined) ?? "utf-8";
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(declared);
+  } catch {
+    decoder = new TextDecoder("utf-8");
+  }
+  return { text: decoder.decode(att.content), charset: declared };
+}
+
+// A patch attached as a `git format-patch` file brings its own mbox line and headers; the
+// commit message starts after them.
+function stripPatchFileHeaders(text: string): string {
+  if (!/^From [0-9a-f]{40} /.test(text) && !/^(From|Subject|Date): /.test(text)) return text;
+  const end = text.indexOf("\n\n");
+  return end < 0 ? text : text.slice(end + 2);
+}
+
+function isPatchAttachment(att: Attachment): boolean {
   const type = att.contentType.toLowerCase();
   const name = (att.filename ?? "").toLowerCase();
   return (
@@ -39,9 +89,14 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   if (raw.bytes.length > MAX_MESSAGE_BYTES) {
     throw new InputError("too-large", `${raw.bytes.length} bytes, limit ${MAX_MESSAGE_BYTES}`, raw.source);
   }
+  // Bytes that are not mail at all (an image, a tarball, a C file) are not a patch to review;
+  // malformed-mime is kept for mail whose structure is broken.
   const head = raw.bytes.subarray(0, 4096).toString("latin1");
-  if (!HEADER_LINE.test(head) || head.includes("\u0000")) {
-    throw new InputError("malformed-mime", "does not start with a mail header", raw.source);
+  if (head.includes("\u0000")) {
+    throw new InputError("not-a-patch", "binary data, not a mail message", raw.source);
+  }
+  if (!HEADER_LINE.test(head)) {
+    throw new InputError("not-a-patch", "not a mail message: it does not start with a header line", raw.source);
   }
   let mail: ParsedMail;
   try {
@@ -56,12 +111,17 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   }
   const from = people(mail.from)[0];
   if (!from && !mail.subject) {
-    throw new InputError("malformed-mime", "no From and no Subject header", raw.source);
+    throw new InputError("not-a-patch", "not a mail message: no From and no Subject header", raw.source);
   }
+  const type = contentTypeOf(mail.headers);
+  checkMultipart(raw, type);
   let body = (mail.text ?? "").replace(/\r\n?/g, "\n");
+  let charset = type?.value.startsWith("text/") ? type.params["charset"] : undefined;
   for (const att of mail.attachments) {
     if (!isPatchAttachment(att)) continue;
-    const text = att.content.toString("utf8").replace(/\r\n?/g, "\n");
+    const decoded = decodeAttachment(att);
+    const text = stripPatchFileHeaders(decoded.text.replace(/\r\n?/g, "\n"));
+    charset = decoded.charset;
     body = body.trimEnd() === "" ? text : `${body.trimEnd()}\n\n${text}`;
   }
   // public-inbox keys every message by Message-ID; one without gets a stable id from its bytes.
@@ -79,5 +139,6 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
     references: ids(mail.references),
     body,
     source: raw.source,
+    ...(charset ? { charset } : {}),
   };
 }

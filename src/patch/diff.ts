@@ -127,7 +127,8 @@ function findDiffEnd(lines: readonly string[], start: number): number {
 }
 
 export function splitBody(body: string): BodyParts {
-  const lines = body.split("\n");
+  // Forge APIs and saved files can hand over CRLF; a `\r` left on `---` would hide the separator.
+  const lines = body.replace(/\r\n/g, "\n").split("\n");
   const sep = lines.findIndex((l) => l === "---" || l === "--- ");
   // git-mailinfo splits at the first `---` line; without one the diff may follow the message.
   const searchFrom = sep >= 0 ? sep + 1 : 0;
@@ -167,8 +168,10 @@ function stripPrefix(name: string | undefined): string | undefined {
 }
 
 /** Parse the diff region of a patch with the `diff` package, numbering every line. */
-export function parseDiff(diffText: string): FileDiff[] {
-  if (diffText.trim() === "") return [];
+export function parseDiff(text: string): FileDiff[] {
+  if (text.trim() === "") return [];
+  // The diff package keeps a `\r` on every line, and the hunk heading regex stops before one.
+  const diffText = text.replace(/\r\n/g, "\n");
   const headings: string[] = [];
   for (const line of diffText.split("\n")) {
     const m = HUNK_HEADER.exec(line);
@@ -222,6 +225,12 @@ export function parseDiff(diffText: string): FileDiff[] {
     });
     const path = newPath ?? oldPath;
     if (path === undefined) continue;
+    // Only a rename, copy, mode change, binary or empty-file create/delete has no hunk; any other
+    // file header followed by nothing is where a cut-off mail ended.
+    const headerOnly = p.isRename || p.isCopy || p.isCreate || p.isDelete || (p.oldMode !== undefined && p.newMode !== undefined);
+    if (hunks.length === 0 && !binary && !headerOnly) {
+      throw new InputError("truncated-diff", `the diff of ${path} has a file header and no hunk`);
+    }
     files.push({ oldPath, newPath, path, status, hunks });
   }
   return files;

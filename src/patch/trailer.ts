@@ -27,11 +27,12 @@ const UTILITY_KEYS = new Set(["fixes", "link", "closes", "change-id", "base-comm
 
 const TRAILER_LINE = /^([A-Za-z][A-Za-z0-9-]*[A-Za-z0-9]):[ \t]+(\S.*?)\s*$/;
 
+// The kernel spells keys with one capital: "Signed-off-by", "Reported-and-tested-by". b4 writes
+// change-id and base-commit in lower case, and a reviewer comparing keys expects those spellings.
 function canonicalKey(key: string): string {
   const lower = key.toLowerCase();
-  if (lower === "cc") return "Cc";
-  if (lower === "change-id") return "change-id";
-  return lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+  if (lower === "change-id" || lower === "base-commit") return lower;
+  return lower.charAt(0).toUpperCase() + lower.slice(1);
 }
 
 function toTrailer(key: string, value: string): Trailer {
@@ -40,7 +41,8 @@ function toTrailer(key: string, value: string): Trailer {
   if (PERSON_KEYS.has(lower)) {
     const m = /^(.*?)\s*<([^>]+)>/.exec(value);
     const name = m ? (m[1] ?? "").replace(/^"|"$/g, "").trim() : undefined;
-    const email = m ? m[2] : /\S+@\S+/.test(value) ? value.trim() : undefined;
+    // "Cc: stable@vger.kernel.org # 6.1+": the address alone, without the backport note.
+    const email = m ? m[2] : /[^\s<>]+@[^\s<>]+/.exec(value)?.[0];
     return { key: canon, value, type: "person", ...(name ? { name } : {}), ...(email ? { email } : {}) };
   }
   return { key: canon, value, type: "utility" };
@@ -51,32 +53,49 @@ function isKnownKey(key: string): boolean {
   return PERSON_KEYS.has(lower) || UTILITY_KEYS.has(lower);
 }
 
+// Lines git itself writes into a message; one of them lets a mixed paragraph count as trailers.
+const GIT_GENERATED = /^(Signed-off-by: |\(cherry picked from commit )/i;
+
 /**
  * Trailers of a commit message: its last paragraph, when every line in it is a trailer
- * (continuation lines indented) and at least one uses a key the kernel knows. This is how
- * `git interpret-trailers` decides, minus its percentage heuristics.
+ * (continuation lines indented) and at least one uses a key the kernel knows. Like
+ * `git interpret-trailers`, a paragraph that also holds other lines still counts when it has a
+ * git-generated line (Signed-off-by) and at least a quarter of its lines are trailers: a
+ * forgotten blank line before the sign-off must not hide it.
  */
 export function parseTrailers(commitMessage: string): Trailer[] {
-  const lines = commitMessage.replace(/\s+$/, "").split("\n");
+  const lines = commitMessage.replace(/\r\n?/g, "\n").replace(/\s+$/, "").split("\n");
   let start = lines.length;
   while (start > 0 && (lines[start - 1] ?? "").trim() !== "") start--;
   const block = lines.slice(start);
   const out: Trailer[] = [];
   let known = false;
+  let generated = false;
+  let trailerLines = 0;
+  let otherLines = 0;
+  let afterTrailer = false;
   for (const line of block) {
-    if (/^[ \t]+\S/.test(line) && out.length > 0) {
+    if (/^[ \t]+\S/.test(line) && afterTrailer) {
       const last = out.pop()!;
       out.push(toTrailer(last.key, `${last.value} ${line.trim()}`));
       continue;
     }
     // A "[ rebased by ... ]" annotation line is allowed between trailers.
     if (/^\[.*\]$/.test(line.trim())) continue;
+    if (GIT_GENERATED.test(line)) generated = true;
     const m = TRAILER_LINE.exec(line);
-    if (!m) return [];
+    if (!m) {
+      otherLines++;
+      afterTrailer = false;
+      continue;
+    }
+    trailerLines++;
+    afterTrailer = true;
     if (isKnownKey(m[1]!)) known = true;
     out.push(toTrailer(m[1]!, m[2]!));
   }
-  return known ? out : [];
+  if (otherLines === 0) return known ? out : [];
+  return generated && trailerLines * 4 >= trailerLines + otherLines ? out : [];
 }
 
 /**

@@ -1,4 +1,4 @@
-import { InputError } from "../../errors.js";
+import { InputError, type InputReason } from "../../errors.js";
 import { buildMessage, type Message } from "../../patch/message.js";
 import type { Skip } from "../../review/review.js";
 import { parseMime } from "../mime.js";
@@ -24,9 +24,18 @@ export async function loadOne(raw: RawMessage): Promise<Message | Skip> {
   }
 }
 
-/** Read a path or stdin and turn every message into a Message or a Skip: one bad one never ends the run. */
+/**
+ * Read a path or stdin and turn every message into a Message or a Skip: one bad one never ends
+ * the run. When the input is a single message there is no run to continue, so its problem is
+ * the input's and is thrown, with its source, for the edge to report once.
+ */
 export async function loadMessages(path: string, stdin?: NodeJS.ReadableStream): Promise<Loaded> {
   const raws = await readMessages(path, stdin);
+  if (raws.length === 1) {
+    const r = await loadOne(raws[0]!);
+    if ("kind" in r) return { messages: [r], skipped: [] };
+    throw new InputError(r.reason as InputReason, r.detail, r.source);
+  }
   const messages: Message[] = [];
   const skipped: Skip[] = [];
   for (const raw of raws) {

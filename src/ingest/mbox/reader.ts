@@ -10,6 +10,10 @@ export interface RawMessage {
 }
 
 const FROM_LINE = /^From \S+/;
+// Inside an mbox a separator is `From <sender> <asctime>` ("From mboxrd@z Thu Jan  1 00:00:00
+// 1970", "From 6e3af7fc... Mon Sep 17 00:00:00 2001"): in an mboxo file that did not escape its
+// bodies, a paragraph opening "From the datasheet, ..." must not start a new message.
+const SEPARATOR = /\r?\n\r?\n(?=From \S+ +(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) +(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} +\d{1,2}:\d\d)/g;
 
 /** An mbox starts with a `From ` separator line; a lone message starts with a header. */
 export function isMbox(bytes: Buffer): boolean {
@@ -26,7 +30,7 @@ export function splitMbox(bytes: Buffer, source: string): RawMessage[] {
   const out: RawMessage[] = [];
   const starts: number[] = [];
   if (FROM_LINE.test(text)) starts.push(0);
-  const re = /\r?\n\r?\n(?=From \S)/g;
+  const re = new RegExp(SEPARATOR.source, "g");
   for (let m = re.exec(text); m; m = re.exec(text)) starts.push(m.index + m[0].length);
   for (let i = 0; i < starts.length; i++) {
     const begin = starts[i]!;
