@@ -44,8 +44,10 @@ export function splitMbox(bytes: Buffer, source: string): RawMessage[] {
 }
 
 function fromBuffer(bytes: Buffer, source: string): RawMessage[] {
-  if (isMbox(bytes)) return splitMbox(bytes, source);
-  return [{ bytes, source }];
+  if (!isMbox(bytes)) return [{ bytes, source }];
+  const split = splitMbox(bytes, source);
+  // A `git format-patch` file is a one-message mbox; "#1" would only be noise in its name.
+  return split.length === 1 ? [{ bytes: split[0]!.bytes, source }] : split;
 }
 
 async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
