@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import { readFile, readdir } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { parse as parseYaml } from "yaml";
+import { InputError } from "../../errors.js";
+import type { Catalog, Exporter, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
+import { defaultRulesDir } from "../rules/load.js";
+
+type Kind = "exporter" | "importer" | "pattern";
+
+function perPlatform<T>(v: T | Record<Platform, T>): PerPlatform<T> {
+  if (v !== null && typeof v === "object" && "x86" in (v as object)) return v as PerPlatform<T>;
+  return { x86: v as T, arm64: v as T, arm32: v as T };
+}
+
+/** x86 makes every device dma-coherent for the DMA API; arm devices without `dma-coherent` are not. */
+function deviceCoherent(v: unknown): PerPlatform<boolean> {
+  if (v === "platform-default") return { x86: true, arm64: false, arm32: false };
+  return perPlatform(v as boolean | Record<Platform, boolean>);
+}
+
+function describe(err: ErrorObject): string {
+  const field = err.instancePath.replace(/^\//, "").replace(/\//g, ".");
+  if (err.keyword === "additionalProperties") return `field ${field ? `${field}.` : ""}${String(err.params["additionalProperty"])} is not allowed`;
+  if (err.keyword === "required") return `field ${field ? `${field}.` : ""}${String(err.params["missingProperty"])} is required`;
+  return `field ${field || "(top level)"} ${err.message ?? "is invalid"}`;
+}
+
+function parseStep(s: string): Step {
+  const [op, flags] = s.split(" ");
+  if (op === "sync-start" || op === "sync-end") return { op, flags: flags as "READ" | "WRITE" | "RW" };
+  return { op: op as Exclude<Step["op"], "sync-start" | "sync-end"> };
+}
+
+function toExporter(d: Record<string, unknown>): Exporter {
+  return {
+    id: d["id"] as string,
+    name: d["name"] as string,
+    files: d["files"] as string[],
+    exportPath: d["export-path"] as Exporter["exportPath"],
+    platforms: d["platforms"] as Platform[],
+    memory: perPlatform(d["memory"] as Exporter["memory"]["x86"]),
+    mmap: perPlatform(d["mmap"] as Exporter["mmap"]["x86"]),
+    mapSync: d["map-sync"] as Exporter["mapSync"],
+    unmapSync: d["unmap-sync"] as Exporter["unmapSync"],
+    mapOnce: d["map-once"] as boolean,
+    begin: d["begin-cpu-access"] as Exporter["begin"],
+    end: d["end-cpu-access"] as Exporter["end"],
+    cpuAccessDirection: d["cpu-access-direction"] as Exporter["cpuAccessDirection"],
+    deviceCoherent: deviceCoherent(d["device-coherent"]),
+    contiguous: d["contiguous"] as boolean,
+    zeroedDirty: d["zeroed-dirty"] as boolean,
+    migratesForImport: d["migrates-for-import"] as boolean,
+    inferred: d["inferred"] as boolean,
+    notes: d["notes"] as string,
+  };
+}
+
+function toImporter(d: Record<string, unknown>): Importer {
+  const reader = d["cpu-reader"] as string;
+  return {
+    id: d["id"] as string,
+    name: d["name"] as string,
+    files: d["files"] as string[],
+    platforms: d["platforms"] as Platform[],
+    devCoherent: perPlatform(d["dev-coherent"] as boolean),
+    access: d["access"] as Importer["access"],
+    needsContiguous: d["needs-contiguous"] as boolean,
+    flushesOnImport: d["flushes-on-import"] as boolean,
+    cpuReader: reader === "none" ? undefined : { brackets: reader === "bracketed" },
+    mapDirection: d["map-direction"] as Importer["mapDirection"],
+    entryPoints: d["entry-points"] as string[],
+    inferred: d["inferred"] as boolean,
+    notes: d["notes"] as string,
+  };
+}
+
+function toPattern(d: Record<string, unknown>): Pattern {
+  return { id: d["id"] as string, name: d["name"] as string, bracketed: d["bracketed"] as boolean, steps: (d["steps"] as string[]).map(parseStep) };
+}
+
+/**
+ * Load the model's catalog from rules/catalog/{exporters,importers,patterns}/*.yaml, each file
+ * validated against its schema; an entry's id must equal its file name. The catalog version is
+ * a hash of the files, so a review can say which catalog it used.
+ */
+export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog> {
+  const ajv = new Ajv({ strict: true, allErrors: false });
+  const validators = new Map<Kind, ValidateFunction>();
+  for (const kind of ["exporter", "importer", "pattern"] as const) {
+    validators.set(kind, ajv.compile(JSON.parse(await readFile(join(rulesDir, "schema", `catalog-${kind}.schema.json`), "utf8"))));
+  }
+  const hash = createHash("sha256");
+  const load = async (kind: Kind, dir: string) => {
+    const full = join(rulesDir, "catalog", dir);
+    const names = (await readdir(full)).filter((n) => n.endsWith(".yaml")).sort();
+    const docs: Record<string, unknown>[] = [];
+    for (const name of names) {
+      const file = join(full, name);
+      const text = await readFile(file, "utf8");
+      hash.update(`${dir}/${name}\0${text}\0`);
+      let doc: unknown;
+      try {
+        doc = parseYaml(text);
+      } catch (err) {
+        throw new InputError("bad-rule", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, file);
+      }
+      const validate = validators.get(kind)!;
+      if (!validate(doc)) throw new InputError("bad-rule", describe(validate.errors![0]!), file);
+      const d = doc as Record<string, unknown>;
+      if (d["id"] !== basename(name, ".yaml")) throw new InputError("bad-rule", `field id is "${String(d["id"])}" but the file is ${name}`, file);
+      docs.push(d);
+    }
+    return docs;
+  };
+  const exporters = (await load("exporter", "exporters")).map(toExporter);
+  const importers = (await load("importer", "importers")).map(toImporter);
+  const patterns = (await load("pattern", "patterns")).map(toPattern);
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, exporters, importers, patterns };
+}

@@ -1,0 +1,116 @@
+import type { Catalog } from "./catalog.js";
+import { applyEffects, baseWorld, type Effect } from "./effect.js";
+import { evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
+import type { OutcomeKind } from "./explore.js";
+
+/** One configuration whose outcome the series changes (or leaves broken). */
+export interface ConfigChange {
+  readonly exporter: string;
+  readonly importer: string;
+  readonly platform: string;
+  readonly pattern: string;
+  readonly before: OutcomeKind;
+  readonly after: OutcomeKind;
+  /** The trace that explains the entry: after's for new failures, before's for fixed ones. */
+  readonly trace: readonly string[];
+  /** Why a rejection is a false positive, when the model can say. */
+  readonly cause?: string;
+  /** Userspace calls that reach the changed path (userspace list). */
+  readonly entryPoints?: readonly string[];
+}
+
+export interface ModelResult {
+  readonly evaluated: number;
+  readonly falsePositives: readonly ConfigChange[];
+  readonly fixed: readonly ConfigChange[];
+  readonly missed: readonly ConfigChange[];
+  readonly newHazards: readonly ConfigChange[];
+  readonly userspace: readonly ConfigChange[];
+  readonly slower: readonly ConfigChange[];
+  /** Effects that were applied, and those the bot could not model. */
+  readonly effects: readonly Effect[];
+}
+
+const HAZARD = new Set<OutcomeKind>(["stale-read", "lost-write"]);
+const WORKS = new Set<OutcomeKind>(["ok", "slow"]);
+
+function key(e: Evaluated): string {
+  return `${e.exporter.id}|${e.importer.id}|${e.platform}|${e.pattern.id}`;
+}
+
+function change(before: Evaluated, after: Evaluated, trace: readonly string[], extra: Partial<ConfigChange> = {}): ConfigChange {
+  return {
+    exporter: before.exporter.id,
+    importer: before.importer.id,
+    platform: before.platform,
+    pattern: before.pattern.id,
+    before: before.outcome.kind,
+    after: after.outcome.kind,
+    trace,
+    ...extra,
+  };
+}
+
+/**
+ * Why refusing a working attachment is wrong, in the model's terms: the importer snoops this
+ * buffer although its device is not marked coherent (coherency decided per attachment), the
+ * exporter does the maintenance for every attachment, or the memory is not cached at all.
+ */
+function falsePositiveCause(b: Evaluated): string {
+  const { exporter, importer, platform } = b;
+  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) {
+    return "coherency is decided per attachment: the importer snoops this buffer although dev_is_dma_coherent() is false for the device";
+  }
+  if (exporter.memory[platform] !== "cached") {
+    return `the buffer is ${exporter.memory[platform]} memory: no CPU cache line can go stale, whatever the exporting device's coherency`;
+  }
+  if (exporter.begin === "all-attachments" || exporter.begin === "cpu-flush") {
+    return "the exporter's begin/end_cpu_access do cache maintenance for this attachment";
+  }
+  if (importer.access === "snoop") return "the importer snoops the CPU cache";
+  return "the access pattern works without cache maintenance on this path";
+}
+
+/**
+ * Evaluate the matrix before and after a series' effects and sort every configuration whose
+ * outcome changes: false positives, fixed hazards, new hazards, slower paths, userspace-visible
+ * failures; hazards the series aims at but leaves reachable are `missed`.
+ */
+export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], cache: ExploreCache = new Map()): ModelResult {
+  const before = evaluateWorld(baseWorld(catalog), cache);
+  const after = evaluateWorld(applyEffects(catalog, effects), cache);
+  const afterByKey = new Map(after.map((e) => [key(e), e]));
+  const gated = effects.some((e) => e.kind === "gate");
+  const touchedExporters = new Set(effects.flatMap((e) => (e.kind === "exporter" || e.kind === "flag" ? e.exporters : [])));
+  const touchedImporters = new Set(effects.flatMap((e) => (e.kind === "importer-bracketing" ? e.importers : [])));
+
+  const falsePositives: ConfigChange[] = [];
+  const fixed: ConfigChange[] = [];
+  const missed: ConfigChange[] = [];
+  const newHazards: ConfigChange[] = [];
+  const userspace: ConfigChange[] = [];
+  const slower: ConfigChange[] = [];
+  const userspaceSeen = new Set<string>();
+
+  for (const b of before) {
+    const a = afterByKey.get(key(b));
+    if (!a) continue;
+    const bk = b.outcome.kind;
+    const ak = a.outcome.kind;
+    if (ak === "rejected" && bk !== "rejected") {
+      if (WORKS.has(bk)) falsePositives.push(change(b, a, a.outcome.trace, { cause: falsePositiveCause(b) }));
+      const attachment = `${b.exporter.id}|${b.importer.id}|${b.platform}`;
+      if (!userspaceSeen.has(attachment)) {
+        userspaceSeen.add(attachment);
+        userspace.push(change(b, a, a.outcome.trace, { entryPoints: b.importer.entryPoints }));
+      }
+    }
+    if (HAZARD.has(bk) && !HAZARD.has(ak)) fixed.push(change(b, a, b.outcome.trace));
+    else if (HAZARD.has(bk) && HAZARD.has(ak)) {
+      const aimed = gated || touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
+      if (aimed) missed.push(change(b, a, a.outcome.trace));
+    } else if (!HAZARD.has(bk) && HAZARD.has(ak)) newHazards.push(change(b, a, a.outcome.trace));
+    if (bk === "ok" && ak === "slow") slower.push(change(b, a, a.outcome.trace));
+  }
+  return { evaluated: before.length, falsePositives, fixed, missed, newHazards, userspace, slower, effects };
+}
