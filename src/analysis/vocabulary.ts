@@ -70,6 +70,15 @@ export const OPS_IMPL_SUFFIXES: readonly [RegExp, OpsMember][] = [
   [/_dma_?buf_(ops_)?vmap$|_heap_vmap$|^drm_gem_dmabuf_vmap$/, "vmap"],
   [/_dma_?buf_(ops_)?vunmap$|_heap_vunmap$|^drm_gem_dmabuf_vunmap$/, "vunmap"],
   [/_dma_?buf_(ops_)?release$|_heap_dma_buf_release$/, "release"],
+  // udmabuf puts the verb first: map_udmabuf, begin_cpu_udmabuf, release_udmabuf.
+  [/^begin_cpu_udmabuf$/, "begin_cpu_access"],
+  [/^end_cpu_udmabuf$/, "end_cpu_access"],
+  [/^unmap_udmabuf$/, "unmap_dma_buf"],
+  [/^map_udmabuf$/, "map_dma_buf"],
+  [/^mmap_udmabuf$/, "mmap"],
+  [/^vmap_udmabuf$/, "vmap"],
+  [/^vunmap_udmabuf$/, "vunmap"],
+  [/^release_udmabuf$/, "release"],
 ];
 
 /** Structs of the framework whose fields a patch may add or remove. */
