@@ -1,0 +1,162 @@
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_MESSAGE_BYTES } from "../../src/errors.js";
+import { assertBuilt, runCli, stderrLines, type Run } from "../helpers/cli.js";
+
+const BROKEN = "fixtures/broken";
+
+/** Exit 2, nothing on stdout, exactly one stderr line naming the source and the reason, no stack. */
+function expectRefused(run: Run, source: string, reason: string): string {
+  expect(run.code).toBe(2);
+  expect(run.stdout).toBe("");
+  const lines = stderrLines(run);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]!.startsWith(`dmabuf-review: ${source}: ${reason}: `)).toBe(true);
+  expect(run.stderr).not.toContain("    at ");
+  expect(run.stderr).not.toContain("internal error");
+  return lines[0]!;
+}
+
+/**
+ * A 20 MB patch mail: one new file of generated register tables, hunk counts exact. Written to
+ * a temp dir by the test; far too large to keep in the repository.
+ */
+function hugePatch(bytes: number): Buffer {
+  const row = "+\t0x00000000, 0x00000000, 0x00000000, 0x00000000, /* reserved for the exporter */\n";
+  const rows = Math.ceil(bytes / row.length);
+  const head = [
+    "From: Jane Dev <jane.dev@example.org>",
+    "Subject: [PATCH] dma-buf: add the generated register tables",
+    "Message-ID: <20261120-huge-1@example.org>",
+    "Content-Type: text/plain; charset=UTF-8",
+    "",
+    "Generated from the vendor's register description.",
+    "",
+    "Signed-off-by: Jane Dev <jane.dev@example.org>",
+    "---",
+    "diff --git a/drivers/dma-buf/regs.h b/drivers/dma-buf/regs.h",
+    "new file mode 100644",
+    "index 0000000..1111111",
+    "--- /dev/null",
+    "+++ b/drivers/dma-buf/regs.h",
+    `@@ -0,0 +1,${rows} @@`,
+    "",
+  ].join("\n");
+  return Buffer.concat([Buffer.from(head), Buffer.from(row.repeat(rows))]);
+}
+
+describe("broken input through the built CLI", () => {
+  let tmp: string;
+  beforeAll(async () => {
+    assertBuilt();
+    tmp = await mkdtemp(join(tmpdir(), "dmabuf-review-broken-"));
+  });
+  afterAll(async () => {
+    await rm(tmp, { recursive: true, force: true });
+  });
+
+  const refused: readonly [file: string, reason: string, detail: RegExp][] = [
+    ["truncated-diff.patch", "truncated-diff", /hunk "@@ -68,7 \+69,8 @@ .*" ends after 7 lines, 2 old and 2 new lines missing$/],
+    ["header-only-diff.patch", "truncated-diff", /the diff of drivers\/dma-buf\/dma-buf\.c has a file header and no hunk$/],
+    ["binary-only.patch", "binary-diff", /every file in the diff is binary \(firmware\/acme\/rx\.bin\)$/],
+    ["wrong-encoding.eml", "bad-encoding", /1 diff line holds bytes that are not valid UTF-8$/],
+    ["empty.eml", "empty-input", /the file is empty$/],
+    ["junk.bin", "not-a-patch", /binary data, not a mail message$/],
+    ["not-mail.txt", "not-a-patch", /not a mail message: it does not start with a header line$/],
+    ["broken-boundary.eml", "malformed-mime", /the multipart boundary "=-declared-boundary" never appears in the body$/],
+  ];
+  for (const [file, reason, detail] of refused) {
+    it(`refuses ${file}: ${reason}`, async () => {
+      const path = `${BROKEN}/${file}`;
+      const line = expectRefused(await runCli(["review", path]), path, reason);
+      expect(line).toMatch(detail);
+    });
+  }
+
+  it("refuses a 20 MB message as too-large before parsing it", async () => {
+    const path = join(tmp, "huge.eml");
+    const bytes = hugePatch(20 * 1024 * 1024);
+    expect(bytes.length).toBeGreaterThan(MAX_MESSAGE_BYTES);
+    await writeFile(path, bytes);
+    const line = expectRefused(await runCli(["review", path]), path, "too-large");
+    expect(line).toMatch(new RegExp(`: ${bytes.length} bytes, limit ${MAX_MESSAGE_BYTES}$`));
+  });
+
+  it("refuses a 20 MB message on stdin the same way", async () => {
+    const run = await runCli(["review", "-"], hugePatch(20 * 1024 * 1024));
+    expectRefused(run, "stdin", "too-large");
+  });
+
+  it("says unreadable for a path that does not exist", async () => {
+    const path = join(tmp, "no-such.mbox");
+    expectRefused(await runCli(["review", path]), path, "unreadable");
+  });
+
+  it("reviews Latin-1 bytes in the commit message of a UTF-8 mail: only the prose is affected", async () => {
+    const run = await runCli(["review", `${BROKEN}/latin1-bytes-in-prose.eml`]);
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("[PATCH] dma-buf: document the pairing of the CPU access calls");
+  });
+
+  describe("an mbox whose middle message is truncated", () => {
+    const mbox = `${BROKEN}/middle-truncated.mbox`;
+
+    it("reviews the other two and names the skipped one on one stderr line", async () => {
+      const run = await runCli(["review", mbox, "--format", "json"]);
+      const lines = stderrLines(run);
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /^dmabuf-review: skipped fixtures\/broken\/middle-truncated\.mbox#2 <20261113-b@example\.org>: truncated-diff: hunk "@@ -68,7 \+69,8 @@ /,
+      );
+      expect(run.stderr).not.toContain("    at ");
+      const doc = JSON.parse(run.stdout) as {
+        series: { patches: { messageId: string }[] }[];
+        skipped: { source: string; reason: string }[];
+      };
+      expect(doc.series.flatMap((s) => s.patches.map((p) => p.messageId))).toEqual(["20261113-a@example.org", "20261113-c@example.org"]);
+      expect(doc.skipped).toMatchObject([{ source: `${mbox}#2`, reason: "truncated-diff" }]);
+    });
+
+    it("exits as the review of the two good messages alone does", async () => {
+      const good = `${BROKEN}/middle-truncated.reviewable.mbox`;
+      const [alone, withBroken, infoAlone, info] = await Promise.all([
+        runCli(["review", good]),
+        runCli(["review", mbox]),
+        runCli(["review", good, "--fail-on", "info"]),
+        runCli(["review", mbox, "--fail-on", "info"]),
+      ]);
+      expect(alone.code === 0 || alone.code === 1).toBe(true);
+      expect(withBroken.code).toBe(alone.code);
+      expect(info.code).toBe(infoAlone.code);
+    });
+  });
+
+  describe("stdin", () => {
+    it("reviews a patch read from '-'", async () => {
+      const run = await runCli(["review", "-", "--format", "json"], readFileSync("fixtures/messages/changelog-diffstat.eml"));
+      expect(run.stderr).toBe("");
+      expect(run.code === 0 || run.code === 1).toBe(true);
+      const doc = JSON.parse(run.stdout) as { series: { patches: { messageId: string }[] }[] };
+      expect(doc.series[0]!.patches[0]!.messageId).toBe("20261102101500.4411-1-jane.dev@example.org");
+    });
+
+    it("refuses a truncated patch on stdin, naming stdin", async () => {
+      const run = await runCli(["review", "-"], readFileSync(`${BROKEN}/truncated-diff.patch`));
+      expectRefused(run, "stdin", "truncated-diff");
+    });
+
+    it("refuses empty stdin", async () => {
+      expectRefused(await runCli(["review", "-"], ""), "stdin", "empty-input");
+    });
+
+    it("skips the bad message of an mbox on stdin as stdin#n", async () => {
+      const run = await runCli(["review", "-"], readFileSync(`${BROKEN}/middle-truncated.mbox`));
+      expect(stderrLines(run)).toHaveLength(1);
+      expect(run.stderr).toMatch(/^dmabuf-review: skipped stdin#2 <20261113-b@example\.org>: truncated-diff: /);
+    });
+  });
+});

@@ -1,0 +1,71 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { assertBuilt, runCli } from "../helpers/cli.js";
+
+const DIR = "fixtures/out-of-scope";
+
+interface JsonReview {
+  series: {
+    patches: { subject: string; outOfScope: boolean; docOnly: boolean; files: string[]; touches: unknown[]; findings: unknown[] }[];
+  }[];
+  orphanReplies: { subject: string; messageId: string }[];
+  skipped: unknown[];
+}
+
+async function reviewJson(file: string): Promise<{ code: number | null; doc: JsonReview; stderr: string }> {
+  const run = await runCli(["review", `${DIR}/${file}`, "--format", "json", "--fail-on", "info"]);
+  return { code: run.code, doc: JSON.parse(run.stdout) as JsonReview, stderr: run.stderr };
+}
+
+describe("patches the bot has nothing to say about", () => {
+  beforeAll(() => {
+    assertBuilt();
+  });
+
+  it("calls a networking driver's dma_sync_single_for_cpu out of scope, with no findings", async () => {
+    const { code, doc, stderr } = await reviewJson("net-dma-sync.patch");
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+    expect(doc.series).toHaveLength(1);
+    const [patch] = doc.series[0]!.patches;
+    expect(patch).toMatchObject({ outOfScope: true, files: ["drivers/net/ethernet/acme/acme_rx.c"], touches: [], findings: [] });
+  });
+
+  it("says so in one line of text output", async () => {
+    const run = await runCli(["review", `${DIR}/net-dma-sync.patch`]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split("\n");
+    expect(lines.filter((l) => /does not touch dma-buf/.test(l))).toHaveLength(1);
+    const at = lines.indexOf("[PATCH] net: acme: sync the rx buffer before copying it");
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(lines[at + 1]).toMatch(/^\s+out of scope: does not touch dma-buf\.$/);
+    // Nothing else about the patch: its block ends there, no touch summary, no findings.
+    expect(lines[at + 2] ?? "").toBe("");
+  });
+
+  it("has no findings for a Documentation-only change to dma-buf.rst", async () => {
+    const { code, doc } = await reviewJson("doc-dma-buf-rst.patch");
+    expect(code).toBe(0);
+    const [patch] = doc.series[0]!.patches;
+    expect(patch!.files).toEqual(["Documentation/driver-api/dma-buf.rst"]);
+    expect(patch!.findings).toEqual([]);
+    // Either verdict means "nothing to review"; which one is the analysis' call.
+    expect(patch!.outOfScope || patch!.docOnly).toBe(true);
+  });
+
+  it("has no findings for a comment-only change in drivers/dma-buf/dma-buf.c, and says it is comments only", async () => {
+    const { code, doc } = await reviewJson("comment-only-dma-buf.patch");
+    expect(code).toBe(0);
+    const [patch] = doc.series[0]!.patches;
+    expect(patch).toMatchObject({ outOfScope: false, docOnly: true, files: ["drivers/dma-buf/dma-buf.c"], findings: [] });
+  });
+
+  it("makes no patch of a reply quoting a dma-buf diff: it is a reply", async () => {
+    const { code, doc } = await reviewJson("reply-quoting-diff.eml");
+    expect(code).toBe(0);
+    expect(doc.series).toEqual([]);
+    expect(doc.orphanReplies).toEqual([
+      { subject: "Re: [PATCH] dma-buf: return an error from end_cpu_access on a NULL buffer", messageId: "87ack0001.fsf@reviewer.example.com" },
+    ]);
+    expect(doc.skipped).toEqual([]);
+  });
+});
