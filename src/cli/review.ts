@@ -1,3 +1,4 @@
+import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
 import { InputError } from "../errors.js";
@@ -20,7 +21,12 @@ export interface Io {
 
 /** `dmabuf-review review <path|->`: exit 0 clean, 1 findings at or above --fail-on, 2 unusable input. */
 export async function reviewCommand(path: string, opts: ReviewOptions, io: Io): Promise<number> {
-  const [rules, parser, loaded] = await Promise.all([loadRules(opts.rules), CParser.load(), loadMessages(path, io.stdin)]);
+  const [rules, catalog, parser, loaded] = await Promise.all([
+    loadRules(opts.rules),
+    loadCatalog(),
+    CParser.load(),
+    loadMessages(path, io.stdin),
+  ]);
   for (const s of loaded.skipped) {
     io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
   }
@@ -30,7 +36,7 @@ export async function reviewCommand(path: string, opts: ReviewOptions, io: Io): 
       ? new InputError(first.reason as InputError["reason"], first.detail, first.source)
       : new InputError("not-a-patch", "no messages", path);
   }
-  const review = reviewMessages(loaded.messages, loaded.skipped, rules, parser);
+  const review = reviewMessages(loaded.messages, loaded.skipped, rules, parser, { catalog, cache: new Map() });
   if (review.series.length === 0 && review.orphanReplies.length === 0 && loaded.skipped.length === 0) {
     const onlyOther = loaded.messages.every((m) => m.kind === "other");
     if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", path);

@@ -1,5 +1,5 @@
 import type { Catalog } from "./catalog.js";
-import { applyEffects, baseWorld, type Effect } from "./effect.js";
+import { applyEffects, baseWorld, type Effect, type World } from "./effect.js";
 import { evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
 import type { OutcomeKind } from "./explore.js";
 
@@ -13,6 +13,8 @@ export interface ConfigChange {
   readonly after: OutcomeKind;
   /** The trace that explains the entry: after's for new failures, before's for fixed ones. */
   readonly trace: readonly string[];
+  readonly beforeTrace: readonly string[];
+  readonly afterTrace: readonly string[];
   /** Why a rejection is a false positive, when the model can say. */
   readonly cause?: string;
   /** Userspace calls that reach the changed path (userspace list). */
@@ -40,6 +42,8 @@ function key(e: Evaluated): string {
 
 function change(before: Evaluated, after: Evaluated, trace: readonly string[], extra: Partial<ConfigChange> = {}): ConfigChange {
   return {
+    beforeTrace: before.outcome.trace,
+    afterTrace: after.outcome.trace,
     exporter: before.exporter.id,
     importer: before.importer.id,
     platform: before.platform,
@@ -58,17 +62,32 @@ function change(before: Evaluated, after: Evaluated, trace: readonly string[], e
  */
 function falsePositiveCause(b: Evaluated): string {
   const { exporter, importer, platform } = b;
-  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) {
-    return "coherency is decided per attachment: the importer snoops this buffer although dev_is_dma_coherent() is false for the device";
-  }
   if (exporter.memory[platform] !== "cached") {
     return `the buffer is ${exporter.memory[platform]} memory: no CPU cache line can go stale, whatever the exporting device's coherency`;
+  }
+  if (importer.cpuReader) {
+    return "the importer reads with the CPU through vmap: no device ever reads the buffer, the importing device's coherency is irrelevant";
+  }
+  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) {
+    return "coherency is decided per attachment: the importer snoops this buffer although dev_is_dma_coherent() is false for the device";
   }
   if (exporter.begin === "all-attachments" || exporter.begin === "cpu-flush") {
     return "the exporter's begin/end_cpu_access do cache maintenance for this attachment";
   }
   if (importer.access === "snoop") return "the importer snoops the CPU cache";
-  return "the access pattern works without cache maintenance on this path";
+  return "the access pattern needs no cache maintenance on this path";
+}
+
+/** Why a hazard survives the series: usually the gate never sees it. */
+function missedCause(b: Evaluated, after: World): string | undefined {
+  if (after.gates.length === 0) return undefined;
+  const flag = after.flags.get(b.exporter.id);
+  if (flag === undefined) return "this exporter never sets dma_coherent, so the check never fires for it";
+  if (flag === "device" && !b.exporter.deviceCoherent[b.platform]) {
+    return "the exporting device is not dma-coherent, so its buffers keep dma_coherent clear and the check lets them through";
+  }
+  if (b.importer.devCoherent[b.platform]) return "the importer counts as dma-coherent, so the check lets it through";
+  return undefined;
 }
 
 /**
@@ -78,7 +97,8 @@ function falsePositiveCause(b: Evaluated): string {
  */
 export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], cache: ExploreCache = new Map()): ModelResult {
   const before = evaluateWorld(baseWorld(catalog), cache);
-  const after = evaluateWorld(applyEffects(catalog, effects), cache);
+  const afterWorld = applyEffects(catalog, effects);
+  const after = evaluateWorld(afterWorld, cache);
   const afterByKey = new Map(after.map((e) => [key(e), e]));
   const gated = effects.some((e) => e.kind === "gate");
   const touchedExporters = new Set(effects.flatMap((e) => (e.kind === "exporter" || e.kind === "flag" ? e.exporters : [])));
@@ -107,8 +127,10 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     }
     if (HAZARD.has(bk) && !HAZARD.has(ak)) fixed.push(change(b, a, b.outcome.trace));
     else if (HAZARD.has(bk) && HAZARD.has(ak)) {
+      // Left open: data corrupts although userspace brackets every access, on a configuration
+      // the series set out to change. Unbracketed patterns are userspace bugs, not misses.
       const aimed = gated || touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
-      if (aimed) missed.push(change(b, a, a.outcome.trace));
+      if (aimed && b.pattern.bracketed) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
     } else if (!HAZARD.has(bk) && HAZARD.has(ak)) newHazards.push(change(b, a, a.outcome.trace));
     if (bk === "ok" && ak === "slow") slower.push(change(b, a, a.outcome.trace));
   }

@@ -1,7 +1,7 @@
 import type { Exporter, Importer, Pattern, Platform } from "./catalog.js";
 import { flagValue, type World } from "./effect.js";
 import { dynamicsKey, explore, type Dynamics, type Outcome } from "./explore.js";
-import { evaluate as evalPredicate, show } from "./predicate.js";
+import { evaluate as evalPredicate } from "./predicate.js";
 
 export interface Evaluated {
   readonly exporter: Exporter;
@@ -32,7 +32,8 @@ export function dynamicsOf(exporter: Exporter, importer: Importer, platform: Pla
     importerApiCoherent: importer.devCoherent[platform],
     importerSnoops: importer.access === "snoop" || (importer.access === "per-buffer" && cached),
     mapDirection: importer.mapDirection === "bidirectional" ? "BIDIRECTIONAL" : "by-use",
-    slowImport: exporter.migratesForImport || importer.flushesOnImport,
+    slowImport: exporter.migratesForImport,
+    importFlush: importer.flushesOnImport,
     cpuReader: importer.cpuReader ? (importer.cpuReader.brackets ? "bracketed" : "unbracketed") : "no",
   };
 }
@@ -46,12 +47,24 @@ function rejection(world: World, exporter: Exporter, importer: Importer, platfor
     const inputs = { bufferFlag: flagValue(world, exporter, platform), importerDevCoherent: importer.devCoherent[platform] };
     if (evalPredicate(gate.predicate, inputs)) {
       const flagWhy = inputs.bufferFlag
-        ? `dma_coherent set (${world.flags.get(exporter.id) === "device" ? `exporter device is dma-coherent on ${platform}` : "set unconditionally by the exporter"})`
+        ? `dma_coherent set ${world.flags.get(exporter.id) === "device" ? "from the exporting device" : "unconditionally"}`
         : "dma_coherent clear";
-      return `dma_buf_attach(${importer.name}): ${show(gate.predicate)} holds: ${flagWhy}, dev_is_dma_coherent(${importer.name}) = ${inputs.importerDevCoherent} -> ${gate.error}`;
+      return `dma_buf_attach -> ${gate.error}: ${flagWhy}, importer ${inputs.importerDevCoherent ? "" : "not "}dma-coherent`;
     }
   }
   return undefined;
+}
+
+/** Fill in the names only when a trace is read: most outcomes are compared, never printed. */
+function named(o: Outcome, exporter: string, importer: string): Outcome {
+  let trace: readonly string[] | undefined;
+  return {
+    kind: o.kind,
+    get trace() {
+      trace ??= o.trace.map((t) => t.replaceAll("{exporter}", exporter).replaceAll("{importer}", importer));
+      return trace;
+    },
+  };
 }
 
 /** A cache of explored dynamics: most configurations share them, so a matrix costs few searches. */
@@ -78,8 +91,7 @@ export function evaluateWorld(world: World, cache: ExploreCache = new Map()): Ev
             outcome = explore(d, pattern.steps);
             cache.set(key, outcome);
           }
-          const named = outcome.trace.map((t) => t.replaceAll("{exporter}", exporter.name).replaceAll("{importer}", importer.name));
-          out.push({ exporter, importer, platform, pattern, outcome: { kind: outcome.kind, trace: named } });
+          out.push({ exporter, importer, platform, pattern, outcome: named(outcome, exporter.name, importer.name) });
         }
       }
     }

@@ -45,8 +45,10 @@ export interface Dynamics {
   readonly importerSnoops: boolean;
   /** BIDIRECTIONAL for DRM imports; V4L2 queues map for the way they use the buffer. */
   readonly mapDirection: Direction | "by-use";
-  /** Import costs a migration or a global cache flush. */
+  /** Import costs a migration (correct, slow). */
   readonly slowImport: boolean;
+  /** The importer writes back and invalidates all CPU caches when it maps the buffer. */
+  readonly importFlush: boolean;
   /** The importer reads with the CPU through vmap; `brackets`: with begin/end_cpu_access. */
   readonly cpuReader: "no" | "bracketed" | "unbracketed";
 }
@@ -68,6 +70,7 @@ export function dynamicsKey(d: Dynamics): string {
     +d.importerSnoops,
     d.mapDirection,
     +d.slowImport,
+    +d.importFlush,
     d.cpuReader,
   ].join("|");
 }
@@ -136,9 +139,15 @@ function apply(st: State, step: Step, d: Dynamics, steps: readonly Step[]): { st
   const next = { ...st, step: st.step + 1 };
   switch (step.op) {
     case "attach":
-      return { st: next, text: `dma_buf_attach(${d.importerName})${d.slowImport ? ": import needs a migration or a global cache flush (slow)" : ""}`, ...(d.slowImport ? { st: { ...next, slow: true } } : {}) };
+      return { st: next, text: `dma_buf_attach(${d.importerName})${d.slowImport ? ": import needs a migration (slow)" : ""}`, ...(d.slowImport ? { st: { ...next, slow: true } } : {}) };
     case "map": {
       const dir = mapDir(d, steps);
+      if (d.importFlush && !st.mapSynced) {
+        // i915 on non-LLC parts writes back and invalidates every CPU cache when it maps an import.
+        const r = applyCacheOp("clean+invalidate", st.line, st.mem);
+        const flushed = { ...next, line: r.line, mem: r.mem, mapped: true, mapSynced: true, slow: true };
+        return { st: flushed, text: `map: ${d.importerName} flushes all CPU caches (wbinvd) -> ${describeLine(r.line)}, memory v${r.mem} (slow)` };
+      }
       if (d.mapSync === "skip") return { st: { ...next, mapped: true }, text: `map_dma_buf(${dir}): DMA_ATTR_SKIP_CPU_SYNC, no cache maintenance` };
       if (d.mapOnce && st.mapSynced) return { st: { ...next, mapped: true }, text: `map_dma_buf(${dir}): cached sg table returned, no cache maintenance` };
       const r = dmaSync({ ...next, mapped: true, mapSynced: true }, "for_device", dir, d.importerApiCoherent, d, d.importerName);
@@ -251,7 +260,7 @@ function traceOf(n: Node, final: State): string[] {
 export function explore(d: Dynamics, steps: readonly Step[]): Outcome {
   // Zeroing through a cached alias at allocation leaves the line dirty with the zeroes (v0).
   const initial: State = d.initialDirty ? { ...INITIAL, line: { s: "D", v: 0 } } : INITIAL;
-  const seen = new Set<string>([stateKey(initial)]);
+  const seen = new Set<number>([stateKey(initial)]);
   let frontier: Node[] = [{ st: initial, parent: undefined, event: undefined }];
   let best: { kind: OutcomeKind; node: Node; st: State } | undefined;
   while (frontier.length > 0) {
@@ -273,5 +282,17 @@ export function explore(d: Dynamics, steps: readonly Step[]): Outcome {
     frontier = next;
   }
   if (!best) throw new Error("explore: no end state reached");
-  return { kind: best.kind, trace: best.kind === "ok" ? [] : traceOf(best.node, best.st) };
+  // For a correct outcome the witness is the run without hardware events: the steps that make it work.
+  return { kind: best.kind, trace: best.kind === "ok" || best.kind === "slow" ? deterministicRun(d, steps, initial) : traceOf(best.node, best.st) };
+}
+
+function deterministicRun(d: Dynamics, steps: readonly Step[], initial: State): string[] {
+  const out: string[] = [];
+  let st = initial;
+  for (const step of steps) {
+    const r = apply(st, step, d, steps);
+    out.push(r.text);
+    st = r.st;
+  }
+  return out;
 }

@@ -32,9 +32,14 @@ export const INITIAL: State = {
   slow: false,
 };
 
-export function stateKey(st: State): string {
-  const l = st.line.s === "I" ? "I" : `${st.line.s}${st.line.v}`;
-  return `${st.step}|${st.mem}|${l}|${st.latest}|${+st.mapped}${+st.mapSynced}${+st.stale}${+st.slow}`;
+/** A state packed into one integer: the search visits thousands, string keys cost most of it. */
+export function stateKey(st: State): number {
+  const line = st.line.s === "I" ? 0 : (st.line.s === "C" ? 1 : 2) + 2 * st.line.v;
+  let k = st.step;
+  k = k * 64 + st.mem;
+  k = k * 128 + line;
+  k = k * 64 + st.latest;
+  return k * 16 + (+st.mapped | (+st.mapSynced << 1) | (+st.stale << 2) | (+st.slow << 3));
 }
 
 export function describeLine(l: Line): string {

@@ -384,3 +384,63 @@ export function rowIdentifiers(f: Fragment, row: number): string[] {
     .filter((l) => /identifier$/.test(l.type))
     .map((l) => l.text);
 }
+
+/** A C condition reduced to what gates are made of. */
+export type CondAst =
+  | { readonly kind: "and" | "or"; readonly left: CondAst; readonly right: CondAst }
+  | { readonly kind: "not"; readonly arg: CondAst }
+  | { readonly kind: "call"; readonly name: string; readonly args: readonly string[]; readonly text: string }
+  | { readonly kind: "field"; readonly field: string; readonly text: string }
+  | { readonly kind: "ident"; readonly name: string }
+  | { readonly kind: "literal"; readonly value: string }
+  | { readonly kind: "other"; readonly text: string };
+
+function toCond(n: Node): CondAst {
+  switch (n.type) {
+    case "parenthesized_expression": {
+      const inner = n.namedChildren.find((c): c is Node => c !== null && c.type !== "comment");
+      return inner ? toCond(inner) : { kind: "other", text: n.text };
+    }
+    case "binary_expression": {
+      const op = n.childForFieldName("operator")?.text;
+      const left = n.childForFieldName("left");
+      const right = n.childForFieldName("right");
+      if ((op === "&&" || op === "||") && left && right) return { kind: op === "&&" ? "and" : "or", left: toCond(left), right: toCond(right) };
+      return { kind: "other", text: n.text };
+    }
+    case "unary_expression": {
+      const op = n.childForFieldName("operator")?.text;
+      const arg = n.childForFieldName("argument");
+      if (op === "!" && arg) return { kind: "not", arg: toCond(arg) };
+      return { kind: "other", text: n.text };
+    }
+    case "call_expression": {
+      const fn = n.childForFieldName("function");
+      const args = n.childForFieldName("arguments")?.namedChildren.filter((a): a is Node => a !== null).map((a) => a.text) ?? [];
+      return fn?.type === "identifier" ? { kind: "call", name: fn.text, args, text: n.text } : { kind: "other", text: n.text };
+    }
+    case "field_expression":
+      return { kind: "field", field: n.childForFieldName("field")?.text ?? "", text: n.text };
+    case "identifier":
+      return { kind: "ident", name: n.text };
+    case "true":
+    case "false":
+    case "number_literal":
+      return { kind: "literal", value: n.text };
+    default:
+      return { kind: "other", text: n.text };
+  }
+}
+
+/** Parse the condition of an `if` into a CondAst, or undefined when it does not parse as C. */
+export function parseCondition(parser: CParser, condition: string): CondAst | undefined {
+  const f = parser.parseFragment([`int __cond = (${condition});`], "");
+  try {
+    if (f.errors > 0) return undefined;
+    const init = f.tree.rootNode.descendantsOfType("init_declarator")[0];
+    const value = init?.childForFieldName("value");
+    return value ? toCond(value) : undefined;
+  } finally {
+    f.tree.delete();
+  }
+}

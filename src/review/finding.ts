@@ -19,4 +19,8 @@ export interface Finding {
   readonly fingerprint: string;
   /** 1-based index of the patch in its series. */
   readonly patch: number;
+  /** Preformatted lines under the message (configurations and their traces). */
+  readonly details?: readonly string[];
+  /** The model's before/after result behind a model finding. */
+  readonly model?: import("./model-findings.js").ModelJson;
 }

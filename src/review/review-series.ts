@@ -6,6 +6,17 @@ import type { Message } from "../patch/message.js";
 import type { Series } from "../patch/series.js";
 import type { Finding } from "./finding.js";
 import { fingerprint } from "./fingerprint.js";
+import { effectsOf, type PatchMatch } from "../analysis/effects.js";
+import type { Catalog } from "../model/catalog.js";
+import { compareOutcomes, type ModelResult } from "../model/compare.js";
+import type { ExploreCache } from "../model/evaluate.js";
+import { modelFindings } from "./model-findings.js";
+
+/** The coherency model a review runs against: its catalog and a search cache shared across series. */
+export interface ModelContext {
+  readonly catalog: Catalog;
+  readonly cache: ExploreCache;
+}
 
 export interface PatchReview {
   readonly message: Message;
@@ -24,38 +35,59 @@ export interface PatchReview {
 export interface SeriesReview {
   readonly series: Series;
   readonly patches: readonly PatchReview[];
+  /** The before/after comparison, when the series changes something the model knows. */
+  readonly model: { readonly catalog: string; readonly result: ModelResult } | undefined;
 }
 
 /**
  * Review one series as a whole: classify every patch, then match rules with the series'
  * touches in view, so a flag added in one patch and set in another is judged together.
  */
-export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser): SeriesReview {
+export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser, model?: ModelContext): SeriesReview {
   const classified = series.slots.flatMap((m, i) =>
     m ? [{ message: m, index: i + 1, files: m.files.map((f) => classifyFile(f, parser)) }] : [],
   );
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),
   );
-  const patches = classified.map((p): PatchReview => {
+  const perPatch = classified.map((p) => {
     const inScope = p.files.filter((f) => f.inScope);
-    const matches = matchRules(rules, inScope, seriesTouches);
-    const findings = matches.map((m) => toFinding(m, p.message.files, p.index, series.total));
+    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches) };
+  });
+
+  let modelResult: ModelResult | undefined;
+  const extra = new Map<number, Finding[]>();
+  if (model) {
+    const all: PatchMatch[] = perPatch.flatMap(({ p, matches }) => matches.map((match) => ({ match, patch: p.index })));
+    const effects = effectsOf(all, model.catalog, parser);
+    if (effects.length > 0) {
+      modelResult = compareOutcomes(model.catalog, effects, model.cache);
+      const quotes = new Map(all.map((m) => [`${m.patch}|${m.match.touch.file}|${m.match.touch.line}`, m]));
+      const quoteOf = (s: { patch: number; file: string; line: number }) => {
+        const m = quotes.get(`${s.patch}|${s.file}|${s.line}`);
+        const files = classified.find((c) => c.index === s.patch)?.message.files ?? [];
+        return m ? quoteFor(files, m.match.touch) : [];
+      };
+      for (const f of modelFindings(modelResult, model.catalog, quoteOf)) extra.set(f.patch, [...(extra.get(f.patch) ?? []), f]);
+    }
+  }
+
+  const patches = perPatch.map(({ p, inScope, matches }): PatchReview => {
+    const findings = [...matches.map((m) => toFinding(m, p.message.files, p.index, series.total)), ...(extra.get(p.index) ?? [])];
     findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
-    const touches = inScope.flatMap((f) => f.touches);
     return {
       message: p.message,
       index: p.index,
       total: series.total,
       files: p.files,
-      touches,
+      touches: inScope.flatMap((f) => f.touches),
       findings,
       unplaced: inScope.flatMap((f) => f.unplaced),
       outOfScope: inScope.length === 0,
       docOnly: inScope.length > 0 && inScope.every((f) => f.docOnly),
     };
   });
-  return { series, patches };
+  return { series, patches, model: modelResult && model ? { catalog: model.catalog.version, result: modelResult } : undefined };
 }
 
 function fill(template: string, m: RuleMatch, total: number): string {

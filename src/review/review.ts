@@ -3,7 +3,7 @@ import type { CParser } from "../patch/c-source.js";
 import type { Message } from "../patch/message.js";
 import { groupSeries } from "../patch/series.js";
 import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
-import { reviewSeries, type SeriesReview } from "./review-series.js";
+import { reviewSeries, type ModelContext, type SeriesReview } from "./review-series.js";
 
 /** A message the input held but that could not be reviewed, and why. */
 export interface Skip {
@@ -25,10 +25,11 @@ export function reviewMessages(
   skipped: readonly Skip[],
   rules: readonly Rule[],
   parser: CParser,
+  model?: ModelContext,
 ): Review {
   const grouped = groupSeries(messages);
   return {
-    series: grouped.series.map((s) => reviewSeries(s, rules, parser)),
+    series: grouped.series.map((s) => reviewSeries(s, rules, parser, model)),
     skipped,
     orphanReplies: grouped.orphanReplies,
   };

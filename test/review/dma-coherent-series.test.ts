@@ -44,11 +44,48 @@ describe("review of the reconstructed 2022 dma_coherent series", () => {
       "1 attach/attach-error-reaches-userspace drivers/dma-buf/dma-buf.c:838",
       "1 attach/device-coherency-gate drivers/dma-buf/dma-buf.c:838",
       "1 attach/gate-without-override drivers/dma-buf/dma-buf.c:838",
+      "1 model/false-positive drivers/dma-buf/dma-buf.c:838",
+      "1 model/fixed drivers/dma-buf/dma-buf.c:838",
+      "1 model/hazard-left-open drivers/dma-buf/dma-buf.c:838",
+      "1 model/userspace-regression drivers/dma-buf/dma-buf.c:838",
       "2 attach/coherency-flag-from-device drivers/gpu/drm/drm_prime.c:801",
+      "2 model/false-positive drivers/gpu/drm/drm_prime.c:801",
       "3 attach/coherency-flag-from-device drivers/media/common/videobuf2/videobuf2-dma-contig.c:427",
       "3 attach/coherency-flag-from-device drivers/media/common/videobuf2/videobuf2-dma-sg.c:427",
+      "3 model/false-positive drivers/media/common/videobuf2/videobuf2-dma-sg.c:427",
       "3 attach/coherency-flag-forced drivers/media/common/videobuf2/videobuf2-vmalloc.c:426",
+      "3 model/false-positive drivers/media/common/videobuf2/videobuf2-vmalloc.c:426",
     ]);
+  });
+
+  it("backs the 2022 review points with the model's configurations", async () => {
+    const io = captureIo();
+    await main(["review", MBOX, "--format", "json"], io);
+    const s = JSON.parse(io.out()).series[0];
+    const gate = s.patches[0].findings;
+    const fp = gate.find((f: { rule: string }) => f.rule === "model/false-positive").model;
+    // Configurations that work today and are refused, among them per-attachment coherency.
+    expect(fp.falsePositives.length).toBeGreaterThan(0);
+    for (const c of fp.falsePositives) {
+      expect(["ok", "slow"]).toContain(c.before);
+      expect(c.after).toBe("rejected");
+      expect(Object.keys(c)).toEqual(expect.arrayContaining(["exporter", "importer", "platform", "pattern", "before", "after", "trace"]));
+    }
+    expect(fp.falsePositives.some((c: { importer: string; cause: string }) => c.importer === "soc-gpu-per-buffer" && /per attachment/.test(c.cause))).toBe(true);
+    // Imports that succeed today fail: the userspace entry points are named.
+    const us = gate.find((f: { rule: string }) => f.rule === "model/userspace-regression");
+    expect(us.message).toContain("DRM_IOCTL_PRIME_FD_TO_HANDLE");
+    expect(us.message).toContain("VIDIOC_QBUF");
+    // What it does fix, with a trace ending in the stale read it removes.
+    const fixed = gate.find((f: { rule: string }) => f.rule === "model/fixed").model.fixed;
+    expect(fixed.length).toBeGreaterThan(0);
+    expect(fixed[0].trace.at(-1)).toMatch(/stale|lost/);
+    // Left open: exporters whose buffers keep the flag clear.
+    const missed = gate.find((f: { rule: string }) => f.rule === "model/hazard-left-open").model.missed;
+    expect(missed.some((c: { exporter: string }) => c.exporter === "vb2-dma-contig-noncoherent")).toBe(true);
+    // The series-level numbers are the model's, consistent with the findings.
+    expect(s.model.evaluated).toBe(fp.evaluated);
+    expect(s.model.falsePositives.length).toBeGreaterThanOrEqual(fp.falsePositives.length);
   });
 
   it("classifies what each patch touches", async () => {

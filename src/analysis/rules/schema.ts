@@ -12,6 +12,27 @@ export interface RuleDoc {
   readonly series?: { readonly with?: MatcherDoc; readonly without?: MatcherDoc };
   readonly message: string;
   readonly references: readonly Reference[];
+  /** What the matched change does to the coherency model; absent for lint-only rules. */
+  readonly effect?: EffectDoc;
+}
+
+export type PolicyDoc = "none" | "noop" | "all-attachments" | "own-device" | "cpu-flush" | "from-call";
+
+export interface EffectDoc {
+  /** An attach-time gate whose predicate is parsed from the matched `if` condition. */
+  readonly gate?: Record<string, never>;
+  /** The buffer coherency flag, set from the matched assignment's value. */
+  readonly flag?: Record<string, never>;
+  /** A change to the exporter(s) the matched file implements. */
+  readonly exporter?: {
+    readonly begin?: PolicyDoc;
+    readonly end?: PolicyDoc;
+    readonly "map-sync"?: "sync" | "skip";
+    readonly "unmap-sync"?: "sync" | "skip";
+    readonly mmap?: "cached" | "wc" | "uncached";
+  };
+  /** A CPU importer gains or loses dma_buf_begin/end_cpu_access around its accesses. */
+  readonly "importer-bracketing"?: { readonly brackets: boolean };
 }
 
 export type Severity = "info" | "warning" | "error";

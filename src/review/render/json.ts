@@ -1,4 +1,5 @@
 import type { Review } from "../review.js";
+import { modelJson } from "../model-findings.js";
 
 /** The JSON contract of `dmabuf-review review --format json` (more fields are allowed). */
 export function renderJson(review: Review): string {
@@ -12,6 +13,13 @@ export function renderJson(review: Review): string {
       changeId: s.series.changeId ?? null,
       missing: s.series.missing,
       cover: s.series.cover ? { subject: s.series.cover.subject, messageId: s.series.cover.messageId } : null,
+      model: s.model
+        ? {
+            catalog: s.model.catalog,
+            ...modelJson(s.model.result),
+            notModelled: s.model.result.effects.flatMap((e) => (e.kind === "not-modelled" ? [{ ...e.source, reason: e.reason }] : [])),
+          }
+        : null,
       patches: s.patches.map((p) => ({
         subject: p.message.subject,
         messageId: p.message.messageId,
@@ -43,6 +51,8 @@ export function renderJson(review: Review): string {
           code: f.quote,
           references: f.references,
           fingerprint: f.fingerprint,
+          ...(f.details ? { details: f.details } : {}),
+          ...(f.model ? { model: f.model } : {}),
         })),
       })),
     })),

@@ -68,6 +68,13 @@ function renderFindings(findings: readonly Finding[]): string[] {
       }
       said.set(f.rule, f);
       out.push(...wrap(f.message));
+      if (f.details && f.details.length > 0) {
+        out.push("");
+        for (const d of f.details) {
+          const indent = d.match(/^ */)![0];
+          out.push(...wrap(d.trim(), 72, `  ${indent}`).map((l, i) => (i === 0 ? l : `  ${indent}  ${l.trim()}`)));
+        }
+      }
       out.push("");
       out.push(`  [${f.severity}] ${f.rule} (${f.risk})`);
       for (const e of f.evidence) out.push(...wrap(e, 72, "    ").map((l, i) => (i === 0 ? `  - ${l.trim()}` : l)));
@@ -96,12 +103,29 @@ function renderPatch(p: PatchReview): string[] {
   return out;
 }
 
+/** The series-level verdict of the model in a few lines (the cover-letter summary). */
+export function modelSummary(s: SeriesReview): string[] {
+  if (!s.model) return [];
+  const r = s.model.result;
+  const attachments = (l: typeof r.falsePositives) => new Set(l.map((c) => `${c.exporter}|${c.importer}|${c.platform}`)).size;
+  const perAttachment = r.falsePositives.filter((c) => c.cause?.startsWith("coherency is decided per attachment")).length;
+  const notModelled = r.effects.filter((e) => e.kind === "not-modelled").length;
+  const text =
+    `Model (${s.model.catalog}, ${r.evaluated} configurations before and after the series): ` +
+    `${r.falsePositives.length} newly rejected that work today (${perAttachment} of them because coherency is decided per attachment), ` +
+    `${r.fixed.length} hazards fixed, ${r.missed.length} left open with correct bracketing, ${r.newHazards.length} new hazards, ` +
+    `${attachments(r.userspace)} attachments that userspace can no longer import, ${r.slower.length} slower.` +
+    (notModelled > 0 ? ` ${notModelled} changes could not be modelled.` : "");
+  return wrap(text, 72, "  ");
+}
+
 function renderSeries(s: SeriesReview): string[] {
   const ser = s.series;
   const count = ser.total === 1 ? "1 patch" : `${ser.total} patches`;
   const out = [`Series: ${ser.cover ? ser.cover.parsedSubject.title : ser.title} (v${ser.revision}, ${count}, ${ser.author.name} <${ser.author.email}>)`];
   if (ser.missing.length > 0) out.push(`  missing: patch ${ser.missing.map((i) => `${i}/${ser.total}`).join(", ")} not in the input; reviewed what arrived.`);
   for (const d of ser.duplicates) out.push(`  duplicate: "${d.subject}" (${d.messageId}) not reviewed again.`);
+  if (s.model) out.push(...modelSummary(s));
   const replies = [...ser.replies.values()].reduce((n, l) => n + l.length, 0);
   if (replies > 0) out.push(`  replies in thread: ${replies}`);
   for (const p of s.patches) {

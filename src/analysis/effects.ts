@@ -1,0 +1,141 @@
+import type { Catalog, CpuAccessPolicy } from "../model/catalog.js";
+import type { Effect, EffectSource, ExporterChange } from "../model/effect.js";
+import type { Predicate } from "../model/predicate.js";
+import { parseCondition, type CParser, type CondAst } from "../patch/c-source.js";
+import type { RuleMatch } from "./rules/match.js";
+import type { PolicyDoc } from "./rules/schema.js";
+import type { Touch } from "./touch.js";
+
+export interface PatchMatch {
+  readonly match: RuleMatch;
+  readonly patch: number;
+}
+
+const COHERENCY_QUERY = new Set(["dev_is_dma_coherent", "dev_dma_coherent"]);
+
+/** A gate condition as a predicate over symbols the model knows, or the symbol it does not. */
+export function conditionToPredicate(ast: CondAst): Predicate | { unknown: string } {
+  switch (ast.kind) {
+    case "and":
+    case "or": {
+      const l = conditionToPredicate(ast.left);
+      if ("unknown" in l) return l;
+      const r = conditionToPredicate(ast.right);
+      if ("unknown" in r) return r;
+      return { op: ast.kind, args: [l, r] };
+    }
+    case "not": {
+      const a = conditionToPredicate(ast.arg);
+      return "unknown" in a ? a : { op: "not", arg: a };
+    }
+    case "call":
+      return COHERENCY_QUERY.has(ast.name) ? { op: "importer-dev-coherent" } : { unknown: ast.text };
+    case "field":
+      return /(^|_)coheren(t|cy)$/.test(ast.field) ? { op: "buffer-flag" } : { unknown: ast.text };
+    case "literal":
+      return ast.value === "0" || ast.value === "false" ? { op: "const", value: false } : { op: "const", value: true };
+    case "ident":
+      return { unknown: ast.name };
+    case "other":
+      return { unknown: ast.text };
+  }
+}
+
+function sourceOf(m: PatchMatch): EffectSource {
+  const t = m.match.touch;
+  return { rule: m.match.rule.doc.id, patch: m.patch, file: t.file, line: t.line, detail: t.detail };
+}
+
+function exportersOf(catalog: Catalog, file: string): string[] {
+  return catalog.exporters.filter((e) => e.files.includes(file)).map((e) => e.id);
+}
+
+/** A sync added to begin/end: for every attachment's device, or for the exporter's own one. */
+function policyFromCall(t: Touch): CpuAccessPolicy | undefined {
+  const dev = t.args[0];
+  if (dev === undefined) return undefined;
+  if (t.kind === "cache-sync" && /^(invalidate|flush)_kernel_vmap_range$/.test(t.name)) return undefined;
+  return /attach|\ba->dev\b|\batt->dev\b|\bentry->dev\b/.test(dev) ? "all-attachments" : "own-device";
+}
+
+function policy(doc: PolicyDoc, t: Touch): CpuAccessPolicy | undefined {
+  return doc === "from-call" ? policyFromCall(t) : doc;
+}
+
+/**
+ * Turn the rule matches of a series into model effects. What cannot be pinned down (a gate
+ * over an unknown symbol, a file no catalog exporter is built from) becomes `not-modelled`
+ * with the reason: the review says so instead of guessing.
+ */
+export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, parser: CParser): Effect[] {
+  const out: Effect[] = [];
+  const seen = new Set<string>();
+  for (const m of matches) {
+    const doc = m.match.rule.doc.effect;
+    if (!doc) continue;
+    const t = m.match.touch;
+    const source = sourceOf(m);
+    const kind = Object.keys(doc)[0]!;
+    const key = `${kind}|${t.file}|${t.line}|${t.change}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const notModelled = (reason: string) => out.push({ kind: "not-modelled", reason, source });
+
+    if (doc.gate) {
+      if (t.change === "removed") {
+        notModelled("a removed gate is not modelled");
+        continue;
+      }
+      const ast = t.condition ? parseCondition(parser, t.condition) : undefined;
+      if (!ast) {
+        notModelled(`the condition "${t.condition ?? ""}" does not parse as C`);
+        continue;
+      }
+      const p = conditionToPredicate(ast);
+      if ("unknown" in p) {
+        notModelled(`the gate depends on "${p.unknown}", which the model does not know`);
+        continue;
+      }
+      out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source });
+    } else if (doc.flag) {
+      const exporters = exportersOf(catalog, t.file);
+      const v = (t.value ?? "").trim();
+      const value: "device" | boolean | undefined = /\bdev_(is_)?dma_coherent\s*\(/.test(v)
+        ? "device"
+        : /^(true|1)$/.test(v)
+          ? true
+          : /^(false|0)$/.test(v)
+            ? false
+            : undefined;
+      if (exporters.length === 0) notModelled(`${t.file} is not an export path of any exporter in the catalog`);
+      else if (value === undefined) notModelled(`the flag is set from "${v}", which the model cannot evaluate`);
+      else out.push({ kind: "flag", exporters, value, source });
+    } else if (doc.exporter) {
+      const exporters = exportersOf(catalog, t.file);
+      if (exporters.length === 0) {
+        notModelled(`${t.file} is not part of any exporter in the catalog`);
+        continue;
+      }
+      const e = doc.exporter;
+      const begin = e.begin ? policy(e.begin, t) : undefined;
+      const end = e.end ? policy(e.end, t) : undefined;
+      if ((e.begin && !begin) || (e.end && !end)) {
+        notModelled(`cannot tell from "${t.code.trim()}" which device the sync is for`);
+        continue;
+      }
+      const change: ExporterChange = {
+        ...(begin ? { begin } : {}),
+        ...(end ? { end } : {}),
+        ...(e["map-sync"] ? { mapSync: e["map-sync"] } : {}),
+        ...(e["unmap-sync"] ? { unmapSync: e["unmap-sync"] } : {}),
+        ...(e.mmap ? { mmap: e.mmap } : {}),
+      };
+      out.push({ kind: "exporter", exporters, change, source });
+    } else if (doc["importer-bracketing"]) {
+      const importers = catalog.importers.filter((i) => i.cpuReader && i.files.includes(t.file)).map((i) => i.id);
+      if (importers.length === 0) notModelled(`${t.file} is not a CPU importer in the catalog`);
+      else out.push({ kind: "importer-bracketing", importers, brackets: doc["importer-bracketing"].brackets, source });
+    }
+  }
+  return out;
+}
