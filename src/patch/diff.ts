@@ -132,7 +132,10 @@ export function splitBody(body: string): BodyParts {
   const sep = lines.findIndex((l) => l === "---" || l === "--- ");
   // git-mailinfo splits at the first `---` line; without one the diff may follow the message.
   const searchFrom = sep >= 0 ? sep + 1 : 0;
-  const diffStart = findDiffStart(lines, searchFrom);
+  let diffStart = findDiffStart(lines, searchFrom);
+  // The only `---` may follow the diff (b4's base-commit block under a patch that was pasted
+  // without its own separator); git-mailinfo would have broken at the diff header first.
+  if (diffStart < 0 && sep > 0) diffStart = findDiffStart(lines, 0);
   if (diffStart < 0) {
     const commitEnd = sep >= 0 ? sep : lines.length;
     const tail = sep >= 0 ? lines.slice(sep + 1).join("\n") : "";

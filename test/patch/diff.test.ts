@@ -57,6 +57,14 @@ describe("splitBody", () => {
     expect(parts.baseCommit).toBe("d0f9033f753f87db714be5a663023d6c2ed934b6");
   });
 
+  it("finds a diff that comes before the only --- line (b4's base-commit block after it)", () => {
+    const body = fixtureBody("messages/no-separator.patch").replace(/\nbase-commit: /, "\n---\nbase-commit: ");
+    const parts = splitBody(body);
+    expect(parts.commitMessage.endsWith("Signed-off-by: Jane Dev <jane.dev@example.org>")).toBe(true);
+    expect(parseDiff(parts.diffText).map((f) => f.path)).toEqual(["drivers/dma-buf/dma-buf.c", "include/linux/dma-buf.h"]);
+    expect(parts.baseCommit).toBe("d0f9033f753f87db714be5a663023d6c2ed934b6");
+  });
+
   it("gives a message without a diff no diff text and keeps what follows --- as notes", () => {
     const parts = splitBody("Just a question about the heaps.\n---\nsent from my phone\n");
     expect(parts).toMatchObject({ commitMessage: "Just a question about the heaps.", notes: "sent from my phone", diffText: "" });
