@@ -55,6 +55,11 @@ export interface Exporter {
   readonly contiguous: boolean;
   /** Device access to it needs migration first (VRAM to a non-P2P importer): correct but slow. */
   readonly migratesForImport: boolean;
+  /**
+   * The CPU may legitimately reach the pages outside dma-buf, without DMA_BUF_IOCTL_SYNC
+   * (udmabuf's memfd mapping): unbracketed CPU access through it is not a userspace bug.
+   */
+  readonly unbracketedAlias: boolean;
   /** A claim the domain notes mark as inferred rather than read in code or on the lists. */
   readonly inferred: boolean;
   readonly notes: string;

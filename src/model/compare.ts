@@ -36,6 +36,15 @@ export interface ModelResult {
 const HAZARD = new Set<OutcomeKind>(["stale-read", "lost-write"]);
 const WORKS = new Set<OutcomeKind>(["ok", "slow"]);
 
+/**
+ * Correct use: every CPU access bracketed, or, for exporters whose pages the CPU may reach
+ * outside dma-buf (udmabuf's memfd), no SYNC at all. Wrong flags are never correct.
+ */
+function correctUse(e: Evaluated): boolean {
+  if (e.pattern.bracketed) return true;
+  return e.exporter.unbracketedAlias && !e.pattern.steps.some((s) => s.op === "sync-start" || s.op === "sync-end");
+}
+
 function key(e: Evaluated): string {
   return `${e.exporter.id}|${e.importer.id}|${e.platform}|${e.pattern.id}`;
 }
@@ -130,8 +139,11 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
       // Left open: data corrupts although userspace brackets every access, on a configuration
       // the series set out to change. Unbracketed patterns are userspace bugs, not misses.
       const aimed = gated || touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
-      if (aimed && b.pattern.bracketed) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
-    } else if (!HAZARD.has(bk) && HAZARD.has(ak)) newHazards.push(change(b, a, a.outcome.trace));
+      if (aimed && correctUse(b)) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
+    } else if (!HAZARD.has(bk) && HAZARD.has(ak) && correctUse(b)) {
+      // A misuse pattern (no SYNC, wrong flags) is a userspace bug whatever the kernel does.
+      newHazards.push(change(b, a, a.outcome.trace));
+    }
     if (bk === "ok" && ak === "slow") slower.push(change(b, a, a.outcome.trace));
   }
   return { evaluated: before.length, falsePositives, fixed, missed, newHazards, userspace, slower, effects };

@@ -52,6 +52,7 @@ function toExporter(d: Record<string, unknown>): Exporter {
     contiguous: d["contiguous"] as boolean,
     zeroedDirty: d["zeroed-dirty"] as boolean,
     migratesForImport: d["migrates-for-import"] as boolean,
+    unbracketedAlias: (d["unbracketed-alias"] as boolean | undefined) ?? false,
     inferred: d["inferred"] as boolean,
     notes: d["notes"] as string,
   };
