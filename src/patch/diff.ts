@@ -147,13 +147,26 @@ export function splitBody(body: string): BodyParts {
       tail,
     };
   }
-  const diffEnd = findDiffEnd(lines, diffStart);
+  // `git apply` skips text between diffs, so git am applies a second diff further down (a
+  // second attached patch, a fix-up after the notes) as part of the same commit. Reading it
+  // too keeps it from vanishing unreviewed; the text between goes to the tail, since the diff
+  // package refuses prose right after a hunk.
+  const diffLines: string[] = [];
+  const tailLines: string[] = [];
+  let diffEnd = findDiffEnd(lines, diffStart);
+  diffLines.push(...lines.slice(diffStart, diffEnd));
+  for (let next = findDiffStart(lines, diffEnd); next >= 0; next = findDiffStart(lines, diffEnd)) {
+    tailLines.push(...lines.slice(diffEnd, next));
+    diffEnd = findDiffEnd(lines, next);
+    diffLines.push(...lines.slice(next, diffEnd));
+  }
+  tailLines.push(...lines.slice(diffEnd));
   const commitEnd = sep >= 0 && sep < diffStart ? sep : diffStart;
-  const tail = lines.slice(diffEnd).join("\n");
+  const tail = tailLines.join("\n");
   return {
     commitMessage: lines.slice(0, commitEnd).join("\n").trimEnd(),
     notes: sep >= 0 && sep < diffStart ? lines.slice(sep + 1, diffStart).join("\n").trim() : "",
-    diffText: lines.slice(diffStart, diffEnd).join("\n") + "\n",
+    diffText: diffLines.join("\n") + "\n",
     ...tailFields(sep >= 0 ? `${lines.slice(sep + 1, diffStart).join("\n")}\n${tail}` : tail),
     tail,
   };

@@ -236,7 +236,7 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
           "warning",
           "false-positive",
           s.source,
-          `With the series applied, ${what} rejects ${r.falsePositives.length} configurations (${attachments(r.falsePositives)} exporter/importer/platform attachments) that work today.` +
+          `With the series applied, ${what} rejects ${r.falsePositives.length} configurations (${attachments(r.falsePositives)} exporter/importer/platform attachments) that work today with correct DMA_BUF_IOCTL_SYNC bracketing.` +
             (perAttachment.length > 0
               ? ` ${perAttachment.length} of them are refused only because dev_is_dma_coherent() answers for the whole device while coherency is decided per attachment (${few(importers)}).`
               : "") +

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { InputError, MAX_MESSAGE_BYTES } from "../../src/errors.js";
 import { parseMime } from "../../src/ingest/mime.js";
-import type { MessageFields } from "../../src/patch/message.js";
+import { buildMessage, type MessageFields } from "../../src/patch/message.js";
 import { fixture, fixtureBody } from "../helpers/mail.js";
 
 function parseFixture(rel: string): Promise<MessageFields> {
@@ -94,6 +94,14 @@ describe("parseMime", () => {
     expect(f.body).not.toContain("Subject: [PATCH]");
     expect(f.body).toContain("Resending as an attachment");
     expect(f.body).toContain("\nSigned-off-by: Jane Dev <jane.dev@example.org>\n---\n drivers/dma-buf/dma-buf.c | 3 +++\n");
+  });
+
+  it("appends every patch attachment, each without its format-patch headers", async () => {
+    const f = await parseFixture("messages/two-attachments.eml");
+    expect(f.body.startsWith("Both changes attached; git am applies them as one commit.\n\nAn exporter that implements")).toBe(true);
+    expect(f.body.match(/^diff --git /gm)).toHaveLength(2);
+    expect(f.body).not.toMatch(/^Subject: /m);
+    expect(buildMessage(f).files.map((x) => x.path)).toEqual(["drivers/dma-buf/dma-buf.c", "include/linux/dma-buf.h"]);
   });
 
   it("decodes a Latin-1 body, prose and diff alike", async () => {

@@ -65,6 +65,18 @@ describe("splitBody", () => {
     expect(parts.baseCommit).toBe("d0f9033f753f87db714be5a663023d6c2ed934b6");
   });
 
+  it("reads a second diff further down, as git apply would, instead of dropping it into the tail", () => {
+    const first = fixtureBody("messages/series-unthreaded/0001-dma-buf-warn-about-one-sided-CPU-access-callbacks.patch");
+    const second = fixtureBody("messages/series-unthreaded/0002-dma-buf-note-that-the-CPU-access-callbacks-come-in-p.patch");
+    const parts = splitBody(`${first}\n${second}`);
+    expect(parseDiff(parts.diffText).map((f) => f.path)).toEqual(["drivers/dma-buf/dma-buf.c", "include/linux/dma-buf.h"]);
+    expect(parts.commitMessage).not.toContain("Implement both or neither");
+    // The second commit message is kept, in the tail, not in the diff.
+    expect(parts.diffText).not.toContain("Signed-off-by");
+    expect(parts.tail).toContain("\nSigned-off-by: Jane Dev <jane.dev@example.org>\n---\n include/linux/dma-buf.h | 1 +\n");
+    expect(parts.tail.endsWith("-- \n2.39.5\n\n")).toBe(true);
+  });
+
   it("gives a message without a diff no diff text and keeps what follows --- as notes", () => {
     const parts = splitBody("Just a question about the heaps.\n---\nsent from my phone\n");
     expect(parts).toMatchObject({ commitMessage: "Just a question about the heaps.", notes: "sent from my phone", diffText: "" });

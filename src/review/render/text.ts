@@ -112,7 +112,7 @@ export function modelSummary(s: SeriesReview): string[] {
   const notModelled = r.effects.filter((e) => e.kind === "not-modelled").length;
   const text =
     `Model (${s.model.catalog}, ${r.evaluated} configurations before and after the series): ` +
-    `${r.falsePositives.length} newly rejected that work today (${perAttachment} of them because coherency is decided per attachment), ` +
+    `${r.falsePositives.length} newly rejected that work today with correct SYNC (${perAttachment} of them because coherency is decided per attachment), ` +
     `${r.fixed.length} hazards fixed, ${r.missed.length} left open with correct bracketing, ${r.newHazards.length} new hazards, ` +
     `${attachments(r.userspace)} attachments that userspace can no longer import, ${r.slower.length} slower.` +
     (notModelled > 0 ? ` ${notModelled} changes could not be modelled.` : "");
