@@ -9,6 +9,9 @@ import { buildMessage, type Message } from "../src/patch/message.js";
 import { groupSeries } from "../src/patch/series.js";
 import { reviewSeries } from "../src/review/review-series.js";
 import { generateMbox } from "./generate.js";
+import { loadCatalog } from "../src/analysis/catalog/load.js";
+import { loadMessages } from "../src/ingest/mbox/messages.js";
+import { compareOutcomes } from "../src/model/compare.js";
 
 const COUNT = Number(process.env["BENCH_MESSAGES"] ?? 10_000);
 
@@ -57,6 +60,57 @@ async function main() {
   console.log(`group + review       ${(t4 - t3).toFixed(0).padStart(6)} ms  ${rate(patches, t4 - t3)}  (${fmt(grouped.series.length)} series, ${fmt(reviewed)} patches)`);
   console.log(`parse + classify     ${(t3 - t0).toFixed(0).padStart(6)} ms  ${rate(raws.length, t3 - t0)}  end to end over all messages`);
   console.log(`peak RSS             ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
+  await benchModel(parser);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+/** The model: the whole matrix before and after one patch's effects, with a cold search cache. */
+async function benchModel(parser: CParser) {
+  const catalog = await loadCatalog();
+  const rules = await loadRules();
+  const loaded = await loadMessages(new URL("../../fixtures/series/dma-coherent-v1.mbox", import.meta.url).pathname);
+  const grouped = groupSeries(loaded.messages);
+  const series = grouped.series[0]!;
+  // Effects of the whole 2022 series: a gate and three flag settings.
+  const review = reviewSeries(series, rules, parser, { catalog, cache: new Map() });
+  const effects = review.model?.result.effects ?? [];
+  const time = (cat: typeof catalog, runs: number) => {
+    const ms: number[] = [];
+    let evaluated = 0;
+    let searches = 0;
+    for (let i = 0; i < runs; i++) {
+      const cache = new Map();
+      const t = performance.now();
+      evaluated = compareOutcomes(cat, effects, cache).evaluated;
+      ms.push(performance.now() - t);
+      searches = cache.size;
+    }
+    return { ms: median(ms), evaluated, searches };
+  };
+  time(catalog, 5); // warm the JIT
+  const one = time(catalog, 15);
+  console.log(`model, one series    ${one.ms.toFixed(1).padStart(6)} ms  median of 15, cold search cache: ${fmt(one.evaluated)} configurations before and after, ${fmt(one.searches)} distinct searches (target < 50 ms)`);
+  const reviewT: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    const t = performance.now();
+    reviewSeries(series, rules, parser, { catalog, cache: new Map() });
+    reviewT.push(performance.now() - t);
+  }
+  console.log(`review + model       ${median(reviewT).toFixed(1).padStart(6)} ms  the whole dma_coherent series, classification, rules and model`);
+  // Growth with the catalog: copies of every exporter and importer under new ids.
+  for (const k of [2, 4]) {
+    const grown = {
+      ...catalog,
+      exporters: Array.from({ length: k }, (_, i) => catalog.exporters.map((e) => ({ ...e, id: i === 0 ? e.id : `${e.id}~${i}` }))).flat(),
+      importers: Array.from({ length: k }, (_, i) => catalog.importers.map((e) => ({ ...e, id: i === 0 ? e.id : `${e.id}~${i}` }))).flat(),
+    };
+    const r = time(grown, 7);
+    console.log(`model, catalog x${k}    ${r.ms.toFixed(1).padStart(6)} ms  ${fmt(r.evaluated)} configurations, ${fmt(r.searches)} distinct searches`);
+  }
 }
 
 await main();
