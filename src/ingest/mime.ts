@@ -83,7 +83,8 @@ function isPatchAttachment(att: Attachment): boolean {
 /**
  * Decode one raw message with mailparser: encoded-word subjects, quoted-printable and base64
  * bodies, charsets, CRLF. Patches sent as text attachments are appended to the body, as `git am`
- * would read them. Limits are checked before parsing; a message without headers is malformed.
+ * would read them. Limits are checked before parsing. Bytes that are not mail are not-a-patch;
+ * mail whose MIME structure is broken is malformed-mime.
  */
 export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   if (raw.bytes.length > MAX_MESSAGE_BYTES) {

@@ -60,6 +60,7 @@ describe("broken input through the built CLI", () => {
 
   const refused: readonly [file: string, reason: string, detail: RegExp][] = [
     ["truncated-diff.patch", "truncated-diff", /hunk "@@ -68,7 \+69,8 @@ .*" ends after 7 lines, 2 old and 2 new lines missing$/],
+    ["truncated-base64.eml", "truncated-diff", /hunk "@@ -68,7 \+69,8 @@ .*" ends after \d+ lines, \d+ old and \d+ new lines missing$/],
     ["header-only-diff.patch", "truncated-diff", /the diff of drivers\/dma-buf\/dma-buf\.c has a file header and no hunk$/],
     ["binary-only.patch", "binary-diff", /every file in the diff is binary \(firmware\/acme\/rx\.bin\)$/],
     ["wrong-encoding.eml", "bad-encoding", /1 diff line holds bytes that are not valid UTF-8$/],
