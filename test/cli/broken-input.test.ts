@@ -77,6 +77,28 @@ describe("broken input through the built CLI", () => {
     });
   }
 
+  it("refuses a mail that is neither patch, cover letter nor reply as not-a-patch", async () => {
+    const run = await runCli(["review", `${BROKEN}/no-patch.eml`]);
+    expect(run.code).toBe(2);
+    expect(stderrLines(run)).toHaveLength(1);
+    expect(run.stderr).toMatch(/^dmabuf-review: .*: not-a-patch: /);
+    expect(run.stderr).not.toContain("    at ");
+  });
+
+  it("exits 2 when every message of an mbox is skipped, naming each", async () => {
+    const path = join(tmp, "all-bad.mbox");
+    const sep = "From mboxrd@z Thu Jan  1 00:00:00 1970\n";
+    const bad = (file: string) => sep + readFileSync(`${BROKEN}/${file}`, "latin1").replace(/^From [0-9a-f]{40} .*\n/, "") + "\n";
+    await writeFile(path, Buffer.from(bad("truncated-diff.patch") + bad("wrong-encoding.eml"), "latin1"));
+    const run = await runCli(["review", path]);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe("");
+    // The format-patch file has no Message-ID; the stable id made from its bytes stands in.
+    expect(run.stderr).toMatch(new RegExp(`skipped ${path}#1 <[0-9a-f]{40}@dmabuf-review\\.invalid>: truncated-diff: `));
+    expect(run.stderr).toContain(`skipped ${path}#2 <20261103090000.7-1-jane.dev@example.org>: bad-encoding: `);
+    expect(run.stderr).not.toContain("    at ");
+  });
+
   it("refuses a 20 MB message as too-large before parsing it", async () => {
     const path = join(tmp, "huge.eml");
     const bytes = hugePatch(20 * 1024 * 1024);
