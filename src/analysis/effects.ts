@@ -13,6 +13,14 @@ export interface PatchMatch {
 
 const COHERENCY_QUERY = new Set(["dev_is_dma_coherent", "dev_dma_coherent"]);
 
+/** The CPU mapping attribute a call installs. */
+const MAPPING_ATTR: Readonly<Record<string, "wc" | "uncached" | undefined>> = {
+  pgprot_writecombine: "wc",
+  pgprot_noncached: "uncached",
+  pgprot_dmacoherent: "wc",
+  dma_mmap_wc: "wc",
+};
+
 /** A gate condition as a predicate over symbols the model knows, or the symbol it does not. */
 export function conditionToPredicate(ast: CondAst): Predicate | { unknown: string } {
   switch (ast.kind) {
@@ -123,14 +131,50 @@ export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, pars
         notModelled(`cannot tell from "${t.code.trim()}" which device the sync is for`);
         continue;
       }
+      let mmap: ExporterChange["mmap"];
+      if (e.mmap) {
+        if (t.member && t.member !== "mmap") {
+          notModelled(`the model tracks the attribute of the mmap alias only, not of ${t.member}`);
+          continue;
+        }
+        mmap = e.mmap === "from-call" ? MAPPING_ATTR[t.name] : e.mmap;
+        if (!mmap) {
+          notModelled(`cannot tell the CPU mapping attribute from ${t.name}()`);
+          continue;
+        }
+      }
       const change: ExporterChange = {
         ...(begin ? { begin } : {}),
         ...(end ? { end } : {}),
         ...(e["map-sync"] ? { mapSync: e["map-sync"] } : {}),
         ...(e["unmap-sync"] ? { unmapSync: e["unmap-sync"] } : {}),
-        ...(e.mmap ? { mmap: e.mmap } : {}),
+        ...(mmap ? { mmap } : {}),
       };
       out.push({ kind: "exporter", exporters, change, source });
+    } else if (doc["exporter-sync"]) {
+      const exporters = exportersOf(catalog, t.file);
+      if (exporters.length === 0) {
+        notModelled(`${t.file} is not part of any exporter in the catalog`);
+        continue;
+      }
+      const added = doc["exporter-sync"] === "added";
+      let change: ExporterChange | undefined;
+      switch (t.member) {
+        case "map_dma_buf":
+          change = { mapSync: added ? "sync" : "skip" };
+          break;
+        case "unmap_dma_buf":
+          change = { unmapSync: added ? "sync" : "skip" };
+          break;
+        case "begin_cpu_access":
+        case "end_cpu_access": {
+          const p = added ? policyFromCall(t) : "noop";
+          if (p) change = t.member === "begin_cpu_access" ? { begin: p } : { end: p };
+          break;
+        }
+      }
+      if (!change) notModelled(`cannot tell what the sync change in ${t.function ?? "this function"}() does to the exporter`);
+      else out.push({ kind: "exporter", exporters, change, source });
     } else if (doc["importer-bracketing"]) {
       const importers = catalog.importers.filter((i) => i.cpuReader && i.files.includes(t.file)).map((i) => i.id);
       if (importers.length === 0) notModelled(`${t.file} is not a CPU importer in the catalog`);

@@ -13,6 +13,7 @@ import {
   COHERENCY_FIELD,
   DMA_BUF_MARKER,
   FRAMEWORK_STRUCTS,
+  OPS_HELPERS_BY_FILE,
   OPS_IMPL_SUFFIXES,
   OPS_MEMBERS,
   UAPI_IDENTIFIER,
@@ -102,9 +103,9 @@ function anchorForRemoved(hunk: Hunk, removed: HunkLine): number {
   return Math.max(1, hunk.newStart);
 }
 
-function memberOfFunction(fn: string | undefined, known: ReadonlyMap<string, OpsMember>): OpsMember | undefined {
+function memberOfFunction(fn: string | undefined, known: ReadonlyMap<string, OpsMember>, path: string): OpsMember | undefined {
   if (!fn) return undefined;
-  const k = known.get(fn);
+  const k = known.get(fn) ?? OPS_HELPERS_BY_FILE[path]?.[fn];
   if (k) return k;
   for (const [re, member] of OPS_IMPL_SUFFIXES) if (re.test(fn)) return member;
   return undefined;
@@ -130,7 +131,9 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
   const area = areaOfPath(file.path);
   const hunkText = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
   const markerInFile = DMA_BUF_MARKER.test(hunkText) || file.hunks.some((h) => DMA_BUF_MARKER.test(h.heading));
-  const inScopeByPath = area !== "other" && area !== "documentation";
+  // dma-buf's own documentation is in scope (and never earns a warning); other docs are not.
+  const dmaBufDoc = area === "documentation" && /dma-buf|dma_buf|dmabuf|dma-heap/.test(file.path);
+  const inScopeByPath = (area !== "other" && area !== "documentation") || dmaBufDoc;
   if (file.status === "binary" || !isCSource(file.path) || !parser) {
     return {
       file,
@@ -244,7 +247,7 @@ function touchesOfRow(
   const code = hl.text;
   const line = hl.newLine ?? anchorForRemoved(hunk, hl);
   const inOps = pl.initializer?.type === "dma_buf_ops";
-  const member = (inOps ? asMember(pl.field) : undefined) ?? memberOfFunction(pl.function, implementers);
+  const member = (inOps ? asMember(pl.field) : undefined) ?? memberOfFunction(pl.function, implementers, path);
   const relevantFile = area !== "other";
   const base = {
     file: path,
@@ -339,11 +342,13 @@ function mergeChanges(raw: readonly RawTouch[]): Touch[] {
     out.push({ ...rest, change: "removed" });
   }
   // One touch per (kind, name, line, change): a line that is both a call and inside an ops
-  // implementation reports each once.
+  // implementation reports each once; a changed implementation is one touch, at its first line.
   const seen = new Set<string>();
   return out
+    .sort((a, b) => a.line - b.line)
     .filter((t) => {
-      const k = `${t.kind}|${t.name}|${t.line}|${t.change}|${t.detail}`;
+      const impl = t.kind === "ops-member" && !t.detail.startsWith(".");
+      const k = impl ? `impl|${t.name}|${t.function ?? ""}|${t.change}` : `${t.kind}|${t.name}|${t.line}|${t.change}|${t.detail}`;
       if (seen.has(k)) return false;
       seen.add(k);
       return true;

@@ -81,6 +81,15 @@ export const OPS_IMPL_SUFFIXES: readonly [RegExp, OpsMember][] = [
   [/^release_udmabuf$/, "release"],
 ];
 
+/**
+ * Helpers that do an ops member's work in a file where the name alone says nothing: udmabuf
+ * maps and unmaps for importers in get_sg_table()/put_sg_table(), called from map_udmabuf()
+ * and unmap_udmabuf() far from any hunk that changes them.
+ */
+export const OPS_HELPERS_BY_FILE: Readonly<Record<string, Readonly<Record<string, OpsMember>>>> = {
+  "drivers/dma-buf/udmabuf.c": { get_sg_table: "map_dma_buf", put_sg_table: "unmap_dma_buf" },
+};
+
 /** Structs of the framework whose fields a patch may add or remove. */
 export const FRAMEWORK_STRUCTS = new Set([
   "dma_buf",

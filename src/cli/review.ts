@@ -31,15 +31,14 @@ export async function reviewCommand(path: string, opts: ReviewOptions, io: Io): 
     io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
   }
   if (loaded.messages.length === 0) {
-    const first = loaded.skipped[0];
-    throw first
-      ? new InputError(first.reason as InputError["reason"], first.detail, first.source)
-      : new InputError("not-a-patch", "no messages", path);
+    // Each skip is already on stderr with its reason; the closing line only counts them.
+    const source = path === "-" ? "stdin" : path;
+    throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be reviewed`, source);
   }
   const review = reviewMessages(loaded.messages, loaded.skipped, rules, parser, { catalog, cache: new Map() });
   if (review.series.length === 0 && review.orphanReplies.length === 0 && loaded.skipped.length === 0) {
     const onlyOther = loaded.messages.every((m) => m.kind === "other");
-    if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", path);
+    if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", path === "-" ? "stdin" : path);
   }
   await stdoutTarget(opts.format, io.stdout).publish(review, { channel: "stdout", id: path });
   const worst = worstSeverity(review);

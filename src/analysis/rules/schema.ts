@@ -29,8 +29,10 @@ export interface EffectDoc {
     readonly end?: PolicyDoc;
     readonly "map-sync"?: "sync" | "skip";
     readonly "unmap-sync"?: "sync" | "skip";
-    readonly mmap?: "cached" | "wc" | "uncached";
+    readonly mmap?: "cached" | "wc" | "uncached" | "from-call";
   };
+  /** Cache maintenance added to or removed from the ops member the matched line belongs to. */
+  readonly "exporter-sync"?: "added" | "removed";
   /** A CPU importer gains or loses dma_buf_begin/end_cpu_access around its accesses. */
   readonly "importer-bracketing"?: { readonly brackets: boolean };
 }

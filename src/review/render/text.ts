@@ -21,7 +21,7 @@ function touchSummary(p: PatchReview): string[] {
       seen.add(label);
       parts.push(label);
     }
-    const what = f.docOnly ? "comments only" : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed";
+    const what = f.docOnly ? (f.area === "documentation" ? "documentation only" : "comments only") : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed";
     out.push(...wrap(`${f.file.path} [${f.area}]: ${what}`, 72, "  ").map((l, i) => (i === 0 ? l : `    ${l.trim()}`)));
   }
   return out;
@@ -142,7 +142,8 @@ export function renderText(review: Review): string {
     out.push(...renderSeries(s));
   }
   if (review.series.length === 0) out.push("No patches in the input.");
-  if (review.orphanReplies.length > 0) out.push("", `${review.orphanReplies.length} replies whose patch is not in the input were kept aside.`);
+  const n = review.orphanReplies.length;
+  if (n > 0) out.push("", `${n} ${n === 1 ? "reply" : "replies"} whose patch is not in the input ${n === 1 ? "was" : "were"} kept aside.`);
   for (const k of review.skipped) out.push("", `skipped ${k.source}${k.messageId ? ` <${k.messageId}>` : ""}: ${k.reason}: ${k.detail}`);
   return out.join("\n") + "\n";
 }
