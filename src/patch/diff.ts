@@ -90,7 +90,7 @@ function findDiffEnd(lines: readonly string[], start: number): number {
         else if (op !== "\\") {
           throw new InputError(
             "truncated-diff",
-            `hunk "${line}" is cut off at "${l.slice(0, 60)}" with ${oldLeft} old and ${newLeft} new lines missing`,
+            `hunk "${line}" breaks at "${l.slice(0, 60)}", which is not a diff line (cut off, or wrapped by a mail client), with ${oldLeft} old and ${newLeft} new lines missing`,
           );
         }
         if (oldLeft < 0 || newLeft < 0) {
