@@ -16,17 +16,8 @@ export interface ModelJson {
   readonly slower: readonly ConfigJson[];
 }
 
-export interface ConfigJson {
-  readonly exporter: string;
-  readonly importer: string;
-  readonly platform: string;
-  readonly pattern: string;
-  readonly before: string;
-  readonly after: string;
-  readonly trace: readonly string[];
-  readonly cause?: string;
-  readonly entryPoints?: readonly string[];
-}
+/** A configuration change as the JSON carries it: one trace, the one that explains it. */
+export type ConfigJson = Omit<ConfigChange, "beforeTrace" | "afterTrace">;
 
 /** The JSON keeps one trace per configuration: the one that explains the entry. */
 function toJson(c: ConfigChange): ConfigJson {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Step } from "../../src/model/catalog.js";
-import { explore, type Dynamics } from "../../src/model/explore.js";
+import { explore } from "../../src/model/explore.js";
+import { HEAP_TO_DISPLAY } from "../helpers/dynamics.js";
 
 const steps = (...s: string[]): Step[] =>
   s.map((x) => {
@@ -8,28 +9,7 @@ const steps = (...s: string[]): Step[] =>
     return (flags ? { op, flags } : { op }) as Step;
   });
 
-/** A system-heap-like exporter and a non-coherent display on arm64. */
-const base: Dynamics = {
-  platform: "arm64",
-  exporterName: "heap",
-  importerName: "display",
-  cachedMemory: true,
-  cpuAttr: "cached",
-  mapSync: "sync",
-  unmapSync: "sync",
-  mapOnce: false,
-  begin: "all-attachments",
-  end: "all-attachments",
-  direction: "caller",
-  initialDirty: false,
-  ownDeviceCoherent: false,
-  importerApiCoherent: false,
-  importerSnoops: false,
-  mapDirection: "BIDIRECTIONAL",
-  slowImport: false,
-  importFlush: false,
-  cpuReader: "no",
-};
+const base = HEAP_TO_DISPLAY;
 
 describe("explore: one outcome class each, with the shortest trace", () => {
   it("ok: CPU fill bracketed with SYNC, the exporter cleans for the mapped attachment", () => {

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Step } from "../../src/model/catalog.js";
 import { explore, type Dynamics } from "../../src/model/explore.js";
+import { HEAP_TO_DISPLAY } from "../helpers/dynamics.js";
 
 /** Bracketed blocks a correct program is made of; attach and map come first. */
 const BLOCKS: Record<string, Step[]> = {
@@ -74,27 +75,7 @@ describe("property: with every access bracketed and every sync performed, no con
   });
 
   it("is not vacuous: dropping end_cpu_access on a non-coherent importer does corrupt", () => {
-    const d: Dynamics = {
-      platform: "arm64",
-      exporterName: "e",
-      importerName: "i",
-      cachedMemory: true,
-      cpuAttr: "cached",
-      mapSync: "sync",
-      unmapSync: "sync",
-      mapOnce: false,
-      begin: "all-attachments",
-      end: "none",
-      direction: "caller",
-      initialDirty: false,
-      ownDeviceCoherent: false,
-      importerApiCoherent: false,
-      importerSnoops: false,
-      mapDirection: "BIDIRECTIONAL",
-      slowImport: false,
-      importFlush: false,
-      cpuReader: "no",
-    };
+    const d: Dynamics = { ...HEAP_TO_DISPLAY, end: "none" };
     expect(explore(d, [{ op: "attach" }, { op: "map" }, ...BLOCKS["cpuWrite"]!, { op: "device-read" }]).kind).toBe("stale-read");
   });
 });
