@@ -1,0 +1,49 @@
+import { mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+
+/** The migrations live beside the sources, also when running from dist/. */
+function migrationsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const fromDist = here.includes(`${"/dist/"}`) ? here.replace(/\/dist\/src\/state$/, "/src/state") : here;
+  return join(fromDist, "migrations");
+}
+
+export type Db = Database.Database;
+
+/**
+ * Open (or create) the store: WAL so a reader never blocks the watcher, foreign work kept
+ * out, schema brought up to date from migrations/NNN-name.sql in order, each in a transaction.
+ */
+export function openDb(path: string): Db {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  migrate(db);
+  return db;
+}
+
+function migrate(db: Db): void {
+  db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
+  const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null };
+  const current = row.v ?? 0;
+  const files = readdirSync(migrationsDir())
+    .filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f))
+    .sort();
+  for (const f of files) {
+    const version = Number(f.slice(0, 3));
+    if (version <= current) continue;
+    const sql = readFileSync(join(migrationsDir(), f), "utf8");
+    db.transaction(() => {
+      db.exec(sql);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(version);
+    })();
+  }
+}
+
+export function now(): string {
+  return new Date().toISOString();
+}

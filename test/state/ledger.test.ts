@@ -1,0 +1,71 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { Store } from "../../src/state/store.js";
+
+const tmp = () => join(mkdtempSync(join(tmpdir(), "dmabuf-review-state-")), "state.db");
+
+describe("ledger", () => {
+  it("records a post once; a second intent for the same key is refused, also after a restart", () => {
+    const path = tmp();
+    const key = { channel: "mail", thread: "<a@b>", what: "f00d" };
+    let store = Store.open(path);
+    expect(store.ledger.intend(key, "outbox")).toBe(true);
+    expect(store.ledger.intend(key, "outbox")).toBe(false);
+    store.ledger.posted(key, "outbox/1.eml");
+    store.close();
+    store = Store.open(path);
+    expect(store.ledger.intend(key, "outbox")).toBe(false);
+    expect(store.ledger.get(key)).toMatchObject({ state: "posted", location: "outbox/1.eml" });
+    store.close();
+  });
+
+  it("keeps a pending post across a restart, and lets a failed one be retried", () => {
+    const path = tmp();
+    const a = { channel: "mail", thread: "<t>", what: "a" };
+    const b = { channel: "mail", thread: "<t>", what: "b" };
+    let store = Store.open(path);
+    store.ledger.intend(a, "smtp");
+    store.ledger.intend(b, "smtp");
+    store.ledger.failed(b, "421 try later");
+    store.close();
+    store = Store.open(path);
+    expect(store.ledger.pending("mail").map((p) => p.what)).toEqual(["a"]);
+    store.ledger.retry(b);
+    expect(store.ledger.intend(b, "smtp")).toBe(true);
+    store.close();
+  });
+
+  it("counts a webhook delivery once", () => {
+    const store = Store.open(tmp());
+    expect(store.ledger.firstDelivery("github", "d-1")).toBe(true);
+    expect(store.ledger.firstDelivery("github", "d-1")).toBe(false);
+    expect(store.ledger.firstDelivery("gitlab", "d-1")).toBe(true);
+    store.close();
+  });
+});
+
+describe("cursors", () => {
+  it("remember each epoch's last commit, in a transaction with other records", () => {
+    const path = tmp();
+    let store = Store.open(path);
+    store.transaction(() => {
+      store.cursors.set("lkml", "0", "aaa");
+      store.cursors.set("lkml", "1", "bbb");
+    });
+    expect(() =>
+      store.transaction(() => {
+        store.cursors.set("lkml", "1", "ccc");
+        throw new Error("crash in the middle of a batch");
+      }),
+    ).toThrow();
+    store.close();
+    store = Store.open(path);
+    expect(store.cursors.all("lkml")).toEqual([
+      { epoch: "0", lastCommit: "aaa" },
+      { epoch: "1", lastCommit: "bbb" },
+    ]);
+    store.close();
+  });
+});
