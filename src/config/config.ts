@@ -1,0 +1,204 @@
+import { readFile } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
+import { Ajv } from "ajv";
+import { parse as parseYaml } from "yaml";
+import { InputError } from "../errors.js";
+import type { Severity } from "../analysis/rules/schema.js";
+
+/**
+ * One configuration file for the whole bot (YAML), validated with clear errors. Secrets never
+ * live in it: they come from the environment (SMTP password, GitLab token, GitHub App key).
+ */
+export interface Config {
+  /** Where the SQLite store, the demo inbox and the outbox live by default. */
+  readonly dataDir: string;
+  readonly mail: MailConfig;
+  readonly github: GithubConfig;
+  readonly gitlab: GitlabConfig;
+  readonly http: { readonly host: string; readonly port: number };
+}
+
+export type ReplyPolicy = "all" | "author" | "none";
+
+export interface MirrorConfig {
+  readonly name: string;
+  /** A public-inbox v2 inbox directory (git/0.git, ...), a single epoch repository, or an mbox file. */
+  readonly inbox: string;
+  /** Fetched on every poll when set (simple-git). */
+  readonly remote: string | undefined;
+  readonly pollSeconds: number;
+  /** Who gets the reply: author and Cc's and the list, the author only, or nobody. */
+  readonly policy: ReplyPolicy;
+  readonly threshold: Severity;
+  /** The list address put in Cc when the policy is "all". */
+  readonly list: string | undefined;
+}
+
+export interface MailConfig {
+  readonly mirrors: readonly MirrorConfig[];
+  readonly delivery: "outbox" | "smtp";
+  readonly outbox: string;
+  readonly from: string;
+  readonly smtp: { readonly host: string; readonly port: number; readonly secure: boolean; readonly user: string | undefined; readonly password: string | undefined } | undefined;
+  /** A series missing patches is reviewed anyway once this long has passed since its first message. */
+  readonly seriesWaitSeconds: number;
+  /** Build the bundled demo inbox from the fixtures on first start when no mirror is configured. */
+  readonly demo: boolean;
+}
+
+export interface GithubConfig {
+  readonly appId: string | undefined;
+  readonly privateKey: string | undefined;
+  readonly webhookSecret: string | undefined;
+  /** API base URL (GitHub Enterprise, or a loopback stand-in in tests). */
+  readonly baseUrl: string | undefined;
+}
+
+export interface GitlabConfig {
+  readonly url: string | undefined;
+  readonly token: string | undefined;
+  readonly webhookSecret: string | undefined;
+}
+
+const SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    "data-dir": { type: "string", minLength: 1 },
+    http: {
+      type: "object",
+      additionalProperties: false,
+      properties: { host: { type: "string" }, port: { type: "integer", minimum: 0, maximum: 65535 } },
+    },
+    mail: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        mirrors: {
+          type: "array",
+          items: {
+            type: "object",
+            additionalProperties: false,
+            required: ["name", "inbox"],
+            properties: {
+              name: { type: "string", pattern: "^[\\w.-]+$" },
+              inbox: { type: "string", minLength: 1 },
+              remote: { type: "string", minLength: 1 },
+              poll: { type: "string", pattern: "^\\d+(s|m|h)$" },
+              policy: { enum: ["all", "author", "none"] },
+              threshold: { enum: ["info", "warning", "error"] },
+              list: { type: "string", pattern: "^[^@\\s]+@[^@\\s]+$" },
+            },
+          },
+        },
+        delivery: { enum: ["outbox", "smtp"] },
+        outbox: { type: "string", minLength: 1 },
+        from: { type: "string", minLength: 3 },
+        smtp: {
+          type: "object",
+          additionalProperties: false,
+          required: ["host"],
+          properties: { host: { type: "string" }, port: { type: "integer" }, secure: { type: "boolean" }, user: { type: "string" } },
+        },
+        "series-wait": { type: "string", pattern: "^\\d+(s|m|h)$" },
+        demo: { type: "boolean" },
+      },
+    },
+    github: {
+      type: "object",
+      additionalProperties: false,
+      properties: { "base-url": { type: "string" } },
+    },
+    gitlab: {
+      type: "object",
+      additionalProperties: false,
+      properties: { url: { type: "string" } },
+    },
+  },
+} as const;
+
+function seconds(v: string | undefined, fallback: number): number {
+  if (!v) return fallback;
+  const n = Number(v.slice(0, -1));
+  return v.endsWith("h") ? n * 3600 : v.endsWith("m") ? n * 60 : n;
+}
+
+// `any` only until the fields are read one by one below: the schema has validated them.
+type Raw = Record<string, any>;
+
+/**
+ * Read the configuration (or use the embedded defaults when `path` is undefined). Relative
+ * paths are relative to the file's directory (or the working directory for defaults).
+ */
+export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let raw: Raw = {};
+  let base = process.cwd();
+  if (path) {
+    let text: string;
+    try {
+      text = await readFile(path, "utf8");
+    } catch (err) {
+      throw new InputError("bad-config", `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, path);
+    }
+    try {
+      raw = (parseYaml(text) as Raw | null) ?? {};
+    } catch (err) {
+      throw new InputError("bad-config", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, path);
+    }
+    const validate = new Ajv({ allErrors: false }).compile(SCHEMA);
+    if (!validate(raw)) {
+      const e = validate.errors![0]!;
+      const field = e.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
+      const what = e.keyword === "additionalProperties" ? `${String(e.params["additionalProperty"])} is not a known setting` : (e.message ?? "is invalid");
+      throw new InputError("bad-config", `field ${field}: ${what}`, path);
+    }
+    base = dirname(resolve(path));
+  }
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));
+  const dataDir = abs(raw["data-dir"] ?? "data");
+  const mail: Raw = raw["mail"] ?? {};
+  const mirrors: MirrorConfig[] = (mail["mirrors"] ?? []).map((m: Raw) => ({
+    name: m["name"],
+    inbox: abs(m["inbox"]),
+    remote: m["remote"],
+    pollSeconds: seconds(m["poll"], 300),
+    policy: m["policy"] ?? "all",
+    threshold: m["threshold"] ?? "warning",
+    list: m["list"],
+  }));
+  const delivery = mail["delivery"] ?? "outbox";
+  const smtpRaw: Raw | undefined = mail["smtp"];
+  if (delivery === "smtp" && !smtpRaw) throw new InputError("bad-config", "field mail.delivery is smtp but mail.smtp is not set", path);
+  return {
+    dataDir,
+    http: { host: raw["http"]?.["host"] ?? env["HOST"] ?? "127.0.0.1", port: raw["http"]?.["port"] ?? Number(env["PORT"] ?? 3000) },
+    mail: {
+      mirrors,
+      delivery,
+      outbox: abs(mail["outbox"] ?? `${dataDir}/outbox`),
+      from: mail["from"] ?? env["DMABUF_REVIEW_FROM"] ?? "dmabuf-review <dmabuf-review@localhost>",
+      smtp: smtpRaw
+        ? {
+            host: smtpRaw["host"],
+            port: smtpRaw["port"] ?? 587,
+            secure: smtpRaw["secure"] ?? false,
+            user: smtpRaw["user"],
+            password: env["DMABUF_REVIEW_SMTP_PASSWORD"],
+          }
+        : undefined,
+      seriesWaitSeconds: seconds(mail["series-wait"], 1800),
+      demo: mail["demo"] ?? mirrors.length === 0,
+    },
+    github: {
+      appId: env["APP_ID"],
+      privateKey: env["PRIVATE_KEY"],
+      webhookSecret: env["WEBHOOK_SECRET"],
+      baseUrl: raw["github"]?.["base-url"] ?? (env["GHE_HOST"] ? `${env["GHE_PROTOCOL"] ?? "https"}://${env["GHE_HOST"]}/api/v3` : undefined),
+    },
+    gitlab: {
+      url: raw["gitlab"]?.["url"] ?? env["GITLAB_URL"],
+      token: env["GITLAB_TOKEN"],
+      webhookSecret: env["GITLAB_WEBHOOK_SECRET"],
+    },
+  };
+}
