@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../errors.js";
 import { reviewCommand, type Io } from "./review.js";
+import { watchCommand } from "./watch.js";
 
 function version(): string {
   try {
@@ -36,6 +37,14 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     })
     .action(async (path: string, opts: { format: "text" | "json"; failOn: "info" | "warning" | "error"; rules?: string }) => {
       code = await reviewCommand(path, opts, io);
+    });
+  program
+    .command("watch")
+    .description("run the bot: follow the configured mirrors and serve the forge webhooks (what npm start runs)")
+    .option("--config <file>", "configuration file (default: embedded defaults with a demo inbox)")
+    .option("--once", "one pass over every mirror, then exit")
+    .action(async (opts: { config?: string; once?: boolean }) => {
+      code = await watchCommand(opts);
     });
   try {
     await program.parseAsync(argv as string[], { from: "user" });
