@@ -2,9 +2,23 @@ import type { Catalog, CpuAccessPolicy } from "../model/catalog.js";
 import type { Effect, EffectSource, ExporterChange } from "../model/effect.js";
 import type { Predicate } from "../model/predicate.js";
 import { parseCondition, type CParser, type CondAst } from "../patch/c-source.js";
-import type { RuleMatch } from "./rules/match.js";
+import type { RuleMatch, SeriesTouch } from "./rules/match.js";
 import type { PolicyDoc } from "./rules/schema.js";
 import type { Touch } from "./touch.js";
+
+/**
+ * Which exporters the fds of a userspace file come from and which importers it hands them to,
+ * from what the same file does (open("/dev/dma_heap/system"), VIDIOC_EXPBUF, PRIME import...).
+ * Undefined where the code does not say: then every catalog entry is a candidate.
+ */
+function userspaceParties(catalog: Catalog, context: readonly SeriesTouch[], file: string): { exporters: string[] | undefined; importers: string[] | undefined } {
+  const io = context.filter((s) => s.touch.file === file && s.touch.kind === "userspace-io" && s.touch.value !== undefined);
+  const sources = io.filter((s) => s.touch.name.startsWith("fd ")).map((s) => s.touch.value!);
+  const apis = io.filter((s) => s.touch.name.startsWith("import ")).map((s) => s.touch.value!);
+  const exporters = catalog.exporters.filter((e) => e.userspaceSources.some((src) => sources.includes(src))).map((e) => e.id);
+  const importers = catalog.importers.filter((i) => i.userspaceApis.some((api) => apis.includes(api))).map((i) => i.id);
+  return { exporters: exporters.length > 0 ? exporters : undefined, importers: importers.length > 0 ? importers : undefined };
+}
 
 export interface PatchMatch {
   readonly match: RuleMatch;
@@ -75,7 +89,7 @@ function policy(doc: PolicyDoc, t: Touch): CpuAccessPolicy | undefined {
  * over an unknown symbol, a file no catalog exporter is built from) becomes `not-modelled`
  * with the reason: the review says so instead of guessing.
  */
-export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, parser: CParser): Effect[] {
+export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, parser: CParser, context: readonly SeriesTouch[] = []): Effect[] {
   const out: Effect[] = [];
   const seen = new Set<string>();
   for (const m of matches) {
@@ -175,6 +189,19 @@ export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, pars
       }
       if (!change) notModelled(`cannot tell what the sync change in ${t.function ?? "this function"}() does to the exporter`);
       else out.push({ kind: "exporter", exporters, change, source });
+    } else if (doc.userspace) {
+      const { exporters, importers } = userspaceParties(catalog, context, t.file);
+      for (const [misuse, correct] of doc.userspace.pairs) {
+        if (!catalog.patterns.some((p) => p.id === misuse) || !catalog.patterns.some((p) => p.id === correct)) {
+          notModelled(`the catalog has no access pattern ${misuse} or ${correct}`);
+          continue;
+        }
+        out.push({ kind: "userspace-misuse", misuse, correct, exporters, importers, source });
+      }
+    } else if (doc["import-refusable"]) {
+      const api = t.value;
+      const importers = catalog.importers.filter((i) => api !== undefined && i.userspaceApis.includes(api)).map((i) => i.id);
+      out.push({ kind: "import-refusable", importers: importers.length > 0 ? importers : undefined, source });
     } else if (doc["importer-bracketing"]) {
       const importers = catalog.importers.filter((i) => i.cpuReader && i.files.includes(t.file)).map((i) => i.id);
       if (importers.length === 0) notModelled(`${t.file} is not a CPU importer in the catalog`);

@@ -1,4 +1,5 @@
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
+import { checkFunction, userspaceFunctions } from "./userspace.js";
 import {
   isCommentRow,
   placeRow,
@@ -17,6 +18,7 @@ import {
   OPS_IMPL_SUFFIXES,
   OPS_MEMBERS,
   UAPI_IDENTIFIER,
+  USERSPACE_DMA_BUF_MARKER,
   areaOfPath,
   callKind,
   isCSource,
@@ -27,6 +29,10 @@ import {
 
 export type TouchKind =
   | CallKind
+  /** A problem the userspace checks found (name: the problem, e.g. unbracketed-write). */
+  | "userspace"
+  /** What userspace code does with dma-buf fds: sources, mmap, SYNC, imports. */
+  | "userspace-io"
   | "ops-member"
   | "dma-attr"
   | "gate"
@@ -133,7 +139,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
   const markerInFile = DMA_BUF_MARKER.test(hunkText) || file.hunks.some((h) => DMA_BUF_MARKER.test(h.heading));
   // dma-buf's own documentation is in scope (and never earns a warning); other docs are not.
   const dmaBufDoc = area === "documentation" && /dma-buf|dma_buf|dmabuf|dma-heap/.test(file.path);
-  const inScopeByPath = (area !== "other" && area !== "documentation") || dmaBufDoc;
+  const inScopeByPath = (area !== "other" && area !== "documentation" && area !== "userspace") || dmaBufDoc;
   if (file.status === "binary" || !isCSource(file.path) || !parser) {
     return {
       file,
@@ -145,6 +151,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       functionCalls: new Map(),
     };
   }
+  if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
 
   const parsed = file.hunks.map((hunk) => {
@@ -154,8 +161,8 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       hunk,
       post,
       pre,
-      postFrag: parser.parseFragment(post.rows, hunk.heading),
-      preFrag: parser.parseFragment(pre.rows, hunk.heading),
+      postFrag: parser.forPath(file.path).parseFragment(post.rows, hunk.heading),
+      preFrag: parser.forPath(file.path).parseFragment(pre.rows, hunk.heading),
     };
   });
 
@@ -354,4 +361,65 @@ function mergeChanges(raw: readonly RawTouch[]): Touch[] {
       return true;
     })
     .sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
+}
+
+/**
+ * Userspace code is judged on the functions a hunk shows whole (or in part, for the checks
+ * that need no whole function): the new version only, since what matters is how the code
+ * behaves after the change. Only files that handle dma-buf fds are in scope.
+ */
+function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
+  const text = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
+  const inScope = USERSPACE_DMA_BUF_MARKER.test(text);
+  const touches: Touch[] = [];
+  if (inScope) {
+    for (const hunk of file.hunks) {
+      const post = side(hunk, "+");
+      const changed = new Set(post.lineOf.flatMap((l, i) => (l.type === "+" ? [i] : [])));
+      if (changed.size === 0) continue;
+      const frag = parser.parseFragment(post.rows, hunk.heading);
+      try {
+        for (const fn of userspaceFunctions(frag)) {
+          const rowsOfFn = fn.events.map((e) => e.row);
+          // Judge a function only when the hunk changes something in it.
+          const touched = [...changed].some((r) => r >= fn.row && r <= Math.max(fn.row, ...rowsOfFn));
+          if (!touched) continue;
+          const base = (row: number) => {
+            const hl = post.lineOf[row];
+            return {
+              file: file.path,
+              area: "userspace" as const,
+              line: hl?.newLine ?? hunk.newStart,
+              oldLine: hl?.oldLine,
+              function: fn.name,
+              member: undefined,
+              code: hl?.text ?? "",
+              args: [] as readonly string[],
+              placement: "parser" as const,
+              change: (hl?.type === "+" ? "added" : "modified") as Change,
+            };
+          };
+          for (const e of fn.events) {
+            if (e.kind === "access" || e.kind === "exit") continue;
+            const name = e.kind === "sync" ? (e.phase === "unknown" ? "DMA_BUF_IOCTL_SYNC (flags from a parameter)" : `DMA_BUF_IOCTL_SYNC ${e.phase}${e.flags ? `|${e.flags}` : ""}`) : e.kind === "import" ? `import ${e.api}` : e.kind === "fd-source" ? `fd ${e.source}` : `mmap ${e.variable}`;
+            touches.push({ ...base(e.row), kind: "userspace-io", name, detail: e.text.replace(/\s+/g, " ").slice(0, 160), value: e.kind === "fd-source" ? e.source : e.kind === "import" ? e.api : undefined });
+          }
+          for (const p of checkFunction(fn)) {
+            touches.push({ ...base(p.row), kind: "userspace", name: p.problem, detail: p.detail, value: p.detail });
+          }
+        }
+      } finally {
+        frag.tree.delete();
+      }
+    }
+  }
+  return {
+    file,
+    area: "userspace",
+    inScope: inScope && touches.length > 0,
+    touches: touches.sort((a, b) => a.line - b.line),
+    unplaced: [],
+    docOnly: false,
+    functionCalls: new Map(),
+  };
 }

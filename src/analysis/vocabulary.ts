@@ -14,6 +14,7 @@ export type Area =
   | "dma-mapping"
   | "exporter-driver"
   | "documentation"
+  | "userspace"
   | "other";
 
 const AREA_BY_PATH: readonly [RegExp, Area][] = [
@@ -28,14 +29,22 @@ const AREA_BY_PATH: readonly [RegExp, Area][] = [
   [/^kernel\/dma\/|^include\/linux\/dma-(mapping|map-ops|direct)\.h$|^arch\/[\w]+\/mm\/dma-mapping[\w-]*\.c$/, "dma-mapping"],
 ];
 
+/** Top-level directories of a kernel tree; anything else (and tools/) is userspace code. */
+const KERNEL_DIRS = /^(arch|block|certs|crypto|drivers|fs|include|init|io_uring|ipc|kernel|lib|mm|net|rust|samples|scripts|security|sound|usr|virt)\//;
+
 export function areaOfPath(path: string): Area {
   for (const [re, area] of AREA_BY_PATH) if (re.test(path)) return area;
+  if (isCSource(path) && (!KERNEL_DIRS.test(path) || /\.(cc|cpp|cxx|hh|hpp|hxx)$/.test(path))) return "userspace";
   return "other";
 }
 
 export function isCSource(path: string): boolean {
-  return /\.(c|h)$/.test(path);
+  return /\.(c|h|cc|cpp|cxx|hh|hpp|hxx)$/.test(path);
 }
+
+/** Text that marks userspace code as handling dma-buf file descriptors. */
+export const USERSPACE_DMA_BUF_MARKER =
+  /\bDMA_BUF_\w+|linux\/dma-(buf|heap)\.h|\/dev\/dma_heap|DMA_HEAP_IOCTL_ALLOC|drmPrime(FDToHandle|HandleToFD)|DRM_IOCTL_PRIME_\w+|VIDIOC_EXPBUF|V4L2_MEMORY_DMABUF|UDMABUF_CREATE|EGL_LINUX_DMA_BUF_EXT|DMA_BUF_BIT_EXT|dmabuf|dma_buf/i;
 
 /** The `struct dma_buf_ops` members. */
 export const OPS_MEMBERS = [

@@ -60,6 +60,8 @@ export interface Exporter {
    * (udmabuf's memfd mapping): unbracketed CPU access through it is not a userspace bug.
    */
   readonly unbracketedAlias: boolean;
+  /** How userspace code gets a dma-buf fd of this exporter (dma-heap, PRIME export, VIDIOC_EXPBUF...). */
+  readonly userspaceSources: readonly string[];
   /** A claim the domain notes mark as inferred rather than read in code or on the lists. */
   readonly inferred: boolean;
   readonly notes: string;
@@ -83,6 +85,10 @@ export interface Importer {
    */
   readonly cpuReader: { readonly brackets: boolean } | undefined;
   readonly mapDirection: "bidirectional" | "by-use";
+  /** The device writes what it imports; a scanout engine only reads. */
+  readonly deviceWrites: boolean;
+  /** Userspace calls that import a dma-buf fd into this device (PRIME, V4L2 QBUF, EGL, Vulkan, GBM). */
+  readonly userspaceApis: readonly string[];
   /** Userspace calls that reach dma_buf_attach() for this importer. */
   readonly entryPoints: readonly string[];
   readonly inferred: boolean;

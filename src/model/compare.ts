@@ -147,5 +147,29 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     }
     if (bk === "ok" && ak === "slow") slower.push(change(b, a, a.outcome.trace));
   }
+  // Userspace code: the configurations its misuse corrupts while the documented use is correct,
+  // and the imports the kernel refuses today that the code cannot do without.
+  const byKey = new Map(before.map((e) => [key(e), e]));
+  for (const e of effects) {
+    if (e.kind === "userspace-misuse") {
+      for (const m of before) {
+        if (m.pattern.id !== e.misuse) continue;
+        if (e.exporters && !e.exporters.includes(m.exporter.id)) continue;
+        if (e.importers && !e.importers.includes(m.importer.id)) continue;
+        const c = byKey.get(`${m.exporter.id}|${m.importer.id}|${m.platform}|${e.correct}`);
+        if (!c || !WORKS.has(c.outcome.kind) || !HAZARD.has(m.outcome.kind)) continue;
+        newHazards.push(change(c, m, m.outcome.trace, { pattern: m.pattern.id }));
+      }
+    } else if (e.kind === "import-refusable") {
+      const seen = new Set<string>();
+      for (const r of before) {
+        if (r.outcome.kind !== "rejected" || (e.importers && !e.importers.includes(r.importer.id))) continue;
+        const attachment = `${r.exporter.id}|${r.importer.id}|${r.platform}`;
+        if (seen.has(attachment)) continue;
+        seen.add(attachment);
+        userspace.push(change(r, r, r.outcome.trace, { entryPoints: r.importer.entryPoints }));
+      }
+    }
+  }
   return { evaluated: before.length, falsePositives, fixed, missed, newHazards, userspace, slower, effects };
 }

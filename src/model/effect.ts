@@ -31,6 +31,17 @@ export type Effect =
     }
   | { readonly kind: "exporter"; readonly exporters: readonly string[]; readonly change: ExporterChange; readonly source: EffectSource }
   | { readonly kind: "importer-bracketing"; readonly importers: readonly string[]; readonly brackets: boolean; readonly source: EffectSource }
+  | {
+      /** Userspace code that accesses the buffer the way `misuse` does where `correct` is documented. */
+      readonly kind: "userspace-misuse";
+      readonly misuse: string;
+      readonly correct: string;
+      /** Exporters its fds come from, importers it hands them to; undefined: not identified. */
+      readonly exporters: readonly string[] | undefined;
+      readonly importers: readonly string[] | undefined;
+      readonly source: EffectSource;
+    }
+  | { readonly kind: "import-refusable"; readonly importers: readonly string[] | undefined; readonly source: EffectSource }
   | { readonly kind: "not-modelled"; readonly reason: string; readonly source: EffectSource };
 
 export interface Gate {
@@ -91,6 +102,9 @@ export function applyEffects(catalog: Catalog, effects: readonly Effect[]): Worl
         importers = importers.map((i) => (e.importers.includes(i.id) && i.cpuReader ? { ...i, cpuReader: { brackets: e.brackets } } : i));
         break;
       case "not-modelled":
+      case "userspace-misuse":
+      case "import-refusable":
+        // Userspace code changes no kernel behaviour: compared pattern against pattern instead.
         break;
     }
   }

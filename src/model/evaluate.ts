@@ -80,7 +80,7 @@ export function evaluateWorld(world: World, cache: ExploreCache = new Map()): Ev
         const d = dynamicsOf(exporter, importer, platform);
         const dkey = dynamicsKey(d);
         for (const pattern of world.catalog.patterns) {
-          if (importer.cpuReader && pattern.steps.some((s) => s.op === "device-write")) continue;
+          if ((importer.cpuReader || !importer.deviceWrites) && pattern.steps.some((s) => s.op === "device-write")) continue;
           if (rejected) {
             out.push({ exporter, importer, platform, pattern, outcome: { kind: "rejected", trace: [rejected] } });
             continue;

@@ -8,21 +8,36 @@ import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
  * heading as context in the form that parses best, and ask the tree where each line sits.
  */
 export class CParser {
-  private constructor(private readonly parser: Parser) {}
+  private constructor(
+    private readonly parser: Parser,
+    readonly lang: "c" | "cpp",
+    private readonly cpp: CParser | undefined,
+  ) {}
 
   private static loading: Promise<CParser> | undefined;
 
-  /** Load once per process: the grammar is ~600 KB of WebAssembly. */
+  /**
+   * Load once per process: C for the kernel and C userspace, with a C++ sibling for userspace
+   * stacks such as libcamera and parts of mesa. Each grammar is a few hundred KB of WebAssembly.
+   */
   static load(): Promise<CParser> {
     CParser.loading ??= (async () => {
       await Parser.init();
       const require = createRequire(import.meta.url);
-      const language = await Language.load(require.resolve("tree-sitter-c/tree-sitter-c.wasm"));
-      const parser = new Parser();
-      parser.setLanguage(language);
-      return new CParser(parser);
+      const make = async (wasm: string) => {
+        const parser = new Parser();
+        parser.setLanguage(await Language.load(require.resolve(wasm)));
+        return parser;
+      };
+      const cpp = new CParser(await make("tree-sitter-cpp/tree-sitter-cpp.wasm"), "cpp", undefined);
+      return new CParser(await make("tree-sitter-c/tree-sitter-c.wasm"), "c", cpp);
     })();
     return CParser.loading;
+  }
+
+  /** The parser for a file: C++ sources get the C++ grammar, everything else C. */
+  forPath(path: string): CParser {
+    return /\.(cc|cpp|cxx|hh|hpp|hxx)$/.test(path) && this.cpp ? this.cpp : this;
   }
 
   /**

@@ -58,7 +58,18 @@ function sameSource(a: EffectSource, b: EffectSource): boolean {
  * Which effect a changed configuration is owed to: a new or lost rejection to the gate, any
  * other change to the effect that touched its exporter or importer.
  */
-function owner(c: ConfigChange, effects: readonly Effect[]): Effect | undefined {
+export function owner(c: ConfigChange, effects: readonly Effect[]): Effect | undefined {
+  const us = effects.find(
+    (e) =>
+      e.kind === "userspace-misuse" &&
+      e.misuse === c.pattern &&
+      (!e.exporters || e.exporters.includes(c.exporter)) &&
+      (!e.importers || e.importers.includes(c.importer)),
+  );
+  if (us) return us;
+  if (c.before === "rejected" && c.after === "rejected") {
+    return effects.find((e) => e.kind === "import-refusable" && (!e.importers || e.importers.includes(c.importer)));
+  }
   const rejectionChanged = (c.before === "rejected") !== (c.after === "rejected");
   if (rejectionChanged) return effects.find((e) => e.kind === "gate");
   return (
@@ -94,12 +105,18 @@ function decisive(c: ConfigChange, side: "before" | "after"): string | undefined
   const kind = side === "before" ? c.before : c.after;
   const trace = side === "before" ? c.beforeTrace : c.afterTrace;
   if (kind === "rejected" || kind === "stale-read" || kind === "lost-write") return trace[trace.length - 1];
-  const work = [...trace].reverse().find((t) => /dma_sync|snoop|flush|clean|wc\)|uncached/.test(t) && !/no-op|no cache maintenance/.test(t));
-  return work ?? trace[trace.length - 1];
+  // What made it work: the invalidate before a CPU read, else the clean or snoop before a device read.
+  const useful = trace.filter((t) => !/no-op|no cache maintenance/.test(t));
+  const pick = (re: RegExp) => useful.find((t) => re.test(t));
+  return (
+    (trace.some((t) => /CPU reads/.test(t)) ? pick(/for_cpu.*invalidate|flushes all CPU caches/) : undefined) ??
+    pick(/for_device.*clean|snoop|flushes all CPU caches|\((wc|uncached)\)/) ??
+    trace[trace.length - 1]
+  );
 }
 
 /** A few configurations quoted with before/after and the trace lines that decide them. */
-function quoteConfigs(list: readonly ConfigChange[], catalog: Catalog, n: number): string[] {
+function quoteConfigs(list: readonly ConfigChange[], catalog: Catalog, n: number, labels: readonly [string, string] = ["today", "after"]): string[] {
   const out: string[] = [];
   const importers = new Set<string>();
   const exporters = new Set<string>();
@@ -115,11 +132,15 @@ function quoteConfigs(list: readonly ConfigChange[], catalog: Catalog, n: number
   }
   for (const c of sorted) if (picked.length < n && !picked.includes(c)) picked.push(c);
   for (const c of picked) {
-    out.push(`${c.exporter} -> ${c.importer} (${c.platform}), ${patternName(catalog, c.pattern)}:`);
+    const refused = c.before === "rejected" && c.after === "rejected";
+    out.push(`${c.exporter} -> ${c.importer} (${c.platform})${refused ? "" : `, ${patternName(catalog, c.pattern)}`}:`);
     const b = decisive(c, "before");
     const a = decisive(c, "after");
-    out.push(`  today: ${c.before}${b ? ` (${b})` : ""}`);
-    out.push(`  after: ${c.after}${a ? ` (${a})` : ""}`);
+    if (c.before === "rejected" && c.after === "rejected") out.push(`  ${c.after} (${a ?? ""})`);
+    else {
+      out.push(`  ${labels[0]}: ${c.before}${b ? ` (${b})` : ""}`);
+      out.push(`  ${labels[1]}: ${c.after}${a ? ` (${a})` : ""}`);
+    }
     if (c.cause) out.push(`  ${c.cause}`);
   }
   return out;
@@ -217,6 +238,10 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
     const r = s.result;
     const json = modelJson(r);
     const q = quoteOf(s.source);
+    if (s.effect.kind === "userspace-misuse" || s.effect.kind === "import-refusable") {
+      out.push(...userspaceFindings(s.effect, r, catalog, json, ev(s.source), q));
+      continue;
+    }
     const what = s.effect.kind === "gate" ? `the check (${show(s.effect.predicate)} -> ${s.effect.error})` : "this change";
     if (r.falsePositives.length > 0) {
       const perAttachment = r.falsePositives.filter((c) => c.cause?.startsWith("coherency is decided per attachment"));
@@ -331,4 +356,50 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
     out.push(finding("model/not-modelled", "info", "missing-sync", e.source, `Could not model this change: ${e.reason}. No model claim is made for it.`, [], [`matched by ${e.source.rule}: ${e.source.detail}`], undefined, quoteOf(e.source)));
   }
   return out;
+}
+
+function parties(ids: readonly string[] | undefined, kind: string): string {
+  return ids ? `${kind} ${few(ids)}` : `every ${kind} in the catalog (the code does not say which)`;
+}
+
+/** Userspace code: what its misuse corrupts, and which imports the kernel already refuses. */
+function userspaceFindings(
+  effect: Extract<Effect, { kind: "userspace-misuse" | "import-refusable" }>,
+  r: Pick<ModelResult, Category | "evaluated">,
+  catalog: Catalog,
+  json: ModelJson,
+  evidence: string[],
+  quote: readonly string[],
+): Finding[] {
+  if (effect.kind === "userspace-misuse") {
+    if (r.newHazards.length === 0) return [];
+    const correct = patternName(catalog, effect.correct);
+    return [
+      finding(
+        "model/userspace-hazard",
+        "warning",
+        r.newHazards.some((c) => c.after === "lost-write") ? "lost-write" : "stale-read",
+        effect.source,
+        `As written, this access corrupts ${r.newHazards.length} configurations (${attachments(r.newHazards)} exporter/importer/platform combinations; ${parties(effect.exporters, "exporter")}; ${parties(effect.importers, "importer")}) that are correct with the documented use: ${correct}. The most telling:`,
+        quoteConfigs(r.newHazards, catalog, 2, ["with SYNC", "as written"]),
+        evidence,
+        json,
+        quote,
+      ),
+    ];
+  }
+  if (r.userspace.length === 0) return [];
+  return [
+    finding(
+      "model/import-refused-today",
+      "warning",
+      "userspace-regression",
+      effect.source,
+      `The kernel refuses this import today for ${r.userspace.length} exporter/importer/platform combinations (${parties(effect.importers, "importer")}), and a future coherency check would add more; without a fallback the user gets an error instead of a picture. For example:`,
+      quoteConfigs(r.userspace, catalog, 2),
+      evidence,
+      json,
+      quote,
+    ),
+  ];
 }

@@ -59,7 +59,7 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   const extra = new Map<number, Finding[]>();
   if (model) {
     const all: PatchMatch[] = perPatch.flatMap(({ p, matches }) => matches.map((match) => ({ match, patch: p.index })));
-    const effects = effectsOf(all, model.catalog, parser);
+    const effects = effectsOf(all, model.catalog, parser, seriesTouches);
     if (effects.length > 0) {
       modelResult = compareOutcomes(model.catalog, effects, model.cache);
       const quotes = new Map(all.map((m) => [`${m.patch}|${m.match.touch.file}|${m.match.touch.line}`, m]));

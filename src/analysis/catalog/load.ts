@@ -53,6 +53,7 @@ function toExporter(d: Record<string, unknown>): Exporter {
     zeroedDirty: d["zeroed-dirty"] as boolean,
     migratesForImport: d["migrates-for-import"] as boolean,
     unbracketedAlias: (d["unbracketed-alias"] as boolean | undefined) ?? false,
+    userspaceSources: (d["userspace-sources"] as string[] | undefined) ?? [],
     inferred: d["inferred"] as boolean,
     notes: d["notes"] as string,
   };
@@ -71,6 +72,8 @@ function toImporter(d: Record<string, unknown>): Importer {
     flushesOnImport: d["flushes-on-import"] as boolean,
     cpuReader: reader === "none" ? undefined : { brackets: reader === "bracketed" },
     mapDirection: d["map-direction"] as Importer["mapDirection"],
+    deviceWrites: (d["device-writes"] as boolean | undefined) ?? true,
+    userspaceApis: (d["userspace-apis"] as string[] | undefined) ?? [],
     entryPoints: d["entry-points"] as string[],
     inferred: d["inferred"] as boolean,
     notes: d["notes"] as string,

@@ -33,6 +33,10 @@ export interface EffectDoc {
   };
   /** Cache maintenance added to or removed from the ops member the matched line belongs to. */
   readonly "exporter-sync"?: "added" | "removed";
+  /** Userspace code accessing buffers as the `misuse` pattern does where `correct` is documented. */
+  readonly userspace?: { readonly pairs: readonly (readonly [string, string])[] };
+  /** A userspace import whose failure the code does not survive. */
+  readonly "import-refusable"?: Record<string, never>;
   /** A CPU importer gains or loses dma_buf_begin/end_cpu_access around its accesses. */
   readonly "importer-bracketing"?: { readonly brackets: boolean };
 }

@@ -3,6 +3,7 @@ import type { PatchReview, SeriesReview } from "../review-series.js";
 import type { Finding } from "../finding.js";
 import type { Touch } from "../../analysis/touch.js";
 import { wrap } from "./wrap.js";
+import { owner } from "../model-findings.js";
 
 function patchLabel(p: PatchReview): string {
   return p.message.parsedSubject.clean || p.message.subject;
@@ -107,16 +108,31 @@ function renderPatch(p: PatchReview): string[] {
 export function modelSummary(s: SeriesReview): string[] {
   if (!s.model) return [];
   const r = s.model.result;
+  const isUserspace = (c: (typeof r.newHazards)[number]) => {
+    const o = owner(c, r.effects);
+    return o?.kind === "userspace-misuse" || o?.kind === "import-refusable";
+  };
   const attachments = (l: typeof r.falsePositives) => new Set(l.map((c) => `${c.exporter}|${c.importer}|${c.platform}`)).size;
-  const perAttachment = r.falsePositives.filter((c) => c.cause?.startsWith("coherency is decided per attachment")).length;
+  const kernelEffects = r.effects.some((e) => e.kind === "gate" || e.kind === "flag" || e.kind === "exporter" || e.kind === "importer-bracketing");
   const notModelled = r.effects.filter((e) => e.kind === "not-modelled").length;
-  const text =
-    `Model (${s.model.catalog}, ${r.evaluated} configurations before and after the series): ` +
-    `${r.falsePositives.length} newly rejected that work today with correct SYNC (${perAttachment} of them because coherency is decided per attachment), ` +
-    `${r.fixed.length} hazards fixed, ${r.missed.length} left open with correct bracketing, ${r.newHazards.length} new hazards, ` +
-    `${attachments(r.userspace)} attachments that userspace can no longer import, ${r.slower.length} slower.` +
-    (notModelled > 0 ? ` ${notModelled} changes could not be modelled.` : "");
-  return wrap(text, 72, "  ");
+  const lines: string[] = [];
+  if (kernelEffects) {
+    const perAttachment = r.falsePositives.filter((c) => c.cause?.startsWith("coherency is decided per attachment")).length;
+    lines.push(
+      `Model (${s.model.catalog}, ${r.evaluated} configurations before and after the series): ` +
+        `${r.falsePositives.length} newly rejected that work today with correct SYNC (${perAttachment} of them because coherency is decided per attachment), ` +
+        `${r.fixed.length} hazards fixed, ${r.missed.length} left open with correct bracketing, ${r.newHazards.filter((c) => !isUserspace(c)).length} new hazards, ` +
+        `${attachments(r.userspace.filter((c) => !isUserspace(c)))} attachments that userspace can no longer import, ${r.slower.length} slower.`,
+    );
+  }
+  if (r.effects.some((e) => e.kind === "userspace-misuse" || e.kind === "import-refusable")) {
+    lines.push(
+      `Model (${s.model.catalog}), userspace code as written: ${r.newHazards.filter(isUserspace).length} configurations corrupt data that are correct with the documented DMA_BUF_IOCTL_SYNC use; ` +
+        `${attachments(r.userspace.filter(isUserspace))} exporter/importer/platform combinations refuse its imports today.`,
+    );
+  }
+  if (notModelled > 0) lines.push(`${notModelled} changes could not be modelled.`);
+  return lines.flatMap((l) => wrap(l, 72, "  "));
 }
 
 function renderSeries(s: SeriesReview): string[] {

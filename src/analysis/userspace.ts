@@ -1,0 +1,385 @@
+import type { Node } from "web-tree-sitter";
+import type { Fragment } from "../patch/c-source.js";
+
+/**
+ * Userspace dma-buf code (GStreamer, mesa, libcamera, compositors; C and C++): where buffers
+ * come from, how the CPU touches them, how DMA_BUF_IOCTL_SYNC brackets that, and how imports
+ * handle failure. Works on tree-sitter trees of whole functions in a hunk's post-image.
+ */
+
+export type SyncFlag = "READ" | "WRITE" | "RW";
+
+export type UserspaceEvent =
+  | { readonly kind: "fd-source"; readonly row: number; readonly source: FdSource; readonly text: string }
+  | { readonly kind: "mmap"; readonly row: number; readonly variable: string; readonly text: string }
+  | {
+      readonly kind: "sync";
+      readonly row: number;
+      /** unknown: the flags come from a parameter (a wrapper); its callers are judged instead. */
+      readonly phase: "START" | "END" | "unknown";
+      readonly flags: SyncFlag | undefined;
+      readonly checked: boolean;
+      readonly retried: boolean;
+      readonly text: string;
+    }
+  | { readonly kind: "access"; readonly row: number; readonly access: "read" | "write" | "unknown"; readonly variable: string; readonly text: string }
+  | { readonly kind: "exit"; readonly row: number; readonly text: string; readonly guardsSync: boolean }
+  | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: "fallback" | "fatal" | "ignored"; readonly text: string };
+
+export type FdSource = "dma-heap-system" | "dma-heap-cma" | "dma-heap" | "drm-prime" | "v4l2-expbuf" | "udmabuf";
+export type ImportApi = "drm-prime" | "v4l2-qbuf" | "egl" | "vulkan" | "gbm";
+
+/** A function of userspace code and the events in it, in source order. */
+export interface UserspaceFunction {
+  readonly name: string;
+  /** Both the start and the end of the function are in the hunk: whole-function checks apply. */
+  readonly complete: boolean;
+  readonly events: readonly UserspaceEvent[];
+  /** Row of the function's first line in the fragment. */
+  readonly row: number;
+}
+
+const SYNC_CALLS = new Set(["ioctl", "drmIoctl", "xioctl", "v4l2_ioctl"]);
+const RETRYING = new Set(["drmIoctl"]); // libdrm restarts on EINTR and EAGAIN itself
+const COPY_CALLS = new Set(["memcpy", "memmove", "std::memcpy", "std::memmove", "g_memmove", "orc_memcpy"]);
+const FILL_CALLS = new Set(["memset", "std::memset", "bzero", "explicit_bzero", "std::fill", "std::fill_n"]);
+const NOT_ACCESS = new Set(["munmap", "close", "sizeof", "static_cast", "reinterpret_cast", "const_cast", "assert", "g_assert", "printf", "fprintf", "g_debug", "GST_DEBUG", "GST_LOG"]);
+
+function walk(n: Node, visit: (n: Node) => boolean | void): void {
+  if (visit(n) === false) return;
+  for (const c of n.namedChildren) if (c) walk(c, visit);
+}
+
+function calleeName(call: Node): string {
+  const fn = call.childForFieldName("function");
+  return fn ? fn.text.replace(/\s+/g, "") : "";
+}
+
+function args(call: Node): Node[] {
+  return call.childForFieldName("arguments")?.namedChildren.filter((a): a is Node => a !== null && a.type !== "comment") ?? [];
+}
+
+function identifiers(n: Node): Set<string> {
+  const out = new Set<string>();
+  walk(n, (x) => {
+    if (x.type === "identifier") out.add(x.text);
+  });
+  return out;
+}
+
+function mentions(n: Node, vars: ReadonlySet<string>): string | undefined {
+  for (const id of identifiers(n)) if (vars.has(id)) return id;
+  return undefined;
+}
+
+function flagsOf(text: string): { phase: "START" | "END" | "unknown"; flags: SyncFlag | undefined } {
+  // DMA_BUF_SYNC_START is 0: a flags value without END is a START, if it names any flag at all.
+  const phase = /\bDMA_BUF_SYNC_END\b/.test(text) ? "END" : /\bDMA_BUF_SYNC_\w+/.test(text) ? "START" : "unknown";
+  const rw = /\bDMA_BUF_SYNC_RW\b/.test(text) || (/\bDMA_BUF_SYNC_READ\b/.test(text) && /\bDMA_BUF_SYNC_WRITE\b/.test(text));
+  const flags = rw ? "RW" : /\bDMA_BUF_SYNC_READ\b/.test(text) ? "READ" : /\bDMA_BUF_SYNC_WRITE\b/.test(text) ? "WRITE" : undefined;
+  return { phase, flags };
+}
+
+/** The declarator or left-hand side a value is stored to, with the value node. */
+function stores(n: Node): { name: string; value: Node } | undefined {
+  if (n.type === "init_declarator") {
+    const value = n.childForFieldName("value");
+    let d = n.childForFieldName("declarator");
+    while (d && d.type !== "identifier") d = d.childForFieldName("declarator") ?? d.namedChildren.find((c) => c?.type === "identifier") ?? null;
+    return d && value ? { name: d.text, value } : undefined;
+  }
+  if (n.type === "assignment_expression") {
+    const left = n.childForFieldName("left");
+    const value = n.childForFieldName("right");
+    return left && value && left.type === "identifier" ? { name: left.text, value } : undefined;
+  }
+  return undefined;
+}
+
+function isChecked(call: Node): boolean {
+  for (let p = call.parent; p; p = p.parent) {
+    if (p.type === "expression_statement") return false;
+    if (["if_statement", "while_statement", "do_statement", "for_statement", "return_statement", "init_declarator", "assignment_expression", "binary_expression", "conditional_expression"].includes(p.type)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+function inRetryLoop(call: Node): boolean {
+  for (let p = call.parent; p; p = p.parent) {
+    if ((p.type === "while_statement" || p.type === "do_statement" || p.type === "for_statement") && /\bE(INTR|AGAIN)\b/.test(p.text)) return true;
+    if (p.type === "function_definition") return false;
+  }
+  return false;
+}
+
+/** The statement run when the call's result says it failed, if the code tests it. */
+function failureBranch(call: Node): Node | undefined {
+  let child: Node = call;
+  for (let p = call.parent; p; child = p, p = p.parent) {
+    if (p.type === "if_statement") {
+      const cond = p.childForFieldName("condition");
+      if (cond && cond.startIndex <= call.startIndex && call.endIndex <= cond.endIndex) {
+        // `if (!import(...))` and `if (import(...) < 0)`: the consequence is the failure path.
+        const succeeds = /==\s*(0|VK_SUCCESS|EGL_TRUE)\b|!=\s*(EGL_NO_IMAGE\w*|NULL|nullptr|VK_NULL_HANDLE)\b/.test(cond.text);
+        return (succeeds ? p.childForFieldName("alternative") : p.childForFieldName("consequence")) ?? undefined;
+      }
+      return undefined;
+    }
+    if (p.type === "expression_statement" || p.type === "compound_statement") break;
+  }
+  // `ret = import(...); if (ret ...)`: the next if testing the stored variable.
+  const stored = call.parent?.type === "assignment_expression" ? call.parent.childForFieldName("left")?.text : call.parent?.type === "init_declarator" ? stores(call.parent)?.name : undefined;
+  if (!stored) return undefined;
+  let stmt: Node | null = call;
+  while (stmt && stmt.parent && stmt.parent.type !== "compound_statement") stmt = stmt.parent;
+  for (let s = stmt?.nextNamedSibling ?? null; s; s = s.nextNamedSibling) {
+    if (s.type === "if_statement" && new RegExp(`\\b${stored}\\b`).test(s.childForFieldName("condition")?.text ?? "")) {
+      const cond = s.childForFieldName("condition")!.text;
+      const succeeds = /==\s*(0|VK_SUCCESS|EGL_TRUE)\b|!=\s*(EGL_NO_IMAGE\w*|NULL|nullptr|VK_NULL_HANDLE)\b/.test(cond);
+      return (succeeds ? s.childForFieldName("alternative") : s.childForFieldName("consequence")) ?? undefined;
+    }
+  }
+  return undefined;
+}
+
+function importFailure(call: Node): "fallback" | "fatal" | "ignored" {
+  const branch = failureBranch(call);
+  if (!branch) return isChecked(call) ? "fatal" : "ignored";
+  if (/fallback|copy|memcpy|shm|retry|sysmem|alloc|upload/i.test(branch.text)) return "fallback";
+  return "fatal";
+}
+
+function importApi(name: string, call: Node, fnText: string): ImportApi | undefined {
+  if (name === "drmPrimeFDToHandle") return "drm-prime";
+  if (/^gbm_bo_import$/.test(name) && /GBM_BO_IMPORT_FD/.test(call.text)) return "gbm";
+  if (SYNC_CALLS.has(name)) {
+    if (/\bDRM_IOCTL_PRIME_FD_TO_HANDLE\b/.test(call.text)) return "drm-prime";
+    if (/\bVIDIOC_QBUF\b/.test(call.text) && /\bV4L2_MEMORY_DMABUF\b/.test(fnText)) return "v4l2-qbuf";
+  }
+  if (/^egl(CreateImage|CreateImageKHR)$/.test(name) && /EGL_LINUX_DMA_BUF_EXT/.test(call.text)) return "egl";
+  if (/^vk(AllocateMemory|CreateImage)$/.test(name) && /VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT|VkImportMemoryFdInfoKHR|IMPORT_MEMORY_FD_INFO/.test(fnText)) return "vulkan";
+  return undefined;
+}
+
+function fdSource(name: string, call: Node): FdSource | undefined {
+  if (name === "open" || name === "open64" || name === "openat") {
+    const path = /"\/dev\/dma_heap\/([^"]*)"/.exec(call.text)?.[1];
+    if (path !== undefined) return /^system$/.test(path) ? "dma-heap-system" : /cma|reserved|linux,cma/.test(path) ? "dma-heap-cma" : "dma-heap";
+    if (/\/dev\/dma_heap/.test(call.text)) return "dma-heap";
+  }
+  if (name === "drmPrimeHandleToFD") return "drm-prime";
+  if (SYNC_CALLS.has(name)) {
+    if (/\bDMA_HEAP_IOCTL_ALLOC\b/.test(call.text)) return "dma-heap";
+    if (/\bDRM_IOCTL_PRIME_HANDLE_TO_FD\b/.test(call.text)) return "drm-prime";
+    if (/\bVIDIOC_EXPBUF\b/.test(call.text)) return "v4l2-expbuf";
+    if (/\bUDMABUF_CREATE\b/.test(call.text)) return "udmabuf";
+  }
+  return undefined;
+}
+
+/** The flags a `struct dma_buf_sync` variable holds at a row: its last assignment or initializer. */
+function syncFlagsOf(fn: Node, variable: string, beforeIndex: number): string | undefined {
+  let text: string | undefined;
+  walk(fn, (n) => {
+    if (n.startIndex >= beforeIndex) return false;
+    if (n.type === "assignment_expression") {
+      const left = n.childForFieldName("left")?.text.replace(/\s+/g, "") ?? "";
+      if (left === `${variable}.flags` || left === `${variable}->flags`) text = n.childForFieldName("right")?.text;
+    }
+    if (n.type === "init_declarator" && stores(n)?.name === variable && /DMA_BUF_SYNC_/.test(n.text)) text = n.text;
+    return true;
+  });
+  return text;
+}
+
+/** Events of one function definition, in source order. */
+function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
+  const events: UserspaceEvent[] = [];
+  const mapped = new Set<string>();
+  const fnText = fn.text;
+  const row = (n: Node) => n.startPosition.row - offset;
+  walk(fn, (n) => {
+    const store = stores(n);
+    if (store) {
+      let isMmap = false;
+      walk(store.value, (v) => {
+        if (v.type === "call_expression" && /^(mmap|mmap64)$/.test(calleeName(v))) isMmap = true;
+      });
+      if (isMmap) {
+        mapped.add(store.name);
+        events.push({ kind: "mmap", row: row(n), variable: store.name, text: n.text });
+      } else if (mentions(store.value, mapped) && !/\bmunmap\b/.test(store.value.text)) {
+        mapped.add(store.name); // an alias into the mapping: `uint8_t *p = map + offset;`
+      }
+    }
+    if (n.type === "return_statement" || n.type === "goto_statement" || (n.type === "call_expression" && /^(abort|exit|g_error)$/.test(calleeName(n)))) {
+      // An early exit right under a failing SYNC START does not leave a region open.
+      let guardsSync = false;
+      for (let p = n.parent; p && p.type !== "function_definition"; p = p.parent) {
+        if (p.type === "if_statement" && /DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(p.childForFieldName("condition")?.text ?? "")) guardsSync = true;
+      }
+      events.push({ kind: "exit", row: row(n), text: n.text.split("\n")[0]!, guardsSync });
+    }
+    if (n.type === "call_expression") {
+      const name = calleeName(n);
+      const a = args(n);
+      const src = fdSource(name, n);
+      if (src) events.push({ kind: "fd-source", row: row(n), source: src, text: n.text });
+      const api = importApi(name, n, fnText);
+      if (api) events.push({ kind: "import", row: row(n), api, failure: importFailure(n), text: n.text.split("\n")[0]! });
+      const isSync = (SYNC_CALLS.has(name) && a.some((x) => x.text === "DMA_BUF_IOCTL_SYNC")) || (!SYNC_CALLS.has(name) && a.some((x) => /\bDMA_BUF_SYNC_(START|END)\b/.test(x.text)));
+      if (isSync) {
+        let flagText = a.map((x) => x.text).join(" ");
+        if (!/DMA_BUF_SYNC_/.test(flagText)) {
+          const variable = a[a.length - 1]?.text.replace(/^&/, "");
+          if (variable) flagText = syncFlagsOf(fn, variable, n.startIndex) ?? "";
+        }
+        const { phase, flags } = flagsOf(flagText);
+        // A wrapper (sync_buf(fd, flags)) is judged where it calls the ioctl, not at each caller.
+        const direct = SYNC_CALLS.has(name);
+        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), text: n.text });
+        return false;
+      }
+      if (COPY_CALLS.has(name) && a.length >= 2) {
+        const dst = mentions(a[0]!, mapped);
+        const src2 = mentions(a[1]!, mapped);
+        if (dst) events.push({ kind: "access", row: row(n), access: "write", variable: dst, text: n.text });
+        if (src2) events.push({ kind: "access", row: row(n), access: "read", variable: src2, text: n.text });
+        return false;
+      }
+      if (FILL_CALLS.has(name) && a.length >= 1) {
+        const dst = mentions(a[0]!, mapped);
+        if (dst) events.push({ kind: "access", row: row(n), access: "write", variable: dst, text: n.text });
+        return false;
+      }
+      if (!NOT_ACCESS.has(name) && !/^(mmap|mmap64)$/.test(name) && !isSync) {
+        const v = a.map((x) => mentions(x, mapped)).find((x) => x !== undefined);
+        if (v) events.push({ kind: "access", row: row(n), access: "unknown", variable: v, text: n.text });
+      }
+      return true;
+    }
+    if (n.type === "subscript_expression" || n.type === "pointer_expression" || n.type === "field_expression") {
+      const v = derefTarget(n, mapped);
+      if (v) {
+        events.push({ kind: "access", row: row(n), access: writeTarget(n) ? "write" : "read", variable: v, text: n.text });
+        return false;
+      }
+    }
+    return true;
+  });
+  return events.sort((x, y) => x.row - y.row);
+}
+
+/** The mapped pointer a dereference goes through: `p[i]`, `*p`, `p->field`. */
+function derefTarget(x: Node, mapped: ReadonlySet<string>): string | undefined {
+  if (x.type === "pointer_expression" && !x.text.startsWith("*")) return undefined; // &x is no access
+  if (x.type === "field_expression" && !/->/.test(x.text)) return undefined;
+  const target = x.childForFieldName("argument") ?? x.namedChildren[0];
+  return target ? mentions(target, mapped) : undefined;
+}
+
+/** Whether a dereference is what an assignment or ++/-- writes to. */
+function writeTarget(n: Node): boolean {
+  let child = n;
+  for (let p = n.parent; p; child = p, p = p.parent) {
+    if (p.type === "assignment_expression") {
+      const left = p.childForFieldName("left");
+      return !!left && left.startIndex === child.startIndex && left.endIndex === child.endIndex;
+    }
+    if (p.type === "update_expression") return true;
+    if (p.type.endsWith("_statement") || p.type === "init_declarator" || p.type === "call_expression") return false;
+  }
+  return false;
+}
+
+function functionName(fn: Node): string {
+  let d = fn.childForFieldName("declarator");
+  while (d && d.type !== "identifier" && d.type !== "field_identifier" && d.type !== "qualified_identifier") {
+    d = d.childForFieldName("declarator") ?? null;
+  }
+  return d?.text ?? "?";
+}
+
+/** Every function of a fragment that the hunk shows, with its events. */
+export function userspaceFunctions(f: Fragment): UserspaceFunction[] {
+  const out: UserspaceFunction[] = [];
+  walk(f.tree.rootNode, (n) => {
+    if (n.type !== "function_definition") return true;
+    const body = n.childForFieldName("body");
+    const complete = n.startPosition.row >= f.offset && !!body && !body.hasError && body.lastChild?.type === "}" && !body.lastChild.isMissing;
+    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset), row: n.startPosition.row - f.offset });
+    return false;
+  });
+  return out;
+}
+
+export type UserspaceProblem =
+  | "unbracketed-write"
+  | "unbracketed-read"
+  | "unbracketed-access"
+  | "read-under-write-flag"
+  | "write-under-read-flag"
+  | "end-without-start"
+  | "start-end-flags-differ"
+  | "region-left-open"
+  | "sync-unchecked"
+  | "sync-not-restarted"
+  | "import-no-fallback"
+  | "import-unchecked";
+
+export interface Problem {
+  readonly problem: UserspaceProblem;
+  readonly row: number;
+  readonly detail: string;
+  readonly function: string;
+}
+
+/**
+ * What is wrong in a function, by walking its events in order: CPU access outside a
+ * START..END region, flags that do not cover the access, regions left open on an early
+ * exit, unchecked or unrestarted SYNC ioctls, imports whose failure ends the pipeline.
+ */
+export function checkFunction(fn: UserspaceFunction): Problem[] {
+  const out: Problem[] = [];
+  const push = (problem: UserspaceProblem, row: number, detail: string) => out.push({ problem, row, detail, function: fn.name });
+  let region: { flags: SyncFlag | undefined; row: number } | undefined;
+  let sawStart = false;
+  for (const e of fn.events) {
+    switch (e.kind) {
+      case "sync":
+        // drmIoctl() restarts on EINTR/EAGAIN; ignoring what is left (real errors) is common practice.
+        if (!e.retried) push(e.checked ? "sync-not-restarted" : "sync-unchecked", e.row, `DMA_BUF_IOCTL_SYNC ${e.phase === "unknown" ? "" : e.phase}${e.flags ? `|${e.flags}` : ""}`.trim());
+        if (e.phase === "unknown") break;
+        if (e.phase === "START") {
+          region = { flags: e.flags, row: e.row };
+          sawStart = true;
+        } else {
+          if (!region) {
+            if (fn.complete && !sawStart) push("end-without-start", e.row, `DMA_BUF_SYNC_END${e.flags ? `|${e.flags}` : ""}`);
+          } else if (region.flags && e.flags && region.flags !== e.flags) {
+            push("start-end-flags-differ", e.row, `START|${region.flags} ends with END|${e.flags}`);
+          }
+          region = undefined;
+        }
+        break;
+      case "access":
+        if (!region) {
+          if (fn.complete) push(e.access === "write" ? "unbracketed-write" : e.access === "read" ? "unbracketed-read" : "unbracketed-access", e.row, e.variable);
+        } else if (region.flags === "WRITE" && e.access === "read") push("read-under-write-flag", e.row, e.variable);
+        else if (region.flags === "READ" && e.access === "write") push("write-under-read-flag", e.row, e.variable);
+        break;
+      case "exit":
+        if (region && !e.guardsSync && fn.complete) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
+        break;
+      case "import":
+        if (e.failure === "fatal") push("import-no-fallback", e.row, e.api);
+        else if (e.failure === "ignored") push("import-unchecked", e.row, e.api);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
