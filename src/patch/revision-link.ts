@@ -1,0 +1,272 @@
+import type { Message, Person } from "./message.js";
+import type { Series } from "./series.js";
+
+/**
+ * How a series was found to be the next revision (or a resend) of another, strongest first:
+ * b4's change-id; the new revision posted in reply to the old thread (`git send-email
+ * --in-reply-to`); the `Link to v1:` line b4 writes into the cover letter; the same title and
+ * author; or, for a renamed series, the same author and most patch titles.
+ */
+export type LinkHow = "change-id" | "in-reply-to" | "link" | "subject" | "patch-subjects";
+
+export interface RevisionLink {
+  /** The later revision. */
+  readonly series: Series;
+  /** The revision before it, or the original when `series` is a RESEND of the same revision. */
+  readonly previous: Series;
+  readonly how: LinkHow;
+  /** What matched, for the reader: the change-id, the Message-ID, the title. */
+  readonly detail: string;
+  /** `[RESEND]` of the same revision rather than a new one. */
+  readonly resend: boolean;
+}
+
+/** A patch of a series with its place in it. */
+export interface PatchRef {
+  readonly message: Message;
+  readonly index: number;
+}
+
+/** One patch of the older revision and what became of it in the newer one. */
+export interface PatchPair {
+  readonly old: PatchRef;
+  /** One patch usually; several when it was split; several old patches share one when squashed. */
+  readonly new: readonly PatchRef[];
+  /** "subject": same title; "reworded": similar title, shared files; "files": only the files tell. */
+  readonly how: "subject" | "reworded" | "files";
+}
+
+export interface PatchPairing {
+  readonly pairs: readonly PatchPair[];
+  /** Patches of the older revision with no counterpart: dropped (or merged upstream). */
+  readonly dropped: readonly PatchRef[];
+  /** Patches new in the later revision. */
+  readonly added: readonly PatchRef[];
+}
+
+/** "dma-buf: Add the dma_coherent flag." and "dma-buf: add dma_coherent flag" are one title. */
+export function normaliseTitle(title: string): string {
+  return title
+    .toLowerCase()
+    .replace(/\b(the|a|an)\b/g, " ")
+    .replace(/[^\w/:.+-]+/g, " ")
+    .replace(/[.\s]+$/, "")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+function samePerson(a: Person, b: Person): boolean {
+  if (a.email && b.email && a.email.toLowerCase() === b.email.toLowerCase()) return true;
+  const n = (p: Person) => p.name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+  return n(a) !== "" && n(a) === n(b);
+}
+
+function head(s: Series): Message | undefined {
+  return s.cover ?? s.slots.find((m) => m !== undefined);
+}
+
+function isResend(s: Series): boolean {
+  return head(s)?.parsedSubject.resend ?? false;
+}
+
+function patches(s: Series): PatchRef[] {
+  return s.slots.flatMap((m, i) => (m ? [{ message: m, index: i + 1 }] : []));
+}
+
+/** Every Message-ID of a series' thread: cover, patches, resent copies, replies. */
+function threadIds(s: Series): Set<string> {
+  const ids = new Set<string>();
+  if (s.cover) ids.add(s.cover.messageId);
+  for (const m of s.slots) if (m) ids.add(m.messageId);
+  for (const m of s.duplicates) ids.add(m.messageId);
+  for (const list of s.replies.values()) for (const m of list) ids.add(m.messageId);
+  return ids;
+}
+
+// b4 writes "Link to v1: https://lore.kernel.org/r/<msgid>"; people also paste patch.msgid.link.
+const LORE_LINK = /https?:\/\/(?:lore\.kernel\.org\/(?:r|all|[\w.-]+)|patch\.msgid\.link)\/([^\s/>]+(?:@|%40)[^\s/>]+)/g;
+
+function linkedIds(s: Series): string[] {
+  const text = s.cover?.commitMessage ?? "";
+  return [...text.matchAll(LORE_LINK)].map((m) => decodeURIComponent(m[1]!).replace(/^<|>$/g, ""));
+}
+
+function time(s: Series): number {
+  return s.date?.getTime() ?? 0;
+}
+
+/** The closest earlier revision among candidates; a resend of one revision links to its original. */
+function closest(series: Series, candidates: readonly Series[]): Series | undefined {
+  const resend = isResend(series);
+  const ok = candidates.filter(
+    (c) => c !== series && c.id !== series.id && (c.revision < series.revision || (resend && c.revision === series.revision && time(c) <= time(series) && !isResend(c))),
+  );
+  return [...ok].sort((a, b) => b.revision - a.revision || time(b) - time(a))[0];
+}
+
+function titleOf(s: Series): string {
+  return normaliseTitle(head(s)?.parsedSubject.title ?? s.title);
+}
+
+/**
+ * Find the revision a series follows. Each method is tried in order of strength and the closest
+ * earlier revision it finds wins: a v3 links to v2, not v1, even when both share the change-id.
+ */
+export function findPrevious(series: Series, candidates: readonly Series[]): RevisionLink | undefined {
+  const resend = isResend(series);
+  const make = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string): RevisionLink | undefined =>
+    previous ? { series, previous, how, detail: detail(previous), resend: resend && previous.revision === series.revision } : undefined;
+
+  if (series.changeId) {
+    const link = make(
+      closest(series, candidates.filter((c) => c.changeId === series.changeId)),
+      "change-id",
+      () => `change-id ${series.changeId}`,
+    );
+    if (link) return link;
+  }
+
+  const first = head(series);
+  const parents = first ? [first.inReplyTo, ...first.references].filter((x): x is string => x !== undefined) : [];
+  if (parents.length > 0) {
+    const hit = (c: Series) => {
+      const ids = threadIds(c);
+      return parents.find((p) => ids.has(p));
+    };
+    const link = make(
+      closest(series, candidates.filter((c) => hit(c) !== undefined)),
+      "in-reply-to",
+      (p) => `In-Reply-To <${hit(p)}>`,
+    );
+    if (link) return link;
+  }
+
+  const links = linkedIds(series);
+  if (links.length > 0) {
+    const hit = (c: Series) => {
+      const ids = threadIds(c);
+      return links.find((l) => ids.has(l));
+    };
+    const link = make(closest(series, candidates.filter((c) => hit(c) !== undefined)), "link", (p) => `cover letter links <${hit(p)}>`);
+    if (link) return link;
+  }
+
+  const sameAuthor = candidates.filter((c) => samePerson(c.author, series.author));
+  const title = titleOf(series);
+  const link = make(
+    closest(series, sameAuthor.filter((c) => titleOf(c) === title)),
+    "subject",
+    () => `same title and author "${head(series)?.parsedSubject.title ?? series.title}"`,
+  );
+  if (link) return link;
+
+  // A renamed series: the cover letter got a new title, most patch titles did not.
+  const mine = new Set(patches(series).map((p) => normaliseTitle(p.message.parsedSubject.title)));
+  const shared = (c: Series) => patches(c).filter((p) => mine.has(normaliseTitle(p.message.parsedSubject.title))).length;
+  const renamed = sameAuthor.filter((c) => {
+    const n = shared(c);
+    return n > 0 && n * 2 >= Math.min(mine.size, patches(c).length);
+  });
+  return make(closest(series, renamed), "patch-subjects", (p) => `${shared(p)} patch titles in common, same author`);
+}
+
+/**
+ * The revisions of one series, oldest first, ending with `series`, and the links between them.
+ * A RESEND is kept in the chain beside the revision it repeats (its replies count too).
+ */
+export function revisionChain(series: Series, candidates: readonly Series[]): { revisions: Series[]; links: RevisionLink[] } {
+  const revisions: Series[] = [series];
+  const links: RevisionLink[] = [];
+  const used = new Set<string>([series.id]);
+  let cur = series;
+  for (;;) {
+    const link = findPrevious(cur, candidates.filter((c) => !used.has(c.id)));
+    if (!link) break;
+    links.unshift(link);
+    revisions.unshift(link.previous);
+    used.add(link.previous.id);
+    cur = link.previous;
+  }
+  return { revisions, links };
+}
+
+/** Series that no later revision in `all` follows: the ones worth tracking. */
+export function latestRevisions(all: readonly Series[]): Series[] {
+  const superseded = new Set<string>();
+  for (const s of all) {
+    const link = findPrevious(s, all);
+    if (link) superseded.add(link.previous.id);
+  }
+  return all.filter((s) => !superseded.has(s.id));
+}
+
+function words(title: string): Set<string> {
+  return new Set(normaliseTitle(title).split(/[\s:/]+/).filter((w) => w.length > 2));
+}
+
+function jaccard(a: Set<string>, b: Set<string>): number {
+  let inter = 0;
+  for (const w of a) if (b.has(w)) inter++;
+  const union = a.size + b.size - inter;
+  return union === 0 ? 0 : inter / union;
+}
+
+function files(m: Message): Set<string> {
+  return new Set(m.files.map((f) => f.path));
+}
+
+/**
+ * Pair the patches of two revisions: by title first (reordering does not matter), then by a
+ * similar title over the same files (a reworded subject), then by files alone, where one old
+ * patch whose files are now spread over several new ones was split.
+ */
+export function pairPatches(older: Series, newer: Series): PatchPairing {
+  const olds = patches(older);
+  const news = patches(newer);
+  const used = new Set<PatchRef>();
+  const pairs = new Map<PatchRef, PatchPair>();
+
+  for (const o of olds) {
+    const t = normaliseTitle(o.message.parsedSubject.title);
+    const n = news.find((x) => !used.has(x) && normaliseTitle(x.message.parsedSubject.title) === t);
+    if (n) {
+      used.add(n);
+      pairs.set(o, { old: o, new: [n], how: "subject" });
+    }
+  }
+  for (const o of olds) {
+    if (pairs.has(o)) continue;
+    const ow = words(o.message.parsedSubject.title);
+    const of = files(o.message);
+    const best = news
+      .filter((x) => !used.has(x) && [...files(x.message)].some((f) => of.has(f)))
+      .map((x) => ({ x, score: jaccard(ow, words(x.message.parsedSubject.title)) }))
+      .filter((c) => c.score >= 0.5)
+      .sort((a, b) => b.score - a.score)[0];
+    if (best) {
+      used.add(best.x);
+      pairs.set(o, { old: o, new: [best.x], how: "reworded" });
+    }
+  }
+  for (const o of olds) {
+    if (pairs.has(o)) continue;
+    const of = files(o.message);
+    if (of.size === 0) continue;
+    // New patches that change only files this one changed: its parts after a split.
+    const parts = news.filter((x) => !used.has(x) && x.message.files.length > 0 && [...files(x.message)].every((f) => of.has(f)));
+    // Or a new patch that now holds all of it (squashed with another).
+    const whole = news.find((x) => [...of].every((f) => files(x.message).has(f)));
+    if (parts.length > 0) {
+      for (const p of parts) used.add(p);
+      pairs.set(o, { old: o, new: parts, how: "files" });
+    } else if (whole) {
+      used.add(whole);
+      pairs.set(o, { old: o, new: [whole], how: "files" });
+    }
+  }
+  return {
+    pairs: olds.flatMap((o) => (pairs.has(o) ? [pairs.get(o)!] : [])),
+    dropped: olds.filter((o) => !pairs.has(o)),
+    added: news.filter((n) => !used.has(n)),
+  };
+}
