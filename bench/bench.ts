@@ -9,6 +9,7 @@ import { buildMessage, type Message } from "../src/patch/message.js";
 import { groupSeries } from "../src/patch/series.js";
 import { reviewSeries } from "../src/review/review-series.js";
 import { generateMbox } from "./generate.js";
+import { benchUserspace } from "./userspace.js";
 import { loadCatalog } from "../src/analysis/catalog/load.js";
 import { loadMessages } from "../src/ingest/mbox/messages.js";
 import { compareOutcomes } from "../src/model/compare.js";
@@ -61,6 +62,7 @@ async function main() {
   console.log(`parse + classify     ${(t3 - t0).toFixed(0).padStart(6)} ms  ${rate(raws.length, t3 - t0)}  end to end over all messages`);
   console.log(`peak RSS             ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
   await benchModel(parser);
+  benchUserspace(await loadRules(), parser, await loadCatalog());
 }
 
 function median(xs: number[]): number {

@@ -13,7 +13,9 @@ import type { Touch } from "./touch.js";
  */
 function userspaceParties(catalog: Catalog, context: readonly SeriesTouch[], file: string): { exporters: string[] | undefined; importers: string[] | undefined } {
   const io = context.filter((s) => s.touch.file === file && s.touch.kind === "userspace-io" && s.touch.value !== undefined);
-  const sources = io.filter((s) => s.touch.name.startsWith("fd ")).map((s) => s.touch.value!);
+  let sources = io.filter((s) => s.touch.name.startsWith("fd ")).map((s) => s.touch.value!);
+  // DMA_HEAP_IOCTL_ALLOC says "a heap"; the open() of /dev/dma_heap/<name> says which one.
+  if (sources.some((x) => x === "dma-heap-system" || x === "dma-heap-cma")) sources = sources.filter((x) => x !== "dma-heap");
   const apis = io.filter((s) => s.touch.name.startsWith("import ")).map((s) => s.touch.value!);
   const exporters = catalog.exporters.filter((e) => e.userspaceSources.some((src) => sources.includes(src))).map((e) => e.id);
   const importers = catalog.importers.filter((i) => i.userspaceApis.some((api) => apis.includes(api))).map((i) => i.id);

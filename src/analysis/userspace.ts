@@ -346,6 +346,7 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
   const push = (problem: UserspaceProblem, row: number, detail: string) => out.push({ problem, row, detail, function: fn.name });
   let region: { flags: SyncFlag | undefined; row: number } | undefined;
   let sawStart = false;
+  const closesItself = fn.events.some((e) => e.kind === "sync" && e.phase === "END");
   for (const e of fn.events) {
     switch (e.kind) {
       case "sync":
@@ -371,7 +372,9 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
         else if (region.flags === "READ" && e.access === "write") push("write-under-read-flag", e.row, e.variable);
         break;
       case "exit":
-        if (region && !e.guardsSync && fn.complete) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
+        // Only a function that ends its own bracket can skip the END; one that starts and
+        // returns (a map() paired with an unmap()) hands the open bracket to its caller.
+        if (region && !e.guardsSync && fn.complete && closesItself) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
         break;
       case "import":
         if (e.failure === "fatal") push("import-no-fallback", e.row, e.api);
