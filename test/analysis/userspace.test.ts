@@ -84,6 +84,19 @@ describe("userspace dma-buf code", () => {
     expect(io.out().split("\n").filter((l) => l.includes("out of scope"))).toHaveLength(1);
   });
 
+  it("reviews kernel and userspace files of one change together", async () => {
+    const { findings, patch } = await review("mixed-kernel-and-userspace.patch");
+    expect(patch.files).toEqual(["drivers/dma-buf/heaps/system_heap.c", "tools/heapfill/heapfill.c"]);
+    expect(findings).toEqual([
+      "model/hazard-left-open:55",
+      "model/new-hazard:55",
+      "sync/skip-cpu-sync-added:55",
+      "model/userspace-hazard:20",
+      "userspace/cached-heap-without-sync:20",
+      "userspace/unbracketed-cpu-write:20",
+    ]);
+  });
+
   it("C++ sources are parsed with the C++ grammar", async () => {
     const parser = (await CParser.load()).forPath("src/libcamera/mapped_framebuffer.cpp");
     expect(parser.lang).toBe("cpp");
