@@ -377,20 +377,29 @@ function rowAssignments(f: Fragment, r: number): { left: string; right: string }
   return out;
 }
 
+/** Calls of a fragment by the row their callee starts on: one tree query per fragment, not per row. */
+const callsByRow = new WeakMap<Fragment, Map<number, CallSite[]>>();
+
 /** Calls whose callee name starts on the row. */
 export function rowCalls(f: Fragment, row: number): CallSite[] {
-  const r = nodeRow(f, row);
-  const out: CallSite[] = [];
-  for (const node of f.tree.rootNode.descendantsOfType("call_expression", { row: r, column: 0 }, { row: r + 1, column: 0 })) {
-    if (!node) continue;
-    const callee = node.childForFieldName("function");
-    if (!callee || callee.startPosition.row !== r) continue;
-    const name = callee.type === "identifier" ? callee.text : callee.text.replace(/\s+/g, "");
-    const argList = node.childForFieldName("arguments");
-    const args = argList ? argList.namedChildren.filter((a): a is Node => a !== null && a.type !== "comment").map((a) => a.text.replace(/\s+/g, " ")) : [];
-    out.push({ name, args, text: node.text.replace(/\s+/g, " ") });
+  let byRow = callsByRow.get(f);
+  if (!byRow) {
+    byRow = new Map();
+    for (const node of f.tree.rootNode.descendantsOfType("call_expression")) {
+      if (!node) continue;
+      const callee = node.childForFieldName("function");
+      if (!callee) continue;
+      const name = callee.type === "identifier" ? callee.text : callee.text.replace(/\s+/g, "");
+      const argList = node.childForFieldName("arguments");
+      const args = argList ? argList.namedChildren.filter((a): a is Node => a !== null && a.type !== "comment").map((a) => a.text.replace(/\s+/g, " ")) : [];
+      const r = callee.startPosition.row - f.offset;
+      const list = byRow.get(r) ?? [];
+      list.push({ name, args, text: node.text.replace(/\s+/g, " ") });
+      byRow.set(r, list);
+    }
+    callsByRow.set(f, byRow);
   }
-  return out;
+  return byRow.get(row) ?? [];
 }
 
 /** Identifier-like tokens on a row (identifiers, field names, type names, macro names). */
