@@ -1,7 +1,332 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createNodeMiddleware, Probot, type ProbotOctokit } from "probot";
+import { FORGE_LIMITS, type ForgeLimits } from "../ingest/forge/revision.js";
+import { verifyGithubSignature } from "../ingest/github/verify-signature.js";
+import type { VersionWait } from "../ingest/gitlab/merge-request.js";
+import type { Receipt } from "../publish/target.js";
+import type { Store } from "../state/store.js";
 import type { ChannelContext, Running } from "./context.js";
+import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
+import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type HttpAnswer, type RetryPolicy } from "./gitlab.js";
 
-/** One HTTP server: GitHub webhooks (Probot), GitLab webhooks, /healthz. */
-export async function startServer(ctx: ChannelContext): Promise<Running> {
-  ctx.log.warn({ channel: "http" }, "forge channels off: not implemented in this build");
-  return { name: "http", stop: async () => {} };
+/** What a delivery came to, recorded with it in the store. */
+export type Outcome = { readonly kind: "posted" | "skipped" | "duplicate" | "failed"; readonly detail: string };
+
+/** Counters one channel keeps for /healthz; `published` folds a publish's receipts into them. */
+export class ChannelStats {
+  received = 0;
+  rejected = 0;
+  malformed = 0;
+  ignored = 0;
+  duplicates = 0;
+  reviewed = 0;
+  skipped = 0;
+  failed = 0;
+  inFlight = 0;
+  posted = 0;
+  resolved = 0;
+  postFailures = 0;
+
+  published(receipts: readonly Receipt[]): Outcome {
+    const count = (p: (r: Receipt) => boolean) => receipts.filter(p).length;
+    const findings = (r: Receipt) => r.what !== "summary" && r.what !== "check-run";
+    const posted = count((r) => r.ok && r.reason === undefined && findings(r));
+    const resolved = count((r) => r.ok && r.reason === "resolved");
+    const reopened = count((r) => r.ok && r.reason === "reopened");
+    const kept = count((r) => r.ok && r.reason === "already posted" && findings(r));
+    const failed = receipts.filter((r) => !r.ok);
+    this.posted += posted;
+    this.resolved += resolved;
+    this.postFailures += failed.length;
+    const detail = `${posted} posted, ${resolved} resolved, ${reopened} reopened, ${kept} already posted${failed.length > 0 ? `, ${failed.length} failed (${failed[0]!.reason})` : ""}`;
+    // Some of it landed: a redelivery would post the rest, but it is not a failed delivery.
+    return { kind: failed.length > 0 && failed.length === receipts.length ? "failed" : "posted", detail };
+  }
+
+  toJSON(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this).filter(([, v]) => typeof v === "number")) as Record<string, number>;
+  }
+}
+
+/** One review at a time per pull or merge request: two pushes in quick succession must not both post. */
+export class Serial {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.tails.get(key) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => undefined);
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return next;
+  }
+}
+
+/**
+ * Webhook delivery ids in the store: the same delivery twice is handled once, unless the first
+ * attempt failed, in which case a redelivery is exactly what should retry it.
+ */
+export class DeliveryGate {
+  constructor(private readonly store: Store) {}
+
+  claim(channel: string, id: string): boolean {
+    if (this.store.ledger.firstDelivery(channel, id)) return true;
+    const row = this.store.db.prepare("SELECT outcome FROM deliveries WHERE channel = ? AND delivery_id = ?").get(channel, id) as { outcome: string | null } | undefined;
+    if (!row?.outcome?.startsWith("failed")) return false;
+    // Claim the retry atomically: only one of two concurrent redeliveries flips it back.
+    return this.store.db.prepare("UPDATE deliveries SET outcome = NULL WHERE channel = ? AND delivery_id = ? AND outcome = ?").run(channel, id, row.outcome).changes === 1;
+  }
+
+  done(channel: string, id: string, outcome: Outcome): void {
+    this.store.ledger.deliveryOutcome(channel, id, `${outcome.kind}: ${outcome.detail}`.slice(0, 500));
+  }
+}
+
+export type ChannelStatus = { readonly on: true; readonly path: string; readonly api: string } | { readonly on: false; readonly path: string; readonly reason: string };
+
+/** Knobs for tests and the bench; production runs on the defaults. */
+export interface ServerOptions {
+  /** The Octokit class Probot builds clients from (retry and throttling settings). */
+  readonly githubOctokit?: typeof ProbotOctokit;
+  readonly gitlabRetry?: RetryPolicy;
+  readonly gitlabRateLimits?: Record<string, number>;
+  readonly gitlabVersionWait?: VersionWait;
+  readonly limits?: ForgeLimits;
+  /** Answer 202 when a review takes longer than this (GitHub and GitLab give up after 10 s). */
+  readonly responseTimeoutMs?: number;
+  /** Largest body accepted, before anything is parsed. */
+  readonly maxBodyBytes?: number;
+}
+
+export interface RunningServer extends Running {
+  readonly url: string;
+  readonly port: number;
+  readonly channels: Readonly<Record<"github" | "gitlab", ChannelStatus>>;
+  readonly counters: Readonly<Record<"github" | "gitlab", ChannelStats>>;
+  /** Resolves when no review is in flight (tests, shutdown). */
+  idle(): Promise<void>;
+}
+
+// GitHub caps a delivery at 25 MB; GitLab's are smaller.
+const MAX_BODY_BYTES = 25 * 1024 * 1024;
+const RESPONSE_TIMEOUT_MS = 9_000;
+
+class TooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners("data");
+        req.resume();
+        reject(new TooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return;
+  res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
+}
+
+/** The env variables a channel lacks, said the way an operator fixes them. */
+function missing(pairs: readonly [string, string | undefined][]): string | undefined {
+  const gone = pairs.filter(([, v]) => !v).map(([k]) => k);
+  return gone.length === 0 ? undefined : `${gone.join(", ")} not set`;
+}
+
+/** A PEM in one env line arrives with `\n` escaped, or base64-encoded; Probot's CLI accepts both. */
+function normalisePrivateKey(key: string): string {
+  if (key.includes("-----BEGIN")) return key.replace(/\\n/g, "\n");
+  const decoded = Buffer.from(key, "base64").toString("utf8");
+  return decoded.includes("-----BEGIN") ? decoded : key;
+}
+
+/**
+ * One HTTP server for both forges: GitHub deliveries on Probot's path (signature checked here
+ * first, so a wrong one is a 401 before Probot sees it), GitLab deliveries on
+ * /api/gitlab/webhooks, and GET /healthz. A channel without its credentials is off and says why.
+ */
+export async function startServer(ctx: ChannelContext, opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = ctx.log.child({ component: "http" });
+  const counters = { github: new ChannelStats(), gitlab: new ChannelStats() };
+  const serial = new Serial();
+  const deliveries = new DeliveryGate(ctx.store);
+  const limits = opts.limits ?? FORGE_LIMITS;
+  const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const timeoutMs = opts.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
+  const started = Date.now();
+  const inflight = new Set<Promise<unknown>>();
+  const track = <T>(p: Promise<T>): Promise<T> => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p)).catch(() => undefined);
+    return p;
+  };
+
+  const gh = ctx.config.github;
+  const ghOff = missing([
+    ["APP_ID", gh.appId],
+    ["PRIVATE_KEY", gh.privateKey],
+    ["WEBHOOK_SECRET", gh.webhookSecret],
+  ]);
+  let github: ChannelStatus;
+  let githubMiddleware: Awaited<ReturnType<typeof createNodeMiddleware>> | undefined;
+  if (ghOff) github = { on: false, path: GITHUB_WEBHOOK_PATH, reason: ghOff };
+  else {
+    const probot = new Probot({
+      appId: gh.appId!,
+      privateKey: normalisePrivateKey(gh.privateKey!),
+      secret: gh.webhookSecret!,
+      log: ctx.log.child({ name: "probot" }),
+      ...(gh.baseUrl ? { baseUrl: gh.baseUrl } : {}),
+      ...(opts.githubOctokit ? { Octokit: opts.githubOctokit } : {}),
+    });
+    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review: ctx.review, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
+      probot,
+      webhooksPath: GITHUB_WEBHOOK_PATH,
+    });
+    github = { on: true, path: GITHUB_WEBHOOK_PATH, api: gh.baseUrl ?? "https://api.github.com" };
+  }
+
+  const gl = ctx.config.gitlab;
+  const glOff = missing([
+    ["GITLAB_TOKEN", gl.token],
+    ["GITLAB_WEBHOOK_SECRET", gl.webhookSecret],
+  ]);
+  const gitlabUrl = gl.url ?? "https://gitlab.com";
+  let gitlab: ChannelStatus;
+  let gitlabHandler: ((r: { headers: IncomingMessage["headers"]; body: Buffer }) => Promise<HttpAnswer>) | undefined;
+  if (glOff) gitlab = { on: false, path: GITLAB_WEBHOOK_PATH, reason: glOff };
+  else {
+    const api = gitlabClient({ url: gitlabUrl, token: gl.token!, ...(opts.gitlabRateLimits ? { rateLimits: opts.gitlabRateLimits } : {}), ...(opts.gitlabRetry ? { retry: opts.gitlabRetry } : {}) }, ctx.log);
+    gitlabHandler = gitlabChannel({
+      secret: gl.webhookSecret!,
+      api,
+      store: ctx.store,
+      review: ctx.review,
+      log: ctx.log,
+      counters: counters.gitlab,
+      serial,
+      deliveries,
+      limits,
+      ...(opts.gitlabVersionWait ? { versionWait: opts.gitlabVersionWait } : {}),
+    });
+    gitlab = { on: true, path: GITLAB_WEBHOOK_PATH, api: gitlabUrl };
+  }
+
+  const health = () => {
+    let store: Record<string, unknown>;
+    try {
+      const row = ctx.store.db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number };
+      store = { ok: true, schemaVersion: row.v };
+    } catch (err) {
+      store = { ok: false, error: (err as Error).message };
+    }
+    return {
+      status: store["ok"] ? "ok" : "degraded",
+      channels: { github, gitlab },
+      store,
+      counters: { github: counters.github.toJSON(), gitlab: counters.gitlab.toJSON() },
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+    };
+  };
+
+  /** Answer within the forge's patience: 202 if the review is still running, then let it finish. */
+  const answerInTime = async (res: ServerResponse, work: Promise<HttpAnswer>) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<HttpAnswer>((resolve) => {
+      timer = setTimeout(() => resolve({ status: 202, body: { accepted: "still processing" } }), timeoutMs);
+    });
+    const answer = await Promise.race([work, late]);
+    clearTimeout(timer);
+    json(res, answer.status, answer.body);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === "/healthz") {
+      if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "method not allowed" });
+      const h = health();
+      return json(res, h.store["ok"] ? 200 : 503, h);
+    }
+    if (path !== GITLAB_WEBHOOK_PATH && path !== GITHUB_WEBHOOK_PATH) return json(res, 404, { error: "not found" });
+    if (req.method !== "POST") return json(res, 405, { error: "method not allowed" });
+    let body: Buffer;
+    try {
+      body = await readBody(req, maxBody);
+    } catch (err) {
+      if (err instanceof TooLarge) return json(res, 413, { error: "too-large", detail: `body over ${maxBody} bytes` });
+      throw err;
+    }
+    if (path === GITLAB_WEBHOOK_PATH) {
+      if (!gitlabHandler || gitlab.on === false) return json(res, 503, { error: "channel-off", detail: gitlab.on ? "" : gitlab.reason });
+      return answerInTime(res, track(gitlabHandler({ headers: req.headers, body })));
+    }
+    if (!githubMiddleware || github.on === false) return json(res, 503, { error: "channel-off", detail: github.on ? "" : github.reason });
+    // Verify before parsing; Probot would answer 400 to a wrong signature, the channel answers 401.
+    const signature = req.headers["x-hub-signature-256"];
+    if (!verifyGithubSignature(body, Array.isArray(signature) ? signature[0] : signature, gh.webhookSecret!)) {
+      counters.github.rejected++;
+      log.warn({ channel: "github", delivery: req.headers["x-github-delivery"] }, "github: wrong or missing X-Hub-Signature-256, rejected");
+      return json(res, 401, { error: "bad-signature" });
+    }
+    try {
+      JSON.parse(body.toString("utf8"));
+    } catch {
+      counters.github.malformed++;
+      return json(res, 400, { error: "unknown-event", detail: "body is not JSON" });
+    }
+    // Probot's middleware reads a body already taken off the stream from `req.body`.
+    (req as IncomingMessage & { body?: string }).body = body.toString("utf8");
+    await track(Promise.resolve(githubMiddleware(req, res, () => json(res, 404, { error: "not found" }))));
+  };
+
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      log.error({ err: (err as Error).message, url: req.url }, "http: request failed");
+      json(res, 500, { error: "internal" });
+    });
+  });
+  // Keep-alive connections from the forges must not hold a shutdown open.
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(ctx.config.http.port, ctx.config.http.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${ctx.config.http.host.includes(":") ? `[${ctx.config.http.host}]` : ctx.config.http.host}:${port}`;
+  for (const [name, s] of Object.entries({ github, gitlab })) {
+    if (s.on) log.info({ channel: name, path: s.path, api: s.api }, `${name} channel on: POST ${url}${s.path}`);
+    else log.warn({ channel: name, reason: s.reason }, `${name} channel off: ${s.reason}`);
+  }
+  log.info({ url }, `http: listening on ${url} (GET /healthz)`);
+  const idle = async () => {
+    while (inflight.size > 0) await Promise.allSettled([...inflight]);
+  };
+  return {
+    name: "http",
+    url,
+    port,
+    channels: { github, gitlab },
+    counters,
+    idle,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await idle();
+    },
+  };
 }

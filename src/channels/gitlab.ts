@@ -1,0 +1,224 @@
+import { createHash } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import { Gitlab } from "@gitbeaker/rest";
+import type { Logger } from "pino";
+import { InputError } from "../errors.js";
+import { describeSkipped, type ForgeLimits } from "../ingest/forge/revision.js";
+import { loadMergeRequestSeries, type GitlabApi, type VersionWait } from "../ingest/gitlab/merge-request.js";
+import { mergeRequestThread, readGitlabEvent } from "../ingest/gitlab/merge-request-event.js";
+import { verifyGitlabToken } from "../ingest/gitlab/verify-token.js";
+import { gitlabDiscussionsTarget } from "../publish/gitlab/discussions.js";
+import { reviewSeries } from "../review/review-series.js";
+import type { Store } from "../state/store.js";
+import type { ReviewDeps } from "./context.js";
+import type { ChannelStats, DeliveryGate, Outcome, Serial } from "./server.js";
+
+export const GITLAB_WEBHOOK_PATH = "/api/gitlab/webhooks";
+
+/** The raw request, as the server read it: nothing in it is trusted before the token is checked. */
+export interface RawRequest {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+}
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: Readonly<Record<string, unknown>>;
+}
+
+export interface GitlabChannelDeps {
+  readonly secret: string;
+  readonly api: GitlabApi;
+  readonly store: Store;
+  readonly review: ReviewDeps;
+  readonly log: Logger;
+  readonly counters: ChannelStats;
+  readonly serial: Serial;
+  readonly deliveries: DeliveryGate;
+  readonly limits: ForgeLimits;
+  readonly versionWait?: VersionWait;
+}
+
+const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
+  const v = h[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/**
+ * GitLab sends an Idempotency-Key that stays the same when it retries a delivery (17.4 and
+ * later). Before that, the body itself tells a retry from a new event: every event carries its
+ * own updated_at.
+ */
+function deliveryId(h: IncomingHttpHeaders, body: Buffer): string {
+  return header(h, "idempotency-key") ?? `sha256:${createHash("sha256").update(body).digest("hex").slice(0, 32)}`;
+}
+
+/** The whole GitLab channel, top to bottom: receive → normalise → review → publish once. */
+export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) => Promise<HttpAnswer> {
+  return async (request) => {
+    deps.counters.received++;
+    // receive: the token first, on the raw request; nothing else happens without it.
+    if (!verifyGitlabToken(header(request.headers, "x-gitlab-token"), deps.secret)) {
+      deps.counters.rejected++;
+      deps.log.warn({ channel: "gitlab" }, "gitlab: wrong or missing X-Gitlab-Token, rejected");
+      return { status: 401, body: { error: "bad-token" } };
+    }
+    const id = deliveryId(request.headers, request.body);
+    const log = deps.log.child({ channel: "gitlab", delivery: id });
+    if (!/^application\/json\b/.test(header(request.headers, "content-type") ?? "")) {
+      deps.counters.malformed++;
+      return { status: 415, body: { error: "unknown-event", detail: "Content-Type must be application/json" } };
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(request.body.toString("utf8"));
+    } catch (err) {
+      deps.counters.malformed++;
+      log.warn({ err: (err as Error).message }, "gitlab: body is not JSON");
+      return { status: 400, body: { error: "unknown-event", detail: "body is not JSON" } };
+    }
+    let read;
+    try {
+      read = readGitlabEvent(header(request.headers, "x-gitlab-event"), payload, id);
+    } catch (err) {
+      if (!(err instanceof InputError)) throw err;
+      deps.counters.malformed++;
+      log.warn({ reason: err.reason, detail: err.detail }, "gitlab: malformed merge request event");
+      return { status: 400, body: { error: err.reason, detail: err.detail } };
+    }
+    if (read.kind === "ignore") {
+      deps.counters.ignored++;
+      log.info({ reason: read.reason }, "gitlab: event not reviewed, skipped");
+      return { status: 200, body: { ignored: read.reason } };
+    }
+    const e = read.event;
+    const thread = { channel: "gitlab", id: mergeRequestThread(e) };
+    if (!deps.deliveries.claim("gitlab", id)) {
+      deps.counters.duplicates++;
+      log.info({ thread: thread.id }, "gitlab: delivery already handled, nothing posted");
+      return { status: 200, body: { duplicate: id } };
+    }
+    deps.counters.inFlight++;
+    let outcome: Outcome;
+    try {
+      outcome = await deps.serial.run(thread.id, async () => {
+        // normalise
+        const loaded = await loadMergeRequestSeries(deps.api, e, deps.limits, deps.versionWait);
+        if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason } as const;
+        const { normalised, refs } = loaded;
+        if (normalised.skipped.length > 0) log.warn({ thread: thread.id, files: normalised.files, skipped: normalised.skipped.length }, "gitlab: files not reviewed (limits)");
+        if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
+        // review
+        const review = reviewSeries(normalised.series, deps.review.rules, deps.review.parser, deps.review.model);
+        // publish once
+        const target = gitlabDiscussionsTarget(deps.api, { projectId: e.projectId, iid: e.iid, ...refs, version: loaded.version }, deps.store.ledger, {
+          notes: describeSkipped(normalised.skipped),
+        });
+        return deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+      });
+    } catch (err) {
+      outcome = { kind: "failed", detail: (err as Error).message };
+    } finally {
+      deps.counters.inFlight--;
+    }
+    deps.deliveries.done("gitlab", id, outcome);
+    if (outcome.kind === "failed") {
+      deps.counters.failed++;
+      log.error({ thread: thread.id, err: outcome.detail }, "gitlab: review failed");
+      // GitLab retries a delivery that failed; the ledger keeps that from posting twice.
+      return { status: 502, body: { error: "review-failed", detail: outcome.detail } };
+    }
+    if (outcome.kind === "skipped") {
+      deps.counters.skipped++;
+      log.info({ thread: thread.id, reason: outcome.detail }, "gitlab: skipped");
+      return { status: 200, body: { skipped: outcome.detail } };
+    }
+    deps.counters.reviewed++;
+    log.info({ thread: thread.id, head: e.headSha, outcome: outcome.detail }, "gitlab: reviewed");
+    return { status: 200, body: { reviewed: thread.id, outcome: outcome.detail } };
+  };
+}
+
+export interface RetryPolicy {
+  readonly retries: number;
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+export const GITLAB_RETRY: RetryPolicy = { retries: 4, baseMs: 500, maxMs: 30_000 };
+
+/** Reads and edits may be repeated; a create may not, unless GitLab said it did nothing. */
+const IDEMPOTENT = /^(all|show|edit|resolve|remove)/;
+
+interface Failure {
+  readonly retry: "always" | "idempotent" | "never";
+  readonly afterMs?: number;
+}
+
+function classify(err: unknown): Failure {
+  const e = err as { name?: string; message?: string; cause?: { response?: Response; code?: string } };
+  // gitbeaker already retried 429 and 502 ten times, within a quarter second; back off for longer.
+  if (e.name === "GitbeakerRetryError") return { retry: /status code: 429/.test(e.message ?? "") ? "always" : "idempotent" };
+  if (e.name === "GitbeakerTimeoutError") return { retry: "idempotent" };
+  const response = e.cause?.response;
+  if (e.name === "GitbeakerRequestError" && response) {
+    const after = Number(response.headers.get("retry-after"));
+    if (response.status === 429) return { retry: "always", ...(after > 0 ? { afterMs: after * 1000 } : {}) };
+    if ([500, 502, 503, 504].includes(response.status)) return { retry: "idempotent", ...(after > 0 ? { afterMs: after * 1000 } : {}) };
+    return { retry: "never" };
+  }
+  // fetch failed: a refused connection never reached GitLab; a reset may have.
+  if (e.name === "TypeError" && /fetch failed/.test(e.message ?? "")) return { retry: e.cause?.code === "ECONNREFUSED" ? "always" : "idempotent" };
+  return { retry: "never" };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The GitLab client with backoff: every resource call (`api.MergeRequests.allDiffVersions(...)`)
+ * is retried on rate limits and server errors, exponentially, honouring Retry-After.
+ */
+export function retrying<T extends object>(api: T, policy: RetryPolicy, log: Logger): T {
+  const wrapResource = (resource: object) =>
+    new Proxy(resource, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver);
+        if (typeof value !== "function" || typeof prop !== "string") return value;
+        const idempotent = IDEMPOTENT.test(prop);
+        return async (...args: unknown[]) => {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              return await (value as (...a: unknown[]) => Promise<unknown>).apply(target, args);
+            } catch (err) {
+              const f = classify(err);
+              const allowed = f.retry === "always" || (f.retry === "idempotent" && idempotent);
+              if (!allowed || attempt >= policy.retries) throw err;
+              const wait = Math.min(policy.maxMs, f.afterMs ?? policy.baseMs * 2 ** attempt);
+              log.warn({ channel: "gitlab", call: prop, attempt: attempt + 1, waitMs: wait, err: (err as Error).message }, "gitlab: API call failed, retrying");
+              await sleep(wait);
+            }
+          }
+        };
+      },
+    });
+  return new Proxy(api, {
+    get(target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver);
+      return value && typeof value === "object" ? wrapResource(value) : value;
+    },
+  });
+}
+
+export interface GitlabClientOptions {
+  readonly url: string;
+  readonly token: string;
+  /** Client-side request budgets per endpoint glob and minute (gitbeaker's own defaults otherwise). */
+  readonly rateLimits?: Record<string, number>;
+  readonly retry?: RetryPolicy;
+}
+
+/** A self-hosted instance (gitlab.freedesktop.org) is just another base URL. */
+export function gitlabClient(opts: GitlabClientOptions, log: Logger): GitlabApi {
+  const api = new Gitlab({ host: opts.url.replace(/\/+$/, ""), token: opts.token, queryTimeout: 30_000, ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}) });
+  return retrying(api, opts.retry ?? GITLAB_RETRY, log);
+}

@@ -1,0 +1,160 @@
+import { createRequire } from "node:module";
+import { sign } from "@octokit/webhooks-methods";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { readMarker } from "../../src/review/render/markdown.js";
+import { reviewSeries } from "../../src/review/review-series.js";
+import { forgeSeries, type ForgeFile } from "../../src/ingest/forge/revision.js";
+import { GithubStandin, INSTALLATION_ID } from "../peers/github-standin.js";
+import { GITHUB_SECRET, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
+import { pushFromMbox, reworkGate, type Push } from "../peers/forge-series.js";
+
+// The pull_request examples the octokit project publishes, as GitHub sends them.
+const examples = createRequire(import.meta.url)("@octokit/webhooks-examples/api.github.com/index.json") as { name: string; examples: any[] }[];
+const prExamples = examples.find((e) => e.name === "pull_request")!.examples;
+const example = (action: string) => structuredClone(prExamples.find((e) => e.action === action && e.installation?.id === INSTALLATION_ID)!);
+
+const OWNER = "Codertocat";
+const REPO = "Hello-World";
+const NUMBER = 2;
+
+/** The example payload with its head moved to our push (the only field changed). */
+function payloadFor(action: string, push: Push) {
+  const p = example(action);
+  p.pull_request.head.sha = push.headSha;
+  p.pull_request.base.sha = push.baseSha;
+  if (action === "synchronize") p.after = push.headSha;
+  return p;
+}
+
+async function deliver(url: string, payload: unknown, opts: { id?: string; event?: string; secret?: string; signature?: string; body?: string } = {}) {
+  const body = opts.body ?? JSON.stringify(payload);
+  const res = await fetch(`${url}/api/github/webhooks`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": opts.event ?? "pull_request",
+      "x-github-delivery": opts.id ?? crypto.randomUUID(),
+      "x-hub-signature-256": opts.signature ?? (await sign(opts.secret ?? GITHUB_SECRET, body)),
+    },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+/** The findings the core gives for a push, as the forge ingest builds the series. */
+async function expectedFindings(push: Push) {
+  const deps = await reviewDeps();
+  const files: ForgeFile[] = push.files.map((f) => ({ oldPath: f.oldPath, newPath: f.newPath, status: f.status === "binary" ? "modified" : f.status, hunks: f.hunks, binary: false, tooLarge: false }));
+  const { series } = forgeSeries({ id: "x", title: push.title, description: "", author: { name: "a", email: "a@b" }, date: undefined, revision: 1, url: "x" }, files);
+  return reviewSeries(series!, deps.rules, deps.parser, deps.model).patches.flatMap((p) => p.findings);
+}
+
+describe("GitHub channel: the dma_coherent series as a pull request", () => {
+  let gh: GithubStandin;
+  let fs: ForgeServer;
+  let v1: Push;
+  let v2: Push;
+
+  beforeAll(async () => {
+    v1 = await pushFromMbox();
+    v2 = await pushFromMbox(undefined, reworkGate);
+    await reviewDeps();
+  });
+
+  beforeEach(async () => {
+    gh = await GithubStandin.start();
+    fs = await startForgeServer({ github: gh });
+  });
+
+  afterEach(async () => {
+    await fs.close();
+    await gh.close();
+  });
+
+  it("posts one review with a comment on each finding's line, and a check run; a re-delivery adds nothing", async () => {
+    gh.push(OWNER, REPO, NUMBER, v1);
+    const id = crypto.randomUUID();
+    const res = await deliver(fs.server.url, payloadFor("opened", v1), { id });
+    expect(res.status).toBe(200);
+
+    const pr = `/repos/${OWNER}/${REPO}/pulls/${NUMBER}`;
+    expect(gh.calls().map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET ${pr}`,
+      `GET ${pr}/files`,
+      `GET ${pr}/comments`,
+      `GET ${pr}/reviews`,
+      `POST ${pr}/reviews`,
+      `POST /repos/${OWNER}/${REPO}/check-runs`,
+    ]);
+    const expected = await expectedFindings(v1);
+    expect(expected.length).toBeGreaterThan(5);
+    const review = gh.calls().find((r) => r.method === "POST" && r.path.endsWith("/reviews"))!;
+    expect(review.body.commit_id).toBe(v1.headSha);
+    expect(review.body.event).toBe("COMMENT");
+    const comments = review.body.comments as { path: string; line: number; side: string; body: string }[];
+    // One comment per finding, on the finding's file and line, on the new side of the diff.
+    expect(comments.map((c) => `${c.path}:${c.line}:${c.side}:${readMarker(c.body)?.kind === "finding" ? (readMarker(c.body) as any).fingerprint : "?"}`).sort()).toEqual(
+      expected.map((f) => `${f.file}:${f.line}:RIGHT:${f.fingerprint}`).sort(),
+    );
+    // The gate of patch 1 is at dma-buf.c:838; the comment quotes it.
+    const gate = comments.find((c) => c.path === "drivers/dma-buf/dma-buf.c" && c.body.includes("attach/device-coherency-gate"))!;
+    expect(gate.line).toBe(838);
+    expect(gate.body).toContain("+\tif (dmabuf->dma_coherent && !dev_is_dma_coherent(dev))");
+
+    const check = gh.checkRuns[0]!;
+    expect(check).toMatchObject({ name: "dmabuf-review", head_sha: v1.headSha, status: "completed", conclusion: "failure" });
+    expect(check.output.annotations).toHaveLength(expected.length);
+    expect(check.output.annotations[0]).toMatchObject({ path: expect.any(String), start_line: expect.any(Number), annotation_level: expect.stringMatching(/failure|warning|notice/) });
+    expect(check.output.summary).toContain("| Rejected although correct SYNC makes them work | ");
+    expect(check.output.summary).toMatch(/Coherency model \(catalog-[0-9a-f]+\): \d+ configurations evaluated before and after/);
+
+    // The same delivery again: answered, and nothing reaches GitHub.
+    const before = gh.requests.length;
+    const again = await deliver(fs.server.url, payloadFor("opened", v1), { id });
+    expect(again.status).toBe(200);
+    expect(gh.requests.length).toBe(before);
+    expect(fs.server.counters.github.duplicates).toBe(1);
+  });
+
+  it("a second push shows only what changed: new findings posted, gone ones resolved, the rest left alone", async () => {
+    gh.push(OWNER, REPO, NUMBER, v1);
+    expect((await deliver(fs.server.url, payloadFor("opened", v1))).status).toBe(200);
+    const first = new Map(gh.pulls.get(`${OWNER}/${REPO}#${NUMBER}`)!.comments.map((c) => [(readMarker(c.body) as { fingerprint: string }).fingerprint, c]));
+    const seen = gh.requests.length;
+
+    gh.push(OWNER, REPO, NUMBER, v2);
+    expect((await deliver(fs.server.url, payloadFor("synchronize", v2))).status).toBe(200);
+    const calls = gh.requests.slice(seen).filter((r) => !r.path.endsWith("/access_tokens"));
+    const now = await expectedFindings(v2);
+    const nowFps = new Set(now.map((f) => f.fingerprint));
+    const added = now.filter((f) => !first.has(f.fingerprint));
+    const gone = [...first.keys()].filter((fp) => !nowFps.has(fp));
+    const kept = now.filter((f) => first.has(f.fingerprint));
+    expect(added.length).toBeGreaterThan(0);
+    expect(gone.length).toBeGreaterThan(0);
+    expect(kept.length).toBeGreaterThan(0);
+
+    // Exactly one new review, carrying only the new findings, on their lines of the new head.
+    const reviews = calls.filter((r) => r.method === "POST" && r.path.endsWith("/reviews"));
+    expect(reviews).toHaveLength(1);
+    expect(reviews[0]!.body.commit_id).toBe(v2.headSha);
+    expect(reviews[0]!.body.comments.map((c: any) => `${c.path}:${c.line}`).sort()).toEqual(added.map((f) => `${f.file}:${f.line}`).sort());
+    expect(reviews[0]!.body.body).toContain(`${gone.length} no longer found and marked resolved`);
+    // Each finding that no longer applies has its comment edited to say so; nothing else is edited.
+    const edits = calls.filter((r) => r.method === "PATCH" && r.path.includes("/pulls/comments/"));
+    expect(edits.map((r) => Number(r.path.split("/").pop())).sort()).toEqual(gone.map((fp) => first.get(fp)!.id).sort());
+    for (const e of edits) {
+      expect(e.body.body).toMatch(/^\*\*Resolved\*\* at [0-9a-f]{12}: no longer found\./);
+      expect(readMarker(e.body.body)).toMatchObject({ kind: "finding", resolvedAt: v2.headSha.slice(0, 12) });
+    }
+    // A check run for the new head, whose summary says what the push changed.
+    const check = gh.checkRuns.find((c) => c.head_sha === v2.headSha)!;
+    expect(check.output.summary).toContain(`This push: ${added.length} new, ${gone.length} no longer found (resolved), ${kept.length} unchanged.`);
+
+    // The same head again (reopened): nothing new is posted, nothing edited.
+    const third = gh.requests.length;
+    expect((await deliver(fs.server.url, payloadFor("reopened", v2))).status).toBe(200);
+    const writes = gh.requests.slice(third).filter((r) => r.method !== "GET" && !r.path.endsWith("/access_tokens"));
+    expect(writes).toEqual([]);
+  });
+});
