@@ -1,0 +1,122 @@
+import type { CParser } from "../patch/c-source.js";
+import { placeRow } from "../patch/c-source.js";
+import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
+import type { Message } from "../patch/message.js";
+
+/** Where a reviewer's point sits: the lines they quoted, placed in the patch they answered. */
+export interface Anchor {
+  /** "code": quoted diff lines found in the patch; "prose": quoted commit message or cover text. */
+  readonly kind: "code" | "prose" | "none";
+  readonly file: string | undefined;
+  /** Enclosing function, or "struct dma_buf" for a member of a struct. */
+  readonly function: string | undefined;
+  /** Line in the file as the patch leaves it (the old file's line for a removed line). */
+  readonly line: number | undefined;
+  /** The quoted lines the point is about, as the patch spells them (with +/-/space for code). */
+  readonly quoted: readonly string[];
+}
+
+export const NO_ANCHOR: Anchor = { kind: "none", file: undefined, function: undefined, line: undefined, quoted: [] };
+
+const norm = (s: string) => s.replace(/\s+$/, "");
+const isChange = (l: HunkLine) => l.type !== " ";
+const spell = (l: HunkLine) => `${l.type}${l.text}`;
+
+/** "struct dma_buf *drm_gem_prime_export(struct drm_gem_object *obj," → drm_gem_prime_export. */
+export function headingFunction(heading: string): string | undefined {
+  const h = heading.trim();
+  const struct = /^(struct|union|enum)\s+(\w+)\s*\{/.exec(h);
+  if (struct) return `${struct[1]} ${struct[2]}`;
+  const fn = /([A-Za-z_]\w*)\s*\(/.exec(h);
+  if (fn && !/^(if|for|while|switch|return|sizeof)$/.test(fn[1]!)) return fn[1];
+  return undefined;
+}
+
+/** The function a hunk line sits in: tree-sitter's answer, else git's hunk heading. */
+export function functionAt(hunk: Hunk, line: HunkLine, parser: CParser | undefined, path: string): string | undefined {
+  if (parser && /\.(c|h)$/.test(path)) {
+    const keep = line.type === "-" ? "-" : "+";
+    const side = hunk.lines.filter((l) => l.type === " " || l.type === keep);
+    const row = side.indexOf(line);
+    if (row >= 0) {
+      const frag = parser.forPath(path).parseFragment(
+        side.map((l) => l.text),
+        hunk.heading,
+      );
+      try {
+        const fn = placeRow(frag, row).function;
+        if (fn) return fn;
+      } finally {
+        frag.tree.delete();
+      }
+    }
+  }
+  return headingFunction(hunk.heading);
+}
+
+interface Found {
+  readonly file: FileDiff;
+  readonly hunk: Hunk;
+  /** Matched hunk lines, in quote order. */
+  readonly lines: readonly HunkLine[];
+}
+
+/** The hunk holding the most of the quoted changed lines, and which of its lines they are. */
+function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Found | undefined {
+  let best: Found | undefined;
+  for (const file of files) {
+    for (const hunk of file.hunks) {
+      const lines: HunkLine[] = [];
+      let from = 0;
+      for (const q of quoted) {
+        const at = hunk.lines.findIndex((l, i) => i >= from && norm(spell(l)) === norm(q));
+        if (at < 0) continue;
+        lines.push(hunk.lines[at]!);
+        from = at + 1;
+      }
+      const changed = lines.filter(isChange).length;
+      if (changed > 0 && (!best || changed > best.lines.filter(isChange).length)) best = { file, hunk, lines };
+    }
+  }
+  return best;
+}
+
+/**
+ * Place a quote in the message it answers. Reviewers write under the lines they mean, so the
+ * point is about the last run of changed lines in the quote; blank added lines at its edges are
+ * not part of it.
+ */
+export function anchorOf(quote: readonly string[], target: Message, parser?: CParser): Anchor {
+  const lines = quote.filter((l) => !/^(@@ |diff --git |index [0-9a-f]|--- a\/|\+\+\+ b\/)/.test(l));
+  const found = findInDiff(lines, target.files);
+  if (found) {
+    const runs: HunkLine[][] = [];
+    let prevAt = -2;
+    for (const l of found.lines) {
+      const at = found.hunk.lines.indexOf(l);
+      if (!isChange(l)) {
+        prevAt = -2;
+        continue;
+      }
+      if (at === prevAt + 1 && runs.length > 0) runs[runs.length - 1]!.push(l);
+      else runs.push([l]);
+      prevAt = at;
+    }
+    let run = runs[runs.length - 1]!;
+    const blank = (l: HunkLine) => l.text.trim() === "";
+    while (run.length > 1 && blank(run[0]!)) run = run.slice(1);
+    while (run.length > 1 && blank(run[run.length - 1]!)) run = run.slice(0, -1);
+    const first = run[0]!;
+    return {
+      kind: "code",
+      file: found.file.path,
+      function: functionAt(found.hunk, first, parser, found.file.path),
+      line: first.newLine ?? first.oldLine,
+      quoted: run.map(spell),
+    };
+  }
+  const text = target.commitMessage.split("\n").map((l) => l.trim());
+  const prose = quote.map((l) => l.trim()).filter((l) => l !== "" && text.includes(l));
+  if (prose.length > 0) return { kind: "prose", file: undefined, function: undefined, line: undefined, quoted: prose };
+  return { ...NO_ANCHOR, quoted: quote.filter((l) => l.trim() !== "") };
+}

@@ -1,0 +1,73 @@
+import type { Message, Person } from "../patch/message.js";
+import type { Item } from "./items.js";
+import { segmentReply } from "./reply-text.js";
+import { contentWords, overlap, sentences } from "./words.js";
+
+/**
+ * What the series' author said back to a point. A "reason" explains why the code stays as it
+ * is (that is an answer); a "promise" ("good idea, will do in v2") leaves the verdict to the
+ * code; a "question" back asks the reviewer something and settles nothing.
+ */
+export interface Answer {
+  readonly source: string;
+  readonly author: Person;
+  readonly date: Date | undefined;
+  readonly kind: "reason" | "promise" | "question";
+  /** The author's words under the quote, unwrapped. */
+  readonly text: string;
+}
+
+const DISAGREE = /\b(but|however|because|since|keeping|keep (it|this|the)|won'?t|will not|rather|intentional|on purpose|by design|not going to|disagree|prefer)\b/i;
+const PROMISE =
+  /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of))/i;
+const THANKS = /^\s*(thanks|thank you|thx)\b[^.?!]*[.!]?\s*$/i;
+
+export function classifyAnswer(text: string): Answer["kind"] | undefined {
+  const ss = sentences(text);
+  if (ss.length === 0 || ss.every((s) => THANKS.test(s))) return undefined;
+  if (DISAGREE.test(text)) return "reason";
+  if (PROMISE.test(text)) return "promise";
+  if (ss.every((s) => s.endsWith("?"))) return "question";
+  return text.split(/\s+/).length >= 8 ? "reason" : undefined;
+}
+
+function parents(m: Message): string[] {
+  return [m.inReplyTo, ...m.references].filter((x): x is string => x !== undefined);
+}
+
+/**
+ * The author's answers to each item: replies by one of `authors` in reply (directly or further
+ * down the thread) to the item's source. When the answer quotes several points of that reply,
+ * each own-text part goes to the item whose words its quote shares most.
+ */
+export function findAnswers(items: readonly Item[], replies: readonly Message[], authors: readonly Person[]): Map<string, Answer[]> {
+  const isAuthor = (p: Person) => authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
+  const out = new Map<string, Answer[]>();
+  const bySource = new Map<string, Item[]>();
+  for (const it of items) bySource.set(it.source, [...(bySource.get(it.source) ?? []), it]);
+  for (const r of replies) {
+    if (!isAuthor(r.from)) continue;
+    const answered = parents(r).flatMap((id) => bySource.get(id) ?? []);
+    if (answered.length === 0) continue;
+    const blocks = segmentReply(r.body);
+    let quote: readonly string[] = [];
+    for (const b of blocks) {
+      if (b.kind === "quote") {
+        quote = b.lines;
+        continue;
+      }
+      const text = b.paragraphs.map((p) => p.join(" ")).join(" ").replace(/\s+/g, " ").trim();
+      const kind = classifyAnswer(text);
+      if (!kind) continue;
+      const q = contentWords(quote.join(" "));
+      const target =
+        answered.length === 1
+          ? answered[0]!
+          : [...answered].sort((a, b) => overlap(q, contentWords(b.body)) - overlap(q, contentWords(a.body)))[0]!;
+      const list = out.get(target.id) ?? [];
+      list.push({ source: r.messageId, author: r.from, date: r.date, kind, text });
+      out.set(target.id, list);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,276 @@
+import type { CParser } from "../patch/c-source.js";
+import type { Message, Person } from "../patch/message.js";
+import type { Series } from "../patch/series.js";
+import type { Trailer } from "../patch/trailer.js";
+import { anchorOf, NO_ANCHOR, type Anchor } from "./anchor.js";
+import { concernOf, type ConcernId } from "./concerns.js";
+import { segmentReply, type QuoteBlock } from "./reply-text.js";
+import { contentWords, jaccard, mentions, sentences } from "./words.js";
+
+/** The JSON contract's spellings. An objection includes a NAK. */
+export type ItemKind = "change requested" | "question" | "objection" | "suggestion" | "ack";
+
+/** The patch (index ≥ 1) or cover letter (index 0) of a revision an item was raised on. */
+export interface ItemPatch {
+  readonly index: number;
+  readonly total: number;
+  readonly messageId: string;
+  readonly title: string;
+}
+
+/** Someone restating an item later (a summary, a "+1"): counted once, remembered here. */
+export interface Restatement {
+  readonly source: string;
+  readonly author: Person;
+  readonly date: Date | undefined;
+  readonly text: string;
+}
+
+/** One point a reviewer made on a revision. */
+export interface Item {
+  /** "1.3": third point raised on v1, numbered by date. */
+  readonly id: string;
+  readonly author: Person;
+  readonly date: Date | undefined;
+  /** Message-ID of the reply it came from. */
+  readonly source: string;
+  /** The revision it was raised on. */
+  readonly version: number;
+  readonly seriesId: string;
+  readonly patch: ItemPatch;
+  readonly anchor: Anchor;
+  /** The request in a sentence, in the reviewer's words. */
+  readonly text: string;
+  /** Everything the reviewer wrote for this point: for matching restatements, answers, changelogs. */
+  readonly body: string;
+  readonly kind: ItemKind;
+  readonly concern: ConcernId | undefined;
+  /** For an ack: the trailer given in the reply. */
+  readonly trailer: Trailer | undefined;
+  readonly restatedIn: readonly Restatement[];
+}
+
+const ACK_KEYS = new Set(["reviewed-by", "acked-by", "tested-by"]);
+
+const OBJECTION = [/\bNAC?K(ed)?\b/, /\bnacked-by\b/i, /\bregress(ion|ions|es|ed)?\b/i, /\b(can(no|')t|cannot) (take|accept|merge)\b/i, /\bnot acceptable\b/i, /\bI object\b/i, /\bbreaks? (userspace|user space|existing)\b/i];
+const SUGGESTION = [/\bnit\b/i, /\bhow about\b/i, /\bwhat about\b/i, /\bmaybe\b/i, /\bperhaps\b/i, /\bconsider\b/i, /\bI'?d suggest\b|\bsuggestion\b/i, /\byou (could|might)\b/i, /\bmight be (better|nicer|simpler)\b/i, /\balternatively\b/i];
+const REQUEST = [/\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
+const ACKISH = [/\blooks good\b/i, /\blgtm\b/i, /\bmakes sense\b/i, /\bfine (with|by) me\b/i, /\bno objection\b/i];
+const QUESTION_START = /^(why|what|how|which|where|when|who|is|are|does|do|did|was|were|has|have|isn'?t|doesn'?t|aren'?t|shouldn'?t)\b/i;
+
+const hits = (cues: readonly RegExp[], text: string) => cues.some((c) => c.test(text));
+
+/** What kind of point a paragraph group makes, by the reviewer's own words. */
+export function classify(text: string): ItemKind | undefined {
+  const ss = sentences(text);
+  if (hits(OBJECTION, text)) return "objection";
+  if (hits(SUGGESTION, text)) return "suggestion";
+  if (ss.some((s) => hits(REQUEST, s))) return "change requested";
+  if (ss.some((s) => s.endsWith("?"))) return "question";
+  if (hits(ACKISH, text)) return "ack";
+  return undefined;
+}
+
+/** The sentence that carries the point; a short one opening on "it"/"this" keeps its antecedent. */
+export function keySentence(text: string, kind: ItemKind): string {
+  const ss = sentences(text);
+  const pick =
+    kind === "objection"
+      ? ss.findIndex((s) => hits(OBJECTION, s))
+      : kind === "suggestion"
+        ? ss.findIndex((s) => hits(SUGGESTION, s))
+        : kind === "change requested"
+          ? ss.findIndex((s) => hits(REQUEST, s))
+          : kind === "question"
+            ? ss.findIndex((s) => s.endsWith("?") && QUESTION_START.test(s))
+            : -1;
+  const at = pick >= 0 ? pick : kind === "question" ? Math.max(0, ss.findIndex((s) => s.endsWith("?"))) : 0;
+  const s = ss[at] ?? text.trim();
+  const leansBack = /\b(it|this|that|them|these)\b/i.test(s.split(/\s+/).slice(0, 4).join(" ")) && s.length < 60 && at > 0;
+  const out = leansBack ? `${ss[at - 1]} ${s}` : s;
+  return out.length > 300 ? `${out.slice(0, 297).replace(/\s+\S*$/, "")}...` : out;
+}
+
+/** One own-text point of a reply before numbering: what was said, under which quote. */
+export interface RawPoint {
+  readonly reply: Message;
+  readonly patch: ItemPatch;
+  readonly target: Message;
+  readonly quote: QuoteBlock | undefined;
+  readonly text: string;
+  readonly numbered: boolean;
+  readonly order: number;
+}
+
+const NUMBERED = /^\s*(\d+)[.)]\s+/;
+const TRAILER = /^\s*[A-Za-z][A-Za-z0-9-]*-by:\s+\S/;
+
+/** Split one own block into points: a numbered list gives one point per entry. */
+function pointsOf(paragraphs: readonly (readonly string[])[]): { text: string; numbered: boolean }[] {
+  const out: { text: string; numbered: boolean }[] = [];
+  let prose: string[] = [];
+  const flush = () => {
+    if (prose.length > 0) out.push({ text: prose.join("\n\n"), numbered: false });
+    prose = [];
+  };
+  for (let i = 0; i < paragraphs.length; i++) {
+    const lines = paragraphs[i]!.filter((l) => !TRAILER.test(l));
+    if (lines.length === 0) continue;
+    if (NUMBERED.test(lines[0]!)) {
+      // "These are the points:" introduces the list; it is not a point of its own.
+      if (prose.length > 0 && /:\s*$/.test(prose[prose.length - 1]!)) {
+        const last = prose.pop()!;
+        const kept = sentences(last).slice(0, -1).join(" ");
+        if (kept && classify(kept)) prose.push(kept);
+      }
+      flush();
+      let cur: string[] = [];
+      for (const l of lines) {
+        if (NUMBERED.test(l)) {
+          if (cur.length > 0) out.push({ text: cur.join("\n"), numbered: true });
+          cur = [l.replace(NUMBERED, "")];
+        } else cur.push(l.trim());
+      }
+      if (cur.length > 0) out.push({ text: cur.join("\n"), numbered: true });
+      continue;
+    }
+    prose.push(lines.join("\n"));
+  }
+  flush();
+  return out;
+}
+
+function isDiffQuote(q: QuoteBlock | undefined): boolean {
+  return q !== undefined && q.lines.some((l) => /^(@@ |diff --git |[+-][\t ]|[+-]$| \t)/.test(l));
+}
+
+/** Every reviewer point in one reply (not yet merged, numbered, or turned into acks). */
+export function rawPoints(reply: Message, target: Message, patch: ItemPatch): RawPoint[] {
+  const out: RawPoint[] = [];
+  let quote: QuoteBlock | undefined;
+  let order = 0;
+  for (const block of segmentReply(reply.body)) {
+    if (block.kind === "quote") {
+      quote = block;
+      continue;
+    }
+    for (const p of pointsOf(block.paragraphs)) {
+      // Under a quoted diff any words are a point; elsewhere only words that ask or object.
+      if (!classify(p.text) && !isDiffQuote(quote)) continue;
+      out.push({ reply, patch, target, quote, text: p.text, numbered: p.numbered, order: order++ });
+    }
+  }
+  return out;
+}
+
+function patchOf(series: Series, target: Message): ItemPatch | undefined {
+  const title = (m: Message) => m.parsedSubject.title;
+  if (series.cover && target.messageId === series.cover.messageId) {
+    return { index: 0, total: series.total, messageId: target.messageId, title: title(target) };
+  }
+  const i = series.slots.findIndex((m) => m?.messageId === target.messageId);
+  return i < 0 ? undefined : { index: i + 1, total: series.total, messageId: target.messageId, title: title(target) };
+}
+
+function time(d: Date | undefined): number {
+  return d?.getTime() ?? 0;
+}
+
+/** How strongly a later point restates an earlier item: shared concern, the item's author named, shared words. */
+function restateScore(p: { text: string; concern: ConcernId | undefined }, item: Item): number {
+  let score = 0;
+  if (p.concern && p.concern === item.concern) score += 3;
+  if (mentions(p.text, item.author)) score += 3;
+  const j = jaccard(contentWords(p.text), contentWords(item.body));
+  if (j >= 0.2) score += 2;
+  else if (j >= 0.1) score += 1;
+  return score;
+}
+
+/** "+1", "Agreed", "Same here": support for what the quote said, not a new point. */
+const AGREEMENT = /^\s*(\+1|agreed|i agree|same (here|for me|concern)|seconded|this,? exactly|exactly)\b/i;
+
+/**
+ * Items of one revision: every point in the replies to its cover letter and patches, the
+ * trailers given there as acks, restatements merged into the item they restate, numbered by
+ * date. Replies by `authors` (the series' author) are answers, not review.
+ */
+export function extractItems(threads: Series | readonly Series[], authors: readonly Person[], parser?: CParser): Item[] {
+  // A revision and its RESENDs are one revision: their replies make one list of items.
+  const all: readonly Series[] = Array.isArray(threads) ? threads : [threads as Series];
+  const series = all[0]!;
+  const isAuthor = (p: Person) => authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
+  const targets = new Map<string, { target: Message; of: Series }>();
+  for (const s of all) {
+    if (s.cover) targets.set(s.cover.messageId, { target: s.cover, of: s });
+    for (const m of s.slots) if (m) targets.set(m.messageId, { target: m, of: s });
+  }
+
+  type Draft = Omit<Item, "id" | "restatedIn"> & { restatedIn: Restatement[]; order: number };
+  const candidates: { point: RawPoint | undefined; reply: Message; target: Message; patch: ItemPatch; trailer?: Trailer; order: number }[] = [];
+  for (const [targetId, replies] of all.flatMap((s) => [...s.replies])) {
+    const found = targets.get(targetId);
+    if (!found) continue;
+    const { target, of } = found;
+    const patch = patchOf(of, target);
+    if (!patch) continue;
+    for (const reply of replies) {
+      if (isAuthor(reply.from)) continue;
+      for (const point of rawPoints(reply, target, patch)) candidates.push({ point, reply, target, patch, order: point.order });
+      reply.trailers
+        .filter((t) => ACK_KEYS.has(t.key.toLowerCase()))
+        .forEach((trailer, i) => candidates.push({ point: undefined, reply, target, patch, trailer, order: 1000 + i }));
+    }
+  }
+  candidates.sort((a, b) => time(a.reply.date) - time(b.reply.date) || a.reply.messageId.localeCompare(b.reply.messageId) || a.order - b.order);
+
+  const drafts: Draft[] = [];
+  for (const c of candidates) {
+    const base = {
+      author: c.reply.from,
+      date: c.reply.date,
+      source: c.reply.messageId,
+      version: series.revision,
+      seriesId: series.id,
+      patch: c.patch,
+      restatedIn: [] as Restatement[],
+      order: c.order,
+    };
+    if (c.trailer) {
+      // An ack is for the whole patch; the quote above it, when there is one, says which part was read.
+      const quote = segmentReply(c.reply.body).find((b): b is QuoteBlock => b.kind === "quote");
+      const anchor = quote ? anchorOf(quote.lines, c.target, parser) : NO_ANCHOR;
+      drafts.push({ ...base, anchor, text: `${c.trailer.key}: ${c.trailer.value}`, body: c.trailer.value, kind: "ack", concern: undefined, trailer: c.trailer });
+      continue;
+    }
+    const p = c.point!;
+    const concern = concernOf(p.text);
+    const kind = classify(p.text) ?? "change requested";
+    const anchor = p.quote ? anchorOf(p.quote.lines, c.target, parser) : NO_ANCHOR;
+    // A restatement: a numbered summary point, or agreement under another reviewer's quoted words.
+    const earlier = drafts.filter((d) => d.kind !== "ack" && d.source !== p.reply.messageId);
+    const quotedItem =
+      p.quote && anchor.kind === "none"
+        ? earlier.find((d) => jaccard(contentWords(p.quote!.lines.join(" ")), contentWords(d.body)) >= 0.3)
+        : undefined;
+    const scored = earlier
+      .map((d) => ({ d, score: restateScore({ text: p.text, concern }, { ...d, id: "", restatedIn: [] }) }))
+      .sort((a, b) => b.score - a.score || time(a.d.date) - time(b.d.date))[0];
+    const agrees = quotedItem && (AGREEMENT.test(p.text) || (concern !== undefined && concern === quotedItem.concern));
+    const into = agrees ? quotedItem : scored && scored.score >= 5 ? scored.d : undefined;
+    if (into) {
+      into.restatedIn.push({ source: p.reply.messageId, author: p.reply.from, date: p.reply.date, text: keySentence(p.text, kind) });
+      continue;
+    }
+    drafts.push({
+      ...base,
+      anchor,
+      text: keySentence(p.text, kind),
+      body: p.text,
+      kind,
+      concern,
+      trailer: undefined,
+    });
+  }
+  return drafts.map(({ order: _o, ...d }, i) => ({ ...d, id: `${series.revision}.${i + 1}` }));
+}

@@ -1,0 +1,124 @@
+/**
+ * A review reply read the way its reader reads it: quoted blocks (the patch, or someone's
+ * words) and the replier's own text under them. Attribution lines ("On ..., X wrote:"),
+ * greetings, sign-offs and the signature are the mail's frame, not the review.
+ */
+
+export interface QuoteBlock {
+  readonly kind: "quote";
+  /** Lines with every quote level removed. */
+  readonly lines: readonly string[];
+  /** Deepest quote level in the block: 1 quotes the message answered, 2 what it quoted. */
+  readonly depth: number;
+}
+
+export interface OwnBlock {
+  readonly kind: "own";
+  /** Paragraphs, each a list of lines, without the frame. */
+  readonly paragraphs: readonly (readonly string[])[];
+}
+
+export type ReplyBlock = QuoteBlock | OwnBlock;
+
+const ATTRIBUTION = /(wrote|writes|schrieb|a écrit|escribió|scrisse|napisał|kirjoitti|skrev)\s*:?\s*$/i;
+const GREETING = /^(hi|hello|hey|dear|hallo|bonjour|hej|moin)\b[^.?!]{0,40}[,!]?\s*$/i;
+const CLOSING = /^(thanks|thank you|thx|regards|best regards|kind regards|best|cheers|br|greetings|ciao|looking forward\b.*|happy v\d.*)[,.!]?\s*$/i;
+const QUOTED = /^\s*>/;
+
+function quoteDepth(line: string): number {
+  return (/^[\s>]*/.exec(line)?.[0] ?? "").replace(/\s/g, "").length;
+}
+
+function unquote(line: string): string {
+  return line.replace(/^(\s*> ?)+/, "");
+}
+
+/** A line that is a name and nothing else: "Mei", "Alex Moreau", "-Daniel". */
+function isNameLine(line: string): boolean {
+  const t = line.trim().replace(/^[-~]\s*/, "");
+  if (/[.?!:;]$/.test(t) || /^(NAC?K|ACK|LGTM)\b/i.test(t)) return false;
+  return t !== "" && t.split(/\s+/).length <= 3 && /^[A-Z\u00C0-\u017F][\w\u00C0-\u017F.'-]*(\s+[A-Z\u00C0-\u017F][\w\u00C0-\u017F.'-]*)*$/.test(t);
+}
+
+function paragraphs(lines: readonly string[]): string[][] {
+  const out: string[][] = [];
+  let cur: string[] = [];
+  for (const l of lines) {
+    if (l.trim() === "") {
+      if (cur.length > 0) out.push(cur);
+      cur = [];
+    } else cur.push(l.trimEnd());
+  }
+  if (cur.length > 0) out.push(cur);
+  return out;
+}
+
+/** Split a reply body into quoted and own blocks, dropping the frame around them. */
+export function segmentReply(body: string): ReplyBlock[] {
+  const all = body.replace(/\r\n/g, "\n").split("\n");
+  const sig = all.findIndex((l) => l === "-- " || l === "--");
+  const lines = sig >= 0 ? all.slice(0, sig) : all;
+
+  const raw: { kind: "quote" | "own"; lines: string[] }[] = [];
+  for (const line of lines) {
+    const kind = QUOTED.test(line) ? "quote" : "own";
+    const last = raw[raw.length - 1];
+    if (last && last.kind === kind) last.lines.push(line);
+    else raw.push({ kind, lines: [line] });
+  }
+
+  const blocks: ReplyBlock[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (b.kind === "quote") {
+      blocks.push({ kind: "quote", lines: b.lines.map(unquote), depth: Math.max(...b.lines.map(quoteDepth)) });
+      continue;
+    }
+    let own = [...b.lines];
+    // The attribution line(s) introducing the next quote, up to the blank line before them.
+    if (raw[i + 1]?.kind === "quote") {
+      let end = own.length;
+      while (end > 0 && own[end - 1]!.trim() === "") end--;
+      if (end > 0 && ATTRIBUTION.test(own[end - 1]!)) {
+        let start = end - 1;
+        while (start > 0 && own[start - 1]!.trim() !== "" && end - start < 3) start--;
+        own = own.slice(0, start);
+      }
+    }
+    const paras = paragraphs(own);
+    if (paras.length > 0) blocks.push({ kind: "own", paragraphs: paras });
+  }
+
+  // Greeting: a short first line of the first own block.
+  const firstOwn = blocks.find((b): b is OwnBlock => b.kind === "own");
+  if (firstOwn && firstOwn.paragraphs[0]?.length === 1 && GREETING.test(firstOwn.paragraphs[0][0]!)) {
+    replace(blocks, firstOwn, firstOwn.paragraphs.slice(1));
+  }
+  // Closing: "Thanks,\nPriya", "Regards,\nJonas", or a lone name, at the very end.
+  const last = blocks[blocks.length - 1];
+  if (last && last.kind === "own") {
+    let paras = [...last.paragraphs];
+    for (;;) {
+      const p = paras[paras.length - 1];
+      if (!p) break;
+      const closing = p.length <= 3 && (CLOSING.test(p[0]!.trim()) && p.slice(1).every(isNameLine));
+      const nameOnly = p.length === 1 && isNameLine(p[0]!) && paras.length > 1;
+      if (!closing && !nameOnly) break;
+      paras = paras.slice(0, -1);
+    }
+    replace(blocks, last, paras);
+  }
+  return blocks.filter((b) => b.kind === "quote" || b.paragraphs.length > 0);
+}
+
+function replace(blocks: ReplyBlock[], block: OwnBlock, paras: readonly (readonly string[])[]): void {
+  const at = blocks.indexOf(block);
+  blocks[at] = { kind: "own", paragraphs: paras };
+}
+
+/** Own text only: what the replier wrote, outside any quote. */
+export function ownText(body: string): string {
+  return segmentReply(body)
+    .flatMap((b) => (b.kind === "own" ? b.paragraphs.map((p) => p.join("\n")) : []))
+    .join("\n\n");
+}

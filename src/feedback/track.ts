@@ -1,0 +1,125 @@
+import type { Rule } from "../analysis/rules/match.js";
+import type { CParser } from "../patch/c-source.js";
+import type { Message, Person } from "../patch/message.js";
+import { latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
+import type { Series } from "../patch/series.js";
+import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
+import { findAnswers } from "./answers.js";
+import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
+import { extractItems, type Item } from "./items.js";
+import { judgeItem, type JudgedItem } from "./verdict.js";
+
+/** What tracking needs: the same rules, parser and model a review runs with. */
+export interface TrackDeps {
+  readonly rules: readonly Rule[];
+  readonly parser: CParser;
+  readonly model?: ModelContext;
+}
+
+/** Review feedback on earlier revisions of a series, judged against its latest revision. */
+export interface Tracker {
+  readonly series: Series;
+  /** Oldest first, ending with `series`; a RESEND sits beside the revision it repeats. */
+  readonly revisions: readonly Series[];
+  readonly links: readonly RevisionLink[];
+  readonly items: readonly JudgedItem[];
+  /** Reviewer replies read on the earlier revisions (the author's own replies not counted). */
+  readonly replies: number;
+  /** Points merged into an item they restate. */
+  readonly restatements: number;
+  readonly changelog: readonly ChangelogEntry[];
+}
+
+export type TrackResult =
+  | { readonly kind: "tracked"; readonly tracker: Tracker }
+  /** Nothing to compare: no earlier revision is known. Nothing else is done. */
+  | { readonly kind: "no-previous"; readonly series: Series; readonly reason: string };
+
+function authorsOf(revisions: readonly Series[]): Person[] {
+  const out: Person[] = [];
+  for (const s of revisions) if (!out.some((a) => a.email.toLowerCase() === s.author.email.toLowerCase())) out.push(s.author);
+  return out;
+}
+
+function allReplies(revisions: readonly Series[]): Message[] {
+  return revisions.flatMap((s) => [...s.replies.values()].flat());
+}
+
+/**
+ * Track one series: find its earlier revisions among `known` (what the store or the input
+ * holds), read the review points made on each, and judge them against `current`. The model
+ * is re-run on every revision, so an item about coherency is judged by configurations too.
+ */
+export function trackSeries(current: Series, known: readonly Series[], deps: TrackDeps): TrackResult {
+  const { revisions, links } = revisionChain(current, known);
+  if (revisions.length === 1) {
+    const reason =
+      current.revision > 1
+        ? `v${current.revision} has no earlier revision in the store; nothing to track`
+        : `v${current.revision} has no earlier revision; nothing to track`;
+    return { kind: "no-previous", series: current, reason };
+  }
+  const authors = authorsOf(revisions);
+  const reviews = new Map<string, SeriesReview>();
+  const review = (s: Series) => {
+    let r = reviews.get(s.id);
+    if (!r) {
+      r = reviewSeries(s, deps.rules, deps.parser, deps.model);
+      reviews.set(s.id, r);
+    }
+    return r;
+  };
+  const newer = review(current);
+  const replies = allReplies(revisions);
+  const changelog: ChangelogEntry[] = [];
+  const seen = new Set<string>();
+  for (const s of revisions.slice(1)) {
+    for (const e of readChangelog(s)) {
+      const k = `${e.revision}|${e.text}`;
+      if (seen.has(k)) continue;
+      seen.add(k);
+      changelog.push(e);
+    }
+  }
+
+  const items: JudgedItem[] = [];
+  let restatements = 0;
+  let read = 0;
+  const byRevision = new Map<number, Series[]>();
+  for (const s of revisions) if (s.revision < current.revision) byRevision.set(s.revision, [...(byRevision.get(s.revision) ?? []), s]);
+  for (const threads of byRevision.values()) {
+    const older = threads[0]!;
+    const raw: Item[] = extractItems(threads, authors, deps.parser);
+    restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
+    read += new Set(threads.flatMap((t) => allReplies([t])).filter((m) => !authors.some((a) => a.email.toLowerCase() === m.from.email.toLowerCase())).map((m) => m.messageId)).size;
+    const pairing = pairPatches(older, current);
+    const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
+    const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
+    const entries = changelog.filter((e) => e.revision > older.revision && e.revision <= current.revision);
+    const matched = matchChangelog(entries, raw, { counterpart, dropped });
+    const answers = findAnswers(raw, replies, authors);
+    const judging = { older: review(older), newer, pairing, changelog: matched, answers };
+    for (const item of raw) items.push(judgeItem(item, judging));
+  }
+  return { kind: "tracked", tracker: { series: current, revisions, links, items, replies: read, restatements, changelog } };
+}
+
+/** Whether `id` names this series: its thread root's Message-ID (with or without <>) or its change-id. */
+export function seriesMatches(s: Series, id: string): boolean {
+  const bare = id.trim().replace(/^<|>$/g, "");
+  return s.id === bare || s.changeId === bare || s.cover?.messageId === bare || s.slots.some((m) => m?.messageId === bare);
+}
+
+/**
+ * Track every latest revision among `all` (or the one `select` names): each one with an earlier
+ * revision gets a tracker; a latest revision without one says so and nothing else.
+ */
+export function trackAll(all: readonly Series[], deps: TrackDeps, select?: string): TrackResult[] {
+  const latest = latestRevisions(all);
+  const chosen = select ? all.filter((s) => seriesMatches(s, select)) : latest;
+  // Naming an older revision tracks the latest one it belongs to.
+  const targets = select
+    ? latest.filter((l) => chosen.includes(l) || revisionChain(l, all).revisions.some((r) => chosen.includes(r)))
+    : chosen;
+  return targets.map((s) => trackSeries(s, all, deps));
+}

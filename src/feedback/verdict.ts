@@ -1,0 +1,239 @@
+import type { Message } from "../patch/message.js";
+import type { PatchPairing, PatchRef } from "../patch/revision-link.js";
+import type { SeriesReview } from "../review/review-series.js";
+import { headingFunction } from "./anchor.js";
+import type { Answer } from "./answers.js";
+import type { ChangelogEntry } from "./changelog.js";
+import { concernById } from "./concerns.js";
+import { interdiff, type Interdiff } from "./interdiff.js";
+import type { Item } from "./items.js";
+import { sentences } from "./words.js";
+
+/** The JSON contract's spellings. */
+export type Verdict = "addressed" | "not addressed" | "answered" | "obsolete" | "unclear";
+
+export const VERDICTS: readonly Verdict[] = ["addressed", "not addressed", "answered", "obsolete", "unclear"];
+
+export interface JudgedItem extends Item {
+  readonly verdict: Verdict;
+  /** Interdiff lines, changelog sentences, replies, model results: why the verdict. */
+  readonly evidence: readonly string[];
+}
+
+/** The revision an item was raised on, the revision it is judged against, and what links them. */
+export interface Judging {
+  readonly older: SeriesReview;
+  readonly newer: SeriesReview;
+  readonly pairing: PatchPairing;
+  /** Changelog entries the author wrote after the older revision, matched to items. */
+  readonly changelog: ReadonlyMap<string, readonly ChangelogEntry[]>;
+  readonly answers: ReadonlyMap<string, readonly Answer[]>;
+}
+
+const ws = (s: string) => s.replace(/\s+/g, " ").trim();
+
+function day(d: Date | undefined): string {
+  return d ? d.toISOString().slice(0, 10) : "undated";
+}
+
+function quote(text: string, max = 240): string {
+  const s = ws(text);
+  return s.length > max ? `${s.slice(0, max - 3).replace(/\s+\S*$/, "")}...` : s;
+}
+
+function first(text: string, n: number): string {
+  return sentences(text).slice(0, n).join(" ");
+}
+
+function logLine(e: ChangelogEntry): string {
+  return `changelog v${e.revision}, ${e.patch === 0 ? "cover letter" : `patch ${e.patch}/${e.total}`}: "${quote(e.text)}"`;
+}
+
+function answerLine(a: Answer, what: string): string {
+  return `${what} <${a.source}> from ${a.author.name}, ${day(a.date)}: "${quote(first(a.text, 2))}"`;
+}
+
+/** What became of the item's patch: the cover letter, its new patches, or nothing (dropped). */
+function counterpart(item: Item, j: Judging): { cover: Message | undefined; patches: readonly PatchRef[]; dropped: boolean } {
+  if (item.patch.index === 0) return { cover: j.newer.series.cover, patches: [], dropped: false };
+  const pair = j.pairing.pairs.find((p) => p.old.index === item.patch.index);
+  return { cover: undefined, patches: pair?.new ?? [], dropped: !pair };
+}
+
+function oldPatch(item: Item, j: Judging): Message | undefined {
+  return item.patch.index === 0 ? j.older.series.cover : j.older.series.slots[item.patch.index - 1];
+}
+
+function newLabel(j: Judging, refs: readonly PatchRef[]): string {
+  const v = j.newer.series.revision;
+  return refs.length === 0 ? `v${v}` : `v${v} ${refs.map((r) => `${r.index}/${j.newer.series.total}`).join("+")}`;
+}
+
+function oldLabel(item: Item): string {
+  return `v${item.version} ${item.patch.index}/${item.patch.total}`;
+}
+
+type AnchorState =
+  | { readonly kind: "unchanged"; readonly text: string }
+  | { readonly kind: "changed"; readonly text: string }
+  | { readonly kind: "gone"; readonly text: string }
+  | { readonly kind: "none" };
+
+/** Is the code (or cover-letter text) the reviewer quoted still there in the later revision? */
+function anchorState(item: Item, j: Judging): AnchorState {
+  const a = item.anchor;
+  const cp = counterpart(item, j);
+  const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
+  if (a.kind === "prose") {
+    const was = oldPatch(item, j);
+    const now = cp.cover ?? cp.patches[0]?.message;
+    const where = item.patch.index === 0 ? "cover letter" : "commit message";
+    if (!now || !was) return { kind: "none" };
+    const present = ws(now.commitMessage).includes(ws(a.quoted.join(" ")));
+    return present
+      ? { kind: "unchanged", text: `the quoted ${where} text is still in ${newLabel(j, cp.patches)}` }
+      : { kind: "changed", text: `the quoted ${where} text is no longer in the ${where} of ${newLabel(j, cp.patches)}` };
+  }
+  if (a.kind !== "code" || !a.file) return { kind: "none" };
+  const files = cp.patches.flatMap((p) => p.message.files.map((f) => ({ p, f })));
+  const inFile = files.filter((x) => x.f.path === a.file);
+  const want = a.quoted.map(ws);
+  for (const { p, f } of inFile) {
+    for (const h of f.hunks) {
+      const spelled = h.lines.map((l) => ws(`${l.type}${l.text}`));
+      const at = spelled.findIndex((_, i) => want.every((w, k) => spelled[i + k] === w));
+      if (at < 0) continue;
+      const l = h.lines[at]!;
+      const fn = a.function ? ` in ${a.function}${a.function.includes(" ") ? "" : "()"}` : "";
+      return {
+        kind: "unchanged",
+        text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${l.newLine ?? l.oldLine}${fn}`,
+      };
+    }
+  }
+  if (inFile.length === 0) {
+    return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
+  }
+  // What replaced them: interdiff lines of the same file and function or struct.
+  const was = oldPatch(item, j);
+  const d = interdiff(was?.files.filter((f) => f.path === a.file) ?? [], inFile.map((x) => x.f));
+  const near = (side: "old" | "new") => {
+    const lines = d.lines.filter((l) => l.side === side);
+    const same = lines.filter((l) => a.function !== undefined && headingFunction(l.heading) === a.function);
+    return (same.length > 0 ? same : lines).filter((l) => l.text.slice(1).trim() !== "");
+  };
+  const gone = near("old")[0];
+  const added = near("new")[0];
+  const v = j.newer.series.revision;
+  const show = [gone ? `v${item.version} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
+  return {
+    kind: "changed",
+    text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${show ? `: ${show}` : ""}`,
+  };
+}
+
+function describeInterdiff(d: Interdiff, arrow: string): string {
+  const added = d.lines.filter((l) => l.side === "new").length;
+  const removed = d.lines.filter((l) => l.side === "old").length;
+  const files = [...new Set(d.lines.map((l) => l.file))];
+  const sample = d.lines.find((l) => l.side === "new" && l.text.slice(1).trim() !== "" && !/^\s*(\/\*|\*|\/\/)/.test(l.text.slice(1)));
+  return (
+    `interdiff ${arrow}: ${added} lines only in the new patch, ${removed} only in the old (${d.codeLines} of them code; ${files.join(", ")})` +
+    (sample ? `, e.g. ${ws(sample.text)}` : "")
+  );
+}
+
+function sameTrailer(a: { key: string; email?: string }, b: { key: string; email?: string }): boolean {
+  return a.key.toLowerCase() === b.key.toLowerCase() && (a.email ?? "").toLowerCase() === (b.email ?? "").toLowerCase() && a.email !== undefined;
+}
+
+/** A Reviewed-by, Acked-by or Tested-by: carried into the later revision, and still deserved? */
+function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[] } {
+  const t = item.trailer!;
+  const given = `${t.key}: ${t.value} given in <${item.source}>`;
+  const cp = counterpart(item, j);
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}`] };
+  const newPatches: PatchRef[] =
+    item.patch.index === 0
+      ? j.newer.series.slots.flatMap((m, i) => (m ? [{ message: m, index: i + 1 }] : []))
+      : [...cp.patches];
+  const carried = newPatches.filter((p) => p.message.trailers.some((x) => sameTrailer(x, t)));
+  const scope = item.patch.index === 0 ? "for the whole series" : `on ${oldLabel(item)}`;
+  if (carried.length === 0) {
+    if (item.patch.index === 0) return { verdict: "not addressed", evidence: [`${given} ${scope} is on no patch of v${j.newer.series.revision}`] };
+    const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
+    const why = d.level === "unchanged" ? " although the patch is unchanged" : d.level === "substantial" ? "; the patch changed substantially, so it needs a fresh look" : "";
+    return { verdict: "not addressed", evidence: [`${given} ${scope} is not carried into ${newLabel(j, cp.patches)}${why}`] };
+  }
+  const evidence: string[] = [];
+  let substantial = false;
+  for (const p of carried) {
+    const was = item.patch.index === 0 ? j.pairing.pairs.find((x) => x.new.some((n) => n.index === p.index))?.old.message : oldPatch(item, j);
+    const arrow = `${was ? `v${item.version} ${j.pairing.pairs.find((x) => x.old.message === was)?.old.index ?? "?"}/${item.patch.total}` : "new"} → ${newLabel(j, [p])}`;
+    const d = interdiff(was?.files ?? [], p.message.files);
+    const level = was ? d.level : "substantial";
+    if (level === "substantial") {
+      substantial = true;
+      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}, which ${was ? "changed substantially" : "is a new patch"} since it was given`);
+      evidence.push(describeInterdiff(d, arrow));
+    } else {
+      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}; the patch is ${level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`);
+    }
+  }
+  return { verdict: substantial ? "unclear" : "addressed", evidence };
+}
+
+/**
+ * Judge one item against the later revision. In order: an ack is about its trailer; a point
+ * on code that left the series is obsolete; a concern the code now satisfies is addressed; a
+ * reasoned reply from the author answers it; otherwise the quoted code and the changelog decide.
+ */
+export function judgeItem(item: Item, j: Judging): JudgedItem {
+  const done = (verdict: Verdict, evidence: readonly (string | undefined)[]): JudgedItem => ({
+    ...item,
+    verdict,
+    evidence: evidence.filter((e): e is string => e !== undefined && e !== ""),
+  });
+  if (item.kind === "ack") {
+    const r = judgeAck(item, j);
+    return done(r.verdict, r.evidence);
+  }
+  const log = (j.changelog.get(item.id) ?? []).map(logLine);
+  const answers = j.answers.get(item.id) ?? [];
+  const reason = answers.find((a) => a.kind === "reason");
+  const promise = answers.find((a) => a.kind === "promise");
+  const cp = counterpart(item, j);
+  if (cp.dropped) {
+    return done("obsolete", [`${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}`, ...log]);
+  }
+  const anchor = anchorState(item, j);
+  if (anchor.kind === "gone") return done("obsolete", [anchor.text, ...log]);
+  const at = anchor.kind === "none" ? undefined : anchor.text;
+
+  const concern = item.concern ? concernById(item.concern).judge({ older: j.older, newer: j.newer }) : undefined;
+  if (concern?.status === "addressed") {
+    return done("addressed", [...log, ...concern.evidence, at, promise && answerLine(promise, "promised in")]);
+  }
+  if (reason) {
+    return done("answered", [answerLine(reason, "reply"), ...(concern?.evidence ?? []), at, ...log]);
+  }
+  if (concern) {
+    // The author says it is done, the code and the model say it is not: a reader must look.
+    return done(log.length > 0 ? "unclear" : "not addressed", [at, ...concern.evidence, ...log, promise && answerLine(promise, "promised in")]);
+  }
+
+  const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchChanged(item, j));
+  if (item.kind === "question" && anchor.kind !== "changed" && log.length === 0) {
+    return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.newer.series.revision}'s changelog`, at, promise && answerLine(promise, "promised in")]);
+  }
+  if (changed && log.length > 0) return done("addressed", [...log, at]);
+  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in")]);
+  if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
+  return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promise && answerLine(promise, "promised in")]);
+}
+
+function patchChanged(item: Item, j: Judging): boolean {
+  const cp = counterpart(item, j);
+  if (item.patch.index === 0) return ws(j.older.series.cover?.commitMessage ?? "") !== ws(cp.cover?.commitMessage ?? "");
+  return interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
+}

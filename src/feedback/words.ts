@@ -1,0 +1,61 @@
+/**
+ * Words for comparing what people wrote: a reviewer's point, a summary restating it, a
+ * changelog line answering it. Short function words carry nothing; kernel identifiers
+ * (dma_coherent, dev_is_dma_coherent) are kept whole because they name the code.
+ */
+
+const STOP = new Set(
+  "about above after again against also although among because been before being below between both cannot could does doing down during each either else even every from further have having here into itself just like more most much must need needs only other ought over same should some such than that their them then there these they this those through under until upon very what when where which while whom whose will with would your yours youre dont isnt wont cant thats theres".split(
+    " ",
+  ),
+);
+
+/** Lower-case content words of at least four letters, light plural stripping; identifiers whole. */
+export function contentWords(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of text.toLowerCase().match(/[a-z_][a-z0-9_]*(?:-[a-z0-9_]+)*/g) ?? []) {
+    const w = raw.includes("_") ? raw : raw.replace(/(?<=[a-z]{3})(es|s)$/, "");
+    if (w.length < 4 && !w.includes("_")) continue;
+    if (STOP.has(w)) continue;
+    out.add(w);
+  }
+  return out;
+}
+
+/** Identifiers as code spells them: with an underscore, or called. */
+export function identifiers(text: string): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\b(\s*\()?/g)) {
+    const id = m[1]!;
+    if (id.includes("_") || m[2]) out.add(id.toLowerCase());
+  }
+  return out;
+}
+
+export function overlap(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  let n = 0;
+  for (const w of a) if (b.has(w)) n++;
+  return n;
+}
+
+export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number {
+  const inter = overlap(a, b);
+  const union = a.size + b.size - inter;
+  return union === 0 ? 0 : inter / union;
+}
+
+/** Sentences of a paragraph; "i.MX", "e.g." and "dma_buf.dma_coherent" do not end one. */
+export function sentences(text: string): string[] {
+  const flat = text.replace(/\s*\n\s*/g, " ").trim();
+  if (flat === "") return [];
+  return flat
+    .split(/(?<=[.?!])\s+(?=[A-Z0-9"'(`])/)
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** A name as people write it in a summary: "Priya", "Raman", "Priya Raman". */
+export function mentions(text: string, person: { readonly name: string }): boolean {
+  const parts = person.name.split(/\s+/).filter((p) => p.length >= 3);
+  return parts.some((p) => new RegExp(`\\b${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i").test(text));
+}
