@@ -83,9 +83,9 @@ export async function reviewPullRequest(context: Context<"pull_request">, deps: 
     deps.counters.inFlight--;
   }
   deps.deliveries.done("github", context.id, outcome);
-  if (outcome.kind === "failed") {
+  if (outcome.kind === "failed" || outcome.kind === "partial") {
     deps.counters.failed++;
-    log.error({ thread: thread.id, err: outcome.detail }, "github: review failed");
+    log.error({ thread: thread.id, err: outcome.detail }, `github: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
   } else if (outcome.kind === "skipped") {
     deps.counters.skipped++;
     log.info({ thread: thread.id, reason: outcome.detail }, "github: skipped");

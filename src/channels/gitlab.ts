@@ -122,9 +122,9 @@ export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) =>
       deps.counters.inFlight--;
     }
     deps.deliveries.done("gitlab", id, outcome);
-    if (outcome.kind === "failed") {
+    if (outcome.kind === "failed" || outcome.kind === "partial") {
       deps.counters.failed++;
-      log.error({ thread: thread.id, err: outcome.detail }, "gitlab: review failed");
+      log.error({ thread: thread.id, err: outcome.detail }, `gitlab: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
       // GitLab retries a delivery that failed; the ledger keeps that from posting twice.
       return { status: 502, body: { error: "review-failed", detail: outcome.detail } };
     }

@@ -11,7 +11,7 @@ import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type HttpAnswer, type RetryPolicy } from "./gitlab.js";
 
 /** What a delivery came to, recorded with it in the store. */
-export type Outcome = { readonly kind: "posted" | "skipped" | "duplicate" | "failed"; readonly detail: string };
+export type Outcome = { readonly kind: "posted" | "partial" | "skipped" | "duplicate" | "failed"; readonly detail: string };
 
 /** Counters one channel keeps for /healthz; `published` folds a publish's receipts into them. */
 export class ChannelStats {
@@ -40,8 +40,8 @@ export class ChannelStats {
     this.resolved += resolved;
     this.postFailures += failed.length;
     const detail = `${posted} posted, ${resolved} resolved, ${reopened} reopened, ${kept} already posted${failed.length > 0 ? `, ${failed.length} failed (${failed[0]!.reason})` : ""}`;
-    // Some of it landed: a redelivery would post the rest, but it is not a failed delivery.
-    return { kind: failed.length > 0 && failed.length === receipts.length ? "failed" : "posted", detail };
+    // Some of it landed: the ledger keeps a redelivery from posting that twice, and lets it post the rest.
+    return { kind: failed.length === 0 ? "posted" : failed.length === receipts.length ? "failed" : "partial", detail };
   }
 
   toJSON(): Record<string, number> {
@@ -67,7 +67,7 @@ export class Serial {
 
 /**
  * Webhook delivery ids in the store: the same delivery twice is handled once, unless the first
- * attempt failed, in which case a redelivery is exactly what should retry it.
+ * attempt failed (wholly or in part), in which case a redelivery is exactly what should retry it.
  */
 export class DeliveryGate {
   constructor(private readonly store: Store) {}
@@ -75,7 +75,7 @@ export class DeliveryGate {
   claim(channel: string, id: string): boolean {
     if (this.store.ledger.firstDelivery(channel, id)) return true;
     const row = this.store.db.prepare("SELECT outcome FROM deliveries WHERE channel = ? AND delivery_id = ?").get(channel, id) as { outcome: string | null } | undefined;
-    if (!row?.outcome?.startsWith("failed")) return false;
+    if (!row?.outcome || !/^(failed|partial):/.test(row.outcome)) return false;
     // Claim the retry atomically: only one of two concurrent redeliveries flips it back.
     return this.store.db.prepare("UPDATE deliveries SET outcome = NULL WHERE channel = ? AND delivery_id = ? AND outcome = ?").run(channel, id, row.outcome).changes === 1;
   }
@@ -280,6 +280,10 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       counters.github.rejected++;
       log.warn({ channel: "github", delivery: req.headers["x-github-delivery"] }, "github: wrong or missing X-Hub-Signature-256, rejected");
       return json(res, 401, { error: "bad-signature" });
+    }
+    if (!/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
+      counters.github.malformed++;
+      return json(res, 415, { error: "unknown-event", detail: "Content-Type must be application/json" });
     }
     try {
       JSON.parse(body.toString("utf8"));

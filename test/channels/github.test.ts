@@ -1,53 +1,9 @@
-import { createRequire } from "node:module";
-import { sign } from "@octokit/webhooks-methods";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readMarker } from "../../src/review/render/markdown.js";
-import { reviewSeries } from "../../src/review/review-series.js";
-import { forgeSeries, type ForgeFile } from "../../src/ingest/forge/revision.js";
-import { GithubStandin, INSTALLATION_ID } from "../peers/github-standin.js";
-import { GITHUB_SECRET, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
+import { GithubStandin } from "../peers/github-standin.js";
+import { deliverGithub, NUMBER, OWNER, payloadFor, REPO } from "../peers/github-hooks.js";
+import { expectedFindings, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
 import { pushFromMbox, reworkGate, type Push } from "../peers/forge-series.js";
-
-// The pull_request examples the octokit project publishes, as GitHub sends them.
-const examples = createRequire(import.meta.url)("@octokit/webhooks-examples/api.github.com/index.json") as { name: string; examples: any[] }[];
-const prExamples = examples.find((e) => e.name === "pull_request")!.examples;
-const example = (action: string) => structuredClone(prExamples.find((e) => e.action === action && e.installation?.id === INSTALLATION_ID)!);
-
-const OWNER = "Codertocat";
-const REPO = "Hello-World";
-const NUMBER = 2;
-
-/** The example payload with its head moved to our push (the only field changed). */
-function payloadFor(action: string, push: Push) {
-  const p = example(action);
-  p.pull_request.head.sha = push.headSha;
-  p.pull_request.base.sha = push.baseSha;
-  if (action === "synchronize") p.after = push.headSha;
-  return p;
-}
-
-async function deliver(url: string, payload: unknown, opts: { id?: string; event?: string; secret?: string; signature?: string; body?: string } = {}) {
-  const body = opts.body ?? JSON.stringify(payload);
-  const res = await fetch(`${url}/api/github/webhooks`, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      "x-github-event": opts.event ?? "pull_request",
-      "x-github-delivery": opts.id ?? crypto.randomUUID(),
-      "x-hub-signature-256": opts.signature ?? (await sign(opts.secret ?? GITHUB_SECRET, body)),
-    },
-    body,
-  });
-  return { status: res.status, text: await res.text() };
-}
-
-/** The findings the core gives for a push, as the forge ingest builds the series. */
-async function expectedFindings(push: Push) {
-  const deps = await reviewDeps();
-  const files: ForgeFile[] = push.files.map((f) => ({ oldPath: f.oldPath, newPath: f.newPath, status: f.status === "binary" ? "modified" : f.status, hunks: f.hunks, binary: false, tooLarge: false }));
-  const { series } = forgeSeries({ id: "x", title: push.title, description: "", author: { name: "a", email: "a@b" }, date: undefined, revision: 1, url: "x" }, files);
-  return reviewSeries(series!, deps.rules, deps.parser, deps.model).patches.flatMap((p) => p.findings);
-}
 
 describe("GitHub channel: the dma_coherent series as a pull request", () => {
   let gh: GithubStandin;
@@ -74,7 +30,7 @@ describe("GitHub channel: the dma_coherent series as a pull request", () => {
   it("posts one review with a comment on each finding's line, and a check run; a re-delivery adds nothing", async () => {
     gh.push(OWNER, REPO, NUMBER, v1);
     const id = crypto.randomUUID();
-    const res = await deliver(fs.server.url, payloadFor("opened", v1), { id });
+    const res = await deliverGithub(fs.server.url, payloadFor("opened", v1), { id });
     expect(res.status).toBe(200);
 
     const pr = `/repos/${OWNER}/${REPO}/pulls/${NUMBER}`;
@@ -110,7 +66,7 @@ describe("GitHub channel: the dma_coherent series as a pull request", () => {
 
     // The same delivery again: answered, and nothing reaches GitHub.
     const before = gh.requests.length;
-    const again = await deliver(fs.server.url, payloadFor("opened", v1), { id });
+    const again = await deliverGithub(fs.server.url, payloadFor("opened", v1), { id });
     expect(again.status).toBe(200);
     expect(gh.requests.length).toBe(before);
     expect(fs.server.counters.github.duplicates).toBe(1);
@@ -118,12 +74,12 @@ describe("GitHub channel: the dma_coherent series as a pull request", () => {
 
   it("a second push shows only what changed: new findings posted, gone ones resolved, the rest left alone", async () => {
     gh.push(OWNER, REPO, NUMBER, v1);
-    expect((await deliver(fs.server.url, payloadFor("opened", v1))).status).toBe(200);
+    expect((await deliverGithub(fs.server.url, payloadFor("opened", v1))).status).toBe(200);
     const first = new Map(gh.pulls.get(`${OWNER}/${REPO}#${NUMBER}`)!.comments.map((c) => [(readMarker(c.body) as { fingerprint: string }).fingerprint, c]));
     const seen = gh.requests.length;
 
     gh.push(OWNER, REPO, NUMBER, v2);
-    expect((await deliver(fs.server.url, payloadFor("synchronize", v2))).status).toBe(200);
+    expect((await deliverGithub(fs.server.url, payloadFor("synchronize", v2))).status).toBe(200);
     const calls = gh.requests.slice(seen).filter((r) => !r.path.endsWith("/access_tokens"));
     const now = await expectedFindings(v2);
     const nowFps = new Set(now.map((f) => f.fingerprint));
@@ -153,7 +109,7 @@ describe("GitHub channel: the dma_coherent series as a pull request", () => {
 
     // The same head again (reopened): nothing new is posted, nothing edited.
     const third = gh.requests.length;
-    expect((await deliver(fs.server.url, payloadFor("reopened", v2))).status).toBe(200);
+    expect((await deliverGithub(fs.server.url, payloadFor("reopened", v2))).status).toBe(200);
     const writes = gh.requests.slice(third).filter((r) => r.method !== "GET" && !r.path.endsWith("/access_tokens"));
     expect(writes).toEqual([]);
   });

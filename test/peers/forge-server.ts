@@ -7,7 +7,11 @@ import { pino } from "pino";
 import { loadReviewDeps, type ChannelContext, type ReviewDeps } from "../../src/channels/context.js";
 import { startServer, type RunningServer, type ServerOptions } from "../../src/channels/server.js";
 import { loadConfig } from "../../src/config/config.js";
+import { forgeSeries, type ForgeFile } from "../../src/ingest/forge/revision.js";
+import type { Finding } from "../../src/review/finding.js";
+import { reviewSeries } from "../../src/review/review-series.js";
 import { Store } from "../../src/state/store.js";
+import type { Push } from "./forge-series.js";
 import { APP_ID, type GithubStandin } from "./github-standin.js";
 import { GITLAB_TOKEN, type GitlabStandin } from "./gitlab-standin.js";
 
@@ -73,4 +77,12 @@ export async function startForgeServer(peers: { github?: GithubStandin; gitlab?:
       store.close();
     },
   };
+}
+
+/** The findings the core gives for a push, built the way the forge ingest builds the series. */
+export async function expectedFindings(push: Push): Promise<Finding[]> {
+  const deps = await reviewDeps();
+  const files: ForgeFile[] = push.files.map((f) => ({ oldPath: f.oldPath, newPath: f.newPath, status: f.status === "binary" ? "modified" : f.status, hunks: f.hunks, binary: false, tooLarge: false }));
+  const { series } = forgeSeries({ id: "x", title: push.title, description: "", author: { name: "a", email: "a@b" }, date: undefined, revision: 1, url: "x" }, files);
+  return reviewSeries(series!, deps.rules, deps.parser, deps.model).patches.flatMap((p) => p.findings);
 }

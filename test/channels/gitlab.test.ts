@@ -1,0 +1,141 @@
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { countSeverities, countsLine, readMarker } from "../../src/review/render/markdown.js";
+import { expectedFindings, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
+import { pushFromMbox, reworkGate, type Push } from "../peers/forge-series.js";
+import { GitlabStandin } from "../peers/gitlab-standin.js";
+import { deliverGitlab, IID, mergeRequestHook, PROJECT } from "../peers/gitlab-hooks.js";
+
+describe("GitLab channel: the dma_coherent series as a merge request", () => {
+  let gl: GitlabStandin;
+  let fs: ForgeServer;
+  let v1: Push;
+  let v2: Push;
+  const mr = `/api/v4/projects/${PROJECT.id}/merge_requests/${IID}`;
+
+  beforeAll(async () => {
+    v1 = await pushFromMbox();
+    v2 = await pushFromMbox(undefined, reworkGate);
+    await reviewDeps();
+  });
+
+  beforeEach(async () => {
+    gl = await GitlabStandin.start();
+    fs = await startForgeServer({ gitlab: gl });
+  });
+
+  afterEach(async () => {
+    await fs.close();
+    await gl.close();
+  });
+
+  it("posts each finding as a discussion on its line of the latest version, and one summary note; a re-delivery adds nothing", async () => {
+    const state = gl.push(PROJECT.id, PROJECT.path, IID, v1);
+    const key = crypto.randomUUID();
+    const res = await deliverGitlab(fs.server.url, mergeRequestHook("open", v1), { key });
+    expect(res.status).toBe(200);
+    expect(res.body["reviewed"]).toBe(`${PROJECT.path}!${IID}`);
+
+    const expected = await expectedFindings(v1);
+    const version = state.versions[0]!;
+    expect(gl.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET ${mr}/versions`,
+      `GET ${mr}/versions/${version.id}`,
+      `GET ${mr}/discussions`,
+      ...expected.map(() => `POST ${mr}/discussions`),
+      `POST ${mr}/notes`,
+    ]);
+    const posts = gl.requests.filter((r) => r.method === "POST" && r.path.endsWith("/discussions"));
+    // gitbeaker sends a positioned discussion as a form; every field GitLab checks is there.
+    for (const p of posts) {
+      expect(p.headers["content-type"]).toMatch(/^multipart\/form-data/);
+      expect(p.body).toMatchObject({
+        "position[position_type]": "text",
+        "position[base_sha]": v1.baseSha,
+        "position[start_sha]": v1.baseSha,
+        "position[head_sha]": v1.headSha,
+      });
+      // Added lines carry only new_line.
+      expect(p.body["position[old_line]"]).toBeUndefined();
+    }
+    expect(posts.map((p) => `${p.body["position[new_path]"]}:${p.body["position[new_line]"]}:${(readMarker(p.body.body) as { fingerprint: string }).fingerprint}`).sort()).toEqual(
+      expected.map((f) => `${f.file}:${f.line}:${f.fingerprint}`).sort(),
+    );
+    expect(gl.discussionsOf(PROJECT.id, IID).filter((d) => d.notes[0]!.type === "DiffNote")).toHaveLength(expected.length);
+    const summary = gl.requests.at(-1)!;
+    expect(summary.body.body.split("\n")[0]).toBe(`**dmabuf-review** at ${v1.headSha.slice(0, 12)}: ${countsLine(countSeverities(expected))}.`);
+    expect(summary.body.body).toContain(`Version 1: ${expected.length} new, 0 unchanged.`);
+    expect(summary.body.body).toContain("| Hazards fixed | ");
+
+    const before = gl.requests.length;
+    const again = await deliverGitlab(fs.server.url, mergeRequestHook("open", v1), { key });
+    expect(again).toEqual({ status: 200, body: { duplicate: key } });
+    expect(gl.requests.length).toBe(before);
+  });
+
+  it("a new version shows only what changed, and the summary note is edited in place", async () => {
+    const state = gl.push(PROJECT.id, PROJECT.path, IID, v1);
+    expect((await deliverGitlab(fs.server.url, mergeRequestHook("open", v1))).status).toBe(200);
+    const first = new Map(gl.discussionsOf(PROJECT.id, IID).flatMap((d) => {
+      const m = readMarker(d.notes[0]!.body);
+      return m?.kind === "finding" ? [[m.fingerprint, d] as const] : [];
+    }));
+    const summaryNote = gl.discussionsOf(PROJECT.id, IID).find((d) => readMarker(d.notes[0]!.body)?.kind === "summary")!.notes[0]!;
+    const seen = gl.requests.length;
+
+    gl.push(PROJECT.id, PROJECT.path, IID, v2);
+    const res = await deliverGitlab(fs.server.url, mergeRequestHook("update", v2, { oldrev: v1.headSha, updatedAt: "2022-10-21 09:00:00 UTC" }));
+    expect(res.status).toBe(200);
+    const calls = gl.requests.slice(seen);
+    const now = await expectedFindings(v2);
+    const nowFps = new Set(now.map((f) => f.fingerprint));
+    const added = now.filter((f) => !first.has(f.fingerprint));
+    const gone = [...first.keys()].filter((fp) => !nowFps.has(fp));
+    const kept = now.length - added.length;
+    const latest = state.versions[1]!;
+    expect(calls.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `GET ${mr}/versions`,
+      `GET ${mr}/versions/${latest.id}`,
+      `GET ${mr}/discussions`,
+      ...added.map(() => `POST ${mr}/discussions`),
+      ...gone.map((fp) => `PUT ${mr}/discussions/${first.get(fp)!.id}`),
+      `PUT ${mr}/notes/${summaryNote.id}`,
+    ]);
+    // New findings sit on the new version's lines, named by its commits.
+    for (const p of calls.filter((r) => r.method === "POST")) expect(p.body["position[head_sha]"]).toBe(v2.headSha);
+    expect(calls.filter((r) => r.method === "POST").map((p) => `${p.body["position[new_path]"]}:${p.body["position[new_line]"]}`).sort()).toEqual(added.map((f) => `${f.file}:${f.line}`).sort());
+    for (const r of calls.filter((c) => c.method === "PUT" && c.path.includes("/discussions/"))) expect(r.query).toEqual({ resolved: "true" });
+    for (const fp of gone) expect(first.get(fp)!.notes[0]!.resolved).toBe(true);
+    const edited = calls.at(-1)!;
+    expect(edited.body.body).toContain(`Version 2: ${added.length} new, ${gone.length} no longer found (resolved), ${kept} unchanged.`);
+    expect(gl.discussionsOf(PROJECT.id, IID).filter((d) => readMarker(d.notes[0]!.body)?.kind === "summary")).toHaveLength(1);
+  });
+
+  it("ignores, with a logged reason, what it does not review: other hooks, closes, updates without commits", async () => {
+    gl.push(PROJECT.id, PROJECT.path, IID, v1);
+    const note = await deliverGitlab(fs.server.url, { object_kind: "note", object_attributes: { note: "LGTM" } }, { event: "Note Hook" });
+    expect(note).toEqual({ status: 200, body: { ignored: 'event "Note Hook" is not reviewed' } });
+    const close = await deliverGitlab(fs.server.url, mergeRequestHook("close", v1));
+    expect(close.body).toEqual({ ignored: "merge request action close is not reviewed" });
+    const retitle = await deliverGitlab(fs.server.url, mergeRequestHook("update", v1));
+    expect(retitle.body).toEqual({ ignored: "update without new commits" });
+    expect(gl.requests).toEqual([]);
+    expect(fs.logs.filter((l) => l["msg"] === "gitlab: event not reviewed, skipped").map((l) => l["reason"])).toEqual([
+      'event "Note Hook" is not reviewed',
+      "merge request action close is not reviewed",
+      "update without new commits",
+    ]);
+  });
+
+  it("skips an event whose head is no longer the latest version, and waits for a version not built yet", async () => {
+    gl.push(PROJECT.id, PROJECT.path, IID, v1);
+    gl.push(PROJECT.id, PROJECT.path, IID, v2);
+    const stale = await deliverGitlab(fs.server.url, mergeRequestHook("open", v1));
+    expect(stale.body["skipped"]).toMatch(/is no longer the latest version/);
+    expect(gl.requests.filter((r) => r.method !== "GET")).toEqual([]);
+
+    const v3 = { ...v2, headSha: "3".repeat(40) };
+    const early = await deliverGitlab(fs.server.url, mergeRequestHook("update", v3, { oldrev: v2.headSha }));
+    expect(early.body["skipped"]).toBe(`no diff version for ${"3".repeat(12)} after 3 tries`);
+    expect(gl.requests.filter((r) => r.path.endsWith("/versions"))).toHaveLength(1 + 3);
+  });
+});
