@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../errors.js";
 import { reviewCommand, type Io } from "./review.js";
+import { trackCommand } from "./track.js";
 import { watchCommand } from "./watch.js";
 
 function version(): string {
@@ -37,6 +38,15 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     })
     .action(async (path: string, opts: { format: "text" | "json"; failOn: "info" | "warning" | "error"; rules?: string }) => {
       code = await reviewCommand(path, opts, io);
+    });
+  program
+    .command("track")
+    .description("track review feedback on earlier revisions of a series into its latest one")
+    .argument("<path>", "mbox, directory of messages, or - for stdin, holding the revisions and their replies")
+    .option("--series <id>", "only this series: Message-ID of a revision's cover letter or first patch, or its change-id")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .action(async (path: string, opts: { format: "text" | "json"; series?: string }) => {
+      code = await trackCommand(path, opts, io);
     });
   program
     .command("watch")
