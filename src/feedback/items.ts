@@ -155,8 +155,9 @@ export function rawPoints(reply: Message, target: Message, patch: ItemPatch): Ra
       continue;
     }
     for (const p of pointsOf(block.paragraphs)) {
-      // Under a quoted diff any words are a point; elsewhere only words that ask or object.
-      if (!classify(p.text) && !isDiffQuote(quote)) continue;
+      // Under a quoted diff any words are a point; elsewhere only words that ask or object, or
+      // an entry of a numbered summary, which may restate an earlier point.
+      if (!classify(p.text) && !isDiffQuote(quote) && !p.numbered) continue;
       out.push({ reply, patch, target, quote, text: p.text, numbered: p.numbered, order: order++ });
     }
   }
@@ -262,6 +263,7 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
       into.restatedIn.push({ source: p.reply.messageId, author: p.reply.from, date: p.reply.date, text: keySentence(p.text, kind) });
       continue;
     }
+    if (!classify(p.text) && !isDiffQuote(p.quote)) continue;
     drafts.push({
       ...base,
       anchor,

@@ -14,6 +14,8 @@ export interface TrackDeps {
   readonly rules: readonly Rule[];
   readonly parser: CParser;
   readonly model?: ModelContext;
+  /** Where earlier revisions were looked for, for the one line a lone revision gets: "the input", "the store". */
+  readonly place?: string;
 }
 
 /** Review feedback on earlier revisions of a series, judged against its latest revision. */
@@ -53,10 +55,7 @@ function allReplies(revisions: readonly Series[]): Message[] {
 export function trackSeries(current: Series, known: readonly Series[], deps: TrackDeps): TrackResult {
   const { revisions, links } = revisionChain(current, known);
   if (revisions.length === 1) {
-    const reason =
-      current.revision > 1
-        ? `v${current.revision} has no earlier revision in the store; nothing to track`
-        : `v${current.revision} has no earlier revision; nothing to track`;
+    const reason = `no earlier revision of this series in ${deps.place ?? "the input"}; nothing to track`;
     return { kind: "no-previous", series: current, reason };
   }
   const authors = authorsOf(revisions);
