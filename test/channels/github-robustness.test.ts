@@ -103,9 +103,11 @@ describe("GitHub channel: failures, retries and exactly-once posting", () => {
     const seen = gh.requests.length;
     expect((await deliverGithub(fs.server.url, payloadFor("reopened", v1))).status).toBe(200);
     const writes = gh.requests.slice(seen).filter((r) => r.method !== "GET" && !r.path.endsWith("/access_tokens"));
-    // No review again; the check run for this head is new to this store, so it is posted.
-    expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /repos/${OWNER}/${REPO}/check-runs`]);
-    const rows = fs.store.ledger.forThread("github", `${OWNER}/${REPO}#${NUMBER}`).filter((p) => p.what !== `check:${v1.headSha}`);
+    // No review again, no second check run for this head.
+    expect(writes).toEqual([]);
+    const all = fs.store.ledger.forThread("github", `${OWNER}/${REPO}#${NUMBER}`);
+    expect(all.find((p) => p.what === `check:${v1.headSha}`)).toMatchObject({ state: "posted", location: `check-run:${gh.checkRuns[0]!.id}` });
+    const rows = all.filter((p) => p.what !== `check:${v1.headSha}`);
     expect(rows.map((p) => p.what).sort()).toEqual(expected.map((f) => f.fingerprint).sort());
     expect(rows.every((p) => p.state === "posted" && p.location?.startsWith("comment:"))).toBe(true);
     expect(gh.pulls.get(`${OWNER}/${REPO}#${NUMBER}`)!.comments.every((c) => readMarker(c.body)?.kind === "finding")).toBe(true);

@@ -1,9 +1,12 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { readMarker } from "../../src/review/render/markdown.js";
-import { GithubStandin } from "../peers/github-standin.js";
-import { deliverGithub, NUMBER, OWNER, payloadFor, REPO } from "../peers/github-hooks.js";
 import { expectedFindings, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
 import { pushFromMbox, reworkGate, type Push } from "../peers/forge-series.js";
+import { deliverGithub, NUMBER, OWNER, payloadFor, REPO } from "../peers/github-hooks.js";
+import { GithubStandin } from "../peers/github-standin.js";
+
+const DROPPED = fileURLToPath(new URL("../../fixtures/rules/cpu-access/end-cpu-access-dropped/fires-vb2-dma-sg.patch", import.meta.url));
 
 describe("GitHub channel: the dma_coherent series as a pull request", () => {
   let gh: GithubStandin;
@@ -40,6 +43,7 @@ describe("GitHub channel: the dma_coherent series as a pull request", () => {
       `GET ${pr}/comments`,
       `GET ${pr}/reviews`,
       `POST ${pr}/reviews`,
+      `GET /repos/${OWNER}/${REPO}/commits/${v1.headSha}/check-runs`,
       `POST /repos/${OWNER}/${REPO}/check-runs`,
     ]);
     const expected = await expectedFindings(v1);
@@ -112,5 +116,20 @@ describe("GitHub channel: the dma_coherent series as a pull request", () => {
     expect((await deliverGithub(fs.server.url, payloadFor("reopened", v2))).status).toBe(200);
     const writes = gh.requests.slice(third).filter((r) => r.method !== "GET" && !r.path.endsWith("/access_tokens"));
     expect(writes).toEqual([]);
+  });
+
+  it("puts a finding about a removed line on the old side of the diff", async () => {
+    const dropped = await pushFromMbox(DROPPED);
+    gh.push(OWNER, REPO, 3, dropped);
+    const payload = payloadFor("opened", dropped);
+    payload.number = 3;
+    payload.pull_request.number = 3;
+    expect((await deliverGithub(fs.server.url, payload)).status).toBe(200);
+    const review = gh.calls().find((r) => r.method === "POST" && r.path.endsWith("/pulls/3/reviews"))!;
+    const finding = (await expectedFindings(dropped)).find((f) => f.rule === "cpu-access/end-cpu-access-dropped")!;
+    const comment = review.body.comments.find((c: any) => c.body.includes(finding.fingerprint));
+    // The removed initializer line, at its line in the old file.
+    expect(comment).toMatchObject({ path: "drivers/media/common/videobuf2/videobuf2-dma-sg.c", side: "LEFT", line: 120 });
+    expect(comment.body).toContain("-\t.end_cpu_access = vb2_dma_sg_dmabuf_ops_end_cpu_access,");
   });
 });

@@ -1,9 +1,12 @@
+import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { countSeverities, countsLine, readMarker } from "../../src/review/render/markdown.js";
 import { expectedFindings, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
 import { pushFromMbox, reworkGate, type Push } from "../peers/forge-series.js";
-import { GitlabStandin } from "../peers/gitlab-standin.js";
 import { deliverGitlab, IID, mergeRequestHook, PROJECT } from "../peers/gitlab-hooks.js";
+import { GitlabStandin } from "../peers/gitlab-standin.js";
+
+const DROPPED = fileURLToPath(new URL("../../fixtures/rules/cpu-access/end-cpu-access-dropped/fires-vb2-dma-sg.patch", import.meta.url));
 
 describe("GitLab channel: the dma_coherent series as a merge request", () => {
   let gl: GitlabStandin;
@@ -137,5 +140,17 @@ describe("GitLab channel: the dma_coherent series as a merge request", () => {
     const early = await deliverGitlab(fs.server.url, mergeRequestHook("update", v3, { oldrev: v2.headSha }));
     expect(early.body["skipped"]).toBe(`no diff version for ${"3".repeat(12)} after 3 tries`);
     expect(gl.requests.filter((r) => r.path.endsWith("/versions"))).toHaveLength(1 + 3);
+  });
+
+  it("positions a finding about a removed line by its old line only", async () => {
+    const dropped = await pushFromMbox(DROPPED);
+    gl.push(PROJECT.id, PROJECT.path, IID, dropped);
+    expect((await deliverGitlab(fs.server.url, mergeRequestHook("open", dropped))).status).toBe(200);
+    const finding = (await expectedFindings(dropped)).find((f) => f.rule === "cpu-access/end-cpu-access-dropped")!;
+    const post = gl.requests.find((r) => r.method === "POST" && r.path.endsWith("/discussions") && r.body.body.includes(finding.fingerprint))!;
+    expect(post.body["position[old_line]"]).toBe("120");
+    expect(post.body["position[new_line]"]).toBeUndefined();
+    expect(post.body["position[old_path]"]).toBe("drivers/media/common/videobuf2/videobuf2-dma-sg.c");
+    expect(gl.discussionsOf(PROJECT.id, IID).find((d) => d.notes[0]!.body.includes(finding.fingerprint))!.notes[0]!.type).toBe("DiffNote");
   });
 });

@@ -18,6 +18,8 @@ export interface PushedFile {
   readonly hunks: string;
   readonly additions: number;
   readonly deletions: number;
+  /** A binary file: no hunks, the forge says so its own way. */
+  readonly binary?: boolean;
 }
 
 export interface Push {
@@ -100,4 +102,21 @@ export function diffLines(hunks: string): { type: "+" | "-" | " "; oldLine?: num
     else if (l.startsWith(" ")) out.push({ type: " ", oldLine: oldLine++, newLine: newLine++ });
   }
   return out;
+}
+
+/**
+ * A large merge request around the series: `filler` small C files that do not touch dma-buf,
+ * three binary files, two renames (one with an edit) and two deleted files, plus the series.
+ */
+export function largePush(series: Push, filler: number): Push {
+  const files: PushedFile[] = [];
+  for (let i = 0; i < filler; i++) {
+    const path = `drivers/gpu/drm/tiny/panel-${String(i).padStart(3, "0")}.c`;
+    files.push({ oldPath: path, newPath: path, status: "modified", hunks: `@@ -10,3 +10,3 @@ static int panel_probe(struct device *dev)\n \tint ret;\n-\tret = panel_init(dev, ${i});\n+\tret = panel_init(dev, ${i + 1});\n \treturn ret;`, additions: 1, deletions: 1 });
+  }
+  for (const name of ["logo.png", "firmware/gpu.bin", "splash.bmp"]) files.push({ oldPath: name, newPath: name, status: "binary", hunks: "", additions: 0, deletions: 0, binary: true });
+  files.push({ oldPath: "drivers/gpu/drm/tiny/old-name.c", newPath: "drivers/gpu/drm/tiny/new-name.c", status: "renamed", hunks: "", additions: 0, deletions: 0 });
+  files.push({ oldPath: "drivers/gpu/drm/tiny/moved.c", newPath: "drivers/gpu/drm/tiny/moved-and-edited.c", status: "renamed", hunks: "@@ -1,2 +1,2 @@\n-/* old */\n+/* new */\n int x;", additions: 1, deletions: 1 });
+  for (const path of ["drivers/gpu/drm/tiny/gone-1.c", "drivers/gpu/drm/tiny/gone-2.c"]) files.push({ oldPath: path, newPath: undefined, status: "deleted", hunks: "@@ -1,2 +0,0 @@\n-int a;\n-int b;", additions: 0, deletions: 2 });
+  return { ...series, headSha: sha(`large\0${series.headSha}\0${filler}`), files: [...files, ...series.files] };
 }

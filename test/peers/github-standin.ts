@@ -194,6 +194,10 @@ export class GithubStandin {
       c.body = String(r.body?.body ?? "");
       return send(200, c);
     }
+    if (r.method === "GET" && (m = /^\/repos\/[^/]+\/[^/]+\/commits\/([^/]+)\/check-runs$/.exec(r.path))) {
+      const runs = this.checkRuns.filter((c) => c.head_sha === m![1] && (!r.query["check_name"] || c.name === r.query["check_name"]));
+      return send(200, { total_count: runs.length, check_runs: runs });
+    }
     if (r.method === "POST" && /^\/repos\/[^/]+\/[^/]+\/check-runs$/.test(r.path)) {
       const b = r.body ?? {};
       if (!b.name || !b.head_sha) return send(422, { message: "Invalid request", errors: ["name and head_sha are required"] });
@@ -280,6 +284,6 @@ function fileJson(f: Push["files"][number]) {
     additions: f.additions,
     deletions: f.deletions,
     changes: f.additions + f.deletions,
-    ...(f.hunks ? { patch: f.hunks } : {}),
+    ...(f.hunks && !f.binary ? { patch: f.hunks } : {}),
   };
 }

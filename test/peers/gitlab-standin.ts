@@ -185,7 +185,7 @@ export class GitlabStandin {
           renamed_file: f.status === "renamed",
           deleted_file: f.status === "deleted",
           generated_file: false,
-          diff: f.hunks ? `${f.hunks}\n` : "",
+          diff: f.binary ? `Binary files a/${f.oldPath} and b/${f.newPath} differ\n` : f.hunks ? `${f.hunks}\n` : "",
         })),
       });
     }

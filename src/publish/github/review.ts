@@ -171,7 +171,14 @@ async function postCheckRun(
 ): Promise<Receipt> {
   const k = key(`check:${pr.headSha}`);
   if (ledger.get(k)?.state === "posted") return { target: TARGET, ok: true, what: "check-run", reason: "already posted" };
+  // Not in the store: it may still be on the forge (a lost store, a crash after the post).
+  const { data: existing } = await octokit.rest.checks.listForRef({ owner: pr.owner, repo: pr.repo, ref: pr.headSha, check_name: name, filter: "latest" });
   claim(ledger, k, TARGET);
+  const found = existing.check_runs[0];
+  if (found) {
+    ledger.posted(k, `check-run:${found.id}`);
+    return { target: TARGET, ok: true, what: "check-run", location: `check-run:${found.id}`, reason: "already posted" };
+  }
   const summary = renderSummary(s, { at: pr.headSha.slice(0, 12), notes });
   const output = {
     title: countsLine(countSeverities(findings)),

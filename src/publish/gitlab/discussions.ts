@@ -149,7 +149,9 @@ async function upsertSummary(api: GitlabApi, mr: MergeRequestVersion, body: stri
         claim(ledger, key, TARGET);
         ledger.posted(key, `note:${existing.noteId}`);
       }
-      if (existing.body === body) return { target: TARGET, ok: true, what: "summary", location: `note:${existing.noteId}`, reason: "unchanged" };
+      // The same version reviewed again (a reopen, a redelivery after a lost store) says nothing new.
+      const sameVersion = existing.body.split("\n")[0] === body.split("\n")[0];
+      if (existing.body === body || sameVersion) return { target: TARGET, ok: true, what: "summary", location: `note:${existing.noteId}`, reason: "unchanged" };
       await api.MergeRequestNotes.edit(mr.projectId, mr.iid, existing.noteId, { body });
       return { target: TARGET, ok: true, what: "summary", location: `note:${existing.noteId}`, reason: "edited" };
     }
