@@ -48,6 +48,19 @@ function touches(r: SeriesReview, keep: (t: Touch) => boolean): { p: PatchReview
 const addedGate = (t: Touch) => t.kind === "gate" && t.change !== "removed";
 
 /**
+ * The revision's attach-time checks the model could not evaluate (a condition over a symbol it
+ * does not know). Its counts then say nothing about them, and the code alone is evidence.
+ */
+function unmodelledGates(r: SeriesReview): string[] {
+  const effects = r.model?.result.effects ?? [];
+  return touches(r, addedGate).flatMap(({ p, t }) =>
+    effects
+      .filter((e) => e.kind === "not-modelled" && e.source.patch === p.index && e.source.file === t.file && e.source.line === t.line)
+      .map((e) => `model: the check at ${where(t)} is not modelled (${e.kind === "not-modelled" ? e.reason : ""}), so its configurations are judged by the code alone`),
+  );
+}
+
+/**
  * A stable example: one that works today first (that is what a regression breaks), arm64 first
  * (where most non-coherent importers live), then by name.
  */
@@ -85,15 +98,17 @@ const perAttachmentConcern: Concern = {
     const evidence: string[] = [];
     const gates = touches(newer, (t) => addedGate(t) && DEVICE_QUERY.test(t.condition ?? ""));
     for (const { p, t } of gates) evidence.push(`${label(newer, p)} still decides per device: ${where(t)}: ${t.detail}`);
+    const unmodelled = unmodelledGates(newer);
+    evidence.push(...unmodelled);
     const before = perAttachment(older);
-    const after = perAttachment(newer);
+    const after = unmodelled.length > 0 ? undefined : perAttachment(newer);
     const v = newer.series.revision;
     const w = older.series.revision;
     if (after && after.length > 0) {
       evidence.push(
         `model, re-run on v${v}: ${after.length} configurations that work today with correct SYNC are still refused only because ${PER_ATTACHMENT_CAUSE} (v${w}: ${before?.length ?? 0}); e.g. ${showConfig(example(after)!, v)}`,
       );
-    } else if (before && before.length > 0) {
+    } else if (after && before && before.length > 0) {
       evidence.push(`model, re-run on v${v}: none of the ${before.length} configurations v${w} refused because ${PER_ATTACHMENT_CAUSE} is refused any more`);
     }
     if (gates.length === 0 && (!after || after.length === 0)) {
@@ -121,8 +136,10 @@ const userspaceConcern: Concern = {
     const w = older.series.revision;
     const gates = touches(newer, addedGate);
     for (const { p, t } of gates) evidence.push(`${label(newer, p)} still adds a failure userspace imports reach: ${where(t)}: ${t.detail}`);
+    const unmodelled = unmodelledGates(newer);
+    evidence.push(...unmodelled);
     const before = older.model?.result.userspace;
-    const after = newer.model?.result.userspace;
+    const after = unmodelled.length > 0 ? undefined : newer.model?.result.userspace;
     if (after && after.length > 0) {
       const e = example(after)!;
       const seen = e.entryPoints && e.entryPoints.length > 0 ? `, seen by userspace as a failed ${e.entryPoints.slice(0, 2).join(" or ")}` : "";

@@ -103,6 +103,8 @@ export interface RawPoint {
 }
 
 const NUMBERED = /^\s*(\d+)[.)]\s+/;
+/** "+1", "Agreed", "Same here": support for what the quote said, not a new point. */
+const AGREEMENT = /^\s*(\+1|agreed|i agree|same (here|for me|concern)|seconded|this,? exactly|exactly)\b/i;
 const TRAILER = /^\s*[A-Za-z][A-Za-z0-9-]*-by:\s+\S/;
 
 /** Split one own block into points: a numbered list gives one point per entry. */
@@ -157,7 +159,7 @@ export function rawPoints(reply: Message, target: Message, patch: ItemPatch): Ra
     for (const p of pointsOf(block.paragraphs)) {
       // Under a quoted diff any words are a point; elsewhere only words that ask or object, or
       // an entry of a numbered summary, which may restate an earlier point.
-      if (!classify(p.text) && !isDiffQuote(quote) && !p.numbered) continue;
+      if (!classify(p.text) && !isDiffQuote(quote) && !p.numbered && !AGREEMENT.test(p.text)) continue;
       out.push({ reply, patch, target, quote, text: p.text, numbered: p.numbered, order: order++ });
     }
   }
@@ -188,8 +190,6 @@ function restateScore(p: { text: string; concern: ConcernId | undefined }, item:
   return score;
 }
 
-/** "+1", "Agreed", "Same here": support for what the quote said, not a new point. */
-const AGREEMENT = /^\s*(\+1|agreed|i agree|same (here|for me|concern)|seconded|this,? exactly|exactly)\b/i;
 
 /**
  * Items of one revision: every point in the replies to its cover letter and patches, the

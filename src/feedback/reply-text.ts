@@ -20,7 +20,9 @@ export interface OwnBlock {
 
 export type ReplyBlock = QuoteBlock | OwnBlock;
 
-const ATTRIBUTION = /(wrote|writes|schrieb|a écrit|escribió|scrisse|napisał|kirjoitti|skrev)\s*:?\s*$/i;
+// "On ..., X wrote:", "Am ... schrieb X:", "Le ... a écrit :", or any line ending in ':' that
+// carries a time or an address right before the quote.
+const ATTRIBUTION = /(wrote|writes|a écrit|escribió|scrisse|napisał|kirjoitti|skrev)\s*:?\s*$|\bschrieb\b.*:\s*$|(\d\d?:\d\d|<[^>]+@[^>]+>).*:\s*$/i;
 const GREETING = /^(hi|hello|hey|dear|hallo|bonjour|hej|moin)\b[^.?!]{0,40}[,!]?\s*$/i;
 const CLOSING = /^(thanks|thank you|thx|regards|best regards|kind regards|best|cheers|br|greetings|ciao|looking forward\b.*|happy v\d.*)[,.!]?\s*$/i;
 const QUOTED = /^\s*>/;

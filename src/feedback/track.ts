@@ -33,7 +33,7 @@ export interface Tracker {
 }
 
 export type TrackResult =
-  | { readonly kind: "tracked"; readonly tracker: Tracker }
+  | { readonly kind: "tracked"; readonly series: Series; readonly tracker: Tracker }
   /** Nothing to compare: no earlier revision is known. Nothing else is done. */
   | { readonly kind: "no-previous"; readonly series: Series; readonly reason: string };
 
@@ -100,7 +100,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const judging = { older: review(older), newer, pairing, changelog: matched, answers };
     for (const item of raw) items.push(judgeItem(item, judging));
   }
-  return { kind: "tracked", tracker: { series: current, revisions, links, items, replies: read, restatements, changelog } };
+  return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, changelog } };
 }
 
 /** Whether `id` names this series: its thread root's Message-ID (with or without <>) or its change-id. */

@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { classify, extractItems, keySentence } from "../../src/feedback/items.js";
+import { groupSeries } from "../../src/patch/series.js";
+import { JANE, mail } from "./build.js";
+
+const PRIYA = { name: "Priya Raman", email: "priya@example.org" };
+const SAM = { name: "Sam Okafor", email: "sam@example.net" };
+const NADIA = { name: "Nadia Leclerc", email: "nadia@example.ca" };
+
+describe("classify and keySentence", () => {
+  it.each([
+    ["NAK for the videobuf2 part. It breaks capture.", "objection"],
+    ["That is a regression for userspace that works today.", "objection"],
+    ["How about letting the exporter override the flag?", "suggestion"],
+    ["Nit: the comment has a typo.", "suggestion"],
+    ["Could the decision be made per attachment instead?", "change requested"],
+    ["Please spell out who may clear it.", "change requested"],
+    ["Why does vmalloc always set the flag?", "question"],
+    ["Looks good to me.", "ack"],
+    ["Ran it on my laptop, nothing was refused.", undefined],
+  ])("%s -> %s", (text, kind) => {
+    expect(classify(text)).toBe(kind);
+  });
+
+  it("picks the sentence that asks, and keeps the antecedent of a short one opening on a pronoun", () => {
+    expect(keySentence("The exporter knows more. Could the decision be made per attachment instead?", "change requested")).toBe(
+      "Could the decision be made per attachment instead?",
+    );
+    expect(keySentence("Swapping roles is not generic. Please don't present it as the way out.", "change requested")).toBe(
+      "Swapping roles is not generic. Please don't present it as the way out.",
+    );
+    expect(keySentence("The memory is written by the CPU. Why is it coherent? I don't see it.", "question")).toBe(
+      "The memory is written by the CPU. Why is it coherent?",
+    );
+    expect(keySentence("Why does vmalloc set the flag? The CPU writes it.", "question")).toBe("Why does vmalloc set the flag?");
+  });
+});
+
+const DIFF_QUOTE = ["> @@ -1,2 +1,3 @@", ">  #include <linux/dma-buf.h>", "> +int gate;"].join("\n");
+
+function thread(replies: Parameters<typeof mail>[0][]) {
+  const g = groupSeries([
+    mail({ id: "c", subject: "[PATCH 0/1] dma-buf: a gate" , body: "Userspace can copy through the CPU.\n" }),
+    mail({ id: "p", subject: "[PATCH 1/1] dma-buf: add a gate", parent: "c", changes: [{ path: "drivers/dma-buf/dma-buf.c", line: "int gate;" }] }),
+    ...replies.map(mail),
+  ]);
+  return g.series[0]!;
+}
+
+describe("extractItems", () => {
+  it("anchors a point under a quoted diff line, numbers by date, ignores the author's own replies, records trailers as acks", () => {
+    const s = thread([
+      { id: "r2", subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "p", from: SAM, day: 2, body: "Reviewed-by: Sam Okafor <sam@example.net>\n" },
+      { id: "r1", subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "p", from: PRIYA, day: 1, body: `${DIFF_QUOTE}\n\nThis gives false positives.\n` },
+      { id: "a1", subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "r1", refs: ["p", "r1"], from: JANE, day: 3, body: "> This gives false positives.\n\nIt does not, because nobody snoops there.\n" },
+    ]);
+    const items = extractItems(s, [JANE]);
+    expect(items.map((i) => [i.id, i.author.name, i.kind, i.source, i.patch.index, i.anchor.kind, i.anchor.file, i.anchor.line, i.text])).toEqual([
+      ["1.1", "Priya Raman", "change requested", "r1", 1, "code", "drivers/dma-buf/dma-buf.c", 2, "This gives false positives."],
+      ["1.2", "Sam Okafor", "ack", "r2", 1, "none", undefined, undefined, "Reviewed-by: Sam Okafor <sam@example.net>"],
+    ]);
+    expect(items[0]!.anchor.quoted).toEqual(["+int gate;"]);
+  });
+
+  it("merges a '+1' under another reviewer's quoted words, and a numbered summary naming the reviewer", () => {
+    const s = thread([
+      { id: "r1", subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "p", from: PRIYA, day: 1, body: `${DIFF_QUOTE}\n\nThe whole device gets one answer from dev_is_dma_coherent(), so please decide per attachment instead.\n` },
+      {
+        id: "r2",
+        subject: "Re: [PATCH 1/1] dma-buf: add a gate",
+        parent: "r1",
+        refs: ["p", "r1"],
+        from: SAM,
+        day: 2,
+        body: "> The whole device gets one answer from dev_is_dma_coherent(), so please\n> decide per attachment instead.\n\n+1, same on our hardware.\n",
+      },
+      {
+        id: "r3",
+        subject: "Re: [PATCH 0/1] dma-buf: a gate",
+        parent: "c",
+        from: NADIA,
+        day: 4,
+        body: "To sum up, for v2:\n\n1. Priya wants a per-attachment answer, not dev_is_dma_coherent() per device.\n2. Please also document the gate.\n",
+      },
+    ]);
+    const items = extractItems(s, [JANE]);
+    expect(items.map((i) => [i.id, i.author.name, i.text, i.restatedIn.map((r) => r.source)])).toEqual([
+      ["1.1", "Priya Raman", "The whole device gets one answer from dev_is_dma_coherent(), so please decide per attachment instead.", ["r2", "r3"]],
+      ["1.2", "Nadia Leclerc", "Please also document the gate.", []],
+    ]);
+  });
+
+  it("reads the replies of a RESEND with those of the revision it repeats", () => {
+    const g = groupSeries([
+      mail({ id: "o", subject: "[PATCH] dma-buf: fix" }),
+      mail({ id: "r", subject: "[RESEND PATCH] dma-buf: fix", day: 5 }),
+      mail({ id: "x1", subject: "Re: [PATCH] dma-buf: fix", parent: "o", from: PRIYA, day: 1, body: "Why is this needed?\n" }),
+      mail({ id: "x2", subject: "Re: [RESEND PATCH] dma-buf: fix", parent: "r", from: SAM, day: 6, body: "Please add a Fixes: tag.\n" }),
+    ]).series;
+    const items = extractItems(g, [JANE]);
+    expect(items.map((i) => `${i.id} ${i.source} ${i.kind}`)).toEqual(["1.1 x1 question", "1.2 x2 change requested"]);
+  });
+});
