@@ -1,0 +1,165 @@
+import { createHash } from "node:crypto";
+import type { Tracker } from "../feedback/track.js";
+import type { Verdict } from "../feedback/verdict.js";
+import type { LinkHow } from "../patch/revision-link.js";
+import { now, type Db } from "./db.js";
+
+export interface LinkRow {
+  readonly seriesId: string;
+  readonly previousId: string;
+  readonly how: LinkHow;
+  readonly detail: string;
+  readonly resend: boolean;
+}
+
+export interface ItemRow {
+  readonly seriesId: string;
+  readonly itemId: string;
+  readonly source: string;
+  readonly author: string;
+  readonly version: number;
+  readonly patch: string;
+  readonly kind: string;
+  readonly text: string;
+  readonly verdict: Verdict;
+  readonly evidence: readonly string[];
+}
+
+/** An item whose verdict differs from the one stored before: what an updated tracker reports. */
+export interface VerdictChange {
+  readonly itemId: string;
+  readonly from: Verdict | undefined;
+  readonly to: Verdict;
+}
+
+export interface TrackerRow {
+  readonly channel: string;
+  readonly thread: string;
+  readonly seriesId: string;
+  readonly digest: string;
+  readonly body: string;
+  readonly writes: number;
+}
+
+export function digestOf(body: string): string {
+  return createHash("sha256").update(body).digest("hex");
+}
+
+/**
+ * What tracking found, kept between runs: revision links, the judged items of each tracked
+ * revision, and the tracker body last written to each thread. A channel asks `compareTracker`
+ * before posting: "unchanged" means there is nothing to post, "updated" means edit the post
+ * the ledger points at (key what="tracker") instead of posting again.
+ */
+export class FeedbackStore {
+  constructor(private readonly db: Db) {}
+
+  /** Store links and items of a tracker in one transaction; returns the verdicts that changed. */
+  saveTracking(t: Tracker): VerdictChange[] {
+    const seriesId = t.series.id;
+    const before = new Map(this.items(seriesId).map((i) => [i.itemId, i.verdict]));
+    const at = now();
+    const link = this.db.prepare(
+      "INSERT INTO revision_links (series_id, previous_id, how, detail, resend, linked_at) VALUES (?, ?, ?, ?, ?, ?) " +
+        "ON CONFLICT (series_id, previous_id) DO UPDATE SET how = excluded.how, detail = excluded.detail, resend = excluded.resend",
+    );
+    const item = this.db.prepare(
+      "INSERT INTO feedback_items (series_id, item_id, source, author, version, patch, kind, text, verdict, evidence, updated_at) " +
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    );
+    this.db.transaction(() => {
+      for (const l of t.links) link.run(l.series.id, l.previous.id, l.how, l.detail, l.resend ? 1 : 0, at);
+      // Items are renumbered when a late reply lands between earlier ones: replace, not merge.
+      this.db.prepare("DELETE FROM feedback_items WHERE series_id = ?").run(seriesId);
+      for (const i of t.items) {
+        item.run(
+          seriesId,
+          i.id,
+          i.source,
+          `${i.author.name} <${i.author.email}>`,
+          i.version,
+          `${i.patch.index}/${i.patch.total}`,
+          i.kind,
+          i.text,
+          i.verdict,
+          JSON.stringify(i.evidence),
+          at,
+        );
+      }
+    })();
+    return t.items.filter((i) => before.get(i.id) !== i.verdict).map((i) => ({ itemId: i.id, from: before.get(i.id), to: i.verdict }));
+  }
+
+  links(seriesId: string): LinkRow[] {
+    const rows = this.db
+      .prepare("SELECT series_id, previous_id, how, detail, resend FROM revision_links WHERE series_id = ? ORDER BY linked_at, previous_id")
+      .all(seriesId) as { series_id: string; previous_id: string; how: LinkHow; detail: string; resend: number }[];
+    return rows.map((r) => ({ seriesId: r.series_id, previousId: r.previous_id, how: r.how, detail: r.detail, resend: r.resend === 1 }));
+  }
+
+  /** The later revisions known to follow `previousId`. */
+  followers(previousId: string): string[] {
+    return (this.db.prepare("SELECT series_id FROM revision_links WHERE previous_id = ? ORDER BY linked_at").all(previousId) as { series_id: string }[]).map(
+      (r) => r.series_id,
+    );
+  }
+
+  items(seriesId: string): ItemRow[] {
+    const rows = this.db.prepare("SELECT * FROM feedback_items WHERE series_id = ?").all(seriesId) as {
+      series_id: string;
+      item_id: string;
+      source: string;
+      author: string;
+      version: number;
+      patch: string;
+      kind: string;
+      text: string;
+      verdict: Verdict;
+      evidence: string;
+    }[];
+    const order = (id: string) => id.split(".").map(Number);
+    return rows
+      .map((r) => ({
+        seriesId: r.series_id,
+        itemId: r.item_id,
+        source: r.source,
+        author: r.author,
+        version: r.version,
+        patch: r.patch,
+        kind: r.kind,
+        text: r.text,
+        verdict: r.verdict,
+        evidence: JSON.parse(r.evidence) as string[],
+      }))
+      .sort((a, b) => order(a.itemId)[0]! - order(b.itemId)[0]! || order(a.itemId)[1]! - order(b.itemId)[1]!);
+  }
+
+  tracker(channel: string, thread: string): TrackerRow | undefined {
+    const r = this.db.prepare("SELECT * FROM trackers WHERE channel = ? AND thread = ?").get(channel, thread) as
+      | { channel: string; thread: string; series_id: string; digest: string; body: string; writes: number }
+      | undefined;
+    return r && { channel: r.channel, thread: r.thread, seriesId: r.series_id, digest: r.digest, body: r.body, writes: r.writes };
+  }
+
+  /**
+   * What writing this tracker body to a thread would be: "new" (post it), "updated" (the content
+   * changed: edit the post the ledger points at), "unchanged" (nothing to do). Read-only: call
+   * `recordTracker` once the post or edit went through, so a failed one is tried again.
+   */
+  compareTracker(channel: string, thread: string, seriesId: string, body: string): "new" | "updated" | "unchanged" {
+    const old = this.tracker(channel, thread);
+    if (!old) return "new";
+    return old.digest === digestOf(body) && old.seriesId === seriesId ? "unchanged" : "updated";
+  }
+
+  /** The body now on the thread. */
+  recordTracker(channel: string, thread: string, seriesId: string, body: string): void {
+    this.db
+      .prepare(
+        "INSERT INTO trackers (channel, thread, series_id, digest, body, writes, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) " +
+          "ON CONFLICT (channel, thread) DO UPDATE SET series_id = excluded.series_id, digest = excluded.digest, body = excluded.body, " +
+          "writes = trackers.writes + 1, updated_at = excluded.updated_at",
+      )
+      .run(channel, thread, seriesId, digestOf(body), body, now());
+  }
+}
