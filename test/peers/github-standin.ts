@@ -119,6 +119,13 @@ export class GithubStandin {
     this.failures.push({ method, path, status, headers: opts.headers ?? {}, body: opts.body ?? { message: "Server Error" }, times: opts.times ?? 1 });
   }
 
+  /** An installation token handed out directly, for tests that drive a client without the app. */
+  issueToken(): string {
+    const token = `ghs_${randomBytes(18).toString("hex")}`;
+    this.tokens.add(token);
+    return token;
+  }
+
   /** Requests other than the installation token exchange: what the bot did. */
   calls(): Recorded[] {
     return this.requests.filter((r) => !r.path.endsWith("/access_tokens"));

@@ -132,10 +132,11 @@ export function forgeSeries(rev: ForgeRevision, files: readonly ForgeFile[], lim
     total += bytes;
     reviewed++;
   }
-  if (kept.length === 0) return { series: undefined, files: files.length, skipped };
   // Back in the forge's order: findings and the summary list files as the forge shows them.
-  const order = new Map(files.map((f, i) => [f.newPath ?? f.oldPath, i]));
-  kept.sort((a, b) => (order.get(a.newPath ?? a.oldPath) ?? 0) - (order.get(b.newPath ?? b.oldPath) ?? 0));
+  const order = new Map(files.map((f, i) => [f.newPath ?? f.oldPath ?? "(unnamed)", i]));
+  skipped.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
+  if (kept.length === 0) return { series: undefined, files: files.length, skipped };
+  kept.sort((a, b) => (order.get(a.path) ?? 0) - (order.get(b.path) ?? 0));
   const message = revisionMessage(rev, kept);
   const series: Series = {
     id: rev.id,
