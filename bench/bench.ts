@@ -10,6 +10,7 @@ import { groupSeries } from "../src/patch/series.js";
 import { reviewSeries } from "../src/review/review-series.js";
 import { generateMbox } from "./generate.js";
 import { benchUserspace } from "./userspace.js";
+import { benchTrack } from "./track.js";
 import { loadCatalog } from "../src/analysis/catalog/load.js";
 import { loadMessages } from "../src/ingest/mbox/messages.js";
 import { compareOutcomes } from "../src/model/compare.js";
@@ -63,6 +64,7 @@ async function main() {
   console.log(`peak RSS             ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
   await benchModel(parser);
   benchUserspace(await loadRules(), parser, await loadCatalog());
+  await benchTrack(rules, parser);
 }
 
 function median(xs: number[]): number {
