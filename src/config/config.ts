@@ -123,6 +123,15 @@ function seconds(v: string | undefined, fallback: number): number {
   return v.endsWith("h") ? n * 3600 : v.endsWith("m") ? n * 60 : n;
 }
 
+/** A secret named by path in the environment (Probot's PRIVATE_KEY_PATH), relative to the working directory. */
+async function readSecretFile(path: string, variable: string): Promise<string> {
+  try {
+    return await readFile(resolve(path), "utf8");
+  } catch (err) {
+    throw new InputError("bad-config", `${variable}=${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+}
+
 // `any` only until the fields are read one by one below: the schema has validated them.
 type Raw = Record<string, any>;
 
@@ -191,7 +200,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     },
     github: {
       appId: env["APP_ID"],
-      privateKey: env["PRIVATE_KEY"],
+      privateKey: env["PRIVATE_KEY"] ?? (env["PRIVATE_KEY_PATH"] ? await readSecretFile(env["PRIVATE_KEY_PATH"], "PRIVATE_KEY_PATH") : undefined),
       webhookSecret: env["WEBHOOK_SECRET"],
       baseUrl: raw["github"]?.["base-url"] ?? (env["GHE_HOST"] ? `${env["GHE_PROTOCOL"] ?? "https"}://${env["GHE_HOST"]}/api/v3` : undefined),
     },

@@ -178,3 +178,17 @@ describe("one HTTP server: channels without credentials", () => {
     expect(gl.status).toBe(503);
   });
 });
+
+describe("GitHub App credentials the Probot way", () => {
+  it("reads the private key from PRIVATE_KEY_PATH, and says clearly when it cannot", async () => {
+    const { mkdtempSync, writeFileSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { loadConfig } = await import("../../src/config/config.js");
+    const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-key-"));
+    writeFileSync(join(dir, "app.pem"), "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n");
+    const config = await loadConfig(undefined, { APP_ID: "1", PRIVATE_KEY_PATH: join(dir, "app.pem") });
+    expect(config.github.privateKey).toContain("BEGIN PRIVATE KEY");
+    await expect(loadConfig(undefined, { PRIVATE_KEY_PATH: join(dir, "missing.pem") })).rejects.toMatchObject({ reason: "bad-config", message: `bad-config: PRIVATE_KEY_PATH=${join(dir, "missing.pem")}: cannot read: ENOENT` });
+  });
+});
