@@ -1,6 +1,10 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/config.js";
 import { GithubStandin, INSTALLATION_ID } from "../peers/github-standin.js";
 import { GitlabStandin } from "../peers/gitlab-standin.js";
 import { GITHUB_SECRET, GITLAB_SECRET, reviewDeps, startForgeServer, type ForgeServer } from "../peers/forge-server.js";
@@ -181,10 +185,6 @@ describe("one HTTP server: channels without credentials", () => {
 
 describe("GitHub App credentials the Probot way", () => {
   it("reads the private key from PRIVATE_KEY_PATH, and says clearly when it cannot", async () => {
-    const { mkdtempSync, writeFileSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { loadConfig } = await import("../../src/config/config.js");
     const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-key-"));
     writeFileSync(join(dir, "app.pem"), "-----BEGIN PRIVATE KEY-----\nMII\n-----END PRIVATE KEY-----\n");
     const config = await loadConfig(undefined, { APP_ID: "1", PRIVATE_KEY_PATH: join(dir, "app.pem") });
