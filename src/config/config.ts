@@ -32,6 +32,11 @@ export interface MirrorConfig {
   readonly threshold: Severity;
   /** The list address put in Cc when the policy is "all". */
   readonly list: string | undefined;
+  /**
+   * What the archive held when the bot first read it: "record" reviews it without replying
+   * (the default: a new mirror of dri-devel must not answer years of mail), "reply" answers it.
+   */
+  readonly history: "record" | "reply";
 }
 
 export interface MailConfig {
@@ -44,6 +49,10 @@ export interface MailConfig {
   readonly seriesWaitSeconds: number;
   /** Build the bundled demo inbox from the fixtures on first start when no mirror is configured. */
   readonly demo: boolean;
+  /** Authors who never get a reply (lower case); replies asking to opt out add to this in the store. */
+  readonly optOut: readonly string[];
+  /** Messages read per batch: one transaction, one cursor move. */
+  readonly batch: number;
 }
 
 export interface GithubConfig {
@@ -88,6 +97,7 @@ const SCHEMA = {
               policy: { enum: ["all", "author", "none"] },
               threshold: { enum: ["info", "warning", "error"] },
               list: { type: "string", pattern: "^[^@\\s]+@[^@\\s]+$" },
+              history: { enum: ["record", "reply"] },
             },
           },
         },
@@ -102,6 +112,8 @@ const SCHEMA = {
         },
         "series-wait": { type: "string", pattern: "^\\d+(s|m|h)$" },
         demo: { type: "boolean" },
+        "opt-out": { type: "array", items: { type: "string", pattern: "^[^@\\s]+@[^@\\s]+$" } },
+        batch: { type: "integer", minimum: 1, maximum: 100000 },
       },
     },
     github: {
@@ -174,6 +186,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     policy: m["policy"] ?? "all",
     threshold: m["threshold"] ?? "warning",
     list: m["list"],
+    history: m["history"] ?? "record",
   }));
   const delivery = mail["delivery"] ?? "outbox";
   const smtpRaw: Raw | undefined = mail["smtp"];
@@ -197,6 +210,8 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
         : undefined,
       seriesWaitSeconds: seconds(mail["series-wait"], 1800),
       demo: mail["demo"] ?? mirrors.length === 0,
+      optOut: ((mail["opt-out"] ?? []) as string[]).map((e) => e.toLowerCase()),
+      batch: mail["batch"] ?? 500,
     },
     github: {
       appId: env["APP_ID"],
