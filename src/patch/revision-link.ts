@@ -55,10 +55,10 @@ export function normaliseTitle(title: string): string {
     .trim();
 }
 
-function samePerson(a: Person, b: Person): boolean {
-  if (a.email && b.email && a.email.toLowerCase() === b.email.toLowerCase()) return true;
-  const n = (p: Person) => p.name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
-  return n(a) !== "" && n(a) === n(b);
+/** The keys one person is known by: address and accent-free name. */
+function personKeys(p: Person): string[] {
+  const name = p.name.normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase().trim();
+  return [...(p.email ? [`e:${p.email.toLowerCase()}`] : []), ...(name ? [`n:${name}`] : [])];
 }
 
 function head(s: Series): Message | undefined {
@@ -74,12 +74,12 @@ function patches(s: Series): PatchRef[] {
 }
 
 /** Every Message-ID of a series' thread: cover, patches, resent copies, replies. */
-function threadIds(s: Series): Set<string> {
-  const ids = new Set<string>();
-  if (s.cover) ids.add(s.cover.messageId);
-  for (const m of s.slots) if (m) ids.add(m.messageId);
-  for (const m of s.duplicates) ids.add(m.messageId);
-  for (const list of s.replies.values()) for (const m of list) ids.add(m.messageId);
+function threadIds(s: Series): string[] {
+  const ids: string[] = [];
+  if (s.cover) ids.push(s.cover.messageId);
+  for (const m of s.slots) if (m) ids.push(m.messageId);
+  for (const m of s.duplicates) ids.push(m.messageId);
+  for (const list of s.replies.values()) for (const m of list) ids.push(m.messageId);
   return ids;
 }
 
@@ -95,79 +95,104 @@ function time(s: Series): number {
   return s.date?.getTime() ?? 0;
 }
 
-/** The closest earlier revision among candidates; a resend of one revision links to its original. */
-function closest(series: Series, candidates: readonly Series[]): Series | undefined {
-  const resend = isResend(series);
-  const ok = candidates.filter(
-    (c) => c !== series && c.id !== series.id && (c.revision < series.revision || (resend && c.revision === series.revision && time(c) <= time(series) && !isResend(c))),
-  );
-  return [...ok].sort((a, b) => b.revision - a.revision || time(b) - time(a))[0];
-}
-
 function titleOf(s: Series): string {
   return normaliseTitle(head(s)?.parsedSubject.title ?? s.title);
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) {
+    if (!list.includes(value)) list.push(value);
+  } else map.set(key, [value]);
+}
+
+/** Lookups over the candidates, so linking a whole archive is not quadratic. */
+class Index {
+  readonly byChangeId = new Map<string, Series[]>();
+  readonly byThreadId = new Map<string, Series[]>();
+  readonly byTitle = new Map<string, Series[]>();
+  readonly byPatchTitle = new Map<string, Series[]>();
+
+  constructor(all: readonly Series[]) {
+    for (const s of all) {
+      if (s.changeId) push(this.byChangeId, s.changeId, s);
+      for (const id of threadIds(s)) push(this.byThreadId, id, s);
+      const who = personKeys(s.author);
+      for (const k of who) push(this.byTitle, `${k}|${titleOf(s)}`, s);
+      for (const p of patches(s)) for (const k of who) push(this.byPatchTitle, `${k}|${normaliseTitle(p.message.parsedSubject.title)}`, s);
+    }
+  }
+}
+
+const indexes = new WeakMap<readonly Series[], Index>();
+
+function indexOf(candidates: readonly Series[]): Index {
+  let ix = indexes.get(candidates);
+  if (!ix) {
+    ix = new Index(candidates);
+    indexes.set(candidates, ix);
+  }
+  return ix;
+}
+
+/** The closest earlier revision among candidates; a resend of one revision links to its original. */
+function closest(series: Series, candidates: readonly Series[], exclude: ReadonlySet<string>): Series | undefined {
+  const resend = isResend(series);
+  const ok = candidates.filter(
+    (c) =>
+      c !== series &&
+      c.id !== series.id &&
+      !exclude.has(c.id) &&
+      (c.revision < series.revision || (resend && c.revision === series.revision && time(c) <= time(series) && !isResend(c))),
+  );
+  return [...ok].sort((a, b) => b.revision - a.revision || time(b) - time(a))[0];
 }
 
 /**
  * Find the revision a series follows. Each method is tried in order of strength and the closest
  * earlier revision it finds wins: a v3 links to v2, not v1, even when both share the change-id.
+ * `exclude` names series already placed in a chain.
  */
-export function findPrevious(series: Series, candidates: readonly Series[]): RevisionLink | undefined {
+export function findPrevious(series: Series, candidates: readonly Series[], exclude: ReadonlySet<string> = new Set()): RevisionLink | undefined {
+  const ix = indexOf(candidates);
   const resend = isResend(series);
   const make = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string): RevisionLink | undefined =>
     previous ? { series, previous, how, detail: detail(previous), resend: resend && previous.revision === series.revision } : undefined;
 
   if (series.changeId) {
-    const link = make(
-      closest(series, candidates.filter((c) => c.changeId === series.changeId)),
-      "change-id",
-      () => `change-id ${series.changeId}`,
-    );
+    const link = make(closest(series, ix.byChangeId.get(series.changeId) ?? [], exclude), "change-id", () => `change-id ${series.changeId}`);
     if (link) return link;
   }
 
+  const byIds = (ids: readonly string[], how: LinkHow, detail: (id: string) => string) => {
+    const hits = new Map<Series, string>();
+    for (const id of ids) for (const c of ix.byThreadId.get(id) ?? []) if (!hits.has(c)) hits.set(c, id);
+    return make(closest(series, [...hits.keys()], exclude), how, (p) => detail(hits.get(p)!));
+  };
   const first = head(series);
   const parents = first ? [first.inReplyTo, ...first.references].filter((x): x is string => x !== undefined) : [];
-  if (parents.length > 0) {
-    const hit = (c: Series) => {
-      const ids = threadIds(c);
-      return parents.find((p) => ids.has(p));
-    };
-    const link = make(
-      closest(series, candidates.filter((c) => hit(c) !== undefined)),
-      "in-reply-to",
-      (p) => `In-Reply-To <${hit(p)}>`,
-    );
-    if (link) return link;
-  }
+  const replied = byIds(parents, "in-reply-to", (id) => `In-Reply-To <${id}>`);
+  if (replied) return replied;
+  const linked = byIds(linkedIds(series), "link", (id) => `cover letter links <${id}>`);
+  if (linked) return linked;
 
-  const links = linkedIds(series);
-  if (links.length > 0) {
-    const hit = (c: Series) => {
-      const ids = threadIds(c);
-      return links.find((l) => ids.has(l));
-    };
-    const link = make(closest(series, candidates.filter((c) => hit(c) !== undefined)), "link", (p) => `cover letter links <${hit(p)}>`);
-    if (link) return link;
-  }
-
-  const sameAuthor = candidates.filter((c) => samePerson(c.author, series.author));
-  const title = titleOf(series);
-  const link = make(
-    closest(series, sameAuthor.filter((c) => titleOf(c) === title)),
-    "subject",
-    () => `same title and author "${head(series)?.parsedSubject.title ?? series.title}"`,
-  );
+  const who = personKeys(series.author);
+  const sameTitle = who.flatMap((k) => ix.byTitle.get(`${k}|${titleOf(series)}`) ?? []);
+  const link = make(closest(series, sameTitle, exclude), "subject", () => `same title and author "${head(series)?.parsedSubject.title ?? series.title}"`);
   if (link) return link;
 
   // A renamed series: the cover letter got a new title, most patch titles did not.
-  const mine = new Set(patches(series).map((p) => normaliseTitle(p.message.parsedSubject.title)));
-  const shared = (c: Series) => patches(c).filter((p) => mine.has(normaliseTitle(p.message.parsedSubject.title))).length;
-  const renamed = sameAuthor.filter((c) => {
-    const n = shared(c);
-    return n > 0 && n * 2 >= Math.min(mine.size, patches(c).length);
-  });
-  return make(closest(series, renamed), "patch-subjects", (p) => `${shared(p)} patch titles in common, same author`);
+  const mine = [...new Set(patches(series).map((p) => normaliseTitle(p.message.parsedSubject.title)))];
+  const shared = new Map<Series, Set<string>>();
+  for (const t of mine) {
+    for (const c of who.flatMap((k) => ix.byPatchTitle.get(`${k}|${t}`) ?? [])) {
+      const set = shared.get(c) ?? new Set<string>();
+      set.add(t);
+      shared.set(c, set);
+    }
+  }
+  const renamed = [...shared.entries()].filter(([c, set]) => set.size * 2 >= Math.min(mine.length, patches(c).length)).map(([c]) => c);
+  return make(closest(series, renamed, exclude), "patch-subjects", (p) => `${shared.get(p)!.size} patch titles in common, same author`);
 }
 
 /**
@@ -180,7 +205,7 @@ export function revisionChain(series: Series, candidates: readonly Series[]): { 
   const used = new Set<string>([series.id]);
   let cur = series;
   for (;;) {
-    const link = findPrevious(cur, candidates.filter((c) => !used.has(c.id)));
+    const link = findPrevious(cur, candidates, used);
     if (!link) break;
     links.unshift(link);
     revisions.unshift(link.previous);
