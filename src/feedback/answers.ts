@@ -1,7 +1,8 @@
 import type { Message, Person } from "../patch/message.js";
 import type { Item } from "./items.js";
+import { concernOf } from "./concerns.js";
 import { segmentReply } from "./reply-text.js";
-import { contentWords, overlap, sentences } from "./words.js";
+import { contentWords, jaccard, mentions, overlap, sentences } from "./words.js";
 
 /**
  * What the series' author said back to a point. A "reason" explains why the code stays as it
@@ -36,9 +37,27 @@ function parents(m: Message): string[] {
 }
 
 /**
+ * The item an author's words speak to when they are not threaded under it (an answer posted on
+ * the v2 cover letter): the one whose words the quote repeats, or whose reviewer is named with
+ * the same concern.
+ */
+function addressedTo(items: readonly Item[], quote: readonly string[], text: string, date: Date | undefined): Item | undefined {
+  const before = items.filter((i) => i.kind !== "ack" && (!date || !i.date || i.date <= date));
+  const q = contentWords(quote.join(" "));
+  if (q.size > 0) {
+    const best = [...before].sort((a, b) => jaccard(q, contentWords(b.body)) - jaccard(q, contentWords(a.body)))[0];
+    if (best && jaccard(q, contentWords(best.body)) >= 0.3) return best;
+  }
+  const concern = concernOf(text);
+  const named = before.filter((i) => mentions(text, i.author) && concern !== undefined && i.concern === concern);
+  return named.length === 1 ? named[0] : undefined;
+}
+
+/**
  * The author's answers to each item: replies by one of `authors` in reply (directly or further
  * down the thread) to the item's source. When the answer quotes several points of that reply,
- * each own-text part goes to the item whose words its quote shares most.
+ * each own-text part goes to the item whose words its quote shares most. Author replies
+ * elsewhere in the thread answer the item they quote, or name with its concern.
  */
 export function findAnswers(items: readonly Item[], replies: readonly Message[], authors: readonly Person[]): Map<string, Answer[]> {
   const isAuthor = (p: Person) => authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
@@ -47,8 +66,9 @@ export function findAnswers(items: readonly Item[], replies: readonly Message[],
   for (const it of items) bySource.set(it.source, [...(bySource.get(it.source) ?? []), it]);
   for (const r of replies) {
     if (!isAuthor(r.from)) continue;
-    const answered = parents(r).flatMap((id) => bySource.get(id) ?? []);
-    if (answered.length === 0) continue;
+    const all = parents(r).flatMap((id) => bySource.get(id) ?? []);
+    // Words answer points; a "thanks" under a Reviewed-by answers nothing.
+    const answered = all.some((i) => i.kind !== "ack") ? all.filter((i) => i.kind !== "ack") : all;
     const blocks = segmentReply(r.body);
     let quote: readonly string[] = [];
     for (const b of blocks) {
@@ -61,9 +81,12 @@ export function findAnswers(items: readonly Item[], replies: readonly Message[],
       if (!kind) continue;
       const q = contentWords(quote.join(" "));
       const target =
-        answered.length === 1
-          ? answered[0]!
-          : [...answered].sort((a, b) => overlap(q, contentWords(b.body)) - overlap(q, contentWords(a.body)))[0]!;
+        answered.length === 0
+          ? addressedTo(items, quote, text, r.date)
+          : answered.length === 1
+            ? answered[0]!
+            : [...answered].sort((a, b) => overlap(q, contentWords(b.body)) - overlap(q, contentWords(a.body)))[0]!;
+      if (!target) continue;
       const list = out.get(target.id) ?? [];
       list.push({ source: r.messageId, author: r.from, date: r.date, kind, text });
       out.set(target.id, list);

@@ -29,6 +29,8 @@ export interface Tracker {
   readonly replies: number;
   /** Points merged into an item they restate. */
   readonly restatements: number;
+  /** Reviewer replies on the latest revision: its own review, judged when the next one comes. */
+  readonly pending: number;
   readonly changelog: readonly ChangelogEntry[];
 }
 
@@ -100,7 +102,9 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const judging = { older: review(older), newer, pairing, changelog: matched, answers };
     for (const item of raw) items.push(judgeItem(item, judging));
   }
-  return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, changelog } };
+  const reviewer = (m: Message) => !authors.some((a) => a.email.toLowerCase() === m.from.email.toLowerCase());
+  const pending = revisions.filter((s) => s.revision === current.revision).flatMap((s) => allReplies([s])).filter(reviewer).length;
+  return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, pending, changelog } };
 }
 
 /** Whether `id` names this series: its thread root's Message-ID (with or without <>) or its change-id. */

@@ -168,16 +168,20 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
   const evidence: string[] = [];
   let substantial = false;
   for (const p of carried) {
-    const was = item.patch.index === 0 ? j.pairing.pairs.find((x) => x.new.some((n) => n.index === p.index))?.old.message : oldPatch(item, j);
-    const arrow = `${was ? `v${item.version} ${j.pairing.pairs.find((x) => x.old.message === was)?.old.index ?? "?"}/${item.patch.total}` : "new"} → ${newLabel(j, [p])}`;
-    const d = interdiff(was?.files ?? [], p.message.files);
-    const level = was ? d.level : "substantial";
-    if (level === "substantial") {
+    // The patch the tag was given for: the item's own, or for a series-wide tag, p's counterpart.
+    const was = item.patch.index === 0 ? j.pairing.pairs.find((x) => x.new.some((n) => n.index === p.index))?.old : { message: oldPatch(item, j)!, index: item.patch.index };
+    if (!was?.message) {
       substantial = true;
-      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}, which ${was ? "changed substantially" : "is a new patch"} since it was given`);
-      evidence.push(describeInterdiff(d, arrow));
+      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}, which is a new patch`);
+      continue;
+    }
+    const d = interdiff(was.message.files, p.message.files);
+    if (d.level === "substantial") {
+      substantial = true;
+      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}, which changed substantially since it was given`);
+      evidence.push(describeInterdiff(d, `v${item.version} ${was.index}/${item.patch.total} → ${newLabel(j, [p])}`));
     } else {
-      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}; the patch is ${level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`);
+      evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}; the patch is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`);
     }
   }
   return { verdict: substantial ? "unclear" : "addressed", evidence };

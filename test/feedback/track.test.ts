@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { trackAll, trackSeries, type Tracker } from "../../src/feedback/track.js";
 import type { JudgedItem } from "../../src/feedback/verdict.js";
+import { renderTrackerText } from "../../src/review/render/tracker.js";
 import { CHANGE_ID, dropMessage, editAfter, seriesOf, trackDeps, V1_COVER, V2_COVER } from "./fixture.js";
 
 function tracked(results: Awaited<ReturnType<typeof trackAll>>): Tracker {
@@ -181,5 +182,39 @@ describe("tracking variants of the thread", async () => {
     expect(byId(t, "1.5").evidence).toContain(
       "v2 1/3 lets the exporter decide at attach time: drivers/dma-buf/dma-buf.c:219 in dma_buf_dynamic_attach(): if (dmabuf->dma_coherent && !dmabuf->ops->attach_coherent(dmabuf, dev)) → -EINVAL",
     );
+  });
+
+  it("replies to v2 are counted as pending, and the author's answer there still answers a v1 point", async () => {
+    const reply = (id: string, from: string, parent: string, body: string) =>
+      [
+        "From mboxrd@z Thu Jan  1 00:00:00 1970",
+        `Message-ID: <${id}>`,
+        `From: ${from}`,
+        "Date: Fri, 11 Nov 2022 10:00:00 +0100",
+        "Subject: Re: [PATCH v2 0/3] dma-buf: coherency flag with an exporter override",
+        `In-Reply-To: <${parent}>`,
+        `References: <${V2_COVER}>${parent === V2_COVER ? "" : ` <${parent}>`}`,
+        "",
+        body,
+        "",
+      ].join("\n");
+    const edit = (s: string) =>
+      `${dropMessage(s, "YWxleC1hbnN3ZXItam9uYXM@example.com")}\n${reply("v2-priya@example.org", "Priya Raman <priya.raman@example.org>", V2_COVER, "This still asks the device. Please look at the attachment instead.")}\n${reply(
+        "v2-alex@example.com",
+        "Alex Moreau <alex.moreau@example.com>",
+        V2_COVER,
+        "Jonas, on the regression you raised on v1: the check stays, because an import that works today only by luck is worse than one that fails.",
+      )}`;
+    const t = tracked(trackAll(await seriesOf(edit), deps));
+    expect(t.pending).toBe(1);
+    expect(byId(t, "1.4").verdict).toBe("answered");
+    expect(byId(t, "1.4").evidence[0]).toBe(
+      'reply <v2-alex@example.com> from Alex Moreau, 2022-11-11: "Jonas, on the regression you raised on v1: the check stays, because an import that works today only by luck is worse than one that fails."',
+    );
+    expect(renderTrackerText(t).split("\n").slice(4, 7)).toEqual([
+      "  9 points from 8 replies to v1 (3 restatements merged): 2 addressed, 2",
+      "  not addressed, 1 answered, 2 obsolete, 2 unclear. 1 reply to v2 so",
+      "  far, judged against the next revision.",
+    ]);
   });
 });

@@ -83,4 +83,24 @@ describe("verdicts on a small series", () => {
       '1.4 change requested unclear: interdiff v1 1/2 → v2 1/1: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+unsigned int gate;" | the changelog does not mention it',
     ]);
   });
+
+  it("a Tested-by for the whole series carried onto an unchanged patch holds, onto a new patch it is flagged", async () => {
+    const tested: MailSpec = { id: "t1", subject: "Re: [PATCH 0/2] dma-buf: two things", parent: "c1", from: SAM, day: 1, body: "Tested-by: Sam Okafor <sam@example.net>\n" };
+    const tag = ["Tested-by: Sam Okafor <sam@example.net>"];
+    const t = await track(
+      [
+        { id: "c2", subject: "[PATCH v2 0/3] dma-buf: two things", day: 5 },
+        { id: "a2", subject: "[PATCH v2 1/3] dma-buf: gate", parent: "c2", day: 5, changes: [{ path: CORE, line: "int gate; /* why */" }], trailers: tag },
+        { id: "b2", subject: "[PATCH v2 2/3] dma-buf: heaps: flag", parent: "c2", day: 5, changes: [{ path: HEAP, line: "int flag;" }] },
+        { id: "n2", subject: "[PATCH v2 3/3] dma-buf: udmabuf: new", parent: "c2", day: 5, changes: [{ path: "drivers/dma-buf/udmabuf.c", line: "int x;" }], trailers: tag },
+      ],
+      [tested],
+    );
+    const item = t.items.find((i) => i.source === "t1")!;
+    expect(item.verdict).toBe("unclear");
+    expect(item.evidence).toEqual([
+      "Tested-by: Sam Okafor <sam@example.net> given in <t1> for the whole series is carried into v2 1/3; the patch is unchanged",
+      "Tested-by: Sam Okafor <sam@example.net> given in <t1> for the whole series is carried into v2 3/3, which is a new patch",
+    ]);
+  });
 });

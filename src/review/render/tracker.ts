@@ -28,7 +28,8 @@ function summary(t: Tracker): string {
   const older = [...new Set(t.revisions.filter((r) => r.revision < t.series.revision).map((r) => `v${r.revision}`))].join(", ");
   const merged = t.restatements > 0 ? ` (${t.restatements} restatement${t.restatements === 1 ? "" : "s"} merged)` : "";
   const tally = VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v]} ${v}`).join(", ");
-  return `${t.items.length} points from ${t.replies} replies to ${older}${merged}: ${tally || "nothing to judge"}.`;
+  const pending = t.pending > 0 ? ` ${t.pending} repl${t.pending === 1 ? "y" : "ies"} to v${t.series.revision} so far, judged against the next revision.` : "";
+  return `${t.items.length} points from ${t.replies} replies to ${older}${merged}: ${tally || "nothing to judge"}.${pending}`;
 }
 
 function headLines(t: Tracker): string[] {
@@ -119,6 +120,7 @@ export function trackerJson(t: Tracker) {
     links: t.links.map((l) => ({ from: l.previous.id, to: l.series.id, how: l.how, detail: l.detail, resend: l.resend })),
     replies: t.replies,
     restatements: t.restatements,
+    pending: t.pending,
     counts: counts(t),
     items: t.items.map((i) => ({
       id: i.id,
