@@ -179,11 +179,15 @@ function time(d: Date | undefined): number {
   return d?.getTime() ?? 0;
 }
 
-/** How strongly a later point restates an earlier item: shared concern, the item's author named, shared words. */
-function restateScore(p: { text: string; concern: ConcernId | undefined }, item: Item): number {
+/**
+ * How strongly a later point restates an earlier item: shared concern, the item's author named
+ * (a summary) or the same reviewer coming back to it, shared words.
+ */
+function restateScore(p: { text: string; concern: ConcernId | undefined; author: Person }, item: Item): number {
   let score = 0;
   if (p.concern && p.concern === item.concern) score += 3;
   if (mentions(p.text, item.author)) score += 3;
+  if (p.author.email.toLowerCase() === item.author.email.toLowerCase()) score += 2;
   const j = jaccard(contentWords(p.text), contentWords(item.body));
   if (j >= 0.2) score += 2;
   else if (j >= 0.1) score += 1;
@@ -255,7 +259,7 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
         ? earlier.find((d) => jaccard(contentWords(p.quote!.lines.join(" ")), contentWords(d.body)) >= 0.3)
         : undefined;
     const scored = earlier
-      .map((d) => ({ d, score: restateScore({ text: p.text, concern }, { ...d, id: "", restatedIn: [] }) }))
+      .map((d) => ({ d, score: restateScore({ text: p.text, concern, author: p.reply.from }, { ...d, id: "", restatedIn: [] }) }))
       .sort((a, b) => b.score - a.score || time(a.d.date) - time(b.d.date))[0];
     const agrees = quotedItem && (AGREEMENT.test(p.text) || (concern !== undefined && concern === quotedItem.concern));
     const into = agrees ? quotedItem : scored && scored.score >= 5 ? scored.d : undefined;

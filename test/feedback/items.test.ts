@@ -100,4 +100,22 @@ describe("extractItems", () => {
     const items = extractItems(g, [JANE]);
     expect(items.map((i) => `${i.id} ${i.source} ${i.kind}`)).toEqual(["1.1 x1 question", "1.2 x2 change requested"]);
   });
+
+  it("a reviewer coming back to their own point after the author's answer restates it", () => {
+    const s = thread([
+      { id: "r1", subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "p", from: PRIYA, day: 1, body: `${DIFF_QUOTE}\n\nThis refuses imports that work today, a regression for userspace.\n` },
+      { id: "a1", subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "r1", refs: ["p", "r1"], from: JANE, day: 2, body: "> a regression for userspace.\n\nThey only work by luck, so the check stays.\n" },
+      {
+        id: "r2",
+        subject: "Re: [PATCH 1/1] dma-buf: add a gate",
+        parent: "a1",
+        refs: ["p", "r1", "a1"],
+        from: PRIYA,
+        day: 3,
+        body: "> They only work by luck, so the check stays.\n\nThey work with bracketed access, and breaking userspace that works today is a regression.\n",
+      },
+    ]);
+    const items = extractItems(s, [JANE]);
+    expect(items.map((i) => `${i.id} ${i.kind} ${i.source} <- ${i.restatedIn.map((r) => r.source).join(",")}`)).toEqual(["1.1 objection r1 <- r2"]);
+  });
 });
