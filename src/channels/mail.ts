@@ -1,7 +1,529 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { MirrorConfig } from "../config/config.js";
+import { InputError } from "../errors.js";
+import { parseMime } from "../ingest/mime.js";
+import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
+import { fetchInbox } from "../ingest/public-inbox/fetch.js";
+import { EpochReader, listEpochs, type ArchiveEntry, type Epoch } from "../ingest/public-inbox/reader.js";
+import { triage, type Triaged } from "../ingest/public-inbox/triage.js";
+import { buildMessage, type Message, type Person } from "../patch/message.js";
+import type { ReplyOptions } from "../publish/mail/compose.js";
+import { MailTarget } from "../publish/mail/target.js";
+import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
+import type { Receipt } from "../publish/target.js";
+import { reviewMessages } from "../review/review.js";
+import type { SeriesReview } from "../review/review-series.js";
+import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
 
+/*
+ * The mailing-list channel, top to bottom:
+ *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch
+ *   normalise  triage every message (decoded, no mailparser), record it by thread
+ *   review     a thread whose series is complete, or has waited `series-wait`, is read again
+ *              with mailparser and reviewed like the CLI reviews an mbox
+ *   publish    replies drafted, intended in the ledger in the transaction that moves the
+ *              cursor past the batch, then delivered; a crash in between resends the same bytes
+ */
+
+export interface PassOptions {
+  /**
+   * "new": answer what arrived after the bot first read the mirror (everything when the mirror
+   * says `history: reply`); "all": answer everything; "none": record and review, send nothing.
+   */
+  readonly reply: "new" | "all" | "none";
+  /** Only messages archived since then (backfill --since). */
+  readonly since?: Date;
+  /** At most this many messages in this pass (backfill --limit). */
+  readonly limit?: number;
+  readonly onProgress?: (p: Progress) => void;
+  readonly shouldStop?: () => boolean;
+}
+
+export interface Progress {
+  readonly epoch: string;
+  readonly done: number;
+  readonly total: number;
+  readonly seconds: number;
+}
+
+export interface Skipped {
+  readonly id: string;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+export interface PassStats {
+  /** Messages read from the archive in this pass. */
+  messages: number;
+  patches: number;
+  /** Series reviewed in this pass. */
+  reviewed: number;
+  /** Replies delivered in this pass. */
+  replies: number;
+  /** Replies a review earned but that were not sent (history, backfill without --reply, policy, opt-out). */
+  withheld: number;
+  skipped: Skipped[];
+  deleted: number;
+  duplicates: number;
+  seconds: number;
+}
+
+export function emptyStats(): PassStats {
+  return { messages: 0, patches: 0, reviewed: 0, replies: 0, withheld: 0, skipped: [], deleted: 0, duplicates: 0, seconds: 0 };
+}
+
+/** "Name <addr>" or "addr" from the configuration. */
+export function parseAddress(value: string): Person {
+  const m = /^\s*(.*?)\s*<([^<>\s]+@[^<>\s]+)>\s*$/.exec(value);
+  if (m) return { name: m[1]!.replace(/^"|"$/g, "") || m[2]!, email: m[2]! };
+  return { name: value.trim(), email: value.trim() };
+}
+
+/** The target the configuration asks for: an outbox directory (default) or SMTP. */
+export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } = {}): MailTarget {
+  const mail = ctx.config.mail;
+  const transport = mail.delivery === "smtp" && mail.smtp ? smtpTransport(mail.smtp) : outboxTransport(overrides.outbox ?? mail.outbox);
+  const defaults: ReplyOptions = { policy: "all", threshold: "warning", list: undefined, from: parseAddress(mail.from) };
+  return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }));
+}
+
+interface ThreadReview {
+  readonly thread: string;
+  readonly series: readonly { review: SeriesReview; fresh: readonly string[] }[];
+  readonly outgoing: readonly Outgoing[];
+  readonly refused: readonly Receipt[];
+  readonly skipped: readonly Skipped[];
+}
+
+/** One mirror: its epochs' readers, its cursor, its threads. */
+export class MailMirror {
+  private readonly state: MailState;
+  private readonly readers = new Map<string, EpochReader>();
+  private readonly reported = new Set<string>();
+  private readonly log: Logger;
+  private readonly source: string;
+
+  constructor(
+    private readonly ctx: ChannelContext,
+    readonly mirror: MirrorConfig,
+    private readonly target: MailTarget,
+  ) {
+    this.state = new MailState(ctx.store.db);
+    this.log = ctx.log.child({ channel: "mail", mirror: mirror.name });
+    this.source = mirror.inbox;
+    for (const email of ctx.config.mail.optOut) this.state.optOut(email, "config");
+  }
+
+  /** One pass: fetch, read every epoch up to its head, review what is due, deliver. */
+  async pass(run: PassOptions): Promise<PassStats> {
+    const stats = emptyStats();
+    const started = Date.now();
+    const firstRead = this.ctx.store.transaction(() => this.state.firstRead(this.source, Math.floor(started / 1000)));
+    await this.target.flush(); // replies intended before a crash go out first
+    if (this.mirror.remote) {
+      try {
+        const f = await fetchInbox(this.mirror.inbox, this.mirror.remote);
+        if (f.cloned.length > 0) this.log.info({ cloned: f.cloned }, "new epochs cloned");
+      } catch (err) {
+        this.report("fetch", "unreadable", `fetch from ${this.mirror.remote} failed: ${(err as Error).message}`);
+      }
+    }
+    let epochs: Epoch[] = [];
+    try {
+      epochs = listEpochs(this.mirror.inbox);
+    } catch (err) {
+      this.report("-", "unreadable", err instanceof InputError ? err.detail : (err as Error).message);
+    }
+    let clock = 0;
+    let budget = run.limit ?? Number.POSITIVE_INFINITY;
+    for (const epoch of epochs) {
+      if (budget <= 0 || run.shouldStop?.()) break;
+      const read = await this.readEpoch(epoch, run, stats, firstRead, budget, clock, started);
+      budget -= read.messages;
+      clock = read.clock;
+    }
+    // Caught up: what waits is measured against the wall clock now.
+    if (!run.shouldStop?.()) await this.reviewAndPublish(Math.floor(Date.now() / 1000), run, stats, firstRead, undefined);
+    stats.seconds = (Date.now() - started) / 1000;
+    return stats;
+  }
+
+  private reader(epoch: Epoch): EpochReader {
+    let r = this.readers.get(epoch.dir);
+    if (!r) {
+      r = new EpochReader(epoch);
+      this.readers.set(epoch.dir, r);
+    }
+    return r;
+  }
+
+  /** An archive-level problem (an epoch git cannot read, a failed fetch): logged and recorded once. */
+  private report(epoch: string, reason: string, detail: string): void {
+    const key = `${epoch}\0${detail}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.log.error({ epoch, reason, detail }, "archive problem; going on with the rest");
+    this.ctx.store.transaction(() => this.state.archiveError(this.source, epoch, reason, detail));
+  }
+
+  private async readEpoch(
+    epoch: Epoch,
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+    budget: number,
+    clockIn: number,
+    started: number,
+  ): Promise<{ messages: number; clock: number }> {
+    const reader = this.reader(epoch);
+    let clock = clockIn;
+    let messages = 0;
+    try {
+      let after = this.ctx.store.cursors.get(this.source, epoch.name);
+      if (after && !(await reader.has(after))) {
+        // The epoch was replaced (a re-clone): read it again; known messages are recognised.
+        this.log.warn({ epoch: epoch.name, cursor: after }, "cursor not in the epoch any more; reading it from the start");
+        after = undefined;
+      }
+      const list = await reader.list(after, run.since);
+      const size = this.ctx.config.mail.batch;
+      let page = list.next(Math.min(size, budget));
+      let pending = page.length > 0 ? reader.read(page) : undefined;
+      while (pending && !run.shouldStop?.()) {
+        const entries: ArchiveEntry[] = [];
+        for await (const e of pending) entries.push(e);
+        const current = page;
+        messages += current.length;
+        // Ask for the next page before working on this one: git reads while we think.
+        page = messages < budget ? list.next(Math.min(size, budget - messages)) : [];
+        pending = page.length > 0 ? reader.read(page) : undefined;
+        this.ctx.store.transaction(() => {
+          for (const e of entries) this.record(e, epoch, stats);
+        });
+        stats.messages += current.length;
+        clock = Math.max(clock, current[current.length - 1]!.time);
+        await this.reviewAndPublish(clock, run, stats, firstRead, { epoch: epoch.name, commit: current[current.length - 1]!.commit });
+        run.onProgress?.({ epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds: (Date.now() - started) / 1000 });
+      }
+    } catch (err) {
+      this.report(epoch.name, "unreadable", (err as Error).message.split("\n")[0] ?? String(err));
+    }
+    return { messages, clock };
+  }
+
+  /** Normalise: one archived commit into the store, by thread. */
+  private record(e: ArchiveEntry, epoch: Epoch, stats: PassStats): void {
+    if (e.kind === "deleted") {
+      stats.deleted++;
+      return;
+    }
+    const origin = `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+    const skip = (id: string, reason: string, detail: string) => {
+      const inserted = this.state.insert({
+        messageId: id,
+        source: this.source,
+        origin,
+        kind: "skipped",
+        subject: null,
+        author: null,
+        date: null,
+        inReplyTo: null,
+        status: "skipped",
+        reason: `${reason}: ${detail}`,
+        thread: null,
+        revision: null,
+        patchIndex: null,
+        patchTotal: null,
+        arrivedAt: e.commit.time,
+      });
+      if (!inserted) return;
+      stats.skipped.push({ id, reason, detail });
+      this.log.warn({ id, origin, reason, detail }, "message skipped");
+    };
+    // Unread messages have no Message-ID we know: the blob (or commit) names them.
+    if (e.kind === "too-large") return skip(`blob-${e.oid}@dmabuf-review.invalid`, "too-large", `${e.size} bytes, limit exceeded`);
+    if (e.kind === "unreadable") return skip(`commit-${e.commit.commit}@dmabuf-review.invalid`, "unreadable", e.detail);
+    const t = triage(e.bytes);
+    if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
+    const m = t.value;
+    const thread = this.threadOf(m);
+    const inserted = this.state.insert({
+      messageId: m.messageId,
+      source: this.source,
+      origin,
+      kind: m.kind,
+      subject: m.subject,
+      author: m.from,
+      date: m.date?.toISOString() ?? null,
+      inReplyTo: m.inReplyTo ?? null,
+      status: "seen",
+      reason: null,
+      thread,
+      revision: m.revision,
+      patchIndex: m.kind === "cover" ? 0 : (m.index ?? (m.kind === "patch" ? 1 : null)),
+      patchTotal: m.kind === "patch" || m.kind === "cover" ? (m.total ?? 1) : null,
+      arrivedAt: e.commit.time,
+    });
+    if (!inserted) {
+      stats.duplicates++; // a cross-post, a resend, or a batch read again after a crash
+      return;
+    }
+    if (m.kind === "patch") stats.patches++;
+    if (m.kind === "patch" || m.kind === "cover") this.state.wait(thread, this.source, m.relevant, e.commit.time);
+    if (m.optOut && m.from && m.from !== this.target.from.email.toLowerCase() && this.state.optOut(m.from, m.messageId)) {
+      this.log.info({ author: m.from, messageId: m.messageId }, "author opted out of automated reviews");
+    }
+  }
+
+  /**
+   * The thread a message belongs to: its parent's when the parent is known, else the root its
+   * References name (the parent may come later, the root id is the same). Numbered patches
+   * sent without threading are gathered per author, revision and count while slots are free.
+   */
+  private threadOf(m: Triaged): string {
+    const parents = [m.inReplyTo, m.references[m.references.length - 1], m.references[0]];
+    for (const id of parents) {
+      const t = id ? this.state.threadOf(id) : undefined;
+      if (t) return t;
+    }
+    const root = m.references[0] ?? m.inReplyTo;
+    if (root) return root;
+    if (m.kind === "patch" && (m.total ?? 1) > 1) {
+      const key = `${m.from}|v${m.revision}|${m.total}`;
+      return this.state.openLoose(key, m.index ?? 1) ?? `loose:${key}|${m.messageId}`;
+    }
+    return m.messageId;
+  }
+
+  /**
+   * A thread is due when every revision in it awaiting review is complete, or the oldest of its
+   * messages has waited `series-wait` (archive time while catching up, wall time after).
+   */
+  private isDue(members: readonly MemberRow[], clock: number): boolean {
+    const groups = new Map<string, { total: number; have: Set<number>; waiting: boolean; since: number }>();
+    for (const m of members) {
+      if ((m.kind !== "patch" && m.kind !== "cover") || m.status === "skipped") continue;
+      const key = `${m.revision ?? 1}|${m.patch_total ?? 1}`;
+      const g = groups.get(key) ?? { total: m.patch_total ?? 1, have: new Set<number>(), waiting: false, since: m.arrived_at };
+      if (m.kind === "patch") g.have.add(m.patch_index ?? 1);
+      if (m.status === "seen") g.waiting = true;
+      g.since = Math.min(g.since, m.arrived_at);
+      groups.set(key, g);
+    }
+    const wait = this.ctx.config.mail.seriesWaitSeconds;
+    return [...groups.values()]
+      .filter((g) => g.waiting)
+      .every((g) => clock - g.since >= wait || Array.from({ length: g.total }, (_, i) => i + 1).every((i) => g.have.has(i)));
+  }
+
+  /** Review: the due threads, read again in full and reviewed like an mbox. */
+  private async reviewThread(thread: string, members: readonly MemberRow[], run: PassOptions, firstRead: number): Promise<ThreadReview> {
+    const skipped: Skipped[] = [];
+    const rows = members.filter((m) => m.status !== "skipped");
+    const byEpoch = new Map<string, MemberRow[]>();
+    for (const r of rows) {
+      const [, epoch] = r.origin.split(":");
+      byEpoch.set(epoch!, [...(byEpoch.get(epoch!) ?? []), r]);
+    }
+    const messages: Message[] = [];
+    const rowOf = new Map<string, MemberRow>();
+    for (const [name, list] of byEpoch) {
+      const epoch = listEpochs(this.mirror.inbox).find((e) => e.name === name);
+      if (!epoch) continue;
+      let i = 0;
+      for await (const blob of this.reader(epoch).blobs(list.map((r) => r.origin.split(":")[2]!))) {
+        const row = list[i++]!;
+        if (blob.kind !== "blob") continue;
+        try {
+          const message = buildMessage(await parseMime({ bytes: blob.bytes, source: row.origin }));
+          messages.push(message);
+          rowOf.set(message.messageId, row);
+        } catch (err) {
+          if (!(err instanceof InputError)) throw err;
+          skipped.push({ id: row.message_id, reason: err.reason, detail: err.detail });
+        }
+      }
+    }
+    const { rules, parser, model } = this.ctx.review;
+    const review = reviewMessages(messages, [], rules, parser, model);
+    const series: { review: SeriesReview; fresh: string[] }[] = [];
+    const outgoing: Outgoing[] = [];
+    const refused: Receipt[] = [];
+    for (const s of review.series) {
+      const ids = [s.series.cover, ...s.series.slots, ...s.series.duplicates].flatMap((m) => (m ? [m.messageId] : []));
+      const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
+      if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
+      const replies = [...s.series.replies.values()].flat().map((m) => m.messageId);
+      series.push({ review: s, fresh: [...ids, ...replies] });
+      const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
+      const history = run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead);
+      const p = await this.target.prepare(s, { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list });
+      if (history) {
+        refused.push(...p.outgoing.map((o) => ({ target: this.target.name, ok: false, what: o.key.what, reason: run.reply === "none" ? "not asked to reply" : "history" })));
+      } else {
+        outgoing.push(...p.outgoing);
+        refused.push(...p.refused);
+      }
+    }
+    return { thread, series, outgoing, refused, skipped };
+  }
+
+  /**
+   * Review what is due and publish it. The replies are intended in the ledger in the same
+   * transaction that moves the cursor past the batch (`to`); then they are delivered.
+   */
+  private async reviewAndPublish(clock: number, run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): Promise<void> {
+    const done: ThreadReview[] = [];
+    for (const w of this.state.waitingThreads(this.source)) {
+      const members = this.state.members(w.thread);
+      if (!this.isDue(members, clock)) continue;
+      done.push(await this.reviewThread(w.thread, members, run, firstRead));
+    }
+    this.ctx.store.transaction(() => {
+      for (const t of done) {
+        for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
+        for (const { review: s, fresh } of t.series) {
+          const ser = s.series;
+          this.state.recordSeries({
+            id: ser.id,
+            title: ser.title,
+            revision: ser.revision,
+            total: ser.total,
+            changeId: ser.changeId,
+            author: `${ser.author.name} <${ser.author.email}>`,
+            firstSeen: (ser.date ?? new Date()).toISOString(),
+          });
+          for (const p of s.patches)
+            for (const f of p.findings)
+              this.state.recordFinding({ seriesId: ser.id, patchId: p.message.messageId, fingerprint: f.fingerprint, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message });
+          for (const id of fresh) this.state.markReviewed(id, ser.id);
+        }
+        this.state.threadReviewed(t.thread);
+        this.target.record(t.outgoing);
+      }
+      if (to) this.ctx.store.cursors.set(this.source, to.epoch, to.commit);
+    });
+    for (const t of done) {
+      stats.reviewed += t.series.length;
+      stats.withheld += t.refused.length;
+      stats.skipped.push(...t.skipped);
+      for (const k of t.skipped) this.log.warn({ id: k.id, reason: k.reason, detail: k.detail }, "message skipped at review");
+      for (const s of t.series) this.log.info({ series: s.review.series.id, title: s.review.series.title, findings: s.review.patches.reduce((n, p) => n + p.findings.length, 0) }, "series reviewed");
+    }
+    const receipts = await this.target.flush();
+    for (const r of receipts) {
+      if (r.ok) {
+        stats.replies++;
+        this.log.info({ what: r.what, location: r.location }, "reply posted");
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.readers.values()) await r.close();
+    this.readers.clear();
+  }
+}
+
+/** The demo mirror: the bundled inbox under the data directory, answered in full. */
+export function demoMirror(dataDir: string): MirrorConfig {
+  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply" };
+}
+
+function countEml(dir: string): number {
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith(".eml")).length;
+  } catch {
+    return 0;
+  }
+}
+
+export interface MailChannelOptions {
+  /** One pass over every mirror, then return (watch --once). */
+  readonly once?: boolean;
+  /** Where a human reads what the demo did (stderr by default). */
+  readonly say?: (line: string) => void;
+}
+
 /** The mailing-list channel: follow public-inbox mirrors, review series, reply by mail. */
-export async function startMailChannel(ctx: ChannelContext): Promise<Running> {
-  ctx.log.warn({ channel: "mail" }, "mail channel off: not implemented in this build");
-  return { name: "mail", stop: async () => {} };
+export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOptions = {}): Promise<Running> {
+  const log = ctx.log.child({ channel: "mail" });
+  const say = opts.say ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const mirrors = [...ctx.config.mail.mirrors];
+  if (ctx.config.mail.demo) {
+    const demo = demoMirror(ctx.config.dataDir);
+    if (await ensureDemoInbox(demo.inbox)) log.info({ inbox: demo.inbox }, "demo inbox built from the fixtures");
+    mirrors.push(demo);
+  }
+  if (mirrors.length === 0) {
+    log.warn("no mirror configured (mail.mirrors) and the demo is off: the mail channel has nothing to follow");
+    return { name: "mail", stop: async () => {} };
+  }
+  const target = mailTarget(ctx);
+  const engines = mirrors.map((m) => new MailMirror(ctx, m, target));
+  let stopping = false;
+  let announced = false;
+  const wakers = new Set<() => void>();
+  const sleep = (seconds: number) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, seconds * 1000);
+      wakers.add(done);
+    });
+  const passOnce = async (e: MailMirror) => {
+    try {
+      const s = await e.pass({ reply: "new", shouldStop: () => stopping });
+      log.info({ mirror: e.mirror.name, messages: s.messages, reviewed: s.reviewed, replies: s.replies, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
+      if (!announced && ctx.config.mail.demo && e.mirror.inbox === demoMirror(ctx.config.dataDir).inbox) {
+        announced = true;
+        if (ctx.config.mail.delivery === "outbox") {
+          const n = countEml(ctx.config.mail.outbox);
+          say(`dmabuf-review: demo: ${n} ${n === 1 ? "reply" : "replies"} in ${ctx.config.mail.outbox} (plain-text .eml files, one per reply; open them with any mail reader)`);
+        }
+        if (!opts.once) say("dmabuf-review: watching for new mail; Ctrl-C stops");
+      }
+    } catch (err) {
+      log.error({ mirror: e.mirror.name, err: (err as Error).message }, "pass failed; trying again at the next poll");
+    }
+  };
+  const close = async () => {
+    for (const e of engines) await e.close();
+    target.close();
+  };
+  if (opts.once) {
+    for (const e of engines) await passOnce(e);
+    return { name: "mail", stop: close };
+  }
+  // Mirrors take turns: one loop, so two passes never flush the same pending reply at once.
+  const next = new Map(engines.map((e) => [e, 0]));
+  const loop = (async () => {
+    while (!stopping) {
+      const now = Date.now();
+      for (const e of engines) {
+        if (stopping) break;
+        if (next.get(e)! > now) continue;
+        await passOnce(e);
+        next.set(e, Date.now() + e.mirror.pollSeconds * 1000);
+      }
+      if (stopping) break;
+      const soonest = Math.min(...next.values());
+      await sleep(Math.max(1, (soonest - Date.now()) / 1000));
+    }
+  })();
+  return {
+    name: "mail",
+    stop: async () => {
+      stopping = true;
+      for (const w of [...wakers]) w();
+      await loop;
+      await close();
+    },
+  };
 }

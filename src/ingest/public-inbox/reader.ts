@@ -1,0 +1,174 @@
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { InputError, MAX_MESSAGE_BYTES } from "../../errors.js";
+import { CatFile, type BlobResult } from "./cat-file.js";
+
+/** One epoch of a public-inbox v2 inbox: `git/<n>.git`, a bare repository, one commit a message. */
+export interface Epoch {
+  /** "0", "1", ...: the cursor key. */
+  readonly name: string;
+  readonly index: number;
+  readonly dir: string;
+}
+
+/** A commit of an epoch, in archive order. `time` is the committer date: when it was archived. */
+export interface ArchiveCommit {
+  readonly commit: string;
+  readonly time: number;
+}
+
+/** What one commit holds, once read. */
+export type ArchiveEntry =
+  | { readonly kind: "message"; readonly commit: ArchiveCommit; readonly oid: string; readonly bytes: Buffer }
+  | { readonly kind: "too-large"; readonly commit: ArchiveCommit; readonly oid: string; readonly size: number }
+  /** public-inbox removed a message (spam, `public-inbox-learn rm`): the commit moves `m` to `d`. */
+  | { readonly kind: "deleted"; readonly commit: ArchiveCommit }
+  | { readonly kind: "unreadable"; readonly commit: ArchiveCommit; readonly detail: string };
+
+function isGitDir(dir: string): boolean {
+  return existsSync(join(dir, "HEAD")) && existsSync(join(dir, "objects"));
+}
+
+/**
+ * The epochs of an inbox, oldest first: a v2 inbox directory (`git/0.git`, `git/1.git`, ...),
+ * or a single epoch repository given directly. Read again on every poll, so an epoch that
+ * appeared since (public-inbox rolls over to a new one at about 1 GB) is picked up.
+ */
+export function listEpochs(inbox: string): Epoch[] {
+  const dir = resolve(inbox);
+  const gitDir = join(dir, "git");
+  if (existsSync(gitDir) && statSync(gitDir).isDirectory()) {
+    return readdirSync(gitDir)
+      .flatMap((name) => {
+        const m = /^(\d+)\.git$/.exec(name);
+        return m ? [{ name: m[1]!, index: Number(m[1]), dir: join(gitDir, name) }] : [];
+      })
+      .sort((a, b) => a.index - b.index);
+  }
+  if (isGitDir(dir)) {
+    const m = /^(\d+)\.git$/.exec(basename(dir));
+    return [{ name: m ? m[1]! : "0", index: m ? Number(m[1]) : 0, dir }];
+  }
+  if (!existsSync(dir)) throw new InputError("unreadable", "no such directory", inbox);
+  throw new InputError("unreadable", "not a public-inbox v2 inbox (no git/<n>.git) nor an epoch repository", inbox);
+}
+
+/** The commits of one listing, kept as the text git printed and cut into pages on demand. */
+export class CommitList {
+  private at = 0;
+  constructor(
+    private readonly text: string,
+    readonly count: number,
+  ) {}
+
+  /** The next `size` commits, oldest first; empty when the listing is used up. */
+  next(size: number): ArchiveCommit[] {
+    const out: ArchiveCommit[] = [];
+    while (out.length < size && this.at < this.text.length) {
+      let nl = this.text.indexOf("\n", this.at);
+      if (nl < 0) nl = this.text.length;
+      const line = this.text.slice(this.at, nl);
+      this.at = nl + 1;
+      const sp = line.indexOf(" ");
+      if (sp > 0) out.push({ commit: line.slice(0, sp), time: Number(line.slice(sp + 1)) });
+    }
+    return out;
+  }
+}
+
+/**
+ * Reads one epoch: simple-git lists what arrived since the cursor; one long-lived
+ * `git cat-file --batch` reads the messages. History is followed by first parent, as
+ * public-inbox writes it.
+ */
+export class EpochReader {
+  private readonly git: SimpleGit;
+  private readonly cat: CatFile;
+
+  constructor(
+    readonly epoch: Epoch,
+    maxBytes = MAX_MESSAGE_BYTES,
+  ) {
+    // No .env(process.env): npm puts EDITOR in it, and simple-git then refuses to run.
+    this.git = simpleGit({ baseDir: epoch.dir, maxConcurrentProcesses: 2 });
+    this.cat = new CatFile(epoch.dir, maxBytes);
+  }
+
+  async head(): Promise<string | undefined> {
+    try {
+      return (await this.git.raw(["rev-parse", "--verify", "-q", "HEAD^{commit}"])).trim() || undefined;
+    } catch {
+      return undefined; // an epoch with no commit yet
+    }
+  }
+
+  /**
+   * Commits after `after` (all when undefined) up to HEAD, oldest first, optionally only those
+   * archived since `since`. The listing is one line per commit (about 52 bytes); pages are cut
+   * from it, so memory does not grow with the messages read.
+   */
+  async list(after: string | undefined, since?: Date): Promise<CommitList> {
+    const head = await this.head();
+    if (!head || head === after) return new CommitList("", 0);
+    const args = ["log", "--first-parent", "--reverse", "--format=%H %ct"];
+    if (since) args.push(`--since=${Math.floor(since.getTime() / 1000)}`);
+    args.push(after ? `${after}..${head}` : head);
+    const text = await this.git.raw(args);
+    let count = 0;
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) count++;
+    return new CommitList(text, count);
+  }
+
+  /** True when `commit` is in this epoch (a cursor from a rewritten epoch is not). */
+  async has(commit: string): Promise<boolean> {
+    try {
+      await this.git.raw(["cat-file", "-e", `${commit}^{commit}`]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Read the message of each commit, in order. `<commit>:m` is resolved by cat-file itself; a
+   * commit without `m` is a deletion when it has `d`, otherwise something we cannot read. The
+   * request is written at once, so the next page can be asked for while this one is processed.
+   */
+  read(commits: readonly ArchiveCommit[]): AsyncIterable<ArchiveEntry> {
+    const results = this.cat.read(commits.map((c) => `${c.commit}:m`));
+    const self = this;
+    return {
+      async *[Symbol.asyncIterator]() {
+        let i = 0;
+        for await (const r of results) {
+          const commit = commits[i++]!;
+          if (r.kind === "blob") yield { kind: "message", commit, oid: r.oid, bytes: r.bytes } as const;
+          else if (r.kind === "too-large") yield { kind: "too-large", commit, oid: r.oid, size: r.size } as const;
+          else yield await self.probeDeleted(commit); // rare: worth a second process
+        }
+      },
+    };
+  }
+
+  private async probeDeleted(commit: ArchiveCommit): Promise<ArchiveEntry> {
+    const probe = new CatFile(this.epoch.dir, 0);
+    try {
+      for await (const r of probe.read([`${commit.commit}:d`])) {
+        if (r.kind !== "missing") return { kind: "deleted", commit };
+      }
+      return { kind: "unreadable", commit, detail: `commit ${commit.commit} holds no message (no m, no d)` };
+    } finally {
+      await probe.close();
+    }
+  }
+
+  /** Read blobs by object id (a thread loaded again for review). */
+  blobs(oids: readonly string[]): AsyncIterable<BlobResult> {
+    return this.cat.read(oids);
+  }
+
+  async close(): Promise<void> {
+    await this.cat.close();
+  }
+}

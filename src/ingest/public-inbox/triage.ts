@@ -1,0 +1,251 @@
+import { createHash } from "node:crypto";
+import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
+import { areaOfPath, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
+import type { MessageKind } from "../../patch/message.js";
+import { parseSubject } from "../../patch/subject.js";
+
+/**
+ * What the archive loop needs to know about every message, decided on decoded text but without
+ * mailparser: threading headers, what kind of message it is, and whether a patch could touch
+ * the dma-buf surface. Most of a list like dri-devel is not about dma-buf; mailparser reads
+ * about 1,500 real messages a second, this about thirty times that. Messages that matter are
+ * read again with mailparser (ingest/mime.ts) for the review itself.
+ */
+export interface Triaged {
+  readonly messageId: string;
+  /** Sender address, lower case. */
+  readonly from: string;
+  readonly subject: string;
+  readonly date: Date | undefined;
+  readonly inReplyTo: string | undefined;
+  readonly references: readonly string[];
+  readonly kind: MessageKind;
+  readonly revision: number;
+  readonly index: number | undefined;
+  readonly total: number | undefined;
+  /** A patch whose diff could touch the dma-buf surface (a superset of what the review keeps). */
+  readonly relevant: boolean;
+  /** A line `dmabuf-review: opt-out` of its own, outside quotes. */
+  readonly optOut: boolean;
+}
+
+export type TriageResult =
+  | { readonly ok: true; readonly value: Triaged }
+  | { readonly ok: false; readonly reason: InputReason; readonly detail: string; readonly messageId: string | undefined };
+
+const HEADER_LINE = /^[!-9;-~]+:/;
+
+interface Headers {
+  readonly map: Map<string, string>;
+}
+
+function parseHeaders(block: string): Headers {
+  const map = new Map<string, string>();
+  const unfolded = block.replace(/\r?\n[ \t]+/g, " ");
+  for (const line of unfolded.split(/\r?\n/)) {
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    // The first of a repeated header, as mailparser and mail clients read it; mailparser joins
+    // repeated References.
+    if (!map.has(name)) map.set(name, value);
+    else if (name === "references") map.set(name, `${map.get(name)} ${value}`);
+  }
+  return { map };
+}
+
+function decodeBytes(bytes: Buffer, charset: string): string {
+  const cs = charset.toLowerCase();
+  if (cs === "utf-8" || cs === "utf8" || cs === "us-ascii") return bytes.toString("utf8");
+  try {
+    return new TextDecoder(cs).decode(bytes);
+  } catch {
+    return bytes.toString("latin1");
+  }
+}
+
+function decodeQ(text: string): Buffer {
+  return decodeQuotedPrintable(text.replace(/_/g, " "));
+}
+
+/** RFC 2047 encoded words; whitespace between two encoded words is dropped. */
+export function decodeWords(value: string): string {
+  if (!value.includes("=?")) return value;
+  return value
+    .replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)/g, "$1")
+    .replace(/=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g, (_all, cs: string, enc: string, text: string) => {
+      const charset = cs.split("*")[0]!;
+      const bytes = enc.toUpperCase() === "B" ? Buffer.from(text, "base64") : decodeQ(text);
+      return decodeBytes(bytes, charset);
+    });
+}
+
+export function decodeQuotedPrintable(text: string): Buffer {
+  const s = text.replace(/=\r?\n/g, "");
+  const out = Buffer.allocUnsafe(s.length);
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 61 /* = */ && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
+      out[n++] = parseInt(s.slice(i + 1, i + 3), 16);
+      i += 2;
+    } else out[n++] = c & 0xff;
+  }
+  return out.subarray(0, n);
+}
+
+const bare = (id: string) => id.trim().replace(/^<|>$/g, "");
+const bracketed = (v: string) => `${v.startsWith("<") ? "" : "<"}${v}${v.endsWith(">") ? "" : ">"}`;
+
+/** References as mailparser and ingest/mime.ts read them: per token, without brackets. */
+function idList(value: string | undefined): string[] {
+  if (!value) return [];
+  return decodeWords(value)
+    .split(/\s+/)
+    .filter(Boolean)
+    .flatMap((t) => bracketed(t).match(/<[^<>\s]+>/g) ?? [bracketed(t)])
+    .map(bare);
+}
+
+/** In-Reply-To as ingest/mime.ts reads it: the first `<id>` of the whole value. */
+function inReplyToOf(value: string | undefined): string | undefined {
+  const v = value ? decodeWords(value).trim() : "";
+  if (!v) return undefined;
+  const b = bracketed(v);
+  return bare((b.match(/<[^<>\s]+>/g) ?? [b])[0]!);
+}
+
+/** Message-ID as ingest/mime.ts keeps it: the whole value without its outer brackets. */
+function bareMessageId(value: string | undefined): string | undefined {
+  const v = value ? decodeWords(value).trim() : "";
+  return v ? v.replace(/^</, "").replace(/>$/, "").trim() : undefined;
+}
+
+function contentType(value: string | undefined): { type: string; params: Record<string, string> } {
+  if (!value) return { type: "text/plain", params: {} };
+  const semi = value.indexOf(";");
+  const type = (semi < 0 ? value : value.slice(0, semi)).trim().toLowerCase();
+  const params: Record<string, string> = {};
+  const re = /;\s*([\w.*-]+)\s*=\s*(?:"([^"]*)"|([^;\s]*))/g;
+  for (let m = re.exec(value); m; m = re.exec(value)) params[m[1]!.toLowerCase()] = m[2] ?? m[3] ?? "";
+  return { type, params };
+}
+
+function splitHeader(text: string): { head: string; body: string } {
+  const m = /\r?\n\r?\n/.exec(text);
+  if (!m) return { head: text, body: "" };
+  return { head: text.slice(0, m.index), body: text.slice(m.index + m[0].length) };
+}
+
+function decodeBody(body: string, encoding: string | undefined): string {
+  const enc = (encoding ?? "").trim().toLowerCase();
+  if (enc === "base64") return Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ""), "base64").toString("latin1");
+  if (enc === "quoted-printable") return decodeQuotedPrintable(body).toString("latin1");
+  return body;
+}
+
+type Malformed = { readonly malformed: string };
+
+/**
+ * The decoded text of every text part (HTML aside), in latin1 so that every byte survives: what
+ * triage looks at is ASCII (paths, identifiers, `diff --git`), whatever the charset.
+ */
+function textOf(headers: Headers, body: string, depth: number): string | Malformed {
+  const ct = contentType(headers.map.get("content-type"));
+  if (ct.type.startsWith("multipart/")) {
+    const boundary = ct.params["boundary"];
+    if (!boundary) return { malformed: `${ct.type} without a boundary parameter` };
+    const delimiter = `\n--${boundary}`;
+    const text = `\n${body}`;
+    if (!text.includes(`${delimiter}\n`) && !text.includes(`${delimiter}\r\n`) && !text.includes(`${delimiter}--`)) {
+      return { malformed: `the multipart boundary "${boundary}" never appears in the body` };
+    }
+    if (depth > 4) return "";
+    const parts = text.split(delimiter).slice(1);
+    const out: string[] = [];
+    for (const part of parts) {
+      if (part.startsWith("--")) break;
+      const p = splitHeader(part.replace(/^[^\n]*\n/, ""));
+      const t = textOf(parseHeaders(p.head), p.body, depth + 1);
+      if (typeof t === "string" && t) out.push(t);
+    }
+    return out.join("\n");
+  }
+  if (ct.type.startsWith("text/") && ct.type !== "text/html") return decodeBody(body, headers.map.get("content-transfer-encoding"));
+  if (ct.type === "message/rfc822") return "";
+  return "";
+}
+
+const DIFF = /^diff --git a\/|^--- (?:a\/|\/dev\/null)[^\n]*\r?\n\+\+\+ (?:b\/|\/dev\/null)/m;
+const PATHS = /^(?:diff --git a\/(\S+) b\/(\S+)|\+\+\+ b\/(\S+)|--- a\/(\S+))/gm;
+// Code outside the known dma-buf paths can still be in scope: an exporter driver names
+// dma_buf, a gate or a flag names coherency, a GEM driver calls the PRIME helpers.
+const KERNEL_MARKER = /dma_buf|dmabuf|DMA_BUF_|drm_gem_prime_|drm_gem_dmabuf_|coheren/;
+const OPT_OUT = /^[ \t]*dmabuf-review:[ \t]*opt-?out[ \t]*$/im;
+
+/** True when a path alone puts a file in scope (analysis/touch.ts `inScopeByPath`). */
+function scopedPath(path: string): boolean {
+  const area = areaOfPath(path);
+  if (area === "documentation") return /dma-buf|dma_buf|dmabuf|dma-heap/.test(path);
+  return area !== "other" && area !== "userspace";
+}
+
+export function isRelevantDiff(diffText: string): boolean {
+  for (const m of diffText.matchAll(PATHS)) {
+    for (const p of [m[1], m[2], m[3], m[4]]) if (p && scopedPath(p)) return true;
+  }
+  return KERNEL_MARKER.test(diffText) || USERSPACE_DMA_BUF_MARKER.test(diffText);
+}
+
+/**
+ * Decide what a raw archive message is. The same limits and the same reasons as
+ * ingest/mime.ts, checked before anything is decoded.
+ */
+export function triage(bytes: Buffer): TriageResult {
+  if (bytes.length > MAX_MESSAGE_BYTES) return { ok: false, reason: "too-large", detail: `${bytes.length} bytes, limit ${MAX_MESSAGE_BYTES}`, messageId: undefined };
+  const start = bytes.subarray(0, 4096).toString("latin1");
+  if (start.includes("\u0000")) return { ok: false, reason: "not-a-patch", detail: "binary data, not a mail message", messageId: undefined };
+  if (!HEADER_LINE.test(start)) return { ok: false, reason: "not-a-patch", detail: "not a mail message: it does not start with a header line", messageId: undefined };
+  let end = bytes.indexOf("\n\n");
+  const crlf = bytes.indexOf("\r\n\r\n");
+  if (crlf >= 0 && (end < 0 || crlf < end)) end = crlf;
+  const headBytes = end < 0 ? bytes : bytes.subarray(0, end);
+  let head = headBytes.toString("utf8");
+  if (head.includes("\uFFFD")) head = headBytes.toString("latin1");
+  const headers = parseHeaders(head);
+  const h = headers.map;
+  const rawId = bareMessageId(h.get("message-id"));
+  const messageId = rawId ?? `${createHash("sha1").update(bytes).digest("hex")}@dmabuf-review.invalid`;
+  const fromValue = decodeWords(h.get("from") ?? "");
+  const from = (/<([^<>\s]+@[^<>\s]+)>/.exec(fromValue)?.[1] ?? /[^\s<>"(),;]+@[^\s<>"(),;]+/.exec(fromValue)?.[0] ?? "").toLowerCase();
+  const subject = decodeWords(h.get("subject") ?? "").replace(/\s+/g, " ").trim();
+  if (!from && !subject) return { ok: false, reason: "not-a-patch", detail: "not a mail message: no From and no Subject header", messageId };
+  const body = end < 0 ? "" : bytes.subarray(end).toString("latin1").replace(/^\r?\n\r?\n/, "");
+  const text = textOf(headers, body, 0);
+  if (typeof text !== "string") return { ok: false, reason: "malformed-mime", detail: text.malformed, messageId };
+  const s = parseSubject(subject);
+  const inReplyTo = inReplyToOf(h.get("in-reply-to"));
+  const diffAt = text.search(DIFF);
+  const isCover = !s.isReply && s.isPatch && s.index === 0;
+  const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
+  const dateValue = h.get("date");
+  const date = dateValue ? new Date(dateValue) : undefined;
+  return {
+    ok: true,
+    value: {
+      messageId,
+      from,
+      subject,
+      date: date && !Number.isNaN(date.getTime()) ? date : undefined,
+      inReplyTo,
+      references: idList(h.get("references")),
+      kind,
+      revision: s.revision,
+      index: s.index,
+      total: s.total,
+      relevant: kind === "patch" && isRelevantDiff(text.slice(diffAt)),
+      optOut: kind !== "patch" && OPT_OUT.test(text),
+    },
+  };
+}
