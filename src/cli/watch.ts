@@ -21,7 +21,7 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   const store = Store.open(join(config.dataDir, "state.db"));
   const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
   const running: Running[] = [];
-  running.push(await startMailChannel(ctx));
+  running.push(await startMailChannel(ctx, { once: opts.once }));
   if (!opts.once) running.push(await startServer(ctx));
   const stop = async () => {
     for (const r of running.reverse()) await r.stop();
