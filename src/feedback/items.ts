@@ -198,13 +198,15 @@ function restateScore(p: { text: string; concern: ConcernId | undefined; author:
 /**
  * Items of one revision: every point in the replies to its cover letter and patches, the
  * trailers given there as acks, restatements merged into the item they restate, numbered by
- * date. Replies by `authors` (the series' author) are answers, not review.
+ * date. Replies by `authors` (the series' author) are answers, not review; replies from `ignore`
+ * (the bot itself) are neither.
  */
-export function extractItems(threads: Series | readonly Series[], authors: readonly Person[], parser?: CParser): Item[] {
+export function extractItems(threads: Series | readonly Series[], authors: readonly Person[], parser?: CParser, ignore: readonly string[] = []): Item[] {
   // A revision and its RESENDs are one revision: their replies make one list of items.
   const all: readonly Series[] = Array.isArray(threads) ? threads : [threads as Series];
   const series = all[0]!;
-  const isAuthor = (p: Person) => authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
+  const skip = new Set(ignore.map((e) => e.toLowerCase()));
+  const isAuthor = (p: Person) => skip.has(p.email.toLowerCase()) || authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
   const targets = new Map<string, { target: Message; of: Series }>();
   for (const s of all) {
     if (s.cover) targets.set(s.cover.messageId, { target: s.cover, of: s });

@@ -16,6 +16,8 @@ export interface TrackDeps {
   readonly model?: ModelContext;
   /** Where earlier revisions were looked for, for the one line a lone revision gets: "the input", "the store". */
   readonly place?: string;
+  /** Addresses whose replies are not review (the bot's own, coming back through the list). */
+  readonly ignore?: readonly string[];
 }
 
 /** Review feedback on earlier revisions of a series, judged against its latest revision. */
@@ -83,6 +85,8 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     }
   }
 
+  const ignored = new Set((deps.ignore ?? []).map((e) => e.toLowerCase()));
+  const reviewer = (m: Message) => !ignored.has(m.from.email.toLowerCase()) && !authors.some((a) => a.email.toLowerCase() === m.from.email.toLowerCase());
   const items: JudgedItem[] = [];
   let restatements = 0;
   let read = 0;
@@ -90,9 +94,9 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   for (const s of revisions) if (s.revision < current.revision) byRevision.set(s.revision, [...(byRevision.get(s.revision) ?? []), s]);
   for (const threads of byRevision.values()) {
     const older = threads[0]!;
-    const raw: Item[] = extractItems(threads, authors, deps.parser);
+    const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore);
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
-    read += new Set(threads.flatMap((t) => allReplies([t])).filter((m) => !authors.some((a) => a.email.toLowerCase() === m.from.email.toLowerCase())).map((m) => m.messageId)).size;
+    read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
     const pairing = pairPatches(older, current);
     const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
     const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
@@ -102,7 +106,6 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const judging = { older: review(older), newer, pairing, changelog: matched, answers };
     for (const item of raw) items.push(judgeItem(item, judging));
   }
-  const reviewer = (m: Message) => !authors.some((a) => a.email.toLowerCase() === m.from.email.toLowerCase());
   const pending = revisions.filter((s) => s.revision === current.revision).flatMap((s) => allReplies([s])).filter(reviewer).length;
   return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, pending, changelog } };
 }

@@ -217,4 +217,16 @@ describe("tracking variants of the thread", async () => {
       "  far, judged against the next revision.",
     ]);
   });
+
+  it("replies from ignored addresses (the bot's own, back from the list) are not review", async () => {
+    const t = tracked(trackAll(await seriesOf(), { ...deps, ignore: ["Priya.Raman@example.org"] }));
+    expect(t.items.map((i) => i.author.name)).not.toContain("Priya Raman");
+    // Nadia's first summary point restated Priya's: with Priya's gone, it stands on its own.
+    expect(t.items.filter((i) => i.author.name === "Nadia Leclerc").map((i) => i.text)).toEqual([
+      "Priya showed that coherency is not uniform within one device, so a per-device dev_is_dma_coherent() check refuses imports that work; she asked for a per-attachment answer instead.",
+      "Swapping exporter and importer is not something userspace can do in general: a camera feeding several consumers has no single importer to swap with. Please don't present it as the way out.",
+    ]);
+    expect(t.items).toHaveLength(8);
+    expect(t.replies).toBe(7);
+  });
 });
