@@ -2,8 +2,7 @@ import type { ApplicationFunction, Context, Logger } from "probot";
 import { loadPullRequestSeries, pullRequestThread, readPullRequestEvent, REVIEWED_ACTIONS } from "../ingest/github/pull-request.js";
 import { describeSkipped, type ForgeLimits } from "../ingest/forge/revision.js";
 import { githubReviewTarget } from "../publish/github/review.js";
-import { reviewSeries } from "../review/review-series.js";
-import type { ReviewDeps } from "./context.js";
+import type { Reviewer } from "./review-pool.js";
 import type { Store } from "../state/store.js";
 import type { ChannelStats, DeliveryGate, Outcome, Serial } from "./server.js";
 
@@ -11,7 +10,8 @@ export const GITHUB_WEBHOOK_PATH = "/api/github/webhooks";
 
 export interface GithubChannelDeps {
   readonly store: Store;
-  readonly review: ReviewDeps;
+  /** reviewSeries with the loaded rules, catalog and parser, on a worker thread. */
+  readonly review: Reviewer;
   readonly log: Logger;
   readonly counters: ChannelStats;
   readonly serial: Serial;
@@ -71,10 +71,11 @@ export async function reviewPullRequest(context: Context<"pull_request">, deps: 
         );
       }
       if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
-      const review = reviewSeries(normalised.series, deps.review.rules, deps.review.parser, deps.review.model);
+      const review = await deps.review(normalised.series);
       const notes = describeSkipped(normalised.skipped);
       if (loaded.listed < loaded.changedFiles) notes.push(`GitHub listed ${loaded.listed} of ${loaded.changedFiles} changed files; the rest were not reviewed.`);
-      const target = githubReviewTarget(context.octokit, { owner: e.owner, repo: e.repo, number: e.number, headSha: e.headSha }, deps.store.ledger, { notes });
+      const fresh = e.action === "opened" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0;
+      const target = githubReviewTarget(context.octokit, { owner: e.owner, repo: e.repo, number: e.number, headSha: e.headSha }, deps.store.ledger, { notes, fresh });
       return deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
     });
   } catch (err) {

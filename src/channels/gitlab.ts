@@ -8,9 +8,8 @@ import { loadMergeRequestSeries, type GitlabApi, type VersionWait } from "../ing
 import { mergeRequestThread, readGitlabEvent } from "../ingest/gitlab/merge-request-event.js";
 import { verifyGitlabToken } from "../ingest/gitlab/verify-token.js";
 import { gitlabDiscussionsTarget } from "../publish/gitlab/discussions.js";
-import { reviewSeries } from "../review/review-series.js";
 import type { Store } from "../state/store.js";
-import type { ReviewDeps } from "./context.js";
+import type { Reviewer } from "./review-pool.js";
 import type { ChannelStats, DeliveryGate, Outcome, Serial } from "./server.js";
 
 export const GITLAB_WEBHOOK_PATH = "/api/gitlab/webhooks";
@@ -30,7 +29,8 @@ export interface GitlabChannelDeps {
   readonly secret: string;
   readonly api: GitlabApi;
   readonly store: Store;
-  readonly review: ReviewDeps;
+  /** reviewSeries with the loaded rules, catalog and parser, on a worker thread. */
+  readonly review: Reviewer;
   readonly log: Logger;
   readonly counters: ChannelStats;
   readonly serial: Serial;
@@ -109,10 +109,11 @@ export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) =>
         if (normalised.skipped.length > 0) log.warn({ thread: thread.id, files: normalised.files, skipped: normalised.skipped.length }, "gitlab: files not reviewed (limits)");
         if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
         // review
-        const review = reviewSeries(normalised.series, deps.review.rules, deps.review.parser, deps.review.model);
+        const review = await deps.review(normalised.series);
         // publish once
         const target = gitlabDiscussionsTarget(deps.api, { projectId: e.projectId, iid: e.iid, ...refs, version: loaded.version }, deps.store.ledger, {
           notes: describeSkipped(normalised.skipped),
+          fresh: e.action === "open" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0,
         });
         return deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
       });

@@ -9,6 +9,7 @@ import type { Store } from "../state/store.js";
 import type { ChannelContext, Running } from "./context.js";
 import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type HttpAnswer, type RetryPolicy } from "./gitlab.js";
+import { defaultPoolSize, startReviewPool } from "./review-pool.js";
 
 /** What a delivery came to, recorded with it in the store. */
 export type Outcome = { readonly kind: "posted" | "partial" | "skipped" | "duplicate" | "failed"; readonly detail: string };
@@ -99,6 +100,8 @@ export interface ServerOptions {
   readonly responseTimeoutMs?: number;
   /** Largest body accepted, before anything is parsed. */
   readonly maxBodyBytes?: number;
+  /** Worker threads for reviews; 0 reviews on the HTTP thread. Default: one per spare core, up to four. */
+  readonly reviewWorkers?: number;
 }
 
 export interface RunningServer extends Running {
@@ -167,6 +170,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = opts.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
   const started = Date.now();
+  const pool = await startReviewPool(opts.reviewWorkers ?? defaultPoolSize(), ctx.review, log);
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
@@ -192,7 +196,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       ...(gh.baseUrl ? { baseUrl: gh.baseUrl } : {}),
       ...(opts.githubOctokit ? { Octokit: opts.githubOctokit } : {}),
     });
-    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review: ctx.review, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
+    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review: pool.review, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
       probot,
       webhooksPath: GITHUB_WEBHOOK_PATH,
     });
@@ -214,7 +218,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       secret: gl.webhookSecret!,
       api,
       store: ctx.store,
-      review: ctx.review,
+      review: pool.review,
       log: ctx.log,
       counters: counters.gitlab,
       serial,
@@ -237,6 +241,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       status: store["ok"] ? "ok" : "degraded",
       channels: { github, gitlab },
       store,
+      reviewWorkers: pool.size,
       counters: { github: counters.github.toJSON(), gitlab: counters.gitlab.toJSON() },
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
     };
@@ -304,10 +309,15 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
   });
   // Keep-alive connections from the forges must not hold a shutdown open.
   server.keepAliveTimeout = 5_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(ctx.config.http.port, ctx.config.http.host, () => resolve());
-  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(ctx.config.http.port, ctx.config.http.host, () => resolve());
+    });
+  } catch (err) {
+    await pool.close();
+    throw err;
+  }
   const port = (server.address() as AddressInfo).port;
   const url = `http://${ctx.config.http.host.includes(":") ? `[${ctx.config.http.host}]` : ctx.config.http.host}:${port}`;
   for (const [name, s] of Object.entries({ github, gitlab })) {
@@ -331,6 +341,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
         server.closeIdleConnections();
       });
       await idle();
+      await pool.close();
     },
   };
 }

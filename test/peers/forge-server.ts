@@ -67,7 +67,8 @@ export async function startForgeServer(peers: { github?: GithubStandin; gitlab?:
   });
   const log = pino({ level: process.env["TEST_LOG_LEVEL"] ?? "info", base: undefined }, sink);
   const ctx: ChannelContext = { config, store, review: await reviewDeps(), log };
-  const server = await startServer(ctx, { githubOctokit: TEST_OCTOKIT, gitlabRetry: { retries: 3, baseMs: 5, maxMs: 50 }, gitlabVersionWait: { tries: 3, delayMs: 10 }, ...opts });
+  // Reviews on the HTTP thread unless a test asks for workers: a worker loads rules and parser anew.
+  const server = await startServer(ctx, { reviewWorkers: 0, githubOctokit: TEST_OCTOKIT, gitlabRetry: { retries: 3, baseMs: 5, maxMs: 50 }, gitlabVersionWait: { tries: 3, delayMs: 10 }, ...opts });
   return {
     server,
     store,

@@ -24,6 +24,8 @@ export interface MergeRequestVersion {
 export interface GitlabDiscussionsOptions {
   /** Lines for the summary note: files skipped and why, limits that applied. */
   readonly notes?: readonly string[];
+  /** The merge request was just opened and the store holds nothing of it: nothing to read back. */
+  readonly fresh?: boolean;
 }
 
 const TARGET = "gitlab-discussions";
@@ -52,7 +54,7 @@ export function gitlabDiscussionsTarget(api: GitlabApi, mr: MergeRequestVersion,
       const key = (what: string): PostKey => ({ channel: thread.channel, thread: thread.id, what });
       const findings = s.patches.flatMap((p) => p.findings);
       const files = s.patches.flatMap((p) => p.message.files);
-      const { onForge, summary } = await readBack(api, mr);
+      const { onForge, summary } = opts.fresh ? { onForge: [], summary: undefined } : await readBack(api, mr);
       const plan = planPublish(findings, onForge, ledger, key, TARGET);
       const receipts: Receipt[] = plan.keep.map((f) => ({ target: TARGET, ok: true, what: f.fingerprint, reason: "already posted" }));
       let posted = 0;

@@ -1,0 +1,154 @@
+import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { Series } from "../patch/series.js";
+import { reviewSeries, type SeriesReview } from "../review/review-series.js";
+import { loadReviewDeps, type ReviewDeps } from "./context.js";
+
+/**
+ * Where the forge channels run `reviewSeries`: the same function the CLI calls, in worker
+ * threads. A review is CPU work (tree-sitter, rules, the model's matrix); on the thread that
+ * answers webhooks, one large merge request would hold every other delivery and /healthz
+ * past the forges' ten-second patience.
+ */
+export type Reviewer = (series: Series) => Promise<SeriesReview>;
+
+export interface ReviewPool {
+  readonly review: Reviewer;
+  /** Worker threads; 0 when reviews run on the calling thread. */
+  readonly size: number;
+  close(): Promise<void>;
+}
+
+const ROLE = "dmabuf-review/review-worker";
+
+/** One worker per spare core, at most four: the HTTP thread keeps a core of its own. */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
+
+/**
+ * What the forge targets read of a review: everything but the model's traces. A forge comment
+ * shows each configuration's before → after; the step-by-step traces (most of a review's bytes,
+ * half a megabyte for one patch) stay with the CLI's JSON output.
+ */
+export function forPublishing(r: SeriesReview): SeriesReview {
+  const bare = <T extends { trace: readonly string[]; beforeTrace: readonly string[]; afterTrace: readonly string[] }>(c: T): T => ({ ...c, trace: [], beforeTrace: [], afterTrace: [] });
+  const result = r.model?.result;
+  return {
+    ...r,
+    patches: r.patches.map((p) => ({ ...p, findings: p.findings.map(({ model: _model, ...f }) => f) })),
+    model:
+      r.model && result
+        ? {
+            ...r.model,
+            result: {
+              ...result,
+              falsePositives: result.falsePositives.map(bare),
+              fixed: result.fixed.map(bare),
+              missed: result.missed.map(bare),
+              newHazards: result.newHazards.map(bare),
+              userspace: result.userspace.map(bare),
+              slower: result.slower.map(bare),
+            },
+          }
+        : r.model,
+  };
+}
+
+/** Reviews on this thread (tests, and the fallback when no compiled worker script exists). */
+export function inlineReviews(deps: ReviewDeps): ReviewPool {
+  return { size: 0, review: async (series) => forPublishing(reviewSeries(series, deps.rules, deps.parser, deps.model)), close: async () => {} };
+}
+
+/** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
+function workerScript(): URL | undefined {
+  const here = new URL(import.meta.url);
+  if (here.pathname.endsWith(".js")) return here;
+  const built = new URL("../../dist/src/channels/review-pool.js", here);
+  return existsSync(fileURLToPath(built)) ? built : undefined;
+}
+
+interface Pending {
+  readonly resolve: (r: SeriesReview) => void;
+  readonly reject: (e: Error) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  readonly pending: Map<number, Pending>;
+}
+
+export async function startReviewPool(size: number, fallback: ReviewDeps, log: Logger): Promise<ReviewPool> {
+  const script = size > 0 ? workerScript() : undefined;
+  if (!script) {
+    if (size > 0) log.warn({ component: "review-pool" }, "review pool: no compiled worker script (run the build); reviewing on the HTTP thread");
+    return inlineReviews(fallback);
+  }
+  let nextId = 1;
+  let closing = false;
+  const spawn = (slot: Slot | undefined): Promise<Slot> =>
+    new Promise((resolve, reject) => {
+      // --input-type (a `node -e` caller) is refused by a worker started from a file.
+      const worker = new Worker(script, {
+        workerData: { role: ROLE },
+        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+        // The model allocates many short-lived objects per review; a roomier young generation
+        // halves the time spent in scavenges.
+        resourceLimits: { maxYoungGenerationSizeMb: 64 },
+      });
+      const s: Slot = slot ?? { worker, pending: new Map() };
+      s.worker = worker;
+      worker.on("message", (m: { ready?: true; id?: number; review?: SeriesReview; error?: string }) => {
+        if (m.ready) return resolve(s);
+        const p = s.pending.get(m.id!);
+        if (!p) return;
+        s.pending.delete(m.id!);
+        if (m.error !== undefined) p.reject(new Error(m.error));
+        else p.resolve(m.review!);
+      });
+      worker.once("error", (err) => {
+        log.error({ component: "review-pool", err: err.message }, "review worker failed");
+        reject(err);
+      });
+      worker.once("exit", (code) => {
+        for (const p of s.pending.values()) p.reject(new Error(`review worker exited (${code})`));
+        s.pending.clear();
+        // A worker that dies (out of memory on a huge diff) is replaced; its reviews fail and are retried on redelivery.
+        if (!closing) void spawn(s).catch(() => undefined);
+      });
+    });
+  const slots = await Promise.all(Array.from({ length: size }, () => spawn(undefined)));
+  log.info({ component: "review-pool", workers: size }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
+  return {
+    size,
+    review(series) {
+      const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        slot.pending.set(id, { resolve, reject });
+        slot.worker.postMessage({ id, series });
+      });
+    },
+    async close() {
+      closing = true;
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+    },
+  };
+}
+
+// The worker side: load the rules, the catalog and the parser once, then review what comes in.
+if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
+  const deps = await loadReviewDeps();
+  const port = parentPort!;
+  port.on("message", (m: { id: number; series: Series }) => {
+    try {
+      port.postMessage({ id: m.id, review: forPublishing(reviewSeries(m.series, deps.rules, deps.parser, deps.model)) });
+    } catch (err) {
+      port.postMessage({ id: m.id, error: (err as Error).message });
+    }
+  });
+  port.postMessage({ ready: true });
+}
