@@ -11,6 +11,7 @@ import { reviewSeries } from "../src/review/review-series.js";
 import { generateMbox } from "./generate.js";
 import { benchUserspace } from "./userspace.js";
 import { benchTrack } from "./track.js";
+import { benchForges } from "./forges.js";
 import { loadCatalog } from "../src/analysis/catalog/load.js";
 import { loadMessages } from "../src/ingest/mbox/messages.js";
 import { compareOutcomes } from "../src/model/compare.js";
@@ -65,6 +66,7 @@ async function main() {
   await benchModel(parser);
   benchUserspace(await loadRules(), parser, await loadCatalog());
   await benchTrack(rules, parser);
+  await benchForges();
 }
 
 function median(xs: number[]): number {
