@@ -15,8 +15,10 @@ import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/t
 import type { Receipt } from "../publish/target.js";
 import { reviewMessages } from "../review/review.js";
 import type { SeriesReview } from "../review/review-series.js";
+import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
+import { MailTracker, type ReadThread } from "./mail-tracker.js";
 
 /*
  * The mailing-list channel, top to bottom:
@@ -69,10 +71,12 @@ export interface PassStats {
   deleted: number;
   duplicates: number;
   seconds: number;
+  /** Of `seconds`, the time spent reading due threads again and reviewing them. */
+  reviewSeconds: number;
 }
 
 export function emptyStats(): PassStats {
-  return { messages: 0, patches: 0, reviewed: 0, replies: 0, withheld: 0, skipped: [], deleted: 0, duplicates: 0, seconds: 0 };
+  return { messages: 0, patches: 0, reviewed: 0, replies: 0, withheld: 0, skipped: [], deleted: 0, duplicates: 0, seconds: 0, reviewSeconds: 0 };
 }
 
 /** "Name <addr>" or "addr" from the configuration. */
@@ -101,6 +105,7 @@ interface ThreadReview {
 /** One mirror: its epochs' readers, its cursor, its threads. */
 export class MailMirror {
   private readonly state: MailState;
+  private readonly tracker: MailTracker;
   private readonly readers = new Map<string, EpochReader>();
   private readonly reported = new Set<string>();
   private readonly log: Logger;
@@ -112,6 +117,14 @@ export class MailMirror {
     private readonly target: MailTarget,
   ) {
     this.state = new MailState(ctx.store.db);
+    this.tracker = new MailTracker({
+      state: this.state,
+      feedback: new FeedbackStore(ctx.store.db),
+      review: ctx.review,
+      from: target.from,
+      log: ctx.log.child({ channel: "mail", mirror: mirror.name, part: "tracker" }),
+      readThread: (thread) => this.readThread(thread),
+    });
     this.log = ctx.log.child({ channel: "mail", mirror: mirror.name });
     this.source = mirror.inbox;
     for (const email of ctx.config.mail.optOut) this.state.optOut(email, "config");
@@ -250,6 +263,7 @@ export class MailMirror {
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
     const thread = this.threadOf(m);
+    if (m.kind === "reply") this.tracker.touched(thread);
     const inserted = this.state.insert({
       messageId: m.messageId,
       source: this.source,
@@ -319,10 +333,9 @@ export class MailMirror {
       .every((g) => clock - g.since >= wait || Array.from({ length: g.total }, (_, i) => i + 1).every((i) => g.have.has(i)));
   }
 
-  /** Review: the due threads, read again in full and reviewed like an mbox. */
-  private async reviewThread(thread: string, members: readonly MemberRow[], run: PassOptions, firstRead: number): Promise<ThreadReview> {
+  /** A thread's messages read again from the archive, built like the CLI builds an mbox's. */
+  private async readRows(rows: readonly MemberRow[]): Promise<{ messages: Message[]; rowOf: Map<string, MemberRow>; skipped: Skipped[] }> {
     const skipped: Skipped[] = [];
-    const rows = members.filter((m) => m.status !== "skipped");
     const byEpoch = new Map<string, MemberRow[]>();
     for (const r of rows) {
       const [, epoch] = r.origin.split(":");
@@ -347,6 +360,19 @@ export class MailMirror {
         }
       }
     }
+    return { messages, rowOf, skipped };
+  }
+
+  /** For the tracker: every readable message of a thread, and when the newest arrived. */
+  private async readThread(thread: string): Promise<ReadThread> {
+    const rows = this.state.members(thread).filter((m) => m.status !== "skipped");
+    const { messages } = await this.readRows(rows);
+    return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)) };
+  }
+
+  /** Review: the due threads, read again in full and reviewed like an mbox. */
+  private async reviewThread(thread: string, members: readonly MemberRow[], run: PassOptions, firstRead: number): Promise<ThreadReview> {
+    const { messages, rowOf, skipped } = await this.readRows(members.filter((m) => m.status !== "skipped"));
     const { rules, parser, model } = this.ctx.review;
     const review = reviewMessages(messages, [], rules, parser, model);
     const series: { review: SeriesReview; fresh: string[] }[] = [];
@@ -380,8 +406,19 @@ export class MailMirror {
     for (const w of this.state.waitingThreads(this.source)) {
       const members = this.state.members(w.thread);
       if (!this.isDue(members, clock)) continue;
+      const t0 = Date.now();
       done.push(await this.reviewThread(w.thread, members, run, firstRead));
+      stats.reviewSeconds += (Date.now() - t0) / 1000;
     }
+    // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts).
+    const trackers = await this.tracker.prepare(
+      done.flatMap((t) => t.series.map((s) => s.review.series)),
+      {
+        reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
+        send: (newest) => !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead)),
+        optedOut: (email) => this.state.isOptedOut(email),
+      },
+    );
     this.ctx.store.transaction(() => {
       for (const t of done) {
         for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
@@ -404,6 +441,8 @@ export class MailMirror {
         this.state.threadReviewed(t.thread);
         this.target.record(t.outgoing);
       }
+      this.target.record(trackers.flatMap((p) => (p.outgoing ? [p.outgoing] : [])));
+      this.tracker.record(trackers);
       if (to) this.ctx.store.cursors.set(this.source, to.epoch, to.commit);
     });
     for (const t of done) {

@@ -104,6 +104,40 @@ export class FeedbackStore {
     );
   }
 
+  /** Series tracked under some thread: the ones whose tracker a new reply may change. */
+  trackedThreads(seriesId: string): { channel: string; thread: string }[] {
+    return this.db.prepare("SELECT channel, thread FROM trackers WHERE series_id = ? ORDER BY channel, thread").all(seriesId) as { channel: string; thread: string }[];
+  }
+
+  /**
+   * Where earlier revisions of a series may be, for a channel that keeps messages by thread
+   * (tables `series` and `messages`, migrations 001 and 002): series with the same change-id,
+   * and threads holding patches or cover letters by the same author at a lower revision.
+   */
+  candidateThreads(changeId: string | undefined, authorEmail: string, revision: number, limit = 20): string[] {
+    const out = new Set<string>();
+    if (changeId) {
+      const rows = this.db
+        .prepare("SELECT m.thread FROM series s JOIN messages m ON m.message_id = s.id WHERE s.change_id = ? AND m.thread IS NOT NULL ORDER BY s.first_seen DESC LIMIT ?")
+        .all(changeId, limit) as { thread: string }[];
+      for (const r of rows) out.add(r.thread);
+    }
+    const rows = this.db
+      .prepare(
+        "SELECT thread, MAX(arrived_at) AS at FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL GROUP BY thread ORDER BY at DESC LIMIT ?",
+      )
+      .all(authorEmail.toLowerCase(), revision, limit) as { thread: string }[];
+    for (const r of rows) out.add(r.thread);
+    return [...out];
+  }
+
+  /** Series whose patches or cover letters sit in a thread (as the mail channel marks them reviewed). */
+  seriesInThread(thread: string): string[] {
+    return (
+      this.db.prepare("SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id").all(thread) as { series_id: string }[]
+    ).map((r) => r.series_id);
+  }
+
   items(seriesId: string): ItemRow[] {
     const rows = this.db.prepare("SELECT * FROM feedback_items WHERE series_id = ?").all(seriesId) as {
       series_id: string;

@@ -1,0 +1,201 @@
+import type { Logger } from "pino";
+import { trackSeries, type Tracker } from "../feedback/track.js";
+import type { Message, Person } from "../patch/message.js";
+import { groupSeries, type Series } from "../patch/series.js";
+import { CHANNEL, postMessageId, SIGNATURE, type Draft, type ReplyOptions } from "../publish/mail/compose.js";
+import { buildOutgoing, type Outgoing } from "../publish/mail/transport.js";
+import { replySubject } from "../review/render/email.js";
+import { renderTrackerText } from "../review/render/tracker.js";
+import { wrap } from "../review/render/wrap.js";
+import { digestOf, FeedbackStore, type VerdictChange } from "../state/feedback.js";
+import type { MailState } from "../state/mail.js";
+import type { ReviewDeps } from "./context.js";
+
+/** A thread read again from the archive: its messages, and when the newest of them arrived. */
+export interface ReadThread {
+  readonly messages: readonly Message[];
+  readonly newest: number;
+}
+
+export interface TrackerDeps {
+  readonly state: MailState;
+  readonly feedback: FeedbackStore;
+  readonly review: ReviewDeps;
+  readonly from: Person;
+  readonly log: Logger;
+  readThread(thread: string): Promise<ReadThread>;
+}
+
+/** A tracker due on a thread: the mail to send (none for a silent refresh) and what to remember. */
+export interface TrackerPost {
+  readonly tracker: Tracker;
+  /** Ledger thread key: the Message-ID of the cover letter (or first patch) the tracker answers. */
+  readonly thread: string;
+  readonly body: string;
+  readonly outgoing: Outgoing | undefined;
+}
+
+export interface TrackerOptions {
+  readonly reply: ReplyOptions;
+  /** Whether mail may go out for a thread whose newest message arrived then (history, policy none). */
+  readonly send: (newest: number) => boolean;
+  readonly optedOut: (email: string) => boolean;
+  readonly date?: Date;
+}
+
+const TRACKER = "tracker";
+
+function headOf(s: Series): Message | undefined {
+  return s.cover ?? s.slots.find((m) => m !== undefined);
+}
+
+function references(m: Message, extra: readonly string[] = []): string[] {
+  const all = [...m.references.filter((r) => r !== m.messageId), m.messageId, ...extra];
+  return all.length <= 20 ? all : [all[0]!, ...all.slice(-19)];
+}
+
+/**
+ * The review tracker on the mailing list: one reply to the cover letter of each revision that
+ * has an earlier one, posted once (ledger key what="tracker"). A mail cannot be edited, so when
+ * later replies change a verdict the bot answers its own tracker with the changes and the
+ * tracker as it stands now; when nothing changed, nothing is sent.
+ */
+export class MailTracker {
+  private readonly touchedThreads = new Set<string>();
+
+  constructor(private readonly deps: TrackerDeps) {}
+
+  /** A reply was archived in `thread` (also when read again after a crash: a recheck is harmless). */
+  touched(thread: string): void {
+    this.touchedThreads.add(thread);
+  }
+
+  /** Series to track now: later revisions reviewed in this batch, and tracked series whose threads got replies. */
+  private targets(reviewed: readonly Series[]): string[] {
+    const fb = this.deps.feedback;
+    const ids = new Set<string>();
+    for (const s of reviewed) if (s.revision > 1) ids.add(s.id);
+    for (const thread of this.touchedThreads) {
+      for (const sid of fb.seriesInThread(thread)) {
+        if (fb.trackedThreads(sid).length > 0) ids.add(sid);
+        for (const later of fb.followers(sid)) ids.add(later);
+      }
+    }
+    this.touchedThreads.clear();
+    return [...ids];
+  }
+
+  /** The series and every thread its earlier revisions may be in, read again from the archive. */
+  private async load(id: string, reviewed: readonly Series[]): Promise<{ current: Series; known: Series[]; newest: number } | undefined> {
+    const { state, feedback } = this.deps;
+    const home = state.threadOf(id);
+    if (!home) return undefined;
+    const own = await this.deps.readThread(home);
+    const first = groupSeries(own.messages).series.find((s) => s.id === id);
+    if (!first) return undefined;
+    const head = headOf(first);
+    const threads = new Set(feedback.candidateThreads(first.changeId, first.author.email, first.revision));
+    for (const ref of [head?.inReplyTo, ...(head?.references ?? []), ...linked(first)]) {
+      const t = ref ? state.threadOf(ref) : undefined;
+      if (t) threads.add(t);
+    }
+    threads.delete(home);
+    const messages = new Map(own.messages.map((m) => [m.messageId, m]));
+    let newest = own.newest;
+    for (const t of threads) {
+      const read = await this.deps.readThread(t);
+      newest = Math.max(newest, read.newest);
+      for (const m of read.messages) if (!messages.has(m.messageId)) messages.set(m.messageId, m);
+    }
+    // Series reviewed in this very batch are not in the store's series table yet.
+    for (const s of reviewed) for (const m of [s.cover, ...s.slots, ...[...s.replies.values()].flat()]) if (m && !messages.has(m.messageId)) messages.set(m.messageId, m);
+    const known = [...groupSeries([...messages.values()]).series];
+    const current = known.find((s) => s.id === id);
+    return current ? { current, known, newest } : undefined;
+  }
+
+  /**
+   * Build the tracker mails due now. Nothing is written: `record` does that in the cursor's
+   * transaction, so a crash before it rebuilds the same mails, with the same Message-IDs.
+   */
+  async prepare(reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerPost[]> {
+    const posts: TrackerPost[] = [];
+    for (const id of this.targets(reviewed)) {
+      const loaded = await this.load(id, reviewed);
+      if (!loaded) continue;
+      const { review } = this.deps;
+      const r = trackSeries(loaded.current, loaded.known, { rules: review.rules, parser: review.parser, model: review.model, place: "the store", ignore: [this.deps.from.email] });
+      if (r.kind === "no-previous") {
+        this.deps.log.debug({ series: id, reason: r.reason }, "no tracker");
+        continue;
+      }
+      const head = headOf(r.tracker.series)!;
+      const body = renderTrackerText(r.tracker);
+      const fb = this.deps.feedback;
+      const state = fb.compareTracker(CHANNEL, head.messageId, id, body);
+      if (state === "unchanged") continue;
+      if (o.reply.policy === "none" || !o.send(loaded.newest) || o.optedOut(head.from.email)) {
+        this.deps.log.info({ series: id, state }, "tracker not sent (policy, history or opt-out)");
+        continue;
+      }
+      const changes = verdictChanges(fb, r.tracker);
+      const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };
+      let draft: Draft | undefined;
+      if (state === "new") {
+        draft = this.draft(head, first, head.messageId, references(head), o.reply, [...body.trimEnd().split("\n"), "", ...SIGNATURE].join("\n"));
+      } else if (changes.length > 0) {
+        // An update answers the first tracker mail, where readers look for it.
+        const key = { channel: CHANNEL, thread: head.messageId, what: `${TRACKER}:${digestOf(body).slice(0, 16)}` };
+        const parent = postMessageId(first, this.deps.from);
+        draft = this.draft(head, key, parent, references(head, [parent]), o.reply, updateText(changes, r.tracker, body));
+      }
+      posts.push({ tracker: r.tracker, thread: head.messageId, body, outgoing: draft ? await buildOutgoing(draft, this.deps.from, o.date) : undefined });
+    }
+    return posts;
+  }
+
+  /** Remember what was prepared: call in the transaction that records the outgoing mail. */
+  record(posts: readonly TrackerPost[]): void {
+    for (const p of posts) {
+      this.deps.feedback.saveTracking(p.tracker);
+      this.deps.feedback.recordTracker(CHANNEL, p.thread, p.tracker.series.id, p.body);
+    }
+  }
+
+  private draft(head: Message, key: Draft["key"], inReplyTo: string, refs: string[], o: ReplyOptions, text: string): Draft {
+    const skip = new Set([head.from.email.toLowerCase(), o.from.email.toLowerCase()]);
+    const cc: Person[] = [];
+    if (o.policy === "all") {
+      for (const p of [...(o.list ? [{ name: o.list, email: o.list }] : []), ...head.to, ...head.cc]) {
+        const k = p.email.toLowerCase();
+        if (!k || skip.has(k)) continue;
+        skip.add(k);
+        cc.push(p);
+      }
+    }
+    return { key, fingerprints: [], messageId: postMessageId(key, o.from), inReplyTo, references: refs, to: [head.from], cc, subject: replySubject(head), text };
+  }
+}
+
+// b4's "Link to v1: https://lore.kernel.org/r/<msgid>" in the cover letter.
+function linked(s: Series): string[] {
+  const text = s.cover?.commitMessage ?? "";
+  return [...text.matchAll(/lore\.kernel\.org\/(?:r|all|[\w.-]+)\/([^\s/>]+(?:@|%40)[^\s/>]+)/g)].map((m) => decodeURIComponent(m[1]!));
+}
+
+function verdictChanges(fb: FeedbackStore, t: Tracker): VerdictChange[] {
+  const before = new Map(fb.items(t.series.id).map((i) => [i.itemId, i.verdict]));
+  return t.items.filter((i) => before.get(i.id) !== i.verdict).map((i) => ({ itemId: i.id, from: before.get(i.id), to: i.verdict }));
+}
+
+function updateText(changes: readonly VerdictChange[], t: Tracker, body: string): string {
+  const items = new Map(t.items.map((i) => [i.id, i]));
+  const out = [`Since the last tracker for v${t.series.revision}:`, ""];
+  for (const c of changes) {
+    const i = items.get(c.itemId)!;
+    out.push(`  ${c.itemId}  ${c.from ?? "new"} -> ${c.to}: ${i.author.name}, ${i.kind} on v${i.version} ${i.patch.index}/${i.patch.total}`);
+    for (const e of i.evidence.slice(0, 2)) out.push(...wrap(e, 72, "      ").map((l, k) => (k === 0 ? `    - ${l.trim()}` : l)));
+  }
+  out.push("", "The tracker as it stands:", "", ...body.trimEnd().split("\n"), "", ...SIGNATURE);
+  return out.join("\n");
+}
