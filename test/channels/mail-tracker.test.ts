@@ -35,44 +35,52 @@ function body(raw: string): string {
   return raw.replace(/\r/g, "").slice(raw.replace(/\r/g, "").indexOf("\n\n") + 2);
 }
 
-describe("mail channel: the review tracker on the v2 cover letter", () => {
+async function setup(messages: { bytes: Buffer; time: Date }[]) {
   const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-mail-tracker-"));
   const inbox = join(dir, "inbox");
   const outbox = join(dir, "outbox");
-  let store: Store;
-  let engine: MailMirror;
-  const mails = () =>
-    readdirSync(outbox)
+  await appendToInbox(inbox, messages);
+  const config = await loadConfig(undefined, {});
+  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply" };
+  const store = Store.open(join(dir, "state.db"));
+  const ctx: ChannelContext = {
+    config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>` } },
+    store,
+    review: await loadReviewDeps(),
+    log: pino({ level: "silent" }),
+  };
+  const engine = new MailMirror(ctx, mirror, mailTarget(ctx));
+  const mails = () => {
+    let files: string[] = [];
+    try {
+      files = readdirSync(outbox);
+    } catch {
+      return [];
+    }
+    return files
       .filter((f) => f.endsWith(".eml"))
       .sort()
       .map((f) => readFileSync(join(outbox, f), "utf8"));
-  const trackerMails = () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? ""));
+  };
+  return { inbox, store, engine, mails, trackerMails: () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? "")) };
+}
+
+describe("mail channel: the review tracker on the v2 cover letter", () => {
+  let env: Awaited<ReturnType<typeof setup>>;
+  const trackerMails = () => env.trackerMails();
+  const mails = () => env.mails();
 
   beforeAll(async () => {
-    const all = raws();
-    await appendToInbox(
-      inbox,
-      all.filter((r) => r.id !== ANSWER),
-    );
-    const config = await loadConfig(undefined, {});
-    const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply" };
-    store = Store.open(join(dir, "state.db"));
-    const ctx: ChannelContext = {
-      config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>` } },
-      store,
-      review: await loadReviewDeps(),
-      log: pino({ level: "silent" }),
-    };
-    engine = new MailMirror(ctx, mirror, mailTarget(ctx));
+    env = await setup(raws().filter((r) => r.id !== ANSWER));
   });
 
   afterAll(async () => {
-    await engine.close();
-    store.close();
+    await env.engine.close();
+    env.store.close();
   });
 
   it("posts one tracker, in reply to the v2 cover letter, once v2 is reviewed", async () => {
-    await engine.pass({ reply: "all" });
+    await env.engine.pass({ reply: "all" });
     const t = trackerMails();
     expect(t).toHaveLength(1);
     const m = t[0]!;
@@ -91,8 +99,8 @@ describe("mail channel: the review tracker on the v2 cover letter", () => {
   });
 
   it("a later reply that changes a verdict is answered on the tracker with the change, not a second tracker", async () => {
-    await appendToInbox(inbox, raws().filter((r) => r.id === ANSWER));
-    await engine.pass({ reply: "all" });
+    await appendToInbox(env.inbox, raws().filter((r) => r.id === ANSWER));
+    await env.engine.pass({ reply: "all" });
     const t = trackerMails();
     expect(t).toHaveLength(2);
     const update = t.find((m) => header(m, "X-Dmabuf-Review") !== "tracker")!;
@@ -105,7 +113,7 @@ describe("mail channel: the review tracker on the v2 cover letter", () => {
       "    - reply <YWxleC1hbnN3ZXItam9uYXM@example.com> from Alex Moreau,",
     ]);
     expect(body(update)).toContain("  1.4  answered       objection         1/3   Jonas Weber\n");
-    expect(new FeedbackStore(store.db).items(V2_COVER).map((i) => i.verdict)).toEqual([
+    expect(new FeedbackStore(env.store.db).items(V2_COVER).map((i) => i.verdict)).toEqual([
       "not addressed",
       "addressed",
       "unclear",
@@ -116,12 +124,29 @@ describe("mail channel: the review tracker on the v2 cover letter", () => {
       "not addressed",
       "unclear",
     ]);
-    expect(store.ledger.get({ channel: "mail", thread: V2_COVER, what: "tracker" })).toMatchObject({ state: "posted" });
+    expect(env.store.ledger.get({ channel: "mail", thread: V2_COVER, what: "tracker" })).toMatchObject({ state: "posted" });
   });
 
   it("a pass with nothing new sends nothing", async () => {
     const before = mails().length;
-    await engine.pass({ reply: "all" });
+    await env.engine.pass({ reply: "all" });
     expect(mails().length).toBe(before);
+  });
+});
+
+describe("mail channel: a v2 with no v1 in the store", () => {
+  it("gets its review and no tracker, and nothing is remembered for it", async () => {
+    const v2 = raws().filter((r) => r.id.startsWith("20221110-dma-coherent-v2-"));
+    expect(v2).toHaveLength(4);
+    const env = await setup(v2);
+    await env.engine.pass({ reply: "all" });
+    expect(env.mails().length).toBeGreaterThan(0);
+    expect(env.trackerMails()).toEqual([]);
+    const fb = new FeedbackStore(env.store.db);
+    expect(fb.tracker("mail", V2_COVER)).toBeUndefined();
+    expect(fb.items(V2_COVER)).toEqual([]);
+    expect(fb.links(V2_COVER)).toEqual([]);
+    await env.engine.close();
+    env.store.close();
   });
 });
