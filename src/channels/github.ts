@@ -52,6 +52,12 @@ export async function reviewPullRequest(context: Context<"pull_request">, deps: 
   }
   const e = read.value;
   const thread = { channel: "github", id: pullRequestThread(e) };
+  // Without an installation the app has no token for the repository: nothing it could read or post.
+  if (e.installationId === undefined) {
+    deps.counters.skipped++;
+    log.warn({ thread: thread.id }, "github: delivery without an installation, skipped");
+    return { kind: "skipped", detail: "no installation in the payload" };
+  }
   if (!deps.deliveries.claim("github", context.id)) {
     deps.counters.duplicates++;
     log.info({ thread: thread.id }, "github: delivery already handled, nothing posted");

@@ -114,3 +114,21 @@ describe("GitLab channel: failures, retries, limits and exactly-once posting", (
     expect(warn).toMatchObject({ files: total, skipped: 3 + overLimit, level: 40 });
   });
 });
+
+describe("GitLab channel: a review that outlasts the forge's patience", () => {
+  it("answers 202 in time and still posts", async () => {
+    const v1 = await pushFromMbox();
+    const gl = await GitlabStandin.start();
+    const fs = await startForgeServer({ gitlab: gl }, { responseTimeoutMs: 1 });
+    try {
+      gl.push(PROJECT.id, PROJECT.path, IID, v1);
+      const res = await deliverGitlab(fs.server.url, mergeRequestHook("open", v1));
+      expect(res).toEqual({ status: 202, body: { accepted: "still processing" } });
+      await fs.server.idle();
+      expect(gl.discussionsOf(PROJECT.id, IID).filter((d) => readMarker(d.notes[0]!.body)?.kind === "finding")).toHaveLength((await expectedFindings(v1)).length);
+    } finally {
+      await fs.close();
+      await gl.close();
+    }
+  });
+});

@@ -140,6 +140,16 @@ describe("one HTTP server: both channels on", () => {
     });
     expect(res2.status).toBe(200);
     expect(fs.logs.filter((l) => l["msg"] === "github: event not reviewed, skipped").map((l) => `${l["event"]}.${l["action"] ?? ""}`)).toEqual(["ping.", "pull_request.labeled"]);
+    // The published opened example sent by an app without an installation (a user webhook).
+    const bare = JSON.stringify(examples.find((e) => e.name === "pull_request")!.examples.find((e) => e.action === "opened" && !e.installation)!);
+    const res3 = await post(fs.server.url, "/api/github/webhooks", bare, {
+      "content-type": "application/json",
+      "x-github-event": "pull_request",
+      "x-github-delivery": "no-installation-1",
+      "x-hub-signature-256": await sign(GITHUB_SECRET, bare),
+    });
+    expect(res3.status).toBe(200);
+    expect(fs.logs.some((l) => l["msg"] === "github: delivery without an installation, skipped")).toBe(true);
     expect(gh.requests.filter((r) => !r.path.endsWith("/access_tokens"))).toEqual([]);
   });
 
