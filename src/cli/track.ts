@@ -2,7 +2,11 @@ import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
 import { trackAll } from "../feedback/track.js";
-import { loadMessages } from "../ingest/mbox/messages.js";
+import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
+import { parseMime } from "../ingest/mime.js";
+import { EpochReader, listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
+import { buildMessage, type Message } from "../patch/message.js";
+import type { Skip } from "../review/review.js";
 import { CParser } from "../patch/c-source.js";
 import { groupSeries } from "../patch/series.js";
 import { renderNoPrevious, renderTrackerText, renderTrackJson } from "../review/render/tracker.js";
@@ -16,12 +20,20 @@ export interface TrackOptions {
 }
 
 /**
- * `dmabuf-review track <path|->`: for each latest revision in the input with an earlier one,
- * the review points made on the earlier revisions and what became of them. A revision with no
- * earlier one says so in one line and nothing else. Exit 0, or 2 for unusable input.
+ * `dmabuf-review track <path|->`: `path` is an mbox, a message, a directory of messages, or a
+ * public-inbox (v2 inbox directory or one epoch repository). For each latest revision in the
+ * input with an earlier one, the review points made on the earlier revisions and what became
+ * of them. A revision with no earlier one says so in one line and nothing else. Exit 0, or 2
+ * for unusable input.
  */
 export async function trackCommand(path: string, opts: TrackOptions, io: Io): Promise<number> {
-  const [rules, catalog, parser, loaded] = await Promise.all([loadRules(opts.rules), loadCatalog(), CParser.load(), loadMessages(path, io.stdin)]);
+  const epochs = inboxEpochs(path);
+  const [rules, catalog, parser, loaded] = await Promise.all([
+    loadRules(opts.rules),
+    loadCatalog(),
+    CParser.load(),
+    epochs ? loadInbox(epochs) : loadMessages(path, io.stdin),
+  ]);
   for (const s of loaded.skipped) {
     io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
   }
@@ -37,4 +49,45 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
       : results.map((r) => (r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r))).join("\n");
   await new Promise<void>((resolve, reject) => io.stdout.write(text, (err) => (err ? reject(err) : resolve())));
   return 0;
+}
+
+/** The epochs when `path` is a public-inbox (v2 inbox or one epoch repository), else undefined. */
+function inboxEpochs(path: string): Epoch[] | undefined {
+  if (path === "-") return undefined;
+  try {
+    return listEpochs(path);
+  } catch {
+    return undefined; // a file, or a directory of messages
+  }
+}
+
+/** Every message of an inbox, oldest first; one that cannot be read is a skip, as in an mbox. */
+async function loadInbox(epochs: readonly Epoch[]): Promise<Loaded> {
+  const messages: Message[] = [];
+  const skipped: Skip[] = [];
+  for (const epoch of epochs) {
+    const reader = new EpochReader(epoch);
+    try {
+      const list = await reader.list(undefined);
+      for (let page = list.next(500); page.length > 0; page = list.next(500)) {
+        for await (const e of reader.read(page)) {
+          const source = `${epoch.dir}#${e.commit.commit}`;
+          if (e.kind === "deleted") continue;
+          if (e.kind !== "message") {
+            skipped.push({ source, messageId: undefined, reason: e.kind, detail: e.kind === "unreadable" ? e.detail : `${e.size} bytes` });
+            continue;
+          }
+          try {
+            messages.push(buildMessage(await parseMime({ bytes: e.bytes, source })));
+          } catch (err) {
+            if (!(err instanceof InputError)) throw err;
+            skipped.push({ source, messageId: undefined, reason: err.reason, detail: err.detail });
+          }
+        }
+      }
+    } finally {
+      await reader.close();
+    }
+  }
+  return { messages, skipped };
 }

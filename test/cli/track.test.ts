@@ -114,3 +114,20 @@ describe("dmabuf-review track, the built bin", () => {
     expect(r.stdout).toBe(readFileSync(GOLDEN, "utf8"));
   });
 });
+
+describe("dmabuf-review track on a public-inbox", () => {
+  it("reads the archive's epochs and prints the same tracker as for the mbox", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { splitMbox } = await import("../../src/ingest/mbox/reader.js");
+    const { appendToInbox } = await import("../../src/ingest/public-inbox/writer.js");
+    const inbox = join(mkdtempSync(join(tmpdir(), "dmabuf-review-track-inbox-")), "inbox");
+    // Two epochs, so the reader goes from one to the next.
+    await appendToInbox(inbox, splitMbox(readFileSync(MBOX), "fixture").map((r) => ({ bytes: r.bytes })), { perEpoch: 10 });
+    const r = await run(["track", inbox]);
+    expect(r.err).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.out).toBe(readFileSync(GOLDEN, "utf8"));
+  });
+});
