@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { InputError } from "../errors.js";
+import { backfillCommand } from "./backfill.js";
 import { reviewCommand, type Io } from "./review.js";
 import { trackCommand } from "./track.js";
 import { watchCommand } from "./watch.js";
@@ -55,6 +56,27 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     .option("--once", "one pass over every mirror, then exit")
     .action(async (opts: { config?: string; once?: boolean }) => {
       code = await watchCommand(opts);
+    });
+  program
+    .command("backfill")
+    .description("read a public-inbox archive from its cursor to its head: record, review, and reply only with --reply")
+    .argument("<inbox>", "public-inbox v2 inbox directory (git/0.git, ...) or one epoch repository")
+    .option("--config <file>", "configuration file (default: embedded defaults)")
+    .option("--db <file>", "SQLite store (default: <data-dir>/state.db)")
+    .option("--outbox <dir>", "where replies go with --reply and outbox delivery (default: <data-dir>/outbox)")
+    .option("--since <date>", "only messages archived since this date (YYYY-MM-DD or ISO 8601)", (v: string) => {
+      const d = new Date(v);
+      if (Number.isNaN(d.getTime())) throw new InvalidArgumentError(`not a date: ${v}`);
+      return d;
+    })
+    .option("--limit <n>", "read at most n messages", (v: string) => {
+      if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`not a count: ${v}`);
+      return Number(v);
+    })
+    .option("--reply", "send the replies the reviews earn (default: record and review only)")
+    .addOption(new Option("--format <format>", "summary format").choices(["text", "json"]).default("text"))
+    .action(async (inbox: string, opts: { config?: string; db?: string; outbox?: string; since?: Date; limit?: number; reply?: boolean; format: "text" | "json" }) => {
+      code = await backfillCommand(inbox, opts, io);
     });
   try {
     await program.parseAsync(argv as string[], { from: "user" });

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
-import { areaOfPath, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
+import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
 import type { MessageKind } from "../../patch/message.js";
 import { parseSubject } from "../../patch/subject.js";
 
@@ -178,24 +178,37 @@ function textOf(headers: Headers, body: string, depth: number): string | Malform
 }
 
 const DIFF = /^diff --git a\/|^--- (?:a\/|\/dev\/null)[^\n]*\r?\n\+\+\+ (?:b\/|\/dev\/null)/m;
-const PATHS = /^(?:diff --git a\/(\S+) b\/(\S+)|\+\+\+ b\/(\S+)|--- a\/(\S+))/gm;
-// Code outside the known dma-buf paths can still be in scope: an exporter driver names
+const FILE_START = /^(?:diff --git a\/(\S+) b\/(\S+)|--- (?:a\/(\S+)|\/dev\/null)[^\n]*\r?\n\+\+\+ (?:b\/(\S+)|\/dev\/null))/gm;
+// C code outside the known dma-buf paths can still be in scope: an exporter driver names
 // dma_buf, a gate or a flag names coherency, a GEM driver calls the PRIME helpers.
 const KERNEL_MARKER = /dma_buf|dmabuf|DMA_BUF_|drm_gem_prime_|drm_gem_dmabuf_|coheren/;
 const OPT_OUT = /^[ \t]*dmabuf-review:[ \t]*opt-?out[ \t]*$/im;
 
-/** True when a path alone puts a file in scope (analysis/touch.ts `inScopeByPath`). */
-function scopedPath(path: string): boolean {
+/**
+ * Whether one file of a diff could be in scope: the rules of analysis/touch.ts `classifyFile`
+ * loosened to text search. Its path alone (dma-buf core, heaps, PRIME, vb2, ...); or C code
+ * that names the dma-buf surface; or userspace code that handles dma-buf fds. Anything else
+ * (device trees, Kconfig, other C) is never in scope.
+ */
+function relevantFile(path: string, text: string): boolean {
   const area = areaOfPath(path);
   if (area === "documentation") return /dma-buf|dma_buf|dmabuf|dma-heap/.test(path);
-  return area !== "other" && area !== "userspace";
+  if (area === "userspace") return USERSPACE_DMA_BUF_MARKER.test(text);
+  if (area !== "other") return true;
+  return isCSource(path) && KERNEL_MARKER.test(text);
 }
 
+/** True when some file of the diff could touch the dma-buf surface (a superset of the review's scope). */
 export function isRelevantDiff(diffText: string): boolean {
-  for (const m of diffText.matchAll(PATHS)) {
-    for (const p of [m[1], m[2], m[3], m[4]]) if (p && scopedPath(p)) return true;
+  const starts = [...diffText.matchAll(FILE_START)];
+  for (let i = 0; i < starts.length; i++) {
+    const m = starts[i]!;
+    const path = m[2] ?? m[1] ?? m[4] ?? m[3];
+    if (!path) continue;
+    const text = diffText.slice(m.index, i + 1 < starts.length ? starts[i + 1]!.index : diffText.length);
+    if (relevantFile(path, text)) return true;
   }
-  return KERNEL_MARKER.test(diffText) || USERSPACE_DMA_BUF_MARKER.test(diffText);
+  return false;
 }
 
 /**

@@ -1,0 +1,101 @@
+import { basename, join, resolve } from "node:path";
+import { pino } from "pino";
+import { loadConfig, type MirrorConfig } from "../config/config.js";
+import { loadReviewDeps, type ChannelContext } from "../channels/context.js";
+import { mailTarget, MailMirror, type PassStats, type Progress } from "../channels/mail.js";
+import { listEpochs } from "../ingest/public-inbox/reader.js";
+import { Store } from "../state/store.js";
+import type { Io } from "./review.js";
+
+export interface BackfillOptions {
+  readonly config?: string;
+  readonly db?: string;
+  readonly outbox?: string;
+  readonly since?: Date;
+  readonly limit?: number;
+  readonly reply?: boolean;
+  readonly format: "text" | "json";
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+
+/**
+ * `dmabuf-review backfill <inbox>`: read an archive from its cursor (or the start) to its head,
+ * recording and reviewing everything, with progress on stderr. Nothing is sent unless --reply
+ * is given: a first run over years of a list must not answer old mail.
+ */
+export async function backfillCommand(inbox: string, opts: BackfillOptions, io: Io): Promise<number> {
+  listEpochs(inbox); // not an inbox: one line and exit 2, before anything is created
+  const config = await loadConfig(opts.config);
+  const path = resolve(inbox);
+  const store = Store.open(opts.db ?? join(config.dataDir, "state.db"));
+  try {
+    const log = pino({ level: process.env["LOG_LEVEL"] ?? "warn", base: undefined }, pino.destination({ dest: 2, sync: true }));
+    const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
+    const mirror: MirrorConfig = config.mail.mirrors.find((m) => resolve(m.inbox) === path) ?? {
+      name: basename(path),
+      inbox: path,
+      remote: undefined,
+      pollSeconds: 300,
+      policy: "all",
+      threshold: "warning",
+      list: undefined,
+      history: "record",
+    };
+    const target = mailTarget(ctx, opts.outbox ? { outbox: resolve(opts.outbox) } : {});
+    const engine = new MailMirror(ctx, mirror, target);
+    const before = (store.db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM messages").pluck().get() as number) ?? 0;
+    let last = 0;
+    const progress = (p: Progress) => {
+      const now = Date.now();
+      if (now - last < 1000 && p.done < p.total) return;
+      last = now;
+      io.stderr.write(`backfill ${mirror.name}: epoch ${p.epoch}: ${fmt(p.done)}/${fmt(p.total)} messages, ${fmt(p.done / Math.max(p.seconds, 0.001))} msg/s\n`);
+    };
+    let stats: PassStats;
+    try {
+      stats = await engine.pass({
+        reply: opts.reply ? "all" : "none",
+        ...(opts.since ? { since: opts.since } : {}),
+        ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+        onProgress: progress,
+      });
+    } finally {
+      await engine.close();
+      target.close();
+    }
+    // Series are counted from what this run recorded: one per thread, revision and size.
+    const series = store.db
+      .prepare("SELECT COUNT(DISTINCT thread || '|' || revision || '|' || patch_total) FROM messages WHERE source = ? AND rowid > ? AND kind IN ('patch', 'cover')")
+      .pluck()
+      .get(path, before) as number;
+    if (opts.format === "json") {
+      io.stdout.write(
+        `${JSON.stringify({
+          messages: stats.messages,
+          patches: stats.patches,
+          series,
+          reviewed: stats.reviewed,
+          replies: stats.replies,
+          skipped: stats.skipped.map((s) => ({ id: s.id, reason: s.reason })),
+          seconds: Number(stats.seconds.toFixed(3)),
+          withheld: stats.withheld,
+          deleted: stats.deleted,
+          duplicates: stats.duplicates,
+        })}\n`,
+      );
+    } else {
+      const reasons = new Map<string, number>();
+      for (const s of stats.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
+      const lines = [
+        `backfill ${path}: ${fmt(stats.messages)} messages (${fmt(stats.patches)} patches) in ${stats.seconds.toFixed(1)} s, ${fmt(stats.messages / Math.max(stats.seconds, 0.001))} msg/s`,
+        `  series: ${fmt(series)}, reviewed: ${fmt(stats.reviewed)}, replies sent: ${fmt(stats.replies)}${opts.reply ? "" : ` (no --reply: ${fmt(stats.withheld)} withheld)`}`,
+        `  skipped: ${fmt(stats.skipped.length)}${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")})` : ""}; deleted by the archive: ${fmt(stats.deleted)}; already known: ${fmt(stats.duplicates)}`,
+      ];
+      io.stdout.write(`${lines.join("\n")}\n`);
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}
