@@ -111,8 +111,7 @@ async function readBack(octokit: ProbotOctokit, pr: PullRequestHead): Promise<On
       if (m.kind === "finding" && !out.some((o) => o.fingerprint === m.fingerprint)) out.push({ fingerprint: m.fingerprint, id: `review:${r.id}`, resolved: false, body: "" });
     }
   }
-  // Only comments can be resolved: a review-body finding that is gone is left as it is.
-  return out.map((o) => (o.id.startsWith("review:") ? { ...o, resolved: false } : o));
+  return out;
 }
 
 async function postReview(octokit: ProbotOctokit, pr: PullRequestHead, plan: Plan, files: readonly FileDiff[], ledger: Ledger, key: (what: string) => PostKey): Promise<Receipt[]> {
@@ -126,7 +125,7 @@ async function postReview(octokit: ProbotOctokit, pr: PullRequestHead, plan: Pla
     else unplaced.push(f);
   }
   const counts = countsLine(countSeverities(plan.post));
-  const head = `**dmabuf-review** at ${pr.headSha.slice(0, 12)}: ${counts} new${plan.resolve.length > 0 ? `, ${plan.resolve.length} no longer found and marked resolved` : ""}. The check run has the summary and the model table.`;
+  const head = `**dmabuf-review** at ${pr.headSha.slice(0, 12)}, new findings: ${counts}${plan.resolve.length > 0 ? `; ${plan.resolve.length} no longer found and marked resolved` : ""}. The check run has the summary and the model table.`;
   const bodyOf = (extra: readonly Finding[]) =>
     extra.length === 0 ? head : [head, "", "Not on a line of this diff:", ...extra.flatMap((f) => ["", "---", "", `\`${f.file}:${f.line}\``, "", renderFindingComment(f)])].join("\n");
   const create = (comments: Comment[], extra: readonly Finding[]) =>
