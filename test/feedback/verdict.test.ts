@@ -103,4 +103,27 @@ describe("verdicts on a small series", () => {
       "Tested-by: Sam Okafor <sam@example.net> given in <t1> for the whole series is carried into v2 3/3, which is a new patch",
     ]);
   });
+
+  it("single patches without cover letters, with a RESEND between: points from both threads, judged against v2", async () => {
+    const quote = DIFF_QUOTE("int gate;");
+    const all = groupSeries(
+      [
+        { id: "o", subject: "[PATCH] dma-buf: gate", changes: [{ path: CORE, line: "int gate;" }] },
+        { id: "x1", subject: "Re: [PATCH] dma-buf: gate", parent: "o", from: PRIYA, day: 1, body: `${quote}\n\nPlease make the gate a bool.\n` },
+        { id: "r", subject: "[RESEND PATCH] dma-buf: gate", day: 3, changes: [{ path: CORE, line: "int gate;" }] },
+        { id: "x2", subject: "Re: [RESEND PATCH] dma-buf: gate", parent: "r", from: SAM, day: 4, body: `${quote}\n\nWhy is this in the core?\n` },
+        { id: "v2", subject: "[PATCH v2] dma-buf: gate", day: 6, changes: [{ path: CORE, line: "bool gate;" }], notes: "v2: bool (Priya)" },
+      ].map(mail),
+    ).series;
+    const r = trackSeries(all.find((s) => s.id === "v2")!, all, await trackDeps());
+    if (r.kind !== "tracked") throw new Error(r.reason);
+    expect(r.tracker.revisions.map((s) => s.id)).toEqual(["o", "r", "v2"]);
+    expect(r.tracker.links.map((l) => `${l.previous.id}->${l.series.id} ${l.how}${l.resend ? " resend" : ""}`)).toEqual(["o->r subject resend", "r->v2 subject"]);
+    expect(verdicts(r.tracker)).toEqual([
+      '1.1 change requested addressed: changelog v2, patch 1/1: "bool (Priya)" | interdiff v1 1/1 → v2 1/1: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate;", v2 "+bool gate;"',
+      // The code the question is about changed, with no word on it: maybe the change is the answer.
+      '1.2 question unclear: interdiff v1 1/1 → v2 1/1: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate;", v2 "+bool gate;" | the changelog does not mention it',
+
+    ]);
+  });
 });
