@@ -43,7 +43,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
   program
     .command("track")
     .description("track review feedback on earlier revisions of a series into its latest one")
-    .argument("<path>", "mbox, directory of messages, or - for stdin, holding the revisions and their replies")
+    .argument("<path>", "mbox, directory of messages, public-inbox, or - for stdin, holding the revisions and their replies")
     .option("--series <id>", "only this series: Message-ID of a revision's cover letter or first patch, or its change-id")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .action(async (path: string, opts: { format: "text" | "json"; series?: string }) => {
