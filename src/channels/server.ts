@@ -1,3 +1,4 @@
+import { createPrivateKey } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createNodeMiddleware, Probot, type ProbotOctokit } from "probot";
@@ -156,6 +157,16 @@ function normalisePrivateKey(key: string): string {
   return decoded.includes("-----BEGIN") ? decoded : key;
 }
 
+/** Said at start rather than at the first delivery, when the app would fail to get a token. */
+function privateKeyProblem(key: string): string | undefined {
+  try {
+    createPrivateKey(normalisePrivateKey(key));
+    return undefined;
+  } catch (err) {
+    return `PRIVATE_KEY is not a PEM private key (${(err as Error).message})`;
+  }
+}
+
 /**
  * One HTTP server for both forges: GitHub deliveries on Probot's path (signature checked here
  * first, so a wrong one is a 401 before Probot sees it), GitLab deliveries on
@@ -186,7 +197,8 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
   ]);
   let github: ChannelStatus;
   let githubMiddleware: Awaited<ReturnType<typeof createNodeMiddleware>> | undefined;
-  if (ghOff) github = { on: false, path: GITHUB_WEBHOOK_PATH, reason: ghOff };
+  const badKey = ghOff ? undefined : privateKeyProblem(gh.privateKey!);
+  if (ghOff || badKey) github = { on: false, path: GITHUB_WEBHOOK_PATH, reason: (ghOff ?? badKey)! };
   else {
     const probot = new Probot({
       appId: gh.appId!,

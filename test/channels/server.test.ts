@@ -202,3 +202,16 @@ describe("GitHub App credentials the Probot way", () => {
     await expect(loadConfig(undefined, { PRIVATE_KEY_PATH: join(dir, "missing.pem") })).rejects.toMatchObject({ reason: "bad-config", message: `bad-config: PRIVATE_KEY_PATH=${join(dir, "missing.pem")}: cannot read: ENOENT` });
   });
 });
+
+describe("one HTTP server: a GitHub App key that is not a key", () => {
+  it("keeps the channel off and says so, instead of failing at the first delivery", async () => {
+    await reviewDeps();
+    const fs = await startForgeServer({}, {}, { APP_ID: "1", PRIVATE_KEY: "not a key", WEBHOOK_SECRET: "s" });
+    try {
+      const h = await health(fs.server.url);
+      expect(h.body.channels.github).toMatchObject({ on: false, reason: expect.stringMatching(/^PRIVATE_KEY is not a PEM private key \(/) });
+    } finally {
+      await fs.close();
+    }
+  });
+});
