@@ -28,14 +28,15 @@ export function openDb(path: string): Db {
 
 function migrate(db: Db): void {
   db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
-  const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number | null };
-  const current = row.v ?? 0;
+  // Apply every migration not yet recorded, not only those above the highest one: migrations
+  // written on parallel branches land out of order.
+  const applied = new Set((db.prepare("SELECT version FROM schema_version").all() as { version: number }[]).map((r) => r.version));
   const files = readdirSync(migrationsDir())
     .filter((f) => /^\d{3}-[\w-]+\.sql$/.test(f))
     .sort();
   for (const f of files) {
     const version = Number(f.slice(0, 3));
-    if (version <= current) continue;
+    if (applied.has(version)) continue;
     const sql = readFileSync(join(migrationsDir(), f), "utf8");
     db.transaction(() => {
       db.exec(sql);

@@ -69,3 +69,24 @@ describe("cursors", () => {
     store.close();
   });
 });
+
+describe("migrations", () => {
+  it("applies a migration that is missing even when a higher-numbered one is recorded", async () => {
+    const { default: Database } = await import("better-sqlite3");
+    const path = tmp();
+    Store.open(path).close();
+    // Pretend 003 never ran while a later migration (999) did: parallel branches land out of order.
+    const raw = new Database(path);
+    for (const t of ["revision_links", "feedback_items", "trackers"]) raw.exec(`DROP TABLE ${t}`);
+    raw.prepare("DELETE FROM schema_version WHERE version = 3").run();
+    raw.prepare("INSERT INTO schema_version (version) VALUES (999)").run();
+    raw.close();
+    const store = Store.open(path);
+    const versions = (store.db.prepare("SELECT version FROM schema_version ORDER BY version").all() as { version: number }[]).map((r) => r.version);
+    expect(versions).toContain(3);
+    for (const t of ["revision_links", "feedback_items", "trackers"]) {
+      expect(store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(t)).toBeDefined();
+    }
+    store.close();
+  });
+});
