@@ -139,7 +139,9 @@ async function drive(url: string, name: string, rate: number, seconds: number, p
   // What is still in flight when the clients stop is given a moment to land.
   await new Promise((r) => setTimeout(r, 2000));
   const latencies = [...sentAt].flatMap(([id, t]) => (firstPost.has(id) ? [firstPost.get(id)! - t] : []));
-  return { kind: "result", name, rate, seconds, sent: sentAt.size, answered, posted: latencies.length, latencies, http, non2xx, errors };
+  const times = [...sentAt.values()];
+  const achieved = times.length > 1 ? ((times.length - 1) * 1000) / (Math.max(...times) - Math.min(...times)) : 0;
+  return { kind: "result", name, rate, seconds, sent: sentAt.size, achieved, answered, posted: latencies.length, latencies, http, non2xx, errors };
 }
 
 await main();

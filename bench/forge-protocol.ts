@@ -9,6 +9,8 @@ export interface RunResult {
   readonly rate: number;
   readonly seconds: number;
   readonly sent: number;
+  /** Deliveries per second actually sent, from the first send to the last. */
+  readonly achieved: number;
   readonly answered: number;
   readonly posted: number;
   /** Webhook written → first comment received by the stand-in, ms. */
