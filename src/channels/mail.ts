@@ -7,7 +7,7 @@ import { parseMime } from "../ingest/mime.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
 import { EpochReader, listEpochs, type ArchiveEntry, type Epoch } from "../ingest/public-inbox/reader.js";
-import { triage, type Triaged } from "../ingest/public-inbox/triage.js";
+import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type Person } from "../patch/message.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import { MailTarget } from "../publish/mail/target.js";
@@ -92,6 +92,14 @@ export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } =
   const transport = mail.delivery === "smtp" && mail.smtp ? smtpTransport(mail.smtp) : outboxTransport(overrides.outbox ?? mail.outbox);
   const defaults: ReplyOptions = { policy: "all", threshold: "warning", list: undefined, from: parseAddress(mail.from) };
   return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }));
+}
+
+const BUILT_CACHE = 2000;
+
+/** An archived commit, its message triaged (and its bytes let go). */
+interface Decoded {
+  readonly entry: ArchiveEntry;
+  readonly triage: TriageResult | undefined;
 }
 
 interface ThreadReview {
@@ -206,8 +214,10 @@ export class MailMirror {
       let page = list.next(Math.min(size, budget));
       let pending = page.length > 0 ? reader.read(page) : undefined;
       while (pending && !run.shouldStop?.()) {
-        const entries: ArchiveEntry[] = [];
-        for await (const e of pending) entries.push(e);
+        // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
+        // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
+        const entries: Decoded[] = [];
+        for await (const e of pending) entries.push(e.kind === "message" ? { entry: e, triage: triage(e.bytes) } : { entry: e, triage: undefined });
         const current = page;
         messages += current.length;
         // Ask for the next page before working on this one: git reads while we think.
@@ -228,7 +238,8 @@ export class MailMirror {
   }
 
   /** Normalise: one archived commit into the store, by thread. */
-  private record(e: ArchiveEntry, epoch: Epoch, stats: PassStats): void {
+  private record(d: Decoded, epoch: Epoch, stats: PassStats): void {
+    const e = d.entry;
     if (e.kind === "deleted") {
       stats.deleted++;
       return;
@@ -259,7 +270,7 @@ export class MailMirror {
     // Unread messages have no Message-ID we know: the blob (or commit) names them.
     if (e.kind === "too-large") return skip(`blob-${e.oid}@dmabuf-review.invalid`, "too-large", `${e.size} bytes, limit exceeded`);
     if (e.kind === "unreadable") return skip(`commit-${e.commit.commit}@dmabuf-review.invalid`, "unreadable", e.detail);
-    const t = triage(e.bytes);
+    const t = d.triage!;
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
     const thread = this.threadOf(m);
@@ -343,24 +354,45 @@ export class MailMirror {
     }
     const messages: Message[] = [];
     const rowOf = new Map<string, MemberRow>();
+    const take = (row: MemberRow, built: Message | Skipped) => {
+      if ("kind" in built) {
+        messages.push(built);
+        rowOf.set(built.messageId, row);
+      } else skipped.push(built);
+    };
     for (const [name, list] of byEpoch) {
       const epoch = listEpochs(this.mirror.inbox).find((e) => e.name === name);
       if (!epoch) continue;
+      const todo = list.filter((r) => {
+        const hit = this.built.get(r.origin);
+        if (hit) take(r, hit);
+        return !hit;
+      });
       let i = 0;
-      for await (const blob of this.reader(epoch).blobs(list.map((r) => r.origin.split(":")[2]!))) {
-        const row = list[i++]!;
+      for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
+        const row = todo[i++]!;
         if (blob.kind !== "blob") continue;
+        let built: Message | Skipped;
         try {
-          const message = buildMessage(await parseMime({ bytes: blob.bytes, source: row.origin }));
-          messages.push(message);
-          rowOf.set(message.messageId, row);
+          built = buildMessage(await parseMime({ bytes: blob.bytes, source: row.origin }));
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
-          skipped.push({ id: row.message_id, reason: err.reason, detail: err.detail });
+          built = { id: row.message_id, reason: err.reason, detail: err.detail };
         }
+        this.remember(row.origin, built);
+        take(row, built);
       }
     }
     return { messages, rowOf, skipped };
+  }
+
+  // Threads are read again for review and for the tracker, often in the same batch, and a busy
+  // thread again when it grows: the messages built last are kept, a bounded few.
+  private readonly built = new Map<string, Message | Skipped>();
+
+  private remember(origin: string, built: Message | Skipped): void {
+    this.built.set(origin, built);
+    if (this.built.size > BUILT_CACHE) this.built.delete(this.built.keys().next().value!);
   }
 
   /** For the tracker: every readable message of a thread, and when the newest arrived. */
@@ -372,7 +404,9 @@ export class MailMirror {
 
   /** Review: the due threads, read again in full and reviewed like an mbox. */
   private async reviewThread(thread: string, members: readonly MemberRow[], run: PassOptions, firstRead: number): Promise<ThreadReview> {
-    const { messages, rowOf, skipped } = await this.readRows(members.filter((m) => m.status !== "skipped"));
+    // The review needs the series, not the discussion: replies stay in the store under their
+    // thread (the tracker reads them), and are not parsed again here.
+    const { messages, rowOf, skipped } = await this.readRows(members.filter((m) => m.status !== "skipped" && (m.kind === "patch" || m.kind === "cover")));
     const { rules, parser, model } = this.ctx.review;
     const review = reviewMessages(messages, [], rules, parser, model);
     const series: { review: SeriesReview; fresh: string[] }[] = [];
@@ -382,8 +416,7 @@ export class MailMirror {
       const ids = [s.series.cover, ...s.series.slots, ...s.series.duplicates].flatMap((m) => (m ? [m.messageId] : []));
       const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
-      const replies = [...s.series.replies.values()].flat().map((m) => m.messageId);
-      series.push({ review: s, fresh: [...ids, ...replies] });
+      series.push({ review: s, fresh: ids });
       const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
       const history = run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead);
       const p = await this.target.prepare(s, { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list });

@@ -85,6 +85,9 @@ export class CommitList {
 export class EpochReader {
   private readonly git: SimpleGit;
   private readonly cat: CatFile;
+  // A second one for looking messages up by id (a thread read again for review): it must not
+  // queue behind the page of the archive that is being read ahead on the first.
+  private readonly lookup: CatFile;
 
   constructor(
     readonly epoch: Epoch,
@@ -93,6 +96,7 @@ export class EpochReader {
     // No .env(process.env): npm puts EDITOR in it, and simple-git then refuses to run.
     this.git = simpleGit({ baseDir: epoch.dir, maxConcurrentProcesses: 2 });
     this.cat = new CatFile(epoch.dir, maxBytes);
+    this.lookup = new CatFile(epoch.dir, maxBytes);
   }
 
   async head(): Promise<string | undefined> {
@@ -165,10 +169,10 @@ export class EpochReader {
 
   /** Read blobs by object id (a thread loaded again for review). */
   blobs(oids: readonly string[]): AsyncIterable<BlobResult> {
-    return this.cat.read(oids);
+    return this.lookup.read(oids);
   }
 
   async close(): Promise<void> {
-    await this.cat.close();
+    await Promise.all([this.cat.close(), this.lookup.close()]);
   }
 }

@@ -39,18 +39,37 @@ interface Headers {
   readonly map: Map<string, string>;
 }
 
+// Only the headers triage reads: a list archive's header block is mostly Received and DKIM
+// lines, so each line is looked at by its first letter before anything else is done with it.
+const WANTED = new Set(["message-id", "in-reply-to", "references", "subject", "from", "date", "content-type", "content-transfer-encoding"]);
+const FIRST = new Set(["m", "i", "r", "s", "f", "d", "c"].map((c) => c.charCodeAt(0)));
+
 function parseHeaders(block: string): Headers {
   const map = new Map<string, string>();
-  const unfolded = block.replace(/\r?\n[ \t]+/g, " ");
-  for (const line of unfolded.split(/\r?\n/)) {
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    // The first of a repeated header, as mailparser and mail clients read it; mailparser joins
-    // repeated References.
-    if (!map.has(name)) map.set(name, value);
-    else if (name === "references") map.set(name, `${map.get(name)} ${value}`);
+  const n = block.length;
+  let i = 0;
+  while (i < n) {
+    let end = block.indexOf("\n", i);
+    if (end < 0) end = n;
+    let stop = end; // a folded header goes on while lines start with a space or a tab
+    while (stop < n && (block.charCodeAt(stop + 1) === 32 || block.charCodeAt(stop + 1) === 9)) {
+      const next = block.indexOf("\n", stop + 1);
+      stop = next < 0 ? n : next;
+    }
+    if (FIRST.has(block.charCodeAt(i) | 0x20)) {
+      const colon = block.indexOf(":", i);
+      if (colon > i && colon < end) {
+        const name = block.slice(i, colon).trim().toLowerCase();
+        if (WANTED.has(name)) {
+          const value = block.slice(colon + 1, stop).replace(/\r?\n[ \t]+/g, " ").trim();
+          // The first of a repeated header, as mailparser and mail clients read it; mailparser
+          // joins repeated References.
+          if (!map.has(name)) map.set(name, value);
+          else if (name === "references") map.set(name, `${map.get(name)} ${value}`);
+        }
+      }
+    }
+    i = stop + 1;
   }
   return { map };
 }
@@ -239,7 +258,7 @@ export function triage(bytes: Buffer): TriageResult {
   if (typeof text !== "string") return { ok: false, reason: "malformed-mime", detail: text.malformed, messageId };
   const s = parseSubject(subject);
   const inReplyTo = inReplyToOf(h.get("in-reply-to"));
-  const diffAt = text.search(DIFF);
+  const diffAt = text.includes("\n+++ ") || text.includes("diff --git a/") ? text.search(DIFF) : -1;
   const isCover = !s.isReply && s.isPatch && s.index === 0;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
   const dateValue = h.get("date");
@@ -258,7 +277,7 @@ export function triage(bytes: Buffer): TriageResult {
       index: s.index,
       total: s.total,
       relevant: kind === "patch" && isRelevantDiff(text.slice(diffAt)),
-      optOut: kind !== "patch" && OPT_OUT.test(text),
+      optOut: kind !== "patch" && text.includes("dmabuf-review:") && OPT_OUT.test(text),
     },
   };
 }
