@@ -1,0 +1,33 @@
+/**
+ * One backfill in its own process, so that its peak memory is its own: prints one JSON line.
+ * Usage: node dist/bench/backfill-child.js <inbox> <db> <limit>
+ */
+import { pino } from "pino";
+import { loadReviewDeps, type ChannelContext } from "../src/channels/context.js";
+import { mailTarget, MailMirror } from "../src/channels/mail.js";
+import { loadConfig } from "../src/config/config.js";
+import { Store } from "../src/state/store.js";
+
+const [inbox, db, limit] = process.argv.slice(2) as [string, string, string];
+const config = await loadConfig(undefined);
+const store = Store.open(db);
+const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log: pino({ level: "error", base: undefined }, pino.destination(2)) };
+const mirror = { name: "bench", inbox, remote: undefined, pollSeconds: 300, policy: "all" as const, threshold: "warning" as const, list: undefined, history: "record" as const };
+const target = mailTarget(ctx, { outbox: `${db}.outbox` });
+const engine = new MailMirror(ctx, mirror, target);
+const stats = await engine.pass({ reply: "none", limit: Number(limit) });
+await engine.close();
+target.close();
+store.close();
+process.stdout.write(
+  `${JSON.stringify({
+    messages: stats.messages,
+    patches: stats.patches,
+    reviewed: stats.reviewed,
+    skipped: stats.skipped.length,
+    deleted: stats.deleted,
+    seconds: stats.seconds,
+    reviewSeconds: stats.reviewSeconds,
+    maxRssMb: process.resourceUsage().maxRSS / 1024,
+  })}\n`,
+);

@@ -1,0 +1,107 @@
+/**
+ * Backfill of a generated public-inbox archive (100,000 messages by default, mostly not about
+ * dma-buf, as on dri-devel) against a raw `git cat-file --batch` read of the same blobs, and the
+ * backfill's peak memory at a quarter, half and all of the archive: it should not grow with it.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { listEpochs } from "../src/ingest/public-inbox/reader.js";
+import { appendToInbox } from "../src/ingest/public-inbox/writer.js";
+import { generateInbox } from "./inbox.js";
+
+// Bump when the generator changes, so a cached archive from an older one is not reused.
+const GENERATOR = 1;
+
+const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+
+interface ChildResult {
+  readonly messages: number;
+  readonly patches: number;
+  readonly reviewed: number;
+  readonly skipped: number;
+  readonly deleted: number;
+  readonly seconds: number;
+  readonly reviewSeconds: number;
+  readonly maxRssMb: number;
+}
+
+async function ensureInbox(count: number): Promise<{ dir: string; dmaBufSeries: number; series: number; built: boolean }> {
+  const dir = join(tmpdir(), "dmabuf-review-bench", `inbox-${count}-g${GENERATOR}`);
+  const marker = join(dir, "generated.json");
+  if (existsSync(marker)) return { dir, ...(JSON.parse(execFileSync("cat", [marker]).toString()) as { dmaBufSeries: number; series: number }), built: false };
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const g = generateInbox(count);
+  // Epochs of 60,000 messages: the archive spans two, as a long-lived list does.
+  await appendToInbox(dir, g.messages, { perEpoch: 60_000 });
+  writeFileSync(marker, JSON.stringify({ dmaBufSeries: g.dmaBufSeries, series: g.series }));
+  return { dir, dmaBufSeries: g.dmaBufSeries, series: g.series, built: true };
+}
+
+/** The blob of every message commit, epoch by epoch, then one pipelined cat-file per epoch. */
+async function rawRead(inbox: string): Promise<{ blobs: number; bytes: number; ms: number }> {
+  const perEpoch = listEpochs(inbox).map((e) => {
+    const log = execFileSync("git", ["--git-dir", e.dir, "log", "--first-parent", "--reverse", "--raw", "--no-abbrev", "--no-renames", "--format="], { maxBuffer: 1 << 30 }).toString();
+    return { dir: e.dir, oids: [...log.matchAll(/^:\d+ \d+ [0-9a-f]+ ([0-9a-f]{40}) [AM]\tm$/gm)].map((m) => m[1]!) };
+  });
+  const t = performance.now();
+  let bytes = 0;
+  let blobs = 0;
+  for (const e of perEpoch) {
+    await new Promise<void>((resolve, reject) => {
+      const p = spawn("git", ["--git-dir", e.dir, "cat-file", "--batch"], { stdio: ["pipe", "pipe", "inherit"] });
+      p.stdout.on("data", (c: Buffer) => (bytes += c.length));
+      p.on("error", reject);
+      p.on("close", () => resolve());
+      p.stdin.end(`${e.oids.join("\n")}\n`);
+    });
+    blobs += e.oids.length;
+  }
+  return { blobs, bytes, ms: performance.now() - t };
+}
+
+function backfill(inbox: string, limit: number): Promise<ChildResult> {
+  const db = join(tmpdir(), "dmabuf-review-bench", `state-${process.pid}-${limit}.db`);
+  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  const child = fileURLToPath(new URL("./backfill-child.js", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [child, inbox, db, String(limit)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    p.on("error", reject);
+    p.on("close", (code) => {
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+      rmSync(`${db}.outbox`, { recursive: true, force: true });
+      if (code !== 0) reject(new Error(`backfill child exited ${code}`));
+      else resolve(JSON.parse(out.trim().split("\n").pop()!) as ChildResult);
+    });
+  });
+}
+
+export async function benchPublicInbox(): Promise<void> {
+  const count = Number(process.env["BENCH_INBOX_MESSAGES"] ?? 100_000);
+  const t0 = performance.now();
+  const inbox = await ensureInbox(count);
+  const epochs = listEpochs(inbox.dir);
+  console.log(
+    `public-inbox backfill: ${fmt(count)} generated messages in ${epochs.length} epochs (${fmt(inbox.series)} series, ${fmt(inbox.dmaBufSeries)} touching dma-buf)${inbox.built ? `, built in ${((performance.now() - t0) / 1000).toFixed(1)} s` : ", cached"}`,
+  );
+  const raw = await rawRead(inbox.dir);
+  const rawRate = (raw.blobs / raw.ms) * 1000;
+  console.log(`raw cat-file --batch  ${fmt(raw.ms).padStart(6)} ms  ${fmt(rawRate)} msg/s  (${fmt(raw.blobs)} blobs, ${(raw.bytes / 1e6).toFixed(0)} MB, one pipelined process per epoch)`);
+  const full = await backfill(inbox.dir, count);
+  const rate = full.messages / full.seconds;
+  console.log(
+    `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(2)} of the raw rate (target >= 0.50); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed in ${full.reviewSeconds.toFixed(1)} s, ${fmt(full.skipped)} skipped, ${fmt(full.deleted)} removed`,
+  );
+  const readRate = full.messages / Math.max(0.001, full.seconds - full.reviewSeconds);
+  console.log(`  without reviewing   ${fmt(readRate)} msg/s  read, decode, triage, record (${(readRate / rawRate).toFixed(2)} of raw)`);
+  const sizes = [Math.floor(count / 4), Math.floor(count / 2)];
+  const rss: string[] = [];
+  for (const n of sizes) rss.push(`${fmt(n)}: ${fmt((await backfill(inbox.dir, n)).maxRssMb)} MB`);
+  rss.push(`${fmt(count)}: ${fmt(full.maxRssMb)} MB`);
+  console.log(`backfill peak RSS     ${rss.join(", ")}  (should stay flat as the archive grows)`);
+}
