@@ -84,7 +84,8 @@ export async function benchForges(): Promise<void> {
       },
     );
     const results: RunResult[] = [];
-    for (const name of ["github", "gitlab"] as const) {
+    const forges = (process.env["BENCH_FORGES"] ?? "github,gitlab").split(",").filter((f): f is "github" | "gitlab" => f === "github" || f === "gitlab");
+    for (const name of forges) {
       const result = next<RunResult>("result");
       const warmup = 20;
       child.send({ kind: "run", url: server.url, name, rate: RATE, seconds: SECONDS, warmup });
