@@ -5,6 +5,7 @@
 import { pino } from "pino";
 import { loadReviewDeps, type ChannelContext } from "../src/channels/context.js";
 import { mailTarget, MailMirror } from "../src/channels/mail.js";
+import { startReviewPool } from "../src/channels/review-pool.js";
 import { loadConfig } from "../src/config/config.js";
 import { Store } from "../src/state/store.js";
 
@@ -14,10 +15,12 @@ const store = Store.open(db);
 const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log: pino({ level: "error", base: undefined }, pino.destination(2)) };
 const mirror = { name: "bench", inbox, remote: undefined, pollSeconds: 300, policy: "all" as const, threshold: "warning" as const, list: undefined, history: "record" as const };
 const target = mailTarget(ctx, { outbox: `${db}.outbox` });
-const engine = new MailMirror(ctx, mirror, target);
+const pool = await startReviewPool(1, ctx.review, ctx.log);
+const engine = new MailMirror(ctx, mirror, target, pool.review);
 const stats = await engine.pass({ reply: "none", limit: Number(limit) });
 await engine.close();
 target.close();
+await pool.close();
 store.close();
 process.stdout.write(
   `${JSON.stringify({

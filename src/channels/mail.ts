@@ -9,15 +9,16 @@ import { fetchInbox } from "../ingest/public-inbox/fetch.js";
 import { EpochReader, listEpochs, type ArchiveEntry, type Epoch } from "../ingest/public-inbox/reader.js";
 import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type Person } from "../patch/message.js";
+import { groupSeries } from "../patch/series.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import { MailTarget } from "../publish/mail/target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
-import { reviewMessages } from "../review/review.js";
 import type { SeriesReview } from "../review/review-series.js";
 import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
+import { inlineReviews, startReviewPool, type Reviewer } from "./review-pool.js";
 import { MailTracker, type ReadThread } from "./mail-tracker.js";
 
 /*
@@ -95,6 +96,8 @@ export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } =
 }
 
 const BUILT_CACHE = 2000;
+// Pages read ahead of the reviews: enough to keep git and the review worker busy together.
+const MAX_INFLIGHT = 4;
 
 /** An archived commit, its message triaged (and its bytes let go). */
 interface Decoded {
@@ -104,7 +107,9 @@ interface Decoded {
 
 interface ThreadReview {
   readonly thread: string;
-  readonly series: readonly { review: SeriesReview; fresh: readonly string[] }[];
+  /** The store's ids of the patches and cover letters read, and the series each went to. */
+  readonly rows: ReadonlyMap<string, string | undefined>;
+  readonly series: readonly { review: SeriesReview }[];
   readonly outgoing: readonly Outgoing[];
   readonly refused: readonly Receipt[];
   readonly skipped: readonly Skipped[];
@@ -119,10 +124,17 @@ export class MailMirror {
   private readonly log: Logger;
   private readonly source: string;
 
+  // Reviews run off the reading loop, one batch after the other: each batch's publish step
+  // (ledger, cursor) commits in page order, while the next pages are already being read.
+  private chain: Promise<void> = Promise.resolve();
+  private inflight = 0;
+  private readonly reviewing = new Set<string>();
+
   constructor(
     private readonly ctx: ChannelContext,
     readonly mirror: MirrorConfig,
     private readonly target: MailTarget,
+    private readonly reviewer: Reviewer = inlineReviews(ctx.review).review,
   ) {
     this.state = new MailState(ctx.store.db);
     this.tracker = new MailTracker({
@@ -167,7 +179,8 @@ export class MailMirror {
       clock = read.clock;
     }
     // Caught up: what waits is measured against the wall clock now.
-    if (!run.shouldStop?.()) await this.reviewAndPublish(Math.floor(Date.now() / 1000), run, stats, firstRead, undefined);
+    if (!run.shouldStop?.()) this.enqueue(Math.floor(Date.now() / 1000), run, stats, firstRead, undefined);
+    await this.chain;
     stats.seconds = (Date.now() - started) / 1000;
     return stats;
   }
@@ -228,7 +241,9 @@ export class MailMirror {
         });
         stats.messages += current.length;
         clock = Math.max(clock, current[current.length - 1]!.time);
-        await this.reviewAndPublish(clock, run, stats, firstRead, { epoch: epoch.name, commit: current[current.length - 1]!.commit });
+        this.enqueue(clock, run, stats, firstRead, { epoch: epoch.name, commit: current[current.length - 1]!.commit });
+        // Read ahead of the reviews, but not without bound: the cursor follows the reviews.
+        while (this.inflight > MAX_INFLIGHT) await this.settled();
         run.onProgress?.({ epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds: (Date.now() - started) / 1000 });
       }
     } catch (err) {
@@ -406,17 +421,26 @@ export class MailMirror {
   private async reviewThread(thread: string, members: readonly MemberRow[], run: PassOptions, firstRead: number): Promise<ThreadReview> {
     // The review needs the series, not the discussion: replies stay in the store under their
     // thread (the tracker reads them), and are not parsed again here.
-    const { messages, rowOf, skipped } = await this.readRows(members.filter((m) => m.status !== "skipped" && (m.kind === "patch" || m.kind === "cover")));
-    const { rules, parser, model } = this.ctx.review;
-    const review = reviewMessages(messages, [], rules, parser, model);
-    const series: { review: SeriesReview; fresh: string[] }[] = [];
+    const wanted = members.filter((m) => m.status !== "skipped" && (m.kind === "patch" || m.kind === "cover"));
+    const { messages, rowOf, skipped } = await this.readRows(wanted);
+    // What was asked for and neither built nor refused is gone from the archive (an epoch
+    // removed): say so, or the thread would wait for it forever.
+    const seen = new Set([...[...rowOf.values()].map((r) => r.message_id), ...skipped.map((k) => k.id)]);
+    for (const r of wanted) if (!seen.has(r.message_id)) skipped.push({ id: r.message_id, reason: "unreadable", detail: `${r.origin} is not in the archive any more` });
+    const rows = new Map<string, string | undefined>([...rowOf.values()].map((r) => [r.message_id, undefined]));
+    const series: { review: SeriesReview }[] = [];
     const outgoing: Outgoing[] = [];
     const refused: Receipt[] = [];
-    for (const s of review.series) {
-      const ids = [s.series.cover, ...s.series.slots, ...s.series.duplicates].flatMap((m) => (m ? [m.messageId] : []));
+    for (const ser of groupSeries(messages).series) {
+      const ids = [ser.cover, ...ser.slots, ...ser.duplicates].flatMap((m) => (m ? [m.messageId] : []));
       const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
-      series.push({ review: s, fresh: ids });
+      const s = await this.reviewer(ser);
+      series.push({ review: s });
+      for (const id of ids) {
+        const row = rowOf.get(id);
+        if (row) rows.set(row.message_id, ser.id);
+      }
       const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
       const history = run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead);
       const p = await this.target.prepare(s, { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list });
@@ -427,20 +451,55 @@ export class MailMirror {
         refused.push(...p.refused);
       }
     }
-    return { thread, series, outgoing, refused, skipped };
+    return { thread, rows, series, outgoing, refused, skipped };
+  }
+
+  private readonly waiters: (() => void)[] = [];
+
+  /** Resolves when the batch at the head of the chain is done. */
+  private settled(): Promise<void> {
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /**
-   * Review what is due and publish it. The replies are intended in the ledger in the same
-   * transaction that moves the cursor past the batch (`to`); then they are delivered.
+   * Pick the threads due at `clock` (not already under review) and queue their review and
+   * publication behind the batches before. The due set is chosen now, from what the store
+   * holds after this page; the work runs while the next pages are read.
    */
-  private async reviewAndPublish(clock: number, run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): Promise<void> {
-    const done: ThreadReview[] = [];
+  private enqueue(clock: number, run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): void {
+    const due: { thread: string; members: MemberRow[] }[] = [];
     for (const w of this.state.waitingThreads(this.source)) {
+      if (this.reviewing.has(w.thread)) continue;
       const members = this.state.members(w.thread);
       if (!this.isDue(members, clock)) continue;
+      this.reviewing.add(w.thread);
+      due.push({ thread: w.thread, members });
+    }
+    this.inflight++;
+    this.chain = this.chain.then(async () => {
+      try {
+        await this.reviewAndPublish(due, run, stats, firstRead, to);
+      } catch (err) {
+        // The threads stay waiting in the store: the next pass reviews them again.
+        this.log.error({ err: (err as Error).message, threads: due.length }, "review batch failed; its threads wait for the next pass");
+        if (to) this.ctx.store.transaction(() => this.ctx.store.cursors.set(this.source, to.epoch, to.commit));
+      } finally {
+        for (const d of due) this.reviewing.delete(d.thread);
+        this.inflight--;
+        for (const w of this.waiters.splice(0)) w();
+      }
+    });
+  }
+
+  /**
+   * Review the due threads and publish. The replies are intended in the ledger in the same
+   * transaction that moves the cursor past the batch (`to`); then they are delivered.
+   */
+  private async reviewAndPublish(due: readonly { thread: string; members: MemberRow[] }[], run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): Promise<void> {
+    const done: ThreadReview[] = [];
+    for (const d of due) {
       const t0 = Date.now();
-      done.push(await this.reviewThread(w.thread, members, run, firstRead));
+      done.push(await this.reviewThread(d.thread, d.members, run, firstRead));
       stats.reviewSeconds += (Date.now() - t0) / 1000;
     }
     // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts).
@@ -455,7 +514,7 @@ export class MailMirror {
     this.ctx.store.transaction(() => {
       for (const t of done) {
         for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
-        for (const { review: s, fresh } of t.series) {
+        for (const { review: s } of t.series) {
           const ser = s.series;
           this.state.recordSeries({
             id: ser.id,
@@ -469,8 +528,10 @@ export class MailMirror {
           for (const p of s.patches)
             for (const f of p.findings)
               this.state.recordFinding({ seriesId: ser.id, patchId: p.message.messageId, fingerprint: f.fingerprint, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message });
-          for (const id of fresh) this.state.markReviewed(id, ser.id);
         }
+        // Every patch and cover letter read is done with, in a series or not (a series reviewed
+        // before); what arrived since the review began keeps the thread waiting.
+        for (const [id, seriesId] of t.rows) this.state.markReviewed(id, seriesId);
         this.state.threadReviewed(t.thread);
         this.target.record(t.outgoing);
       }
@@ -535,7 +596,9 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
     return { name: "mail", stop: async () => {} };
   }
   const target = mailTarget(ctx);
-  const engines = mirrors.map((m) => new MailMirror(ctx, m, target));
+  // One review worker: the reading loop keeps a core, git and the worker share the other.
+  const pool = await startReviewPool(1, ctx.review, log);
+  const engines = mirrors.map((m) => new MailMirror(ctx, m, target, pool.review));
   let stopping = false;
   let announced = false;
   const wakers = new Set<() => void>();
@@ -568,6 +631,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   const close = async () => {
     for (const e of engines) await e.close();
     target.close();
+    await pool.close();
   };
   if (opts.once) {
     for (const e of engines) await passOnce(e);

@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { loadConfig, type MirrorConfig } from "../config/config.js";
 import { loadReviewDeps, type ChannelContext } from "../channels/context.js";
 import { mailTarget, MailMirror, type PassStats, type Progress } from "../channels/mail.js";
+import { startReviewPool } from "../channels/review-pool.js";
 import { listEpochs } from "../ingest/public-inbox/reader.js";
 import { Store } from "../state/store.js";
 import type { Io } from "./review.js";
@@ -43,7 +44,8 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
       history: "record",
     };
     const target = mailTarget(ctx, opts.outbox ? { outbox: resolve(opts.outbox) } : {});
-    const engine = new MailMirror(ctx, mirror, target);
+    const pool = await startReviewPool(1, ctx.review, log);
+    const engine = new MailMirror(ctx, mirror, target, pool.review);
     const before = (store.db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM messages").pluck().get() as number) ?? 0;
     let last = 0;
     const progress = (p: Progress) => {
@@ -63,6 +65,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
     } finally {
       await engine.close();
       target.close();
+      await pool.close();
     }
     // Series are counted from what this run recorded: one per thread, revision and size.
     const series = store.db

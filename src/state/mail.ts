@@ -77,7 +77,13 @@ export class MailState {
       members: db.prepare(
         "SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?",
       ),
-      reviewed: db.prepare("UPDATE mail_threads SET waiting = 0, waiting_since = NULL, reviewed_at = ? WHERE thread = ?"),
+      reviewed: db.prepare(
+        `UPDATE mail_threads SET
+           waiting = EXISTS (SELECT 1 FROM messages WHERE thread = @thread AND status = 'seen' AND kind IN ('patch', 'cover')),
+           waiting_since = (SELECT MIN(arrived_at) FROM messages WHERE thread = @thread AND status = 'seen' AND kind IN ('patch', 'cover')),
+           reviewed_at = @at
+         WHERE thread = @thread`,
+      ),
       markMessage: db.prepare("UPDATE messages SET status = ?, series_id = COALESCE(?, series_id) WHERE message_id = ? AND status != 'skipped'"),
       skip: db.prepare("UPDATE messages SET status = 'skipped', reason = ? WHERE message_id = ?"),
       series: db.prepare(
@@ -136,8 +142,9 @@ export class MailState {
     return this.q.members.all(thread, limit) as MemberRow[];
   }
 
+  /** Reviewed: the thread waits again only if a patch or cover letter arrived meanwhile. */
   threadReviewed(thread: string): void {
-    this.q.reviewed.run(now(), thread);
+    this.q.reviewed.run({ thread, at: now() });
   }
 
   markReviewed(messageId: string, seriesId: string | undefined): void {
