@@ -99,11 +99,12 @@ export class EpochReader {
     this.lookup = new CatFile(epoch.dir, maxBytes);
   }
 
+  /** The tip, or undefined for an epoch with no commit yet. A tip whose objects are missing is returned: reading it fails, loudly. */
   async head(): Promise<string | undefined> {
     try {
-      return (await this.git.raw(["rev-parse", "--verify", "-q", "HEAD^{commit}"])).trim() || undefined;
+      return (await this.git.raw(["rev-parse", "--verify", "-q", "HEAD"])).trim() || undefined;
     } catch {
-      return undefined; // an epoch with no commit yet
+      return undefined;
     }
   }
 

@@ -1,0 +1,82 @@
+import type { AddressInfo } from "node:net";
+import { SMTPServer } from "smtp-server";
+
+export interface Received {
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly raw: string;
+  readonly messageId: string | undefined;
+}
+
+export interface SmtpPeer {
+  readonly port: number;
+  /** Messages the server accepted (answered 250), in order. */
+  readonly received: Received[];
+  /** Refuse every recipient with this reply code (550: permanent, 451: try later); undefined accepts. */
+  refuse: number | undefined;
+  /**
+   * Called when DATA ends, before the server answers: return true to hold the answer (the
+   * message is then not accepted; the client waits until it goes away).
+   */
+  hold: ((r: Received) => boolean) | undefined;
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on 127.0.0.1 and a free port: what the bot talks to in tests. */
+export async function startSmtpPeer(): Promise<SmtpPeer> {
+  const received: Received[] = [];
+  const peer: { refuse: number | undefined; hold: SmtpPeer["hold"] } = { refuse: undefined, hold: undefined };
+  const server = new SMTPServer({
+    secure: false,
+    authOptional: true,
+    disabledCommands: ["STARTTLS", "AUTH"],
+    logger: false,
+    closeTimeout: 1000,
+    onRcptTo(address, _session, cb) {
+      if (peer.refuse) {
+        const err = new Error(`refused ${address.address}`) as Error & { responseCode: number };
+        err.responseCode = peer.refuse;
+        return cb(err);
+      }
+      cb();
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on("data", (c: Buffer) => chunks.push(c));
+      stream.on("end", () => {
+        const raw = Buffer.concat(chunks).toString("utf8");
+        const r: Received = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
+          to: session.envelope.rcptTo.map((a) => a.address),
+          raw,
+          messageId: /^Message-ID:\s*<([^>]+)>/im.exec(raw)?.[1],
+        };
+        if (peer.hold?.(r)) return; // never answered: not delivered
+        received.push(r);
+        cb();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const port = (server.server.address() as AddressInfo).port;
+  return {
+    port,
+    received,
+    get refuse() {
+      return peer.refuse;
+    },
+    set refuse(v) {
+      peer.refuse = v;
+    },
+    get hold() {
+      return peer.hold;
+    },
+    set hold(v) {
+      peer.hold = v;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+      }),
+  };
+}
