@@ -1,0 +1,92 @@
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { simpleParser } from "mailparser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { draftReplies, type Draft } from "../../../src/publish/mail/compose.js";
+import { buildOutgoing, outboxTransport, smtpTransport, TransportError } from "../../../src/publish/mail/transport.js";
+import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
+import { bodyOf, header, read, reviewFixture } from "./helpers.js";
+
+const BOT = { name: "dmabuf-review", email: "bot@dmabuf-review.example" };
+
+let draft: Draft;
+let peer: SmtpPeer;
+
+beforeAll(async () => {
+  const s = (await reviewFixture("series/dma-coherent-v1.mbox")).series[0]!;
+  draft = draftReplies(s, { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT }, () => false, () => false).drafts[0]!;
+  peer = await startSmtpPeer();
+});
+
+afterAll(async () => {
+  await peer.close();
+});
+
+describe("a reply as a message", () => {
+  it("is plain 8bit text with threading headers, marked as automated", async () => {
+    const o = await buildOutgoing(draft, BOT, new Date("2026-11-25T10:00:00Z"));
+    const raw = o.raw.toString("utf8");
+    expect(header(raw, "Message-ID")).toBe(`<${draft.messageId}>`);
+    expect(header(raw, "In-Reply-To")).toBe(`<${draft.inReplyTo}>`);
+    expect(header(raw, "References")).toBe(draft.references.map((r) => `<${r}>`).join(" "));
+    expect(header(raw, "Subject")).toBe("Re: [PATCH 1/3] dma-buf: add dma_coherent flag");
+    expect(header(raw, "Content-Type")).toBe("text/plain; charset=utf-8");
+    expect(header(raw, "Content-Transfer-Encoding")).toBe("8bit");
+    expect(header(raw, "Auto-Submitted")).toBe("auto-generated");
+    expect(header(raw, "X-Dmabuf-Review")).toBe(`${draft.key.what}; findings=${draft.fingerprints.join(",")}`);
+    expect(raw).not.toMatch(/multipart|text\/html/i);
+    // The body is what was written, byte for byte: readable in the .eml, and as mail.
+    expect(bodyOf(raw)).toBe(draft.text);
+    const parsed = await simpleParser(o.raw);
+    expect(parsed.text).toBe(draft.text);
+    expect(parsed.html).toBe(false);
+    expect(o.envelope).toEqual({ from: BOT.email, to: ["christian.koenig@amd.com", "dri-devel@lists.freedesktop.org", "linaro-mm-sig@lists.linaro.org", "linux-media@vger.kernel.org", "sumit.semwal@linaro.org"] });
+  });
+
+  it("goes to the outbox as one .eml; sent again, it is the same file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-outbox-"));
+    const o = await buildOutgoing(draft, BOT, new Date("2026-11-25T10:00:00Z"));
+    const t = outboxTransport(dir);
+    const path = await t.deliver(o);
+    expect(await t.deliver(o)).toBe(path);
+    expect(readdirSync(dir)).toEqual([o.fileName]);
+    expect(o.fileName).toMatch(/^20261125T100000Z-[0-9a-f]{8}-patch-1-3-dma-buf-add-dma-coherent-flag\.eml$/);
+    expect(read(path)).toBe(o.raw.toString("utf8"));
+  });
+
+  it("goes to an SMTP server with its envelope, and arrives as built", async () => {
+    const o = await buildOutgoing(draft, BOT);
+    const t = smtpTransport({ host: "127.0.0.1", port: peer.port, secure: false, user: undefined, password: undefined });
+    try {
+      expect(await t.deliver(o)).toMatch(/^smtp 127\.0\.0\.1:\d+ 250/);
+    } finally {
+      t.close();
+    }
+    expect(peer.received).toHaveLength(1);
+    const r = peer.received[0]!;
+    expect(r.from).toBe(BOT.email);
+    expect(r.to).toEqual(o.envelope.to);
+    expect(r.messageId).toBe(draft.messageId);
+    expect(r.raw.replace(/\r\n/g, "\n")).toBe(o.raw.toString("utf8"));
+  });
+
+  it("a refusal says whether to try again: 5xx is permanent, 4xx is not", async () => {
+    const o = await buildOutgoing(draft, BOT);
+    const t = smtpTransport({ host: "127.0.0.1", port: peer.port, secure: false, user: undefined, password: undefined });
+    try {
+      for (const [code, permanent] of [
+        [550, true],
+        [451, false],
+      ] as const) {
+        peer.refuse = code;
+        const err = await t.deliver(o).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TransportError);
+        expect((err as TransportError).permanent).toBe(permanent);
+      }
+    } finally {
+      peer.refuse = undefined;
+      t.close();
+    }
+  });
+});
