@@ -1,6 +1,18 @@
 import type { Catalog } from "./catalog.js";
 import { applyEffects, baseWorld, type Effect, type World } from "./effect.js";
-import { evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
+import { evaluateAfter, evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
+
+/** The matrix without any patch is the same for every review: evaluate it once per catalog. */
+const baseEvaluations = new WeakMap<Catalog, readonly Evaluated[]>();
+
+function baseEvaluation(catalog: Catalog, cache: ExploreCache): readonly Evaluated[] {
+  let e = baseEvaluations.get(catalog);
+  if (!e) {
+    e = evaluateWorld(baseWorld(catalog), cache);
+    baseEvaluations.set(catalog, e);
+  }
+  return e;
+}
 import type { OutcomeKind } from "./explore.js";
 
 /** One configuration whose outcome the series changes (or leaves broken). */
@@ -105,10 +117,9 @@ function missedCause(b: Evaluated, after: World): string | undefined {
  * failures; hazards the series aims at but leaves reachable are `missed`.
  */
 export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], cache: ExploreCache = new Map()): ModelResult {
-  const before = evaluateWorld(baseWorld(catalog), cache);
+  const before = baseEvaluation(catalog, cache);
   const afterWorld = applyEffects(catalog, effects);
-  const after = evaluateWorld(afterWorld, cache);
-  const afterByKey = new Map(after.map((e) => [key(e), e]));
+  const after = evaluateAfter(before, afterWorld, cache);
   const gated = effects.some((e) => e.kind === "gate");
   const touchedExporters = new Set(effects.flatMap((e) => (e.kind === "exporter" || e.kind === "flag" ? e.exporters : [])));
   const touchedImporters = new Set(effects.flatMap((e) => (e.kind === "importer-bracketing" ? e.importers : [])));
@@ -121,9 +132,8 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
   const slower: ConfigChange[] = [];
   const userspaceSeen = new Set<string>();
 
-  for (const b of before) {
-    const a = afterByKey.get(key(b));
-    if (!a) continue;
+  for (const [i, b] of before.entries()) {
+    const a = after[i]!;
     const bk = b.outcome.kind;
     const ak = a.outcome.kind;
     if (ak === "rejected" && bk !== "rejected") {

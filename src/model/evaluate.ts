@@ -39,7 +39,7 @@ export function dynamicsOf(exporter: Exporter, importer: Importer, platform: Pla
 }
 
 /** Checks that refuse an attachment before any access: placement, then the series' gates. */
-function rejection(world: World, exporter: Exporter, importer: Importer, platform: Platform): string | undefined {
+export function rejection(world: World, exporter: Exporter, importer: Importer, platform: Platform): string | undefined {
   if (importer.needsContiguous && !exporter.contiguous) {
     return `dma_buf_attach(${importer.name}): buffer is not contiguous in the importer's DMA space -> -EINVAL at import`;
   }
@@ -97,4 +97,29 @@ export function evaluateWorld(world: World, cache: ExploreCache = new Map()): Ev
     }
   }
   return out;
+}
+
+/**
+ * The matrix after a series' effects, derived from the matrix before: a configuration whose
+ * exporter and importer entries are untouched keeps its outcome unless a check now refuses the
+ * attachment; only changed entries are searched again (through the shared cache).
+ */
+export function evaluateAfter(before: readonly Evaluated[], world: World, cache: ExploreCache = new Map()): Evaluated[] {
+  const exporters = new Map(world.exporters.map((e) => [e.id, e]));
+  const importers = new Map(world.importers.map((i) => [i.id, i]));
+  return before.map((b) => {
+    const exporter = exporters.get(b.exporter.id) ?? b.exporter;
+    const importer = importers.get(b.importer.id) ?? b.importer;
+    const rejected = rejection(world, exporter, importer, b.platform);
+    if (rejected) return { ...b, exporter, importer, outcome: { kind: "rejected", trace: [rejected] } };
+    if (exporter === b.exporter && importer === b.importer && b.outcome.kind !== "rejected") return b;
+    const d = dynamicsOf(exporter, importer, b.platform);
+    const key = `${dynamicsKey(d)}#${b.pattern.id}`;
+    let outcome = cache.get(key);
+    if (!outcome) {
+      outcome = explore(d, b.pattern.steps);
+      cache.set(key, outcome);
+    }
+    return { ...b, exporter, importer, outcome: named(outcome, exporter.name, importer.name) };
+  });
 }
