@@ -1,3 +1,4 @@
+import type { Statement } from "better-sqlite3";
 import { now, type Db } from "./db.js";
 
 export interface PostKey {
@@ -23,12 +24,12 @@ export class Ledger {
   constructor(private readonly db: Db) {}
 
   /** Statements are prepared once: the webhook path runs these for every delivery. */
-  private readonly statements = new Map<string, ReturnType<Db["prepare"]>>();
+  private readonly statements = new Map<string, Statement<unknown[]>>();
 
-  private sql(text: string): ReturnType<Db["prepare"]> {
+  private sql(text: string): Statement<unknown[]> {
     let st = this.statements.get(text);
     if (!st) {
-      st = this.sql(text);
+      st = this.db.prepare(text);
       this.statements.set(text, st);
     }
     return st;
