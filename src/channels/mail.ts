@@ -155,7 +155,7 @@ export class MailMirror {
     const stats = emptyStats();
     const started = Date.now();
     const firstRead = this.ctx.store.transaction(() => this.state.firstRead(this.source, Math.floor(started / 1000)));
-    await this.target.flush(); // replies intended before a crash go out first
+    stats.replies += (await this.target.flush()).filter((r) => r.ok).length; // intended before a crash: they go out first
     if (this.mirror.remote) {
       try {
         const f = await fetchInbox(this.mirror.inbox, this.mirror.remote);
@@ -547,12 +547,7 @@ export class MailMirror {
       for (const s of t.series) this.log.info({ series: s.review.series.id, title: s.review.series.title, findings: s.review.patches.reduce((n, p) => n + p.findings.length, 0) }, "series reviewed");
     }
     const receipts = await this.target.flush();
-    for (const r of receipts) {
-      if (r.ok) {
-        stats.replies++;
-        this.log.info({ what: r.what, location: r.location }, "reply posted");
-      }
-    }
+    stats.replies += receipts.filter((r) => r.ok).length;
   }
 
   async close(): Promise<void> {

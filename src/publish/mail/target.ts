@@ -108,6 +108,8 @@ export class MailTarget implements PublishTarget {
         this.store.ledger.posted(key, location);
         for (const fp of fingerprints) this.store.ledger.posted({ channel: row.channel, thread: row.thread, what: fp }, row.message_id);
       });
+      // Logged once the ledger says so: a line here means the reply will never be sent again.
+      this.log?.info({ messageId: row.message_id, thread: row.thread, what: row.what, location }, "reply posted");
       receipts.push({ target: this.name, ok: true, what: row.what, location });
     }
     return receipts;
