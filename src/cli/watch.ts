@@ -20,6 +20,13 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   const log = makeLogger();
   const store = Store.open(join(config.dataDir, "state.db"));
   const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
+  // Listening from the start: a signal during the first pass (the demo, a backfill) still
+  // finishes the batch in hand instead of killing the process.
+  const signalled = new Promise<void>((resolve) => {
+    const done = () => resolve();
+    process.once("SIGINT", done);
+    process.once("SIGTERM", done);
+  });
   const running: Running[] = [];
   running.push(await startMailChannel(ctx, { once: opts.once }));
   if (!opts.once) running.push(await startServer(ctx));
@@ -31,11 +38,7 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
     await stop();
     return 0;
   }
-  await new Promise<void>((resolve) => {
-    const done = () => resolve();
-    process.once("SIGINT", done);
-    process.once("SIGTERM", done);
-  });
+  await signalled;
   await stop();
   return 0;
 }
