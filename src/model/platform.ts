@@ -3,7 +3,7 @@ import type { Line } from "./state.js";
 
 export type Direction = "TO_DEVICE" | "FROM_DEVICE" | "BIDIRECTIONAL";
 
-/** What a DMA-API sync does to the line on each architecture (coherency-facts 3.3). */
+/** What a DMA-API sync does to the line on each architecture (arch/arm64/mm/dma-mapping.c, arch/arm/mm/dma-mapping.c). */
 export type CacheOp = "none" | "clean" | "invalidate" | "clean+invalidate";
 
 /**
