@@ -6,7 +6,8 @@ import { InputError } from "../errors.js";
 import { parseMime } from "../ingest/mime.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
-import { EpochReader, listEpochs, type ArchiveEntry, type Epoch } from "../ingest/public-inbox/reader.js";
+import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
+import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type Epoch } from "../ingest/public-inbox/reader.js";
 import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type Person } from "../patch/message.js";
 import { groupSeries } from "../patch/series.js";
@@ -101,7 +102,7 @@ const MAX_INFLIGHT = 4;
 
 /** An archived commit, its message triaged (and its bytes let go). */
 interface Decoded {
-  readonly entry: ArchiveEntry;
+  readonly entry: Exclude<ArchiveEntry, { kind: "message" }> | { readonly kind: "triaged"; readonly commit: ArchiveCommit; readonly oid: string };
   readonly triage: TriageResult | undefined;
 }
 
@@ -230,14 +231,16 @@ export class MailMirror {
         // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
         // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
         const entries: Decoded[] = [];
-        for await (const e of pending) entries.push(e.kind === "message" ? { entry: e, triage: triage(e.bytes) } : { entry: e, triage: undefined });
+        // The bytes are let go once triaged: a page holds what triage found, not the messages.
+        for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
         const current = page;
         messages += current.length;
         // Ask for the next page before working on this one: git reads while we think.
         page = messages < budget ? list.next(Math.min(size, budget - messages)) : [];
         pending = page.length > 0 ? reader.read(page) : undefined;
+        const seenAt = new Date().toISOString();
         this.ctx.store.transaction(() => {
-          for (const e of entries) this.record(e, epoch, stats);
+          for (const e of entries) this.record(e, epoch, stats, seenAt);
         });
         stats.messages += current.length;
         clock = Math.max(clock, current[current.length - 1]!.time);
@@ -253,7 +256,7 @@ export class MailMirror {
   }
 
   /** Normalise: one archived commit into the store, by thread. */
-  private record(d: Decoded, epoch: Epoch, stats: PassStats): void {
+  private record(d: Decoded, epoch: Epoch, stats: PassStats, seenAt: string): void {
     const e = d.entry;
     if (e.kind === "deleted") {
       stats.deleted++;
@@ -277,7 +280,7 @@ export class MailMirror {
         patchIndex: null,
         patchTotal: null,
         arrivedAt: e.commit.time,
-      });
+      }, seenAt);
       if (!inserted) return;
       stats.skipped.push({ id, reason, detail });
       this.log.warn({ id, origin, reason, detail }, "message skipped");
@@ -306,7 +309,7 @@ export class MailMirror {
       patchIndex: m.kind === "cover" ? 0 : (m.index ?? (m.kind === "patch" ? 1 : null)),
       patchTotal: m.kind === "patch" || m.kind === "cover" ? (m.total ?? 1) : null,
       arrivedAt: e.commit.time,
-    });
+    }, seenAt);
     if (!inserted) {
       stats.duplicates++; // a cross-post, a resend, or a batch read again after a crash
       return;
@@ -389,7 +392,9 @@ export class MailMirror {
         if (blob.kind !== "blob") continue;
         let built: Message | Skipped;
         try {
-          built = buildMessage(await parseMime({ bytes: blob.bytes, source: row.origin }));
+          const raw = { bytes: blob.bytes, source: row.origin };
+          // Plain text/plain list mail without mailparser's streams; the rest through it.
+          built = buildMessage(parsePlainMime(raw) ?? (await parseMime(raw)));
         } catch (err) {
           if (!(err instanceof InputError)) throw err;
           built = { id: row.message_id, reason: err.reason, detail: err.detail };
@@ -443,10 +448,13 @@ export class MailMirror {
       }
       const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
       const history = run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead);
-      const p = await this.target.prepare(s, { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list });
+      const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
       if (history) {
-        refused.push(...p.outgoing.map((o) => ({ target: this.target.name, ok: false, what: o.key.what, reason: run.reply === "none" ? "not asked to reply" : "history" })));
+        // Counted, not built: nothing will be sent.
+        const reason = run.reply === "none" ? "not asked to reply" : "history";
+        refused.push(...this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason })));
       } else {
+        const p = await this.target.prepare(s, policy);
         outgoing.push(...p.outgoing);
         refused.push(...p.refused);
       }
@@ -497,11 +505,10 @@ export class MailMirror {
    */
   private async reviewAndPublish(due: readonly { thread: string; members: MemberRow[] }[], run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): Promise<void> {
     const done: ThreadReview[] = [];
-    for (const d of due) {
-      const t0 = Date.now();
-      done.push(await this.reviewThread(d.thread, d.members, run, firstRead));
-      stats.reviewSeconds += (Date.now() - t0) / 1000;
-    }
+    // All at once: one thread is parsed here while another is reviewed in the worker.
+    const t0 = Date.now();
+    done.push(...(await Promise.all(due.map((d) => this.reviewThread(d.thread, d.members, run, firstRead)))));
+    stats.reviewSeconds += (Date.now() - t0) / 1000;
     // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts).
     const trackers = await this.tracker.prepare(
       done.flatMap((t) => t.series.map((s) => s.review.series)),

@@ -119,8 +119,8 @@ export class MailState {
   }
 
   /** False when the Message-ID is known already (a cross-post, a resend, a re-read after a crash). */
-  insert(row: MessageRow): boolean {
-    return this.q.insert.run({ ...row, seenAt: now() }).changes === 1;
+  insert(row: MessageRow, seenAt = now()): boolean {
+    return this.q.insert.run({ ...row, seenAt }).changes === 1;
   }
 
   /** A patch or cover letter arrived in `thread`: it waits for review from `since` on. */

@@ -180,10 +180,14 @@ export class CatFile {
         this.header.push(chunk.subarray(at));
         return;
       }
-      this.header.push(chunk.subarray(at, nl));
+      let line: string;
+      if (this.header.length === 0) line = chunk.toString("latin1", at, nl);
+      else {
+        this.header.push(chunk.subarray(at, nl));
+        line = Buffer.concat(this.header).toString("latin1");
+        this.header = [];
+      }
       at = nl + 1;
-      const line = Buffer.concat(this.header).toString("utf8");
-      this.header = [];
       this.onHeader(line);
     }
   }

@@ -157,42 +157,50 @@ function splitHeader(text: string): { head: string; body: string } {
   return { head: text.slice(0, m.index), body: text.slice(m.index + m[0].length) };
 }
 
+const HEX = /=([0-9A-Fa-f]{2})/g;
+
 function decodeBody(body: string, encoding: string | undefined): string {
   const enc = (encoding ?? "").trim().toLowerCase();
-  if (enc === "base64") return Buffer.from(body.replace(/[^A-Za-z0-9+/=]/g, ""), "base64").toString("latin1");
-  if (enc === "quoted-printable") return decodeQuotedPrintable(body).toString("latin1");
+  if (enc === "base64") return Buffer.from(body, "base64").toString("latin1"); // Node skips what is not base64
+  // Bytes as latin1 characters, as everywhere in triage.
+  if (enc === "quoted-printable") return body.replace(/=\r?\n/g, "").replace(HEX, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
   return body;
 }
 
-type Malformed = { readonly malformed: string };
+/**
+ * mailparser reads a multipart body whose boundary never shows up as nothing at all; ingest/mime.ts
+ * calls that malformed-mime, and so does triage, from the same test on the raw bytes.
+ */
+function brokenMultipart(headers: Headers, bytes: Buffer): string | undefined {
+  const ct = contentType(headers.map.get("content-type"));
+  if (!ct.type.startsWith("multipart/")) return undefined;
+  const boundary = ct.params["boundary"];
+  if (!boundary) return `${ct.type} without a boundary parameter`;
+  const delimiter = `\n--${boundary}`;
+  for (const end of ["\n", "\r\n", "--"]) if (bytes.indexOf(`${delimiter}${end}`, 0, "latin1") >= 0) return undefined;
+  return `the multipart boundary "${boundary}" never appears in the body`;
+}
 
 /**
  * The decoded text of every text part (HTML aside), in latin1 so that every byte survives: what
  * triage looks at is ASCII (paths, identifiers, `diff --git`), whatever the charset.
  */
-function textOf(headers: Headers, body: string, depth: number): string | Malformed {
+function textOf(headers: Headers, body: string, depth: number): string {
   const ct = contentType(headers.map.get("content-type"));
   if (ct.type.startsWith("multipart/")) {
     const boundary = ct.params["boundary"];
-    if (!boundary) return { malformed: `${ct.type} without a boundary parameter` };
-    const delimiter = `\n--${boundary}`;
-    const text = `\n${body}`;
-    if (!text.includes(`${delimiter}\n`) && !text.includes(`${delimiter}\r\n`) && !text.includes(`${delimiter}--`)) {
-      return { malformed: `the multipart boundary "${boundary}" never appears in the body` };
-    }
-    if (depth > 4) return "";
-    const parts = text.split(delimiter).slice(1);
+    if (!boundary || depth > 4) return "";
+    const parts = `\n${body}`.split(`\n--${boundary}`).slice(1);
     const out: string[] = [];
     for (const part of parts) {
       if (part.startsWith("--")) break;
       const p = splitHeader(part.replace(/^[^\n]*\n/, ""));
       const t = textOf(parseHeaders(p.head), p.body, depth + 1);
-      if (typeof t === "string" && t) out.push(t);
+      if (t) out.push(t);
     }
     return out.join("\n");
   }
   if (ct.type.startsWith("text/") && ct.type !== "text/html") return decodeBody(body, headers.map.get("content-transfer-encoding"));
-  if (ct.type === "message/rfc822") return "";
   return "";
 }
 
@@ -240,8 +248,9 @@ export function triage(bytes: Buffer): TriageResult {
   if (start.includes("\u0000")) return { ok: false, reason: "not-a-patch", detail: "binary data, not a mail message", messageId: undefined };
   if (!HEADER_LINE.test(start)) return { ok: false, reason: "not-a-patch", detail: "not a mail message: it does not start with a header line", messageId: undefined };
   let end = bytes.indexOf("\n\n");
-  const crlf = bytes.indexOf("\r\n\r\n");
-  if (crlf >= 0 && (end < 0 || crlf < end)) end = crlf;
+  // A CRLF message's blank line comes first; only the header part is searched for it.
+  const crlf = (end < 0 ? bytes : bytes.subarray(0, end)).indexOf("\r\n\r\n");
+  if (crlf >= 0) end = crlf;
   const headBytes = end < 0 ? bytes : bytes.subarray(0, end);
   let head = headBytes.toString("utf8");
   if (head.includes("\uFFFD")) head = headBytes.toString("latin1");
@@ -253,13 +262,17 @@ export function triage(bytes: Buffer): TriageResult {
   const from = (/<([^<>\s]+@[^<>\s]+)>/.exec(fromValue)?.[1] ?? /[^\s<>"(),;]+@[^\s<>"(),;]+/.exec(fromValue)?.[0] ?? "").toLowerCase();
   const subject = decodeWords(h.get("subject") ?? "").replace(/\s+/g, " ").trim();
   if (!from && !subject) return { ok: false, reason: "not-a-patch", detail: "not a mail message: no From and no Subject header", messageId };
-  const body = end < 0 ? "" : bytes.subarray(end).toString("latin1").replace(/^\r?\n\r?\n/, "");
-  const text = textOf(headers, body, 0);
-  if (typeof text !== "string") return { ok: false, reason: "malformed-mime", detail: text.malformed, messageId };
+  const broken = brokenMultipart(headers, bytes);
+  if (broken) return { ok: false, reason: "malformed-mime", detail: broken, messageId };
   const s = parseSubject(subject);
   const inReplyTo = inReplyToOf(h.get("in-reply-to"));
-  const diffAt = text.includes("\n+++ ") || text.includes("diff --git a/") ? text.search(DIFF) : -1;
   const isCover = !s.isReply && s.isPatch && s.index === 0;
+  // The subject alone says "reply" or "cover letter" for most of a list; their bodies are then
+  // decoded only when they could hold an opt-out (base64 hides it from a byte search).
+  const decided = s.isReply || isCover;
+  const mayOptOut = decided && (bytes.indexOf("dmabuf-review", Math.max(end, 0), "latin1") >= 0 || bytes.indexOf("base64", 0, "latin1") >= 0);
+  const text = end >= 0 && (!decided || mayOptOut) ? textOf(headers, bytes.subarray(end).toString("latin1").replace(/^\r?\n\r?\n/, ""), 0) : "";
+  const diffAt = !decided && (text.includes("\n+++ ") || text.includes("diff --git a/")) ? text.search(DIFF) : -1;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
   const dateValue = h.get("date");
   const date = dateValue ? new Date(dateValue) : undefined;

@@ -42,10 +42,15 @@ export class MailTarget implements PublishTarget {
     return p !== undefined && p.state !== "failed";
   };
 
+  /** What a series earns under `options` (the list's policy), not yet built into messages. */
+  draft(s: SeriesReview, options: Partial<ReplyOptions> = {}): Drafted {
+    return draftReplies(s, { ...this.defaults, ...options }, this.isPosted, (email) => this.state.isOptedOut(email));
+  }
+
   /** Draft and build the replies a series earns under `options` (the list's policy). */
   async prepare(s: SeriesReview, options: Partial<ReplyOptions> = {}, date = new Date()): Promise<{ outgoing: Outgoing[]; refused: readonly Receipt[] }> {
     const o = { ...this.defaults, ...options };
-    const drafted: Drafted = draftReplies(s, o, this.isPosted, (email) => this.state.isOptedOut(email));
+    const drafted = this.draft(s, o);
     const outgoing: Outgoing[] = [];
     for (const d of drafted.drafts) outgoing.push(await buildOutgoing(d, o.from, date));
     return { outgoing, refused: drafted.refused };

@@ -7,6 +7,8 @@ ALTER TABLE messages ADD COLUMN patch_index INTEGER;
 ALTER TABLE messages ADD COLUMN patch_total INTEGER;
 ALTER TABLE messages ADD COLUMN arrived_at INTEGER;      -- archive time (commit date), unix seconds
 CREATE INDEX messages_thread ON messages(thread);
+-- Earlier revisions of a series are looked for by their author (src/state/feedback.ts).
+CREATE INDEX messages_author ON messages(author);
 
 -- A thread is reviewed when its series is complete or has waited long enough.
 CREATE TABLE mail_threads (
