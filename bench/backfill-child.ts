@@ -2,12 +2,28 @@
  * One backfill in its own process, so that its peak memory is its own: prints one JSON line.
  * Usage: node dist/bench/backfill-child.js <inbox> <db> <limit>
  */
+import { readFileSync } from "node:fs";
 import { pino } from "pino";
 import { loadReviewDeps, type ChannelContext } from "../src/channels/context.js";
 import { mailTarget, MailMirror } from "../src/channels/mail.js";
 import { startReviewPool } from "../src/channels/review-pool.js";
 import { loadConfig } from "../src/config/config.js";
 import { Store } from "../src/state/store.js";
+
+/**
+ * Peak resident memory of this process. getrusage's maxRSS is inherited across fork and exec on
+ * Linux (a child of the big bench process would report the parent's peak); VmHWM belongs to
+ * this process image alone.
+ */
+function peakRssMb(): number {
+  try {
+    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+    if (kb) return Number(kb) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
 
 const [inbox, db, limit] = process.argv.slice(2) as [string, string, string];
 const config = await loadConfig(undefined);
@@ -31,6 +47,6 @@ process.stdout.write(
     deleted: stats.deleted,
     seconds: stats.seconds,
     reviewSeconds: stats.reviewSeconds,
-    maxRssMb: process.resourceUsage().maxRSS / 1024,
+    maxRssMb: peakRssMb(),
   })}\n`,
 );
