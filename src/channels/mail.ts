@@ -1,8 +1,10 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import type { MirrorConfig } from "../config/config.js";
 import { InputError } from "../errors.js";
+import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
 import { parseMime } from "../ingest/mime.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
@@ -100,10 +102,23 @@ const BUILT_CACHE = 2000;
 // Pages read ahead of the reviews: enough to keep git and the review worker busy together.
 const MAX_INFLIGHT = 4;
 
-/** An archived commit, its message triaged (and its bytes let go). */
+/** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
 interface Decoded {
   readonly entry: Exclude<ArchiveEntry, { kind: "message" }> | { readonly kind: "triaged"; readonly commit: ArchiveCommit; readonly oid: string };
   readonly triage: TriageResult | undefined;
+  /** Kept in the store: an mbox message cannot be read again by position. */
+  readonly raw?: Buffer;
+}
+
+/** The cursor key and origin prefix of an mbox mirror. */
+const MBOX_EPOCH = "mbox";
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
 }
 
 interface ThreadReview {
@@ -166,13 +181,18 @@ export class MailMirror {
       }
     }
     let epochs: Epoch[] = [];
-    try {
-      epochs = listEpochs(this.mirror.inbox);
-    } catch (err) {
-      this.report("-", "unreadable", err instanceof InputError ? err.detail : (err as Error).message);
-    }
-    let clock = 0;
     let budget = run.limit ?? Number.POSITIVE_INFINITY;
+    let clock = 0;
+    if (isFile(this.mirror.inbox)) {
+      await this.readMbox(run, stats, firstRead, budget);
+      budget = 0;
+    } else {
+      try {
+        epochs = listEpochs(this.mirror.inbox);
+      } catch (err) {
+        this.report("-", "unreadable", err instanceof InputError ? err.detail : (err as Error).message);
+      }
+    }
     for (const epoch of epochs) {
       if (budget <= 0 || run.shouldStop?.()) break;
       const read = await this.readEpoch(epoch, run, stats, firstRead, budget, clock, started);
@@ -202,6 +222,45 @@ export class MailMirror {
     this.reported.add(key);
     this.log.error({ epoch, reason, detail }, "archive problem; going on with the rest");
     this.ctx.store.transaction(() => this.state.archiveError(this.source, epoch, reason, detail));
+  }
+
+  /**
+   * A plain mbox file as a mirror: what was appended since the last pass is read, in pages like
+   * an epoch. The cursor counts the messages read; a file that shrank (rotated) is read again
+   * from its start, known messages recognised. The bytes are kept in the store: a position in
+   * a file that may be rewritten is no way to find a message again.
+   */
+  private async readMbox(run: PassOptions, stats: PassStats, firstRead: number, budget: number): Promise<void> {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(this.mirror.inbox);
+    } catch (err) {
+      this.report("-", "unreadable", (err as NodeJS.ErrnoException).code ?? String(err));
+      return;
+    }
+    const raws = isMbox(bytes) ? splitMbox(bytes, this.mirror.inbox) : bytes.length > 0 ? [{ bytes, source: this.mirror.inbox }] : [];
+    let done = Number(this.ctx.store.cursors.get(this.source, MBOX_EPOCH) ?? 0);
+    if (!(done <= raws.length)) done = 0;
+    const size = this.ctx.config.mail.batch;
+    const end = Math.min(raws.length, done + budget);
+    for (let at = done; at < end && !run.shouldStop?.(); at += size) {
+      const page = raws.slice(at, Math.min(end, at + size));
+      const seenAt = new Date().toISOString();
+      let clock = 0;
+      this.ctx.store.transaction(() => {
+        page.forEach((raw, i) => {
+          const t = triage(raw.bytes);
+          // An mbox has no archive time: the message's own date stands in for it.
+          const time = Math.floor(((t.ok && t.value.date?.getTime()) || Date.now()) / 1000);
+          clock = Math.max(clock, time);
+          const commit = { commit: String(at + i + 1), time, tree: "" };
+          this.record({ entry: { kind: "triaged", commit, oid: String(at + i + 1) }, triage: t, raw: raw.bytes }, { name: MBOX_EPOCH, index: 0, dir: this.mirror.inbox }, stats, seenAt);
+        });
+      });
+      stats.messages += page.length;
+      this.enqueue(clock, run, stats, firstRead, { epoch: MBOX_EPOCH, commit: String(at + page.length) });
+      while (this.inflight > MAX_INFLIGHT) await this.settled();
+    }
   }
 
   private async readEpoch(
@@ -262,7 +321,7 @@ export class MailMirror {
       stats.deleted++;
       return;
     }
-    const origin = `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+    const origin = epoch.name === MBOX_EPOCH ? `mbox:${e.commit.commit}` : `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
     const skip = (id: string, reason: string, detail: string) => {
       const inserted = this.state.insert({
         messageId: id,
@@ -309,6 +368,7 @@ export class MailMirror {
       patchIndex: m.kind === "cover" ? 0 : (m.index ?? (m.kind === "patch" ? 1 : null)),
       patchTotal: m.kind === "patch" || m.kind === "cover" ? (m.total ?? 1) : null,
       arrivedAt: e.commit.time,
+      raw: d.raw ?? null,
     }, seenAt);
     if (!inserted) {
       stats.duplicates++; // a cross-post, a resend, or a batch read again after a crash
@@ -367,8 +427,9 @@ export class MailMirror {
     const skipped: Skipped[] = [];
     const byEpoch = new Map<string, MemberRow[]>();
     for (const r of rows) {
-      const [, epoch] = r.origin.split(":");
-      byEpoch.set(epoch!, [...(byEpoch.get(epoch!) ?? []), r]);
+      const [kind, epoch] = r.origin.split(":");
+      const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
+      byEpoch.set(key, [...(byEpoch.get(key) ?? []), r]);
     }
     const messages: Message[] = [];
     const rowOf = new Map<string, MemberRow>();
@@ -378,29 +439,39 @@ export class MailMirror {
         rowOf.set(built.messageId, row);
       } else skipped.push(built);
     };
+    const build = async (row: MemberRow, bytes: Buffer) => {
+      let built: Message | Skipped;
+      try {
+        const raw = { bytes, source: row.origin };
+        // Plain text/plain list mail without mailparser's streams; the rest through it.
+        built = buildMessage(parsePlainMime(raw) ?? (await parseMime(raw)));
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        built = { id: row.message_id, reason: err.reason, detail: err.detail };
+      }
+      this.remember(row.origin, built);
+      take(row, built);
+    };
     for (const [name, list] of byEpoch) {
-      const epoch = listEpochs(this.mirror.inbox).find((e) => e.name === name);
-      if (!epoch) continue;
       const todo = list.filter((r) => {
         const hit = this.built.get(r.origin);
         if (hit) take(r, hit);
         return !hit;
       });
+      if (name === MBOX_EPOCH) {
+        for (const row of todo) {
+          const bytes = this.state.raw(row.message_id);
+          if (bytes) await build(row, bytes);
+        }
+        continue;
+      }
+      const epoch = listEpochs(this.mirror.inbox).find((e) => e.name === name);
+      if (!epoch) continue;
       let i = 0;
       for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
         const row = todo[i++]!;
         if (blob.kind !== "blob") continue;
-        let built: Message | Skipped;
-        try {
-          const raw = { bytes: blob.bytes, source: row.origin };
-          // Plain text/plain list mail without mailparser's streams; the rest through it.
-          built = buildMessage(parsePlainMime(raw) ?? (await parseMime(raw)));
-        } catch (err) {
-          if (!(err instanceof InputError)) throw err;
-          built = { id: row.message_id, reason: err.reason, detail: err.detail };
-        }
-        this.remember(row.origin, built);
-        take(row, built);
+        await build(row, blob.bytes);
       }
     }
     return { messages, rowOf, skipped };

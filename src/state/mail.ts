@@ -18,6 +18,8 @@ export interface MessageRow {
   readonly patchIndex: number | null;
   readonly patchTotal: number | null;
   readonly arrivedAt: number;
+  /** The bytes, for a message that cannot be read again from its origin (an mbox mirror). */
+  readonly raw?: Buffer | null;
 }
 
 export interface MemberRow {
@@ -55,11 +57,12 @@ export class MailState {
     this.q = {
       threadOf: db.prepare("SELECT thread FROM messages WHERE message_id = ?").pluck(),
       has: db.prepare("SELECT 1 FROM messages WHERE message_id = ?").pluck(),
+      raw: db.prepare("SELECT raw FROM messages WHERE message_id = ?").pluck(),
       insert: db.prepare(
         `INSERT OR IGNORE INTO messages (message_id, source, origin, kind, subject, author, date, in_reply_to, status, reason, seen_at,
-           thread, revision, patch_index, patch_total, arrived_at)
+           thread, revision, patch_index, patch_total, arrived_at, raw)
          VALUES (@messageId, @source, @origin, @kind, @subject, @author, @date, @inReplyTo, @status, @reason, @seenAt,
-           @thread, @revision, @patchIndex, @patchTotal, @arrivedAt)`,
+           @thread, @revision, @patchIndex, @patchTotal, @arrivedAt, @raw)`,
       ),
       wait: db.prepare(
         `INSERT INTO mail_threads (thread, source, relevant, waiting, waiting_since) VALUES (?, ?, ?, 1, ?)
@@ -114,13 +117,18 @@ export class MailState {
     return (this.q.threadOf.get(messageId) as string | null | undefined) ?? undefined;
   }
 
+  /** The bytes kept for a message (an mbox mirror's). */
+  raw(messageId: string): Buffer | undefined {
+    return (this.q.raw.get(messageId) as Buffer | null | undefined) ?? undefined;
+  }
+
   has(messageId: string): boolean {
     return this.q.has.get(messageId) !== undefined;
   }
 
   /** False when the Message-ID is known already (a cross-post, a resend, a re-read after a crash). */
   insert(row: MessageRow, seenAt = now()): boolean {
-    return this.q.insert.run({ ...row, seenAt }).changes === 1;
+    return this.q.insert.run({ raw: null, ...row, seenAt }).changes === 1;
   }
 
   /** A patch or cover letter arrived in `thread`: it waits for review from `since` on. */

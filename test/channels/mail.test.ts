@@ -178,6 +178,23 @@ describe("mail channel: receive, review, reply once", () => {
     expect(e.store.db.prepare("SELECT COUNT(*) FROM archive_errors").pluck().get()).toBe(1);
   });
 
+  it("follows a plain mbox file: what is appended is read on the next pass, a rotated file from its start", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-mboxmirror-"));
+    const path = join(dir, "dri-devel.mbox");
+    const asMbox = (msgs: Buffer[]) => msgs.map((m) => `From mboxrd@z Thu Jan  1 00:00:00 1970\n${m.toString("latin1").replace(/^(>*From )/gm, ">$1")}\n`).join("");
+    writeFileSync(path, asMbox(SERIES()), "latin1");
+    const e = await env(path);
+    expect(await e.engine.pass({ reply: "new" })).toMatchObject({ messages: 5, reviewed: 1, replies: 4 });
+    expect(await e.engine.pass({ reply: "new" })).toMatchObject({ messages: 0, replies: 0 });
+    writeFileSync(path, asMbox([...SERIES(), ...UDMABUF()]), "latin1");
+    expect(await e.engine.pass({ reply: "new" })).toMatchObject({ messages: 1, reviewed: 1, replies: 1 });
+    // Rotated: the file now starts over; what is known is recognised, nothing is sent again.
+    writeFileSync(path, asMbox(UDMABUF()), "latin1");
+    expect(await e.engine.pass({ reply: "new" })).toMatchObject({ messages: 1, duplicates: 1, replies: 0 });
+    expect(e.mails()).toHaveLength(5);
+    expect(e.store.db.prepare("SELECT COUNT(*) FROM messages WHERE raw IS NOT NULL").pluck().get()).toBe(6);
+  });
+
   it("a message archived twice (cross-posted, resent) is one message", async () => {
     const inbox = new PeerInbox();
     const series = SERIES();
