@@ -284,19 +284,23 @@ export class MailMirror {
       }
       const list = await reader.list(after, run.since);
       const size = this.ctx.config.mail.batch;
-      let page = list.next(Math.min(size, budget));
-      let pending = page.length > 0 ? reader.read(page) : undefined;
-      while (pending && !run.shouldStop?.()) {
+      let asked = 0;
+      const ask = () => {
+        const page = asked < budget ? list.next(Math.min(size, budget - asked)) : [];
+        asked += page.length;
+        return page.length > 0 ? { page, pending: reader.read(page) } : undefined;
+      };
+      // Always one page asked for ahead of the one being read: git never waits for us to ask.
+      let next = ask();
+      while (next && !run.shouldStop?.()) {
+        const { page: current, pending } = next;
+        next = ask();
         // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
         // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
-        const entries: Decoded[] = [];
         // The bytes are let go once triaged: a page holds what triage found, not the messages.
+        const entries: Decoded[] = [];
         for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
-        const current = page;
         messages += current.length;
-        // Ask for the next page before working on this one: git reads while we think.
-        page = messages < budget ? list.next(Math.min(size, budget - messages)) : [];
-        pending = page.length > 0 ? reader.read(page) : undefined;
         const seenAt = new Date().toISOString();
         this.ctx.store.transaction(() => {
           for (const e of entries) this.record(e, epoch, stats, seenAt);
@@ -308,6 +312,7 @@ export class MailMirror {
         while (this.inflight > MAX_INFLIGHT) await this.settled();
         run.onProgress?.({ epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds: (Date.now() - started) / 1000 });
       }
+      next?.pending.discard(); // stopped early: the page asked for ahead is not wanted
     } catch (err) {
       this.report(epoch.name, "unreadable", (err as Error).message.split("\n")[0] ?? String(err));
     }

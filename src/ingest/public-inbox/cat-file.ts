@@ -1,5 +1,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 
+/** Answers on their way; `discard()` when they will not be read after all (a pass stopped early). */
+export interface Pending extends AsyncIterable<BlobResult> {
+  discard(): void;
+}
+
 /** One answer of `git cat-file --batch`, in the order the names were asked. */
 export type BlobResult =
   | { readonly kind: "blob"; readonly name: string; readonly oid: string; readonly bytes: Buffer }
@@ -95,7 +100,7 @@ export class CatFile {
    * Ask for `names` (object ids or `<commit>:m`); the answers come back in the same order. The
    * names are written at once, so a caller can ask for the next page before reading this one.
    */
-  read(names: readonly string[]): AsyncIterable<BlobResult> {
+  read(names: readonly string[]): Pending {
     const req: Request = { names, next: 0, results: [], wake: undefined, error: undefined, done: names.length === 0, discard: false };
     if (!req.done) {
       this.failure = undefined; // a dead process is restarted for the next request
@@ -104,6 +109,12 @@ export class CatFile {
     }
     const self = this;
     return {
+      discard() {
+        if (req.done || req.error) return;
+        for (const r of req.results) if (r.kind === "blob") self.release(r.bytes.length);
+        req.results.length = 0;
+        req.discard = true;
+      },
       async *[Symbol.asyncIterator]() {
         try {
           for (;;) {

@@ -142,10 +142,11 @@ export class EpochReader {
    * commit without `m` is a deletion when it has `d`, otherwise something we cannot read. The
    * request is written at once, so the next page can be asked for while this one is processed.
    */
-  read(commits: readonly ArchiveCommit[]): AsyncIterable<ArchiveEntry> {
+  read(commits: readonly ArchiveCommit[]): AsyncIterable<ArchiveEntry> & { discard(): void } {
     const results = this.cat.read(commits.map((c) => `${c.tree}:m`));
     const self = this;
     return {
+      discard: () => results.discard(),
       async *[Symbol.asyncIterator]() {
         let i = 0;
         for await (const r of results) {

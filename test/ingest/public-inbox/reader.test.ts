@@ -113,6 +113,22 @@ describe("public-inbox reader", () => {
     expect(rest).toEqual(["q3", "q4", "q5"]);
   });
 
+  it("a page asked for and then not wanted does not hold up the reads after it", async () => {
+    const inbox = join(mkdtempSync(join(tmpdir(), "dmabuf-review-discard-")), "inbox");
+    // 24 MB in the first page: more than the reader holds for a consumer before pausing git.
+    await appendToInbox(inbox, [
+      ...Array.from({ length: 24 }, (_, i) => ({ bytes: Buffer.from(mail({ id: `big${i}@x`, subject: `big ${i}` }, `${"z".repeat(1024 * 1024)}\n`)) })),
+      { bytes: Buffer.from(mail({ id: "last@x", subject: "last" }, "l\n")) },
+    ]);
+    const r = reader(join(inbox, "git", "0.git"));
+    const list = await r.list(undefined);
+    const unwanted = r.read(list.next(24));
+    unwanted.discard();
+    const got: string[] = [];
+    for await (const e of r.read(list.next(1))) got.push(subjectOf(e)!);
+    expect(got).toEqual(["last"]);
+  });
+
   it("an empty epoch has nothing to list; a broken one fails with git's reason", async () => {
     const inbox = new PeerInbox();
     inbox.add(mail({ id: "x@x", subject: "x" }, "x\n"));
