@@ -188,6 +188,21 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
 }
 
 /**
+ * "Looks good to me" without a tag: nothing is to be carried, only whether the approval still
+ * covers the patch. A patch that changed substantially since needs a fresh look.
+ */
+function judgeApproval(item: Item, j: Judging): { verdict: Verdict; evidence: string[] } {
+  const given = `approval given in <${item.source}>`;
+  const cp = counterpart(item, j);
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}`] };
+  if (item.patch.index === 0) return { verdict: "addressed", evidence: [`${given} for the whole series; nothing to carry`] };
+  const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
+  const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
+  if (d.level === "substantial") return { verdict: "unclear", evidence: [`${given} on ${oldLabel(item)}; the patch changed substantially since`, describeInterdiff(d, arrow)] };
+  return { verdict: "addressed", evidence: [`${given} on ${oldLabel(item)}; ${newLabel(j, cp.patches)} is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`] };
+}
+
+/**
  * Judge one item against the later revision. In order: an ack is about its trailer; a point
  * on code that left the series is obsolete; a concern the code now satisfies is addressed; a
  * reasoned reply from the author answers it; otherwise the quoted code and the changelog decide.
@@ -199,7 +214,7 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     evidence: evidence.filter((e): e is string => e !== undefined && e !== ""),
   });
   if (item.kind === "ack") {
-    const r = judgeAck(item, j);
+    const r = item.trailer ? judgeAck(item, j) : judgeApproval(item, j);
     return done(r.verdict, r.evidence);
   }
   const log = (j.changelog.get(item.id) ?? []).map(logLine);
