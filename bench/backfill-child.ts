@@ -3,6 +3,8 @@
  * Usage: node dist/bench/backfill-child.js <inbox> <db> <limit>
  */
 import { readFileSync } from "node:fs";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
 import { pino } from "pino";
 import { loadReviewDeps, type ChannelContext } from "../src/channels/context.js";
 import { mailTarget, MailMirror } from "../src/channels/mail.js";
@@ -23,6 +25,14 @@ function peakRssMb(): number {
     // not Linux
   }
   return process.resourceUsage().maxRSS / 1024;
+}
+
+/** The main thread's heap after a full collection: what the reader holds on to. */
+function liveHeapMb(): number {
+  v8.setFlagsFromString("--expose-gc");
+  const gc = runInNewContext("gc") as () => void;
+  gc();
+  return process.memoryUsage().heapUsed / 1048576;
 }
 
 const [inbox, db, limit] = process.argv.slice(2) as [string, string, string];
@@ -48,5 +58,6 @@ process.stdout.write(
     seconds: stats.seconds,
     reviewSeconds: stats.reviewSeconds,
     maxRssMb: peakRssMb(),
+    liveHeapMb: liveHeapMb(),
   })}\n`,
 );

@@ -109,25 +109,33 @@ function driverDiff(r: () => number, drv: string): string {
   return files.join("");
 }
 
+/** A hunk from its lines (" ", "-", "+" prefixed), the counts in its header computed. */
+function counted(start: number, heading: string, lines: string[]): string {
+  const old = lines.filter((l) => !l.startsWith("+")).length;
+  const now = lines.filter((l) => !l.startsWith("-")).length;
+  return `@@ -${start},${old} +${start},${now} @@ ${heading}\n${lines.join("\n")}\n`;
+}
+
 /** A change on the dma-buf surface, in the shapes the rules know. */
 function dmaBufDiff(r: () => number, drv: string, n: number): string {
   const path = `drivers/gpu/drm/${drv}/${drv}_dmabuf.c`;
+  const at = 40 + Math.floor(r() * 400);
   switch (n % 4) {
     case 0:
       return fileDiff(path, [
-        `@@ -120,7 +120,6 @@ static const struct dma_buf_ops ${drv}_dmabuf_ops = {\n \t.map_dma_buf = ${drv}_map_dma_buf,\n \t.unmap_dma_buf = ${drv}_unmap_dma_buf,\n-\t.begin_cpu_access = ${drv}_begin_cpu_access,\n \t.end_cpu_access = ${drv}_end_cpu_access,\n \t.release = ${drv}_release,\n };\n`,
+        counted(at, `static const struct dma_buf_ops ${drv}_dmabuf_ops = {`, [` \t.map_dma_buf = ${drv}_map_dma_buf,`, ` \t.unmap_dma_buf = ${drv}_unmap_dma_buf,`, `-\t.begin_cpu_access = ${drv}_begin_cpu_access,`, ` \t.end_cpu_access = ${drv}_end_cpu_access,`, ` \t.release = ${drv}_release,`, " };"]),
       ]);
     case 1:
       return fileDiff(path, [
-        `@@ -60,7 +60,7 @@ static struct sg_table *${drv}_map_dma_buf(struct dma_buf_attachment *attach,\n \tstruct sg_table *sgt = a->table;\n \tint ret;\n \n-\tret = dma_map_sgtable(attach->dev, sgt, dir, 0);\n+\tret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);\n \tif (ret)\n \t\treturn ERR_PTR(ret);\n`,
+        counted(at, `static struct sg_table *${drv}_map_dma_buf(struct dma_buf_attachment *attach,`, [" \tstruct sg_table *sgt = a->table;", " \tint ret;", " ", "-\tret = dma_map_sgtable(attach->dev, sgt, dir, 0);", "+\tret = dma_map_sgtable(attach->dev, sgt, dir, DMA_ATTR_SKIP_CPU_SYNC);", " \tif (ret)", " \t\treturn ERR_PTR(ret);"]),
       ]);
     case 2:
       return fileDiff(path, [
-        `@@ -90,6 +90,8 @@ static int ${drv}_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)\n \tstruct ${drv}_buffer *buf = dmabuf->priv;\n \n \tmutex_lock(&buf->lock);\n+\tlist_for_each_entry(a, &buf->attachments, list)\n+\t\tdma_sync_sgtable_for_cpu(a->dev, a->table, dir);\n \tmutex_unlock(&buf->lock);\n \treturn 0;\n`,
+        counted(at, `static int ${drv}_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)`, [` \tstruct ${drv}_buffer *buf = dmabuf->priv;`, " ", " \tmutex_lock(&buf->lock);", "+\tlist_for_each_entry(a, &buf->attachments, list)", "+\t\tdma_sync_sgtable_for_cpu(a->dev, a->table, dir);", " \tmutex_unlock(&buf->lock);", " \treturn 0;"]),
       ]);
     default:
       return fileDiff(path, [
-        `@@ -200,6 +200,7 @@ static int ${drv}_gem_prime_vmap(struct drm_gem_object *obj, struct iosys_map *map)\n \tstruct ${drv}_bo *bo = to_${drv}_bo(obj);\n \tint ret;\n \n+\tret = dma_buf_vmap_unlocked(obj->import_attach->dmabuf, map);\n \tif (ret)\n \t\treturn ret;\n`,
+        counted(at, `static int ${drv}_gem_prime_vmap(struct drm_gem_object *obj, struct iosys_map *map)`, [` \tstruct ${drv}_bo *bo = to_${drv}_bo(obj);`, " \tint ret;", " ", "+\tret = dma_buf_vmap_unlocked(obj->import_attach->dmabuf, map);", " \tif (ret)", " \t\treturn ret;"]),
       ]);
   }
 }
@@ -241,7 +249,7 @@ export function generateInbox(count: number, seed = 7): GeneratedInbox {
         { From: `${me.name} <${me.email}>`, To: "dri-devel@lists.freedesktop.org", Subject: pull ? `[PULL] drm-misc-next` : `Question about ${pick(r, THINGS)} on ${pick(r, DRIVERS)}`, "Message-ID": `<${id(7)}>` },
         `Hi all,\n\n${"I am looking at how this works and would like to understand the locking rules before sending patches. ".repeat(2 + Math.floor(r() * 5))}\n\nThanks,\n${me.name}\n`,
       );
-    } else if (x < 0.99) {
+    } else if (x < 0.998) {
       push({ From: `Prize Office <win${n}@spam.example>`, To: "dri-devel@lists.freedesktop.org", Subject: "You have won", "Message-ID": `<${id(5)}>` }, "Claim your prize now.\n".repeat(20));
     } else {
       // Broken input, as real archives hold it now and then.

@@ -100,7 +100,7 @@ export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } =
 
 const BUILT_CACHE = 2000;
 // Pages read ahead of the reviews: enough to keep git and the review worker busy together.
-const MAX_INFLIGHT = 4;
+const MAX_INFLIGHT = 8;
 
 /** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
 interface Decoded {
