@@ -29,7 +29,8 @@ import { MailTracker, type ReadThread } from "./mail-tracker.js";
  *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch
  *   normalise  triage every message (decoded, no mailparser), record it by thread
  *   review     a thread whose series is complete, or has waited `series-wait`, is read again
- *              with mailparser and reviewed like the CLI reviews an mbox
+ *              (mailparser, or its plain-text fast path) and each series reviewed in the review
+ *              worker like the CLI reviews an mbox, while the next pages are read
  *   publish    replies drafted, intended in the ledger in the transaction that moves the
  *              cursor past the batch, then delivered; a crash in between resends the same bytes
  */
@@ -75,7 +76,7 @@ export interface PassStats {
   deleted: number;
   duplicates: number;
   seconds: number;
-  /** Of `seconds`, the time spent reading due threads again and reviewing them. */
+  /** Time the review batches took (reading threads again, reviewing); it overlaps the reading. */
   reviewSeconds: number;
 }
 
