@@ -22,14 +22,21 @@ export interface SmtpPeer {
   close(): Promise<void>;
 }
 
-/** A real SMTP server on 127.0.0.1 and a free port: what the bot talks to in tests. */
-export async function startSmtpPeer(): Promise<SmtpPeer> {
+/** A real SMTP server on 127.0.0.1 and a free port: what the bot talks to in tests. With `auth`, AUTH PLAIN/LOGIN is required. */
+export async function startSmtpPeer(auth?: { user: string; pass: string }): Promise<SmtpPeer> {
   const received: Received[] = [];
   const peer: { refuse: number | undefined; hold: SmtpPeer["hold"] } = { refuse: undefined, hold: undefined };
   const server = new SMTPServer({
     secure: false,
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
+    authOptional: !auth,
+    allowInsecureAuth: true, // loopback only
+    disabledCommands: auth ? ["STARTTLS"] : ["STARTTLS", "AUTH"],
+    onAuth(a, _session, cb) {
+      if (auth && a.username === auth.user && a.password === auth.pass) return cb(null, { user: a.username });
+      const err = new Error("authentication failed") as Error & { responseCode: number };
+      err.responseCode = 535;
+      cb(err);
+    },
     logger: false,
     closeTimeout: 1000,
     onRcptTo(address, _session, cb) {

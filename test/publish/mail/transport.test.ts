@@ -71,6 +71,23 @@ describe("a reply as a message", () => {
     expect(r.raw.replace(/\r\n/g, "\n")).toBe(o.raw.toString("utf8"));
   });
 
+  it("logs in when a user is configured, with the password from the environment's setting", async () => {
+    const authed = await startSmtpPeer({ user: "bot", pass: "s3cret" });
+    const o = await buildOutgoing(draft, BOT);
+    try {
+      const good = smtpTransport({ host: "127.0.0.1", port: authed.port, secure: false, user: "bot", password: "s3cret" });
+      expect(await good.deliver(o)).toMatch(/ 250/);
+      good.close();
+      const bad = smtpTransport({ host: "127.0.0.1", port: authed.port, secure: false, user: "bot", password: "wrong" });
+      const err = await bad.deliver(o).catch((e: unknown) => e);
+      bad.close();
+      expect(err).toBeInstanceOf(TransportError);
+      expect(authed.received).toHaveLength(1);
+    } finally {
+      await authed.close();
+    }
+  });
+
   it("a refusal says whether to try again: 5xx is permanent, 4xx is not", async () => {
     const o = await buildOutgoing(draft, BOT);
     const t = smtpTransport({ host: "127.0.0.1", port: peer.port, secure: false, user: undefined, password: undefined });
