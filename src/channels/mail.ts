@@ -276,6 +276,7 @@ export class MailMirror {
     const reader = this.reader(epoch);
     let clock = clockIn;
     let messages = 0;
+    let next: { page: ArchiveCommit[]; pending: ReturnType<EpochReader["read"]> } | undefined;
     try {
       let after = this.ctx.store.cursors.get(this.source, epoch.name);
       if (after && !(await reader.has(after))) {
@@ -292,7 +293,7 @@ export class MailMirror {
         return page.length > 0 ? { page, pending: reader.read(page) } : undefined;
       };
       // Always one page asked for ahead of the one being read: git never waits for us to ask.
-      let next = ask();
+      next = ask();
       while (next && !run.shouldStop?.()) {
         const { page: current, pending } = next;
         next = ask();
@@ -313,9 +314,10 @@ export class MailMirror {
         while (this.inflight > MAX_INFLIGHT) await this.settled();
         run.onProgress?.({ epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds: (Date.now() - started) / 1000 });
       }
-      next?.pending.discard(); // stopped early: the page asked for ahead is not wanted
     } catch (err) {
       this.report(epoch.name, "unreadable", (err as Error).message.split("\n")[0] ?? String(err));
+    } finally {
+      next?.pending.discard(); // stopped early: the page asked for ahead is not wanted
     }
     return { messages, clock };
   }
