@@ -112,8 +112,8 @@ export class EpochReader {
 
   /**
    * Commits after `after` (all when undefined) up to HEAD, oldest first, optionally only those
-   * archived since `since`. The listing is one line per commit (about 93 bytes); pages are cut
-   * from it, so memory does not grow with the messages read.
+   * archived since `since`. The listing is one line per commit (about 93 bytes: a few MB for a
+   * whole epoch, which public-inbox caps in size); the messages are read a page at a time.
    */
   async list(after: string | undefined, since?: Date): Promise<CommitList> {
     const head = await this.head();
