@@ -1,10 +1,16 @@
-import type { ApplicationFunction, Context, Logger } from "probot";
+import type { ApplicationFunction, Context, Logger, ProbotOctokit } from "probot";
+import { loadPullRequestFeedback, readFeedbackEvent, type FeedbackEventName, type PullRequestRef } from "../ingest/github/feedback.js";
 import { loadPullRequestSeries, pullRequestThread, readPullRequestEvent, REVIEWED_ACTIONS } from "../ingest/github/pull-request.js";
-import { describeSkipped, type ForgeLimits } from "../ingest/forge/revision.js";
+import { describeSkipped, type ForgeFile, type ForgeLimits } from "../ingest/forge/revision.js";
 import { githubReviewTarget } from "../publish/github/review.js";
-import type { Reviewer } from "./review-pool.js";
+import { GITHUB_MAX_BODY, githubTrackerComments } from "../publish/github/tracker.js";
+import type { ThreadRef } from "../publish/target.js";
+import { ForgeHeads } from "../state/forge-heads.js";
 import type { Store } from "../state/store.js";
-import type { ChannelStats, DeliveryGate, Outcome, Serial } from "./server.js";
+import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
+import { TRACKER } from "../publish/forge/tracker.js";
+import type { Reviewer, Tracking } from "./review-pool.js";
+import { withTracker, type ChannelStats, type DeliveryGate, type Outcome, type Serial } from "./server.js";
 
 export const GITHUB_WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -12,6 +18,8 @@ export interface GithubChannelDeps {
   readonly store: Store;
   /** reviewSeries with the loaded rules, catalog and parser, on a worker thread. */
   readonly review: Reviewer;
+  /** trackSeries, likewise. */
+  readonly track: Tracking;
   readonly log: Logger;
   readonly counters: ChannelStats;
   readonly serial: Serial;
@@ -19,21 +27,46 @@ export interface GithubChannelDeps {
   readonly limits: ForgeLimits;
 }
 
+/** Comment and review actions after which the tracker reads the pull request again. */
+const FEEDBACK_HOOKS = [
+  "pull_request_review_comment.created",
+  "pull_request_review_comment.edited",
+  "pull_request_review_comment.deleted",
+  "pull_request_review.submitted",
+  "pull_request_review.edited",
+  "pull_request_review.dismissed",
+  "issue_comment.created",
+  "issue_comment.edited",
+  "issue_comment.deleted",
+] as const;
+
+interface ChannelState extends GithubChannelDeps {
+  readonly refreshes: Refreshes<Outcome>;
+  readonly heads: ForgeHeads;
+}
+
 /**
  * The GitHub channel as a Probot app: a pull request opened, pushed to or reopened is one call
- * into `reviewPullRequest`; every other event is acknowledged and left alone.
+ * into `reviewPullRequest`; a review comment, a review or a conversation comment is one call
+ * into `refreshTracker`; every other event is acknowledged and left alone.
  */
 export function githubApp(deps: GithubChannelDeps): ApplicationFunction {
+  const state: ChannelState = { ...deps, refreshes: new Refreshes<Outcome>(deps.serial), heads: new ForgeHeads(deps.store.db) };
+  const handled = (name: string, action: string | undefined) =>
+    (name === "pull_request" && (REVIEWED_ACTIONS as readonly string[]).includes(action ?? "")) || (FEEDBACK_HOOKS as readonly string[]).includes(`${name}.${action}`);
   return (app) => {
     app.on(
       REVIEWED_ACTIONS.map((a) => `pull_request.${a}` as const),
       async (context) => {
-        await reviewPullRequest(context, deps);
+        await reviewPullRequest(context, state);
       },
     );
+    app.on([...FEEDBACK_HOOKS], async (context) => {
+      await refreshTracker({ id: context.id, name: context.name as FeedbackEventName, payload: context.payload, octokit: context.octokit }, state);
+    });
     app.onAny(async (event) => {
       const action = (event.payload as { action?: string }).action;
-      if (event.name === "pull_request" && (REVIEWED_ACTIONS as readonly string[]).includes(action ?? "")) return;
+      if (handled(event.name, action)) return;
       deps.counters.ignored++;
       deps.log.info({ channel: "github", delivery: event.id, event: event.name, action }, "github: event not reviewed, skipped");
     });
@@ -41,7 +74,7 @@ export function githubApp(deps: GithubChannelDeps): ApplicationFunction {
 }
 
 /** receive (done by the server and Probot) → normalise → review → publish once. Never throws. */
-export async function reviewPullRequest(context: Context<"pull_request">, deps: GithubChannelDeps): Promise<Outcome> {
+async function reviewPullRequest(context: Context<"pull_request">, deps: ChannelState): Promise<Outcome> {
   const log = deps.log.child({ channel: "github", delivery: context.id });
   deps.counters.received++;
   const read = readPullRequestEvent(context.payload, context.id);
@@ -82,7 +115,17 @@ export async function reviewPullRequest(context: Context<"pull_request">, deps: 
       if (loaded.listed < loaded.changedFiles) notes.push(`GitHub listed ${loaded.listed} of ${loaded.changedFiles} changed files; the rest were not reviewed.`);
       const fresh = e.action === "opened" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0;
       const target = githubReviewTarget(context.octokit, { owner: e.owner, repo: e.repo, number: e.number, headSha: e.headSha }, deps.store.ledger, { notes, fresh });
-      return deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+      const published = deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+      // the tracker: what was said on earlier pushes, judged against this one
+      const now = new Date();
+      // The push before this one became the head before it; a head already known keeps its time.
+      if (e.before) deps.heads.record(thread.channel, thread.id, e.before, new Date(now.getTime() - 1).toISOString());
+      deps.heads.record(thread.channel, thread.id, e.headSha, now.toISOString());
+      const tracked =
+        e.action === "opened"
+          ? { kind: "no-previous" as const, detail: `first push of ${thread.id}: no earlier push; nothing to track` }
+          : await trackPullRequest(context.octokit, e, thread, deps, { sha: e.headSha, files: loaded.files });
+      return withTracker(published, tracked, deps.counters);
     });
   } catch (err) {
     outcome = { kind: "failed", detail: (err as Error).message };
@@ -99,6 +142,77 @@ export async function reviewPullRequest(context: Context<"pull_request">, deps: 
   } else {
     deps.counters.reviewed++;
     log.info({ thread: thread.id, head: e.headSha, outcome: outcome.detail }, "github: reviewed");
+  }
+  return outcome;
+}
+
+/** The tracker of a pull request, read and kept up to date; heads learnt from the forge are remembered. */
+async function trackPullRequest(octokit: ProbotOctokit, pr: PullRequestRef, thread: ThreadRef, deps: ChannelState, current?: { sha: string; files: readonly ForgeFile[] }): Promise<TrackerOutcome> {
+  const tracking = deps.store.ledger.get({ channel: thread.channel, thread: thread.id, what: TRACKER }) !== undefined;
+  const { loaded, discovered } = await loadPullRequestFeedback(octokit, pr, deps.heads.list(thread.channel, thread.id), deps.limits, { ...(current ? { current } : {}), tracking });
+  for (const h of discovered) deps.heads.record(thread.channel, thread.id, h.sha, h.seenAt);
+  return keepTracker(loaded, thread, githubTrackerComments(octokit, pr), GITHUB_MAX_BODY, { store: deps.store, track: deps.track, log: deps.log });
+}
+
+/** What a comment delivery brings: the event, and the installation's client. */
+interface FeedbackContext {
+  readonly id: string;
+  readonly name: FeedbackEventName;
+  readonly payload: unknown;
+  readonly octokit: ProbotOctokit;
+}
+
+/**
+ * A review comment, a review or a conversation comment on a pull request: the tracker reads
+ * everything said again and edits its comment if a verdict changed. The bot's own comments
+ * (its findings come back as events too) are left alone before anything is read. Never throws.
+ */
+async function refreshTracker(context: FeedbackContext, deps: ChannelState): Promise<Outcome> {
+  const log = deps.log.child({ channel: "github", delivery: context.id });
+  deps.counters.received++;
+  const read = readFeedbackEvent(context.name, context.payload, context.id);
+  if (read.ok === "ignore") {
+    deps.counters.ignored++;
+    log.info({ event: context.name, reason: read.reason }, "github: event not tracked, skipped");
+    return { kind: "skipped", detail: read.reason };
+  }
+  if (!read.ok) {
+    deps.counters.malformed++;
+    log.warn({ reason: read.error.reason, detail: read.error.detail }, "github: payload skipped");
+    return { kind: "skipped", detail: read.error.detail };
+  }
+  const e = read.value;
+  const thread = { channel: "github", id: pullRequestThread(e) };
+  if (e.installationId === undefined) {
+    deps.counters.skipped++;
+    log.warn({ thread: thread.id }, "github: delivery without an installation, skipped");
+    return { kind: "skipped", detail: "no installation in the payload" };
+  }
+  if (!deps.deliveries.claim("github", context.id)) {
+    deps.counters.duplicates++;
+    log.info({ thread: thread.id }, "github: delivery already handled, nothing posted");
+    return { kind: "duplicate", detail: context.id };
+  }
+  deps.counters.inFlight++;
+  let outcome: Outcome;
+  try {
+    const { joined, done } = deps.refreshes.run(thread.id, async () => withTracker(undefined, await trackPullRequest(context.octokit, e, thread, deps), deps.counters));
+    if (joined) log.info({ thread: thread.id, event: context.name }, "github: a tracker refresh is already waiting; this event is read by it");
+    outcome = await done;
+  } catch (err) {
+    outcome = { kind: "failed", detail: (err as Error).message };
+  } finally {
+    deps.counters.inFlight--;
+  }
+  deps.deliveries.done("github", context.id, outcome);
+  if (outcome.kind === "failed" || outcome.kind === "partial") {
+    deps.counters.failed++;
+    log.error({ thread: thread.id, err: outcome.detail }, "github: tracker not updated");
+  } else if (outcome.kind === "skipped") {
+    deps.counters.skipped++;
+    log.info({ thread: thread.id, reason: outcome.detail }, "github: comment read, no tracker");
+  } else {
+    log.info({ thread: thread.id, event: context.name, outcome: outcome.detail }, "github: tracker read again");
   }
   return outcome;
 }

@@ -4,13 +4,19 @@ import { Gitlab } from "@gitbeaker/rest";
 import type { Logger } from "pino";
 import { InputError } from "../errors.js";
 import { describeSkipped, type ForgeLimits } from "../ingest/forge/revision.js";
+import type { ForgeFile } from "../ingest/forge/revision.js";
+import { loadMergeRequestFeedback, type MergeRequestRef } from "../ingest/gitlab/feedback.js";
 import { loadMergeRequestSeries, type GitlabApi, type VersionWait } from "../ingest/gitlab/merge-request.js";
-import { mergeRequestThread, readGitlabEvent } from "../ingest/gitlab/merge-request-event.js";
+import { mergeRequestThread, readGitlabEvent, type MergeRequestNoteEvent } from "../ingest/gitlab/merge-request-event.js";
 import { verifyGitlabToken } from "../ingest/gitlab/verify-token.js";
 import { gitlabDiscussionsTarget } from "../publish/gitlab/discussions.js";
+import { GITLAB_MAX_BODY, gitlabTrackerComments } from "../publish/gitlab/tracker.js";
+import type { ThreadRef } from "../publish/target.js";
 import type { Store } from "../state/store.js";
-import type { Reviewer } from "./review-pool.js";
-import type { ChannelStats, DeliveryGate, Outcome, Serial } from "./server.js";
+import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
+import { TRACKER } from "../publish/forge/tracker.js";
+import type { Reviewer, Tracking } from "./review-pool.js";
+import { withTracker, type ChannelStats, type DeliveryGate, type Outcome, type Serial } from "./server.js";
 
 export const GITLAB_WEBHOOK_PATH = "/api/gitlab/webhooks";
 
@@ -31,6 +37,8 @@ export interface GitlabChannelDeps {
   readonly store: Store;
   /** reviewSeries with the loaded rules, catalog and parser, on a worker thread. */
   readonly review: Reviewer;
+  /** trackSeries, likewise. */
+  readonly track: Tracking;
   readonly log: Logger;
   readonly counters: ChannelStats;
   readonly serial: Serial;
@@ -55,6 +63,7 @@ function deliveryId(h: IncomingHttpHeaders, body: Buffer): string {
 
 /** The whole GitLab channel, top to bottom: receive → normalise → review → publish once. */
 export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) => Promise<HttpAnswer> {
+  const refreshes = new Refreshes<Outcome>(deps.serial);
   return async (request) => {
     deps.counters.received++;
     // receive: the token first, on the raw request; nothing else happens without it.
@@ -91,6 +100,7 @@ export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) =>
       log.info({ reason: read.reason }, "gitlab: event not reviewed, skipped");
       return { status: 200, body: { ignored: read.reason } };
     }
+    if (read.kind === "feedback") return noteWritten(read.event, id, log, deps, refreshes);
     const e = read.event;
     const thread = { channel: "gitlab", id: mergeRequestThread(e) };
     if (!deps.deliveries.claim("gitlab", id)) {
@@ -115,7 +125,13 @@ export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) =>
           notes: describeSkipped(normalised.skipped),
           fresh: e.action === "open" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0,
         });
-        return deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+        const published = deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+        // the tracker: what was said on earlier versions, judged against this one
+        const tracked =
+          loaded.version < 2
+            ? { kind: "no-previous" as const, detail: `version 1 of ${thread.id}: no earlier version; nothing to track` }
+            : await trackMergeRequest(deps, e, thread, { sha: e.headSha, files: loaded.files });
+        return withTracker(published, tracked, deps.counters);
       });
     } catch (err) {
       outcome = { kind: "failed", detail: (err as Error).message };
@@ -138,6 +154,50 @@ export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) =>
     log.info({ thread: thread.id, head: e.headSha, outcome: outcome.detail }, "gitlab: reviewed");
     return { status: 200, body: { reviewed: thread.id, outcome: outcome.detail } };
   };
+}
+
+/** The tracker of a merge request, read and kept up to date. */
+async function trackMergeRequest(deps: GitlabChannelDeps, mr: MergeRequestRef, thread: ThreadRef, current?: { sha: string; files: readonly ForgeFile[] }): Promise<TrackerOutcome> {
+  const tracking = deps.store.ledger.get({ channel: thread.channel, thread: thread.id, what: TRACKER }) !== undefined;
+  const loaded = await loadMergeRequestFeedback(deps.api, mr, deps.limits, { ...(current ? { current } : {}), tracking });
+  return keepTracker(loaded, thread, gitlabTrackerComments(deps.api, mr), GITLAB_MAX_BODY, { store: deps.store, track: deps.track, log: deps.log });
+}
+
+/**
+ * A note on a merge request: the tracker reads every discussion again and edits its note if a
+ * verdict changed. A merge request with one version has no tracker, and gets none from a note.
+ */
+async function noteWritten(e: MergeRequestNoteEvent, id: string, log: Logger, deps: GitlabChannelDeps, refreshes: Refreshes<Outcome>): Promise<HttpAnswer> {
+  const thread = { channel: "gitlab", id: mergeRequestThread(e) };
+  if (!deps.deliveries.claim("gitlab", id)) {
+    deps.counters.duplicates++;
+    log.info({ thread: thread.id, note: e.noteId }, "gitlab: delivery already handled, nothing posted");
+    return { status: 200, body: { duplicate: id } };
+  }
+  deps.counters.inFlight++;
+  let outcome: Outcome;
+  try {
+    const { joined, done } = refreshes.run(thread.id, async () => withTracker(undefined, await trackMergeRequest(deps, e, thread), deps.counters));
+    if (joined) log.info({ thread: thread.id, note: e.noteId }, "gitlab: a tracker refresh is already waiting; this note is read by it");
+    outcome = await done;
+  } catch (err) {
+    outcome = { kind: "failed", detail: (err as Error).message };
+  } finally {
+    deps.counters.inFlight--;
+  }
+  deps.deliveries.done("gitlab", id, outcome);
+  if (outcome.kind === "failed" || outcome.kind === "partial") {
+    deps.counters.failed++;
+    log.error({ thread: thread.id, note: e.noteId, err: outcome.detail }, "gitlab: tracker not updated");
+    return { status: 502, body: { error: "tracker-failed", detail: outcome.detail } };
+  }
+  if (outcome.kind === "skipped") {
+    deps.counters.skipped++;
+    log.info({ thread: thread.id, note: e.noteId, reason: outcome.detail }, "gitlab: note read, no tracker");
+    return { status: 200, body: { skipped: outcome.detail } };
+  }
+  log.info({ thread: thread.id, note: e.noteId, outcome: outcome.detail }, "gitlab: tracker read again");
+  return { status: 200, body: { tracked: thread.id, outcome: outcome.detail } };
 }
 
 export interface RetryPolicy {

@@ -3,6 +3,7 @@ import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { Logger } from "pino";
+import { trackSeries, type TrackResult } from "../feedback/track.js";
 import type { Series } from "../patch/series.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { loadReviewDeps, type ReviewDeps } from "./context.js";
@@ -15,8 +16,15 @@ import { loadReviewDeps, type ReviewDeps } from "./context.js";
  */
 export type Reviewer = (series: Series) => Promise<SeriesReview>;
 
+/**
+ * trackSeries in the same workers: tracking reviews every revision again and re-runs the model
+ * on each, as much CPU as a review. `place` says where earlier revisions were looked for.
+ */
+export type Tracking = (current: Series, known: readonly Series[], place: string) => Promise<TrackResult>;
+
 export interface ReviewPool {
   readonly review: Reviewer;
+  readonly track: Tracking;
   /** Worker threads; 0 when reviews run on the calling thread. */
   readonly size: number;
   close(): Promise<void>;
@@ -60,7 +68,12 @@ export function forPublishing(r: SeriesReview): SeriesReview {
 
 /** Reviews on this thread (tests, and the fallback when no compiled worker script exists). */
 export function inlineReviews(deps: ReviewDeps): ReviewPool {
-  return { size: 0, review: async (series) => forPublishing(reviewSeries(series, deps.rules, deps.parser, deps.model)), close: async () => {} };
+  return {
+    size: 0,
+    review: async (series) => forPublishing(reviewSeries(series, deps.rules, deps.parser, deps.model)),
+    track: async (current, known, place) => trackSeries(current, known, { ...deps, place }),
+    close: async () => {},
+  };
 }
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
@@ -72,7 +85,7 @@ function workerScript(): URL | undefined {
 }
 
 interface Pending {
-  readonly resolve: (r: SeriesReview) => void;
+  readonly resolve: (r: unknown) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -101,13 +114,13 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
       });
       const s: Slot = slot ?? { worker, pending: new Map() };
       s.worker = worker;
-      worker.on("message", (m: { ready?: true; id?: number; review?: SeriesReview; error?: string }) => {
+      worker.on("message", (m: { ready?: true; id?: number; review?: SeriesReview; tracked?: TrackResult; error?: string }) => {
         if (m.ready) return resolve(s);
         const p = s.pending.get(m.id!);
         if (!p) return;
         s.pending.delete(m.id!);
         if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m.review!);
+        else p.resolve(m.review ?? m.tracked);
       });
       worker.once("error", (err) => {
         log.error({ component: "review-pool", err: err.message }, "review worker failed");
@@ -122,16 +135,18 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
     });
   const slots = await Promise.all(Array.from({ length: size }, () => spawn(undefined)));
   log.info({ component: "review-pool", workers: size }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
+  const send = <T>(message: Record<string, unknown>): Promise<T> => {
+    const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      slot.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      slot.worker.postMessage({ id, ...message });
+    });
+  };
   return {
     size,
-    review(series) {
-      const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        slot.pending.set(id, { resolve, reject });
-        slot.worker.postMessage({ id, series });
-      });
-    },
+    review: (series) => send<SeriesReview>({ series }),
+    track: (current, known, place) => send<TrackResult>({ track: { current, known, place } }),
     async close() {
       closing = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -143,9 +158,10 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
   const deps = await loadReviewDeps();
   const port = parentPort!;
-  port.on("message", (m: { id: number; series: Series }) => {
+  port.on("message", (m: { id: number; series?: Series; track?: { current: Series; known: Series[]; place: string } }) => {
     try {
-      port.postMessage({ id: m.id, review: forPublishing(reviewSeries(m.series, deps.rules, deps.parser, deps.model)) });
+      if (m.track) port.postMessage({ id: m.id, tracked: trackSeries(m.track.current, m.track.known, { ...deps, place: m.track.place }) });
+      else port.postMessage({ id: m.id, review: forPublishing(reviewSeries(m.series!, deps.rules, deps.parser, deps.model)) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }

@@ -8,6 +8,7 @@ import type { VersionWait } from "../ingest/gitlab/merge-request.js";
 import type { Receipt } from "../publish/target.js";
 import type { Store } from "../state/store.js";
 import type { ChannelContext, Running } from "./context.js";
+import type { TrackerOutcome } from "./forge-tracker.js";
 import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type HttpAnswer, type RetryPolicy } from "./gitlab.js";
 import { defaultPoolSize, startReviewPool } from "./review-pool.js";
@@ -29,6 +30,9 @@ export class ChannelStats {
   posted = 0;
   resolved = 0;
   postFailures = 0;
+  /** Tracker comments written (posted or edited), and trackers read again without a change. */
+  trackerWrites = 0;
+  trackerUnchanged = 0;
 
   published(receipts: readonly Receipt[]): Outcome {
     const count = (p: (r: Receipt) => boolean) => receipts.filter(p).length;
@@ -49,6 +53,22 @@ export class ChannelStats {
   toJSON(): Record<string, number> {
     return Object.fromEntries(Object.entries(this).filter(([, v]) => typeof v === "number")) as Record<string, number>;
   }
+}
+
+/**
+ * A delivery's outcome with the tracker's folded in: a tracker that could not be written makes
+ * the delivery partial, so the forge's redelivery retries it (the ledger keeps the rest from
+ * being posted twice). Without a review (a comment arrived), the tracker's outcome is the outcome.
+ */
+export function withTracker(published: Outcome | undefined, t: TrackerOutcome, counters: ChannelStats): Outcome {
+  if (t.kind === "posted" || t.kind === "edited") counters.trackerWrites++;
+  if (t.kind === "unchanged") counters.trackerUnchanged++;
+  if (!published) {
+    const kind = t.kind === "failed" ? "failed" : t.kind === "no-previous" || t.kind === "skipped" ? "skipped" : "posted";
+    return { kind, detail: t.detail };
+  }
+  const kind = t.kind !== "failed" ? published.kind : published.kind === "failed" ? "failed" : "partial";
+  return { kind, detail: `${published.detail}; ${t.detail}` };
 }
 
 /** One review at a time per pull or merge request: two pushes in quick succession must not both post. */
@@ -208,7 +228,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       ...(gh.baseUrl ? { baseUrl: gh.baseUrl } : {}),
       ...(opts.githubOctokit ? { Octokit: opts.githubOctokit } : {}),
     });
-    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review: pool.review, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
+    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review: pool.review, track: pool.track, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
       probot,
       webhooksPath: GITHUB_WEBHOOK_PATH,
     });
@@ -231,6 +251,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       api,
       store: ctx.store,
       review: pool.review,
+      track: pool.track,
       log: ctx.log,
       counters: counters.gitlab,
       serial,

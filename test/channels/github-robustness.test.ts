@@ -77,7 +77,7 @@ describe("GitHub channel: failures, retries and exactly-once posting", () => {
     expect(gh.pulls.get(`${OWNER}/${REPO}#${NUMBER}`)!.reviews).toHaveLength(0);
     const failedRows = fs.store.ledger.forThread("github", `${OWNER}/${REPO}#${NUMBER}`).filter((p) => p.state === "failed");
     expect(failedRows.length).toBe(expected.length);
-    expect((fs.store.db.prepare("SELECT outcome FROM deliveries WHERE delivery_id = ?").get(id) as { outcome: string }).outcome).toBe(`partial: 0 posted, 0 resolved, 0 reopened, 0 already posted, ${expected.length} failed (createReview: Server Error)`);
+    expect((fs.store.db.prepare("SELECT outcome FROM deliveries WHERE delivery_id = ?").get(id) as { outcome: string }).outcome).toBe(`partial: 0 posted, 0 resolved, 0 reopened, 0 already posted, ${expected.length} failed (createReview: Server Error); first push of ${OWNER}/${REPO}#${NUMBER}: no earlier push; nothing to track`);
 
     // GitHub's "Redeliver" sends the same delivery id; this time the API answers.
     expect((await deliverGithub(fs.server.url, payloadFor("opened", v1), { id })).status).toBe(200);

@@ -56,7 +56,7 @@ describe("GitLab channel: failures, retries, limits and exactly-once posting", (
     expect(findingDiscussions()).toHaveLength(expected.length - 1);
     const again = await deliverGitlab(fs.server.url, mergeRequestHook("open", v1), { key });
     expect(again.status).toBe(200);
-    expect(again.body["outcome"]).toBe(`1 posted, 0 resolved, 0 reopened, ${expected.length - 1} already posted`);
+    expect(again.body["outcome"]).toBe(`1 posted, 0 resolved, 0 reopened, ${expected.length - 1} already posted; version 1 of ${PROJECT.path}!${IID}: no earlier version; nothing to track`);
     expect(findingDiscussions()).toHaveLength(expected.length);
     expect(new Set(findingDiscussions().map((d) => (readMarker(d.notes[0]!.body) as { fingerprint: string }).fingerprint)).size).toBe(expected.length);
   });
@@ -89,7 +89,7 @@ describe("GitLab channel: failures, retries, limits and exactly-once posting", (
     fs = await startForgeServer({ gitlab: gl });
     const seen = gl.requests.length;
     const res = await deliverGitlab(fs.server.url, mergeRequestHook("reopen", v1));
-    expect(res.body["outcome"]).toBe(`0 posted, 0 resolved, 0 reopened, ${expected.length} already posted`);
+    expect(res.body["outcome"]).toBe(`0 posted, 0 resolved, 0 reopened, ${expected.length} already posted; version 1 of ${PROJECT.path}!${IID}: no earlier version; nothing to track`);
     expect(gl.requests.slice(seen).filter((r) => r.method !== "GET")).toEqual([]);
     const rows = fs.store.ledger.forThread("gitlab", `${PROJECT.path}!${IID}`);
     expect(rows.filter((p) => p.what !== "summary").map((p) => p.what).sort()).toEqual(expected.map((f) => f.fingerprint).sort());

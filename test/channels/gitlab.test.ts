@@ -88,6 +88,7 @@ describe("GitLab channel: the dma_coherent series as a merge request", () => {
     gl.push(PROJECT.id, PROJECT.path, IID, v2);
     const res = await deliverGitlab(fs.server.url, mergeRequestHook("update", v2, { oldrev: v1.headSha, updatedAt: "2022-10-21 09:00:00 UTC" }));
     expect(res.status).toBe(200);
+    expect(res.body["outcome"]).toMatch(/; nothing said on an earlier version of mesa\/kernel!7; no tracker$/);
     const calls = gl.requests.slice(seen);
     const now = await expectedFindings(v2);
     const nowFps = new Set(now.map((f) => f.fingerprint));
@@ -102,28 +103,34 @@ describe("GitLab channel: the dma_coherent series as a merge request", () => {
       ...added.map(() => `POST ${mr}/discussions`),
       ...gone.map((fp) => `PUT ${mr}/discussions/${first.get(fp)!.id}`),
       `PUT ${mr}/notes/${summaryNote.id}`,
+      // The tracker looks for what people said on version 1: nothing, so no tracker.
+      `GET ${mr}/versions`,
+      `GET ${mr}/discussions`,
     ]);
     // New findings sit on the new version's lines, named by its commits.
     for (const p of calls.filter((r) => r.method === "POST")) expect(p.body["position[head_sha]"]).toBe(v2.headSha);
     expect(calls.filter((r) => r.method === "POST").map((p) => `${p.body["position[new_path]"]}:${p.body["position[new_line]"]}`).sort()).toEqual(added.map((f) => `${f.file}:${f.line}`).sort());
     for (const r of calls.filter((c) => c.method === "PUT" && c.path.includes("/discussions/"))) expect(r.query).toEqual({ resolved: "true" });
     for (const fp of gone) expect(first.get(fp)!.notes[0]!.resolved).toBe(true);
-    const edited = calls.at(-1)!;
+    const edited = calls.at(-3)!;
     expect(edited.body.body).toContain(`Version 2: ${added.length} new, ${gone.length} no longer found (resolved), ${kept} unchanged.`);
     expect(gl.discussionsOf(PROJECT.id, IID).filter((d) => readMarker(d.notes[0]!.body)?.kind === "summary")).toHaveLength(1);
   });
 
-  it("ignores, with a logged reason, what it does not review: other hooks, closes, updates without commits", async () => {
+  it("ignores, with a logged reason, what it does not review: other hooks, notes elsewhere, closes, updates without commits", async () => {
     gl.push(PROJECT.id, PROJECT.path, IID, v1);
-    const note = await deliverGitlab(fs.server.url, { object_kind: "note", object_attributes: { note: "LGTM" } }, { event: "Note Hook" });
-    expect(note).toEqual({ status: 200, body: { ignored: 'event "Note Hook" is not reviewed' } });
+    const push = await deliverGitlab(fs.server.url, { object_kind: "push", ref: "refs/heads/main" }, { event: "Push Hook" });
+    expect(push).toEqual({ status: 200, body: { ignored: 'event "Push Hook" is not reviewed' } });
+    const note = await deliverGitlab(fs.server.url, { object_kind: "note", object_attributes: { id: 1, note: "LGTM", noteable_type: "Issue" } }, { event: "Note Hook" });
+    expect(note).toEqual({ status: 200, body: { ignored: "note on Issue is not tracked" } });
     const close = await deliverGitlab(fs.server.url, mergeRequestHook("close", v1));
     expect(close.body).toEqual({ ignored: "merge request action close is not reviewed" });
     const retitle = await deliverGitlab(fs.server.url, mergeRequestHook("update", v1));
     expect(retitle.body).toEqual({ ignored: "update without new commits" });
     expect(gl.requests).toEqual([]);
     expect(fs.logs.filter((l) => l["msg"] === "gitlab: event not reviewed, skipped").map((l) => l["reason"])).toEqual([
-      'event "Note Hook" is not reviewed',
+      'event "Push Hook" is not reviewed',
+      "note on Issue is not tracked",
       "merge request action close is not reviewed",
       "update without new commits",
     ]);

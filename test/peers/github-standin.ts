@@ -28,7 +28,32 @@ export interface PullState {
   state: "open" | "closed";
   push: Push;
   comments: ReviewComment[];
-  reviews: { id: number; node_id: string; body: string; commit_id: string; state: string; user: { login: string } }[];
+  reviews: { id: number; node_id: string; body: string; commit_id: string; state: string; user: { login: string; type?: string }; submitted_at?: string }[];
+  /** Every push, oldest first (the compare of an earlier head reads them). */
+  pushes?: Push[];
+  /** The conversation: issue comments on the pull request. */
+  issueComments?: IssueComment[];
+}
+
+export interface IssueComment {
+  id: number;
+  node_id: string;
+  body: string;
+  user: { login: string; type: string };
+  created_at: string;
+  updated_at: string;
+}
+
+/** A person's line comment: where, on which head, when; a reply names the comment it answers. */
+export interface ReviewCommentSpec {
+  readonly user: string;
+  readonly body: string;
+  readonly at: string;
+  readonly path?: string;
+  readonly line?: number;
+  readonly side?: "LEFT" | "RIGHT";
+  readonly head?: string;
+  readonly inReplyTo?: number;
 }
 
 export interface ReviewComment {
@@ -40,8 +65,14 @@ export interface ReviewComment {
   side: "LEFT" | "RIGHT";
   commit_id: string;
   original_commit_id: string;
+  original_line: number;
+  start_line: number | null;
+  original_start_line: number | null;
+  diff_hunk: string;
+  in_reply_to_id?: number;
+  created_at: string;
   body: string;
-  user: { login: string };
+  user: { login: string; type?: string };
 }
 
 export interface CheckRun {
@@ -105,13 +136,61 @@ export class GithubStandin {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** The time the stand-in stamps on what the bot writes. */
+  clock: () => string = () => new Date().toISOString();
+
   /** Open a pull request, or push to it: the head moves, its files are those of `push`. */
-  push(owner: string, repo: string, number: number, push: Push): PullState {
+  push(owner: string, repo: string, number: number, push: Push, opts: { body?: string } = {}): PullState {
     const key = `${owner}/${repo}#${number}`;
     const pr = this.pulls.get(key) ?? { owner, repo, number, title: push.title, body: "", state: "open" as const, push, comments: [], reviews: [] };
     pr.push = push;
+    pr.title = push.title;
+    if (opts.body !== undefined) pr.body = opts.body;
+    (pr.pushes ??= []).push(push);
     this.pulls.set(key, pr);
     return pr;
+  }
+
+  /** A person comments on a line of the head they were reading (or answers a comment), as GitHub stores it. */
+  reviewComment(owner: string, repo: string, number: number, spec: ReviewCommentSpec): ReviewComment {
+    const pr = this.pulls.get(`${owner}/${repo}#${number}`)!;
+    const parent = spec.inReplyTo !== undefined ? pr.comments.find((c) => c.id === spec.inReplyTo)! : undefined;
+    const head = parent?.original_commit_id ?? spec.head ?? pr.push.headSha;
+    const push = (pr.pushes ?? [pr.push]).find((p) => p.headSha === head)!;
+    const path = parent?.path ?? spec.path!;
+    const side = parent?.side ?? spec.side ?? "RIGHT";
+    const line = parent?.original_line ?? spec.line!;
+    const file = push.files.find((f) => (side === "LEFT" ? f.oldPath : f.newPath) === path)!;
+    const id = this.nextId++;
+    const c: ReviewComment = {
+      id,
+      node_id: `PRRC_${id}`,
+      pull_request_review_id: this.nextId++,
+      path,
+      line,
+      side,
+      commit_id: pr.push.headSha,
+      original_commit_id: head,
+      original_line: line,
+      start_line: null,
+      original_start_line: null,
+      diff_hunk: hunkUpTo(file.hunks, side, line),
+      ...(parent ? { in_reply_to_id: parent.id } : {}),
+      created_at: spec.at,
+      body: spec.body,
+      user: { login: spec.user, type: "User" },
+    };
+    pr.comments.push(c);
+    return c;
+  }
+
+  /** A person writes in the pull request's conversation. */
+  conversation(owner: string, repo: string, number: number, spec: { user: string; body: string; at: string }): IssueComment {
+    const pr = this.pulls.get(`${owner}/${repo}#${number}`)!;
+    const id = this.nextId++;
+    const c: IssueComment = { id, node_id: `IC_${id}`, body: spec.body, user: { login: spec.user, type: "User" }, created_at: spec.at, updated_at: spec.at };
+    (pr.issueComments ??= []).push(c);
+    return c;
   }
 
   /** The next `times` requests matching method and path fail with this status (and headers). */
@@ -194,6 +273,33 @@ export class GithubStandin {
       if (r.method === "GET" && rest === "/reviews") return this.page(r, send, pr.reviews);
       if (r.method === "POST" && rest === "/reviews") return this.createReview(pr, r.body, send);
     }
+    if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(r.path))) {
+      const pr = this.pull(m[1]!, m[2]!, Number(m[3]));
+      if (!pr) return send(404, { message: "Not Found" });
+      pr.issueComments ??= [];
+      if (r.method === "GET") return this.page(r, send, pr.issueComments);
+      if (r.method === "POST") {
+        const id = this.nextId++;
+        const at = this.clock();
+        const c: IssueComment = { id, node_id: `IC_${id}`, body: String(r.body?.body ?? ""), user: { login: "dmabuf-review[bot]", type: "Bot" }, created_at: at, updated_at: at };
+        pr.issueComments.push(c);
+        return send(201, c);
+      }
+    }
+    if (r.method === "PATCH" && (m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/comments\/(\d+)$/.exec(r.path))) {
+      const id = Number(m[3]);
+      const c = [...this.pulls.values()].flatMap((p) => p.issueComments ?? []).find((x) => x.id === id);
+      if (!c) return send(404, { message: "Not Found" });
+      c.body = String(r.body?.body ?? "");
+      c.updated_at = this.clock();
+      return send(200, c);
+    }
+    if (r.method === "GET" && (m = /^\/repos\/([^/]+)\/([^/]+)\/compare\/([0-9a-f]+)\.\.\.([0-9a-f]+)$/.exec(r.path))) {
+      const [, owner, repo, base, head] = m;
+      const push = [...this.pulls.values()].filter((p) => p.owner === owner && p.repo === repo).flatMap((p) => p.pushes ?? [p.push]).find((p) => p.headSha === head);
+      if (!push || push.baseSha !== base) return send(404, { message: "Not Found" });
+      return send(200, { status: "ahead", ahead_by: push.commits.length, behind_by: 0, total_commits: push.commits.length, commits: [], files: push.files.map((f) => fileJson(f)) });
+    }
     if (r.method === "PATCH" && (m = /^\/repos\/([^/]+)\/([^/]+)\/pulls\/comments\/(\d+)$/.exec(r.path))) {
       const id = Number(m[3]);
       const c = [...this.pulls.values()].flatMap((p) => p.comments).find((x) => x.id === id);
@@ -259,11 +365,30 @@ export class GithubStandin {
       const ok = c.side === "LEFT" ? lines.some((l) => l.type !== "+" && l.oldLine === c.line) : lines.some((l) => l.type !== "-" && l.newLine === c.line);
       if (!ok) return send(422, { message: "Unprocessable Entity", errors: ["Line could not be resolved"] });
     }
-    const review = { id: this.nextId++, node_id: `PRR_${this.nextId}`, body: b?.body ?? "", commit_id: pr.push.headSha, state: "COMMENTED", user: { login: "dmabuf-review[bot]" } };
+    const at = this.clock();
+    const review = { id: this.nextId++, node_id: `PRR_${this.nextId}`, body: b?.body ?? "", commit_id: pr.push.headSha, state: "COMMENTED", user: { login: "dmabuf-review[bot]", type: "Bot" }, submitted_at: at };
     pr.reviews.push(review);
     for (const c of comments) {
       const id = this.nextId++;
-      pr.comments.push({ id, node_id: `PRRC_${id}`, pull_request_review_id: review.id, path: c.path, line: c.line, side: c.side ?? "RIGHT", commit_id: pr.push.headSha, original_commit_id: pr.push.headSha, body: c.body, user: review.user });
+      const side = c.side ?? "RIGHT";
+      const file = pr.push.files.find((f) => (side === "LEFT" ? f.oldPath : f.newPath) === c.path)!;
+      pr.comments.push({
+        id,
+        node_id: `PRRC_${id}`,
+        pull_request_review_id: review.id,
+        path: c.path,
+        line: c.line,
+        side,
+        commit_id: pr.push.headSha,
+        original_commit_id: pr.push.headSha,
+        original_line: c.line,
+        start_line: null,
+        original_start_line: null,
+        diff_hunk: hunkUpTo(file.hunks, side, c.line),
+        created_at: at,
+        body: c.body,
+        user: review.user,
+      });
     }
     send(200, review);
   }
@@ -278,6 +403,29 @@ export class GithubStandin {
     const claims = JSON.parse(Buffer.from(parts[1]!, "base64url").toString("utf8")) as { iss?: number | string; exp?: number };
     return String(claims.iss) === String(APP_ID) && (claims.exp ?? 0) * 1000 > Date.now();
   }
+}
+
+/** GitHub's diff_hunk: the hunk's header and its lines up to the commented one. */
+function hunkUpTo(hunks: string, side: "LEFT" | "RIGHT", line: number): string {
+  const lines = hunks.split("\n");
+  let header = 0;
+  let oldLine = 0;
+  let newLine = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const m = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/.exec(l);
+    if (m) {
+      header = i;
+      oldLine = Number(m[1]);
+      newLine = Number(m[2]);
+      continue;
+    }
+    const hit = side === "LEFT" ? !l.startsWith("+") && oldLine === line : !l.startsWith("-") && newLine === line;
+    if (hit) return lines.slice(header, i + 1).join("\n");
+    if (!l.startsWith("+")) oldLine++;
+    if (!l.startsWith("-")) newLine++;
+  }
+  return "";
 }
 
 function fileJson(f: Push["files"][number]) {

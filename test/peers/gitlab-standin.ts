@@ -35,7 +35,8 @@ export interface Note {
   id: number;
   type: "DiffNote" | "DiscussionNote" | null;
   body: string;
-  author: { username: string };
+  author: { username: string; name: string };
+  created_at: string;
   system: boolean;
   resolvable: boolean;
   resolved: boolean;
@@ -52,9 +53,22 @@ export interface MergeRequestState {
   projectId: number;
   path: string;
   iid: number;
+  title: string;
+  description: string;
+  author: { username: string; name: string };
   versions: Version[];
   discussions: Discussion[];
 }
+
+/** Someone writing on a merge request: who, when, and for a diff note the lines (GitLab's position fields). */
+export interface NoteSpec {
+  readonly author: { readonly username: string; readonly name: string };
+  readonly body: string;
+  readonly at: string;
+  readonly position?: { readonly head_sha: string; readonly old_path: string; readonly new_path: string; readonly new_line?: number; readonly old_line?: number };
+}
+
+export const BOT_USER = { username: "dmabuf-review", name: "dmabuf-review" };
 
 interface Failure {
   readonly method: string;
@@ -94,10 +108,15 @@ export class GitlabStandin {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** The time the stand-in stamps on what the bot writes. */
+  clock: () => string = () => new Date().toISOString();
+
   /** Open a merge request or push to it: a new diff version with the push's files. */
-  push(projectId: number, path: string, iid: number, push: Push): MergeRequestState {
+  push(projectId: number, path: string, iid: number, push: Push, opts: { description?: string } = {}): MergeRequestState {
     const key = `${projectId}!${iid}`;
-    const mr = this.mrs.get(key) ?? { projectId, path, iid, versions: [], discussions: [] };
+    const mr = this.mrs.get(key) ?? { projectId, path, iid, title: push.title, description: "", author: { username: "ckoenig", name: "Christian König" }, versions: [], discussions: [] };
+    mr.title = push.title;
+    if (opts.description !== undefined) mr.description = opts.description;
     mr.versions.push({
       id: this.nextId++,
       head_commit_sha: push.headSha,
@@ -115,6 +134,32 @@ export class GitlabStandin {
 
   fail(method: string, path: RegExp, status: number, opts: { times?: number; headers?: Record<string, string> } = {}): void {
     this.failures.push({ method, path, status, headers: opts.headers ?? {}, times: opts.times ?? 1 });
+  }
+
+  /** A person starts a discussion: a diff note when it has a position, as GitLab stores one. */
+  discuss(projectId: number, iid: number, spec: NoteSpec): Discussion {
+    const mr = this.mrs.get(`${projectId}!${iid}`)!;
+    const note = this.note(spec, spec.position ? "DiffNote" : "DiscussionNote");
+    const d: Discussion = { id: discussionId(note.id), individual_note: false, notes: [note] };
+    mr.discussions.push(d);
+    return d;
+  }
+
+  /** A person answers in a discussion. */
+  reply(projectId: number, iid: number, discussion: string, spec: NoteSpec): Note {
+    const d = this.discussionsOf(projectId, iid).find((x) => x.id === discussion)!;
+    const note = this.note(spec, d.notes[0]!.type);
+    d.notes.push(note);
+    return note;
+  }
+
+  private note(spec: NoteSpec, type: Note["type"]): Note {
+    const position = spec.position
+      ? Object.fromEntries(
+          Object.entries({ position_type: "text", base_sha: "", start_sha: "", ...spec.position }).map(([k, v]) => [k, v as string]),
+        )
+      : undefined;
+    return { id: this.nextId++, type, body: spec.body, author: { ...spec.author }, created_at: spec.at, system: false, resolvable: true, resolved: false, ...(position ? { position } : {}) };
   }
 
   discussionsOf(projectId: number, iid: number): Discussion[] {
@@ -160,12 +205,26 @@ export class GitlabStandin {
   }
 
   private route(r: Recorded, send: (status: number, body: unknown, headers?: Record<string, string>) => void): void {
-    const m = /^\/api\/v4\/projects\/([^/]+)\/merge_requests\/(\d+)(\/.*)$/.exec(r.path);
+    const m = /^\/api\/v4\/projects\/([^/]+)\/merge_requests\/(\d+)(\/.*)?$/.exec(r.path);
     if (!m) return send(404, { message: "404 Not Found" });
     const mr = this.mr(m[1]!, Number(m[2]));
     if (!mr) return send(404, { message: "404 Merge Request Not Found" });
-    const rest = m[3]!;
+    const rest = m[3] ?? "";
     let k: RegExpExecArray | null;
+    if (r.method === "GET" && rest === "") {
+      const latest = mr.versions[mr.versions.length - 1];
+      return send(200, {
+        id: 90000 + mr.iid,
+        iid: mr.iid,
+        project_id: mr.projectId,
+        title: mr.title,
+        description: mr.description,
+        state: "opened",
+        author: { id: 17, ...mr.author },
+        sha: latest?.head_commit_sha,
+        web_url: `https://gitlab.example.org/${mr.path}/-/merge_requests/${mr.iid}`,
+      });
+    }
     if (r.method === "GET" && rest === "/versions") {
       return this.page(r, send, [...mr.versions].reverse().map(({ push: _push, ...v }) => v));
     }
@@ -200,7 +259,7 @@ export class GitlabStandin {
     }
     if (r.method === "GET" && rest === "/notes") return this.page(r, send, mr.discussions.flatMap((d) => d.notes));
     if (r.method === "POST" && rest === "/notes") {
-      const note: Note = { id: this.nextId++, type: null, body: String(r.body?.body ?? ""), author: { username: "dmabuf-review" }, system: false, resolvable: false, resolved: false };
+      const note: Note = { id: this.nextId++, type: null, body: String(r.body?.body ?? ""), author: { ...BOT_USER }, created_at: this.clock(), system: false, resolvable: false, resolved: false };
       mr.discussions.push({ id: discussionId(note.id), individual_note: true, notes: [note] });
       return send(201, note);
     }
@@ -236,7 +295,8 @@ export class GitlabStandin {
       id: this.nextId++,
       type: position ? "DiffNote" : "DiscussionNote",
       body: String(b["body"] ?? ""),
-      author: { username: "dmabuf-review" },
+      author: { ...BOT_USER },
+      created_at: this.clock(),
       system: false,
       resolvable: true,
       resolved: false,

@@ -36,6 +36,10 @@ export interface ForgeRevision {
   readonly revision: number;
   /** Where the change lives, for log lines and the Message's source. */
   readonly url: string;
+  /** What names the change across pushes (`mesa/kernel!7`): its revisions share it, as b4's change-id. */
+  readonly changeId?: string;
+  /** The author's words on what this push changed, read like the notes below `---` (a changelog). */
+  readonly notes?: string;
 }
 
 /** Limits of one review, checked before parsing; what is over them is listed, never dropped silently. */
@@ -149,7 +153,7 @@ export function forgeSeries(rev: ForgeRevision, files: readonly ForgeFile[], lim
     missing: [],
     duplicates: [],
     replies: new Map(),
-    changeId: undefined,
+    changeId: rev.changeId,
     author: rev.author,
     date: rev.date,
   };
@@ -178,10 +182,10 @@ function revisionMessage(rev: ForgeRevision, files: readonly FileDiff[]): Messag
     parsedSubject: parseSubject(subject),
     commitMessage,
     trailers: parseTrailers(commitMessage),
-    notes: "",
+    notes: rev.notes ?? "",
     files,
     baseCommit: undefined,
-    changeId: undefined,
+    changeId: rev.changeId,
   };
 }
 

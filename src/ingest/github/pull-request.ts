@@ -15,6 +15,8 @@ export interface PullRequestEvent {
   readonly author: { readonly name: string; readonly email: string };
   readonly url: string;
   readonly installationId: number | undefined;
+  /** The head before this push (`synchronize` says): the revision before this one. */
+  readonly before: string | undefined;
 }
 
 export const REVIEWED_ACTIONS = ["opened", "synchronize", "reopened"] as const;
@@ -56,6 +58,7 @@ export function readPullRequestEvent(payload: unknown, deliveryId: string): Read
       author: { name: login, email: `${login}@users.noreply.github.com` },
       url: str(pr["html_url"]) ?? `${owner}/${name}#${number}`,
       installationId: typeof installation === "number" ? installation : undefined,
+      before: action === "synchronize" && /^[0-9a-f]{40}$/.test(str(payload["before"]) ?? "") ? str(payload["before"]) : undefined,
     },
   };
 }
@@ -94,7 +97,14 @@ export function toForgeFile(f: PullRequestFile): ForgeFile | undefined {
 }
 
 export type LoadedPullRequest =
-  | { readonly kind: "revision"; readonly normalised: NormalisedRevision; readonly listed: number; readonly changedFiles: number }
+  | {
+      readonly kind: "revision";
+      readonly normalised: NormalisedRevision;
+      readonly listed: number;
+      readonly changedFiles: number;
+      /** The head's files as read, for the tracker to use without reading them again. */
+      readonly files: readonly ForgeFile[];
+    }
   | { readonly kind: "skip"; readonly reason: string };
 
 // GitHub's file listing stops at 3000 files whatever the page size.
@@ -124,5 +134,5 @@ export async function loadPullRequestSeries(octokit: ProbotOctokit, e: PullReque
     files,
     limits,
   );
-  return { kind: "revision", normalised, listed: listed.length, changedFiles: pr.changed_files };
+  return { kind: "revision", normalised, listed: listed.length, changedFiles: pr.changed_files, files };
 }

@@ -1,4 +1,5 @@
 import { InputError } from "../../errors.js";
+import { isOwnComment } from "../forge/feedback.js";
 
 /** A merge request event the bot reviews: opened, reopened, or updated with new commits. */
 export interface MergeRequestEvent {
@@ -15,10 +16,22 @@ export interface MergeRequestEvent {
   readonly url: string;
 }
 
-/** What came in: an event to review, or a valid event the bot has no business with. */
-export type GitlabEvent = { readonly kind: "review"; readonly event: MergeRequestEvent } | { readonly kind: "ignore"; readonly reason: string };
+/** A note written on a merge request: feedback the tracker reads again. */
+export interface MergeRequestNoteEvent {
+  readonly projectId: number;
+  readonly projectPath: string;
+  readonly iid: number;
+  readonly noteId: number;
+}
+
+/** What came in: an event to review, a note for the tracker, or a valid event the bot has no business with. */
+export type GitlabEvent =
+  | { readonly kind: "review"; readonly event: MergeRequestEvent }
+  | { readonly kind: "feedback"; readonly event: MergeRequestNoteEvent }
+  | { readonly kind: "ignore"; readonly reason: string };
 
 export const MERGE_REQUEST_HOOK = "Merge Request Hook";
+export const NOTE_HOOK = "Note Hook";
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
@@ -29,6 +42,7 @@ const str = (v: unknown): string | undefined => (typeof v === "string" ? v : und
  * a merge request event without the fields the review needs is malformed.
  */
 export function readGitlabEvent(eventHeader: string | undefined, payload: unknown, deliveryId: string): GitlabEvent {
+  if (eventHeader === NOTE_HOOK) return readNoteEvent(payload, deliveryId);
   if (eventHeader !== MERGE_REQUEST_HOOK) return { kind: "ignore", reason: `event "${eventHeader ?? "(none)"}" is not reviewed` };
   const bad = (detail: string) => new InputError("unknown-event", detail, deliveryId);
   if (!isObject(payload)) throw bad("payload is not a JSON object");
@@ -62,6 +76,30 @@ export function readGitlabEvent(eventHeader: string | undefined, payload: unknow
       url: str(attrs["url"]) ?? `${path}!${iid}`,
     },
   };
+}
+
+/**
+ * A comment event: only notes on a merge request concern the tracker, and not the bot's own
+ * (every body it posts carries its marker) nor GitLab's system notes.
+ */
+function readNoteEvent(payload: unknown, deliveryId: string): GitlabEvent {
+  const bad = (detail: string) => new InputError("unknown-event", detail, deliveryId);
+  if (!isObject(payload)) throw bad("payload is not a JSON object");
+  if (payload["object_kind"] !== "note") throw bad(`object_kind ${String(payload["object_kind"])} in a Note Hook`);
+  const attrs = payload["object_attributes"];
+  if (!isObject(attrs)) throw bad("object_attributes missing");
+  const on = str(attrs["noteable_type"]);
+  if (on !== "MergeRequest") return { kind: "ignore", reason: `note on ${on ?? "(nothing)"} is not tracked` };
+  if (attrs["system"] === true) return { kind: "ignore", reason: "system note" };
+  if (isOwnComment(str(attrs["note"]))) return { kind: "ignore", reason: "the bot's own note" };
+  const project = payload["project"];
+  const mr = payload["merge_request"];
+  const projectId = isObject(project) ? project["id"] : payload["project_id"];
+  const path = isObject(project) ? str(project["path_with_namespace"]) : undefined;
+  const iid = isObject(mr) ? mr["iid"] : undefined;
+  const noteId = attrs["id"];
+  if (typeof projectId !== "number" || !path || typeof iid !== "number" || typeof noteId !== "number") throw bad("project id, path, merge request iid or note id missing");
+  return { kind: "feedback", event: { projectId, projectPath: path, iid, noteId } };
 }
 
 export function mergeRequestThread(e: Pick<MergeRequestEvent, "projectPath" | "iid">): string {

@@ -35,7 +35,14 @@ export function toForgeFile(d: VersionDiff): ForgeFile {
 }
 
 export type LoadedMergeRequest =
-  | { readonly kind: "revision"; readonly normalised: NormalisedRevision; readonly refs: DiffRefs; readonly version: number }
+  | {
+      readonly kind: "revision";
+      readonly normalised: NormalisedRevision;
+      readonly refs: DiffRefs;
+      readonly version: number;
+      /** The version's files as read, for the tracker to use without reading them again. */
+      readonly files: readonly ForgeFile[];
+    }
   | { readonly kind: "skip"; readonly reason: string };
 
 export interface VersionWait {
@@ -65,6 +72,7 @@ export async function loadMergeRequestSeries(
     if (latest && latest.head_commit_sha === e.headSha) {
       const version = await api.MergeRequests.showDiffVersion(e.projectId, e.iid, latest.id);
       const diffs = version.diffs as unknown as VersionDiff[];
+      const files = diffs.map(toForgeFile);
       const normalised = forgeSeries(
         {
           id: `gitlab:${mergeRequestThread(e)}@${e.headSha}`,
@@ -75,12 +83,13 @@ export async function loadMergeRequestSeries(
           revision: versions.length,
           url: e.url,
         },
-        diffs.map(toForgeFile),
+        files,
         limits,
       );
       return {
         kind: "revision",
         normalised,
+        files,
         refs: { baseSha: latest.base_commit_sha, startSha: latest.start_commit_sha, headSha: latest.head_commit_sha },
         version: versions.length,
       };

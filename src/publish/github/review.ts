@@ -38,6 +38,7 @@ export interface GithubReviewOptions {
 }
 
 const TARGET = "github-review";
+const REVIEW_MARKER = "<!-- dmabuf-review review -->";
 // GitHub takes at most 50 annotations per request, and 65535 characters of summary.
 const ANNOTATIONS_PER_REQUEST = 50;
 const MAX_SUMMARY = 65_000;
@@ -126,8 +127,11 @@ async function postReview(octokit: ProbotOctokit, pr: PullRequestHead, plan: Pla
   }
   const counts = countsLine(countSeverities(plan.post));
   const head = `**dmabuf-review** at ${pr.headSha.slice(0, 12)}, new findings: ${counts}${plan.resolve.length > 0 ? `; ${plan.resolve.length} no longer found and marked resolved` : ""}. The check run has the summary and the model table.`;
+  // The hidden marker says the body is the bot's, so the feedback tracker does not read it as review.
   const bodyOf = (extra: readonly Finding[]) =>
-    extra.length === 0 ? head : [head, "", "Not on a line of this diff:", ...extra.flatMap((f) => ["", "---", "", `\`${f.file}:${f.line}\``, "", renderFindingComment(f)])].join("\n");
+    extra.length === 0
+      ? `${head}\n\n${REVIEW_MARKER}`
+      : [head, "", "Not on a line of this diff:", ...extra.flatMap((f) => ["", "---", "", `\`${f.file}:${f.line}\``, "", renderFindingComment(f)])].join("\n");
   const create = (comments: Comment[], extra: readonly Finding[]) =>
     octokit.rest.pulls.createReview({ owner: pr.owner, repo: pr.repo, pull_number: pr.number, commit_id: pr.headSha, event: "COMMENT", body: bodyOf(extra), comments });
   let reviewId: number;

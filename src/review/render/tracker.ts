@@ -81,6 +81,11 @@ export function trackerMarker(t: Tracker): string {
   return `<!-- dmabuf-review:tracker series=${t.series.id} -->`;
 }
 
+/** The series a body is the tracker of, when it carries the marker; one tracker per thread whatever its series. */
+export function readTrackerMarker(body: string | null | undefined): string | undefined {
+  return body ? /<!-- dmabuf-review:tracker series=(\S+) -->/.exec(body)?.[1] : undefined;
+}
+
 /** The tracker as one forge comment: a table of items and verdicts, the evidence folded below. */
 export function renderTrackerMarkdown(t: Tracker): string {
   const links = t.links.map((l) => `v${l.series.revision} follows v${l.previous.revision}: ${l.detail}`).join("; ");
