@@ -37,3 +37,19 @@ export async function deliverGithub(url: string, payload: unknown, opts: { id?: 
   return { status: res.status, text: await res.text() };
 }
 
+
+/**
+ * A comment event from the octokit examples, moved onto our pull request: `pull_request_review_comment`
+ * with the comment as the stand-in stores it, or `issue_comment` (the example is on an issue;
+ * a pull request's conversation comment carries `issue.pull_request`).
+ */
+export function commentPayload(event: "pull_request_review_comment" | "issue_comment", action: "created" | "edited" | "deleted", comment: object) {
+  const p = structuredClone(examples.find((e) => e.name === event)!.examples.find((e) => e.action === action && e.installation?.id === INSTALLATION_ID) ?? examples.find((e) => e.name === event)!.examples.find((e) => e.installation?.id === INSTALLATION_ID)!);
+  p.action = action;
+  p.comment = { ...p.comment, ...comment };
+  if (event === "issue_comment") {
+    p.issue.number = NUMBER;
+    p.issue.pull_request = { url: `https://api.github.com/repos/${OWNER}/${REPO}/pulls/${NUMBER}`, html_url: `https://github.com/${OWNER}/${REPO}/pull/${NUMBER}` };
+  } else p.pull_request.number = NUMBER;
+  return p;
+}

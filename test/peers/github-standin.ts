@@ -51,6 +51,8 @@ export interface ReviewCommentSpec {
   readonly at: string;
   readonly path?: string;
   readonly line?: number;
+  /** A multi-line comment: its first line, on the same side. */
+  readonly startLine?: number;
   readonly side?: "LEFT" | "RIGHT";
   readonly head?: string;
   readonly inReplyTo?: number;
@@ -68,6 +70,7 @@ export interface ReviewComment {
   original_line: number;
   start_line: number | null;
   original_start_line: number | null;
+  start_side?: "LEFT" | "RIGHT";
   diff_hunk: string;
   in_reply_to_id?: number;
   created_at: string;
@@ -172,8 +175,9 @@ export class GithubStandin {
       commit_id: pr.push.headSha,
       original_commit_id: head,
       original_line: line,
-      start_line: null,
-      original_start_line: null,
+      start_line: parent ? null : (spec.startLine ?? null),
+      original_start_line: parent ? null : (spec.startLine ?? null),
+      ...(spec.startLine !== undefined && !parent ? { start_side: side } : {}),
       diff_hunk: hunkUpTo(file.hunks, side, line),
       ...(parent ? { in_reply_to_id: parent.id } : {}),
       created_at: spec.at,

@@ -95,3 +95,50 @@ export async function deliverGitlab(url: string, body: unknown, opts: { token?: 
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
+
+/**
+ * A Note Hook body for a comment on our merge request, in the shape GitLab documents
+ * ("Comment events", comment on a merge request), written for this test.
+ */
+export function noteHook(note: { id: number; body: string; author: { username: string; name: string }; at: string; discussion: string; type?: string | null }, push: Push) {
+  const project = { id: PROJECT.id, name: "kernel", web_url: `https://gitlab.example.org/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: "main" };
+  return {
+    object_kind: "note",
+    event_type: "note",
+    user: { id: 23, name: note.author.name, username: note.author.username, avatar_url: null, email: "[REDACTED]" },
+    project_id: PROJECT.id,
+    project,
+    repository: { name: "kernel", url: `git@gitlab.example.org:${PROJECT.path}.git`, description: "", homepage: project.web_url },
+    object_attributes: {
+      id: note.id,
+      note: note.body,
+      noteable_type: "MergeRequest",
+      author_id: 23,
+      created_at: note.at,
+      updated_at: note.at,
+      project_id: PROJECT.id,
+      attachment: null,
+      line_code: null,
+      commit_id: "",
+      discussion_id: note.discussion,
+      noteable_id: 90000 + IID,
+      system: false,
+      st_diff: null,
+      type: note.type ?? null,
+      url: `https://gitlab.example.org/${PROJECT.path}/-/merge_requests/${IID}#note_${note.id}`,
+      action: "create",
+    },
+    merge_request: {
+      id: 90000 + IID,
+      iid: IID,
+      title: push.title,
+      source_branch: "dma-coherent",
+      target_branch: "main",
+      source_project_id: PROJECT.id,
+      target_project_id: PROJECT.id,
+      author_id: 17,
+      state: "opened",
+      last_commit: { id: push.headSha },
+    },
+  };
+}

@@ -40,7 +40,7 @@ export interface Note {
   system: boolean;
   resolvable: boolean;
   resolved: boolean;
-  position?: Record<string, string>;
+  position?: Record<string, unknown>;
 }
 
 export interface Discussion {
@@ -65,7 +65,15 @@ export interface NoteSpec {
   readonly author: { readonly username: string; readonly name: string };
   readonly body: string;
   readonly at: string;
-  readonly position?: { readonly head_sha: string; readonly old_path: string; readonly new_path: string; readonly new_line?: number; readonly old_line?: number };
+  readonly position?: {
+    readonly head_sha: string;
+    readonly old_path: string;
+    readonly new_path: string;
+    readonly new_line?: number;
+    readonly old_line?: number;
+    /** A multi-line note: where its range starts (GitLab's line_range.start). */
+    readonly start_new_line?: number;
+  };
 }
 
 export const BOT_USER = { username: "dmabuf-review", name: "dmabuf-review" };
@@ -112,7 +120,7 @@ export class GitlabStandin {
   clock: () => string = () => new Date().toISOString();
 
   /** Open a merge request or push to it: a new diff version with the push's files. */
-  push(projectId: number, path: string, iid: number, push: Push, opts: { description?: string } = {}): MergeRequestState {
+  push(projectId: number, path: string, iid: number, push: Push, opts: { description?: string; at?: string } = {}): MergeRequestState {
     const key = `${projectId}!${iid}`;
     const mr = this.mrs.get(key) ?? { projectId, path, iid, title: push.title, description: "", author: { username: "ckoenig", name: "Christian König" }, versions: [], discussions: [] };
     mr.title = push.title;
@@ -122,7 +130,7 @@ export class GitlabStandin {
       head_commit_sha: push.headSha,
       base_commit_sha: push.baseSha,
       start_commit_sha: push.baseSha,
-      created_at: new Date(Date.UTC(2022, 9, 20, 12, mr.versions.length)).toISOString(),
+      created_at: opts.at ?? new Date(Date.UTC(2022, 9, 20, 12, mr.versions.length)).toISOString(),
       merge_request_id: 900 + iid,
       state: "collected",
       real_size: String(push.files.length),
@@ -154,12 +162,20 @@ export class GitlabStandin {
   }
 
   private note(spec: NoteSpec, type: Note["type"]): Note {
-    const position = spec.position
-      ? Object.fromEntries(
-          Object.entries({ position_type: "text", base_sha: "", start_sha: "", ...spec.position }).map(([k, v]) => [k, v as string]),
-        )
-      : undefined;
+    let position: Record<string, unknown> | undefined;
+    if (spec.position) {
+      const { start_new_line, ...p } = spec.position;
+      const version = this.versionOf(p.head_sha);
+      position = { position_type: "text", base_sha: version?.base_commit_sha ?? "", start_sha: version?.start_commit_sha ?? "", old_line: null, new_line: null, ...p };
+      if (start_new_line !== undefined) {
+        position["line_range"] = { start: { line_code: `x_${start_new_line}`, type: "new", old_line: null, new_line: start_new_line }, end: { line_code: `x_${p.new_line}`, type: "new", old_line: null, new_line: p.new_line } };
+      }
+    }
     return { id: this.nextId++, type, body: spec.body, author: { ...spec.author }, created_at: spec.at, system: false, resolvable: true, resolved: false, ...(position ? { position } : {}) };
+  }
+
+  private versionOf(head: string): Version | undefined {
+    return [...this.mrs.values()].flatMap((m) => m.versions).find((v) => v.head_commit_sha === head);
   }
 
   discussionsOf(projectId: number, iid: number): Discussion[] {
