@@ -24,3 +24,12 @@ export interface Finding {
   /** The model's before/after result behind a model finding. */
   readonly model?: import("./model-findings.js").ModelJson;
 }
+
+/**
+ * The key under which a renderer may shorten a repeated finding to "Same as ... above": a rule's
+ * templated message says the same thing at every place, but a model finding's counts and
+ * configurations belong to its own line, so it is only the same when its text is.
+ */
+export function repeatKey(f: Finding): string {
+  return f.model ? `${f.rule}\n${f.message}` : f.rule;
+}

@@ -1,7 +1,7 @@
 import { SEVERITY_RANK, type Severity } from "../../analysis/rules/schema.js";
 import type { Hunk } from "../../patch/diff.js";
 import type { Message } from "../../patch/message.js";
-import type { Finding } from "../finding.js";
+import { repeatKey, type Finding } from "../finding.js";
 import type { PatchReview, SeriesReview } from "../review-series.js";
 import { modelSummary } from "./text.js";
 import { wrap } from "./wrap.js";
@@ -101,12 +101,12 @@ export function renderPatchReply(p: PatchReview, findings: readonly Finding[], s
     for (const q of first.quote) out.push(`> ${q}`);
     for (const f of group) {
       out.push("");
-      const earlier = said.get(f.rule);
+      const earlier = said.get(repeatKey(f));
       if (earlier) {
         out.push(...prose(`Same as at ${earlier.file}:${earlier.line} above (${f.rule}).`));
         continue;
       }
-      said.set(f.rule, f);
+      said.set(repeatKey(f), f);
       out.push(...prose(f.message));
       if (f.details && f.details.length > 0) out.push("", ...details(f.details));
       out.push("", ...prose(`[${f.severity}] ${f.rule} (${f.risk})`));

@@ -1,6 +1,6 @@
 import type { Review } from "../review.js";
 import type { PatchReview, SeriesReview } from "../review-series.js";
-import type { Finding } from "../finding.js";
+import { repeatKey, type Finding } from "../finding.js";
 import type { Touch } from "../../analysis/touch.js";
 import { wrap } from "./wrap.js";
 import { owner } from "../model-findings.js";
@@ -62,12 +62,12 @@ function renderFindings(findings: readonly Finding[]): string[] {
     for (const q of first.quote) out.push(`> ${q}`);
     for (const f of group) {
       out.push("");
-      const earlier = said.get(f.rule);
+      const earlier = said.get(repeatKey(f));
       if (earlier) {
         out.push(...wrap(`Same as ${earlier.file}:${earlier.line} above (${f.rule}).`));
         continue;
       }
-      said.set(f.rule, f);
+      said.set(repeatKey(f), f);
       out.push(...wrap(f.message));
       if (f.details && f.details.length > 0) {
         out.push("");
