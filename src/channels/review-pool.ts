@@ -84,6 +84,26 @@ function workerScript(): URL | undefined {
   return existsSync(fileURLToPath(built)) ? built : undefined;
 }
 
+// Options a worker takes from its parent: module loading and warnings. V8 flags (the heap and
+// stack sizes a service is started with) are refused by the Worker constructor, which throws;
+// a worker's heap is set by resourceLimits instead. --input-type (a `node -e` caller) is
+// refused by a worker started from a file.
+const WORKER_OPTIONS = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C", "--enable-source-maps", "--no-warnings", "--no-deprecation"]);
+const WITH_VALUE = new Set(["--import", "--require", "-r", "--loader", "--experimental-loader", "--conditions", "-C"]);
+
+/** The parent's command-line options a worker thread can be started with. */
+export function workerExecArgv(execArgv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const a = execArgv[i]!;
+    const name = a.includes("=") ? a.slice(0, a.indexOf("=")) : a;
+    const takesNext = WITH_VALUE.has(a) && i + 1 < execArgv.length;
+    if (WORKER_OPTIONS.has(name)) out.push(...(takesNext ? [a, execArgv[i + 1]!] : [a]));
+    if (takesNext) i++;
+  }
+  return out;
+}
+
 interface Pending {
   readonly resolve: (r: unknown) => void;
   readonly reject: (e: Error) => void;
@@ -104,10 +124,9 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
   let closing = false;
   const spawn = (slot: Slot | undefined): Promise<Slot> =>
     new Promise((resolve, reject) => {
-      // --input-type (a `node -e` caller) is refused by a worker started from a file.
       const worker = new Worker(script, {
         workerData: { role: ROLE },
-        execArgv: process.execArgv.filter((a) => !a.startsWith("--input-type")),
+        execArgv: workerExecArgv(process.execArgv),
         // The model allocates many short-lived objects per review; a roomier young generation
         // halves the time spent in scavenges.
         resourceLimits: { maxYoungGenerationSizeMb: 64 },

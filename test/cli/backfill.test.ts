@@ -40,6 +40,14 @@ describe("dmabuf-review backfill", () => {
     expect(run.stderr).toMatch(/^backfill inbox: epoch 0: 10\/10 messages, [\d,]+ msg\/s$/m);
   });
 
+  it("runs under the heap and stack limits a service is started with (V8 flags a worker thread refuses)", async () => {
+    const inbox = archive();
+    const t = tmp();
+    const run = await runCli(["backfill", inbox.dir, "--db", t.db, "--format", "json"], undefined, ["--max-old-space-size=256", "--stack-size=2000"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ messages: 10, patches: 3, reviewed: 1 });
+  });
+
   it("--limit reads that many; the next run goes on from the cursor", async () => {
     const inbox = archive();
     const t = tmp();

@@ -17,13 +17,13 @@ export function assertBuilt(): void {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run node_modules/.bin/tsc -p . first`);
 }
 
-/** Run `node bin/dmabuf-review.js ...args` from the package root, optionally feeding stdin. */
-export function runCli(args: readonly string[], stdin?: Buffer | string): Promise<Run> {
+/** Run `node [...nodeArgs] bin/dmabuf-review.js ...args` from the package root, optionally feeding stdin. */
+export function runCli(args: readonly string[], stdin?: Buffer | string, nodeArgs: readonly string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
     // The debug switch would add a stack trace to stderr; these tests check there is none.
     const env = { ...process.env };
     delete env["DMABUF_REVIEW_DEBUG"];
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
       cwd: ROOT,
       env,
       stdio: ["pipe", "pipe", "pipe"],
