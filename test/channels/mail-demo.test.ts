@@ -7,11 +7,11 @@ import { assertBuilt, ROOT } from "../helpers/cli.js";
 import { header } from "./mail-setup.js";
 
 /** `npm start` on a fresh machine: the bot on its embedded defaults, the bundled demo inbox. */
-function watch(cwd: string, args: string[], until?: (stderr: string) => boolean): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function watch(cwd: string, args: string[], until?: (stderr: string) => boolean, nodeArgs: readonly string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env: NodeJS.ProcessEnv = { ...process.env, PORT: "0" };
   delete env["DMABUF_REVIEW_DEBUG"];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, "bin/dmabuf-review.js"), "watch", ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "bin/dmabuf-review.js"), "watch", ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -22,6 +22,13 @@ function watch(cwd: string, args: string[], until?: (stderr: string) => boolean)
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The node options of package.json's start script (`node <options> bin/dmabuf-review.js watch`). */
+function startOptions(): string[] {
+  const start = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: { start: string } }).scripts.start.split(/\s+/);
+  expect(start[0]).toBe("node");
+  return start.slice(1, start.indexOf("bin/dmabuf-review.js"));
 }
 
 const fresh = () => mkdtempSync(join(tmpdir(), "dmabuf-review-fresh-"));
@@ -55,7 +62,7 @@ describe("the demo on a fresh machine", () => {
 
   it("without --once (what npm start runs) it keeps watching after telling where the replies are, and stops cleanly", async () => {
     const cwd = fresh();
-    const run = await watch(cwd, [], (stderr) => stderr.includes("watching for new mail"));
+    const run = await watch(cwd, [], (stderr) => stderr.includes("watching for new mail"), startOptions());
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/dmabuf-review: demo: 5 replies in .*data\/outbox .*\ndmabuf-review: watching for new mail; Ctrl-C stops\n/);
     expect(emls(cwd)).toHaveLength(5);
