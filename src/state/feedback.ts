@@ -46,6 +46,14 @@ export function digestOf(body: string): string {
 }
 
 /**
+ * Threads holding an author's patches and cover letters up to a revision, newest first. Its
+ * `kind` term is the one of the partial index messages_author_patches (migration 005): a
+ * query that drops it scans every message the list ever carried.
+ */
+export const EARLIER_BY_AUTHOR =
+  "SELECT thread, MAX(arrived_at) AS at FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL GROUP BY thread ORDER BY at DESC LIMIT ?";
+
+/**
  * What tracking found, kept between runs: revision links, the judged items of each tracked
  * revision, and the tracker body last written to each thread. A channel asks `compareTracker`
  * before posting: "unchanged" means there is nothing to post, "updated" means edit the post
@@ -122,11 +130,7 @@ export class FeedbackStore {
         .all(changeId, limit) as { thread: string }[];
       for (const r of rows) out.add(r.thread);
     }
-    const rows = this.db
-      .prepare(
-        "SELECT thread, MAX(arrived_at) AS at FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL GROUP BY thread ORDER BY at DESC LIMIT ?",
-      )
-      .all(authorEmail.toLowerCase(), revision, limit) as { thread: string }[];
+    const rows = this.db.prepare(EARLIER_BY_AUTHOR).all(authorEmail.toLowerCase(), revision, limit) as { thread: string }[];
     for (const r of rows) out.add(r.thread);
     return [...out];
   }
