@@ -1,7 +1,9 @@
 import type { Logger } from "pino";
 import { trackSeries, type Tracker } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
+import { normaliseTitle } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
+import { parseSubject } from "../patch/subject.js";
 import { CHANNEL, postMessageId, SIGNATURE, type Draft, type ReplyOptions } from "../publish/mail/compose.js";
 import { buildOutgoing, type Outgoing } from "../publish/mail/transport.js";
 import { replySubject } from "../review/render/email.js";
@@ -94,7 +96,8 @@ export class MailTracker {
     const first = groupSeries(own.messages).series.find((s) => s.id === id);
     if (!first) return undefined;
     const head = headOf(first);
-    const threads = new Set(feedback.candidateThreads(first.changeId, first.author.email, first.revision));
+    const titles = new Set([headOf(first), ...first.slots].flatMap((m) => (m ? [normaliseTitle(m.parsedSubject.title)] : [])));
+    const threads = new Set(feedback.candidateThreads(first.changeId, first.author.email, first.revision, (subject) => titles.has(normaliseTitle(parseSubject(subject).title))));
     for (const ref of [head?.inReplyTo, ...(head?.references ?? []), ...linked(first)]) {
       const t = ref ? state.threadOf(ref) : undefined;
       if (t) threads.add(t);

@@ -46,12 +46,12 @@ export function digestOf(body: string): string {
 }
 
 /**
- * Threads holding an author's patches and cover letters up to a revision, newest first. Its
- * `kind` term is the one of the partial index messages_author_patches (migration 005): a
+ * An author's patches and cover letters up to a revision, newest first, with their subjects.
+ * Its `kind` term is the one of the partial index messages_author_patches (migration 005): a
  * query that drops it scans every message the list ever carried.
  */
 export const EARLIER_BY_AUTHOR =
-  "SELECT thread, MAX(arrived_at) AS at FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL GROUP BY thread ORDER BY at DESC LIMIT ?";
+  "SELECT thread, subject FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL ORDER BY arrived_at DESC, rowid DESC";
 
 /**
  * What tracking found, kept between runs: revision links, the judged items of each tracked
@@ -120,9 +120,11 @@ export class FeedbackStore {
   /**
    * Where earlier revisions of a series may be, for a channel that keeps messages by thread
    * (tables `series` and `messages`, migrations 001 and 002): series with the same change-id,
-   * and threads holding patches or cover letters by the same author at a lower revision.
+   * and the newest threads holding a patch or cover letter by the same author at a lower
+   * revision whose subject `related` accepts (a title in common: only such a thread can be
+   * linked by title, and a prolific author's other work is not read again for nothing).
    */
-  candidateThreads(changeId: string | undefined, authorEmail: string, revision: number, limit = 20): string[] {
+  candidateThreads(changeId: string | undefined, authorEmail: string, revision: number, related: (subject: string) => boolean, limit = 20): string[] {
     const out = new Set<string>();
     if (changeId) {
       const rows = this.db
@@ -130,9 +132,12 @@ export class FeedbackStore {
         .all(changeId, limit) as { thread: string }[];
       for (const r of rows) out.add(r.thread);
     }
-    const rows = this.db.prepare(EARLIER_BY_AUTHOR).all(authorEmail.toLowerCase(), revision, limit) as { thread: string }[];
-    for (const r of rows) out.add(r.thread);
-    return [...out];
+    const byAuthor = new Set<string>();
+    for (const r of this.db.prepare(EARLIER_BY_AUTHOR).iterate(authorEmail.toLowerCase(), revision) as IterableIterator<{ thread: string; subject: string | null }>) {
+      if (byAuthor.size >= limit) break;
+      if (!byAuthor.has(r.thread) && r.subject !== null && related(r.subject)) byAuthor.add(r.thread);
+    }
+    return [...out, ...[...byAuthor].filter((t) => !out.has(t))];
   }
 
   /** Series whose patches or cover letters sit in a thread (as the mail channel marks them reviewed). */

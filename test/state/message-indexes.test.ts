@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { EARLIER_BY_AUTHOR } from "../../src/state/feedback.js";
+import { EARLIER_BY_AUTHOR, FeedbackStore } from "../../src/state/feedback.js";
+import { MailState } from "../../src/state/mail.js";
 import { Store } from "../../src/state/store.js";
 
 // Every archived message is inserted into `messages`: each index there is paid per message of a
@@ -16,8 +17,46 @@ describe("indexes on messages", () => {
 
   it("the look-back for earlier revisions by author uses the partial index", () => {
     const store = Store.open(":memory:");
-    const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${EARLIER_BY_AUTHOR}`).all("a@example.org", 2, 20) as { detail: string }[]).map((r) => r.detail);
+    const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${EARLIER_BY_AUTHOR}`).all("a@example.org", 2) as { detail: string }[]).map((r) => r.detail);
     expect(plan[0]).toBe("SEARCH messages USING INDEX messages_author_patches (author=?)");
+    store.close();
+  });
+});
+
+describe("candidate threads for earlier revisions", () => {
+  it("keeps the author's newest threads with a related subject, up to the limit, and what the change-id names", () => {
+    const store = Store.open(":memory:");
+    const mail = new MailState(store.db);
+    let at = 1000;
+    const add = (id: string, thread: string, subject: string, author = "jane@example.org", revision = 1) =>
+      mail.insert({
+        messageId: id,
+        source: "s",
+        origin: `git:0:${id}`,
+        kind: "patch",
+        subject,
+        author,
+        date: null,
+        inReplyTo: null,
+        status: "seen",
+        reason: null,
+        thread,
+        revision,
+        patchIndex: 1,
+        patchTotal: 1,
+        arrivedAt: at++,
+      });
+    add("a1", "ta", "[PATCH] dma-buf: add dma_coherent flag");
+    add("b1", "tb", "[PATCH] drm/foo: unrelated cleanup");
+    add("c1", "tc", "[Linaro-mm-sig] [PATCH 2/3] drm/prime: set the dma_coherent flag");
+    add("d1", "td", "[PATCH] dma-buf: add dma_coherent flag", "someone@example.org");
+    add("e1", "te", "[PATCH v3] dma-buf: add dma_coherent flag", "jane@example.org", 3);
+    store.db.prepare("INSERT INTO series (id, title, revision, total, change_id, author, first_seen, state) VALUES ('b1', 't', 1, 1, 'cid', 'jane', 'x', 'reviewed')").run();
+    const fb = new FeedbackStore(store.db);
+    const related = (s: string) => /dma_coherent/.test(s);
+    expect(fb.candidateThreads(undefined, "Jane@example.org", 2, related)).toEqual(["tc", "ta"]);
+    expect(fb.candidateThreads(undefined, "jane@example.org", 2, related, 1)).toEqual(["tc"]);
+    expect(fb.candidateThreads("cid", "jane@example.org", 2, related)).toEqual(["tb", "tc", "ta"]);
     store.close();
   });
 });
