@@ -42,7 +42,7 @@ const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log
 const mirror = { name: "bench", inbox, remote: undefined, pollSeconds: 300, policy: "all" as const, threshold: "warning" as const, list: undefined, history: "record" as const };
 const target = mailTarget(ctx, { outbox: `${db}.outbox` });
 const pool = await startReviewPool(1, ctx.review, ctx.log);
-const engine = new MailMirror(ctx, mirror, target, pool.review);
+const engine = new MailMirror(ctx, mirror, target, pool);
 const stats = await engine.pass({ reply: "none", limit: Number(limit) });
 await engine.close();
 target.close();

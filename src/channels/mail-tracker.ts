@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { trackSeries, type Tracker } from "../feedback/track.js";
+import type { Tracker } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
 import { normaliseTitle } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
@@ -11,7 +11,7 @@ import { renderTrackerText } from "../review/render/tracker.js";
 import { wrap } from "../review/render/wrap.js";
 import { digestOf, FeedbackStore, type VerdictChange } from "../state/feedback.js";
 import type { MailState } from "../state/mail.js";
-import type { ReviewDeps } from "./context.js";
+import type { Tracking } from "./review-pool.js";
 
 /** A thread read again from the archive: its messages, and when the newest of them arrived. */
 export interface ReadThread {
@@ -22,7 +22,8 @@ export interface ReadThread {
 export interface TrackerDeps {
   readonly state: MailState;
   readonly feedback: FeedbackStore;
-  readonly review: ReviewDeps;
+  /** trackSeries, in the review workers when they run: it reviews every revision again. */
+  readonly track: Tracking;
   readonly from: Person;
   readonly log: Logger;
   readThread(thread: string): Promise<ReadThread>;
@@ -126,8 +127,7 @@ export class MailTracker {
     for (const id of this.targets(reviewed)) {
       const loaded = await this.load(id, reviewed);
       if (!loaded) continue;
-      const { review } = this.deps;
-      const r = trackSeries(loaded.current, loaded.known, { rules: review.rules, parser: review.parser, model: review.model, place: "the store", ignore: [this.deps.from.email] });
+      const r = await this.deps.track(loaded.current, loaded.known, "the store", [this.deps.from.email]);
       if (r.kind === "no-previous") {
         this.deps.log.debug({ series: id, reason: r.reason }, "no tracker");
         continue;

@@ -21,7 +21,7 @@ import type { SeriesReview } from "../review/review-series.js";
 import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
-import { inlineReviews, startReviewPool, type Reviewer } from "./review-pool.js";
+import { inlineReviews, startReviewPool, type ReviewPool } from "./review-pool.js";
 import { MailTracker, type ReadThread } from "./mail-tracker.js";
 
 /*
@@ -151,13 +151,13 @@ export class MailMirror {
     private readonly ctx: ChannelContext,
     readonly mirror: MirrorConfig,
     private readonly target: MailTarget,
-    private readonly reviewer: Reviewer = inlineReviews(ctx.review).review,
+    private readonly reviews: Pick<ReviewPool, "review" | "track"> = inlineReviews(ctx.review),
   ) {
     this.state = new MailState(ctx.store.db);
     this.tracker = new MailTracker({
       state: this.state,
       feedback: new FeedbackStore(ctx.store.db),
-      review: ctx.review,
+      track: reviews.track,
       from: target.from,
       log: ctx.log.child({ channel: "mail", mirror: mirror.name, part: "tracker" }),
       readThread: (thread) => this.readThread(thread),
@@ -519,7 +519,7 @@ export class MailMirror {
       const ids = [ser.cover, ...ser.slots, ...ser.duplicates].flatMap((m) => (m ? [m.messageId] : []));
       const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
-      const s = await this.reviewer(ser);
+      const s = await this.reviews.review(ser);
       series.push({ review: s });
       for (const id of ids) {
         const row = rowOf.get(id);
@@ -679,7 +679,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   const target = mailTarget(ctx);
   // One review worker: the reading loop keeps a core, git and the worker share the other.
   const pool = await startReviewPool(1, ctx.review, log);
-  const engines = mirrors.map((m) => new MailMirror(ctx, m, target, pool.review));
+  const engines = mirrors.map((m) => new MailMirror(ctx, m, target, pool));
   let stopping = false;
   let announced = false;
   const wakers = new Set<() => void>();

@@ -5,6 +5,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
 import type { Series } from "../patch/series.js";
+import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { loadReviewDeps, type ReviewDeps } from "./context.js";
 
@@ -20,7 +21,7 @@ export type Reviewer = (series: Series) => Promise<SeriesReview>;
  * trackSeries in the same workers: tracking reviews every revision again and re-runs the model
  * on each, as much CPU as a review. `place` says where earlier revisions were looked for.
  */
-export type Tracking = (current: Series, known: readonly Series[], place: string) => Promise<TrackResult>;
+export type Tracking = (current: Series, known: readonly Series[], place: string, ignore?: readonly string[]) => Promise<TrackResult>;
 
 export interface ReviewPool {
   readonly review: Reviewer;
@@ -68,11 +69,25 @@ export function forPublishing(r: SeriesReview): SeriesReview {
 
 /** Reviews on this thread (tests, and the fallback when no compiled worker script exists). */
 export function inlineReviews(deps: ReviewDeps): ReviewPool {
+  const { review, track } = reviewing(deps);
   return {
     size: 0,
-    review: async (series) => forPublishing(reviewSeries(series, deps.rules, deps.parser, deps.model)),
-    track: async (current, known, place) => trackSeries(current, known, { ...deps, place }),
+    review: async (series) => review(series),
+    track: async (current, known, place, ignore) => track(current, known, place, ignore),
     close: async () => {},
+  };
+}
+
+/**
+ * Reviews and tracking over one cache of reviews: a series reviewed when it arrives is not
+ * reviewed again when the tracker judges its next revision, nor on every reply after.
+ */
+function reviewing(deps: ReviewDeps) {
+  const reviews = new ReviewCache();
+  const run = (s: Series) => reviewSeries(s, deps.rules, deps.parser, deps.model);
+  return {
+    review: (series: Series) => forPublishing(reviews.review(series, run)),
+    track: (current: Series, known: readonly Series[], place: string, ignore: readonly string[] | undefined) => trackSeries(current, known, { ...deps, place, ignore, reviews }),
   };
 }
 
@@ -165,7 +180,7 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
   return {
     size,
     review: (series) => send<SeriesReview>({ series }),
-    track: (current, known, place) => send<TrackResult>({ track: { current, known, place } }),
+    track: (current, known, place, ignore) => send<TrackResult>({ track: { current, known, place, ignore } }),
     async close() {
       closing = true;
       await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -175,12 +190,12 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
 
 // The worker side: load the rules, the catalog and the parser once, then review what comes in.
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
-  const deps = await loadReviewDeps();
+  const { review, track } = reviewing(await loadReviewDeps());
   const port = parentPort!;
-  port.on("message", (m: { id: number; series?: Series; track?: { current: Series; known: Series[]; place: string } }) => {
+  port.on("message", (m: { id: number; series?: Series; track?: { current: Series; known: Series[]; place: string; ignore?: string[] } }) => {
     try {
-      if (m.track) port.postMessage({ id: m.id, tracked: trackSeries(m.track.current, m.track.known, { ...deps, place: m.track.place }) });
-      else port.postMessage({ id: m.id, review: forPublishing(reviewSeries(m.series!, deps.rules, deps.parser, deps.model)) });
+      if (m.track) port.postMessage({ id: m.id, tracked: track(m.track.current, m.track.known, m.track.place, m.track.ignore) });
+      else port.postMessage({ id: m.id, review: review(m.series!) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }

@@ -45,7 +45,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
     };
     const target = mailTarget(ctx, opts.outbox ? { outbox: resolve(opts.outbox) } : {});
     const pool = await startReviewPool(1, ctx.review, log);
-    const engine = new MailMirror(ctx, mirror, target, pool.review);
+    const engine = new MailMirror(ctx, mirror, target, pool);
     const before = (store.db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM messages").pluck().get() as number) ?? 0;
     let last = 0;
     const progress = (p: Progress) => {

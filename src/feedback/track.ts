@@ -3,7 +3,8 @@ import type { CParser } from "../patch/c-source.js";
 import type { Message, Person } from "../patch/message.js";
 import { latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
-import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
+import { ReviewCache } from "../review/review-cache.js";
+import { reviewSeries, type ModelContext } from "../review/review-series.js";
 import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
 import { extractItems, type Item } from "./items.js";
@@ -18,6 +19,8 @@ export interface TrackDeps {
   readonly place?: string;
   /** Addresses whose replies are not review (the bot's own, coming back through the list). */
   readonly ignore?: readonly string[];
+  /** Reviews kept across calls (a long-running channel tracks the same revisions again and again). */
+  readonly reviews?: ReviewCache;
 }
 
 /** Review feedback on earlier revisions of a series, judged against its latest revision. */
@@ -63,15 +66,8 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     return { kind: "no-previous", series: current, reason };
   }
   const authors = authorsOf(revisions);
-  const reviews = new Map<string, SeriesReview>();
-  const review = (s: Series) => {
-    let r = reviews.get(s.id);
-    if (!r) {
-      r = reviewSeries(s, deps.rules, deps.parser, deps.model);
-      reviews.set(s.id, r);
-    }
-    return r;
-  };
+  const reviews = deps.reviews ?? new ReviewCache();
+  const review = (s: Series) => reviews.review(s, (x) => reviewSeries(x, deps.rules, deps.parser, deps.model));
   const newer = review(current);
   const replies = allReplies(revisions);
   const changelog: ChangelogEntry[] = [];

@@ -1,0 +1,33 @@
+import type { Series } from "../patch/series.js";
+import type { SeriesReview } from "./review-series.js";
+
+/**
+ * Reviews kept by what they were computed from. Tracking reviews every revision of a series
+ * again, for each new revision and for each reply that may change a verdict: in a busy thread
+ * that is the same v1, v2, v3 reviewed over and over. A review depends only on the patches in
+ * their slots (a Message-ID names fixed content) and the series' patch count; the series itself
+ * (cover letter, replies so far) is taken from the caller, so a kept review never carries old
+ * replies.
+ */
+export class ReviewCache {
+  private readonly kept = new Map<string, SeriesReview>();
+
+  // A review with a model result carries its traces (up to half a megabyte): the bound keeps the
+  // cache to tens of megabytes per worker.
+  constructor(private readonly limit = 64) {}
+
+  review(series: Series, run: (s: Series) => SeriesReview): SeriesReview {
+    const key = `${series.id}\n${series.total}\n${series.slots.map((m) => m?.messageId ?? "-").join("\n")}`;
+    const hit = this.kept.get(key);
+    if (hit) {
+      // Most recently used last: the oldest is the one dropped.
+      this.kept.delete(key);
+      this.kept.set(key, hit);
+      return hit.series === series ? hit : { ...hit, series };
+    }
+    const r = run(series);
+    this.kept.set(key, r);
+    if (this.kept.size > this.limit) this.kept.delete(this.kept.keys().next().value!);
+    return r;
+  }
+}
