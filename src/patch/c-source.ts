@@ -258,20 +258,38 @@ function structTypeName(decl: Node): string | undefined {
   return type?.text;
 }
 
+/**
+ * Leaves of a fragment by the row they start on: one walk of the tree per fragment. Asked row
+ * by row from the root, a hunk of a few hundred lines cost a walk of its top level per line.
+ */
+const leavesByRow = new WeakMap<Fragment, Map<number, Node[]>>();
+
 /** Leaves (tokens) that start on a row, in order. */
 export function rowLeaves(f: Fragment, row: number): Node[] {
-  const r = nodeRow(f, row);
-  const out: Node[] = [];
-  const visit = (n: Node) => {
-    if (n.endPosition.row < r || n.startPosition.row > r) return;
-    if (n.childCount === 0) {
-      if (n.startPosition.row === r) out.push(n);
-      return;
+  let byRow = leavesByRow.get(f);
+  if (!byRow) {
+    byRow = new Map();
+    const cursor = f.tree.rootNode.walk();
+    for (;;) {
+      if (cursor.gotoFirstChild()) continue;
+      const leaf = cursor.currentNode;
+      const r = leaf.startPosition.row - f.offset;
+      const list = byRow.get(r);
+      if (list) list.push(leaf);
+      else byRow.set(r, [leaf]);
+      let up = false;
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) {
+          up = true;
+          break;
+        }
+      }
+      if (up) break;
     }
-    for (const c of n.children) if (c) visit(c);
-  };
-  visit(f.tree.rootNode);
-  return out;
+    cursor.delete();
+    leavesByRow.set(f, byRow);
+  }
+  return byRow.get(row) ?? [];
 }
 
 /** True when a row holds nothing but comments and whitespace (documentation-only change). */
@@ -366,15 +384,25 @@ export function placeRow(f: Fragment, row: number): Placement {
   };
 }
 
+/** Assignments of a fragment by the tree row they start on: one tree query per fragment. */
+const assignmentsByRow = new WeakMap<Fragment, Map<number, { left: string; right: string }[]>>();
+
 function rowAssignments(f: Fragment, r: number): { left: string; right: string }[] {
-  const out: { left: string; right: string }[] = [];
-  for (const node of f.tree.rootNode.descendantsOfType("assignment_expression", { row: r, column: 0 }, { row: r + 1, column: 0 })) {
-    if (!node || node.startPosition.row !== r) continue;
-    const left = node.childForFieldName("left")?.text;
-    const right = node.childForFieldName("right")?.text;
-    if (left && right) out.push({ left: left.replace(/\s+/g, ""), right: right.replace(/\s+/g, " ") });
+  let byRow = assignmentsByRow.get(f);
+  if (!byRow) {
+    byRow = new Map();
+    for (const node of f.tree.rootNode.descendantsOfType("assignment_expression")) {
+      if (!node) continue;
+      const left = node.childForFieldName("left")?.text;
+      const right = node.childForFieldName("right")?.text;
+      if (!left || !right) continue;
+      const list = byRow.get(node.startPosition.row) ?? [];
+      list.push({ left: left.replace(/\s+/g, ""), right: right.replace(/\s+/g, " ") });
+      byRow.set(node.startPosition.row, list);
+    }
+    assignmentsByRow.set(f, byRow);
   }
-  return out;
+  return byRow.get(r) ?? [];
 }
 
 /** Calls of a fragment by the row their callee starts on: one tree query per fragment, not per row. */
