@@ -262,18 +262,24 @@ function structTypeName(decl: Node): string | undefined {
  * Leaves of a fragment by the row they start on: one walk of the tree per fragment. Asked row
  * by row from the root, a hunk of a few hundred lines cost a walk of its top level per line.
  */
-const leavesByRow = new WeakMap<Fragment, Map<number, Node[]>>();
+const leavesByRow = new WeakMap<Fragment, Map<number, Leaf[]>>();
+
+/** A token of the parsed fragment: read off the cursor, without a Node object for each. */
+export interface Leaf {
+  readonly type: string;
+  readonly text: string;
+}
 
 /** Leaves (tokens) that start on a row, in order. */
-export function rowLeaves(f: Fragment, row: number): Node[] {
+export function rowLeaves(f: Fragment, row: number): Leaf[] {
   let byRow = leavesByRow.get(f);
   if (!byRow) {
     byRow = new Map();
     const cursor = f.tree.rootNode.walk();
     for (;;) {
       if (cursor.gotoFirstChild()) continue;
-      const leaf = cursor.currentNode;
-      const r = leaf.startPosition.row - f.offset;
+      const leaf: Leaf = { type: cursor.nodeType, text: cursor.nodeText };
+      const r = cursor.startPosition.row - f.offset;
       const list = byRow.get(r);
       if (list) list.push(leaf);
       else byRow.set(r, [leaf]);
