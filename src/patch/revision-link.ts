@@ -135,6 +135,15 @@ function indexOf(candidates: readonly Series[]): Index {
   return ix;
 }
 
+/**
+ * Sent no later than `series`, when both carry a date. Revision numbers are not enough: a series
+ * that is dropped and started again under a new title restarts at v1, and its "v1" is then
+ * newer than the old v3 whose patch titles it shares.
+ */
+function notLater(c: Series, series: Series): boolean {
+  return !c.date || !series.date || time(c) <= time(series);
+}
+
 /** The closest earlier revision among candidates; a resend of one revision links to its original. */
 function closest(series: Series, candidates: readonly Series[], exclude: ReadonlySet<string>): Series | undefined {
   const resend = isResend(series);
@@ -143,7 +152,8 @@ function closest(series: Series, candidates: readonly Series[], exclude: Readonl
       c !== series &&
       c.id !== series.id &&
       !exclude.has(c.id) &&
-      (c.revision < series.revision || (resend && c.revision === series.revision && time(c) <= time(series) && !isResend(c))),
+      notLater(c, series) &&
+      (c.revision < series.revision || (resend && c.revision === series.revision && !isResend(c))),
   );
   return [...ok].sort((a, b) => b.revision - a.revision || time(b) - time(a))[0];
 }

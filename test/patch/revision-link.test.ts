@@ -34,6 +34,19 @@ describe("findPrevious", () => {
     expect(latestRevisions(all).map((s) => s.id)).toEqual(["v3c"]);
   });
 
+  it("does not take a series sent later for an earlier revision: a series started again at v1 is not before the old v3", () => {
+    const all = group(
+      { id: "v3c", subject: "[PATCH v3 0/2] drm: associate ddc adapters", day: 1 },
+      { id: "v3p1", subject: "[PATCH v3 1/2] drm: add the ddc field", parent: "v3c", day: 1 },
+      { id: "v3p2", subject: "[PATCH v3 2/2] drm/foo: use the ddc field", parent: "v3c", day: 1 },
+      { id: "n1c", subject: "[PATCH 0/2] drm: next round of ddc adapters", day: 30 },
+      { id: "n1p1", subject: "[PATCH 1/2] drm: add the ddc field", parent: "n1c", day: 30 },
+      { id: "n1p2", subject: "[PATCH 2/2] drm/foo: use the ddc field", parent: "n1c", day: 30 },
+    );
+    expect(findPrevious(byId(all, "v3c"), all)).toBeUndefined();
+    expect(revisionChain(byId(all, "v3c"), all).revisions.map((s) => s.id)).toEqual(["v3c"]);
+  });
+
   it("links a v2 sent in reply to the v1 thread (git send-email --in-reply-to)", () => {
     const all = group(
       { id: "v1p", subject: "[PATCH] dma-buf: fix the thing" },
