@@ -17,7 +17,7 @@ import type { ReplyOptions } from "../publish/mail/compose.js";
 import { MailTarget } from "../publish/mail/target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
-import type { SeriesReview } from "../review/review-series.js";
+import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";
 import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
@@ -588,9 +588,10 @@ export class MailMirror {
     const t0 = Date.now();
     done.push(...(await Promise.all(due.map((d) => this.reviewThread(d.thread, d.members, run, firstRead)))));
     stats.reviewSeconds += (Date.now() - t0) / 1000;
-    // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts).
+    // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts),
+    // for series on the dma-buf surface: a list gets no trackers for the rest of its traffic.
     const trackers = await this.tracker.prepare(
-      done.flatMap((t) => t.series.map((s) => s.review.series)),
+      done.flatMap((t) => t.series.filter((s) => touchesDmaBuf(s.review)).map((s) => s.review.series)),
       {
         reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
         send: (newest) => !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead)),

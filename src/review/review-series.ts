@@ -40,6 +40,15 @@ export interface SeriesReview {
 }
 
 /**
+ * The series works on the dma-buf surface: a file in one of its areas (or an exporter driver
+ * with dma_buf_ops), or a finding. A driver file that is in scope only because a line names
+ * `coherent` is not enough: that superset is for not missing a flag, not for speaking up.
+ */
+export function touchesDmaBuf(r: SeriesReview): boolean {
+  return r.patches.some((p) => p.findings.length > 0 || p.files.some((f) => f.inScope && f.area !== "other"));
+}
+
+/**
  * Review one series as a whole: classify every patch, then match rules with the series'
  * touches in view, so a flag added in one patch and set in another is judged together.
  */

@@ -150,3 +150,72 @@ describe("mail channel: a v2 with no v1 in the store", () => {
     env.store.close();
   });
 });
+
+describe("mail channel: a later revision off the dma-buf surface", () => {
+  // A driver patch that triage keeps (a line names `coherent`) and the review finds nothing
+  // dma-buf in: its reviewers' points are for the list, not for a dma-buf bot to track.
+  const patch = (v: number, id: string, day: number, line: string) =>
+    Buffer.from(
+      [
+        "From: Jane Dev <jane@example.org>",
+        "To: dri-devel@lists.freedesktop.org",
+        `Subject: [PATCH${v > 1 ? ` v${v}` : ""}] drm/foo: rename the coherent field of the ring`,
+        `Date: ${new Date(Date.UTC(2022, 9, day)).toUTCString()}`,
+        `Message-ID: <${id}>`,
+        "",
+        "The ring's field name says nothing about what it holds.",
+        "",
+        "Signed-off-by: Jane Dev <jane@example.org>",
+        "---",
+        ...(v > 1 ? ["v2: use a name that says what the hardware does (Priya)", ""] : []),
+        " drivers/gpu/drm/foo/foo_ring.c | 2 +-",
+        "",
+        "diff --git a/drivers/gpu/drm/foo/foo_ring.c b/drivers/gpu/drm/foo/foo_ring.c",
+        "--- a/drivers/gpu/drm/foo/foo_ring.c",
+        "+++ b/drivers/gpu/drm/foo/foo_ring.c",
+        "@@ -10,7 +10,7 @@ static int foo_ring_init(struct foo_ring *ring)",
+        " {",
+        " \tint ret;",
+        " ",
+        "-\tring->coherent = true;",
+        `+\t${line}`,
+        " \tret = foo_ring_alloc(ring);",
+        " \treturn ret;",
+        " }",
+        "-- ",
+        "2.47.0",
+        "",
+      ].join("\n"),
+    );
+  const reply = Buffer.from(
+    [
+      "From: Priya Raman <priya@example.org>",
+      "To: Jane Dev <jane@example.org>",
+      "Cc: dri-devel@lists.freedesktop.org",
+      "Subject: Re: [PATCH] drm/foo: rename the coherent field of the ring",
+      `Date: ${new Date(Date.UTC(2022, 9, 4)).toUTCString()}`,
+      "Message-ID: <foo-review@example.org>",
+      "In-Reply-To: <foo-v1@example.org>",
+      "References: <foo-v1@example.org>",
+      "",
+      "On Mon, Jane Dev wrote:",
+      "> +\tring->snooped = true;",
+      "",
+      "Please call it io_coherent, the hardware manual does.",
+      "",
+    ].join("\n"),
+  );
+
+  it("gets no tracker", async () => {
+    const env = await setup([
+      { bytes: patch(1, "foo-v1@example.org", 3, "ring->snooped = true;"), time: new Date(Date.UTC(2022, 9, 3)) },
+      { bytes: reply, time: new Date(Date.UTC(2022, 9, 4)) },
+      { bytes: patch(2, "foo-v2@example.org", 10, "ring->io_coherent = true;"), time: new Date(Date.UTC(2022, 9, 10)) },
+    ]);
+    await env.engine.pass({ reply: "all" });
+    expect(env.trackerMails()).toEqual([]);
+    expect(new FeedbackStore(env.store.db).tracker("mail", "foo-v2@example.org")).toBeUndefined();
+    await env.engine.close();
+    env.store.close();
+  });
+});
