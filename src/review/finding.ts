@@ -28,8 +28,9 @@ export interface Finding {
 /**
  * The key under which a renderer may shorten a repeated finding to "Same as ... above": a rule's
  * templated message says the same thing at every place, but a model finding's counts and
- * configurations belong to its own line, so it is only the same when its text is.
+ * configurations (its details) belong to its own line, so it is only the same when its text is.
+ * Keyed on the details, not `model`: published reviews drop `model` (review-pool forPublishing).
  */
 export function repeatKey(f: Finding): string {
-  return f.model ? `${f.rule}\n${f.message}` : f.rule;
+  return f.details && f.details.length > 0 ? `${f.rule}\n${f.message}` : f.rule;
 }
