@@ -9,7 +9,7 @@ import { parseMime } from "../ingest/mime.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
 import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
-import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type Epoch } from "../ingest/public-inbox/reader.js";
+import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
 import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type Person } from "../patch/message.js";
 import { groupSeries } from "../patch/series.js";
@@ -194,9 +194,31 @@ export class MailMirror {
         this.report("-", "unreadable", err instanceof InputError ? err.detail : (err as Error).message);
       }
     }
-    for (const epoch of epochs) {
+    // An epoch's listing is started while the one before is being read (unless the limit
+    // stops the pass in that one): git lists it on the side instead of before the reading goes on.
+    const listings = new Map<Epoch, Promise<CommitList>>();
+    const listing = (epoch: Epoch) => {
+      let p = listings.get(epoch);
+      if (!p) {
+        p = this.listEpoch(epoch, run);
+        p.catch(() => undefined); // awaited, and reported, by readEpoch
+        listings.set(epoch, p);
+      }
+      return p;
+    };
+    for (const [i, epoch] of epochs.entries()) {
       if (budget <= 0 || run.shouldStop?.()) break;
-      const read = await this.readEpoch(epoch, run, stats, firstRead, budget, clock, started);
+      const list = listing(epoch);
+      const following = epochs[i + 1];
+      const left = budget;
+      if (following)
+        list.then(
+          (l) => {
+            if (l.count < left) listing(following);
+          },
+          () => undefined,
+        );
+      const read = await this.readEpoch(epoch, list, run, stats, firstRead, budget, clock, started);
       budget -= read.messages;
       clock = read.clock;
     }
@@ -254,7 +276,7 @@ export class MailMirror {
           // An mbox has no archive time: the message's own date stands in for it.
           const time = Math.floor(((t.ok && t.value.date?.getTime()) || Date.now()) / 1000);
           clock = Math.max(clock, time);
-          const commit = { commit: String(at + i + 1), time, tree: "" };
+          const commit = { commit: String(at + i + 1), time };
           this.record({ entry: { kind: "triaged", commit, oid: String(at + i + 1) }, triage: t, raw: raw.bytes }, { name: MBOX_EPOCH, index: 0, dir: this.mirror.inbox }, stats, seenAt);
         });
       });
@@ -264,8 +286,21 @@ export class MailMirror {
     }
   }
 
+  /** What arrived in an epoch since its cursor. */
+  private async listEpoch(epoch: Epoch, run: PassOptions): Promise<CommitList> {
+    const reader = this.reader(epoch);
+    let after = this.ctx.store.cursors.get(this.source, epoch.name);
+    if (after && !(await reader.has(after))) {
+      // The epoch was replaced (a re-clone): read it again; known messages are recognised.
+      this.log.warn({ epoch: epoch.name, cursor: after }, "cursor not in the epoch any more; reading it from the start");
+      after = undefined;
+    }
+    return reader.list(after, run.since);
+  }
+
   private async readEpoch(
     epoch: Epoch,
+    listed: Promise<CommitList>,
     run: PassOptions,
     stats: PassStats,
     firstRead: number,
@@ -278,13 +313,7 @@ export class MailMirror {
     let messages = 0;
     let next: { page: ArchiveCommit[]; pending: ReturnType<EpochReader["read"]> } | undefined;
     try {
-      let after = this.ctx.store.cursors.get(this.source, epoch.name);
-      if (after && !(await reader.has(after))) {
-        // The epoch was replaced (a re-clone): read it again; known messages are recognised.
-        this.log.warn({ epoch: epoch.name, cursor: after }, "cursor not in the epoch any more; reading it from the start");
-        after = undefined;
-      }
-      const list = await reader.list(after, run.since);
+      const list = await listed;
       const size = this.ctx.config.mail.batch;
       let asked = 0;
       const ask = () => {

@@ -16,8 +16,6 @@ export interface Epoch {
 export interface ArchiveCommit {
   readonly commit: string;
   readonly time: number;
-  /** Its tree: `<tree>:m` is the message, a little cheaper for git to find than `<commit>:m`. */
-  readonly tree: string;
 }
 
 /** What one commit holds, once read. */
@@ -56,7 +54,7 @@ export function listEpochs(inbox: string): Epoch[] {
   throw new InputError("unreadable", "not a public-inbox v2 inbox (no git/<n>.git) nor an epoch repository", inbox);
 }
 
-/** The commits of one listing, kept as the text git printed and cut into pages on demand. */
+/** The commits of one listing, kept as the text git printed ("<time> <commit>") and cut into pages on demand. */
 export class CommitList {
   private at = 0;
   constructor(
@@ -72,8 +70,8 @@ export class CommitList {
       if (nl < 0) nl = this.text.length;
       const line = this.text.slice(this.at, nl);
       this.at = nl + 1;
-      const [commit, time, tree] = line.split(" ");
-      if (commit && tree) out.push({ commit, time: Number(time), tree });
+      const [time, commit] = line.split(" ");
+      if (time && commit) out.push({ commit, time: Number(time) });
     }
     return out;
   }
@@ -112,13 +110,14 @@ export class EpochReader {
 
   /**
    * Commits after `after` (all when undefined) up to HEAD, oldest first, optionally only those
-   * archived since `since`. The listing is one line per commit (about 93 bytes: a few MB for a
+   * archived since `since`. The listing is one line per commit (52 bytes: a few MB for a
    * whole epoch, which public-inbox caps in size); the messages are read a page at a time.
+   * rev-list only walks the commits: what each holds is cat-file's to resolve, `<commit>:m`.
    */
   async list(after: string | undefined, since?: Date): Promise<CommitList> {
     const head = await this.head();
     if (!head || head === after) return new CommitList("", 0);
-    const args = ["log", "--first-parent", "--reverse", "--format=%H %ct %T"];
+    const args = ["rev-list", "--first-parent", "--reverse", "--timestamp"];
     if (since) args.push(`--since=${Math.floor(since.getTime() / 1000)}`);
     args.push(after ? `${after}..${head}` : head);
     const text = await this.git.raw(args);
@@ -138,12 +137,12 @@ export class EpochReader {
   }
 
   /**
-   * Read the message of each commit, in order. `<tree>:m` is resolved by cat-file itself; a
+   * Read the message of each commit, in order. `<commit>:m` is resolved by cat-file itself; a
    * commit without `m` is a deletion when it has `d`, otherwise something we cannot read. The
    * request is written at once, so the next page can be asked for while this one is processed.
    */
   read(commits: readonly ArchiveCommit[]): AsyncIterable<ArchiveEntry> & { discard(): void } {
-    const results = this.cat.read(commits.map((c) => `${c.tree}:m`));
+    const results = this.cat.read(commits.map((c) => `${c.commit}:m`));
     const self = this;
     return {
       discard: () => results.discard(),
@@ -161,7 +160,7 @@ export class EpochReader {
 
   private async probeDeleted(commit: ArchiveCommit): Promise<ArchiveEntry> {
     // On the lookup process: the reading one has the next page queued.
-    for await (const r of this.lookup.read([`${commit.tree}:d`])) {
+    for await (const r of this.lookup.read([`${commit.commit}:d`])) {
       if (r.kind !== "missing") return { kind: "deleted", commit };
     }
     return { kind: "unreadable", commit, detail: `commit ${commit.commit} holds no message (no m, no d)` };

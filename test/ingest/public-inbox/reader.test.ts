@@ -68,6 +68,17 @@ describe("public-inbox reader", () => {
     expect((await all(reader(inbox.epochDir(0)))).map(subjectOf)).toEqual(["a", "buy now", "deleted", "b"]);
   });
 
+  it("reads a message archived twice byte for byte (a commit with the same tree as its parent)", async () => {
+    const inbox = new PeerInbox();
+    const twice = mail({ id: "twice@x", subject: "twice" }, "same\n");
+    inbox.add(twice);
+    inbox.add(twice); // the same tree as its parent's
+    inbox.add(mail({ id: "c@x", subject: "c" }, "c\n"));
+    const got = await all(reader(inbox.epochDir(0)));
+    expect(got.map(subjectOf)).toEqual(["twice", "twice", "c"]);
+    expect(got[0]!.kind === "message" && got[1]!.kind === "message" && got[0]!.oid === got[1]!.oid).toBe(true);
+  });
+
   it("reads past a message over the limit without holding it, and goes on", async () => {
     const inbox = new PeerInbox();
     inbox.add(mail({ id: "small@x", subject: "small" }, "x\n"));
@@ -92,7 +103,7 @@ describe("public-inbox reader", () => {
     expect(subjects).toEqual(Array.from({ length: 300 }, (_, i) => `p${i}`));
     // Lookups by object id go through their own process, in between.
     const oid = (await (async () => {
-      for await (const e of r.read(await (await r.list(undefined)).next(1))) return e.kind === "message" ? e.oid : "";
+      for await (const e of r.read((await r.list(undefined)).next(1))) return e.kind === "message" ? e.oid : "";
       return "";
     })());
     for await (const b of r.blobs([oid])) expect(b.kind === "blob" && b.bytes.toString()).toContain("Subject: p0");
