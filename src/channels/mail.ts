@@ -412,7 +412,11 @@ export class MailMirror {
       return;
     }
     if (m.kind === "patch") stats.patches++;
-    if (m.kind === "patch" || m.kind === "cover") this.state.wait(thread, this.source, m.relevant, e.commit.time);
+    if (m.kind === "patch" || m.kind === "cover") {
+      // Open groups of unthreaded patches are found by their row (openLoose), relevant or not.
+      if (m.relevant || thread.startsWith("loose:")) this.state.wait(thread, this.source, m.relevant, e.commit.time);
+      else this.state.touch(thread, e.commit.time);
+    }
     if (m.optOut && m.from && m.from !== this.target.from.email.toLowerCase() && this.state.optOut(m.from, m.messageId)) {
       this.log.info({ author: m.from, messageId: m.messageId }, "author opted out of automated reviews");
     }

@@ -211,7 +211,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
       seriesWaitSeconds: seconds(mail["series-wait"], 1800),
       demo: mail["demo"] ?? mirrors.length === 0,
       optOut: ((mail["opt-out"] ?? []) as string[]).map((e) => e.toLowerCase()),
-      batch: mail["batch"] ?? 500,
+      batch: mail["batch"] ?? 2000,
     },
     github: {
       appId: env["APP_ID"],

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { Tracker } from "../feedback/track.js";
 import type { Verdict } from "../feedback/verdict.js";
 import type { LinkHow } from "../patch/revision-link.js";
+import type { Statement } from "better-sqlite3";
 import { now, type Db } from "./db.js";
 
 export interface LinkRow {
@@ -60,25 +61,37 @@ export const EARLIER_BY_AUTHOR =
  * the ledger points at (key what="tracker") instead of posting again.
  */
 export class FeedbackStore {
+  // Statements prepared once per store: the tracker asks these for every series it looks at.
+  private readonly statements = new Map<string, Statement>();
+
   constructor(private readonly db: Db) {}
+
+  private sql(text: string): Statement {
+    let st = this.statements.get(text);
+    if (!st) {
+      st = this.db.prepare(text);
+      this.statements.set(text, st);
+    }
+    return st;
+  }
 
   /** Store links and items of a tracker in one transaction; returns the verdicts that changed. */
   saveTracking(t: Tracker): VerdictChange[] {
     const seriesId = t.series.id;
     const before = new Map(this.items(seriesId).map((i) => [i.itemId, i.verdict]));
     const at = now();
-    const link = this.db.prepare(
+    const link = this.sql(
       "INSERT INTO revision_links (series_id, previous_id, how, detail, resend, linked_at) VALUES (?, ?, ?, ?, ?, ?) " +
         "ON CONFLICT (series_id, previous_id) DO UPDATE SET how = excluded.how, detail = excluded.detail, resend = excluded.resend",
     );
-    const item = this.db.prepare(
+    const item = this.sql(
       "INSERT INTO feedback_items (series_id, item_id, source, author, version, patch, kind, text, verdict, evidence, updated_at) " +
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     );
     this.db.transaction(() => {
       for (const l of t.links) link.run(l.series.id, l.previous.id, l.how, l.detail, l.resend ? 1 : 0, at);
       // Items are renumbered when a late reply lands between earlier ones: replace, not merge.
-      this.db.prepare("DELETE FROM feedback_items WHERE series_id = ?").run(seriesId);
+      this.sql("DELETE FROM feedback_items WHERE series_id = ?").run(seriesId);
       for (const i of t.items) {
         item.run(
           seriesId,
@@ -107,14 +120,14 @@ export class FeedbackStore {
 
   /** The later revisions known to follow `previousId`. */
   followers(previousId: string): string[] {
-    return (this.db.prepare("SELECT series_id FROM revision_links WHERE previous_id = ? ORDER BY linked_at").all(previousId) as { series_id: string }[]).map(
+    return (this.sql("SELECT series_id FROM revision_links WHERE previous_id = ? ORDER BY linked_at").all(previousId) as { series_id: string }[]).map(
       (r) => r.series_id,
     );
   }
 
   /** Series tracked under some thread: the ones whose tracker a new reply may change. */
   trackedThreads(seriesId: string): { channel: string; thread: string }[] {
-    return this.db.prepare("SELECT channel, thread FROM trackers WHERE series_id = ? ORDER BY channel, thread").all(seriesId) as { channel: string; thread: string }[];
+    return this.sql("SELECT channel, thread FROM trackers WHERE series_id = ? ORDER BY channel, thread").all(seriesId) as { channel: string; thread: string }[];
   }
 
   /**
@@ -133,7 +146,7 @@ export class FeedbackStore {
       for (const r of rows) out.add(r.thread);
     }
     const byAuthor = new Set<string>();
-    for (const r of this.db.prepare(EARLIER_BY_AUTHOR).iterate(authorEmail.toLowerCase(), revision) as IterableIterator<{ thread: string; subject: string | null }>) {
+    for (const r of this.sql(EARLIER_BY_AUTHOR).iterate(authorEmail.toLowerCase(), revision) as IterableIterator<{ thread: string; subject: string | null }>) {
       if (byAuthor.size >= limit) break;
       if (!byAuthor.has(r.thread) && r.subject !== null && related(r.subject)) byAuthor.add(r.thread);
     }
@@ -143,12 +156,12 @@ export class FeedbackStore {
   /** Series whose patches or cover letters sit in a thread (as the mail channel marks them reviewed). */
   seriesInThread(thread: string): string[] {
     return (
-      this.db.prepare("SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id").all(thread) as { series_id: string }[]
+      this.sql("SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id").all(thread) as { series_id: string }[]
     ).map((r) => r.series_id);
   }
 
   items(seriesId: string): ItemRow[] {
-    const rows = this.db.prepare("SELECT * FROM feedback_items WHERE series_id = ?").all(seriesId) as {
+    const rows = this.sql("SELECT * FROM feedback_items WHERE series_id = ?").all(seriesId) as {
       series_id: string;
       item_id: string;
       source: string;
@@ -178,7 +191,7 @@ export class FeedbackStore {
   }
 
   tracker(channel: string, thread: string): TrackerRow | undefined {
-    const r = this.db.prepare("SELECT * FROM trackers WHERE channel = ? AND thread = ?").get(channel, thread) as
+    const r = this.sql("SELECT * FROM trackers WHERE channel = ? AND thread = ?").get(channel, thread) as
       | { channel: string; thread: string; series_id: string; digest: string; body: string; writes: number }
       | undefined;
     return r && { channel: r.channel, thread: r.thread, seriesId: r.series_id, digest: r.digest, body: r.body, writes: r.writes };

@@ -45,7 +45,7 @@ describe("the mail channel's configuration", () => {
 
   it("the embedded defaults: outbox delivery under ./data and the demo", async () => {
     const c = await loadConfig(undefined, {});
-    expect(c.mail).toMatchObject({ delivery: "outbox", demo: true, batch: 500, mirrors: [], optOut: [] });
+    expect(c.mail).toMatchObject({ delivery: "outbox", demo: true, batch: 2000, mirrors: [], optOut: [] });
   });
 
   it("refuses a setting it does not know, or a value out of its list, naming the field", async () => {

@@ -1,4 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 
 /** Answers on their way; `discard()` when they will not be read after all (a pass stopped early). */
 export interface Pending extends AsyncIterable<BlobResult> {
@@ -45,6 +47,42 @@ export function gitEnv(): NodeJS.ProcessEnv {
 }
 
 /**
+ * The command that runs `git cat-file` with a roomy stdout. Node hands a child a socket for its
+ * stdout, whose send buffer (about 200 KB) holds some 3 ms of cat-file's output: while the
+ * reading thread runs a batch's transaction, git stops, and the two never overlap. A send
+ * buffer of 4 MB (the kernel caps it at net.core.wmem_max) lets git go on meanwhile. Node
+ * cannot set a socket option on a child's end, so perl does, then becomes git; perl is a
+ * dependency of git on Debian. Without perl, git runs as it is.
+ */
+const ROOMY_STDOUT = "use Socket; setsockopt(STDOUT, SOL_SOCKET, SO_SNDBUF, 4 << 20); exec { $ARGV[0] } @ARGV or die qq(exec $ARGV[0]: $!\\n);";
+
+const perlAt = new Map<string, string | null>();
+
+function findPerl(path: string): string | null {
+  let found = perlAt.get(path);
+  if (found !== undefined) return found;
+  found = null;
+  for (const dir of path.split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, "perl"), constants.X_OK);
+      found = join(dir, "perl");
+      break;
+    } catch {
+      // not here
+    }
+  }
+  perlAt.set(path, found);
+  return found;
+}
+
+/** `file args` with a 4 MB send buffer on its stdout, when perl is there to set it. */
+export function withRoomyStdout(file: string, args: readonly string[], env: NodeJS.ProcessEnv): { file: string; args: string[] } {
+  const perl = findPerl(env["PATH"] ?? "");
+  return perl ? { file: perl, args: ["-e", ROOMY_STDOUT, file, ...args] } : { file, args: [...args] };
+}
+
+/**
  * One long-lived `git cat-file --batch` for one repository. Requests are pipelined: every name
  * of a page is written at once and the answers are parsed as they stream back, which is two
  * orders of magnitude faster than a process per message (stack notes, section 3). Blobs over
@@ -69,7 +107,9 @@ export class CatFile {
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.proc) return this.proc;
-    const proc = spawn("git", ["--git-dir", this.gitDir, "cat-file", "--batch"], { env: gitEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    const env = gitEnv();
+    const cmd = withRoomyStdout("git", ["--git-dir", this.gitDir, "cat-file", "--batch"], env);
+    const proc = spawn(cmd.file, cmd.args, { env, stdio: ["pipe", "pipe", "pipe"] });
     proc.stdout.on("data", (chunk: Buffer) => this.onData(chunk));
     proc.stderr.on("data", (chunk: Buffer) => {
       this.stderr = (this.stderr + chunk.toString("utf8")).slice(-2000);
