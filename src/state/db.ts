@@ -22,6 +22,9 @@ export function openDb(path: string): Db {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
+  // A backfill commits a batch of random-key index pages at a time; checkpointing every 4,000
+  // pages rather than 1,000 writes each hot page back to the database file a quarter as often.
+  db.pragma("wal_autocheckpoint = 4000");
   migrate(db);
   return db;
 }

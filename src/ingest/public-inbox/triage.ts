@@ -238,6 +238,12 @@ export function isRelevantDiff(diffText: string): boolean {
   return false;
 }
 
+// Needles as bytes: a string needle is encoded again on every search, for every message.
+const BLANK_LINE = Buffer.from("\n\n", "latin1");
+const CRLF_BLANK_LINE = Buffer.from("\r\n\r\n", "latin1");
+const BOT_NAME = Buffer.from("dmabuf-review", "latin1");
+const BASE64 = Buffer.from("base64", "latin1");
+
 /**
  * Decide what a raw archive message is. The same limits and the same reasons as
  * ingest/mime.ts, checked before anything is decoded.
@@ -247,9 +253,9 @@ export function triage(bytes: Buffer): TriageResult {
   const start = bytes.subarray(0, 4096).toString("latin1");
   if (start.includes("\u0000")) return { ok: false, reason: "not-a-patch", detail: "binary data, not a mail message", messageId: undefined };
   if (!HEADER_LINE.test(start)) return { ok: false, reason: "not-a-patch", detail: "not a mail message: it does not start with a header line", messageId: undefined };
-  let end = bytes.indexOf("\n\n");
+  let end = bytes.indexOf(BLANK_LINE);
   // A CRLF message's blank line comes first; only the header part is searched for it.
-  const crlf = (end < 0 ? bytes : bytes.subarray(0, end)).indexOf("\r\n\r\n");
+  const crlf = (end < 0 ? bytes : bytes.subarray(0, end)).indexOf(CRLF_BLANK_LINE);
   if (crlf >= 0) end = crlf;
   const headBytes = end < 0 ? bytes : bytes.subarray(0, end);
   let head = headBytes.toString("utf8");
@@ -270,7 +276,7 @@ export function triage(bytes: Buffer): TriageResult {
   // The subject alone says "reply" or "cover letter" for most of a list; their bodies are then
   // decoded only when they could hold an opt-out (base64 hides it from a byte search).
   const decided = s.isReply || isCover;
-  const mayOptOut = decided && (bytes.indexOf("dmabuf-review", Math.max(end, 0), "latin1") >= 0 || bytes.indexOf("base64", 0, "latin1") >= 0);
+  const mayOptOut = decided && (bytes.indexOf(BOT_NAME, Math.max(end, 0)) >= 0 || bytes.indexOf(BASE64, 0) >= 0);
   const text = end >= 0 && (!decided || mayOptOut) ? textOf(headers, bytes.subarray(end).toString("latin1").replace(/^\r?\n\r?\n/, ""), 0) : "";
   const diffAt = !decided && (text.includes("\n+++ ") || text.includes("diff --git a/")) ? text.search(DIFF) : -1;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
