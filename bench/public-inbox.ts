@@ -16,6 +16,12 @@ import { generateInbox } from "./inbox.js";
 const GENERATOR = 3;
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+const ROUNDS = 3;
+
+/** The middle one by `key`. */
+function median<T>(runs: readonly T[], key: (r: T) => number): T {
+  return [...runs].sort((a, b) => key(a) - key(b))[Math.floor(runs.length / 2)]!;
+}
 
 interface ChildResult {
   readonly messages: number;
@@ -95,13 +101,23 @@ export async function benchPublicInbox(): Promise<void> {
   console.log(
     `public-inbox backfill: ${fmt(count)} generated messages in ${epochs.length} epochs (${fmt(inbox.series)} series, ${fmt(inbox.dmaBufSeries)} touching dma-buf)${inbox.built ? `, built in ${((performance.now() - t0) / 1000).toFixed(1)} s` : ", cached"}`,
   );
-  const raw = await rawRead(inbox.dir);
+  // This machine's speed wanders by a tenth from one minute to the next: the raw read and the
+  // backfill take turns, three times each, and the medians are compared.
+  const raws: Awaited<ReturnType<typeof rawRead>>[] = [];
+  const fulls: ChildResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    raws.push(await rawRead(inbox.dir));
+    fulls.push(await backfill(inbox.dir, count));
+  }
+  const raw = median(raws, (r) => r.ms);
   const rawRate = (raw.blobs / raw.ms) * 1000;
-  console.log(`raw cat-file --batch  ${fmt(raw.ms).padStart(6)} ms  ${fmt(rawRate)} msg/s  (${fmt(raw.blobs)} blobs, ${(raw.bytes / 1e6).toFixed(0)} MB, one pipelined process per epoch)`);
-  const full = await backfill(inbox.dir, count);
+  console.log(
+    `raw cat-file --batch  ${fmt(raw.ms).padStart(6)} ms  ${fmt(rawRate)} msg/s  (${fmt(raw.blobs)} blobs, ${(raw.bytes / 1e6).toFixed(0)} MB, one pipelined process per epoch; median of ${ROUNDS}: ${raws.map((r) => fmt(r.ms)).join(", ")} ms)`,
+  );
+  const full = median(fulls, (r) => r.seconds);
   const rate = full.messages / full.seconds;
   console.log(
-    `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(2)} of the raw rate (target >= 0.50); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed (the worker's reviews and the trackers overlap the reading), ${fmt(full.skipped)} skipped, ${fmt(full.deleted)} removed`,
+    `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(2)} of the raw rate (target >= 0.50; median of ${ROUNDS}: ${fulls.map((r) => fmt(r.seconds * 1000)).join(", ")} ms); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed (the worker's reviews and the trackers overlap the reading), ${fmt(full.skipped)} skipped, ${fmt(full.deleted)} removed`,
   );
   const runs = [await backfill(inbox.dir, Math.floor(count / 4)), await backfill(inbox.dir, Math.floor(count / 2)), full];
   console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (the process with its review worker, node's default heap limit)`);
