@@ -54,7 +54,9 @@ export function gitEnv(): NodeJS.ProcessEnv {
  * cannot set a socket option on a child's end, so perl does, then becomes git; perl is a
  * dependency of git on Debian. Without perl, git runs as it is.
  */
-const ROOMY_STDOUT = "use Socket; setsockopt(STDOUT, SOL_SOCKET, SO_SNDBUF, 4 << 20); exec { $ARGV[0] } @ARGV or die qq(exec $ARGV[0]: $!\\n);";
+// Whatever becomes of the socket option (no Socket module, stdout not a socket), git is run.
+const ROOMY_STDOUT =
+  "eval { require Socket; setsockopt(STDOUT, Socket::SOL_SOCKET(), Socket::SO_SNDBUF(), 4 << 20) }; exec { $ARGV[0] } @ARGV or die qq(exec $ARGV[0]: $!\\n);";
 
 const perlAt = new Map<string, string | null>();
 
