@@ -101,7 +101,7 @@ export async function benchPublicInbox(): Promise<void> {
   console.log(
     `public-inbox backfill: ${fmt(count)} generated messages in ${epochs.length} epochs (${fmt(inbox.series)} series, ${fmt(inbox.dmaBufSeries)} touching dma-buf)${inbox.built ? `, built in ${((performance.now() - t0) / 1000).toFixed(1)} s` : ", cached"}`,
   );
-  // This machine's speed wanders by a tenth from one minute to the next: the raw read and the
+  // This machine's speed wanders by a tenth or more from one minute to the next: the raw read and the
   // backfill take turns, three times each, and the medians are compared.
   const raws: Awaited<ReturnType<typeof rawRead>>[] = [];
   const fulls: ChildResult[] = [];

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import type { Tracker } from "../feedback/track.js";
 import type { Verdict } from "../feedback/verdict.js";
-import type { LinkHow } from "../patch/revision-link.js";
 import type { Statement } from "better-sqlite3";
+import type { LinkHow } from "../patch/revision-link.js";
 import { now, type Db } from "./db.js";
 
 export interface LinkRow {
@@ -140,9 +140,10 @@ export class FeedbackStore {
   candidateThreads(changeId: string | undefined, authorEmail: string, revision: number, related: (subject: string) => boolean, limit = 20): string[] {
     const out = new Set<string>();
     if (changeId) {
-      const rows = this.db
-        .prepare("SELECT m.thread FROM series s JOIN messages m ON m.message_id = s.id WHERE s.change_id = ? AND m.thread IS NOT NULL ORDER BY s.first_seen DESC LIMIT ?")
-        .all(changeId, limit) as { thread: string }[];
+      const rows = this.sql("SELECT m.thread FROM series s JOIN messages m ON m.message_id = s.id WHERE s.change_id = ? AND m.thread IS NOT NULL ORDER BY s.first_seen DESC LIMIT ?").all(
+        changeId,
+        limit,
+      ) as { thread: string }[];
       for (const r of rows) out.add(r.thread);
     }
     const byAuthor = new Set<string>();

@@ -132,13 +132,9 @@ export class MailState {
   }
 
   /** False when the Message-ID is known already (a cross-post, a resend, a re-read after a crash). */
-  insert(row: MessageRow, seenAt = now()): boolean {
-    // Positional: binding seventeen named parameters per message is a measurable part of a backfill.
-    const r = row;
-    return (
-      this.q.insert.run(r.messageId, r.source, r.origin, r.kind, r.subject, r.author, r.date, r.inReplyTo, r.status, r.reason, seenAt, r.thread, r.revision, r.patchIndex, r.patchTotal, r.arrivedAt, r.raw ?? null)
-        .changes === 1
-    );
+  insert(r: MessageRow, seenAt = now()): boolean {
+    const { changes } = this.q.insert.run(r.messageId, r.source, r.origin, r.kind, r.subject, r.author, r.date, r.inReplyTo, r.status, r.reason, seenAt, r.thread, r.revision, r.patchIndex, r.patchTotal, r.arrivedAt, r.raw ?? null);
+    return changes === 1;
   }
 
   /** A patch or cover letter arrived in `thread`: it waits for review from `since` on. */

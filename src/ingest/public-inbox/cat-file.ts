@@ -47,14 +47,13 @@ export function gitEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * The command that runs `git cat-file` with a roomy stdout. Node hands a child a socket for its
- * stdout, whose send buffer (about 200 KB) holds some 3 ms of cat-file's output: while the
- * reading thread runs a batch's transaction, git stops, and the two never overlap. A send
- * buffer of 4 MB (the kernel caps it at net.core.wmem_max) lets git go on meanwhile. Node
- * cannot set a socket option on a child's end, so perl does, then becomes git; perl is a
- * dependency of git on Debian. Without perl, git runs as it is.
+ * Runs its arguments with a roomy stdout. Node hands a child a socket for its stdout, whose
+ * send buffer (about 200 KB) holds some 3 ms of cat-file's output: while the reading thread
+ * runs a batch's transaction, git stops, and the two never overlap. A send buffer of 4 MB (the
+ * kernel caps it at net.core.wmem_max) lets git go on meanwhile. Node cannot set a socket
+ * option on a child's end, so perl does, then becomes git; perl is a dependency of git on
+ * Debian. Whatever becomes of the option (no Socket module, stdout not a socket), git is run.
  */
-// Whatever becomes of the socket option (no Socket module, stdout not a socket), git is run.
 const ROOMY_STDOUT =
   "eval { require Socket; setsockopt(STDOUT, Socket::SOL_SOCKET(), Socket::SO_SNDBUF(), 4 << 20) }; exec { $ARGV[0] } @ARGV or die qq(exec $ARGV[0]: $!\\n);";
 
@@ -259,7 +258,8 @@ export class CatFile {
     const keep = m[2] === "blob" && size <= this.maxBytes;
     if (keep && at + size <= chunk.length) {
       // All of it arrived in this chunk, as most messages do once git is ahead of the reader: a
-      // view of the chunk, not a copy (allocating and copying every blob was a tenth of a backfill).
+      // view of the chunk, not a copy (allocating and copying every blob was about a tenth of
+      // the reading thread's time in a backfill).
       this.finish({ buf: chunk.subarray(at, at + size), size, got: size, oid: m[1]!, name, type: m[2]! });
       return size;
     }
