@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
 
@@ -83,6 +83,25 @@ export function withRoomyStdout(file: string, args: readonly string[], env: Node
   return perl ? { file: perl, args: ["-e", ROOMY_STDOUT, file, ...args] } : { file, args: [...args] };
 }
 
+let batchCommand: boolean | undefined;
+
+/**
+ * Whether this git has `cat-file --batch-command` with its `flush` (2.36 and later). Plain
+ * `--batch` makes three writes per object (header, contents, a newline); buffered commands
+ * flushed once per request make two, the newline going out with the next header.
+ */
+function hasBatchCommand(env: NodeJS.ProcessEnv): boolean {
+  if (batchCommand === undefined) {
+    try {
+      const v = /(\d+)\.(\d+)/.exec(execFileSync("git", ["version"], { env, encoding: "utf8" }));
+      batchCommand = v !== null && (Number(v[1]) > 2 || (Number(v[1]) === 2 && Number(v[2]) >= 36));
+    } catch {
+      batchCommand = false;
+    }
+  }
+  return batchCommand;
+}
+
 /**
  * One long-lived `git cat-file --batch` for one repository. Requests are pipelined: every name
  * of a page is written at once and the answers are parsed as they stream back, which is two
@@ -100,6 +119,7 @@ export class CatFile {
   private needNewline = false;
   private stderr = "";
   private failure: Error | undefined;
+  private commands = false;
 
   constructor(
     readonly gitDir: string,
@@ -109,7 +129,9 @@ export class CatFile {
   private start(): ChildProcessWithoutNullStreams {
     if (this.proc) return this.proc;
     const env = gitEnv();
-    const cmd = withRoomyStdout("git", ["--git-dir", this.gitDir, "cat-file", "--batch"], env);
+    this.commands = hasBatchCommand(env);
+    const mode = this.commands ? ["--batch-command", "--buffer"] : ["--batch"];
+    const cmd = withRoomyStdout("git", ["--git-dir", this.gitDir, "cat-file", ...mode], env);
     const proc = spawn(cmd.file, cmd.args, { env, stdio: ["pipe", "pipe", "pipe"] });
     proc.stdout.on("data", (chunk: Buffer) => this.onData(chunk));
     proc.stderr.on("data", (chunk: Buffer) => {
@@ -146,7 +168,8 @@ export class CatFile {
     if (!req.done) {
       this.failure = undefined; // a dead process is restarted for the next request
       this.queue.push(req);
-      this.start().stdin.write(`${names.join("\n")}\n`);
+      const proc = this.start();
+      proc.stdin.write(this.commands ? `contents ${names.join("\ncontents ")}\nflush\n` : `${names.join("\n")}\n`);
     }
     const self = this;
     return {
