@@ -25,8 +25,19 @@ const REPLY_PREFIX = /^(re|aw|sv|vs|antw|fwd?|odp)\s*(\[\d+\])?\s*:\s*/i;
 const BRACKET = /^\[([^\]]*)\]\s*/;
 const PATCH_WORDS = /^(patch|rfc|resend|patchv\d+)$/i;
 
+// Whitespace other than a lone space: where collapsing would change anything.
+const UNEVEN_SPACE = /[^\S ]|\s\s|^\s|\s$/;
+
+/**
+ * Runs of whitespace made one space, ends trimmed. Subjects are nearly always so already and
+ * are then returned as they are: this runs on every message of an archive.
+ */
+export function oneLine(s: string): string {
+  return UNEVEN_SPACE.test(s) ? s.replace(/\s+/g, " ").trim() : s;
+}
+
 export function parseSubject(raw: string): Subject {
-  let rest = raw.replace(/\s+/g, " ").trim();
+  let rest = oneLine(raw);
   let isReply = false;
   const listTags: string[] = [];
   const prefixes: string[] = [];

@@ -2,6 +2,7 @@ import { parseAddressHeader } from "mailparser";
 import { MAX_MESSAGE_BYTES } from "../../errors.js";
 import type { MessageFields, Person } from "../../patch/message.js";
 import type { RawMessage } from "../mbox/reader.js";
+import { oneLine } from "../../patch/subject.js";
 import { decodeWords } from "./triage.js";
 
 /**
@@ -76,7 +77,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const to = people("to");
   const cc = people("cc");
   if (!from || !to || !cc) return undefined;
-  const subject = decodeWords(one("subject") ?? "").replace(/\s+/g, " ").trim();
+  const subject = oneLine(decodeWords(one("subject") ?? ""));
   if (!from[0] && !subject) return undefined;
   const ids = (v: string | undefined) => (v ? (v.match(/<[^<>\s]+>/g) ?? []).map((x) => x.slice(1, -1)) : []);
   const messageId = one("message-id")?.replace(/^<|>$/g, "").trim();

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
 import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
 import type { MessageKind } from "../../patch/message.js";
-import { parseSubject } from "../../patch/subject.js";
+import { oneLine, parseSubject } from "../../patch/subject.js";
 
 /**
  * What the archive loop needs to know about every message, decided on decoded text but without
@@ -33,7 +33,27 @@ export type TriageResult =
   | { readonly ok: true; readonly value: Triaged }
   | { readonly ok: false; readonly reason: InputReason; readonly detail: string; readonly messageId: string | undefined };
 
-const HEADER_LINE = /^[!-9;-~]+:/;
+// Triage runs on every message of an archive, so these two look at the bytes where a string of
+// them would be made only to be searched once.
+
+/** A header field name (printable ASCII but ':') and its colon, within the first 4 KB. */
+function startsWithHeaderLine(bytes: Buffer): boolean {
+  const n = Math.min(bytes.length, 4096);
+  let i = 0;
+  while (i < n && bytes[i]! >= 0x21 && bytes[i]! <= 0x7e && bytes[i] !== 0x3a) i++;
+  return i > 0 && i < n && bytes[i] === 0x3a;
+}
+
+/** How long the blank line at `at` is: "\n\n", "\r\n\r\n" and the mixed forms; 0 if there is none. */
+function blankLineLength(bytes: Buffer, at: number): number {
+  let i = at;
+  for (let line = 0; line < 2; line++) {
+    if (bytes[i] === 13) i++;
+    if (bytes[i] !== 10) return 0;
+    i++;
+  }
+  return i - at;
+}
 
 interface Headers {
   readonly map: Map<string, string>;
@@ -43,6 +63,14 @@ interface Headers {
 // lines, so each line is looked at by its first letter before anything else is done with it.
 const WANTED = new Set(["message-id", "in-reply-to", "references", "subject", "from", "date", "content-type", "content-transfer-encoding"]);
 const FIRST = new Set(["m", "i", "r", "s", "f", "d", "c"].map((c) => c.charCodeAt(0)));
+const WANTED_LENGTHS = new Set([...WANTED].map((n) => n.length));
+
+/** Whether the field name ending at `colon` could be wanted, judged without cutting it out. */
+function maybeWanted(block: string, start: number, colon: number): boolean {
+  // Anything but printable ASCII before the colon ("Subject :") is left to the slow path.
+  const c = block.charCodeAt(colon - 1);
+  return c < 0x21 || c > 0x7e || WANTED_LENGTHS.has(colon - start);
+}
 
 function parseHeaders(block: string): Headers {
   const map = new Map<string, string>();
@@ -58,7 +86,7 @@ function parseHeaders(block: string): Headers {
     }
     if (FIRST.has(block.charCodeAt(i) | 0x20)) {
       const colon = block.indexOf(":", i);
-      if (colon > i && colon < end) {
+      if (colon > i && colon < end && maybeWanted(block, i, colon)) {
         const name = block.slice(i, colon).trim().toLowerCase();
         if (WANTED.has(name)) {
           const value = block.slice(colon + 1, stop).replace(/\r?\n[ \t]+/g, " ").trim();
@@ -227,13 +255,14 @@ function relevantFile(path: string, text: string): boolean {
 
 /** True when some file of the diff could touch the dma-buf surface (a superset of the review's scope). */
 export function isRelevantDiff(diffText: string): boolean {
-  const starts = [...diffText.matchAll(FILE_START)];
-  for (let i = 0; i < starts.length; i++) {
-    const m = starts[i]!;
+  const re = FILE_START;
+  re.lastIndex = 0;
+  let m = re.exec(diffText);
+  while (m) {
+    const at = m.index;
     const path = m[2] ?? m[1] ?? m[4] ?? m[3];
-    if (!path) continue;
-    const text = diffText.slice(m.index, i + 1 < starts.length ? starts[i + 1]!.index : diffText.length);
-    if (relevantFile(path, text)) return true;
+    m = re.exec(diffText);
+    if (path && relevantFile(path, diffText.slice(at, m ? m.index : diffText.length))) return true;
   }
   return false;
 }
@@ -244,15 +273,19 @@ const CRLF_BLANK_LINE = Buffer.from("\r\n\r\n", "latin1");
 const BOT_NAME = Buffer.from("dmabuf-review", "latin1");
 const BASE64 = Buffer.from("base64", "latin1");
 
+/** A copy of `s` that does not keep the string it was cut from alive (a slice of the header block). */
+function own(s: string): string {
+  return s.length < 13 ? s : (` ${s}`).slice(1);
+}
+
 /**
  * Decide what a raw archive message is. The same limits and the same reasons as
  * ingest/mime.ts, checked before anything is decoded.
  */
 export function triage(bytes: Buffer): TriageResult {
   if (bytes.length > MAX_MESSAGE_BYTES) return { ok: false, reason: "too-large", detail: `${bytes.length} bytes, limit ${MAX_MESSAGE_BYTES}`, messageId: undefined };
-  const start = bytes.subarray(0, 4096).toString("latin1");
-  if (start.includes("\u0000")) return { ok: false, reason: "not-a-patch", detail: "binary data, not a mail message", messageId: undefined };
-  if (!HEADER_LINE.test(start)) return { ok: false, reason: "not-a-patch", detail: "not a mail message: it does not start with a header line", messageId: undefined };
+  if (bytes.subarray(0, 4096).indexOf(0) >= 0) return { ok: false, reason: "not-a-patch", detail: "binary data, not a mail message", messageId: undefined };
+  if (!startsWithHeaderLine(bytes)) return { ok: false, reason: "not-a-patch", detail: "not a mail message: it does not start with a header line", messageId: undefined };
   let end = bytes.indexOf(BLANK_LINE);
   // A CRLF message's blank line comes first; only the header part is searched for it.
   const crlf = (end < 0 ? bytes : bytes.subarray(0, end)).indexOf(CRLF_BLANK_LINE);
@@ -266,7 +299,7 @@ export function triage(bytes: Buffer): TriageResult {
   const messageId = rawId ?? `${createHash("sha1").update(bytes).digest("hex")}@dmabuf-review.invalid`;
   const fromValue = decodeWords(h.get("from") ?? "");
   const from = (/<([^<>\s]+@[^<>\s]+)>/.exec(fromValue)?.[1] ?? /[^\s<>"(),;]+@[^\s<>"(),;]+/.exec(fromValue)?.[0] ?? "").toLowerCase();
-  const subject = decodeWords(h.get("subject") ?? "").replace(/\s+/g, " ").trim();
+  const subject = oneLine(decodeWords(h.get("subject") ?? ""));
   if (!from && !subject) return { ok: false, reason: "not-a-patch", detail: "not a mail message: no From and no Subject header", messageId };
   const broken = brokenMultipart(headers, bytes);
   if (broken) return { ok: false, reason: "malformed-mime", detail: broken, messageId };
@@ -277,7 +310,7 @@ export function triage(bytes: Buffer): TriageResult {
   // decoded only when they could hold an opt-out (base64 hides it from a byte search).
   const decided = s.isReply || isCover;
   const mayOptOut = decided && (bytes.indexOf(BOT_NAME, Math.max(end, 0)) >= 0 || bytes.indexOf(BASE64, 0) >= 0);
-  const text = end >= 0 && (!decided || mayOptOut) ? textOf(headers, bytes.subarray(end).toString("latin1").replace(/^\r?\n\r?\n/, ""), 0) : "";
+  const text = end >= 0 && (!decided || mayOptOut) ? textOf(headers, bytes.toString("latin1", end + blankLineLength(bytes, end)), 0) : "";
   const diffAt = !decided && (text.includes("\n+++ ") || text.includes("diff --git a/")) ? text.search(DIFF) : -1;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
   const dateValue = h.get("date");
@@ -285,12 +318,12 @@ export function triage(bytes: Buffer): TriageResult {
   return {
     ok: true,
     value: {
-      messageId,
-      from,
-      subject,
+      messageId: own(messageId),
+      from: own(from),
+      subject: own(subject),
       date: date && !Number.isNaN(date.getTime()) ? date : undefined,
-      inReplyTo,
-      references: idList(h.get("references")),
+      inReplyTo: inReplyTo === undefined ? undefined : own(inReplyTo),
+      references: idList(h.get("references")).map(own),
       kind,
       revision: s.revision,
       index: s.index,
