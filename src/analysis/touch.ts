@@ -154,28 +154,45 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
   if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
 
+  const cparser = parser.forPath(file.path);
+  const fragments: Fragment[] = [];
   const parsed = file.hunks.map((hunk) => {
     const post = side(hunk, "+");
     const pre = side(hunk, "-");
+    let preFrag: Fragment | undefined;
+    const postFrag = cparser.parseFragment(post.rows, hunk.heading);
+    fragments.push(postFrag);
     return {
       hunk,
       post,
       pre,
-      postFrag: parser.forPath(file.path).parseFragment(post.rows, hunk.heading),
-      preFrag: parser.forPath(file.path).parseFragment(pre.rows, hunk.heading),
+      postFrag,
+      // The pre-image is parsed only when asked for: a hunk that removes nothing and names no
+      // dma_buf_ops has nothing on it to look at (a third of a review's parsing).
+      get preFrag(): Fragment {
+        if (!preFrag) {
+          preFrag = cparser.parseFragment(pre.rows, hunk.heading);
+          fragments.push(preFrag);
+        }
+        return preFrag;
+      },
     };
   });
 
   try {
     // Pass 1: `.member = function` pairs anywhere in view tell which function implements what.
+    // Only an initializer of a type named dma_buf_ops counts, and its name is in the hunk's
+    // rows or its heading (the declaration the hunk starts in).
     const implementers = new Map<string, OpsMember>();
     for (const p of parsed) {
+      const names = (s: Side) => p.hunk.heading.includes("dma_buf_ops") || s.rows.some((r) => r.includes("dma_buf_ops"));
       for (const [frag, s] of [
-        [p.postFrag, p.post],
-        [p.preFrag, p.pre],
+        [() => p.postFrag, p.post],
+        [() => p.preFrag, p.pre],
       ] as const) {
+        if (!names(s)) continue;
         for (let row = 0; row < s.rows.length; row++) {
-          const pl = placeRow(frag, row);
+          const pl = placeRow(frag(), row);
           const member = asMember(pl.field);
           if (member && pl.initializer?.type === "dma_buf_ops" && pl.fieldValue && /^\w+$/.test(pl.fieldValue)) {
             implementers.set(pl.fieldValue, member);
@@ -202,10 +219,12 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
     let codeChanged = false;
     for (const p of parsed) {
       let hunkUnplaced = false;
-      for (const [frag, s, mark] of [
-        [p.postFrag, p.post, "+"],
-        [p.preFrag, p.pre, "-"],
+      for (const [fragOf, s, mark] of [
+        [() => p.postFrag, p.post, "+"],
+        [() => p.preFrag, p.pre, "-"],
       ] as const) {
+        if (!s.lineOf.some((l) => l.type === mark)) continue;
+        const frag = fragOf();
         for (let row = 0; row < s.rows.length; row++) {
           const hl = s.lineOf[row]!;
           if (hl.type !== mark) continue;
@@ -232,10 +251,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       functionCalls,
     };
   } finally {
-    for (const p of parsed) {
-      p.postFrag.tree.delete();
-      p.preFrag.tree.delete();
-    }
+    for (const f of fragments) f.tree.delete();
   }
 }
 

@@ -312,7 +312,25 @@ export function isCommentRow(f: Fragment, row: number): boolean {
   return leaves.every((l) => l.type === "comment");
 }
 
+/** Placements already worked out: a review asks for a row's up to three times. */
+const placements = new WeakMap<Fragment, Map<number, Placement>>();
+
+/** Where a row sits: function, initializer and field, `if`, struct field, assignments. */
 export function placeRow(f: Fragment, row: number): Placement {
+  let byRow = placements.get(f);
+  if (!byRow) {
+    byRow = new Map();
+    placements.set(f, byRow);
+  }
+  let pl = byRow.get(row);
+  if (!pl) {
+    pl = findPlace(f, row);
+    byRow.set(row, pl);
+  }
+  return pl;
+}
+
+function findPlace(f: Fragment, row: number): Placement {
   const r = nodeRow(f, row);
   const text = f.rows[row] ?? "";
   const col = Math.max(0, text.search(/\S/));
