@@ -124,12 +124,14 @@ export class CatFile {
   constructor(
     readonly gitDir: string,
     private readonly maxBytes: number,
+    /** Plain `--batch` or buffered `--batch-command`; by default the latter where git has it. */
+    private readonly mode: "batch" | "batch-command" | "auto" = "auto",
   ) {}
 
   private start(): ChildProcessWithoutNullStreams {
     if (this.proc) return this.proc;
     const env = gitEnv();
-    this.commands = hasBatchCommand(env);
+    this.commands = this.mode === "auto" ? hasBatchCommand(env) : this.mode === "batch-command";
     const mode = this.commands ? ["--batch-command", "--buffer"] : ["--batch"];
     const cmd = withRoomyStdout("git", ["--git-dir", this.gitDir, "cat-file", ...mode], env);
     const proc = spawn(cmd.file, cmd.args, { env, stdio: ["pipe", "pipe", "pipe"] });
