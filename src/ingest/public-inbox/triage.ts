@@ -1,3 +1,4 @@
+import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
 import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
@@ -291,7 +292,9 @@ export function triage(bytes: Buffer): TriageResult {
   const crlf = (end < 0 ? bytes : bytes.subarray(0, end)).indexOf(CRLF_BLANK_LINE);
   if (crlf >= 0) end = crlf;
   const headBytes = end < 0 ? bytes : bytes.subarray(0, end);
-  let head = headBytes.toString("utf8");
+  // Most header blocks are ASCII (non-ASCII is in encoded words), where latin1 reads the same
+  // text without UTF-8 decoding.
+  let head = isAscii(headBytes) ? headBytes.toString("latin1") : headBytes.toString("utf8");
   if (head.includes("\uFFFD")) head = headBytes.toString("latin1");
   const headers = parseHeaders(head);
   const h = headers.map;
