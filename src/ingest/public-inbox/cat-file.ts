@@ -83,23 +83,25 @@ export function withRoomyStdout(file: string, args: readonly string[], env: Node
   return perl ? { file: perl, args: ["-e", ROOMY_STDOUT, file, ...args] } : { file, args: [...args] };
 }
 
-let batchCommand: boolean | undefined;
+let version: readonly [number, number] | undefined;
 
-/**
- * Whether this git has `cat-file --batch-command` with its `flush` (2.36 and later). Plain
- * `--batch` makes three writes per object (header, contents, a newline); buffered commands
- * flushed once per request make two, the newline going out with the next header.
- */
-function hasBatchCommand(env: NodeJS.ProcessEnv): boolean {
-  if (batchCommand === undefined) {
+/** git's version (major, minor), asked once; [0, 0] when it cannot be told. */
+export function gitVersion(): readonly [number, number] {
+  if (!version) {
     try {
-      const v = /(\d+)\.(\d+)/.exec(execFileSync("git", ["version"], { env, encoding: "utf8" }));
-      batchCommand = v !== null && (Number(v[1]) > 2 || (Number(v[1]) === 2 && Number(v[2]) >= 36));
+      const v = /(\d+)\.(\d+)/.exec(execFileSync("git", ["version"], { env: gitEnv(), encoding: "utf8" }));
+      version = v ? [Number(v[1]), Number(v[2])] : [0, 0];
     } catch {
-      batchCommand = false;
+      version = [0, 0];
     }
   }
-  return batchCommand;
+  return version;
+}
+
+/** Whether this git is `major.minor` or later. */
+export function gitAtLeast(major: number, minor: number): boolean {
+  const [a, b] = gitVersion();
+  return a > major || (a === major && b >= minor);
 }
 
 /**
@@ -131,7 +133,10 @@ export class CatFile {
   private start(): ChildProcessWithoutNullStreams {
     if (this.proc) return this.proc;
     const env = gitEnv();
-    this.commands = this.mode === "auto" ? hasBatchCommand(env) : this.mode === "batch-command";
+    // `--batch-command` and its `flush` came with git 2.36. Plain `--batch` makes three writes
+    // per object (header, contents, a newline); buffered commands flushed once per request make
+    // two, the newline going out with the next header.
+    this.commands = this.mode === "auto" ? gitAtLeast(2, 36) : this.mode === "batch-command";
     const mode = this.commands ? ["--batch-command", "--buffer"] : ["--batch"];
     const cmd = withRoomyStdout("git", ["--git-dir", this.gitDir, "cat-file", ...mode], env);
     const proc = spawn(cmd.file, cmd.args, { env, stdio: ["pipe", "pipe", "pipe"] });
@@ -162,7 +167,7 @@ export class CatFile {
   }
 
   /**
-   * Ask for `names` (object ids or `<commit>:m`); the answers come back in the same order. The
+   * Ask for `names` (object ids, `<tree>:m`, `<commit>:m`); the answers come back in the same order. The
    * names are written at once, so a caller can ask for the next page before reading this one.
    */
   read(names: readonly string[]): Pending {

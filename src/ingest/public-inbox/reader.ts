@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { InputError, MAX_MESSAGE_BYTES } from "../../errors.js";
-import { CatFile, type BlobResult } from "./cat-file.js";
+import { CatFile, gitAtLeast, type BlobResult } from "./cat-file.js";
 
 /** One epoch of a public-inbox v2 inbox: `git/<n>.git`, a bare repository, one commit a message. */
 export interface Epoch {
@@ -16,6 +16,8 @@ export interface Epoch {
 export interface ArchiveCommit {
   readonly commit: string;
   readonly time: number;
+  /** Its tree, when the listing gave it: the message is then read as `<tree>:m`. */
+  readonly tree?: string;
 }
 
 /** What one commit holds, once read. */
@@ -54,7 +56,10 @@ export function listEpochs(inbox: string): Epoch[] {
   throw new InputError("unreadable", "not a public-inbox v2 inbox (no git/<n>.git) nor an epoch repository", inbox);
 }
 
-/** The commits of one listing, kept as the text git printed ("<time> <commit>") and cut into pages on demand. */
+/**
+ * The commits of one listing, kept as the text git printed ("<time> <commit> <tree>", or
+ * "<time> <commit>" from an older git) and cut into pages on demand.
+ */
 export class CommitList {
   private at = 0;
   constructor(
@@ -70,8 +75,8 @@ export class CommitList {
       if (nl < 0) nl = this.text.length;
       const line = this.text.slice(this.at, nl);
       this.at = nl + 1;
-      const [time, commit] = line.split(" ");
-      if (time && commit) out.push({ commit, time: Number(time) });
+      const [time, commit, tree] = line.split(" ");
+      if (time && commit) out.push(tree ? { commit, time: Number(time), tree } : { commit, time: Number(time) });
     }
     return out;
   }
@@ -110,14 +115,17 @@ export class EpochReader {
 
   /**
    * Commits after `after` (all when undefined) up to HEAD, oldest first, optionally only those
-   * archived since `since`. The listing is one line per commit (52 bytes: a few MB for a
+   * archived since `since`. The listing is one line per commit (93 bytes: a few MB for a
    * whole epoch, which public-inbox caps in size); the messages are read a page at a time.
-   * rev-list only walks the commits: what each holds is cat-file's to resolve, `<commit>:m`.
+   * rev-list parses every commit it walks, so printing each one's tree costs it nothing, and
+   * cat-file then resolves `<tree>:m` without reading the commit again (a quarter less of
+   * its time than `<commit>:m`). `--no-commit-header` came with git 2.33; before it, only
+   * the time is printed and cat-file resolves `<commit>:m`.
    */
   async list(after: string | undefined, since?: Date): Promise<CommitList> {
     const head = await this.head();
     if (!head || head === after) return new CommitList("", 0);
-    const args = ["rev-list", "--first-parent", "--reverse", "--timestamp"];
+    const args = ["rev-list", "--first-parent", "--reverse", ...(gitAtLeast(2, 33) ? ["--no-commit-header", "--format=%ct %H %T"] : ["--timestamp"])];
     if (since) args.push(`--since=${Math.floor(since.getTime() / 1000)}`);
     args.push(after ? `${after}..${head}` : head);
     const text = await this.git.raw(args);
@@ -137,12 +145,12 @@ export class EpochReader {
   }
 
   /**
-   * Read the message of each commit, in order. `<commit>:m` is resolved by cat-file itself; a
+   * Read the message of each commit, in order. `<tree>:m` is resolved by cat-file itself; a
    * commit without `m` is a deletion when it has `d`, otherwise something we cannot read. The
    * request is written at once, so the next page can be asked for while this one is processed.
    */
   read(commits: readonly ArchiveCommit[]): AsyncIterable<ArchiveEntry> & { discard(): void } {
-    const results = this.cat.read(commits.map((c) => `${c.commit}:m`));
+    const results = this.cat.read(commits.map((c) => `${c.tree ?? c.commit}:m`));
     const self = this;
     return {
       discard: () => results.discard(),

@@ -79,6 +79,26 @@ describe("public-inbox reader", () => {
     expect(got[0]!.kind === "message" && got[1]!.kind === "message" && got[0]!.oid === got[1]!.oid).toBe(true);
   });
 
+  it("reads each message by its tree, and by its commit where an older git lists no trees", async () => {
+    const inbox = new PeerInbox();
+    const spam = mail({ id: "spam@x", subject: "buy now" }, "spam\n");
+    inbox.add(mail({ id: "a@x", subject: "a" }, "a\n"));
+    inbox.add(spam);
+    inbox.remove(spam);
+    inbox.add(mail({ id: "b@x", subject: "b" }, "b\n"));
+    const r = reader(inbox.epochDir(0));
+    const listed = (await r.list(undefined)).next(10);
+    expect(listed).toHaveLength(4);
+    for (const c of listed) expect(c.tree).toMatch(/^[0-9a-f]{40}$/);
+    const byTree: ArchiveEntry[] = [];
+    for await (const e of r.read(listed)) byTree.push(e);
+    // Without trees (git before 2.33 prints only the time): the same answers, `<commit>:m`.
+    const byCommit: ArchiveEntry[] = [];
+    for await (const e of r.read(listed.map(({ commit, time }) => ({ commit, time })))) byCommit.push(e);
+    expect(byTree.map(subjectOf)).toEqual(["a", "buy now", "deleted", "b"]);
+    expect(byCommit.map((e) => [subjectOf(e), e.kind === "message" ? e.oid : e.kind])).toEqual(byTree.map((e) => [subjectOf(e), e.kind === "message" ? e.oid : e.kind]));
+  });
+
   it("reads past a message over the limit without holding it, and goes on", async () => {
     const inbox = new PeerInbox();
     inbox.add(mail({ id: "small@x", subject: "small" }, "x\n"));
