@@ -267,8 +267,11 @@ const leavesByRow = new WeakMap<Fragment, Map<number, Leaf[]>>();
 /** A token of the parsed fragment: read off the cursor, without a Node object for each. */
 export interface Leaf {
   readonly type: string;
-  readonly text: string;
+  /** The text of an identifier-like token (identifier, field, type or macro name); the rest go without (each text is another round of calls into the parser). */
+  readonly name: string | undefined;
 }
+
+const IDENTIFIER_LIKE = /identifier$/;
 
 /** Leaves (tokens) that start on a row, in order. */
 export function rowLeaves(f: Fragment, row: number): Leaf[] {
@@ -278,7 +281,8 @@ export function rowLeaves(f: Fragment, row: number): Leaf[] {
     const cursor = f.tree.rootNode.walk();
     for (;;) {
       if (cursor.gotoFirstChild()) continue;
-      const leaf: Leaf = { type: cursor.nodeType, text: cursor.nodeText };
+      const type = cursor.nodeType;
+      const leaf: Leaf = { type, name: IDENTIFIER_LIKE.test(type) ? cursor.nodeText : undefined };
       const r = cursor.startPosition.row - f.offset;
       const list = byRow.get(r);
       if (list) list.push(leaf);
@@ -456,9 +460,7 @@ export function rowCalls(f: Fragment, row: number): CallSite[] {
 
 /** Identifier-like tokens on a row (identifiers, field names, type names, macro names). */
 export function rowIdentifiers(f: Fragment, row: number): string[] {
-  return rowLeaves(f, row)
-    .filter((l) => /identifier$/.test(l.type))
-    .map((l) => l.text);
+  return rowLeaves(f, row).flatMap((l) => (l.name === undefined ? [] : [l.name]));
 }
 
 /** A C condition reduced to what gates are made of. */
