@@ -298,7 +298,8 @@ function touchesOfRow(
     out.push({ ...base, kind, name: call.name, detail: call.text, args: call.args });
   }
 
-  const ids = new Set(rowIdentifiers(frag, row));
+  // Attributes and uapi names count in files on the dma-buf surface only.
+  const ids = new Set(relevantFile ? rowIdentifiers(frag, row) : []);
   if (relevantFile) {
     for (const id of ids) {
       if (ATTR_IDENTIFIERS.has(id) && id.startsWith("DMA_ATTR_")) {

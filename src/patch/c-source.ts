@@ -306,9 +306,13 @@ export function rowLeaves(f: Fragment, row: number): Leaf[] {
 export function isCommentRow(f: Fragment, row: number): boolean {
   const text = f.rows[row] ?? "";
   if (text.trim() === "") return true;
-  const leaves = rowLeaves(f, row);
+  // A row that opens, closes or starts no comment is either wholly inside one that began
+  // earlier or holds no comment at all: what sits at its first character tells which, without
+  // walking the tokens of the fragment.
+  const markers = text.includes("/*") || text.includes("*/") || text.includes("//");
+  const leaves = markers ? rowLeaves(f, row) : [];
   if (leaves.length === 0) {
-    // Inside a multi-line comment that started on an earlier row.
+    // Inside a multi-line comment that started on an earlier row, or code.
     const r = nodeRow(f, row);
     const n = f.tree.rootNode.descendantForPosition({ row: r, column: text.search(/\S/) });
     return n?.type === "comment";
