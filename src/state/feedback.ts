@@ -48,9 +48,12 @@ export function digestOf(body: string): string {
 
 /**
  * An author's patches and cover letters up to a revision, newest first, with their subjects.
- * Its `kind` term is the one of the partial index messages_author_patches (migration 005): a
- * query that drops it scans every message the list ever carried.
+ * Its `kind` term is the one of the partial index messages_author_patches (migrations 005,
+ * 006): a query that drops it scans every message the list ever carried.
  */
+/** Reviewed series with messages in a thread; `series_id IS NOT NULL` selects the partial index messages_reviewed_thread (migration 006). */
+export const SERIES_IN_THREAD = "SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id";
+
 export const EARLIER_BY_AUTHOR =
   "SELECT thread, subject FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL ORDER BY arrived_at DESC, rowid DESC";
 
@@ -156,9 +159,7 @@ export class FeedbackStore {
 
   /** Series whose patches or cover letters sit in a thread (as the mail channel marks them reviewed). */
   seriesInThread(thread: string): string[] {
-    return (
-      this.sql("SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id").all(thread) as { series_id: string }[]
-    ).map((r) => r.series_id);
+    return (this.sql(SERIES_IN_THREAD).all(thread) as { series_id: string }[]).map((r) => r.series_id);
   }
 
   items(seriesId: string): ItemRow[] {

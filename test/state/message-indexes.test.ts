@@ -1,24 +1,31 @@
 import { describe, expect, it } from "vitest";
-import { EARLIER_BY_AUTHOR, FeedbackStore } from "../../src/state/feedback.js";
+import { EARLIER_BY_AUTHOR, FeedbackStore, SERIES_IN_THREAD } from "../../src/state/feedback.js";
 import { MailState } from "../../src/state/mail.js";
 import { Store } from "../../src/state/store.js";
 
 // Every archived message is inserted into `messages`: each index there is paid per message of a
 // backfill, so the table keeps only the indexes its queries use (migration 005).
 describe("indexes on messages", () => {
-  it("are the primary key, the thread and the author's patches, nothing else", () => {
+  it("are the primary key, the thread, the author's patches and the reviewed messages' threads, nothing else", () => {
     const store = Store.open(":memory:");
     const names = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name").pluck().all() as string[]).filter(
       (n) => !n.startsWith("sqlite_autoindex"),
     );
-    expect(names).toEqual(["messages_author_patches", "messages_thread"]);
+    expect(names).toEqual(["messages_author_patches", "messages_reviewed_thread", "messages_thread"]);
     store.close();
   });
 
-  it("the look-back for earlier revisions by author uses the partial index", () => {
+  it("the look-back for earlier revisions by author uses the partial index, in its order (no sort)", () => {
     const store = Store.open(":memory:");
     const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${EARLIER_BY_AUTHOR}`).all("a@example.org", 2) as { detail: string }[]).map((r) => r.detail);
-    expect(plan[0]).toBe("SEARCH messages USING INDEX messages_author_patches (author=?)");
+    expect(plan).toEqual(["SEARCH messages USING INDEX messages_author_patches (author=?)"]);
+    store.close();
+  });
+
+  it("which reviewed series a thread holds is answered from the reviewed messages alone", () => {
+    const store = Store.open(":memory:");
+    const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${SERIES_IN_THREAD}`).all("t") as { detail: string }[]).map((r) => r.detail);
+    expect(plan).toEqual(["SEARCH messages USING COVERING INDEX messages_reviewed_thread (thread=? AND series_id>?)"]);
     store.close();
   });
 });
