@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import { simpleGit, type SimpleGit } from "simple-git";
 import { InputError, MAX_MESSAGE_BYTES } from "../../errors.js";
-import { CatFile, gitAtLeast, type BlobResult } from "./cat-file.js";
+import { CatFile, gitAtLeast, gitEnv, type BlobResult } from "./cat-file.js";
 
 /** One epoch of a public-inbox v2 inbox: `git/<n>.git`, a bare repository, one commit a message. */
 export interface Epoch {
@@ -98,8 +98,12 @@ export class EpochReader {
     readonly epoch: Epoch,
     maxBytes = MAX_MESSAGE_BYTES,
   ) {
-    // No .env(process.env): npm puts EDITOR in it, and simple-git then refuses to run.
-    this.git = simpleGit({ baseDir: epoch.dir, maxConcurrentProcesses: 2 });
+    // The minimal environment, not process.env (npm puts EDITOR in it). GIT_FLUSH=0: writing
+    // into a pipe, rev-list flushes after every commit unless told not to, a write per commit
+    // (60,000 for an epoch: a third of the listing's time). simple-git passes GIT_* variables
+    // only when they are named.
+    const env = { ...gitEnv(), GIT_FLUSH: "0" };
+    this.git = simpleGit({ baseDir: epoch.dir, maxConcurrentProcesses: 2, allowEnvironment: Object.keys(env) }).env(env);
     this.cat = new CatFile(epoch.dir, maxBytes);
     this.lookup = new CatFile(epoch.dir, maxBytes);
   }
