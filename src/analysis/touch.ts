@@ -155,31 +155,32 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
 
   const cparser = parser.forPath(file.path);
+  // Every tree parsed, deleted at the end whatever happens (tree-sitter's memory is its own).
   const fragments: Fragment[] = [];
-  const parsed = file.hunks.map((hunk) => {
-    const post = side(hunk, "+");
-    const pre = side(hunk, "-");
-    let preFrag: Fragment | undefined;
-    const postFrag = cparser.parseFragment(post.rows, hunk.heading);
-    fragments.push(postFrag);
-    return {
-      hunk,
-      post,
-      pre,
-      postFrag,
-      // The pre-image is parsed only when asked for: a hunk that removes nothing and names no
-      // dma_buf_ops has nothing on it to look at (a third of a review's parsing).
-      get preFrag(): Fragment {
-        if (!preFrag) {
-          preFrag = cparser.parseFragment(pre.rows, hunk.heading);
-          fragments.push(preFrag);
-        }
-        return preFrag;
-      },
-    };
-  });
-
   try {
+    const parsed = file.hunks.map((hunk) => {
+      const post = side(hunk, "+");
+      const pre = side(hunk, "-");
+      let preFrag: Fragment | undefined;
+      const postFrag = cparser.parseFragment(post.rows, hunk.heading);
+      fragments.push(postFrag);
+      return {
+        hunk,
+        post,
+        pre,
+        postFrag,
+        // The pre-image is parsed only when asked for: a hunk that removes nothing and names no
+        // dma_buf_ops has nothing on it to look at.
+        get preFrag(): Fragment {
+          if (!preFrag) {
+            preFrag = cparser.parseFragment(pre.rows, hunk.heading);
+            fragments.push(preFrag);
+          }
+          return preFrag;
+        },
+      };
+    });
+
     // Pass 1: `.member = function` pairs anywhere in view tell which function implements what.
     // Only an initializer of a type named dma_buf_ops counts, and its name is in the hunk's
     // rows or its heading (the declaration the hunk starts in).

@@ -274,7 +274,11 @@ const CRLF_BLANK_LINE = Buffer.from("\r\n\r\n", "latin1");
 const BOT_NAME = Buffer.from("dmabuf-review", "latin1");
 const BASE64 = Buffer.from("base64", "latin1");
 
-/** A copy of `s` that does not keep the string it was cut from alive (a slice of the header block). */
+/**
+ * A copy of `s` that does not keep the string it was cut from alive. Cut from the header block,
+ * a Message-ID held for a page of 2,000 messages holds the whole block: in a 100k backfill that
+ * doubled what the young generation copied and promoted (130 MB to 254 MB).
+ */
 function own(s: string): string {
   return s.length < 13 ? s : (` ${s}`).slice(1);
 }
