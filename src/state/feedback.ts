@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
+import type { Statement } from "better-sqlite3";
 import type { Tracker } from "../feedback/track.js";
 import type { Verdict } from "../feedback/verdict.js";
-import type { Statement } from "better-sqlite3";
 import type { LinkHow } from "../patch/revision-link.js";
 import { now, type Db } from "./db.js";
 
@@ -46,14 +46,14 @@ export function digestOf(body: string): string {
   return createHash("sha256").update(body).digest("hex");
 }
 
+/** Reviewed series with messages in a thread; `series_id IS NOT NULL` selects the partial index messages_reviewed_thread (migration 006). */
+export const SERIES_IN_THREAD = "SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id";
+
 /**
  * An author's patches and cover letters up to a revision, newest first, with their subjects.
  * Its `kind` term is the one of the partial index messages_author_patches (migrations 005,
  * 006): a query that drops it scans every message the list ever carried.
  */
-/** Reviewed series with messages in a thread; `series_id IS NOT NULL` selects the partial index messages_reviewed_thread (migration 006). */
-export const SERIES_IN_THREAD = "SELECT DISTINCT series_id FROM messages WHERE thread = ? AND series_id IS NOT NULL ORDER BY series_id";
-
 export const EARLIER_BY_AUTHOR =
   "SELECT thread, subject FROM messages WHERE author = ? AND kind IN ('patch', 'cover') AND revision <= ? AND thread IS NOT NULL ORDER BY arrived_at DESC, rowid DESC";
 

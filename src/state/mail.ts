@@ -45,6 +45,9 @@ export interface OutgoingRow {
   readonly created_at: string;
 }
 
+/** SET terms: a thread waits again, from `since` or from when it already waited, whichever is older. */
+const waitsFrom = (since: string) => `waiting_since = CASE WHEN waiting = 1 THEN MIN(waiting_since, ${since}) ELSE ${since} END, waiting = 1`;
+
 /**
  * The mail channel's bookkeeping: messages by thread, threads awaiting review, mail on its way
  * out, opt-outs. Every write is meant to run inside the caller's Store.transaction, next to the
@@ -65,17 +68,9 @@ export class MailState {
       ),
       wait: db.prepare(
         `INSERT INTO mail_threads (thread, source, relevant, waiting, waiting_since) VALUES (?, ?, ?, 1, ?)
-         ON CONFLICT(thread) DO UPDATE SET
-           relevant = MAX(relevant, excluded.relevant),
-           waiting_since = CASE WHEN waiting = 1 THEN MIN(waiting_since, excluded.waiting_since) ELSE excluded.waiting_since END,
-           waiting = 1`,
+         ON CONFLICT(thread) DO UPDATE SET relevant = MAX(relevant, excluded.relevant), ${waitsFrom("excluded.waiting_since")}`,
       ),
-      touch: db.prepare(
-        `UPDATE mail_threads SET
-           waiting_since = CASE WHEN waiting = 1 THEN MIN(waiting_since, @since) ELSE @since END,
-           waiting = 1
-         WHERE thread = @thread`,
-      ),
+      touch: db.prepare(`UPDATE mail_threads SET ${waitsFrom("@since")} WHERE thread = @thread`),
       loose: db.prepare(
         `SELECT t.thread FROM mail_threads t WHERE t.thread >= ? AND t.thread < ? AND t.waiting = 1
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.thread = t.thread AND m.patch_index = ?)

@@ -25,6 +25,17 @@ async function all(r: EpochReader, after?: string): Promise<ArchiveEntry[]> {
   return out;
 }
 
+/** Messages a and b with "buy now" archived and then removed between them. */
+function inboxWithRemoval(): PeerInbox {
+  const inbox = new PeerInbox();
+  const spam = mail({ id: "spam@x", subject: "buy now" }, "spam\n");
+  inbox.add(mail({ id: "a@x", subject: "a" }, "a\n"));
+  inbox.add(spam);
+  inbox.remove(spam);
+  inbox.add(mail({ id: "b@x", subject: "b" }, "b\n"));
+  return inbox;
+}
+
 const subjectOf = (e: ArchiveEntry) => (e.kind === "message" ? /^Subject: (.*)$/m.exec(e.bytes.toString())![1] : e.kind);
 
 describe("public-inbox reader", () => {
@@ -59,12 +70,7 @@ describe("public-inbox reader", () => {
   });
 
   it("reports a removal commit as deleted and never reads its d blob as a message", async () => {
-    const inbox = new PeerInbox();
-    const spam = mail({ id: "spam@x", subject: "buy now" }, "spam\n");
-    inbox.add(mail({ id: "a@x", subject: "a" }, "a\n"));
-    inbox.add(spam);
-    inbox.remove(spam);
-    inbox.add(mail({ id: "b@x", subject: "b" }, "b\n"));
+    const inbox = inboxWithRemoval();
     expect((await all(reader(inbox.epochDir(0)))).map(subjectOf)).toEqual(["a", "buy now", "deleted", "b"]);
   });
 
@@ -80,12 +86,7 @@ describe("public-inbox reader", () => {
   });
 
   it("reads each message by its tree, and by its commit where an older git lists no trees", async () => {
-    const inbox = new PeerInbox();
-    const spam = mail({ id: "spam@x", subject: "buy now" }, "spam\n");
-    inbox.add(mail({ id: "a@x", subject: "a" }, "a\n"));
-    inbox.add(spam);
-    inbox.remove(spam);
-    inbox.add(mail({ id: "b@x", subject: "b" }, "b\n"));
+    const inbox = inboxWithRemoval();
     const r = reader(inbox.epochDir(0));
     const listed = (await r.list(undefined)).next(10);
     expect(listed).toHaveLength(4);
