@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import { Database } from "./sqlite.js";
 
 /** The migrations live beside the sources, also when running from dist/. */
 function migrationsDir(): string {
@@ -10,7 +10,7 @@ function migrationsDir(): string {
   return join(fromDist, "migrations");
 }
 
-export type Db = Database.Database;
+export type Db = Database;
 
 /**
  * Open (or create) the store: WAL so a reader never blocks the watcher, foreign work kept

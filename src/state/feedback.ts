@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Statement } from "better-sqlite3";
+import type { Statement } from "./sqlite.js";
 import type { Tracker } from "../feedback/track.js";
 import type { Verdict } from "../feedback/verdict.js";
 import type { LinkHow } from "../patch/revision-link.js";

@@ -1,5 +1,5 @@
-import type { Statement } from "better-sqlite3";
 import { now, type Db } from "./db.js";
+import type { Statement } from "./sqlite.js";
 
 export interface PostKey {
   readonly channel: string;
@@ -24,9 +24,9 @@ export class Ledger {
   constructor(private readonly db: Db) {}
 
   /** Statements are prepared once: the webhook path runs these for every delivery. */
-  private readonly statements = new Map<string, Statement<unknown[]>>();
+  private readonly statements = new Map<string, Statement>();
 
-  private sql(text: string): Statement<unknown[]> {
+  private sql(text: string): Statement {
     let st = this.statements.get(text);
     if (!st) {
       st = this.db.prepare(text);

@@ -72,7 +72,7 @@ describe("cursors", () => {
 
 describe("migrations", () => {
   it("applies a migration that is missing even when a higher-numbered one is recorded", async () => {
-    const { default: Database } = await import("better-sqlite3");
+    const { Database } = await import("../../src/state/sqlite.js");
     const path = tmp();
     Store.open(path).close();
     // Pretend 003 never ran while a later migration (999) did: parallel branches land out of order.
