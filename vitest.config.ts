@@ -1,4 +1,31 @@
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { relative } from "node:path";
 import { defineConfig } from "vitest/config";
+import { BaseSequencer, type TestSpecification } from "vitest/node";
+
+// A test file that starts processes (the built CLI, git, a bot killed with SIGKILL) is slow.
+const STARTS_PROCESSES = /\b(?:runCli|spawn|spawnSync|execFile|execFileSync|fork)\(/g;
+
+/**
+ * The longest files start first, so that they do not run alone at the end while the other
+ * workers idle: by the duration vitest recorded last time, and, in a fresh clone (CI) where
+ * there is none, by how many processes a file starts, then by its size.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const cost = new Map(files.map((f) => [f, this.cost(f)]));
+    return [...files].sort((a, b) => cost.get(b)! - cost.get(a)!);
+  }
+
+  private cost(file: TestSpecification): number {
+    const known = this.ctx.cache.getFileTestResults(`${file.project.name}:${relative(this.ctx.config.root, file.moduleId)}`);
+    // A file that failed last time goes first, as vitest's own order has it: its answer matters most.
+    if (known) return known.duration + (known.failed ? 1e9 : 0);
+    const source = readFileSync(file.moduleId, "utf8");
+    return (source.match(STARTS_PROCESSES)?.length ?? 0) * 2_000 + source.length / 10;
+  }
+}
 
 export default defineConfig({
   test: {
@@ -6,5 +33,9 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // vitest's default is one worker fewer than the cores, one on a 2-core machine; the tests
+    // spend much of their time waiting on child processes and loopback peers.
+    maxWorkers: Math.max(2, availableParallelism()),
+    sequence: { sequencer: LongestFirst },
   },
 });

@@ -1,19 +1,26 @@
 #!/usr/bin/env bash
 # The project's one test command (README: `npm test`; .ci/run calls it).
-# Type-checks and builds (the CLI tests run the built bin), runs vitest, then prints the plain
-# "N passed, N failed" line CI reads: vitest's own summary is not in that form.
+# Type-checks and builds (the CLI tests run the built bin), runs vitest with a quiet reporter
+# (failures in full, a line every 30 s), then prints the plain "N passed, N failed" line CI
+# reads: vitest's own summary is not in that form.
 set -u
 cd "$(dirname "$0")/.."
 rm -f .vitest.json
+start=$SECONDS
+echo "type-checking and building dist/ (tsc)..."
 if ! node_modules/.bin/tsc -p tsconfig.json; then
   echo "type check failed"
   echo "0 passed, 1 failed"
   exit 1
 fi
-node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json=.vitest.json "$@"
+echo "type-checked in $((SECONDS - start)) s"
+node_modules/.bin/vitest run --reporter=./scripts/quiet-reporter.ts --reporter=json --outputFile.json=.vitest.json "$@"
 rc=$?
 if [ -f .vitest.json ]; then
-  node -e 'const r=require("./.vitest.json"); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed`)'
+  node -e '
+    const r = require("./.vitest.json");
+    const skipped = r.numPendingTests + r.numTodoTests;
+    console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));'
 else
   echo "0 passed, 1 failed"
   [ "$rc" -eq 0 ] && rc=1
