@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_MESSAGE_BYTES } from "../../src/errors.js";
-import { assertBuilt, runCli, stderrLines, type Run } from "../helpers/cli.js";
+import { assertBuilt, cliBatch, runCli, stderrLines, type Run } from "../helpers/cli.js";
 
 const BROKEN = "fixtures/broken";
 
@@ -49,10 +49,13 @@ function hugePatch(bytes: number): Buffer {
 }
 
 describe("broken input through the built CLI", () => {
-  let tmp: string;
-  beforeAll(async () => {
+  const tmp = mkdtempSync(join(tmpdir(), "dmabuf-review-broken-"));
+  // Most cases are short runs of the built CLI's main, all in one process (runCliBatch): a start
+  // of the bin for each would cost more than the run. The bin itself is run for the 20 MB inputs.
+  const batch = cliBatch();
+  beforeAll(() => {
     assertBuilt();
-    tmp = await mkdtemp(join(tmpdir(), "dmabuf-review-broken-"));
+    batch.start();
   });
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
@@ -70,27 +73,31 @@ describe("broken input through the built CLI", () => {
     ["broken-boundary.eml", "malformed-mime", /the multipart boundary "=-declared-boundary" never appears in the body$/],
   ];
   for (const [file, reason, detail] of refused) {
+    const path = `${BROKEN}/${file}`;
+    const run = batch.add(["review", path]);
     it(`refuses ${file}: ${reason}`, async () => {
-      const path = `${BROKEN}/${file}`;
-      const line = expectRefused(await runCli(["review", path]), path, reason);
+      const line = expectRefused(await run(), path, reason);
       expect(line).toMatch(detail);
     });
   }
 
+  const noPatch = batch.add(["review", `${BROKEN}/no-patch.eml`]);
   it("refuses a mail that is neither patch, cover letter nor reply as not-a-patch", async () => {
-    const run = await runCli(["review", `${BROKEN}/no-patch.eml`]);
+    const run = await noPatch();
     expect(run.code).toBe(2);
     expect(stderrLines(run)).toHaveLength(1);
     expect(run.stderr).toMatch(/^dmabuf-review: .*: not-a-patch: /);
     expect(run.stderr).not.toContain("    at ");
   });
 
+  const allBadPath = join(tmp, "all-bad.mbox");
+  const sep = "From mboxrd@z Thu Jan  1 00:00:00 1970\n";
+  const bad = (file: string) => sep + readFileSync(`${BROKEN}/${file}`, "latin1").replace(/^From [0-9a-f]{40} .*\n/, "") + "\n";
+  writeFileSync(allBadPath, Buffer.from(bad("truncated-diff.patch") + bad("wrong-encoding.eml"), "latin1"));
+  const allBad = batch.add(["review", allBadPath]);
   it("exits 2 when every message of an mbox is skipped, naming each", async () => {
-    const path = join(tmp, "all-bad.mbox");
-    const sep = "From mboxrd@z Thu Jan  1 00:00:00 1970\n";
-    const bad = (file: string) => sep + readFileSync(`${BROKEN}/${file}`, "latin1").replace(/^From [0-9a-f]{40} .*\n/, "") + "\n";
-    await writeFile(path, Buffer.from(bad("truncated-diff.patch") + bad("wrong-encoding.eml"), "latin1"));
-    const run = await runCli(["review", path]);
+    const path = allBadPath;
+    const run = await allBad();
     expect(run.code).toBe(2);
     expect(run.stdout).toBe("");
     // The format-patch file has no Message-ID; the stable id made from its bytes stands in.
@@ -113,13 +120,15 @@ describe("broken input through the built CLI", () => {
     expectRefused(run, "stdin", "too-large");
   });
 
+  const noSuchPath = join(tmp, "no-such.mbox");
+  const noSuch = batch.add(["review", noSuchPath]);
   it("says unreadable for a path that does not exist", async () => {
-    const path = join(tmp, "no-such.mbox");
-    expectRefused(await runCli(["review", path]), path, "unreadable");
+    expectRefused(await noSuch(), noSuchPath, "unreadable");
   });
 
+  const latin1 = batch.add(["review", `${BROKEN}/latin1-bytes-in-prose.eml`]);
   it("reviews Latin-1 bytes in the commit message of a UTF-8 mail: only the prose is affected", async () => {
-    const run = await runCli(["review", `${BROKEN}/latin1-bytes-in-prose.eml`]);
+    const run = await latin1();
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("[PATCH] dma-buf: document the pairing of the CPU access calls");
@@ -127,9 +136,15 @@ describe("broken input through the built CLI", () => {
 
   describe("an mbox whose middle message is truncated", () => {
     const mbox = `${BROKEN}/middle-truncated.mbox`;
+    const good = `${BROKEN}/middle-truncated.reviewable.mbox`;
+    const json = batch.add(["review", mbox, "--format", "json"]);
+    const alone = batch.add(["review", good]);
+    const withBroken = batch.add(["review", mbox]);
+    const infoAlone = batch.add(["review", good, "--fail-on", "info"]);
+    const info = batch.add(["review", mbox, "--fail-on", "info"]);
 
     it("reviews the other two and names the skipped one on one stderr line", async () => {
-      const run = await runCli(["review", mbox, "--format", "json"]);
+      const run = await json();
       const lines = stderrLines(run);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(
@@ -145,22 +160,21 @@ describe("broken input through the built CLI", () => {
     });
 
     it("exits as the review of the two good messages alone does", async () => {
-      const good = `${BROKEN}/middle-truncated.reviewable.mbox`;
-      const [alone, withBroken, infoAlone, info] = await Promise.all([
-        runCli(["review", good]),
-        runCli(["review", mbox]),
-        runCli(["review", good, "--fail-on", "info"]),
-        runCli(["review", mbox, "--fail-on", "info"]),
-      ]);
-      expect(alone.code === 0 || alone.code === 1).toBe(true);
-      expect(withBroken.code).toBe(alone.code);
-      expect(info.code).toBe(infoAlone.code);
+      const [a, w, ia, i] = await Promise.all([alone(), withBroken(), infoAlone(), info()]);
+      expect(a.code === 0 || a.code === 1).toBe(true);
+      expect(w.code).toBe(a.code);
+      expect(i.code).toBe(ia.code);
     });
   });
 
   describe("stdin", () => {
+    const patch = batch.add(["review", "-", "--format", "json"], readFileSync("fixtures/messages/changelog-diffstat.eml"));
+    const truncated = batch.add(["review", "-"], readFileSync(`${BROKEN}/truncated-diff.patch`));
+    const empty = batch.add(["review", "-"], "");
+    const mbox = batch.add(["review", "-"], readFileSync(`${BROKEN}/middle-truncated.mbox`));
+
     it("reviews a patch read from '-'", async () => {
-      const run = await runCli(["review", "-", "--format", "json"], readFileSync("fixtures/messages/changelog-diffstat.eml"));
+      const run = await patch();
       expect(run.stderr).toBe("");
       expect(run.code === 0 || run.code === 1).toBe(true);
       const doc = JSON.parse(run.stdout) as { series: { patches: { messageId: string }[] }[] };
@@ -168,16 +182,15 @@ describe("broken input through the built CLI", () => {
     });
 
     it("refuses a truncated patch on stdin, naming stdin", async () => {
-      const run = await runCli(["review", "-"], readFileSync(`${BROKEN}/truncated-diff.patch`));
-      expectRefused(run, "stdin", "truncated-diff");
+      expectRefused(await truncated(), "stdin", "truncated-diff");
     });
 
     it("refuses empty stdin", async () => {
-      expectRefused(await runCli(["review", "-"], ""), "stdin", "empty-input");
+      expectRefused(await empty(), "stdin", "empty-input");
     });
 
     it("skips the bad message of an mbox on stdin as stdin#n", async () => {
-      const run = await runCli(["review", "-"], readFileSync(`${BROKEN}/middle-truncated.mbox`));
+      const run = await mbox();
       expect(stderrLines(run)).toHaveLength(1);
       expect(run.stderr).toMatch(/^dmabuf-review: skipped stdin#2 <20261113-b@example\.org>: truncated-diff: /);
     });

@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const BIN = fileURLToPath(new URL("../../bin/dmabuf-review.js", import.meta.url));
 const ENTRY = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
+const BATCH = fileURLToPath(new URL("../../dist/test/helpers/cli-batch.js", import.meta.url));
 
 export interface Run {
   readonly code: number | null;
@@ -19,11 +20,15 @@ export function assertBuilt(): void {
 
 /** Run `node [...nodeArgs] bin/dmabuf-review.js ...args` from the package root, optionally feeding stdin. */
 export function runCli(args: readonly string[], stdin?: Buffer | string, nodeArgs: readonly string[] = []): Promise<Run> {
+  return runNode([...nodeArgs, BIN, ...args], stdin);
+}
+
+function runNode(args: readonly string[], stdin?: Buffer | string): Promise<Run> {
   return new Promise((resolve, reject) => {
     // The debug switch would add a stack trace to stderr; these tests check there is none.
     const env = { ...process.env };
     delete env["DMABUF_REVIEW_DEBUG"];
-    const child = spawn(process.execPath, [...nodeArgs, BIN, ...args], {
+    const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env,
       stdio: ["pipe", "pipe", "pipe"],
@@ -39,6 +44,46 @@ export function runCli(args: readonly string[], stdin?: Buffer | string, nodeArg
     if (stdin === undefined) child.stdin.end();
     else child.stdin.end(stdin);
   });
+}
+
+interface CliCase {
+  readonly args: readonly string[];
+  readonly stdin?: Buffer | string;
+}
+
+/**
+ * Each case as `runCli` would run it, but all in one process of the built CLI (its `main`, with
+ * its own streams per case): for many short runs whose start-up would cost more than the run.
+ * The batch process itself must print nothing: a write that bypasses a case's streams fails it.
+ */
+async function runCliBatch(cases: readonly CliCase[]): Promise<Run[]> {
+  const input = JSON.stringify(cases.map((c) => ({ args: c.args, stdin: c.stdin === undefined ? undefined : Buffer.from(c.stdin).toString("base64") })));
+  const run = await runNode([BATCH], input);
+  if (run.code !== 0 || run.stderr !== "") throw new Error(`the CLI batch exited ${run.code}: ${run.stderr}`);
+  return JSON.parse(run.stdout) as Run[];
+}
+
+/**
+ * A test file's batch: `add` registers a case while the file is collected and gives the
+ * function its test awaits; `start` (in beforeAll) runs them all in one process.
+ */
+export function cliBatch(): { add: (args: readonly string[], stdin?: Buffer | string) => () => Promise<Run>; start: () => void } {
+  const cases: CliCase[] = [];
+  let runs: Promise<Run[]> | undefined;
+  return {
+    add(args, stdin) {
+      const i = cases.push({ args, stdin }) - 1;
+      return async () => {
+        if (!runs) throw new Error("cliBatch: start() was not called");
+        return (await runs)[i]!;
+      };
+    },
+    start() {
+      runs = runCliBatch(cases);
+      // Each case's test awaits it; a batch that fails to run must not be an unhandled rejection first.
+      runs.catch(() => {});
+    },
+  };
 }
 
 /** stderr split into lines, without the final newline. */

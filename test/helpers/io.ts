@@ -2,7 +2,7 @@ import { PassThrough, Readable, Writable } from "node:stream";
 import type { Io } from "../../src/cli/review.js";
 
 /** In-process CLI streams: what the command printed, and an optional stdin. */
-export function captureIo(stdin = ""): Io & { out: () => string; err: () => string } {
+export function captureIo(stdin: string | Buffer = ""): Io & { out: () => string; err: () => string } {
   const chunks = { out: [] as string[], err: [] as string[] };
   const sink = (key: "out" | "err") =>
     new Writable({
@@ -11,7 +11,7 @@ export function captureIo(stdin = ""): Io & { out: () => string; err: () => stri
         cb();
       },
     });
-  const input = stdin ? Readable.from([Buffer.from(stdin)]) : new PassThrough().end();
+  const input = stdin.length > 0 ? Readable.from([Buffer.from(stdin)]) : new PassThrough().end();
   return {
     stdin: input,
     stdout: sink("out"),
