@@ -69,7 +69,8 @@ export interface GitlabConfig {
   readonly webhookSecret: string | undefined;
 }
 
-const SCHEMA = {
+/** The configuration file's JSON Schema (deploy/config.example.yaml shows every key of it). */
+export const SCHEMA = {
   type: "object",
   additionalProperties: false,
   properties: {
