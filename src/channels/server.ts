@@ -1,18 +1,16 @@
 import { createPrivateKey } from "node:crypto";
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createNodeMiddleware, Probot, type ProbotOctokit } from "probot";
 import { FORGE_LIMITS, type ForgeLimits } from "../ingest/forge/revision.js";
 import { verifyGithubSignature } from "../ingest/github/verify-signature.js";
 import type { VersionWait } from "../ingest/gitlab/merge-request.js";
 import type { Receipt } from "../publish/target.js";
-import type { Config } from "../config/config.js";
-import { InputError } from "../errors.js";
 import type { Store } from "../state/store.js";
 import type { ChannelContext, Running } from "./context.js";
 import type { TrackerOutcome } from "./forge-tracker.js";
 import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type GitlabAdmission, type RetryPolicy } from "./gitlab.js";
+import { bindHttp, type BoundServer } from "./listen.js";
 import type { MailHealth } from "./mail-health.js";
 import { defaultPoolSize, startReviewPool } from "./review-pool.js";
 import { answer, declaredTooLarge, header, isJsonContent, MAX_BODY_BYTES, NOT_JSON, parseJsonObject, readBody, refuse, type HttpAnswer } from "./webhook-request.js";
@@ -156,6 +154,8 @@ export interface ServerOptions {
   readonly shutdownGraceMs?: number;
   /** The mail channel's state for /healthz, when it runs in the same process. */
   readonly mail?: MailHealth;
+  /** The port, already taken (bindHttp); otherwise startServer takes it first. */
+  readonly bound?: BoundServer;
   /** Worker threads for reviews; 0 reviews on the HTTP thread. Default: one per spare core, up to four. */
   readonly reviewWorkers?: number;
 }
@@ -204,6 +204,16 @@ function privateKeyProblem(key: string): string | undefined {
  * /api/gitlab/webhooks, and GET /healthz. A channel without its credentials is off and says why.
  */
 export async function startServer(ctx: ChannelContext, opts: ServerOptions = {}): Promise<RunningServer> {
+  const bound = opts.bound ?? (await bindHttp(ctx.config.http));
+  try {
+    return await serve(ctx, opts, bound);
+  } catch (err) {
+    await bound.close();
+    throw err;
+  }
+}
+
+async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServer): Promise<RunningServer> {
   const log = ctx.log.child({ component: "http" });
   const counters = { github: new ChannelStats(), gitlab: new ChannelStats() };
   const serial = new Serial();
@@ -373,25 +383,13 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
     await webhook(path, req, res);
   };
 
-  const server = createServer((req, res) => {
+  const { server, port, url } = bound;
+  bound.attach((req, res) => {
     route(req, res).catch((err: unknown) => {
       log.error({ err: (err as Error).message, url: req.url }, "http: request failed");
       json(res, 500, { error: "internal" });
     });
   });
-  // Keep-alive connections from the forges must not hold a shutdown open.
-  server.keepAliveTimeout = 5_000;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(ctx.config.http.port, ctx.config.http.host, () => resolve());
-    });
-  } catch (err) {
-    await pool.close();
-    throw listenError(err, ctx.config.http);
-  }
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${ctx.config.http.host.includes(":") ? `[${ctx.config.http.host}]` : ctx.config.http.host}:${port}`;
   for (const [name, s] of Object.entries({ github, gitlab })) {
     if (s.on) log.info({ channel: name, path: s.path, api: s.api }, `${name} channel on: POST ${url}${s.path}`);
     else log.warn({ channel: name, reason: s.reason }, `${name} channel off: ${s.reason}`);
@@ -436,15 +434,4 @@ export function settlesWithin(ms: number, p: Promise<unknown>): Promise<boolean>
     timer.unref();
   });
   return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
-}
-
-/** A port that cannot be had is the operator's to fix: one line saying which and where to change it. */
-function listenError(err: unknown, http: Config["http"]): unknown {
-  const code = (err as NodeJS.ErrnoException).code;
-  const where = `port ${http.port} on ${http.host}`;
-  const change = `set ${http.portSetting} to another port`;
-  if (code === "EADDRINUSE") return new InputError("port-unavailable", `${where} is already in use; ${change}`);
-  if (code === "EACCES") return new InputError("port-unavailable", `${where} needs privileges this process does not have; ${change} (above 1023)`);
-  if (code === "EADDRNOTAVAIL") return new InputError("port-unavailable", `${http.host} is not an address of this machine; set ${http.hostSetting} to one`);
-  return err;
 }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { loadConfig } from "../config/config.js";
 import { loadReviewDeps, makeLogger, type ChannelContext, type Running } from "../channels/context.js";
+import { bindHttp, type BoundServer } from "../channels/listen.js";
 import { MailHealth } from "../channels/mail-health.js";
 import { startMailChannel } from "../channels/mail.js";
 import { settlesWithin, SHUTDOWN_GRACE_MS, startServer } from "../channels/server.js";
@@ -51,7 +52,7 @@ function stopSignals(log: Logger) {
 /**
  * The main job (`npm start`): the HTTP server for the forges and the mail channel, sharing one
  * store and one loaded rule set. The port is taken first, so a port in use ends the start before
- * any mail is read. On SIGINT/SIGTERM the server stops accepting, deliveries in hand get the
+ * anything slow and before any mail is read. On SIGINT/SIGTERM the server stops accepting, deliveries in hand get the
  * grace time (`http.shutdown-grace`, 10 s) and the rest are recorded as failed, the mail channel
  * ends its page in hand, and the process exits even if a forge API never answers.
  */
@@ -60,7 +61,10 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   const log = makeLogger();
   const store = Store.open(join(config.dataDir, "state.db"));
   const signals = stopSignals(log);
+  let bound: BoundServer | undefined;
   try {
+    // The port first: one taken ends the start here, before rules load and mail is read.
+    if (!opts.once) bound = await bindHttp(config.http);
     const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
     if (opts.once) {
       const mail = await startMailChannel(ctx, { once: true });
@@ -69,7 +73,8 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
     }
     const graceMs = (config.http.shutdownGraceSeconds ?? SHUTDOWN_GRACE_MS / 1000) * 1000;
     const mailHealth = new MailHealth(store, config);
-    const server = await startServer(ctx, { mail: mailHealth, shutdownGraceMs: graceMs });
+    const server = await startServer(ctx, { bound: bound!, mail: mailHealth, shutdownGraceMs: graceMs });
+    bound = undefined; // the server owns it now
     let mail: Running;
     try {
       mail = await startMailChannel(ctx, { onPass: (m, outcome) => mailHealth.passed(m, outcome) });
@@ -86,6 +91,7 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
     setTimeout(() => process.exit(0), 200).unref();
     return 0;
   } finally {
+    await bound?.close();
     signals.remove();
     store.close();
   }
