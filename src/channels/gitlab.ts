@@ -104,10 +104,8 @@ async function receive(deps: GitlabChannelDeps, refreshes: Refreshes<Outcome>, h
     log.info({ thread: thread.id }, "gitlab: delivery already handled, nothing posted");
     return { status: 200, body: { duplicate: id } };
   }
-  deps.counters.inFlight++;
-  let outcome: Outcome;
-  try {
-    outcome = await deps.serial.run(thread.id, async () => {
+  const outcome = await deps.deliveries.run("gitlab", id, deps.counters, () =>
+    deps.serial.run(thread.id, async () => {
       // normalise
       const loaded = await loadMergeRequestSeries(deps.api, e, deps.limits, deps.versionWait);
       if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason } as const;
@@ -128,13 +126,8 @@ async function receive(deps: GitlabChannelDeps, refreshes: Refreshes<Outcome>, h
           ? { kind: "no-previous" as const, detail: `version 1 of ${thread.id}: no earlier version; nothing to track` }
           : await trackMergeRequest(deps, e, thread, { sha: e.headSha, files: loaded.files });
       return withTracker(published, tracked, deps.counters);
-    });
-  } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
-  } finally {
-    deps.counters.inFlight--;
-  }
-  deps.deliveries.done("gitlab", id, outcome);
+    }),
+  );
   if (outcome.kind === "failed" || outcome.kind === "partial") {
     deps.counters.failed++;
     log.error({ thread: thread.id, err: outcome.detail }, `gitlab: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
@@ -169,18 +162,11 @@ async function noteWritten(e: MergeRequestNoteEvent, id: string, log: Logger, de
     log.info({ thread: thread.id, note: e.noteId }, "gitlab: delivery already handled, nothing posted");
     return { status: 200, body: { duplicate: id } };
   }
-  deps.counters.inFlight++;
-  let outcome: Outcome;
-  try {
+  const outcome = await deps.deliveries.run("gitlab", id, deps.counters, async () => {
     const { joined, done } = refreshes.run(thread.id, async () => withTracker(undefined, await trackMergeRequest(deps, e, thread), deps.counters));
     if (joined) log.info({ thread: thread.id, note: e.noteId }, "gitlab: a tracker refresh is already waiting; this note is read by it");
-    outcome = await done;
-  } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
-  } finally {
-    deps.counters.inFlight--;
-  }
-  deps.deliveries.done("gitlab", id, outcome);
+    return done;
+  });
   if (outcome.kind === "failed" || outcome.kind === "partial") {
     deps.counters.failed++;
     log.error({ thread: thread.id, note: e.noteId, err: outcome.detail }, "gitlab: tracker not updated");

@@ -115,6 +115,24 @@ export class DeliveryGate {
     return this.store.db.prepare("UPDATE deliveries SET outcome = NULL WHERE channel = ? AND delivery_id = ? AND outcome = ?").run(channel, id, row.outcome).changes === 1;
   }
 
+  /**
+   * A claimed delivery's work: counted in flight, a throw turned into a failed outcome, the
+   * outcome recorded with the delivery. Never throws.
+   */
+  async run(channel: string, id: string, counters: ChannelStats, work: () => Promise<Outcome>): Promise<Outcome> {
+    counters.inFlight++;
+    let outcome: Outcome;
+    try {
+      outcome = await work();
+    } catch (err) {
+      outcome = { kind: "failed", detail: (err as Error).message };
+    } finally {
+      counters.inFlight--;
+    }
+    this.done(channel, id, outcome);
+    return outcome;
+  }
+
   done(channel: string, id: string, outcome: Outcome): void {
     // After a shutdown gave up on it, the store already says failed and may be closed.
     if (this.abandoned) return;
