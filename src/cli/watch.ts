@@ -17,21 +17,23 @@ export interface WatchOptions {
 // What the mail channel gets beyond the grace time to end its page in hand.
 const MAIL_STOP_MARGIN_MS = 2_000;
 
-const SIGNAL_NUMBER = { SIGINT: 2, SIGTERM: 15 } as const;
+const SIGINT_NUMBER = 2;
 
 /**
- * SIGINT and SIGTERM: the first asks for a clean stop, the second exits at once. Listening from
- * the start, so a signal during the first pass (the demo, a backfill) is not lost.
+ * SIGINT and SIGTERM: the first asks for a clean stop; a Ctrl-C after that exits at once. A
+ * repeated SIGTERM (a supervisor insisting) does not cut the grace time short: the stop is
+ * bounded anyway. Listening from the start, so a signal during the first pass is not lost.
  */
 function stopSignals(log: Logger) {
   let stop: () => void = () => undefined;
   const requested = new Promise<void>((resolve) => (stop = resolve));
   let seen = false;
-  const on = (signal: keyof typeof SIGNAL_NUMBER) => {
-    if (seen) {
-      process.stderr.write(`dmabuf-review: ${signal} again: exiting now\n`);
-      process.exit(128 + SIGNAL_NUMBER[signal]);
+  const on = (signal: "SIGINT" | "SIGTERM") => {
+    if (seen && signal === "SIGINT") {
+      process.stderr.write("dmabuf-review: SIGINT again: exiting now\n");
+      process.exit(128 + SIGINT_NUMBER);
     }
+    if (seen) return void log.info({ signal }, "already stopping");
     seen = true;
     log.info({ signal }, "stopping");
     stop();
