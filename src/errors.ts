@@ -12,7 +12,9 @@ export type InputReason =
   | "bad-token"
   | "unknown-event"
   | "bad-rule"
-  | "bad-config";
+  | "bad-config"
+  | "bad-store"
+  | "port-unavailable";
 
 export class InputError extends Error {
   constructor(

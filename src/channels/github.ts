@@ -96,10 +96,8 @@ async function reviewPullRequest(context: Context<"pull_request">, deps: Channel
     log.info({ thread: thread.id }, "github: delivery already handled, nothing posted");
     return { kind: "duplicate", detail: context.id };
   }
-  deps.counters.inFlight++;
-  let outcome: Outcome;
-  try {
-    outcome = await deps.serial.run(thread.id, async () => {
+  const outcome = await deps.deliveries.run("github", context.id, deps.counters, () =>
+    deps.serial.run(thread.id, async () => {
       const loaded = await loadPullRequestSeries(context.octokit, e, deps.limits);
       if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason } as const;
       const { normalised } = loaded;
@@ -126,13 +124,8 @@ async function reviewPullRequest(context: Context<"pull_request">, deps: Channel
           ? { kind: "no-previous" as const, detail: `first push of ${thread.id}: no earlier push; nothing to track` }
           : await trackPullRequest(context.octokit, e, thread, deps, { sha: e.headSha, files: loaded.files });
       return withTracker(published, tracked, deps.counters);
-    });
-  } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
-  } finally {
-    deps.counters.inFlight--;
-  }
-  deps.deliveries.done("github", context.id, outcome);
+    }),
+  );
   if (outcome.kind === "failed" || outcome.kind === "partial") {
     deps.counters.failed++;
     log.error({ thread: thread.id, err: outcome.detail }, `github: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
@@ -193,18 +186,11 @@ async function refreshTracker(context: FeedbackContext, deps: ChannelState): Pro
     log.info({ thread: thread.id }, "github: delivery already handled, nothing posted");
     return { kind: "duplicate", detail: context.id };
   }
-  deps.counters.inFlight++;
-  let outcome: Outcome;
-  try {
+  const outcome = await deps.deliveries.run("github", context.id, deps.counters, async () => {
     const { joined, done } = deps.refreshes.run(thread.id, async () => withTracker(undefined, await trackPullRequest(context.octokit, e, thread, deps), deps.counters));
     if (joined) log.info({ thread: thread.id, event: context.name }, "github: a tracker refresh is already waiting; this event is read by it");
-    outcome = await done;
-  } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
-  } finally {
-    deps.counters.inFlight--;
-  }
-  deps.deliveries.done("github", context.id, outcome);
+    return done;
+  });
   if (outcome.kind === "failed" || outcome.kind === "partial") {
     deps.counters.failed++;
     log.error({ thread: thread.id, err: outcome.detail }, "github: tracker not updated");

@@ -16,20 +16,10 @@ import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
 import { TRACKER } from "../publish/forge/tracker.js";
 import type { Reviewer, Tracking } from "./review-pool.js";
+import { header, isJsonContent, NOT_JSON, parseJsonObject, type HttpAnswer } from "./webhook-request.js";
 import { withTracker, type ChannelStats, type DeliveryGate, type Outcome, type Serial } from "./server.js";
 
 export const GITLAB_WEBHOOK_PATH = "/api/gitlab/webhooks";
-
-/** The raw request, as the server read it: nothing in it is trusted before the token is checked. */
-export interface RawRequest {
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
-
-export interface HttpAnswer {
-  readonly status: number;
-  readonly body: Readonly<Record<string, unknown>>;
-}
 
 export interface GitlabChannelDeps {
   readonly secret: string;
@@ -47,11 +37,6 @@ export interface GitlabChannelDeps {
   readonly versionWait?: VersionWait;
 }
 
-const header = (h: IncomingHttpHeaders, name: string): string | undefined => {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
 /**
  * GitLab sends an Idempotency-Key that stays the same when it retries a delivery (17.4 and
  * later). Before that, the body itself tells a retry from a new event: every event carries its
@@ -61,99 +46,102 @@ function deliveryId(h: IncomingHttpHeaders, body: Buffer): string {
   return header(h, "idempotency-key") ?? `sha256:${createHash("sha256").update(body).digest("hex").slice(0, 32)}`;
 }
 
+/**
+ * A delivery as the channel admits it: refused from its headers alone (the body is then never
+ * read), or admitted, with the one way on to reading it.
+ */
+export type GitlabAdmission = { readonly ok: false; readonly answer: HttpAnswer } | { readonly ok: true; receive(body: Buffer): Promise<HttpAnswer> };
+
 /** The whole GitLab channel, top to bottom: receive → normalise → review → publish once. */
-export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) => Promise<HttpAnswer> {
+export function gitlabChannel(deps: GitlabChannelDeps): (headers: IncomingHttpHeaders) => GitlabAdmission {
   const refreshes = new Refreshes<Outcome>(deps.serial);
-  return async (request) => {
+  return (headers) => {
     deps.counters.received++;
-    // receive: the token first, on the raw request; nothing else happens without it.
-    if (!verifyGitlabToken(header(request.headers, "x-gitlab-token"), deps.secret)) {
+    // receive: the token first, from the headers; nothing else happens without it.
+    if (!verifyGitlabToken(header(headers, "x-gitlab-token"), deps.secret)) {
       deps.counters.rejected++;
       deps.log.warn({ channel: "gitlab" }, "gitlab: wrong or missing X-Gitlab-Token, rejected");
-      return { status: 401, body: { error: "bad-token" } };
+      return { ok: false, answer: { status: 401, body: { error: "bad-token" } } };
     }
-    const id = deliveryId(request.headers, request.body);
-    const log = deps.log.child({ channel: "gitlab", delivery: id });
-    if (!/^application\/json\b/.test(header(request.headers, "content-type") ?? "")) {
+    if (!isJsonContent(headers)) {
       deps.counters.malformed++;
-      return { status: 415, body: { error: "unknown-event", detail: "Content-Type must be application/json" } };
+      return { ok: false, answer: NOT_JSON };
     }
-    let payload: unknown;
-    try {
-      payload = JSON.parse(request.body.toString("utf8"));
-    } catch (err) {
-      deps.counters.malformed++;
-      log.warn({ err: (err as Error).message }, "gitlab: body is not JSON");
-      return { status: 400, body: { error: "unknown-event", detail: "body is not JSON" } };
-    }
-    let read;
-    try {
-      read = readGitlabEvent(header(request.headers, "x-gitlab-event"), payload, id);
-    } catch (err) {
-      if (!(err instanceof InputError)) throw err;
-      deps.counters.malformed++;
-      log.warn({ reason: err.reason, detail: err.detail }, "gitlab: malformed merge request event");
-      return { status: 400, body: { error: err.reason, detail: err.detail } };
-    }
-    if (read.kind === "ignore") {
-      deps.counters.ignored++;
-      log.info({ reason: read.reason }, "gitlab: event not reviewed, skipped");
-      return { status: 200, body: { ignored: read.reason } };
-    }
-    if (read.kind === "feedback") return noteWritten(read.event, id, log, deps, refreshes);
-    const e = read.event;
-    const thread = { channel: "gitlab", id: mergeRequestThread(e) };
-    if (!deps.deliveries.claim("gitlab", id)) {
-      deps.counters.duplicates++;
-      log.info({ thread: thread.id }, "gitlab: delivery already handled, nothing posted");
-      return { status: 200, body: { duplicate: id } };
-    }
-    deps.counters.inFlight++;
-    let outcome: Outcome;
-    try {
-      outcome = await deps.serial.run(thread.id, async () => {
-        // normalise
-        const loaded = await loadMergeRequestSeries(deps.api, e, deps.limits, deps.versionWait);
-        if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason } as const;
-        const { normalised, refs } = loaded;
-        if (normalised.skipped.length > 0) log.warn({ thread: thread.id, files: normalised.files, skipped: normalised.skipped.length }, "gitlab: files not reviewed (limits)");
-        if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
-        // review
-        const review = await deps.review(normalised.series);
-        // publish once
-        const target = gitlabDiscussionsTarget(deps.api, { projectId: e.projectId, iid: e.iid, ...refs, version: loaded.version }, deps.store.ledger, {
-          notes: describeSkipped(normalised.skipped),
-          fresh: e.action === "open" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0,
-        });
-        const published = deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
-        // the tracker: what was said on earlier versions, judged against this one
-        const tracked =
-          loaded.version < 2
-            ? { kind: "no-previous" as const, detail: `version 1 of ${thread.id}: no earlier version; nothing to track` }
-            : await trackMergeRequest(deps, e, thread, { sha: e.headSha, files: loaded.files });
-        return withTracker(published, tracked, deps.counters);
-      });
-    } catch (err) {
-      outcome = { kind: "failed", detail: (err as Error).message };
-    } finally {
-      deps.counters.inFlight--;
-    }
-    deps.deliveries.done("gitlab", id, outcome);
-    if (outcome.kind === "failed" || outcome.kind === "partial") {
-      deps.counters.failed++;
-      log.error({ thread: thread.id, err: outcome.detail }, `gitlab: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
-      // GitLab retries a delivery that failed; the ledger keeps that from posting twice.
-      return { status: 502, body: { error: "review-failed", detail: outcome.detail } };
-    }
-    if (outcome.kind === "skipped") {
-      deps.counters.skipped++;
-      log.info({ thread: thread.id, reason: outcome.detail }, "gitlab: skipped");
-      return { status: 200, body: { skipped: outcome.detail } };
-    }
-    deps.counters.reviewed++;
-    log.info({ thread: thread.id, head: e.headSha, outcome: outcome.detail }, "gitlab: reviewed");
-    return { status: 200, body: { reviewed: thread.id, outcome: outcome.detail } };
+    return { ok: true, receive: (body) => receive(deps, refreshes, headers, body) };
   };
+}
+
+/** An admitted delivery's body: JSON object, event, then the review or the tracker. */
+async function receive(deps: GitlabChannelDeps, refreshes: Refreshes<Outcome>, headers: IncomingHttpHeaders, body: Buffer): Promise<HttpAnswer> {
+  const id = deliveryId(headers, body);
+  const log = deps.log.child({ channel: "gitlab", delivery: id });
+  const parsed = parseJsonObject(body);
+  if (!parsed.ok) {
+    deps.counters.malformed++;
+    log.warn({ detail: parsed.answer.body["detail"] }, "gitlab: body is not a JSON object");
+    return parsed.answer;
+  }
+  const payload = parsed.value;
+  let read;
+  try {
+    read = readGitlabEvent(header(headers, "x-gitlab-event"), payload, id);
+  } catch (err) {
+    if (!(err instanceof InputError)) throw err;
+    deps.counters.malformed++;
+    log.warn({ reason: err.reason, detail: err.detail }, "gitlab: malformed merge request event");
+    return { status: 400, body: { error: err.reason, detail: err.detail } };
+  }
+  if (read.kind === "ignore") {
+    deps.counters.ignored++;
+    log.info({ reason: read.reason }, "gitlab: event not reviewed, skipped");
+    return { status: 200, body: { ignored: read.reason } };
+  }
+  if (read.kind === "feedback") return noteWritten(read.event, id, log, deps, refreshes);
+  const e = read.event;
+  const thread = { channel: "gitlab", id: mergeRequestThread(e) };
+  if (!deps.deliveries.claim("gitlab", id)) {
+    deps.counters.duplicates++;
+    log.info({ thread: thread.id }, "gitlab: delivery already handled, nothing posted");
+    return { status: 200, body: { duplicate: id } };
+  }
+  const outcome = await deps.deliveries.run("gitlab", id, deps.counters, () =>
+    deps.serial.run(thread.id, async () => {
+      // normalise
+      const loaded = await loadMergeRequestSeries(deps.api, e, deps.limits, deps.versionWait);
+      if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason } as const;
+      const { normalised, refs } = loaded;
+      if (normalised.skipped.length > 0) log.warn({ thread: thread.id, files: normalised.files, skipped: normalised.skipped.length }, "gitlab: files not reviewed (limits)");
+      if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
+      // review
+      const review = await deps.review(normalised.series);
+      // publish once
+      const target = gitlabDiscussionsTarget(deps.api, { projectId: e.projectId, iid: e.iid, ...refs, version: loaded.version }, deps.store.ledger, {
+        notes: describeSkipped(normalised.skipped),
+        fresh: e.action === "open" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0,
+      });
+      const published = deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+      // the tracker: what was said on earlier versions, judged against this one
+      const tracked =
+        loaded.version < 2
+          ? { kind: "no-previous" as const, detail: `version 1 of ${thread.id}: no earlier version; nothing to track` }
+          : await trackMergeRequest(deps, e, thread, { sha: e.headSha, files: loaded.files });
+      return withTracker(published, tracked, deps.counters);
+    }),
+  );
+  if (outcome.kind === "failed" || outcome.kind === "partial") {
+    deps.counters.failed++;
+    log.error({ thread: thread.id, err: outcome.detail }, `gitlab: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
+    // GitLab retries a delivery that failed; the ledger keeps that from posting twice.
+    return { status: 502, body: { error: "review-failed", detail: outcome.detail } };
+  }
+  if (outcome.kind === "skipped") {
+    deps.counters.skipped++;
+    log.info({ thread: thread.id, reason: outcome.detail }, "gitlab: skipped");
+    return { status: 200, body: { skipped: outcome.detail } };
+  }
+  deps.counters.reviewed++;
+  log.info({ thread: thread.id, head: e.headSha, outcome: outcome.detail }, "gitlab: reviewed");
+  return { status: 200, body: { reviewed: thread.id, outcome: outcome.detail } };
 }
 
 /** The tracker of a merge request, read and kept up to date. */
@@ -174,18 +162,11 @@ async function noteWritten(e: MergeRequestNoteEvent, id: string, log: Logger, de
     log.info({ thread: thread.id, note: e.noteId }, "gitlab: delivery already handled, nothing posted");
     return { status: 200, body: { duplicate: id } };
   }
-  deps.counters.inFlight++;
-  let outcome: Outcome;
-  try {
+  const outcome = await deps.deliveries.run("gitlab", id, deps.counters, async () => {
     const { joined, done } = refreshes.run(thread.id, async () => withTracker(undefined, await trackMergeRequest(deps, e, thread), deps.counters));
     if (joined) log.info({ thread: thread.id, note: e.noteId }, "gitlab: a tracker refresh is already waiting; this note is read by it");
-    outcome = await done;
-  } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
-  } finally {
-    deps.counters.inFlight--;
-  }
-  deps.deliveries.done("gitlab", id, outcome);
+    return done;
+  });
   if (outcome.kind === "failed" || outcome.kind === "partial") {
     deps.counters.failed++;
     log.error({ thread: thread.id, note: e.noteId, err: outcome.detail }, "gitlab: tracker not updated");

@@ -694,7 +694,12 @@ export interface MailChannelOptions {
   readonly once?: boolean;
   /** Where a human reads what the demo did (stderr by default). */
   readonly say?: (line: string) => void;
+  /** Told after every pass over a mirror (/healthz). */
+  readonly onPass?: (mirror: MirrorConfig, outcome: PassOutcome) => void;
 }
+
+/** How a pass over a mirror ended. */
+export type PassOutcome = { readonly ok: true; readonly stats: PassStats } | { readonly ok: false; readonly error: string };
 
 /** The mailing-list channel: follow public-inbox mirrors, review series, reply by mail. */
 export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOptions = {}): Promise<Running> {
@@ -730,6 +735,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   const passOnce = async (e: MailMirror) => {
     try {
       const s = await e.pass({ reply: "new", shouldStop: () => stopping });
+      opts.onPass?.(e.mirror, { ok: true, stats: s });
       log.info({ mirror: e.mirror.name, messages: s.messages, reviewed: s.reviewed, replies: s.replies, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
       if (!announced && ctx.config.mail.demo && e.mirror.inbox === demoMirror(ctx.config.dataDir).inbox) {
         announced = true;
@@ -741,6 +747,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
       }
     } catch (err) {
       log.error({ mirror: e.mirror.name, err: (err as Error).message }, "pass failed; trying again at the next poll");
+      opts.onPass?.(e.mirror, { ok: false, error: (err as Error).message });
     }
   };
   const close = async () => {

@@ -1,6 +1,5 @@
 import { createPrivateKey } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import { createNodeMiddleware, Probot, type ProbotOctokit } from "probot";
 import { FORGE_LIMITS, type ForgeLimits } from "../ingest/forge/revision.js";
 import { verifyGithubSignature } from "../ingest/github/verify-signature.js";
@@ -10,8 +9,11 @@ import type { Store } from "../state/store.js";
 import type { ChannelContext, Running } from "./context.js";
 import type { TrackerOutcome } from "./forge-tracker.js";
 import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
-import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type HttpAnswer, type RetryPolicy } from "./gitlab.js";
+import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type GitlabAdmission, type RetryPolicy } from "./gitlab.js";
+import { bindHttp, type BoundServer } from "./listen.js";
+import type { MailHealth } from "./mail-health.js";
 import { defaultPoolSize, startReviewPool } from "./review-pool.js";
+import { answer, declaredTooLarge, header, isJsonContent, MAX_BODY_BYTES, NOT_JSON, parseJsonObject, readBody, refuse, type HttpAnswer } from "./webhook-request.js";
 
 /** What a delivery came to, recorded with it in the store. */
 export type Outcome = { readonly kind: "posted" | "partial" | "skipped" | "duplicate" | "failed"; readonly detail: string };
@@ -92,9 +94,20 @@ export class Serial {
  * attempt failed (wholly or in part), in which case a redelivery is exactly what should retry it.
  */
 export class DeliveryGate {
+  /** Claimed and not yet done: what a shutdown records as failed when it cannot wait for them. */
+  private readonly open = new Map<string, { channel: string; id: string }>();
+  private abandoned = false;
+
   constructor(private readonly store: Store) {}
 
   claim(channel: string, id: string): boolean {
+    if (this.abandoned) return false;
+    if (!this.claimInStore(channel, id)) return false;
+    this.open.set(`${channel}\n${id}`, { channel, id });
+    return true;
+  }
+
+  private claimInStore(channel: string, id: string): boolean {
     if (this.store.ledger.firstDelivery(channel, id)) return true;
     const row = this.store.db.prepare("SELECT outcome FROM deliveries WHERE channel = ? AND delivery_id = ?").get(channel, id) as { outcome: string | null } | undefined;
     if (!row?.outcome || !/^(failed|partial):/.test(row.outcome)) return false;
@@ -102,8 +115,42 @@ export class DeliveryGate {
     return this.store.db.prepare("UPDATE deliveries SET outcome = NULL WHERE channel = ? AND delivery_id = ? AND outcome = ?").run(channel, id, row.outcome).changes === 1;
   }
 
+  /**
+   * A claimed delivery's work: counted in flight, a throw turned into a failed outcome, the
+   * outcome recorded with the delivery. Never throws.
+   */
+  async run(channel: string, id: string, counters: ChannelStats, work: () => Promise<Outcome>): Promise<Outcome> {
+    counters.inFlight++;
+    let outcome: Outcome;
+    try {
+      outcome = await work();
+    } catch (err) {
+      outcome = { kind: "failed", detail: (err as Error).message };
+    } finally {
+      counters.inFlight--;
+    }
+    this.done(channel, id, outcome);
+    return outcome;
+  }
+
   done(channel: string, id: string, outcome: Outcome): void {
+    // After a shutdown gave up on it, the store already says failed and may be closed.
+    if (this.abandoned) return;
+    this.open.delete(`${channel}\n${id}`);
     this.store.ledger.deliveryOutcome(channel, id, `${outcome.kind}: ${outcome.detail}`.slice(0, 500));
+  }
+
+  /**
+   * At shutdown, when the grace time is over: every delivery still in hand is recorded as failed,
+   * so that the forge's redelivery retries it (the ledger keeps what did land from posting twice).
+   * Nothing is claimed or recorded after this. Returns the deliveries given up.
+   */
+  abandon(detail: string): { channel: string; id: string }[] {
+    this.abandoned = true;
+    const given = [...this.open.values()];
+    for (const d of given) this.store.ledger.deliveryOutcome(d.channel, d.id, `failed: ${detail}`.slice(0, 500));
+    this.open.clear();
+    return given;
   }
 }
 
@@ -121,6 +168,12 @@ export interface ServerOptions {
   readonly responseTimeoutMs?: number;
   /** Largest body accepted, before anything is parsed. */
   readonly maxBodyBytes?: number;
+  /** How long stop() lets deliveries in hand finish before recording them as failed. */
+  readonly shutdownGraceMs?: number;
+  /** The mail channel's state for /healthz, when it runs in the same process. */
+  readonly mail?: MailHealth;
+  /** The port, already taken (bindHttp); otherwise startServer takes it first. */
+  readonly bound?: BoundServer;
   /** Worker threads for reviews; 0 reviews on the HTTP thread. Default: one per spare core, up to four. */
   readonly reviewWorkers?: number;
 }
@@ -134,35 +187,11 @@ export interface RunningServer extends Running {
   idle(): Promise<void>;
 }
 
-// GitHub caps a delivery at 25 MB; GitLab's are smaller.
-const MAX_BODY_BYTES = 25 * 1024 * 1024;
 const RESPONSE_TIMEOUT_MS = 9_000;
+/** Deliveries in hand at SIGTERM get this long to finish; the rest are recorded as failed. */
+export const SHUTDOWN_GRACE_MS = 10_000;
 
-class TooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (c: Buffer) => {
-      size += c.length;
-      if (size > limit) {
-        req.removeAllListeners("data");
-        req.resume();
-        reject(new TooLarge());
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { "content-type": "application/json" }).end(`${JSON.stringify(body)}\n`);
-}
+const json = (res: ServerResponse, status: number, body: Readonly<Record<string, unknown>>) => answer(res, { status, body });
 
 /** The env variables a channel lacks, said the way an operator fixes them. */
 function missing(pairs: readonly [string, string | undefined][]): string | undefined {
@@ -193,6 +222,16 @@ function privateKeyProblem(key: string): string | undefined {
  * /api/gitlab/webhooks, and GET /healthz. A channel without its credentials is off and says why.
  */
 export async function startServer(ctx: ChannelContext, opts: ServerOptions = {}): Promise<RunningServer> {
+  const bound = opts.bound ?? (await bindHttp(ctx.config.http));
+  try {
+    return await serve(ctx, opts, bound);
+  } catch (err) {
+    await bound.close();
+    throw err;
+  }
+}
+
+async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServer): Promise<RunningServer> {
   const log = ctx.log.child({ component: "http" });
   const counters = { github: new ChannelStats(), gitlab: new ChannelStats() };
   const serial = new Serial();
@@ -242,11 +281,11 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
   ]);
   const gitlabUrl = gl.url ?? "https://gitlab.com";
   let gitlab: ChannelStatus;
-  let gitlabHandler: ((r: { headers: IncomingMessage["headers"]; body: Buffer }) => Promise<HttpAnswer>) | undefined;
+  let gitlabAdmit: ((headers: IncomingHttpHeaders) => GitlabAdmission) | undefined;
   if (glOff) gitlab = { on: false, path: GITLAB_WEBHOOK_PATH, reason: glOff };
   else {
     const api = gitlabClient({ url: gitlabUrl, token: gl.token!, ...(opts.gitlabRateLimits ? { rateLimits: opts.gitlabRateLimits } : {}), ...(opts.gitlabRetry ? { retry: opts.gitlabRetry } : {}) }, ctx.log);
-    gitlabHandler = gitlabChannel({
+    gitlabAdmit = gitlabChannel({
       secret: gl.webhookSecret!,
       api,
       store: ctx.store,
@@ -276,9 +315,13 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
       store,
       reviewWorkers: pool.size,
       counters: { github: counters.github.toJSON(), gitlab: counters.gitlab.toJSON() },
+      mail: opts.mail?.report() ?? { on: false, reason: "the mail channel does not run in this process" },
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
     };
   };
+
+  // Webhook requests not yet answered: a shutdown that gives up on them answers 503 (the forge retries).
+  const unanswered = new Set<ServerResponse>();
 
   /** Answer within the forge's patience: 202 if the review is still running, then let it finish. */
   const answerInTime = async (res: ServerResponse, work: Promise<HttpAnswer>) => {
@@ -286,73 +329,85 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
     const late = new Promise<HttpAnswer>((resolve) => {
       timer = setTimeout(() => resolve({ status: 202, body: { accepted: "still processing" } }), timeoutMs);
     });
-    const answer = await Promise.race([work, late]);
+    const a = await Promise.race([work, late]);
     clearTimeout(timer);
-    json(res, answer.status, answer.body);
+    answer(res, a);
   };
 
-  const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
-    if (path === "/healthz") {
-      if (req.method !== "GET" && req.method !== "HEAD") return json(res, 405, { error: "method not allowed" });
-      const h = health();
-      return json(res, h.store["ok"] ? 200 : 503, h);
-    }
-    if (path !== GITLAB_WEBHOOK_PATH && path !== GITHUB_WEBHOOK_PATH) return json(res, 404, { error: "not found" });
-    if (req.method !== "POST") return json(res, 405, { error: "method not allowed" });
-    let body: Buffer;
-    try {
-      body = await readBody(req, maxBody);
-    } catch (err) {
-      if (err instanceof TooLarge) return json(res, 413, { error: "too-large", detail: `body over ${maxBody} bytes` });
-      throw err;
-    }
-    if (path === GITLAB_WEBHOOK_PATH) {
-      if (!gitlabHandler || gitlab.on === false) return json(res, 503, { error: "channel-off", detail: gitlab.on ? "" : gitlab.reason });
-      return answerInTime(res, track(gitlabHandler({ headers: req.headers, body })));
-    }
-    if (!githubMiddleware || github.on === false) return json(res, 503, { error: "channel-off", detail: github.on ? "" : github.reason });
-    // Verify before parsing; Probot would answer 400 to a wrong signature, the channel answers 401.
-    const signature = req.headers["x-hub-signature-256"];
-    if (!verifyGithubSignature(body, Array.isArray(signature) ? signature[0] : signature, gh.webhookSecret!)) {
+  /** The body, unless its declared length or its bytes pass the limit (then it is refused, unread). */
+  const bodyOf = async (req: IncomingMessage, res: ServerResponse): Promise<Buffer | undefined> => {
+    const declared = declaredTooLarge(req.headers, maxBody);
+    if (declared) return void refuse(res, declared);
+    const read = await readBody(req, maxBody);
+    if (!read.ok) return void refuse(res, read.answer);
+    return read.body;
+  };
+
+  /** GitHub, from the headers alone: a signature header in the form GitHub sends, and JSON. */
+  const admitGithub = (headers: IncomingHttpHeaders): HttpAnswer | undefined => {
+    if (!/^sha256=[0-9a-f]{64}$/i.test(header(headers, "x-hub-signature-256") ?? "")) {
       counters.github.rejected++;
-      log.warn({ channel: "github", delivery: req.headers["x-github-delivery"] }, "github: wrong or missing X-Hub-Signature-256, rejected");
+      log.warn({ channel: "github", delivery: headers["x-github-delivery"] }, "github: missing or malformed X-Hub-Signature-256, rejected");
+      return { status: 401, body: { error: "bad-signature" } };
+    }
+    if (!isJsonContent(headers)) {
+      counters.github.malformed++;
+      return NOT_JSON;
+    }
+    return undefined;
+  };
+
+  const webhook = async (path: string, req: IncomingMessage, res: ServerResponse) => {
+    if (path === GITLAB_WEBHOOK_PATH) {
+      if (!gitlabAdmit || gitlab.on === false) return refuse(res, { status: 503, body: { error: "channel-off", detail: gitlab.on ? "" : gitlab.reason } });
+      const admission = gitlabAdmit(req.headers);
+      if (!admission.ok) return refuse(res, admission.answer);
+      const body = await bodyOf(req, res);
+      if (body) await answerInTime(res, track(admission.receive(body)));
+      return;
+    }
+    if (!githubMiddleware || github.on === false) return refuse(res, { status: 503, body: { error: "channel-off", detail: github.on ? "" : github.reason } });
+    const refused = admitGithub(req.headers);
+    if (refused) return refuse(res, refused);
+    const body = await bodyOf(req, res);
+    if (!body) return;
+    // Verify before parsing; Probot would answer 400 to a wrong signature, the channel answers 401.
+    if (!verifyGithubSignature(body, header(req.headers, "x-hub-signature-256"), gh.webhookSecret!)) {
+      counters.github.rejected++;
+      log.warn({ channel: "github", delivery: req.headers["x-github-delivery"] }, "github: wrong X-Hub-Signature-256, rejected");
       return json(res, 401, { error: "bad-signature" });
     }
-    if (!/^application\/json\b/.test(req.headers["content-type"] ?? "")) {
+    const parsed = parseJsonObject(body);
+    if (!parsed.ok) {
       counters.github.malformed++;
-      return json(res, 415, { error: "unknown-event", detail: "Content-Type must be application/json" });
-    }
-    try {
-      JSON.parse(body.toString("utf8"));
-    } catch {
-      counters.github.malformed++;
-      return json(res, 400, { error: "unknown-event", detail: "body is not JSON" });
+      return answer(res, parsed.answer);
     }
     // Probot's middleware reads a body already taken off the stream from `req.body`.
     (req as IncomingMessage & { body?: string }).body = body.toString("utf8");
     await track(Promise.resolve(githubMiddleware(req, res, () => json(res, 404, { error: "not found" }))));
   };
 
-  const server = createServer((req, res) => {
+  const route = async (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === "/healthz") {
+      if (req.method !== "GET" && req.method !== "HEAD") return refuse(res, { status: 405, body: { error: "method not allowed" } });
+      const h = health();
+      return json(res, h.store["ok"] ? 200 : 503, h);
+    }
+    if (path !== GITLAB_WEBHOOK_PATH && path !== GITHUB_WEBHOOK_PATH) return refuse(res, { status: 404, body: { error: "not found" } });
+    if (req.method !== "POST") return refuse(res, { status: 405, body: { error: "method not allowed" } });
+    unanswered.add(res);
+    res.once("close", () => unanswered.delete(res));
+    await webhook(path, req, res);
+  };
+
+  const { server, port, url } = bound;
+  bound.attach((req, res) => {
     route(req, res).catch((err: unknown) => {
       log.error({ err: (err as Error).message, url: req.url }, "http: request failed");
       json(res, 500, { error: "internal" });
     });
   });
-  // Keep-alive connections from the forges must not hold a shutdown open.
-  server.keepAliveTimeout = 5_000;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(ctx.config.http.port, ctx.config.http.host, () => resolve());
-    });
-  } catch (err) {
-    await pool.close();
-    throw err;
-  }
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${ctx.config.http.host.includes(":") ? `[${ctx.config.http.host}]` : ctx.config.http.host}:${port}`;
   for (const [name, s] of Object.entries({ github, gitlab })) {
     if (s.on) log.info({ channel: name, path: s.path, api: s.api }, `${name} channel on: POST ${url}${s.path}`);
     else log.warn({ channel: name, reason: s.reason }, `${name} channel off: ${s.reason}`);
@@ -361,6 +416,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
   const idle = async () => {
     while (inflight.size > 0) await Promise.allSettled([...inflight]);
   };
+  const graceMs = opts.shutdownGraceMs ?? SHUTDOWN_GRACE_MS;
   return {
     name: "http",
     url,
@@ -369,12 +425,31 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
     counters,
     idle,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await idle();
+      // Stop accepting first; deliveries in hand get the grace time to finish.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (inflight.size > 0) log.info({ deliveries: inflight.size, graceMs }, `http: stopping; waiting up to ${graceMs} ms for deliveries in hand`);
+      if (!(await settlesWithin(graceMs, idle()))) {
+        const given = deliveries.abandon(`interrupted: the bot stopped before this delivery was done (${graceMs} ms grace); a redelivery retries it`);
+        log.warn({ deliveries: given }, `http: ${given.length} ${given.length === 1 ? "delivery" : "deliveries"} not done at shutdown, recorded as failed for a redelivery to retry`);
+        const gone = { status: 503, body: { error: "shutting-down", detail: "the bot stopped before this delivery was done; send it again" } };
+        for (const res of unanswered) refuse(res, gone);
+        // The 503s are written before the connections are closed under them.
+        await new Promise((r) => setImmediate(r));
+      }
+      server.closeAllConnections();
+      await closed;
       await pool.close();
     },
   };
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise; the timer never holds the process. */
+export function settlesWithin(ms: number, p: Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref();
+  });
+  return Promise.race([p.then(() => true, () => true), late]).finally(() => clearTimeout(timer));
 }

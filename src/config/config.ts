@@ -15,7 +15,17 @@ export interface Config {
   readonly mail: MailConfig;
   readonly github: GithubConfig;
   readonly gitlab: GitlabConfig;
-  readonly http: { readonly host: string; readonly port: number };
+  readonly http: HttpConfig;
+}
+
+export interface HttpConfig {
+  readonly host: string;
+  readonly port: number;
+  /** Where the port and host were set, said the way an operator changes them ("PORT", "http.port in FILE"). */
+  readonly portSetting: string;
+  readonly hostSetting: string;
+  /** At SIGTERM, deliveries in hand get this long to finish before they are recorded as failed (default 10 s). */
+  readonly shutdownGraceSeconds: number | undefined;
 }
 
 export type ReplyPolicy = "all" | "author" | "none";
@@ -78,7 +88,11 @@ export const SCHEMA = {
     http: {
       type: "object",
       additionalProperties: false,
-      properties: { host: { type: "string" }, port: { type: "integer", minimum: 0, maximum: 65535 } },
+      properties: {
+        host: { type: "string" },
+        port: { type: "integer", minimum: 0, maximum: 65535 },
+        "shutdown-grace": { type: "string", pattern: "^\\d+(s|m)$" },
+      },
     },
     mail: {
       type: "object",
@@ -145,6 +159,21 @@ async function readSecretFile(path: string, variable: string): Promise<string> {
   }
 }
 
+/** Port and host from the file, else from PORT and HOST (Probot's names), else 127.0.0.1:3000. */
+function httpConfig(http: Raw, env: NodeJS.ProcessEnv, path: string | undefined): HttpConfig {
+  const envPort = env["PORT"];
+  if (http["port"] === undefined && envPort !== undefined && !(/^\d+$/.test(envPort) && Number(envPort) <= 65535)) {
+    throw new InputError("bad-config", `PORT=${envPort} is not a port number (0-65535)`);
+  }
+  return {
+    host: http["host"] ?? env["HOST"] ?? "127.0.0.1",
+    port: http["port"] ?? Number(envPort ?? 3000),
+    portSetting: http["port"] !== undefined ? `http.port in ${path}` : "PORT",
+    hostSetting: http["host"] !== undefined ? `http.host in ${path}` : "HOST",
+    shutdownGraceSeconds: http["shutdown-grace"] === undefined ? undefined : seconds(http["shutdown-grace"], 0),
+  };
+}
+
 // `any` only until the fields are read one by one below: the schema has validated them.
 type Raw = Record<string, any>;
 
@@ -194,7 +223,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
   if (delivery === "smtp" && !smtpRaw) throw new InputError("bad-config", "field mail.delivery is smtp but mail.smtp is not set", path);
   return {
     dataDir,
-    http: { host: raw["http"]?.["host"] ?? env["HOST"] ?? "127.0.0.1", port: raw["http"]?.["port"] ?? Number(env["PORT"] ?? 3000) },
+    http: httpConfig(raw["http"] ?? {}, env, path),
     mail: {
       mirrors,
       delivery,

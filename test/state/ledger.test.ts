@@ -75,11 +75,10 @@ describe("migrations", () => {
     const { Database } = await import("../../src/state/sqlite.js");
     const path = tmp();
     Store.open(path).close();
-    // Pretend 003 never ran while a later migration (999) did: parallel branches land out of order.
+    // Pretend 003 never ran while later migrations did: parallel branches land out of order.
     const raw = new Database(path);
     for (const t of ["revision_links", "feedback_items", "trackers"]) raw.exec(`DROP TABLE ${t}`);
     raw.prepare("DELETE FROM schema_version WHERE version = 3").run();
-    raw.prepare("INSERT INTO schema_version (version) VALUES (999)").run();
     raw.close();
     const store = Store.open(path);
     const versions = (store.db.prepare("SELECT version FROM schema_version ORDER BY version").all() as { version: number }[]).map((r) => r.version);
