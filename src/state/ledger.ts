@@ -83,9 +83,9 @@ export class Ledger {
   }
 
   /** True when this key is new and now recorded as pending; false when it exists already. */
-  intend(key: PostKey, target: string, detail?: string): boolean {
+  intend(key: PostKey, target: string, detail?: string, at = now()): boolean {
     const r = this.sql("INSERT OR IGNORE INTO posts (channel, thread, what, target, state, detail, created_at) VALUES (?, ?, ?, ?, 'pending', ?, ?)")
-      .run(key.channel, key.thread, key.what, target, detail ?? null, now());
+      .run(key.channel, key.thread, key.what, target, detail ?? null, at);
     return r.changes === 1;
   }
 

@@ -14,6 +14,8 @@ export interface SmtpPeer {
   readonly received: Received[];
   /** Refuse every recipient with this reply code (550: permanent, 451: try later); undefined accepts. */
   refuse: number | undefined;
+  /** Refuse the message once its data is in with this reply code (554: content rejected, 552: too large). */
+  refuseData: number | undefined;
   /**
    * Called when DATA ends, before the server answers: return true to hold the answer (the
    * message is then not accepted; the client waits until it goes away).
@@ -25,7 +27,7 @@ export interface SmtpPeer {
 /** A real SMTP server on 127.0.0.1 and a free port: what the bot talks to in tests. With `auth`, AUTH PLAIN/LOGIN is required. */
 export async function startSmtpPeer(auth?: { user: string; pass: string }): Promise<SmtpPeer> {
   const received: Received[] = [];
-  const peer: { refuse: number | undefined; hold: SmtpPeer["hold"] } = { refuse: undefined, hold: undefined };
+  const peer: { refuse: number | undefined; refuseData: number | undefined; hold: SmtpPeer["hold"] } = { refuse: undefined, refuseData: undefined, hold: undefined };
   const server = new SMTPServer({
     secure: false,
     authOptional: !auth,
@@ -59,6 +61,11 @@ export async function startSmtpPeer(auth?: { user: string; pass: string }): Prom
           messageId: /^Message-ID:\s*<([^>]+)>/im.exec(raw)?.[1],
         };
         if (peer.hold?.(r)) return; // never answered: not delivered
+        if (peer.refuseData) {
+          const err = new Error("message refused") as Error & { responseCode: number };
+          err.responseCode = peer.refuseData;
+          return cb(err);
+        }
         received.push(r);
         cb();
       });
@@ -74,6 +81,12 @@ export async function startSmtpPeer(auth?: { user: string; pass: string }): Prom
     },
     set refuse(v) {
       peer.refuse = v;
+    },
+    get refuseData() {
+      return peer.refuseData;
+    },
+    set refuseData(v) {
+      peer.refuseData = v;
     },
     get hold() {
       return peer.hold;

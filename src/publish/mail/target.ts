@@ -86,11 +86,11 @@ export class MailTarget implements PublishTarget {
         continue;
       }
       // A key seen before (a thread reviewed again after a crash) is not posted twice.
-      if (!this.store.ledger.intend(o.key, this.name, o.messageId)) continue;
+      if (!this.store.ledger.intend(o.key, this.name, o.messageId, created)) continue;
       if (o.leftOut > 0) {
         this.log?.warn({ messageId: o.messageId, thread: o.key.thread, recipients: o.envelope.to.length, leftOut: o.leftOut }, `reply addressed to the first ${MAX_RECIPIENTS} recipients only (hard cap)`);
       }
-      for (const fp of o.fingerprints) this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId);
+      for (const fp of o.fingerprints) this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId, created);
       this.state.saveOutgoing({
         message_id: o.messageId,
         channel: o.key.channel,

@@ -1,4 +1,6 @@
 import { readFileSync } from "node:fs";
+import { Writable } from "node:stream";
+import { pino, type Logger } from "pino";
 import { loadReviewDeps, type ReviewDeps } from "../../../src/channels/context.js";
 import { loadMessages } from "../../../src/ingest/mbox/messages.js";
 import { reviewMessages, type Review } from "../../../src/review/review.js";
@@ -25,3 +27,16 @@ export function bodyOf(raw: string): string {
 }
 
 export const read = (path: string) => readFileSync(path, "utf8");
+
+/** A logger whose lines a test can read back, as parsed JSON objects. */
+export function capturedLog(): { log: Logger; lines: Record<string, unknown>[]; at: (level: "info" | "warn" | "error") => Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      for (const line of chunk.toString("utf8").split("\n")) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      cb();
+    },
+  });
+  const levels = { info: 30, warn: 40, error: 50 };
+  return { log: pino({ level: "info", base: undefined }, sink), lines, at: (level) => lines.filter((l) => l["level"] === levels[level]) };
+}

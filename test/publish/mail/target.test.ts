@@ -9,7 +9,7 @@ import type { Review } from "../../../src/review/review.js";
 import { MailState } from "../../../src/state/mail.js";
 import { Store } from "../../../src/state/store.js";
 import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
-import { reviewFixture } from "./helpers.js";
+import { capturedLog, reviewFixture } from "./helpers.js";
 
 const BOT = { name: "dmabuf-review", email: "bot@dmabuf-review.example" };
 const OPTS: ReplyOptions = { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT };
@@ -30,7 +30,14 @@ function tmp(): { db: string; outbox: string } {
   return { db: join(dir, "state.db"), outbox: join(dir, "outbox") };
 }
 
-const smtp = (port: number) => smtpTransport({ host: "127.0.0.1", port, secure: false, user: undefined, password: undefined });
+const smtp = (port: number, login?: { user: string; password: string }) =>
+  smtpTransport({ host: "127.0.0.1", port, secure: false, user: login?.user, password: login?.password });
+
+/** A clock a test moves by hand: backoffs pass without waiting. */
+function manualClock(start: string) {
+  let t = new Date(start).getTime();
+  return { now: () => new Date(t), advance: (seconds: number) => (t += seconds * 1000), iso: (plus = 0) => new Date(t + plus * 1000).toISOString() };
+}
 
 describe("the mail target: posted once", () => {
   it("publishes each reply once; publishing the same review again sends nothing", async () => {
@@ -126,6 +133,134 @@ describe("the mail target: posted once", () => {
     const p1 = review.series[0]!.patches[0]!.message.messageId;
     const failed = store.ledger.forThread("mail", p1);
     expect(failed.every((p) => p.state === "failed" && /refused/.test(p.detail ?? ""))).toBe(true);
+    target.close();
+    store.close();
+  });
+
+  it("a 550 is final for that mail only: recorded with its reason, never tried again", async () => {
+    const t = tmp();
+    const store = Store.open(t.db);
+    const target = new MailTarget(store, smtp(peer.port), OPTS);
+    const prepared = await target.prepare(review.series[0]!);
+    store.transaction(() => target.record(prepared.outgoing));
+    peer.refuse = 550;
+    try {
+      // Refused recipients are about this message: the next mail is still tried.
+      expect((await target.flush()).map((r) => r.ok)).toEqual([false, false, false, false]);
+    } finally {
+      peer.refuse = undefined;
+    }
+    const start = peer.received.length;
+    expect(await target.flush()).toEqual([]);
+    expect(peer.received.length).toBe(start);
+    const key = prepared.outgoing[0]!.key;
+    expect(store.ledger.get(key)).toMatchObject({ state: "failed", attempts: 1, error_kind: "final", next_try_at: null, last_error: expect.stringMatching(/550 refused/) });
+    expect(store.ledger.pendingMail()).toMatchObject({ pending: 0, failed: 4, lastError: { kind: "final", reason: expect.stringMatching(/550/) } });
+    target.close();
+    store.close();
+  });
+});
+
+describe("the mail target: delivery that fails for a while", () => {
+  it("a refused login (535) keeps every reply pending, says so once at error level, and each goes once the login is fixed", async () => {
+    const authed = await startSmtpPeer({ user: "bot", pass: "right" });
+    const store = Store.open(tmp().db);
+    const clock = manualClock("2026-12-01T10:00:00Z");
+    const { log, at } = capturedLog();
+    try {
+      const bad = new MailTarget(store, smtp(authed.port, { user: "bot", password: "wrong" }), OPTS, log, clock.now);
+      const prepared = await bad.prepare(review.series[0]!);
+      store.transaction(() => bad.record(prepared.outgoing));
+      // The first refusal stops the round: every mail would be refused alike.
+      const first = await bad.flush();
+      expect(first).toEqual([{ target: "smtp", ok: false, what: prepared.outgoing[0]!.key.what, reason: expect.stringMatching(/535/) }]);
+      const key = prepared.outgoing[0]!.key;
+      expect(store.ledger.get(key)).toMatchObject({ state: "pending", attempts: 1, error_kind: "configuration", next_try_at: clock.iso(60) });
+      expect(store.ledger.pendingMail()).toEqual({
+        pending: 4,
+        queued: 3,
+        temporary: 0,
+        configuration: 1,
+        failed: 0,
+        oldestPendingSince: clock.iso(),
+        nextTryAt: clock.iso(60),
+        lastError: { kind: "configuration", scope: "server", reason: expect.stringMatching(/535/), at: clock.iso(), thread: key.thread },
+      });
+      // Within the backoff nothing is tried; after it, the login is tried again and the wait doubles.
+      clock.advance(30);
+      expect(await bad.flush()).toEqual([]);
+      clock.advance(31);
+      expect(await bad.flush()).toHaveLength(1);
+      expect(store.ledger.get(key)).toMatchObject({ state: "pending", attempts: 2, next_try_at: clock.iso(120) });
+      expect(at("error").map((l) => l["msg"])).toEqual([expect.stringMatching(/check the SMTP settings/)]);
+      expect(at("info").some((l) => l["msg"] === "replies waiting to go out" && l["configuration"] === 1 && l["pending"] === 4)).toBe(true);
+      expect(authed.received).toEqual([]);
+      bad.close();
+      // The operator fixes the password and restarts: no waiting for the backoff, everything goes, once.
+      const good = new MailTarget(store, smtp(authed.port, { user: "bot", password: "right" }), OPTS, log, clock.now);
+      expect((await good.flush()).map((r) => r.ok)).toEqual([true, true, true, true]);
+      expect(await good.flush()).toEqual([]);
+      expect(authed.received.map((r) => r.messageId)).toEqual(prepared.outgoing.map((o) => o.messageId));
+      expect(store.ledger.get(key)).toMatchObject({ state: "posted", attempts: 3 });
+      expect(store.ledger.pendingMail()).toMatchObject({ pending: 0, failed: 0, lastError: null });
+      good.close();
+    } finally {
+      await authed.close();
+      store.close();
+    }
+  });
+
+  it("a 451 holds a mail for its backoff, kept across a restart; then it goes out once", async () => {
+    const t = tmp();
+    let store = Store.open(t.db);
+    const clock = manualClock("2026-12-01T10:00:00Z");
+    const target = new MailTarget(store, smtp(peer.port), OPTS, undefined, clock.now);
+    const prepared = await target.prepare(review.series[0]!);
+    store.transaction(() => target.record(prepared.outgoing));
+    peer.refuse = 451;
+    try {
+      // A 4xx to the recipients is about this mail: the next ones are tried, and held alike.
+      expect((await target.flush()).map((r) => r.ok)).toEqual([false, false, false, false]);
+    } finally {
+      peer.refuse = undefined;
+    }
+    expect(store.ledger.pendingMail()).toMatchObject({ pending: 4, temporary: 4, nextTryAt: clock.iso(60) });
+    target.close();
+    store.close();
+    const start = peer.received.length;
+    store = Store.open(t.db);
+    const again = new MailTarget(store, smtp(peer.port), OPTS, undefined, clock.now);
+    clock.advance(59);
+    expect(await again.flush()).toEqual([]);
+    expect(peer.received.length).toBe(start);
+    clock.advance(1);
+    expect((await again.flush()).map((r) => r.ok)).toEqual([true, true, true, true]);
+    expect(await again.flush()).toEqual([]);
+    expect(peer.received.slice(start).map((r) => r.messageId)).toEqual(prepared.outgoing.map((o) => o.messageId));
+    again.close();
+    store.close();
+  });
+
+  it("a 554 for the message's content is final; the mails after it still go", async () => {
+    const store = Store.open(tmp().db);
+    const target = new MailTarget(store, smtp(peer.port), OPTS);
+    const prepared = await target.prepare(review.series[0]!);
+    store.transaction(() => target.record(prepared.outgoing));
+    const refused = prepared.outgoing[1]!.messageId;
+    peer.refuseData = 554;
+    peer.hold = (r) => {
+      if (r.messageId !== refused) peer.refuseData = undefined;
+      else peer.refuseData = 554;
+      return false;
+    };
+    try {
+      expect((await target.flush()).map((r) => r.ok)).toEqual([true, false, true, true]);
+    } finally {
+      peer.refuseData = undefined;
+      peer.hold = undefined;
+    }
+    expect(store.ledger.get(prepared.outgoing[1]!.key)).toMatchObject({ state: "failed", error_kind: "final", last_error: expect.stringMatching(/554/) });
+    expect(await target.flush()).toEqual([]);
     target.close();
     store.close();
   });
