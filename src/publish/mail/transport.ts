@@ -173,7 +173,11 @@ export interface SmtpSettings {
 
 /** Delivery through an SMTP server with nodemailer, sending the stored bytes unchanged. */
 export function smtpTransport(s: SmtpSettings): MailTransport {
+  // One pooled connection: a round of replies is one login, not one per mail (providers limit
+  // logins), and a burst costs a few ms a mail instead of a connection each.
   const smtp = createTransport({
+    pool: true,
+    maxConnections: 1,
     host: s.host,
     port: s.port,
     secure: s.secure,

@@ -1,4 +1,6 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import { loadReviewDeps, type ReviewDeps } from "../../../src/channels/context.js";
@@ -39,4 +41,17 @@ export function capturedLog(): { log: Logger; lines: Record<string, unknown>[]; 
   });
   const levels = { info: 30, warn: 40, error: 50 };
   return { log: pino({ level: "info", base: undefined }, sink), lines, at: (level) => lines.filter((l) => l["level"] === levels[level]) };
+}
+
+/** A fixture patch with its From replaced and headers added (To, Cc, Message-ID...), reviewed. */
+export async function reviewEdited(rel: string, from: string | undefined, headers: readonly string[]): Promise<Review> {
+  let text = readFileSync(fixture(rel), "utf8");
+  if (from) text = text.replace(/^From: .*$/m, `From: ${from}`);
+  text = text.replace(/^(Date: .*)$/m, `$1\n${headers.join("\n")}`);
+  const path = join(mkdtempSync(join(tmpdir(), "dmabuf-review-edited-")), "patch.eml");
+  writeFileSync(path, text);
+  deps ??= loadReviewDeps();
+  const d = await deps;
+  const loaded = await loadMessages(path);
+  return reviewMessages(loaded.messages, loaded.skipped, d.rules, d.parser, d.model);
 }

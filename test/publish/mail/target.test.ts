@@ -2,14 +2,15 @@ import { mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ReplyOptions } from "../../../src/publish/mail/compose.js";
+import { postMessageId, type Draft, type ReplyOptions } from "../../../src/publish/mail/compose.js";
+import { MAX_MAILS_PER_HOUR, MAX_MAILS_PER_PASS, MAX_RECIPIENTS } from "../../../src/publish/mail/limits.js";
 import { MailTarget } from "../../../src/publish/mail/target.js";
-import { outboxTransport, smtpTransport } from "../../../src/publish/mail/transport.js";
+import { buildOutgoing, outboxTransport, smtpTransport } from "../../../src/publish/mail/transport.js";
 import type { Review } from "../../../src/review/review.js";
 import { MailState } from "../../../src/state/mail.js";
 import { Store } from "../../../src/state/store.js";
 import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
-import { capturedLog, reviewFixture } from "./helpers.js";
+import { capturedLog, header, reviewEdited, reviewFixture } from "./helpers.js";
 
 const BOT = { name: "dmabuf-review", email: "bot@dmabuf-review.example" };
 const OPTS: ReplyOptions = { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT };
@@ -261,6 +262,70 @@ describe("the mail target: delivery that fails for a while", () => {
     }
     expect(store.ledger.get(prepared.outgoing[1]!.key)).toMatchObject({ state: "failed", error_kind: "final", last_error: expect.stringMatching(/554/) });
     expect(await target.flush()).toEqual([]);
+    target.close();
+    store.close();
+  });
+});
+
+/** `n` small replies to `n` different patches, as drafted, without a review behind them. */
+function drafts(n: number): Draft[] {
+  return Array.from({ length: n }, (_, i) => {
+    const key = { channel: "mail", thread: `burst-${i}@example.org`, what: "reply:0000000000000000" };
+    return { key, fingerprints: [], messageId: postMessageId(key, BOT), inReplyTo: key.thread, references: [key.thread], to: [{ name: "Dev", email: `dev${i}@example.org` }], cc: [], subject: `Re: [PATCH] burst ${i}`, text: "x\n" };
+  });
+}
+
+describe("the mail target: hard limits no configuration lifts", () => {
+  it("a patch Cc'd to 500 addresses gets a reply to 25: the author, the list, the patch's To, then its Cc in order", async () => {
+    const cc = Array.from({ length: 500 }, (_, i) => `p${i}@example.org`);
+    const r = await reviewEdited("model/udmabuf-skip-cpu-sync.patch", undefined, [
+      "Message-ID: <cc500@example.org>",
+      `To: maint@example.org, ${OPTS.list}, ${BOT.email}`,
+      `Cc: ${cc.join(",\n ")}`,
+    ]);
+    const store = Store.open(tmp().db);
+    const { log, at } = capturedLog();
+    const target = new MailTarget(store, smtp(peer.port), OPTS, log);
+    const start = peer.received.length;
+    expect((await target.publish(r, { channel: "mail", id: "x" })).filter((x) => x.ok)).toHaveLength(1);
+    const got = peer.received.slice(start);
+    expect(got).toHaveLength(1);
+    expect(got[0]!.to).toHaveLength(MAX_RECIPIENTS);
+    expect(got[0]!.to).toEqual(["dev@example.org", OPTS.list, "maint@example.org", ...cc.slice(0, MAX_RECIPIENTS - 3)]);
+    expect(header(got[0]!.raw.replace(/\r\n/g, "\n"), "Cc")!.split(",")).toHaveLength(MAX_RECIPIENTS - 1);
+    expect(at("warn")).toEqual([expect.objectContaining({ leftOut: 500 + 3 - MAX_RECIPIENTS, msg: expect.stringMatching(/first 25 recipients only \(hard cap\)/) })]);
+    target.close();
+    store.close();
+  });
+
+  it("a burst goes out at most 50 a pass and 100 an hour; the rest waits in the ledger and goes later, each once", async () => {
+    const store = Store.open(tmp().db);
+    const clock = manualClock("2026-12-01T10:00:00Z");
+    const { log, at } = capturedLog();
+    const target = new MailTarget(store, smtp(peer.port), OPTS, log, clock.now);
+    const burst = 2 * MAX_MAILS_PER_PASS + 10;
+    const all = await Promise.all(drafts(burst).map((d) => buildOutgoing(d, BOT, clock.now())));
+    store.transaction(() => target.record(all));
+    const start = peer.received.length;
+    const sent = () => peer.received.length - start;
+    expect(await target.flush()).toHaveLength(MAX_MAILS_PER_PASS);
+    expect(await target.flush()).toEqual([]); // the same pass: nothing more
+    expect(at("warn").at(-1)).toMatchObject({ held: burst - MAX_MAILS_PER_PASS, cap: "50 mails per pass" });
+    expect(store.ledger.pendingMail()).toMatchObject({ pending: burst - MAX_MAILS_PER_PASS, queued: burst - MAX_MAILS_PER_PASS });
+    clock.advance(300);
+    target.startPass();
+    expect(await target.flush()).toHaveLength(MAX_MAILS_PER_HOUR - MAX_MAILS_PER_PASS);
+    clock.advance(300);
+    target.startPass();
+    expect(await target.flush()).toEqual([]); // a new pass, but the hour is full
+    expect(at("warn").at(-1)).toMatchObject({ held: burst - MAX_MAILS_PER_HOUR, cap: "100 mails per hour" });
+    expect(sent()).toBe(MAX_MAILS_PER_HOUR);
+    // An hour after the first went out, the rest goes.
+    clock.advance(3600 - 600 + 1);
+    target.startPass();
+    expect(await target.flush()).toHaveLength(burst - MAX_MAILS_PER_HOUR);
+    expect(peer.received.slice(start).map((m) => m.messageId)).toEqual(all.map((o) => o.messageId));
+    expect(store.ledger.pendingMail()).toMatchObject({ pending: 0 });
     target.close();
     store.close();
   });
