@@ -27,7 +27,7 @@ export interface Triaged {
   readonly total: number | undefined;
   /** A patch whose diff could touch the dma-buf surface (a superset of what the review keeps). */
   readonly relevant: boolean;
-  /** A line `dmabuf-review: opt-out` of its own, outside quotes. */
+  /** A line `dmabuf-review: opt-out` of its own, outside quotes, in any case (opt-out.ts). */
   readonly optOut: boolean;
 }
 
