@@ -123,7 +123,7 @@ export class Ledger {
 
   /** Until when a failure of the server itself holds back every pending post of a channel (ISO time). */
   serverWaitUntil(channel: string): string | null {
-    return (this.sql("SELECT MAX(next_try_at) FROM posts WHERE channel = ? AND state = 'pending' AND error_scope = 'server'").pluck().get(channel) as string | null) ?? null;
+    return (this.sql("SELECT MAX(next_try_at) FROM posts WHERE channel = ? AND state != 'posted' AND state = 'pending' AND error_scope = 'server'").pluck().get(channel) as string | null) ?? null;
   }
 
   /** How many posts of a channel a transport delivered since `since` (ISO time). */
@@ -135,6 +135,8 @@ export class Ledger {
    * The mail channel's outgoing mail at a glance (what /healthz shows): pending mails by why
    * they wait, refused ones, the oldest pending and the next retry, the newest error. One row
    * per mail: the findings a mail carries have ledger rows of their own, not counted here.
+   * Reads only the posts not yet done with (index posts_open; CROSS JOIN keeps SQLite starting
+   * there), never the whole ledger nor every mail ever sent.
    */
   pendingMail(): PendingMail {
     const counts = this.sql(
@@ -146,12 +148,13 @@ export class Ledger {
          COALESCE(SUM(p.state = 'failed'), 0) AS failed,
          MIN(CASE WHEN p.state = 'pending' THEN p.created_at END) AS oldest,
          MIN(CASE WHEN p.state = 'pending' THEN p.next_try_at END) AS nextTry
-       FROM posts p JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what`,
+       FROM posts p CROSS JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what
+       WHERE p.channel = 'mail' AND p.state != 'posted'`,
     ).get() as { pending: number; queued: number; temporary: number; configuration: number; failed: number; oldest: string | null; nextTry: string | null };
     const last = this.sql(
       `SELECT p.error_kind AS kind, p.error_scope AS scope, p.last_error AS reason, p.last_error_at AS at, p.thread AS thread
-       FROM posts p JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what
-       WHERE p.state != 'posted' AND p.last_error_at IS NOT NULL ORDER BY p.last_error_at DESC LIMIT 1`,
+       FROM posts p CROSS JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what
+       WHERE p.channel = 'mail' AND p.state != 'posted' AND p.last_error_at IS NOT NULL ORDER BY p.last_error_at DESC LIMIT 1`,
     ).get() as PendingMail["lastError"] | undefined;
     return {
       pending: counts.pending,

@@ -9,3 +9,8 @@ ALTER TABLE posts ADD COLUMN last_error_at TEXT;
 
 -- What was delivered in the last hour, for the hard hourly cap: only rows a transport sent.
 CREATE INDEX posts_sent ON posts (channel, posted_at) WHERE attempts > 0;
+
+-- The posts not yet done with (pending, failed): few, read on every flush, among every post
+-- ever made. And the stored mail by its ledger key, to go from such a post to its mail.
+CREATE INDEX posts_open ON posts (channel, state) WHERE state != 'posted';
+CREATE INDEX mail_outgoing_key ON mail_outgoing (channel, thread, what);
