@@ -35,7 +35,12 @@ export type FailureScope = "server" | "message";
 /** One delivery attempt of a post, as the transport answered it. */
 export type Attempt =
   | { readonly kind: "sent"; readonly location: string }
-  | { readonly kind: "temporary" | "configuration"; readonly scope: FailureScope; readonly reason: string; readonly nextTry: string }
+  | {
+      readonly kind: "temporary" | "configuration";
+      readonly scope: FailureScope;
+      readonly reason: string;
+      readonly nextTry: string;
+    }
   | { readonly kind: "final"; readonly reason: string };
 
 /** The mail waiting to go out, for /healthz and the log. Counts are of mails, not of findings. */
@@ -55,7 +60,18 @@ export interface PendingMail {
   /** The earliest time a deferred mail is tried again. */
   readonly nextTryAt: string | null;
   /** The newest error on a mail still pending or refused. */
-  readonly lastError: { readonly kind: FailureKind; readonly scope: FailureScope | null; readonly reason: string; readonly at: string; readonly thread: string } | null;
+  readonly lastError: MailError | null;
+}
+
+type Counts = Omit<PendingMail, "oldestPendingSince" | "nextTryAt" | "lastError"> & { oldest: string | null; nextTry: string | null };
+
+export interface MailError {
+  readonly kind: FailureKind;
+  readonly scope: FailureScope | null;
+  readonly reason: string;
+  readonly at: string;
+  /** The ledger thread of the mail: the Message-ID it answers. */
+  readonly thread: string;
 }
 
 /**
@@ -101,16 +117,20 @@ export class Ledger {
   attempted(key: PostKey, a: Attempt, at = now()): void {
     const k = [key.channel, key.thread, key.what];
     if (a.kind === "sent") {
-      this.sql("UPDATE posts SET state = 'posted', location = ?, posted_at = ?, attempts = attempts + 1, next_try_at = NULL WHERE channel = ? AND thread = ? AND what = ? AND state = 'pending'")
-        .run(a.location, at, ...k);
+      this.sql(
+        `UPDATE posts SET state = 'posted', location = ?, posted_at = ?, attempts = attempts + 1, next_try_at = NULL
+         WHERE channel = ? AND thread = ? AND what = ? AND state = 'pending'`,
+      ).run(a.location, at, ...k);
     } else if (a.kind === "final") {
       this.sql(
-        `UPDATE posts SET state = 'failed', detail = ?, attempts = attempts + 1, next_try_at = NULL, error_kind = 'final', error_scope = 'message',
-           last_error = ?, last_error_at = ? WHERE channel = ? AND thread = ? AND what = ? AND state = 'pending'`,
+        `UPDATE posts SET state = 'failed', detail = ?, attempts = attempts + 1, next_try_at = NULL,
+           error_kind = 'final', error_scope = 'message', last_error = ?, last_error_at = ?
+         WHERE channel = ? AND thread = ? AND what = ? AND state = 'pending'`,
       ).run(a.reason, a.reason, at, ...k);
     } else {
       this.sql(
-        `UPDATE posts SET attempts = attempts + 1, next_try_at = ?, error_kind = ?, error_scope = ?, last_error = ?, last_error_at = ?
+        `UPDATE posts SET attempts = attempts + 1, next_try_at = ?, error_kind = ?, error_scope = ?,
+           last_error = ?, last_error_at = ?
          WHERE channel = ? AND thread = ? AND what = ? AND state = 'pending'`,
       ).run(a.nextTry, a.kind, a.scope, a.reason, at, ...k);
     }
@@ -118,17 +138,24 @@ export class Ledger {
 
   /** A delivery went through: what waited only because the server failed is due now. */
   serverBack(channel: string): number {
-    return this.sql("UPDATE posts SET next_try_at = NULL WHERE channel = ? AND state = 'pending' AND error_scope = 'server' AND next_try_at IS NOT NULL").run(channel).changes;
+    return this.sql(
+      `UPDATE posts SET next_try_at = NULL
+       WHERE channel = ? AND state != 'posted' AND state = 'pending' AND error_scope = 'server' AND next_try_at IS NOT NULL`,
+    ).run(channel).changes;
   }
 
   /** Until when a failure of the server itself holds back every pending post of a channel (ISO time). */
   serverWaitUntil(channel: string): string | null {
-    return (this.sql("SELECT MAX(next_try_at) FROM posts WHERE channel = ? AND state != 'posted' AND state = 'pending' AND error_scope = 'server'").pluck().get(channel) as string | null) ?? null;
+    const st = this.sql(
+      "SELECT MAX(next_try_at) FROM posts WHERE channel = ? AND state != 'posted' AND state = 'pending' AND error_scope = 'server'",
+    );
+    return (st.pluck().get(channel) as string | null) ?? null;
   }
 
   /** How many posts of a channel a transport delivered since `since` (ISO time). */
   sentSince(channel: string, since: string): number {
-    return this.sql("SELECT COUNT(*) AS n FROM posts WHERE channel = ? AND attempts > 0 AND posted_at >= ?").pluck().get(channel, since) as number;
+    const st = this.sql("SELECT COUNT(*) AS n FROM posts WHERE channel = ? AND attempts > 0 AND posted_at >= ?");
+    return st.pluck().get(channel, since) as number;
   }
 
   /**
@@ -144,18 +171,20 @@ export class Ledger {
          COALESCE(SUM(p.state = 'pending'), 0) AS pending,
          COALESCE(SUM(p.state = 'pending' AND (p.error_kind IS NULL OR p.next_try_at IS NULL)), 0) AS queued,
          COALESCE(SUM(p.state = 'pending' AND p.error_kind = 'temporary' AND p.next_try_at IS NOT NULL), 0) AS temporary,
-         COALESCE(SUM(p.state = 'pending' AND p.error_kind = 'configuration' AND p.next_try_at IS NOT NULL), 0) AS configuration,
+         COALESCE(SUM(p.state = 'pending' AND p.error_kind = 'configuration' AND p.next_try_at IS NOT NULL), 0)
+           AS configuration,
          COALESCE(SUM(p.state = 'failed'), 0) AS failed,
          MIN(CASE WHEN p.state = 'pending' THEN p.created_at END) AS oldest,
          MIN(CASE WHEN p.state = 'pending' THEN p.next_try_at END) AS nextTry
        FROM posts p CROSS JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what
        WHERE p.channel = 'mail' AND p.state != 'posted'`,
-    ).get() as { pending: number; queued: number; temporary: number; configuration: number; failed: number; oldest: string | null; nextTry: string | null };
+    ).get() as Counts;
     const last = this.sql(
       `SELECT p.error_kind AS kind, p.error_scope AS scope, p.last_error AS reason, p.last_error_at AS at, p.thread AS thread
        FROM posts p CROSS JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what
-       WHERE p.channel = 'mail' AND p.state != 'posted' AND p.last_error_at IS NOT NULL ORDER BY p.last_error_at DESC LIMIT 1`,
-    ).get() as PendingMail["lastError"] | undefined;
+       WHERE p.channel = 'mail' AND p.state != 'posted' AND p.last_error_at IS NOT NULL
+       ORDER BY p.last_error_at DESC LIMIT 1`,
+    ).get() as MailError | undefined;
     return {
       pending: counts.pending,
       queued: counts.queued,

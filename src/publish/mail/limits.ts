@@ -31,7 +31,11 @@ export function distinct(people: readonly Person[], drop: readonly string[]): Pe
  * MAX_RECIPIENTS, To first, then Cc in the order given (the caller puts the list and the
  * people most concerned first). `leftOut` says how many the cap removed.
  */
-export function capRecipients(to: readonly Person[], cc: readonly Person[], bot: string): { to: Person[]; cc: Person[]; leftOut: number } {
+export function capRecipients(
+  to: readonly Person[],
+  cc: readonly Person[],
+  bot: string,
+): { to: Person[]; cc: Person[]; leftOut: number } {
   const all = distinct([...to, ...cc], [bot]);
   const kept = all.slice(0, MAX_RECIPIENTS);
   const wasTo = new Set(to.map((p) => p.email.toLowerCase()));

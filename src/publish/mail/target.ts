@@ -69,7 +69,11 @@ export class MailTarget implements PublishTarget {
   }
 
   /** Draft and build the replies a series earns under `options` (the list's policy). */
-  async prepare(s: SeriesReview, options: Partial<ReplyOptions> = {}, date = this.clock()): Promise<{ outgoing: Outgoing[]; refused: readonly Receipt[] }> {
+  async prepare(
+    s: SeriesReview,
+    options: Partial<ReplyOptions> = {},
+    date = this.clock(),
+  ): Promise<{ outgoing: Outgoing[]; refused: readonly Receipt[] }> {
     const o = { ...this.defaults, ...options };
     const drafted = this.draft(s, o);
     const outgoing: Outgoing[] = [];
@@ -82,15 +86,19 @@ export class MailTarget implements PublishTarget {
     const created = this.clock().toISOString();
     for (const o of outgoing) {
       if (o.envelope.to.length === 0) {
-        this.log?.warn({ messageId: o.messageId, thread: o.key.thread }, "reply has nobody to go to (only the bot's own address); not recorded");
+        const fields = { messageId: o.messageId, thread: o.key.thread };
+        this.log?.warn(fields, "reply has nobody to go to (only the bot's own address); not recorded");
         continue;
       }
       // A key seen before (a thread reviewed again after a crash) is not posted twice.
       if (!this.store.ledger.intend(o.key, this.name, o.messageId, created)) continue;
       if (o.leftOut > 0) {
-        this.log?.warn({ messageId: o.messageId, thread: o.key.thread, recipients: o.envelope.to.length, leftOut: o.leftOut }, `reply addressed to the first ${MAX_RECIPIENTS} recipients only (hard cap)`);
+        const fields = { messageId: o.messageId, thread: o.key.thread, recipients: o.envelope.to.length, leftOut: o.leftOut };
+        this.log?.warn(fields, `reply addressed to the first ${MAX_RECIPIENTS} recipients only (hard cap)`);
       }
-      for (const fp of o.fingerprints) this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId, created);
+      for (const fp of o.fingerprints) {
+        this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId, created);
+      }
       this.state.saveOutgoing({
         message_id: o.messageId,
         channel: o.key.channel,
@@ -114,7 +122,8 @@ export class MailTarget implements PublishTarget {
     const now = this.clock();
     // The outbox reaches nobody by itself; every transport that sends is capped.
     const capped = this.transport.name !== "outbox";
-    let sentInHour = capped ? this.store.ledger.sentSince(CHANNEL, new Date(now.getTime() - 3600_000).toISOString()) : 0;
+    const hourAgo = new Date(now.getTime() - 3600_000).toISOString();
+    let sentInHour = capped ? this.store.ledger.sentSince(CHANNEL, hourAgo) : 0;
     let held = 0;
     // A server that failed holds every mail back until its backoff ends (one probe excepted,
     // right after a restart, when its settings may have been fixed).
@@ -130,8 +139,10 @@ export class MailTarget implements PublishTarget {
         continue;
       }
       if (blocked) continue;
-      const due = post.next_try_at === null || post.next_try_at <= now.toISOString() || (!this.probed && post.error_scope === "server");
-      if (!due) continue;
+      const due = post.next_try_at === null || post.next_try_at <= now.toISOString();
+      // The probe after a restart: a mail held back by the server's failure is tried at once.
+      const probe = !this.probed && post.error_scope === "server";
+      if (!due && !probe) continue;
       if (capped && (this.sentInPass >= MAX_MAILS_PER_PASS || sentInHour >= MAX_MAILS_PER_HOUR)) {
         held++;
         continue;
@@ -141,10 +152,15 @@ export class MailTarget implements PublishTarget {
       let location: string;
       try {
         // Built before the recipient cap existed: refused here rather than sent to all of them.
-        if (envelope.to.length > MAX_RECIPIENTS) throw new TransportError(`${envelope.to.length} recipients, over the hard cap of ${MAX_RECIPIENTS}`, "final", "message");
-        location = await this.transport.deliver({ messageId: row.message_id, envelope, fileName: row.file_name, raw: row.raw });
+        if (envelope.to.length > MAX_RECIPIENTS) {
+          const why = `${envelope.to.length} recipients, over the hard cap of ${MAX_RECIPIENTS}`;
+          throw new TransportError(why, "final", "message");
+        }
+        const { message_id: messageId, file_name: fileName, raw } = row;
+        location = await this.transport.deliver({ messageId, envelope, fileName, raw });
       } catch (err) {
-        const failure = err instanceof TransportError ? err : new TransportError((err as Error).message, "temporary", "server");
+        // Anything else (an outbox directory that cannot be written) waits like a server away.
+        const failure = err instanceof TransportError ? err : new TransportError(String(err), "temporary", "server");
         receipts.push({ target: this.name, ok: false, what: row.what, reason: failure.message });
         this.failed(row, post, failure, now);
         blocked = failure.scope === "server";
@@ -156,8 +172,10 @@ export class MailTarget implements PublishTarget {
       receipts.push({ target: this.name, ok: true, what: row.what, location });
     }
     if (held > 0) {
-      const cap = this.sentInPass >= MAX_MAILS_PER_PASS ? `${MAX_MAILS_PER_PASS} mails per pass` : `${MAX_MAILS_PER_HOUR} mails per hour`;
-      this.log?.warn({ held, cap }, `${held} ${held === 1 ? "reply" : "replies"} held back by the hard cap of ${cap}; kept pending, sent later`);
+      const byPass = this.sentInPass >= MAX_MAILS_PER_PASS;
+      const cap = byPass ? `${MAX_MAILS_PER_PASS} mails per pass` : `${MAX_MAILS_PER_HOUR} mails per hour`;
+      const what = `${held} ${held === 1 ? "reply" : "replies"}`;
+      this.log?.warn({ held, cap }, `${what} held back by the hard cap of ${cap}; kept pending, sent later`);
     }
     this.logPending();
     return receipts;
@@ -170,7 +188,7 @@ export class MailTarget implements PublishTarget {
     this.store.transaction(() => {
       if (location === IN_ARCHIVE) this.store.ledger.posted(key, location, at);
       else this.store.ledger.attempted(key, { kind: "sent", location }, at);
-      for (const fp of fingerprints) this.store.ledger.posted({ channel: row.channel, thread: row.thread, what: fp }, row.message_id, at);
+      for (const fp of fingerprints) this.store.ledger.posted({ ...key, what: fp }, row.message_id, at);
       // The server works again: what waited only for it is due now, not at its backoff's end.
       if (location !== IN_ARCHIVE) this.store.ledger.serverBack(CHANNEL);
     });
@@ -179,7 +197,9 @@ export class MailTarget implements PublishTarget {
       this.configurationError = undefined;
     }
     // Logged once the ledger says so: a line here means the reply will never be sent again.
-    this.log?.info({ messageId: row.message_id, thread: row.thread, what: row.what, location, attempts: post.attempts + 1 }, "reply posted");
+    const attempts = post.attempts + 1;
+    const { message_id: messageId, thread, what } = row;
+    this.log?.info({ messageId, thread, what, location, attempts }, "reply posted");
   }
 
   private failed(row: OutgoingRow, post: Post, f: TransportError, now: Date): void {
@@ -191,7 +211,7 @@ export class MailTarget implements PublishTarget {
       const fingerprints = JSON.parse(row.fingerprints) as string[];
       this.store.transaction(() => {
         this.store.ledger.attempted(key, { kind: "final", reason: f.message }, at);
-        for (const fp of fingerprints) this.store.ledger.failed({ channel: row.channel, thread: row.thread, what: fp }, f.message);
+        for (const fp of fingerprints) this.store.ledger.failed({ ...key, what: fp }, f.message);
       });
       this.log?.warn(fields, "reply refused by the server for good; not tried again");
       return;
@@ -201,7 +221,8 @@ export class MailTarget implements PublishTarget {
     if (f.kind === "configuration" && this.configurationError !== f.message) {
       // The operator must act: said loudly once, not on every retry.
       this.configurationError = f.message;
-      this.log?.error({ ...fields, nextTry }, "mail delivery refused: check the SMTP settings (login, password, TLS, sender); every reply waits");
+      const say = "mail delivery refused: check the SMTP settings (login, password, TLS, sender); every reply waits";
+      this.log?.error({ ...fields, nextTry }, say);
     } else this.log?.warn({ ...fields, nextTry }, "reply not delivered; will retry");
   }
 
@@ -213,7 +234,16 @@ export class MailTarget implements PublishTarget {
     this.pendingLogged = summary;
     if (p.pending === 0) return;
     this.log?.info(
-      { pending: p.pending, queued: p.queued, temporary: p.temporary, configuration: p.configuration, failed: p.failed, oldest: p.oldestPendingSince, nextTry: p.nextTryAt, lastError: p.lastError?.reason },
+      {
+        pending: p.pending,
+        queued: p.queued,
+        temporary: p.temporary,
+        configuration: p.configuration,
+        failed: p.failed,
+        oldest: p.oldestPendingSince,
+        nextTry: p.nextTryAt,
+        lastError: p.lastError?.reason,
+      },
       "replies waiting to go out",
     );
   }

@@ -136,7 +136,8 @@ export function classifySmtpError(e: SmtpErrorFields): TransportError {
   if (code === undefined || !Number.isFinite(code) || code < 400) return make("temporary", "server");
   if (code < 500) return make("temporary", aboutMessage && code !== 421 ? "message" : "server");
   // "Relay access denied" / "authentication required" at RCPT TO is the bot not logged in.
-  if (aboutMessage && (code === 530 || /\brelay|authenticat/i.test(e.response ?? e.message))) return make("configuration", "server");
+  const notLoggedIn = code === 530 || /\brelay|authenticat/i.test(e.response ?? e.message);
+  if (aboutMessage && notLoggedIn) return make("configuration", "server");
   if (aboutMessage) return make("final", "message");
   // A SIZE the server refuses at MAIL FROM is about this message.
   if (command === "MAIL FROM" && code === 552) return make("final", "message");
@@ -195,7 +196,8 @@ export function smtpTransport(s: SmtpSettings): MailTransport {
       }
       // Some recipients refused, the rest took it: delivered, and said where it did not go.
       const refused = (info.rejected ?? []).map(String);
-      return `smtp ${s.host}:${s.port} ${info.response ?? ""}${refused.length > 0 ? `; refused by ${refused.join(", ")}` : ""}`.trim();
+      const where = `smtp ${s.host}:${s.port} ${info.response ?? ""}`.trim();
+      return refused.length > 0 ? `${where}; refused by ${refused.join(", ")}` : where;
     },
     close() {
       smtp.close();
