@@ -27,7 +27,7 @@ export interface SmtpPeer {
 /** A real SMTP server on 127.0.0.1 and a free port: what the bot talks to in tests. With `auth`, AUTH PLAIN/LOGIN is required. */
 export async function startSmtpPeer(auth?: { user: string; pass: string }): Promise<SmtpPeer> {
   const received: Received[] = [];
-  const peer: { refuse: number | undefined; refuseData: number | undefined; hold: SmtpPeer["hold"] } = { refuse: undefined, refuseData: undefined, hold: undefined };
+  const peer: Pick<SmtpPeer, "refuse" | "refuseData" | "hold"> = { refuse: undefined, refuseData: undefined, hold: undefined };
   const server = new SMTPServer({
     secure: false,
     authOptional: !auth,

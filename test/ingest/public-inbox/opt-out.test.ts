@@ -4,7 +4,14 @@ import { hasOptOutLine, htmlText } from "../../../src/ingest/public-inbox/opt-ou
 import { BOT, fixtureMessages, LIST, mailEnv, type Env } from "../../channels/mail-setup.js";
 import { PeerInbox } from "../../peers/public-inbox.js";
 
-const HEAD = "From: Jane Dev <jane@example.org>\nSubject: Re: [PATCH] dma-buf: x\nMessage-ID: <o@example.org>\nIn-Reply-To: <p@example.org>\nMIME-Version: 1.0\n";
+const HEAD = [
+  "From: Jane Dev <jane@example.org>",
+  "Subject: Re: [PATCH] dma-buf: x",
+  "Message-ID: <o@example.org>",
+  "In-Reply-To: <p@example.org>",
+  "MIME-Version: 1.0",
+  "",
+].join("\n");
 
 /** A reply with these headers after the common ones, and this body. */
 function reply(headers: string, body: string, eol = "\n"): Buffer {
@@ -59,7 +66,8 @@ describe("an opt-out line, as people send it", () => {
     expect(optOut(reply("Content-Type: text/html; charset=utf-8\n", quoted))).toBe(false);
     // HTML beside plain text: the plain text is what the author wrote.
     const alt = `Content-Type: multipart/alternative; boundary="b"\n`;
-    expect(optOut(reply(alt, "--b\nContent-Type: text/plain\n\nI disagree.\n--b\nContent-Type: text/html\n\n<div>Dmabuf-review: opt-out</div>\n--b--\n"))).toBe(false);
+    const parts = "--b\nContent-Type: text/plain\n\nI disagree.\n--b\nContent-Type: text/html\n\n<div>Dmabuf-review: opt-out</div>\n--b--\n";
+    expect(optOut(reply(alt, parts))).toBe(false);
   });
 
   it("the helpers on their own", () => {
@@ -79,7 +87,8 @@ describe("the mail channel and an opt-out", () => {
     const html = "<div dir=3D\"auto\">Please stop.<div dir=3D\"auto\"><br></div><div dir=3D\"auto\">Dmabuf-review: opt=\n-out</div></div>\n";
     inbox.add(
       Buffer.from(
-        `From: Dev Eloper <dev@example.org>\nTo: ${BOT.email}\nSubject: Re: [PATCH] earlier\nMessage-ID: <stop@example.org>\nIn-Reply-To: <earlier@example.org>\n` +
+        `From: Dev Eloper <dev@example.org>\nTo: ${BOT.email}\nSubject: Re: [PATCH] earlier\n` +
+          "Message-ID: <stop@example.org>\nIn-Reply-To: <earlier@example.org>\n" +
           `MIME-Version: 1.0\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: quoted-printable\n\n${html}`,
       ),
     );

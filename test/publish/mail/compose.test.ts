@@ -112,12 +112,14 @@ describe("drafting replies to a series", () => {
   });
 
   it("never answers the bot itself: its own patch gets no reply, and it is never To or Cc", async () => {
-    const own = (await reviewEdited("model/udmabuf-skip-cpu-sync.patch", "dmabuf-review <Bot@DMABUF-Review.example>", ["Message-ID: <own@example.org>"])).series[0]!;
+    const patch = "model/udmabuf-skip-cpu-sync.patch";
+    const own = (await reviewEdited(patch, "dmabuf-review <Bot@DMABUF-Review.example>", ["Message-ID: <own@example.org>"])).series[0]!;
     expect(atOrAbove(own.patches[0]!.findings, "warning").length).toBeGreaterThan(0);
     const mine = draftReplies(own, OPTS, never, never);
     expect(mine.drafts).toEqual([]);
     expect(mine.refused).toEqual([{ target: "mail", ok: false, what: "own@example.org", reason: "sent from the bot's own address" }]);
-    const other = (await reviewEdited("model/udmabuf-skip-cpu-sync.patch", undefined, ["Message-ID: <other@example.org>", "To: BOT@dmabuf-review.example", "Cc: a@example.org, bot@dmabuf-review.example"])).series[0]!;
+    const headers = ["Message-ID: <other@example.org>", "To: BOT@dmabuf-review.example", "Cc: a@example.org, bot@dmabuf-review.example"];
+    const other = (await reviewEdited(patch, undefined, headers)).series[0]!;
     const d = draftReplies(other, OPTS, never, never).drafts;
     expect(d.map((x) => [...x.to, ...x.cc].map((p) => p.email))).toEqual([["dev@example.org", OPTS.list, "a@example.org"]]);
   });

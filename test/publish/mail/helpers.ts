@@ -31,7 +31,9 @@ export function bodyOf(raw: string): string {
 export const read = (path: string) => readFileSync(path, "utf8");
 
 /** A logger whose lines a test can read back, as parsed JSON objects. */
-export function capturedLog(): { log: Logger; lines: Record<string, unknown>[]; at: (level: "info" | "warn" | "error") => Record<string, unknown>[] } {
+type Line = Record<string, unknown>;
+
+export function capturedLog(): { log: Logger; lines: Line[]; at: (level: "info" | "warn" | "error") => Line[] } {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {

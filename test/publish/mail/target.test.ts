@@ -155,7 +155,8 @@ describe("the mail target: posted once", () => {
     expect(await target.flush()).toEqual([]);
     expect(peer.received.length).toBe(start);
     const key = prepared.outgoing[0]!.key;
-    expect(store.ledger.get(key)).toMatchObject({ state: "failed", attempts: 1, error_kind: "final", next_try_at: null, last_error: expect.stringMatching(/550 refused/) });
+    const last_error = expect.stringMatching(/550 refused/);
+    expect(store.ledger.get(key)).toMatchObject({ state: "failed", attempts: 1, error_kind: "final", next_try_at: null, last_error });
     expect(store.ledger.pendingMail()).toMatchObject({ pending: 0, failed: 4, lastError: { kind: "final", reason: expect.stringMatching(/550/) } });
     target.close();
     store.close();
@@ -260,7 +261,8 @@ describe("the mail target: delivery that fails for a while", () => {
       peer.refuseData = undefined;
       peer.hold = undefined;
     }
-    expect(store.ledger.get(prepared.outgoing[1]!.key)).toMatchObject({ state: "failed", error_kind: "final", last_error: expect.stringMatching(/554/) });
+    const last_error = expect.stringMatching(/554/);
+    expect(store.ledger.get(prepared.outgoing[1]!.key)).toMatchObject({ state: "failed", error_kind: "final", last_error });
     expect(await target.flush()).toEqual([]);
     target.close();
     store.close();
@@ -271,7 +273,9 @@ describe("the mail target: delivery that fails for a while", () => {
 function drafts(n: number): Draft[] {
   return Array.from({ length: n }, (_, i) => {
     const key = { channel: "mail", thread: `burst-${i}@example.org`, what: "reply:0000000000000000" };
-    return { key, fingerprints: [], messageId: postMessageId(key, BOT), inReplyTo: key.thread, references: [key.thread], to: [{ name: "Dev", email: `dev${i}@example.org` }], cc: [], subject: `Re: [PATCH] burst ${i}`, text: "x\n" };
+    const to = [{ name: "Dev", email: `dev${i}@example.org` }];
+    const subject = `Re: [PATCH] burst ${i}`;
+    return { key, fingerprints: [], messageId: postMessageId(key, BOT), inReplyTo: key.thread, references: [key.thread], to, cc: [], subject, text: "x\n" };
   });
 }
 
@@ -293,7 +297,8 @@ describe("the mail target: hard limits no configuration lifts", () => {
     expect(got[0]!.to).toHaveLength(MAX_RECIPIENTS);
     expect(got[0]!.to).toEqual(["dev@example.org", OPTS.list, "maint@example.org", ...cc.slice(0, MAX_RECIPIENTS - 3)]);
     expect(header(got[0]!.raw.replace(/\r\n/g, "\n"), "Cc")!.split(",")).toHaveLength(MAX_RECIPIENTS - 1);
-    expect(at("warn")).toEqual([expect.objectContaining({ leftOut: 500 + 3 - MAX_RECIPIENTS, msg: expect.stringMatching(/first 25 recipients only \(hard cap\)/) })]);
+    const msg = expect.stringMatching(/first 25 recipients only \(hard cap\)/);
+    expect(at("warn")).toEqual([expect.objectContaining({ leftOut: 500 + 3 - MAX_RECIPIENTS, msg })]);
     target.close();
     store.close();
   });
