@@ -34,6 +34,23 @@ function tmp(): { db: string; outbox: string } {
 const smtp = (port: number, login?: { user: string; password: string }) =>
   smtpTransport({ host: "127.0.0.1", port, secure: false, user: login?.user, password: login?.password });
 
+/** The replies the review earns, prepared and recorded as the channel records them. */
+async function recordReplies(store: Store, target: MailTarget) {
+  const prepared = await target.prepare(review.series[0]!);
+  store.transaction(() => target.record(prepared.outgoing));
+  return prepared;
+}
+
+/** `fn`, while the peer refuses every recipient with `code`. */
+async function whileRefusing<T>(code: number, fn: () => Promise<T>): Promise<T> {
+  peer.refuse = code;
+  try {
+    return await fn();
+  } finally {
+    peer.refuse = undefined;
+  }
+}
+
 /** A clock a test moves by hand: backoffs pass without waiting. */
 function manualClock(start: string) {
   let t = new Date(start).getTime();
@@ -124,13 +141,8 @@ describe("the mail target: posted once", () => {
     const t = tmp();
     const store = Store.open(t.db);
     const target = new MailTarget(store, smtp(peer.port), OPTS);
-    peer.refuse = 550;
-    try {
-      const receipts = await target.publish(review, { channel: "mail", id: "x" });
-      expect(receipts.filter((r) => !r.ok)).toHaveLength(4);
-    } finally {
-      peer.refuse = undefined;
-    }
+    const receipts = await whileRefusing(550, () => target.publish(review, { channel: "mail", id: "x" }));
+    expect(receipts.filter((r) => !r.ok)).toHaveLength(4);
     const p1 = review.series[0]!.patches[0]!.message.messageId;
     const failed = store.ledger.forThread("mail", p1);
     expect(failed.every((p) => p.state === "failed" && /refused/.test(p.detail ?? ""))).toBe(true);
@@ -142,15 +154,9 @@ describe("the mail target: posted once", () => {
     const t = tmp();
     const store = Store.open(t.db);
     const target = new MailTarget(store, smtp(peer.port), OPTS);
-    const prepared = await target.prepare(review.series[0]!);
-    store.transaction(() => target.record(prepared.outgoing));
-    peer.refuse = 550;
-    try {
-      // Refused recipients are about this message: the next mail is still tried.
-      expect((await target.flush()).map((r) => r.ok)).toEqual([false, false, false, false]);
-    } finally {
-      peer.refuse = undefined;
-    }
+    const prepared = await recordReplies(store, target);
+    // Refused recipients are about this message: the next mail is still tried.
+    expect((await whileRefusing(550, () => target.flush())).map((r) => r.ok)).toEqual([false, false, false, false]);
     const start = peer.received.length;
     expect(await target.flush()).toEqual([]);
     expect(peer.received.length).toBe(start);
@@ -171,8 +177,7 @@ describe("the mail target: delivery that fails for a while", () => {
     const { log, at } = capturedLog();
     try {
       const bad = new MailTarget(store, smtp(authed.port, { user: "bot", password: "wrong" }), OPTS, log, clock.now);
-      const prepared = await bad.prepare(review.series[0]!);
-      store.transaction(() => bad.record(prepared.outgoing));
+      const prepared = await recordReplies(store, bad);
       // The first refusal stops the round: every mail would be refused alike.
       const first = await bad.flush();
       expect(first).toEqual([{ target: "smtp", ok: false, what: prepared.outgoing[0]!.key.what, reason: expect.stringMatching(/535/) }]);
@@ -217,15 +222,9 @@ describe("the mail target: delivery that fails for a while", () => {
     let store = Store.open(t.db);
     const clock = manualClock("2026-12-01T10:00:00Z");
     const target = new MailTarget(store, smtp(peer.port), OPTS, undefined, clock.now);
-    const prepared = await target.prepare(review.series[0]!);
-    store.transaction(() => target.record(prepared.outgoing));
-    peer.refuse = 451;
-    try {
-      // A 4xx to the recipients is about this mail: the next ones are tried, and held alike.
-      expect((await target.flush()).map((r) => r.ok)).toEqual([false, false, false, false]);
-    } finally {
-      peer.refuse = undefined;
-    }
+    const prepared = await recordReplies(store, target);
+    // A 4xx to the recipients is about this mail: the next ones are tried, and held alike.
+    expect((await whileRefusing(451, () => target.flush())).map((r) => r.ok)).toEqual([false, false, false, false]);
     expect(store.ledger.pendingMail()).toMatchObject({ pending: 4, temporary: 4, nextTryAt: clock.iso(60) });
     target.close();
     store.close();
@@ -246,8 +245,7 @@ describe("the mail target: delivery that fails for a while", () => {
   it("a 554 for the message's content is final; the mails after it still go", async () => {
     const store = Store.open(tmp().db);
     const target = new MailTarget(store, smtp(peer.port), OPTS);
-    const prepared = await target.prepare(review.series[0]!);
-    store.transaction(() => target.record(prepared.outgoing));
+    const prepared = await recordReplies(store, target);
     const refused = prepared.outgoing[1]!.messageId;
     peer.refuseData = 554;
     peer.hold = (r) => {
