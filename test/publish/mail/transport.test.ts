@@ -99,6 +99,22 @@ describe("a reply as a message", () => {
     expect(err).toMatchObject({ kind: "temporary", scope: "server" });
   });
 
+  it("settings no mail can go through with are configuration: a refused sender, TLS on a plain port", async () => {
+    const o = await buildOutgoing(draft, BOT);
+    const plain = { host: "127.0.0.1", port: peer.port, user: undefined, password: undefined };
+    const tls = smtpTransport({ ...plain, secure: true });
+    const t = smtpTransport({ ...plain, secure: false });
+    try {
+      expect(await tls.deliver(o).catch((e: unknown) => e)).toMatchObject({ kind: "configuration", scope: "server" });
+      peer.refuseSender = 553;
+      expect(await t.deliver(o).catch((e: unknown) => e)).toMatchObject({ kind: "configuration", scope: "server", message: expect.stringMatching(/553/) });
+    } finally {
+      peer.refuseSender = undefined;
+      tls.close();
+      t.close();
+    }
+  });
+
   it("a refusal says whether to try again: 5xx about the message is final, 4xx is not", async () => {
     const o = await buildOutgoing(draft, BOT);
     const t = smtpTransport({ host: "127.0.0.1", port: peer.port, secure: false, user: undefined, password: undefined });
