@@ -109,6 +109,8 @@ export class TransportError extends Error {
 interface SmtpErrorFields {
   readonly message: string;
   readonly code?: string;
+  /** The system or OpenSSL code under nodemailer's own (ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER, CERT_HAS_EXPIRED). */
+  readonly originalCode?: string;
   readonly responseCode?: number;
   /** The SMTP command the server answered: "CONN", "EHLO", "AUTH PLAIN", "MAIL FROM", "RCPT TO", "DATA", or "API". */
   readonly command?: string;
@@ -117,6 +119,8 @@ interface SmtpErrorFields {
 
 // Errors about the bot's own account or connection settings: no message would go through.
 const CONFIGURATION_CODES = new Set(["EAUTH", "ENOAUTH", "EOAUTH2", "ETLS", "EREQUIRETLS", "ECONFIG", "EPROXY"]);
+// TLS that cannot work with these settings: implicit TLS on a plain port, a certificate refused.
+const TLS_FAILURE = /^ERR_SSL_|^ERR_TLS_|CERT|SIGNATURE/;
 
 /**
  * Classify an SMTP failure. Only a refusal about this message or its recipients (550 mailbox
@@ -131,6 +135,7 @@ export function classifySmtpError(e: SmtpErrorFields): TransportError {
   const aboutMessage = command === "RCPT TO" || command === "DATA";
   const make = (kind: FailureKind, scope: FailureScope) => new TransportError(e.message, kind, scope);
   if (e.code && CONFIGURATION_CODES.has(e.code)) return make("configuration", "server");
+  if (e.originalCode && TLS_FAILURE.test(e.originalCode)) return make("configuration", "server");
   // Our own envelope is one no server will take (an address nodemailer cannot send to).
   if (e.code === "EENVELOPE" && command === "API") return make("final", "message");
   if (code === undefined || !Number.isFinite(code) || code < 400) return make("temporary", "server");
