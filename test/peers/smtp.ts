@@ -86,6 +86,9 @@ export async function startSmtpPeer(auth?: { user: string; pass: string }): Prom
       });
     },
   });
+  // A client killed mid-session (test/channels/mail-kill.test.ts) resets its connection, also an
+  // idle pooled one; a real server notes that and serves the next client.
+  server.on("error", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
