@@ -172,6 +172,7 @@ export class MailMirror {
     const stats = emptyStats();
     const started = Date.now();
     const firstRead = this.ctx.store.transaction(() => this.state.firstRead(this.source, Math.floor(started / 1000)));
+    this.target.startPass(); // the hard cap of mails per pass counts from here
     stats.replies += (await this.target.flush()).filter((r) => r.ok).length; // intended before a crash: they go out first
     if (this.mirror.remote) {
       try {

@@ -14,6 +14,10 @@ export interface SmtpPeer {
   readonly received: Received[];
   /** Refuse every recipient with this reply code (550: permanent, 451: try later); undefined accepts. */
   refuse: number | undefined;
+  /** Refuse the sender (MAIL FROM) with this reply code (553: not a sender this account may use). */
+  refuseSender: number | undefined;
+  /** Refuse the message once its data is in with this reply code (554: content rejected, 552: too large). */
+  refuseData: number | undefined;
   /**
    * Called when DATA ends, before the server answers: return true to hold the answer (the
    * message is then not accepted; the client waits until it goes away).
@@ -25,7 +29,12 @@ export interface SmtpPeer {
 /** A real SMTP server on 127.0.0.1 and a free port: what the bot talks to in tests. With `auth`, AUTH PLAIN/LOGIN is required. */
 export async function startSmtpPeer(auth?: { user: string; pass: string }): Promise<SmtpPeer> {
   const received: Received[] = [];
-  const peer: { refuse: number | undefined; hold: SmtpPeer["hold"] } = { refuse: undefined, hold: undefined };
+  const peer: Pick<SmtpPeer, "refuse" | "refuseSender" | "refuseData" | "hold"> = {
+    refuse: undefined,
+    refuseSender: undefined,
+    refuseData: undefined,
+    hold: undefined,
+  };
   const server = new SMTPServer({
     secure: false,
     authOptional: !auth,
@@ -39,6 +48,14 @@ export async function startSmtpPeer(auth?: { user: string; pass: string }): Prom
     },
     logger: false,
     closeTimeout: 1000,
+    onMailFrom(address, _session, cb) {
+      if (peer.refuseSender) {
+        const err = new Error(`sender ${address.address} refused`) as Error & { responseCode: number };
+        err.responseCode = peer.refuseSender;
+        return cb(err);
+      }
+      cb();
+    },
     onRcptTo(address, _session, cb) {
       if (peer.refuse) {
         const err = new Error(`refused ${address.address}`) as Error & { responseCode: number };
@@ -59,11 +76,19 @@ export async function startSmtpPeer(auth?: { user: string; pass: string }): Prom
           messageId: /^Message-ID:\s*<([^>]+)>/im.exec(raw)?.[1],
         };
         if (peer.hold?.(r)) return; // never answered: not delivered
+        if (peer.refuseData) {
+          const err = new Error("message refused") as Error & { responseCode: number };
+          err.responseCode = peer.refuseData;
+          return cb(err);
+        }
         received.push(r);
         cb();
       });
     },
   });
+  // A client killed mid-session (test/channels/mail-kill.test.ts) resets its connection, also an
+  // idle pooled one; a real server notes that and serves the next client.
+  server.on("error", () => undefined);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return {
@@ -74,6 +99,18 @@ export async function startSmtpPeer(auth?: { user: string; pass: string }): Prom
     },
     set refuse(v) {
       peer.refuse = v;
+    },
+    get refuseSender() {
+      return peer.refuseSender;
+    },
+    set refuseSender(v) {
+      peer.refuseSender = v;
+    },
+    get refuseData() {
+      return peer.refuseData;
+    },
+    set refuseData(v) {
+      peer.refuseData = v;
     },
     get hold() {
       return peer.hold;

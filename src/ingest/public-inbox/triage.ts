@@ -4,6 +4,7 @@ import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
 import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
 import type { MessageKind } from "../../patch/message.js";
 import { oneLine, parseSubject } from "../../patch/subject.js";
+import { hasOptOutLine, htmlText, mayHoldOptOut } from "./opt-out.js";
 
 /**
  * What the archive loop needs to know about every message, decided on decoded text but without
@@ -26,7 +27,7 @@ export interface Triaged {
   readonly total: number | undefined;
   /** A patch whose diff could touch the dma-buf surface (a superset of what the review keeps). */
   readonly relevant: boolean;
-  /** A line `dmabuf-review: opt-out` of its own, outside quotes. */
+  /** A line `dmabuf-review: opt-out` of its own, outside quotes, in any case (opt-out.ts). */
   readonly optOut: boolean;
 }
 
@@ -212,9 +213,10 @@ function brokenMultipart(headers: Headers, bytes: Buffer): string | undefined {
 
 /**
  * The decoded text of every text part (HTML aside), in latin1 so that every byte survives: what
- * triage looks at is ASCII (paths, identifiers, `diff --git`), whatever the charset.
+ * triage looks at is ASCII (paths, identifiers, `diff --git`), whatever the charset. With
+ * `html`, HTML parts are read too, as text (for an HTML-only mail's opt-out line).
  */
-function textOf(headers: Headers, body: string, depth: number): string {
+function textOf(headers: Headers, body: string, depth: number, html = false): string {
   const ct = contentType(headers.map.get("content-type"));
   if (ct.type.startsWith("multipart/")) {
     const boundary = ct.params["boundary"];
@@ -224,12 +226,13 @@ function textOf(headers: Headers, body: string, depth: number): string {
     for (const part of parts) {
       if (part.startsWith("--")) break;
       const p = splitHeader(part.replace(/^[^\n]*\n/, ""));
-      const t = textOf(parseHeaders(p.head), p.body, depth + 1);
+      const t = textOf(parseHeaders(p.head), p.body, depth + 1, html);
       if (t) out.push(t);
     }
     return out.join("\n");
   }
   if (ct.type.startsWith("text/") && ct.type !== "text/html") return decodeBody(body, headers.map.get("content-transfer-encoding"));
+  if (html && ct.type === "text/html") return htmlText(decodeBody(body, headers.map.get("content-transfer-encoding")));
   return "";
 }
 
@@ -238,7 +241,6 @@ const FILE_START = /^(?:diff --git a\/(\S+) b\/(\S+)|--- (?:a\/(\S+)|\/dev\/null
 // C code outside the known dma-buf paths can still be in scope: an exporter driver names
 // dma_buf, a gate or a flag names coherency, a GEM driver calls the PRIME helpers.
 const KERNEL_MARKER = /dma_buf|dmabuf|DMA_BUF_|drm_gem_prime_|drm_gem_dmabuf_|coheren/;
-const OPT_OUT = /^[ \t]*dmabuf-review:[ \t]*opt-?out[ \t]*$/im;
 
 /**
  * Whether one file of a diff could be in scope: the rules of analysis/touch.ts `classifyFile`
@@ -271,8 +273,6 @@ export function isRelevantDiff(diffText: string): boolean {
 // Needles as bytes: a string needle is encoded again on every search, for every message.
 const BLANK_LINE = Buffer.from("\n\n", "latin1");
 const CRLF_BLANK_LINE = Buffer.from("\r\n\r\n", "latin1");
-const BOT_NAME = Buffer.from("dmabuf-review", "latin1");
-const BASE64 = Buffer.from("base64", "latin1");
 
 /**
  * A copy of `s` that does not keep the string it was cut from alive. Cut from the header block,
@@ -314,10 +314,13 @@ export function triage(bytes: Buffer): TriageResult {
   const inReplyTo = inReplyToOf(h.get("in-reply-to"));
   const isCover = !s.isReply && s.isPatch && s.index === 0;
   // The subject alone says "reply" or "cover letter" for most of a list; their bodies are then
-  // decoded only when they could hold an opt-out (base64 hides it from a byte search).
+  // decoded only when they could hold an opt-out (src/ingest/public-inbox/opt-out.ts).
   const decided = s.isReply || isCover;
-  const mayOptOut = decided && (bytes.indexOf(BOT_NAME, Math.max(end, 0)) >= 0 || bytes.indexOf(BASE64, 0) >= 0);
-  const text = end >= 0 && (!decided || mayOptOut) ? textOf(headers, bytes.toString("latin1", end + blankLineLength(bytes, end)), 0) : "";
+  let bodyText: string | undefined;
+  const body = () => (bodyText ??= end >= 0 ? bytes.toString("latin1", end + blankLineLength(bytes, end)) : "");
+  let may: boolean | undefined;
+  const mayOptOut = () => (may ??= end >= 0 && mayHoldOptOut(bytes, contentType(h.get("content-type")).type, body));
+  const text = end >= 0 && (!decided || mayOptOut()) ? textOf(headers, body(), 0) : "";
   const diffAt = !decided && (text.includes("\n+++ ") || text.includes("diff --git a/")) ? text.search(DIFF) : -1;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
   const dateValue = h.get("date");
@@ -336,7 +339,8 @@ export function triage(bytes: Buffer): TriageResult {
       index: s.index,
       total: s.total,
       relevant: kind === "patch" && isRelevantDiff(text.slice(diffAt)),
-      optOut: kind !== "patch" && text.includes("dmabuf-review:") && OPT_OUT.test(text),
+      // An HTML-only mail has no plain text: its HTML is read for the line.
+      optOut: kind !== "patch" && mayOptOut() && hasOptOutLine(text.trim() ? text : textOf(headers, body(), 0, true)),
     },
   };
 }

@@ -8,6 +8,7 @@ import { wrap } from "../../review/render/wrap.js";
 import type { SeriesReview } from "../../review/review-series.js";
 import type { PostKey } from "../../state/ledger.js";
 import type { Receipt } from "../target.js";
+import { distinct } from "./limits.js";
 
 export const CHANNEL = "mail";
 
@@ -58,18 +59,6 @@ export function postMessageId(key: PostKey, from: Person): string {
   return `dmabuf-review.${hash}@${domain}`;
 }
 
-function dedupe(people: readonly Person[], drop: readonly string[]): Person[] {
-  const seen = new Set(drop.map((e) => e.toLowerCase()));
-  const out: Person[] = [];
-  for (const p of people) {
-    const k = p.email.toLowerCase();
-    if (!k || seen.has(k)) continue;
-    seen.add(k);
-    out.push(p);
-  }
-  return out;
-}
-
 // A very deep thread would give a References header of hundreds of ids; the root and the
 // nearest ancestors are what threading needs (RFC 5322 3.6.4 allows trimming the middle).
 function references(refs: readonly string[], parent: string): string[] {
@@ -101,15 +90,23 @@ export function draftReplies(s: SeriesReview, o: ReplyOptions, isPosted: (key: P
   const any = s.patches.some((p) => atOrAbove(p.findings, o.threshold).length > 0);
   if (!any) return { drafts, refused };
   if (o.policy === "none") return { drafts, refused: [{ target, ok: false, what: s.series.id, reason: "the list's policy is to send nothing" }] };
+  // The list first, then the patch's To (usually the maintainers), then its Cc: the order in
+  // which the hard recipient cap (limits.ts) keeps them.
   const address = (m: { from: Person; to: readonly Person[]; cc: readonly Person[] }) => ({
     to: [m.from],
-    cc: o.policy === "all" ? dedupe([...(o.list ? [{ name: o.list, email: o.list }] : []), ...m.to, ...m.cc], [m.from.email, o.from.email]) : [],
+    cc: o.policy === "all" ? distinct([...(o.list ? [{ name: o.list, email: o.list }] : []), ...m.to, ...m.cc], [m.from.email, o.from.email]) : [],
   });
+  // A patch the bot's own address sent (a test mail, a loop through the list) gets no reply.
+  const mine = (m: { from: Person }) => m.from.email.toLowerCase() === o.from.email.toLowerCase();
   const summary = modelSummary(s).map((l) => l.trim()).join(" ");
   const coverKey = s.series.cover ? { channel: CHANNEL, thread: s.series.cover.messageId, what: "summary" } : undefined;
   let summaryInline = !s.series.cover && summary !== "";
   for (const p of s.patches) {
     const m = p.message;
+    if (mine(m)) {
+      refused.push({ target, ok: false, what: m.messageId, reason: "sent from the bot's own address" });
+      continue;
+    }
     if (optedOut(m.from.email)) {
       refused.push({ target, ok: false, what: m.messageId, reason: `${m.from.email} opted out` });
       continue;
@@ -134,7 +131,8 @@ export function draftReplies(s: SeriesReview, o: ReplyOptions, isPosted: (key: P
   }
   const cover = s.series.cover;
   if (cover && coverKey && summary && !isPosted(coverKey)) {
-    if (optedOut(cover.from.email)) refused.push({ target, ok: false, what: cover.messageId, reason: `${cover.from.email} opted out` });
+    if (mine(cover)) refused.push({ target, ok: false, what: cover.messageId, reason: "sent from the bot's own address" });
+    else if (optedOut(cover.from.email)) refused.push({ target, ok: false, what: cover.messageId, reason: `${cover.from.email} opted out` });
     else
       drafts.push({
         key: coverKey,

@@ -2,35 +2,56 @@ import type { Logger } from "pino";
 import type { Person } from "../../patch/message.js";
 import type { Review } from "../../review/review.js";
 import type { SeriesReview } from "../../review/review-series.js";
-import type { PostKey } from "../../state/ledger.js";
-import { MailState } from "../../state/mail.js";
+import type { Post, PostKey } from "../../state/ledger.js";
+import { MailState, type OutgoingRow } from "../../state/mail.js";
 import type { Store } from "../../state/store.js";
 import type { PublishTarget, Receipt, ThreadRef } from "../target.js";
 import { CHANNEL, draftReplies, type Drafted, type ReplyOptions } from "./compose.js";
+import { MAX_MAILS_PER_HOUR, MAX_MAILS_PER_PASS, MAX_RECIPIENTS } from "./limits.js";
+import { retryDelaySeconds } from "./retry.js";
 import { buildOutgoing, TransportError, type MailTransport, type Outgoing } from "./transport.js";
+
+const IN_ARCHIVE = "already in the list archive";
 
 /**
  * Replies on a mailing list, posted once. Three steps, so that a channel can put the middle one
  * in the same transaction as its cursor move:
  *   prepare()  draft what the ledger has not seen and build the messages (async, no writes);
  *   record()   intend each one in the ledger and keep its bytes (synchronous, in a transaction);
- *   flush()    deliver everything pending, then mark it posted.
+ *   flush()    deliver everything pending and due, then mark it posted.
  * A crash after record() leaves pending rows: the next flush() sends the same bytes, same
  * Message-ID. A reply whose Message-ID the archive already holds went out: it is marked posted
- * without a second send.
+ * without a second send. A delivery that fails stays pending unless the server refused the
+ * message itself; it is tried again on a later flush() after a backoff kept in the ledger.
+ * Mail beyond the hard caps (limits.ts) stays pending too, and goes out on a later flush().
  */
 export class MailTarget implements PublishTarget {
   readonly name: string;
   private readonly state: MailState;
+  /** Mails delivered since startPass() (or since this target was made: one CLI run). */
+  private sentInPass = 0;
+  /** Set once a delivery was tried: until then, mail held back by a server failure is tried at once. */
+  private probed = false;
+  /** The configuration error last logged at error level: logged again only when it changes. */
+  private configurationError: string | undefined;
+  /** The pending summary last logged: logged again only when it changes. */
+  private pendingLogged = "";
 
   constructor(
     private readonly store: Store,
     private readonly transport: MailTransport,
     private readonly defaults: ReplyOptions,
     private readonly log?: Logger,
+    /** The time now; tests move it instead of waiting for a backoff to pass. */
+    private readonly clock: () => Date = () => new Date(),
   ) {
     this.name = transport.name;
     this.state = new MailState(store.db);
+  }
+
+  /** A new pass over a mirror begins: the per-pass cap counts from here. */
+  startPass(): void {
+    this.sentInPass = 0;
   }
 
   get from(): Person {
@@ -48,7 +69,11 @@ export class MailTarget implements PublishTarget {
   }
 
   /** Draft and build the replies a series earns under `options` (the list's policy). */
-  async prepare(s: SeriesReview, options: Partial<ReplyOptions> = {}, date = new Date()): Promise<{ outgoing: Outgoing[]; refused: readonly Receipt[] }> {
+  async prepare(
+    s: SeriesReview,
+    options: Partial<ReplyOptions> = {},
+    date = this.clock(),
+  ): Promise<{ outgoing: Outgoing[]; refused: readonly Receipt[] }> {
     const o = { ...this.defaults, ...options };
     const drafted = this.draft(s, o);
     const outgoing: Outgoing[] = [];
@@ -58,11 +83,22 @@ export class MailTarget implements PublishTarget {
 
   /** Record the intent to post: call inside the transaction that moves the cursor. */
   record(outgoing: readonly Outgoing[]): void {
-    const created = new Date().toISOString();
+    const created = this.clock().toISOString();
     for (const o of outgoing) {
+      if (o.envelope.to.length === 0) {
+        const fields = { messageId: o.messageId, thread: o.key.thread };
+        this.log?.warn(fields, "reply has nobody to go to (only the bot's own address); not recorded");
+        continue;
+      }
       // A key seen before (a thread reviewed again after a crash) is not posted twice.
-      if (!this.store.ledger.intend(o.key, this.name, o.messageId)) continue;
-      for (const fp of o.fingerprints) this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId);
+      if (!this.store.ledger.intend(o.key, this.name, o.messageId, created)) continue;
+      if (o.leftOut > 0) {
+        const fields = { messageId: o.messageId, thread: o.key.thread, recipients: o.envelope.to.length, leftOut: o.leftOut };
+        this.log?.warn(fields, `reply addressed to the first ${MAX_RECIPIENTS} recipients only (hard cap)`);
+      }
+      for (const fp of o.fingerprints) {
+        this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId, created);
+      }
       this.state.saveOutgoing({
         message_id: o.messageId,
         channel: o.key.channel,
@@ -77,47 +113,139 @@ export class MailTarget implements PublishTarget {
     }
   }
 
-  /** Deliver every pending reply, oldest first. A transport that is down stops the round. */
+  /**
+   * Deliver every pending reply that is due, oldest first, within the hard caps. A failure that
+   * concerns the server (down, login refused) ends the round: the next mail would fail alike.
+   */
   async flush(): Promise<Receipt[]> {
     const receipts: Receipt[] = [];
+    const now = this.clock();
+    // The outbox reaches nobody by itself; every transport that sends is capped.
+    const capped = this.transport.name !== "outbox";
+    const hourAgo = new Date(now.getTime() - 3600_000).toISOString();
+    let sentInHour = capped ? this.store.ledger.sentSince(CHANNEL, hourAgo) : 0;
+    let held = 0;
+    // A server that failed holds every mail back until its backoff ends (one probe excepted,
+    // right after a restart, when its settings may have been fixed).
+    const wait = this.store.ledger.serverWaitUntil(CHANNEL);
+    let blocked = this.probed && wait !== null && wait > now.toISOString();
     for (const row of this.state.pendingOutgoing()) {
       const key = { channel: row.channel, thread: row.thread, what: row.what };
-      const fingerprints = JSON.parse(row.fingerprints) as string[];
-      let location: string;
+      const post = this.store.ledger.get(key);
+      if (!post || post.state !== "pending") continue;
       if (this.state.has(row.message_id)) {
-        location = "already in the list archive";
-      } else {
-        try {
-          location = await this.transport.deliver({
-            messageId: row.message_id,
-            envelope: JSON.parse(row.envelope) as Outgoing["envelope"],
-            fileName: row.file_name,
-            raw: row.raw,
-          });
-        } catch (err) {
-          const permanent = err instanceof TransportError && err.permanent;
-          const reason = (err as Error).message;
-          this.log?.warn({ messageId: row.message_id, reason, permanent }, permanent ? "reply refused" : "reply not delivered; will retry");
-          receipts.push({ target: this.name, ok: false, what: row.what, reason });
-          if (permanent) {
-            this.store.transaction(() => {
-              this.store.ledger.failed(key, reason);
-              for (const fp of fingerprints) this.store.ledger.failed({ channel: row.channel, thread: row.thread, what: fp }, reason);
-            });
-            continue;
-          }
-          break;
-        }
+        this.delivered(row, post, IN_ARCHIVE, now);
+        receipts.push({ target: this.name, ok: true, what: row.what, location: IN_ARCHIVE });
+        continue;
       }
-      this.store.transaction(() => {
-        this.store.ledger.posted(key, location);
-        for (const fp of fingerprints) this.store.ledger.posted({ channel: row.channel, thread: row.thread, what: fp }, row.message_id);
-      });
-      // Logged once the ledger says so: a line here means the reply will never be sent again.
-      this.log?.info({ messageId: row.message_id, thread: row.thread, what: row.what, location }, "reply posted");
+      if (blocked) continue;
+      const due = post.next_try_at === null || post.next_try_at <= now.toISOString();
+      // The probe after a restart: a mail held back by the server's failure is tried at once.
+      const probe = !this.probed && post.error_scope === "server";
+      if (!due && !probe) continue;
+      if (capped && (this.sentInPass >= MAX_MAILS_PER_PASS || sentInHour >= MAX_MAILS_PER_HOUR)) {
+        held++;
+        continue;
+      }
+      const envelope = JSON.parse(row.envelope) as Outgoing["envelope"];
+      this.probed = true;
+      let location: string;
+      try {
+        // Built before the recipient cap existed: refused here rather than sent to all of them.
+        if (envelope.to.length > MAX_RECIPIENTS) {
+          const why = `${envelope.to.length} recipients, over the hard cap of ${MAX_RECIPIENTS}`;
+          throw new TransportError(why, "final", "message");
+        }
+        const { message_id: messageId, file_name: fileName, raw } = row;
+        location = await this.transport.deliver({ messageId, envelope, fileName, raw });
+      } catch (err) {
+        // Anything else (an outbox directory that cannot be written) waits like a server away.
+        const failure = err instanceof TransportError ? err : new TransportError(String(err), "temporary", "server");
+        receipts.push({ target: this.name, ok: false, what: row.what, reason: failure.message });
+        this.failed(row, post, failure, now);
+        blocked = failure.scope === "server";
+        continue;
+      }
+      this.delivered(row, post, location, now);
+      this.sentInPass++;
+      sentInHour++;
       receipts.push({ target: this.name, ok: true, what: row.what, location });
     }
+    if (held > 0) {
+      const byPass = this.sentInPass >= MAX_MAILS_PER_PASS;
+      const cap = byPass ? `${MAX_MAILS_PER_PASS} mails per pass` : `${MAX_MAILS_PER_HOUR} mails per hour`;
+      const what = `${held} ${held === 1 ? "reply" : "replies"}`;
+      this.log?.warn({ held, cap }, `${what} held back by the hard cap of ${cap}; kept pending, sent later`);
+    }
+    this.logPending();
     return receipts;
+  }
+
+  private delivered(row: OutgoingRow, post: Post, location: string, now: Date): void {
+    const at = now.toISOString();
+    const fingerprints = JSON.parse(row.fingerprints) as string[];
+    const key = { channel: row.channel, thread: row.thread, what: row.what };
+    this.store.transaction(() => {
+      if (location === IN_ARCHIVE) this.store.ledger.posted(key, location, at);
+      else this.store.ledger.attempted(key, { kind: "sent", location }, at);
+      for (const fp of fingerprints) this.store.ledger.posted({ ...key, what: fp }, row.message_id, at);
+      // The server works again: what waited only for it is due now, not at its backoff's end.
+      if (location !== IN_ARCHIVE) this.store.ledger.serverBack(CHANNEL);
+    });
+    if (post.error_kind === "configuration" || this.configurationError) {
+      this.log?.info({ messageId: row.message_id }, "mail delivery works again");
+      this.configurationError = undefined;
+    }
+    // Logged once the ledger says so: a line here means the reply will never be sent again.
+    const attempts = post.attempts + 1;
+    const { message_id: messageId, thread, what } = row;
+    this.log?.info({ messageId, thread, what, location, attempts }, "reply posted");
+  }
+
+  private failed(row: OutgoingRow, post: Post, f: TransportError, now: Date): void {
+    const at = now.toISOString();
+    const key = { channel: row.channel, thread: row.thread, what: row.what };
+    const attempts = post.attempts + 1;
+    const fields = { messageId: row.message_id, thread: row.thread, reason: f.message, kind: f.kind, attempts };
+    if (f.kind === "final") {
+      const fingerprints = JSON.parse(row.fingerprints) as string[];
+      this.store.transaction(() => {
+        this.store.ledger.attempted(key, { kind: "final", reason: f.message }, at);
+        for (const fp of fingerprints) this.store.ledger.failed({ ...key, what: fp }, f.message);
+      });
+      this.log?.warn(fields, "reply refused by the server for good; not tried again");
+      return;
+    }
+    const nextTry = new Date(now.getTime() + retryDelaySeconds(attempts) * 1000).toISOString();
+    this.store.ledger.attempted(key, { kind: f.kind, scope: f.scope, reason: f.message, nextTry }, at);
+    if (f.kind === "configuration" && this.configurationError !== f.message) {
+      // The operator must act: said loudly once, not on every retry.
+      this.configurationError = f.message;
+      const say = "mail delivery refused: check the SMTP settings (login, password, TLS, sender); every reply waits";
+      this.log?.error({ ...fields, nextTry }, say);
+    } else this.log?.warn({ ...fields, nextTry }, "reply not delivered; will retry");
+  }
+
+  /** The log says what waits, whenever that changes. */
+  private logPending(): void {
+    const p = this.store.ledger.pendingMail();
+    const summary = JSON.stringify([p.pending, p.queued, p.temporary, p.configuration, p.nextTryAt]);
+    if (summary === this.pendingLogged) return;
+    this.pendingLogged = summary;
+    if (p.pending === 0) return;
+    this.log?.info(
+      {
+        pending: p.pending,
+        queued: p.queued,
+        temporary: p.temporary,
+        configuration: p.configuration,
+        failed: p.failed,
+        oldest: p.oldestPendingSince,
+        nextTry: p.nextTryAt,
+        lastError: p.lastError?.reason,
+      },
+      "replies waiting to go out",
+    );
   }
 
   /** The PublishTarget contract: every series of a review, posted once, now. */

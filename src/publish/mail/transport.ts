@@ -2,8 +2,9 @@ import { mkdir, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createTransport } from "nodemailer";
 import type { Person } from "../../patch/message.js";
-import type { PostKey } from "../../state/ledger.js";
+import type { FailureKind, FailureScope, PostKey } from "../../state/ledger.js";
 import type { Draft } from "./compose.js";
+import { capRecipients } from "./limits.js";
 
 /** A reply as bytes, with its envelope: what the outbox writes and SMTP sends, again if need be. */
 export interface Outgoing {
@@ -13,6 +14,8 @@ export interface Outgoing {
   readonly envelope: { readonly from: string; readonly to: readonly string[] };
   readonly fileName: string;
   readonly raw: Buffer;
+  /** Addresses the hard recipient cap left out (MAX_RECIPIENTS). */
+  readonly leftOut: number;
 }
 
 const address = (p: Person) => ({ name: p.name === p.email ? "" : p.name, address: p.email });
@@ -54,10 +57,13 @@ function eightBit(raw: Buffer, text: string): Buffer {
  * can be rebuilt from the mails themselves.
  */
 export async function buildOutgoing(d: Draft, from: Person, date: Date = new Date()): Promise<Outgoing> {
+  // The last gate before bytes: whoever drafted the mail, it never goes to the bot itself nor
+  // to more than the hard cap of addresses.
+  const { to, cc, leftOut } = capRecipients(d.to, d.cc, from.email);
   const info = await builder.sendMail({
     from: address(from),
-    to: d.to.map(address),
-    cc: d.cc.map(address),
+    to: to.map(address),
+    cc: cc.map(address),
     subject: d.subject,
     text: d.text,
     messageId: `<${d.messageId}>`,
@@ -69,7 +75,7 @@ export async function buildOutgoing(d: Draft, from: Person, date: Date = new Dat
       "X-Dmabuf-Review": `${d.key.what}${d.fingerprints.length > 0 ? `; findings=${d.fingerprints.join(",")}` : ""}`,
     },
   });
-  const envelope = { from: from.email, to: [...d.to, ...d.cc].map((p) => p.email) };
+  const envelope = { from: from.email, to: [...to, ...cc].map((p) => p.email) };
   return {
     key: d.key,
     fingerprints: d.fingerprints,
@@ -77,6 +83,7 @@ export async function buildOutgoing(d: Draft, from: Person, date: Date = new Dat
     envelope,
     fileName: `${stamp(date)}-${d.messageId.slice(14, 22)}-${slug(d.subject)}.eml`,
     raw: eightBit(info.message as Buffer, d.text),
+    leftOut,
   };
 }
 
@@ -87,14 +94,59 @@ export interface MailTransport {
   close(): void;
 }
 
+/** A delivery that did not happen, and whether, when and for what it may be tried again. */
 export class TransportError extends Error {
-  /** A permanent refusal (5xx) is not tried again; anything else is, on the next flush. */
   constructor(
     message: string,
-    readonly permanent: boolean,
+    readonly kind: FailureKind,
+    readonly scope: FailureScope,
   ) {
     super(message);
   }
+}
+
+/** What nodemailer puts on the errors it gives. */
+interface SmtpErrorFields {
+  readonly message: string;
+  readonly code?: string;
+  /** The system or OpenSSL code under nodemailer's own (ECONNREFUSED, ERR_SSL_WRONG_VERSION_NUMBER, CERT_HAS_EXPIRED). */
+  readonly originalCode?: string;
+  readonly responseCode?: number;
+  /** The SMTP command the server answered: "CONN", "EHLO", "AUTH PLAIN", "MAIL FROM", "RCPT TO", "DATA", or "API". */
+  readonly command?: string;
+  readonly response?: string;
+}
+
+// Errors about the bot's own account or connection settings: no message would go through.
+const CONFIGURATION_CODES = new Set(["EAUTH", "ENOAUTH", "EOAUTH2", "ETLS", "EREQUIRETLS", "ECONFIG", "EPROXY"]);
+// TLS that cannot work with these settings: implicit TLS on a plain port, a certificate refused.
+const TLS_FAILURE = /^ERR_SSL_|^ERR_TLS_|CERT|SIGNATURE/;
+
+/**
+ * Classify an SMTP failure. Only a refusal about this message or its recipients (550 mailbox
+ * unavailable, 552 too large, 554 content rejected, at RCPT TO or DATA) is final. A refused
+ * login, TLS or a sender the server will not take (5xx before RCPT TO) is configuration: every
+ * mail would fail alike until the operator acts, so none is given up. The rest (no answer, a
+ * 4xx) is temporary; a 4xx to one recipient or one message (greylisting) holds only that mail.
+ */
+export function classifySmtpError(e: SmtpErrorFields): TransportError {
+  const code = e.responseCode;
+  const command = (e.command ?? "").toUpperCase();
+  const aboutMessage = command === "RCPT TO" || command === "DATA";
+  const make = (kind: FailureKind, scope: FailureScope) => new TransportError(e.message, kind, scope);
+  if (e.code && CONFIGURATION_CODES.has(e.code)) return make("configuration", "server");
+  if (e.originalCode && TLS_FAILURE.test(e.originalCode)) return make("configuration", "server");
+  // Our own envelope is one no server will take (an address nodemailer cannot send to).
+  if (e.code === "EENVELOPE" && command === "API") return make("final", "message");
+  if (code === undefined || !Number.isFinite(code) || code < 400) return make("temporary", "server");
+  if (code < 500) return make("temporary", aboutMessage && code !== 421 ? "message" : "server");
+  // "Relay access denied" / "authentication required" at RCPT TO is the bot not logged in.
+  const notLoggedIn = code === 530 || /\brelay|authenticat/i.test(e.response ?? e.message);
+  if (aboutMessage && notLoggedIn) return make("configuration", "server");
+  if (aboutMessage) return make("final", "message");
+  // A SIZE the server refuses at MAIL FROM is about this message.
+  if (command === "MAIL FROM" && code === 552) return make("final", "message");
+  return make("configuration", "server");
 }
 
 /**
@@ -127,7 +179,11 @@ export interface SmtpSettings {
 
 /** Delivery through an SMTP server with nodemailer, sending the stored bytes unchanged. */
 export function smtpTransport(s: SmtpSettings): MailTransport {
+  // One pooled connection: a round of replies is one login, not one per mail (providers limit
+  // logins), and a burst costs a few ms a mail instead of a connection each.
   const smtp = createTransport({
+    pool: true,
+    maxConnections: 1,
     host: s.host,
     port: s.port,
     secure: s.secure,
@@ -137,13 +193,16 @@ export function smtpTransport(s: SmtpSettings): MailTransport {
   return {
     name: "smtp",
     async deliver(o) {
+      let info: { response?: string; rejected?: unknown[] };
       try {
-        const info = await smtp.sendMail({ envelope: { from: o.envelope.from, to: [...o.envelope.to] }, raw: o.raw });
-        return `smtp ${s.host}:${s.port} ${info.response ?? ""}`.trim();
+        info = await smtp.sendMail({ envelope: { from: o.envelope.from, to: [...o.envelope.to] }, raw: o.raw });
       } catch (err) {
-        const e = err as { responseCode?: number; message: string };
-        throw new TransportError(e.message, e.responseCode !== undefined && e.responseCode >= 500);
+        throw classifySmtpError(err as SmtpErrorFields);
       }
+      // Some recipients refused, the rest took it: delivered, and said where it did not go.
+      const refused = (info.rejected ?? []).map(String);
+      const where = `smtp ${s.host}:${s.port} ${info.response ?? ""}`.trim();
+      return refused.length > 0 ? `${where}; refused by ${refused.join(", ")}` : where;
     },
     close() {
       smtp.close();

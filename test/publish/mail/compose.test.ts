@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { draftReplies, postMessageId, SIGNATURE, type ReplyOptions } from "../../../src/publish/mail/compose.js";
 import { atOrAbove } from "../../../src/review/render/email.js";
 import type { SeriesReview } from "../../../src/review/review-series.js";
-import { reviewFixture } from "./helpers.js";
+import { reviewEdited, reviewFixture } from "./helpers.js";
 
 const BOT = { name: "dmabuf-review", email: "bot@dmabuf-review.example" };
 const OPTS: ReplyOptions = { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT };
@@ -109,5 +109,18 @@ describe("drafting replies to a series", () => {
     expect(postMessageId(key, BOT)).toBe(postMessageId({ ...key }, BOT));
     expect(postMessageId(key, BOT)).toMatch(/^dmabuf-review\.[0-9a-f]{24}@dmabuf-review\.example$/);
     expect(postMessageId({ ...key, what: "summary" }, BOT)).not.toBe(postMessageId(key, BOT));
+  });
+
+  it("never answers the bot itself: its own patch gets no reply, and it is never To or Cc", async () => {
+    const patch = "model/udmabuf-skip-cpu-sync.patch";
+    const own = (await reviewEdited(patch, "dmabuf-review <Bot@DMABUF-Review.example>", ["Message-ID: <own@example.org>"])).series[0]!;
+    expect(atOrAbove(own.patches[0]!.findings, "warning").length).toBeGreaterThan(0);
+    const mine = draftReplies(own, OPTS, never, never);
+    expect(mine.drafts).toEqual([]);
+    expect(mine.refused).toEqual([{ target: "mail", ok: false, what: "own@example.org", reason: "sent from the bot's own address" }]);
+    const headers = ["Message-ID: <other@example.org>", "To: BOT@dmabuf-review.example", "Cc: a@example.org, bot@dmabuf-review.example"];
+    const other = (await reviewEdited(patch, undefined, headers)).series[0]!;
+    const d = draftReplies(other, OPTS, never, never).drafts;
+    expect(d.map((x) => [...x.to, ...x.cc].map((p) => p.email))).toEqual([["dev@example.org", OPTS.list, "a@example.org"]]);
   });
 });

@@ -82,24 +82,52 @@ describe("a reply as a message", () => {
       const err = await bad.deliver(o).catch((e: unknown) => e);
       bad.close();
       expect(err).toBeInstanceOf(TransportError);
+      // The bot's own login refused (535) is its configuration, never a reason to drop a reply.
+      expect(err).toMatchObject({ kind: "configuration", scope: "server", message: expect.stringMatching(/535/) });
       expect(authed.received).toHaveLength(1);
     } finally {
       await authed.close();
     }
   });
 
-  it("a refusal says whether to try again: 5xx is permanent, 4xx is not", async () => {
+  it("a server that does not answer is a temporary failure of the server", async () => {
+    const gone = await startSmtpPeer();
+    await gone.close();
+    const t = smtpTransport({ host: "127.0.0.1", port: gone.port, secure: false, user: undefined, password: undefined });
+    const err = await t.deliver(await buildOutgoing(draft, BOT)).catch((e: unknown) => e);
+    t.close();
+    expect(err).toMatchObject({ kind: "temporary", scope: "server" });
+  });
+
+  it("settings no mail can go through with are configuration: a refused sender, TLS on a plain port", async () => {
+    const o = await buildOutgoing(draft, BOT);
+    const plain = { host: "127.0.0.1", port: peer.port, user: undefined, password: undefined };
+    const tls = smtpTransport({ ...plain, secure: true });
+    const t = smtpTransport({ ...plain, secure: false });
+    try {
+      expect(await tls.deliver(o).catch((e: unknown) => e)).toMatchObject({ kind: "configuration", scope: "server" });
+      peer.refuseSender = 553;
+      expect(await t.deliver(o).catch((e: unknown) => e)).toMatchObject({ kind: "configuration", scope: "server", message: expect.stringMatching(/553/) });
+    } finally {
+      peer.refuseSender = undefined;
+      tls.close();
+      t.close();
+    }
+  });
+
+  it("a refusal says whether to try again: 5xx about the message is final, 4xx is not", async () => {
     const o = await buildOutgoing(draft, BOT);
     const t = smtpTransport({ host: "127.0.0.1", port: peer.port, secure: false, user: undefined, password: undefined });
     try {
-      for (const [code, permanent] of [
-        [550, true],
-        [451, false],
+      for (const [code, kind, scope] of [
+        [550, "final", "message"],
+        [451, "temporary", "message"],
+        [421, "temporary", "server"],
       ] as const) {
         peer.refuse = code;
         const err = await t.deliver(o).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(TransportError);
-        expect((err as TransportError).permanent).toBe(permanent);
+        expect(err).toMatchObject({ kind, scope });
       }
     } finally {
       peer.refuse = undefined;
