@@ -1,5 +1,5 @@
 import type { Config, MirrorConfig } from "../config/config.js";
-import type { Db } from "../state/db.js";
+import type { PendingMail } from "../state/ledger.js";
 import { MailState } from "../state/mail.js";
 import type { Store } from "../state/store.js";
 import { demoMirror, type PassOutcome } from "./mail.js";
@@ -32,23 +32,7 @@ export interface MirrorHealth {
 
 export type MailReport =
   | { readonly on: false; readonly reason: string }
-  | { readonly on: true; readonly mirrors: readonly MirrorHealth[]; readonly pendingMail: { readonly pending: number; readonly failed: number } };
-
-/**
- * Replies recorded in the ledger and not yet delivered (pending), or refused by the transport
- * (failed). One small query, to be swapped for the ledger's own count when it has one.
- */
-export function pendingMail(db: Db): { pending: number; failed: number } {
-  const rows = db
-    .prepare(
-      `SELECT p.state AS state, COUNT(*) AS n FROM mail_outgoing o
-       JOIN posts p ON p.channel = o.channel AND p.thread = o.thread AND p.what = o.what
-       WHERE p.state IN ('pending', 'failed') GROUP BY p.state`,
-    )
-    .all() as { state: "pending" | "failed"; n: number }[];
-  const count = (state: string) => rows.find((r) => r.state === state)?.n ?? 0;
-  return { pending: count("pending"), failed: count("failed") };
-}
+  | { readonly on: true; readonly mirrors: readonly MirrorHealth[]; readonly pendingMail: PendingMail };
 
 /**
  * The mail channel beside the forges on /healthz: what the mail channel said after each pass,
@@ -94,6 +78,6 @@ export class MailHealth {
         oldestWaitingSince: oldest === undefined || oldest === null ? null : new Date(oldest * 1000).toISOString(),
       };
     });
-    return { on: true, mirrors, pendingMail: pendingMail(this.store.db) };
+    return { on: true, mirrors, pendingMail: this.store.ledger.pendingMail() };
   }
 }
