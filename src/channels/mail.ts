@@ -50,6 +50,8 @@ export interface PassOptions {
 }
 
 export interface Progress {
+  /** What the pass is doing now ("reading", "reviewing"); the CLI shows it as given. */
+  readonly phase?: string;
   readonly epoch: string;
   readonly done: number;
   readonly total: number;
@@ -694,6 +696,8 @@ export interface MailChannelOptions {
   readonly once?: boolean;
   /** Where a human reads what the demo did (stderr by default). */
   readonly say?: (line: string) => void;
+  /** A progress display for one pass over a mirror (the CLI's bar or lines on stderr). */
+  readonly progress?: (mirror: string) => { update(p: Progress): void; done(): void };
 }
 
 /** The mailing-list channel: follow public-inbox mirrors, review series, reply by mail. */
@@ -728,8 +732,9 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
       wakers.add(done);
     });
   const passOnce = async (e: MailMirror) => {
+    const shown = opts.progress?.(e.mirror.name);
     try {
-      const s = await e.pass({ reply: "new", shouldStop: () => stopping });
+      const s = await e.pass({ reply: "new", shouldStop: () => stopping, ...(shown ? { onProgress: (p: Progress) => shown.update(p) } : {}) }).finally(() => shown?.done());
       log.info({ mirror: e.mirror.name, messages: s.messages, reviewed: s.reviewed, replies: s.replies, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
       if (!announced && ctx.config.mail.demo && e.mirror.inbox === demoMirror(ctx.config.dataDir).inbox) {
         announced = true;

@@ -4,6 +4,8 @@ import { loadReviewDeps, makeLogger, type ChannelContext, type Running } from ".
 import { startMailChannel } from "../channels/mail.js";
 import { startServer } from "../channels/server.js";
 import { Store } from "../state/store.js";
+import { checkMirrors } from "./mirrors.js";
+import { mirrorProgress } from "./progress.js";
 
 export interface WatchOptions {
   readonly config?: string;
@@ -17,6 +19,7 @@ export interface WatchOptions {
  */
 export async function watchCommand(opts: WatchOptions): Promise<number> {
   const config = await loadConfig(opts.config);
+  checkMirrors(config, opts.config);
   const log = makeLogger();
   const store = Store.open(join(config.dataDir, "state.db"));
   const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
@@ -28,7 +31,7 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
     process.once("SIGTERM", done);
   });
   const running: Running[] = [];
-  running.push(await startMailChannel(ctx, { once: opts.once }));
+  running.push(await startMailChannel(ctx, { once: opts.once, progress: (name) => mirrorProgress(`watch ${name}`) }));
   if (!opts.once) running.push(await startServer(ctx));
   const stop = async () => {
     for (const r of running.reverse()) await r.stop();

@@ -1,6 +1,6 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { InputError, MAX_INPUT_BYTES } from "../../errors.js";
+import { errnoText, InputError, MAX_INPUT_BYTES } from "../../errors.js";
 
 /** One message's bytes and where they came from, before any MIME parsing. */
 export interface RawMessage {
@@ -76,7 +76,7 @@ export async function readMessages(path: string, stdin: NodeJS.ReadableStream = 
   try {
     info = await stat(path);
   } catch (err) {
-    throw new InputError("unreadable", (err as NodeJS.ErrnoException).code ?? String(err), path);
+    throw new InputError("unreadable", errnoText((err as NodeJS.ErrnoException).code), path);
   }
   if (info.isDirectory()) {
     const names = (await readdir(path, { withFileTypes: true }))
