@@ -49,33 +49,29 @@ export function duration(seconds: number): string {
   return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")} min`;
 }
 
-/** Rate and ETA since the phase began; the first step of a phase has neither. */
+/** Rate and ETA over the phase so far, measured to its last step: a silence does not slow it. */
 class Meter {
   private phase: string | undefined;
-  private since = 0;
-  private from = 0;
+  private since = Date.now();
   step: Step = { done: 0, total: 0 };
   readonly started = Date.now();
   lastStepAt = Date.now();
 
-  update(step: Step): boolean {
+  update(step: Step): void {
     const now = Date.now();
-    const fresh = step.phase !== this.phase || step.done < this.step.done;
-    if (fresh) {
+    // A phase begins where the last one ended (or at the start), counting from nothing.
+    if (step.phase !== this.phase || step.done < this.step.done) {
       this.phase = step.phase;
-      this.since = now;
-      this.from = step.done;
+      this.since = this.lastStepAt;
     }
     this.step = step;
     this.lastStepAt = now;
-    return fresh;
   }
 
   /** Units a second in this phase, once there is something to measure. */
   rate(): number | undefined {
-    const seconds = (Date.now() - this.since) / 1000;
-    const n = this.step.done - this.from;
-    return seconds > 0 && n > 0 ? n / seconds : undefined;
+    const seconds = (this.lastStepAt - this.since) / 1000;
+    return seconds > 0 && this.step.done > 0 ? this.step.done / seconds : undefined;
   }
 
   eta(): number | undefined {
@@ -88,6 +84,7 @@ class Meter {
 class Lines implements Progress {
   private readonly meter = new Meter();
   private printed = 0;
+  private finished = false;
   private lastPrint = Date.now();
   private readonly timer: NodeJS.Timeout | undefined;
 
@@ -107,6 +104,8 @@ class Lines implements Progress {
   }
 
   done(): void {
+    if (this.finished) return;
+    this.finished = true;
     clearInterval(this.timer);
     if (this.printed > 0) this.opts.stream.write(`${this.opts.label}: done in ${duration((Date.now() - this.meter.started) / 1000)}\n`);
   }
@@ -139,12 +138,13 @@ class Bar implements Progress {
   private readonly meter = new Meter();
   private readonly bar: SingleBar;
   private shown = false;
+  private finished = false;
   private readonly delay: NodeJS.Timeout;
 
   constructor(private readonly opts: ProgressOptions & { stream: NodeJS.WritableStream }) {
     this.bar = new SingleBar({
       stream: opts.stream as NodeJS.WriteStream,
-      format: `${opts.label}{phase} [{bar}] {percentage}% {value}/{total} {unit} | {rate} | ETA {eta} | {duration_formatted}`,
+      format: `${opts.label}{phase} [{bar}] {percentage}% {value}/{total} {unit} | {speed} | ETA {left} | {duration_formatted}`,
       formatValue: (v, _o, type) => (type === "value" || type === "total" ? count(Number(v)) : String(v)),
       hideCursor: true,
       clearOnComplete: true,
@@ -158,13 +158,19 @@ class Bar implements Progress {
 
   update(step: Step): void {
     this.meter.update(step);
-    if (this.shown) this.bar.setTotal(Math.max(step.total, step.done, 1));
-    if (this.shown) this.bar.update(step.done, this.payload());
+    // Synchronous work never lets the delay's timer run: a step past the delay shows the bar.
+    if (!this.shown && !this.finished && Date.now() - this.meter.started >= BAR_DELAY_MS) this.show();
+    else if (this.shown) {
+      this.bar.setTotal(Math.max(step.total, step.done, 1));
+      this.bar.update(step.done, this.payload());
+    }
   }
 
   done(): void {
     clearTimeout(this.delay);
     if (this.shown) this.bar.stop();
+    this.shown = false;
+    this.finished = true;
   }
 
   private show(): void {
@@ -181,8 +187,9 @@ class Bar implements Progress {
     return {
       phase: s.phase ? ` ${s.phase}` : "",
       unit,
-      rate: rate === undefined ? `- ${unit}/s` : `${count(rate)} ${unit}/s`,
-      eta: eta === undefined ? "-" : duration(eta),
+      // Not "rate" and "eta": cli-progress fills "eta" itself, over its own buffer of updates.
+      speed: rate === undefined ? `- ${unit}/s` : `${count(rate)} ${unit}/s`,
+      left: eta === undefined ? "-" : duration(eta),
     };
   }
 }
