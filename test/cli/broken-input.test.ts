@@ -113,9 +113,14 @@ describe("broken input through the built CLI", () => {
     expectRefused(run, "stdin", "too-large");
   });
 
-  it("says unreadable for a path that does not exist", async () => {
+  it("says 'no such file' for a path that does not exist, in one line naming it", async () => {
     const path = join(tmp, "no-such.mbox");
-    expectRefused(await runCli(["review", path]), path, "unreadable");
+    for (const command of ["review", "track"]) {
+      const run = await runCli([command, path]);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toBe(`dmabuf-review: ${path}: no such file\n`);
+    }
   });
 
   it("reviews Latin-1 bytes in the commit message of a UTF-8 mail: only the prose is affected", async () => {

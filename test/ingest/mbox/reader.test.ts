@@ -128,7 +128,7 @@ describe("readMessages", () => {
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).reason).toBe("unreadable");
       expect((err as InputError).source).toBe(path);
-      expect((err as InputError).detail).toBe("ENOENT");
+      expect((err as InputError).detail).toBe("no such file");
     }
   });
 
