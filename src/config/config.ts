@@ -164,9 +164,9 @@ function describeProblems(errors: readonly ErrorObject[]): string {
     let line: string;
     if (e.keyword === "additionalProperties") {
       const known = Object.keys(parent?.properties ?? {});
-      line = `field ${field(String(p["additionalProperty"]))}: not a known setting; known here: ${known.join(", ")}`;
+      line = `field ${field(String(p["additionalProperty"]))}: not a known setting (known here: ${known.join(", ")})`;
     } else if (e.keyword === "required") {
-      line = `field ${field(String(p["missingProperty"]))}: missing; it is required`;
+      line = `field ${field(String(p["missingProperty"]))}: missing, and it is required`;
     } else {
       const got = ` (got ${shown(e.data)})`;
       const what =

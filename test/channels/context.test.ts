@@ -4,6 +4,7 @@ import { Probot } from "probot";
 import { describe, expect, it } from "vitest";
 import { logSettings, makeLogger } from "../../src/channels/context.js";
 import { InputError } from "../../src/errors.js";
+import { repeated, topLevelKeys } from "../helpers/log.js";
 
 function sink(tty: boolean): Writable & { isTTY?: boolean; lines: () => string[] } {
   const chunks: string[] = [];
@@ -18,29 +19,6 @@ function sink(tty: boolean): Writable & { isTTY?: boolean; lines: () => string[]
   return w;
 }
 
-/** The keys of a JSON object's top level in the order written, repeats kept (JSON.parse drops them). */
-export function topLevelKeys(line: string): string[] {
-  const keys: string[] = [];
-  let depth = 0;
-  let expectKey = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (c === '"') {
-      let j = i + 1;
-      while (line[j] !== '"') j += line[j] === "\\" ? 2 : 1;
-      if (depth === 1 && expectKey) keys.push(JSON.parse(line.slice(i, j + 1)) as string);
-      expectKey = false;
-      i = j;
-    } else if (c === "{" || c === "[") {
-      depth++;
-      expectKey = c === "{" && depth === 1;
-    } else if (c === "}" || c === "]") depth--;
-    else if (c === "," && depth === 1) expectKey = true;
-  }
-  return keys;
-}
-
-const repeated = (keys: readonly string[]) => keys.filter((k, i) => keys.indexOf(k) !== i);
 
 describe("the process logger", () => {
   it("writes JSON lines when its stream is not a terminal, human lines on a terminal", () => {
