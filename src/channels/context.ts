@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from "pino";
+import { pino, type DestinationStream, type LogFn, type Logger } from "pino";
 import { prettyFactory } from "pino-pretty";
 import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
@@ -64,7 +64,7 @@ export function logSettings(opts: LogOptions = {}): { level: string; format: Log
 
 /**
  * Bindings repeated down a chain of children (Probot binds `name` again on every child of the
- * logger it is given) would be written once per link, and a JSON line with a key twice is read
+ * logger it is given) would be written once per link by pino, and a JSON line with a key twice is read
  * differently by every consumer. Each child keeps one value per key, the innermost.
  */
 function uniqueBindings(child: Logger): void {
@@ -73,6 +73,29 @@ function uniqueBindings(child: Logger): void {
   if (chindings === "") return;
   const merged = JSON.stringify(JSON.parse(`{${chindings.slice(1)}}`) as Record<string, unknown>);
   record[pino.symbols.chindingsSym] = merged === "{}" ? "" : `,${merged.slice(1, -1)}`;
+}
+
+/**
+ * A call's own field wins over a binding of the same name ({ component: "review-pool" } logged
+ * through the server's { component: "http" } child): written once, with the call's value.
+ */
+function callOverBindings(this: Logger, args: Parameters<LogFn>, method: LogFn): void {
+  const first = args[0] as unknown;
+  const chindings = (this as unknown as Record<symbol, string>)[pino.symbols.chindingsSym] ?? "";
+  if (chindings !== "" && first !== null && typeof first === "object" && !(first instanceof Error)) {
+    const clash = Object.keys(first).filter((k) => chindings.includes(`"${k}":`) && k in this.bindings());
+    if (clash.length > 0) {
+      const own: Record<string, unknown> = { ...(first as Record<string, unknown>) };
+      const over: Record<string, unknown> = {};
+      for (const k of clash) {
+        over[k] = own[k];
+        delete own[k];
+      }
+      method.apply(this.child(over), [own, ...args.slice(1)] as Parameters<LogFn>);
+      return;
+    }
+  }
+  method.apply(this, args);
 }
 
 /**
@@ -89,5 +112,5 @@ export function makeLogger(opts: LogOptions = {}): Logger {
   } else {
     destination = opts.stream ? { write: (line: string) => void stream.write(line) } : pino.destination({ dest: 2, sync: true });
   }
-  return pino({ level, base: undefined, onChild: uniqueBindings }, destination);
+  return pino({ level, base: undefined, onChild: uniqueBindings, hooks: { logMethod: callOverBindings } }, destination);
 }

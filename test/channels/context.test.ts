@@ -63,6 +63,18 @@ describe("the process logger", () => {
     expect(JSON.parse(line)).toMatchObject({ name: "event", id: "1", msg: "received" });
   });
 
+  it("writes a call's field once, with the call's value, when a binding has the same name", () => {
+    const pipe = sink(false);
+    // As the review pool logs through the HTTP server's child.
+    const http = makeLogger({ env: {}, stream: pipe }).child({ component: "http" });
+    http.info({ component: "review-pool", workers: 1 }, "review pool: 1 worker thread");
+    http.warn({ channel: "github" }, "github channel off");
+    const [pool, github] = pipe.lines();
+    expect(topLevelKeys(pool!)).toEqual(["level", "time", "component", "workers", "msg"]);
+    expect(JSON.parse(pool!)).toMatchObject({ component: "review-pool", workers: 1 });
+    expect(JSON.parse(github!)).toMatchObject({ component: "http", channel: "github" });
+  });
+
   it("gives Probot a logger whose lines never carry a key twice (Probot binds name on every child)", async () => {
     const pipe = sink(false);
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048, privateKeyEncoding: { type: "pkcs8", format: "pem" }, publicKeyEncoding: { type: "spki", format: "pem" } });
