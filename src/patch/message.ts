@@ -85,23 +85,30 @@ const RELAY_ADDRESS = /^devnull\+[^@]+@kernel\.org$/i;
 const RELAY_NAME = /\s+via B4 Relay$/i;
 const IN_BODY_FROM = /^From:[ \t]*(.*?)[ \t]*<([^<>\s]+@[^<>\s]+)>[ \t]*\n(?:[ \t]*\n)?/;
 
-export function isRelayed(from: Person): boolean {
+function isRelayed(from: Person): boolean {
   return RELAY_ADDRESS.test(from.email) || RELAY_NAME.test(from.name);
 }
 
 /**
- * Who wrote a relayed message: X-Original-From, else the one Reply-To address, else the in-body
- * From: line; failing all three, the relay's name without " via B4 Relay" (and its address).
+ * Who wrote a message: its From, unless a relay sent it; then X-Original-From, else the one
+ * Reply-To address, else the in-body From: line; failing all three, the relay's name without
+ * " via B4 Relay" (and its address). Shared with triage, which must file it under the same author.
  */
-function relayedAuthor(fields: MessageFields, inBody: Person | undefined): Person {
-  if (fields.originalFrom) return fields.originalFrom;
-  const replyTo = fields.replyTo ?? [];
+export function authorOf(from: Person, originalFrom: Person | undefined, replyTo: readonly Person[], inBody: Person | undefined): Person {
+  if (!isRelayed(from)) return from;
+  if (originalFrom) return originalFrom;
   if (replyTo.length === 1) {
     const r = replyTo[0]!;
     // A bare Reply-To address takes the name the relay shows.
-    return r.name && r.name !== r.email ? r : { name: fields.from.name.replace(RELAY_NAME, ""), email: r.email };
+    return r.name && r.name !== r.email ? r : { name: from.name.replace(RELAY_NAME, ""), email: r.email };
   }
-  return inBody ?? { name: fields.from.name.replace(RELAY_NAME, ""), email: fields.from.email };
+  return inBody ?? { name: from.name.replace(RELAY_NAME, ""), email: from.email };
+}
+
+/** The author named by a `From:` line opening a patch's body, as git am reads it. */
+export function inBodyFrom(body: string): Person | undefined {
+  const m = IN_BODY_FROM.exec(body);
+  return m ? { name: m[1]!.replace(/^"|"$/g, "") || m[2]!, email: m[2]! } : undefined;
 }
 
 /**
@@ -110,8 +117,7 @@ function relayedAuthor(fields: MessageFields, inBody: Person | undefined): Perso
  */
 function splitInBodyFrom(body: string): { body: string; author: Person | undefined } {
   const m = IN_BODY_FROM.exec(body);
-  if (!m) return { body, author: undefined };
-  return { body: body.slice(m[0].length), author: { name: m[1]!.replace(/^"|"$/g, "") || m[2]!, email: m[2]! } };
+  return m ? { body: body.slice(m[0].length), author: inBodyFrom(body) } : { body, author: undefined };
 }
 
 /**
@@ -123,7 +129,7 @@ export function buildMessage(fields: MessageFields): Message {
   const subject = parseSubject(fields.subject);
   const inBody = subject.isReply ? { body: fields.body, author: undefined } : splitInBodyFrom(fields.body);
   const body = stripListFooter(inBody.body);
-  const relayed = isRelayed(fields.from);
+  const author = authorOf(fields.from, fields.originalFrom, fields.replyTo ?? [], inBody.author);
   const isCover = !subject.isReply && subject.isPatch && subject.index === 0;
   const lenient = subject.isReply || isCover;
   const parts = lenient ? splitLenient(body) : splitBody(body);
@@ -141,7 +147,7 @@ export function buildMessage(fields: MessageFields): Message {
   const trailers = kind === "reply" ? parseReplyTrailers(body) : parseTrailers(parts.commitMessage);
   return {
     ...fields,
-    ...(relayed ? { from: relayedAuthor(fields, inBody.author), relayedBy: fields.from } : {}),
+    ...(author !== fields.from ? { from: author, relayedBy: fields.from } : {}),
     body,
     kind,
     parsedSubject: subject,
