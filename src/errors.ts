@@ -30,3 +30,20 @@ export class InputError extends Error {
 /** Limits are named constants, checked before any parsing. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_INPUT_BYTES = 512 * 1024 * 1024;
+
+/** An operating-system error code in words, as a person reads a missing or unreadable path. */
+export function errnoText(code: string | undefined): string {
+  switch (code) {
+    case "ENOENT":
+      return "no such file";
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "EISDIR":
+      return "is a directory";
+    case "ENOTDIR":
+      return "a part of the path is not a directory";
+    default:
+      return code ?? "cannot be read";
+  }
+}

@@ -50,6 +50,8 @@ export interface PassOptions {
 }
 
 export interface Progress {
+  /** What the pass is doing now ("reading", "reviewing"); the CLI shows it as given. */
+  readonly phase?: string;
   readonly epoch: string;
   readonly done: number;
   readonly total: number;
@@ -697,6 +699,8 @@ export interface MailChannelOptions {
   readonly say?: (line: string) => void;
   /** Told after every pass over a mirror (/healthz). */
   readonly onPass?: (mirror: MirrorConfig, outcome: PassOutcome) => void;
+  /** A progress display for one pass over a mirror (the CLI's bar or lines on stderr). */
+  readonly progress?: (mirror: string) => { update(p: Progress): void; done(): void };
 }
 
 /** How a pass over a mirror ended. */
@@ -734,8 +738,10 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
       wakers.add(done);
     });
   const passOnce = async (e: MailMirror) => {
+    const shown = opts.progress?.(e.mirror.name);
     try {
-      const s = await e.pass({ reply: "new", shouldStop: () => stopping });
+      const onProgress = shown ? { onProgress: (p: Progress) => shown.update(p) } : {};
+      const s = await e.pass({ reply: "new", shouldStop: () => stopping, ...onProgress }).finally(() => shown?.done());
       opts.onPass?.(e.mirror, { ok: true, stats: s });
       log.info({ mirror: e.mirror.name, messages: s.messages, reviewed: s.reviewed, replies: s.replies, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
       if (!announced && ctx.config.mail.demo && e.mirror.inbox === demoMirror(ctx.config.dataDir).inbox) {

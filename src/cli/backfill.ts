@@ -1,11 +1,11 @@
 import { basename, join, resolve } from "node:path";
-import { pino } from "pino";
 import { loadConfig, type MirrorConfig } from "../config/config.js";
-import { loadReviewDeps, type ChannelContext } from "../channels/context.js";
-import { mailTarget, MailMirror, type PassStats, type Progress } from "../channels/mail.js";
+import { loadReviewDeps, makeLogger, type ChannelContext } from "../channels/context.js";
+import { mailTarget, MailMirror, type PassStats } from "../channels/mail.js";
 import { startReviewPool } from "../channels/review-pool.js";
 import { listEpochs } from "../ingest/public-inbox/reader.js";
 import { Store } from "../state/store.js";
+import { mirrorProgress } from "./progress.js";
 import type { Io } from "./review.js";
 
 export interface BackfillOptions {
@@ -31,7 +31,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
   const path = resolve(inbox);
   const store = Store.open(opts.db ?? join(config.dataDir, "state.db"));
   try {
-    const log = pino({ level: process.env["LOG_LEVEL"] ?? "warn", base: undefined }, pino.destination({ dest: 2, sync: true }));
+    const log = makeLogger({ level: "warn", stream: io.stderr });
     const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
     const mirror: MirrorConfig = config.mail.mirrors.find((m) => resolve(m.inbox) === path) ?? {
       name: basename(path),
@@ -47,22 +47,17 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
     const pool = await startReviewPool(1, ctx.review, log);
     const engine = new MailMirror(ctx, mirror, target, pool);
     const before = (store.db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM messages").pluck().get() as number) ?? 0;
-    let last = 0;
-    const progress = (p: Progress) => {
-      const now = Date.now();
-      if (now - last < 1000 && p.done < p.total) return;
-      last = now;
-      io.stderr.write(`backfill ${mirror.name}: epoch ${p.epoch}: ${fmt(p.done)}/${fmt(p.total)} messages, ${fmt(p.done / Math.max(p.seconds, 0.001))} msg/s\n`);
-    };
+    const progress = mirrorProgress(`backfill ${mirror.name}`, io.stderr);
     let stats: PassStats;
     try {
       stats = await engine.pass({
         reply: opts.reply ? "all" : "none",
         ...(opts.since ? { since: opts.since } : {}),
         ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
-        onProgress: progress,
+        onProgress: (p) => progress.update(p),
       });
     } finally {
+      progress.done();
       await engine.close();
       target.close();
       await pool.close();

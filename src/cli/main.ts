@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { InputError } from "../errors.js";
+import { errnoText, InputError } from "../errors.js";
 import { backfillCommand } from "./backfill.js";
 import { reviewCommand, type Io } from "./review.js";
 import { trackCommand } from "./track.js";
@@ -15,6 +15,69 @@ function version(): string {
   }
 }
 
+const COMMON_ENV: readonly (readonly [string, string])[] = [
+  ["DMABUF_REVIEW_PROGRESS", "bar, lines or off (default: a bar when stderr is a terminal, else lines)"],
+  ["DMABUF_REVIEW_PROGRESS_SECONDS", "seconds between progress lines when not on a terminal (default 5; 0: every step)"],
+  ["DMABUF_REVIEW_DEBUG", "set: an internal error also prints its stack trace"],
+];
+const LOG_ENV: readonly (readonly [string, string])[] = [
+  ["LOG_LEVEL", "fatal, error, warn, info, debug, trace or silent"],
+  ["LOG_FORMAT", "json or pretty (default: pretty when stderr is a terminal, else json lines); logs go to stderr"],
+];
+const MAIL_ENV: readonly (readonly [string, string])[] = [
+  ["DMABUF_REVIEW_FROM", "the bot's From address when the configuration sets none"],
+  ["DMABUF_REVIEW_SMTP_PASSWORD", "the SMTP password (never in the configuration file)"],
+];
+const FORGE_ENV: readonly (readonly [string, string])[] = [
+  ["HOST, PORT", "where the HTTP server listens (default 127.0.0.1:3000; the configuration's http: wins)"],
+  ["APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET", "the GitHub App; the GitHub channel is off without them"],
+  ["GHE_HOST, GHE_PROTOCOL", "a GitHub Enterprise host instead of github.com"],
+  ["GITLAB_URL, GITLAB_TOKEN, GITLAB_WEBHOOK_SECRET", "the GitLab instance; the GitLab channel is off without them"],
+];
+
+const EXIT_RUN = "  2  unusable input, a bad option or configuration: one line on stderr naming the file\n  3  a failure while running (the store, an archive, an internal error): one line on stderr";
+
+/** The part of a command's --help after its options: environment, exit status, an example. */
+function helpTail(env: readonly (readonly [string, string])[], exits: string, examples: readonly string[]): string {
+  const width = Math.max(...env.map(([name]) => name.length));
+  return [
+    "",
+    "Environment:",
+    ...env.map(([name, what]) => `  ${name.padEnd(width)}  ${what}`),
+    "",
+    "Exit status:",
+    exits,
+    "",
+    examples.length === 1 ? "Example:" : "Examples:",
+    ...examples.map((e) => `  $ ${e}`),
+    "",
+  ].join("\n");
+}
+
+const BUILTIN_ERRORS = new Set(["Error", "TypeError", "RangeError", "ReferenceError", "SyntaxError", "EvalError", "URIError", "AggregateError"]);
+
+/**
+ * One line for the user and the exit status for any error that reaches the top. Input problems
+ * are theirs to fix (2); a typed error (a class of its own: the store, an archive) says what
+ * failed and where (3); anything else is our bug, said so (3).
+ */
+export function describeFailure(err: unknown): { line: string; code: number } {
+  if (err instanceof InputError) {
+    // "unreadable" adds nothing to "no such file" or "permission denied".
+    const line = err.reason === "unreadable" && err.source ? `${err.source}: ${err.detail}` : err.message;
+    return { line, code: 2 };
+  }
+  const e = err as Partial<NodeJS.ErrnoException> & { file?: unknown };
+  if (err instanceof Error && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code) && typeof e.path === "string") {
+    return { line: `${e.path}: ${errnoText(e.code)}`, code: 2 };
+  }
+  if (err instanceof Error && !BUILTIN_ERRORS.has(err.name)) {
+    const where = [e.path, e.file].find((v): v is string => typeof v === "string" && v !== "" && !err.message.includes(v));
+    return { line: `${where ? `${where}: ` : ""}${err.message.split("\n")[0]}`, code: 3 };
+  }
+  return { line: `internal error: ${err instanceof Error ? err.message : String(err)}`, code: 3 };
+}
+
 /** Runs the CLI and returns its exit code; never lets a stack trace reach the user. */
 export async function main(argv: readonly string[], io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let code = 0;
@@ -26,26 +89,48 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
-    });
+    })
+    .addHelpText(
+      "after",
+      helpTail([...LOG_ENV, ...COMMON_ENV], `  0  success\n  1  review: a finding at or above --fail-on\n${EXIT_RUN}`, [
+        "dmabuf-review review 0001-dma-buf-add-dma-coherent.patch",
+        "dmabuf-review help track",
+      ]),
+    );
   program
     .command("review")
-    .description("review a patch, an mbox, a directory of messages, or - for stdin")
-    .argument("<path>", "patch file, .eml, mbox, directory, or - for stdin")
+    .description("review a patch, a series, an mbox (or .mbox.gz), a directory of messages, or - for stdin")
+    .argument("<path>", "patch file, .eml, mbox, .mbox.gz, directory of .patch/.eml/.mbox files, or - for stdin")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
     .addOption(new Option("--fail-on <severity>", "exit 1 when a finding is at or above").choices(["info", "warning", "error"]).default("warning"))
     .option("--rules <dir>", "rules directory (default: the bundled rules/)", (v: string) => {
       if (!v) throw new InvalidArgumentError("empty path");
       return v;
     })
+    .addHelpText(
+      "after",
+      helpTail(COMMON_ENV, `  0  no finding at or above --fail-on\n  1  a finding at or above --fail-on\n${EXIT_RUN}`, [
+        "git format-patch -3 --stdout | dmabuf-review review - --format json",
+        "b4 am -o - 20221020121316.3946-1-christian.koenig@amd.com | dmabuf-review review -",
+        "dmabuf-review review t.mbox.gz --fail-on error",
+      ]),
+    )
     .action(async (path: string, opts: { format: "text" | "json"; failOn: "info" | "warning" | "error"; rules?: string }) => {
       code = await reviewCommand(path, opts, io);
     });
   program
     .command("track")
     .description("track review feedback on earlier revisions of a series into its latest one")
-    .argument("<path>", "mbox, directory of messages, public-inbox, or - for stdin, holding the revisions and their replies")
+    .argument("<path>", "mbox, .mbox.gz, directory of messages, public-inbox, or - for stdin, holding the revisions and their replies")
     .option("--series <id>", "only this series: Message-ID of a revision's cover letter or first patch, or its change-id")
     .addOption(new Option("--format <format>", "output format").choices(["text", "json"]).default("text"))
+    .addHelpText(
+      "after",
+      helpTail(COMMON_ENV, `  0  the trackers (or "no earlier revision") printed\n${EXIT_RUN}`, [
+        "dmabuf-review track fixtures/feedback/dma-coherent/v1-v2.mbox",
+        "dmabuf-review track /srv/lore/linaro-mm-sig --series 20221020121316.3946-1-christian.koenig@amd.com",
+      ]),
+    )
     .action(async (path: string, opts: { format: "text" | "json"; series?: string }) => {
       code = await trackCommand(path, opts, io);
     });
@@ -54,6 +139,12 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     .description("run the bot: follow the configured mirrors and serve the forge webhooks (what npm start runs)")
     .option("--config <file>", "configuration file (default: embedded defaults with a demo inbox)")
     .option("--once", "one pass over every mirror, then exit")
+    .addHelpText(
+      "after",
+      helpTail([...LOG_ENV, ...COMMON_ENV, ...MAIL_ENV, ...FORGE_ENV], `  0  stopped by SIGINT or SIGTERM, or --once done\n${EXIT_RUN}`, [
+        "LOG_LEVEL=debug dmabuf-review watch --config /etc/dmabuf-review.yaml --once",
+      ]),
+    )
     .action(async (opts: { config?: string; once?: boolean }) => {
       code = await watchCommand(opts);
     });
@@ -75,6 +166,12 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     })
     .option("--reply", "send the replies the reviews earn (default: record and review only)")
     .addOption(new Option("--format <format>", "summary format").choices(["text", "json"]).default("text"))
+    .addHelpText(
+      "after",
+      helpTail([...LOG_ENV, ...COMMON_ENV, ...MAIL_ENV], `  0  the archive read to its head (skipped messages are counted, not failures)\n${EXIT_RUN}`, [
+        "dmabuf-review backfill /srv/lore/linaro-mm-sig --db lms.db --since 2022-01-01 --format json",
+      ]),
+    )
     .action(async (inbox: string, opts: { config?: string; db?: string; outbox?: string; since?: Date; limit?: number; reply?: boolean; format: "text" | "json" }) => {
       code = await backfillCommand(inbox, opts, io);
     });
@@ -85,13 +182,10 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     const e = err as { code?: string; exitCode?: number };
     if (e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help") return 0;
     if (typeof e.code === "string" && e.code.startsWith("commander.")) return 2;
-    if (err instanceof InputError) {
-      io.stderr.write(`dmabuf-review: ${err.message}\n`);
-      return 2;
-    }
-    io.stderr.write(`dmabuf-review: internal error: ${(err as Error).message}\n`);
-    if (process.env["DMABUF_REVIEW_DEBUG"]) io.stderr.write(`${(err as Error).stack ?? ""}\n`);
-    return 3;
+    const failure = describeFailure(err);
+    io.stderr.write(`dmabuf-review: ${failure.line}\n`);
+    if (failure.code === 3 && process.env["DMABUF_REVIEW_DEBUG"]) io.stderr.write(`${(err as Error).stack ?? ""}\n`);
+    return failure.code;
   }
 }
 

@@ -10,6 +10,7 @@ import type { Skip } from "../review/review.js";
 import { CParser } from "../patch/c-source.js";
 import { groupSeries } from "../patch/series.js";
 import { renderNoPrevious, renderTrackerText, renderTrackJson } from "../review/render/tracker.js";
+import { startProgress } from "./progress.js";
 import type { Io } from "./review.js";
 
 export interface TrackOptions {
@@ -27,26 +28,35 @@ export interface TrackOptions {
  * for unusable input.
  */
 export async function trackCommand(path: string, opts: TrackOptions, io: Io): Promise<number> {
-  const epochs = inboxEpochs(path);
-  const [rules, catalog, parser, loaded] = await Promise.all([
-    loadRules(opts.rules),
-    loadCatalog(),
-    CParser.load(),
-    epochs ? loadInbox(epochs) : loadMessages(path, io.stdin),
-  ]);
-  for (const s of loaded.skipped) {
-    io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
-  }
   const source = path === "-" ? "stdin" : path;
-  if (loaded.messages.length === 0) throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be read`, source);
-  const { series } = groupSeries(loaded.messages);
-  if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
-  const results = trackAll(series, { rules, parser, model: { catalog, cache: new Map() } }, opts.series);
-  if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
-  const text =
-    opts.format === "json"
-      ? renderTrackJson(results)
-      : results.map((r) => (r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r))).join("\n");
+  const epochs = inboxEpochs(path);
+  // Reading a whole inbox and tracking every series in it takes a while: shown on stderr.
+  const progress = startProgress({ label: `track ${source}`, unit: "messages", stream: io.stderr });
+  let text: string;
+  try {
+    const read = (done: number, total: number, epoch?: string) => progress.update({ phase: epoch ? `reading epoch ${epoch}` : "reading", done, total });
+    const [rules, catalog, parser, loaded] = await Promise.all([
+      loadRules(opts.rules),
+      loadCatalog(),
+      CParser.load(),
+      epochs ? loadInbox(epochs, read) : loadMessages(path, io.stdin, read),
+    ]);
+    for (const s of loaded.skipped) {
+      io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
+    }
+    if (loaded.messages.length === 0) throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be read`, source);
+    const { series } = groupSeries(loaded.messages);
+    if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
+    const step = (done: number, total: number) => progress.update({ phase: "tracking", done, total, unit: "series" });
+    const results = trackAll(series, { rules, parser, model: { catalog, cache: new Map() } }, opts.series, step);
+    if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
+    text =
+      opts.format === "json"
+        ? renderTrackJson(results)
+        : results.map((r) => (r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r))).join("\n");
+  } finally {
+    progress.done();
+  }
   await new Promise<void>((resolve, reject) => io.stdout.write(text, (err) => (err ? reject(err) : resolve())));
   return 0;
 }
@@ -62,15 +72,17 @@ function inboxEpochs(path: string): Epoch[] | undefined {
 }
 
 /** Every message of an inbox, oldest first; one that cannot be read is a skip, as in an mbox. */
-async function loadInbox(epochs: readonly Epoch[]): Promise<Loaded> {
+async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void): Promise<Loaded> {
   const messages: Message[] = [];
   const skipped: Skip[] = [];
   for (const epoch of epochs) {
     const reader = new EpochReader(epoch);
     try {
       const list = await reader.list(undefined);
+      let done = 0;
       for (let page = list.next(500); page.length > 0; page = list.next(500)) {
         for await (const e of reader.read(page)) {
+          onProgress(++done, list.count, epoch.name);
           const source = `${epoch.dir}#${e.commit.commit}`;
           if (e.kind === "deleted") continue;
           if (e.kind !== "message") {

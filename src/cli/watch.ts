@@ -7,6 +7,8 @@ import { MailHealth } from "../channels/mail-health.js";
 import { startMailChannel } from "../channels/mail.js";
 import { settlesWithin, SHUTDOWN_GRACE_MS, startServer } from "../channels/server.js";
 import { Store } from "../state/store.js";
+import { checkMirrors } from "./mirrors.js";
+import { mirrorProgress } from "./progress.js";
 
 export interface WatchOptions {
   readonly config?: string;
@@ -60,6 +62,7 @@ function stopSignals(log: Logger) {
  */
 export async function watchCommand(opts: WatchOptions): Promise<number> {
   const config = await loadConfig(opts.config);
+  checkMirrors(config, opts.config);
   const log = makeLogger();
   const store = Store.open(join(config.dataDir, "state.db"));
   const signals = stopSignals(log);
@@ -69,7 +72,7 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
     if (!opts.once) bound = await bindHttp(config.http);
     const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
     if (opts.once) {
-      const mail = await startMailChannel(ctx, { once: true });
+      const mail = await startMailChannel(ctx, { once: true, progress: (name) => mirrorProgress(`watch ${name}`) });
       await mail.stop();
       return 0;
     }
@@ -79,7 +82,10 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
     bound = undefined; // the server owns it now
     let mail: Running;
     try {
-      mail = await startMailChannel(ctx, { onPass: (m, outcome) => mailHealth.passed(m, outcome) });
+      mail = await startMailChannel(ctx, {
+        onPass: (m, outcome) => mailHealth.passed(m, outcome),
+        progress: (name) => mirrorProgress(`watch ${name}`),
+      });
     } catch (err) {
       await server.stop();
       throw err;

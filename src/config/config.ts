@@ -1,8 +1,8 @@
 import { readFile } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
-import { Ajv } from "ajv";
+import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
-import { InputError } from "../errors.js";
+import { errnoText, InputError } from "../errors.js";
 import type { Severity } from "../analysis/rules/schema.js";
 
 /**
@@ -174,6 +174,47 @@ function httpConfig(http: Raw, env: NodeJS.ProcessEnv, path: string | undefined)
   };
 }
 
+// What a pattern in the schema asks for, in words.
+const PATTERN_HINTS: Readonly<Record<string, string>> = {
+  "^\\d+(s|m|h)$": "a duration such as 90s, 5m or 2h",
+  "^[^@\\s]+@[^@\\s]+$": "a mail address such as name@example.org",
+  "^[\\w.-]+$": "letters, digits, '.', '_' or '-'",
+};
+
+const shown = (v: unknown) => (typeof v === "string" ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+
+/** Every problem ajv found (allErrors), each with its field and what the field allows. */
+function describeProblems(errors: readonly ErrorObject[]): string {
+  const lines = new Set<string>();
+  for (const e of errors) {
+    const at = e.instancePath.replace(/^\//, "").replace(/\//g, ".");
+    const field = (name: string) => (at ? `${at}.${name}` : name);
+    const parent = e.parentSchema as { properties?: Record<string, unknown> } | undefined;
+    const p = e.params as Record<string, unknown>;
+    let line: string;
+    if (e.keyword === "additionalProperties") {
+      const known = Object.keys(parent?.properties ?? {});
+      line = `field ${field(String(p["additionalProperty"]))}: not a known setting (known here: ${known.join(", ")})`;
+    } else if (e.keyword === "required") {
+      line = `field ${field(String(p["missingProperty"]))}: missing, and it is required`;
+    } else {
+      const got = ` (got ${shown(e.data)})`;
+      const what =
+        e.keyword === "enum"
+          ? `must be one of ${(p["allowedValues"] as unknown[]).map(String).join(", ")}`
+          : e.keyword === "pattern"
+            ? `must be ${PATTERN_HINTS[String(p["pattern"])] ?? `text matching ${String(p["pattern"])}`}`
+            : e.keyword === "minLength"
+              ? "must not be empty"
+              : (e.message ?? "is invalid");
+      line = `field ${at || "(top level)"}: ${what}${got}`;
+    }
+    lines.add(line);
+  }
+  const all = [...lines];
+  return all.length === 1 ? all[0]! : `${all.length} problems: ${all.join("; ")}`;
+}
+
 // `any` only until the fields are read one by one below: the schema has validated them.
 type Raw = Record<string, any>;
 
@@ -189,20 +230,15 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     try {
       text = await readFile(path, "utf8");
     } catch (err) {
-      throw new InputError("bad-config", `cannot read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, path);
+      throw new InputError("unreadable", errnoText((err as NodeJS.ErrnoException).code), path);
     }
     try {
       raw = (parseYaml(text) as Raw | null) ?? {};
     } catch (err) {
       throw new InputError("bad-config", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, path);
     }
-    const validate = new Ajv({ allErrors: false }).compile(SCHEMA);
-    if (!validate(raw)) {
-      const e = validate.errors![0]!;
-      const field = e.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
-      const what = e.keyword === "additionalProperties" ? `${String(e.params["additionalProperty"])} is not a known setting` : (e.message ?? "is invalid");
-      throw new InputError("bad-config", `field ${field}: ${what}`, path);
-    }
+    const validate = new Ajv({ allErrors: true, verbose: true }).compile(SCHEMA);
+    if (!validate(raw)) throw new InputError("bad-config", describeProblems(validate.errors ?? []), path);
     base = dirname(resolve(path));
   }
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(base, p));

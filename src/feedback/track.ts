@@ -116,12 +116,16 @@ export function seriesMatches(s: Series, id: string): boolean {
  * Track every latest revision among `all` (or the one `select` names): each one with an earlier
  * revision gets a tracker; a latest revision without one says so and nothing else.
  */
-export function trackAll(all: readonly Series[], deps: TrackDeps, select?: string): TrackResult[] {
+export function trackAll(all: readonly Series[], deps: TrackDeps, select?: string, onProgress?: (done: number, total: number) => void): TrackResult[] {
   const latest = latestRevisions(all);
   const chosen = select ? all.filter((s) => seriesMatches(s, select)) : latest;
   // Naming an older revision tracks the latest one it belongs to.
   const targets = select
     ? latest.filter((l) => chosen.includes(l) || revisionChain(l, all).revisions.some((r) => chosen.includes(r)))
     : chosen;
-  return targets.map((s) => trackSeries(s, all, deps));
+  return targets.map((s, i) => {
+    const tracked = trackSeries(s, all, deps);
+    onProgress?.(i + 1, targets.length);
+    return tracked;
+  });
 }

@@ -1,6 +1,6 @@
 // Shared by every mail source (mbox files, public-inbox archives): not a source of its own.
 import { createHash } from "node:crypto";
-import { simpleParser, type AddressObject, type ParsedMail } from "mailparser";
+import { parseAddressHeader, simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import { InputError, MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
 import type { RawMessage } from "./mbox/reader.js";
@@ -129,6 +129,9 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   const messageId = mail.messageId
     ? bareId(mail.messageId)
     : `${createHash("sha1").update(raw.bytes).digest("hex")}@dmabuf-review.invalid`;
+  // Not one of the address headers mailparser parses: read from its raw line, as plain-mime does.
+  const originalFrom = people(parseAddressHeader(mail.headerLines.filter((h) => h.key === "x-original-from").map((h) => h.line.slice(h.line.indexOf(":") + 1))))[0];
+  const replyTo = people(mail.replyTo);
   return {
     messageId,
     from: from ?? { name: "unknown", email: "unknown@invalid" },
@@ -141,5 +144,7 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
     body,
     source: raw.source,
     ...(charset ? { charset } : {}),
+    ...(originalFrom ? { originalFrom } : {}),
+    ...(replyTo.length > 0 ? { replyTo } : {}),
   };
 }

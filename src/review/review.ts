@@ -26,10 +26,15 @@ export function reviewMessages(
   rules: readonly Rule[],
   parser: CParser,
   model?: ModelContext,
+  onProgress?: (done: number, total: number) => void,
 ): Review {
   const grouped = groupSeries(messages);
   return {
-    series: grouped.series.map((s) => reviewSeries(s, rules, parser, model)),
+    series: grouped.series.map((s, i, all) => {
+      const reviewed = reviewSeries(s, rules, parser, model);
+      onProgress?.(i + 1, all.length);
+      return reviewed;
+    }),
     skipped,
     orphanReplies: grouped.orphanReplies,
   };

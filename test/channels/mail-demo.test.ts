@@ -14,10 +14,15 @@ function watch(cwd: string, args: string[], until?: (stderr: string) => boolean,
     const child = spawn(process.execPath, [...nodeArgs, join(ROOT, "bin/dmabuf-review.js"), "watch", ...args], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
+    let stopped = false;
     child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
+    // Once: the log goes on after the line waited for, and a second SIGTERM forces the exit.
     child.stderr.on("data", (c: Buffer) => {
       stderr += c.toString();
-      if (until?.(stderr)) child.kill("SIGTERM");
+      if (!stopped && until?.(stderr)) {
+        stopped = true;
+        child.kill("SIGTERM");
+      }
     });
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));

@@ -102,19 +102,21 @@ describe("the watcher killed mid-batch and restarted", () => {
       lines: [],
     };
     let buf = "";
-    child.stdout!.on("data", (c: Buffer) => {
+    // The log is on stderr, one JSON line each (stderr is a pipe); stdout stays empty.
+    child.stderr!.on("data", (c: Buffer) => {
       buf += c.toString();
       let nl;
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         run.lines.push(line);
+        if (!line.startsWith("{")) continue;
         const msg = (JSON.parse(line) as { msg?: string }).msg;
         if (msg === "reply posted") run.posted++;
         if (msg === "series reviewed") run.reviewed++;
       }
     });
-    child.stderr!.on("data", (c: Buffer) => run.lines.push(c.toString()));
+    child.stdout!.on("data", (c: Buffer) => run.lines.push(c.toString()));
     current = run;
     return run;
   }

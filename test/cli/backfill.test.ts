@@ -29,15 +29,20 @@ describe("dmabuf-review backfill", () => {
   it("records and reviews the whole archive, sends nothing, and ends with the JSON summary", async () => {
     const inbox = archive();
     const t = tmp();
-    const run = await runCli(["backfill", inbox.dir, "--db", t.db, "--outbox", t.outbox, "--format", "json"]);
+    // A progress line for every step (the interval at 0 s), as a log collector would see them.
+    const run = await runCli(["backfill", inbox.dir, "--db", t.db, "--outbox", t.outbox, "--format", "json"], undefined, [], {
+      DMABUF_REVIEW_PROGRESS: "lines",
+      DMABUF_REVIEW_PROGRESS_SECONDS: "0",
+    });
     expect(run.code, run.stderr).toBe(0);
     const summary = JSON.parse(run.stdout) as Record<string, unknown>;
     expect(Object.keys(summary).slice(0, 7)).toEqual(["messages", "patches", "series", "reviewed", "replies", "skipped", "seconds"]);
     expect(summary).toMatchObject({ messages: 10, patches: 3, series: 1, reviewed: 1, replies: 0, skipped: [{ id: "mime@example.org", reason: "malformed-mime" }] });
     expect(typeof summary["seconds"]).toBe("number");
     expect(existsSync(t.outbox)).toBe(false);
-    // Progress goes to stderr, with the count so far.
-    expect(run.stderr).toMatch(/^backfill inbox: epoch 0: 10\/10 messages, [\d,]+ msg\/s$/m);
+    // Progress goes to stderr, with the count so far, and stdout is the summary alone.
+    expect(run.stderr).toMatch(/^backfill inbox: epoch 0: 10\/10 messages \(100%\)(?:, [\d,]+ messages\/s)?, \d+ s elapsed$/m);
+    expect(run.stderr).toMatch(/^backfill inbox: done in \d+ s$/m);
   });
 
   it("runs under the heap and stack limits a service is started with (V8 flags a worker thread refuses)", async () => {
@@ -81,7 +86,7 @@ describe("dmabuf-review backfill", () => {
     const t = tmp();
     const notInbox = await runCli(["backfill", fixture("series"), "--db", t.db]);
     expect(notInbox.code).toBe(2);
-    expect(notInbox.stderr).toMatch(/^dmabuf-review: .*fixtures\/series: unreadable: not a public-inbox v2 inbox \(no git\/<n>\.git\) nor an epoch repository\n$/);
+    expect(notInbox.stderr).toMatch(/^dmabuf-review: .*fixtures\/series: not a public-inbox v2 inbox \(no git\/<n>\.git\) nor an epoch repository\n$/);
     const badDate = await runCli(["backfill", fixture("series"), "--since", "yesterday-ish"]);
     expect(badDate.code).toBe(2);
     expect(badDate.stderr).toMatch(/not a date: yesterday-ish/);

@@ -121,9 +121,14 @@ describe("broken input through the built CLI", () => {
   });
 
   const noSuchPath = join(tmp, "no-such.mbox");
-  const noSuch = batch.add(["review", noSuchPath]);
-  it("says unreadable for a path that does not exist", async () => {
-    expectRefused(await noSuch(), noSuchPath, "unreadable");
+  const noSuch = ["review", "track"].map((command) => batch.add([command, noSuchPath]));
+  it("says 'no such file' for a path that does not exist, in one line naming it", async () => {
+    for (const pending of noSuch) {
+      const run = await pending();
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+      expect(run.stderr).toBe(`dmabuf-review: ${noSuchPath}: no such file\n`);
+    }
   });
 
   const latin1 = batch.add(["review", `${BROKEN}/latin1-bytes-in-prose.eml`]);

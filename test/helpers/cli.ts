@@ -18,15 +18,17 @@ export function assertBuilt(): void {
   if (!existsSync(ENTRY)) throw new Error(`${ENTRY} is missing: run node_modules/.bin/tsc -p . first`);
 }
 
-/** Run `node [...nodeArgs] bin/dmabuf-review.js ...args` from the package root, optionally feeding stdin. */
-export function runCli(args: readonly string[], stdin?: Buffer | string, nodeArgs: readonly string[] = []): Promise<Run> {
-  return runNode([...nodeArgs, BIN, ...args], stdin);
+/** Run `node [...nodeArgs] bin/dmabuf-review.js ...args` from the package root, optionally feeding stdin and adding to its environment. */
+export function runCli(args: readonly string[], stdin?: Buffer | string, nodeArgs: readonly string[] = [], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return runNode([...nodeArgs, BIN, ...args], stdin, extraEnv);
 }
 
-function runNode(args: readonly string[], stdin?: Buffer | string): Promise<Run> {
+function runNode(args: readonly string[], stdin?: Buffer | string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
+    // Progress lines come after seconds, and a loaded machine can take them: a test that checks
+    // stderr line by line asks for progress when it wants it.
+    const env: NodeJS.ProcessEnv = { ...process.env, DMABUF_REVIEW_PROGRESS: "off", ...extraEnv };
     // The debug switch would add a stack trace to stderr; these tests check there is none.
-    const env = { ...process.env };
     delete env["DMABUF_REVIEW_DEBUG"];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,

@@ -1,7 +1,9 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
+import { parseMime } from "../../src/ingest/mime.js";
 import { buildMessage, stripListFooter } from "../../src/patch/message.js";
-import { fields, fixtureBody } from "../helpers/mail.js";
+import { fields, fixture, fixtureBody } from "../helpers/mail.js";
 
 function inputError(fn: () => unknown): InputError {
   try {
@@ -136,5 +138,41 @@ describe("stripListFooter", () => {
   it("leaves a line of underscores that is not a list footer", () => {
     const body = "Table:\n______________________\nrow 1\n";
     expect(stripListFooter(body)).toBe(body);
+  });
+});
+
+describe("B4 Relay: the author, not the relay", () => {
+  const RELAY = { name: "Mei Lin via B4 Relay", email: "devnull+mei.lin.example.net@kernel.org" };
+  const MEI = { name: "Mei Lin", email: "mei.lin@example.net" };
+  const relayBody = fixtureBody("messages/b4-relay.eml");
+
+  it("reads the fixture as parseMime delivers it: X-Original-From is the author, the relay kept aside", async () => {
+    const m = buildMessage(await parseMime({ bytes: readFileSync(fixture("messages/b4-relay.eml")), source: "b4-relay.eml" }));
+    expect(m.kind).toBe("patch");
+    expect(m.from).toEqual(MEI);
+    expect(m.relayedBy).toEqual(RELAY);
+    // b4's in-body From: line is git am's, not the commit message's.
+    expect(m.commitMessage).toMatch(/^Importing a udmabuf into a display engine/);
+    expect(m.trailers.map((t) => `${t.key}: ${t.value}`)).toEqual(["Signed-off-by: Mei Lin <mei.lin@example.net>"]);
+  });
+
+  it("falls back to the one Reply-To address, then to the in-body From: line", () => {
+    const byReplyTo = buildMessage(fields({ messageId: "r1@example.net", subject: "[PATCH] x", from: RELAY, replyTo: [{ name: "mei.lin@example.net", email: "mei.lin@example.net" }], body: relayBody }));
+    expect(byReplyTo.from).toEqual(MEI);
+    const inBody = buildMessage(fields({ messageId: "r2@example.net", subject: "[PATCH] x", from: RELAY, body: relayBody.replace("From: Mei Lin <mei.lin@example.net>", 'From: "Lin, Mei" <mei@example.com>') }));
+    expect(inBody.from).toEqual({ name: "Lin, Mei", email: "mei@example.com" });
+    expect(inBody.relayedBy).toEqual(RELAY);
+  });
+
+  it("leaves a message that no relay sent with its From, whatever its Reply-To says", () => {
+    const m = buildMessage(fields({ messageId: "n1@example.org", subject: "[PATCH] x", replyTo: [{ name: "List", email: "list@example.org" }], body: PATCH_BODY }));
+    expect(m.from).toEqual({ name: "Jane Dev", email: "jane.dev@example.org" });
+    expect(m.relayedBy).toBeUndefined();
+  });
+
+  it("keeps a reply's first line, even one that reads like a From: header", () => {
+    const body = "From: Sam Keeper <sam@example.org>\n\nforwarding this, see below\n";
+    const m = buildMessage(fields({ messageId: "re1@example.org", subject: "Re: [PATCH] x", inReplyTo: "p@example.org", body }));
+    expect(m.body).toBe(body);
   });
 });

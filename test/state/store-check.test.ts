@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, openSync, statSync, truncateSync, unlinkSync, writeFileSync, writeSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import { Database } from "../../src/state/sqlite.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../src/errors.js";
 import { storeMarker } from "../../src/state/store-check.js";

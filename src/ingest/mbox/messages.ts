@@ -29,7 +29,7 @@ export async function loadOne(raw: RawMessage): Promise<Message | Skip> {
  * the run. When the input is a single message there is no run to continue, so its problem is
  * the input's and is thrown, with its source, for the edge to report once.
  */
-export async function loadMessages(path: string, stdin?: NodeJS.ReadableStream): Promise<Loaded> {
+export async function loadMessages(path: string, stdin?: NodeJS.ReadableStream, onProgress?: (done: number, total: number) => void): Promise<Loaded> {
   const raws = await readMessages(path, stdin);
   if (raws.length === 1) {
     const r = await loadOne(raws[0]!);
@@ -38,10 +38,11 @@ export async function loadMessages(path: string, stdin?: NodeJS.ReadableStream):
   }
   const messages: Message[] = [];
   const skipped: Skip[] = [];
-  for (const raw of raws) {
+  for (const [i, raw] of raws.entries()) {
     const r = await loadOne(raw);
     if ("kind" in r) messages.push(r);
     else skipped.push(r);
+    onProgress?.(i + 1, raws.length);
   }
   return { messages, skipped };
 }

@@ -1,6 +1,7 @@
 import { readFile, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { InputError, MAX_INPUT_BYTES } from "../../errors.js";
+import { gunzipSync } from "node:zlib";
+import { errnoText, InputError, MAX_INPUT_BYTES } from "../../errors.js";
 
 /** One message's bytes and where they came from, before any MIME parsing. */
 export interface RawMessage {
@@ -43,7 +44,27 @@ export function splitMbox(bytes: Buffer, source: string): RawMessage[] {
   return out;
 }
 
-function fromBuffer(bytes: Buffer, source: string): RawMessage[] {
+// gzip's magic number: lore serves a thread as t.mbox.gz, and people keep archives compressed.
+const GZIP = Buffer.from([0x1f, 0x8b]);
+
+/**
+ * The bytes of a gzip file, refused past `limit` while inflating: a small file can hold
+ * gigabytes of zeros, so the size on disk says nothing.
+ */
+export function gunzipLimited(bytes: Buffer, source: string, limit = MAX_INPUT_BYTES): Buffer {
+  try {
+    return gunzipSync(bytes, { maxOutputLength: limit });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === "ERR_BUFFER_TOO_LARGE") throw new InputError("too-large", `more than ${limit} bytes once uncompressed`, source);
+    throw new InputError("unreadable", `not a readable gzip file: ${e.message}`, source);
+  }
+}
+
+function fromBuffer(compressed: Buffer, source: string): RawMessage[] {
+  const gzipped = compressed.subarray(0, 2).equals(GZIP);
+  const bytes = gzipped ? gunzipLimited(compressed, source) : compressed;
+  if (gzipped && bytes.toString("latin1").trim() === "") throw new InputError("empty-input", "nothing in the gzip file", source);
   if (!isMbox(bytes)) return [{ bytes, source }];
   const split = splitMbox(bytes, source);
   // A `git format-patch` file is a one-message mbox; "#1" would only be noise in its name.
@@ -63,8 +84,27 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 /**
- * Read a path (a message, an mbox, or a directory of either) or `-` for stdin into raw
- * messages. An empty input is an error of its own: there is nothing to review.
+ * Names in the order a person numbers them: "patch-2.eml" before "patch-10.eml", and a series'
+ * files ("v2-0001-...", "v2-0002-...") together, after the revision before it.
+ */
+export function byNaturalName(a: string, b: string): number {
+  const pa = a.match(/\d+|\D+/g) ?? [];
+  const pb = b.match(/\d+|\D+/g) ?? [];
+  for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+    const x = pa[i]!;
+    const y = pb[i]!;
+    if (x === y) continue;
+    const nx = /^\d/.test(x) ? Number(x) : Number.NaN;
+    const ny = /^\d/.test(y) ? Number(y) : Number.NaN;
+    if (!Number.isNaN(nx) && !Number.isNaN(ny) && nx !== ny) return nx - ny;
+    return x < y ? -1 : 1;
+  }
+  return pa.length - pb.length || (a < b ? -1 : a > b ? 1 : 0);
+}
+
+/**
+ * Read a path (a message, an mbox, either gzipped, or a directory of them) or `-` for stdin
+ * into raw messages. An empty input is an error of its own: there is nothing to review.
  */
 export async function readMessages(path: string, stdin: NodeJS.ReadableStream = process.stdin): Promise<RawMessage[]> {
   if (path === "-") {
@@ -76,13 +116,13 @@ export async function readMessages(path: string, stdin: NodeJS.ReadableStream = 
   try {
     info = await stat(path);
   } catch (err) {
-    throw new InputError("unreadable", (err as NodeJS.ErrnoException).code ?? String(err), path);
+    throw new InputError("unreadable", errnoText((err as NodeJS.ErrnoException).code), path);
   }
   if (info.isDirectory()) {
     const names = (await readdir(path, { withFileTypes: true }))
       .filter((d) => d.isFile() && !d.name.startsWith("."))
       .map((d) => d.name)
-      .sort();
+      .sort(byNaturalName);
     const out: RawMessage[] = [];
     for (const name of names) {
       const file = join(path, name);

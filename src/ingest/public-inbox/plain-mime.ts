@@ -14,7 +14,7 @@ import { decodeWords } from "./triage.js";
  * to parseMime: multipart, other charsets, flowed text, attachments, broken or odd headers.
  * test/ingest/public-inbox/plain-mime.test.ts holds it to parseMime on every fixture.
  */
-const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition"]);
+const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition", "reply-to", "x-original-from"]);
 
 export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const bytes = raw.bytes;
@@ -76,7 +76,9 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const from = people("from");
   const to = people("to");
   const cc = people("cc");
-  if (!from || !to || !cc) return undefined;
+  const replyTo = people("reply-to");
+  const originalFrom = people("x-original-from")?.[0];
+  if (!from || !to || !cc || !replyTo) return undefined;
   const subject = oneLine(decodeWords(one("subject") ?? ""));
   if (!from[0] && !subject) return undefined;
   const ids = (v: string | undefined) => (v ? (v.match(/<[^<>\s]+>/g) ?? []).map((x) => x.slice(1, -1)) : []);
@@ -97,6 +99,8 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
     body: decoded.toString("utf8").replace(/\r\n?/g, "\n"),
     source: raw.source,
     ...(charset ? { charset } : {}),
+    ...(originalFrom ? { originalFrom } : {}),
+    ...(replyTo.length > 0 ? { replyTo } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import { isAscii } from "node:buffer";
 import { createHash } from "node:crypto";
 import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
 import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
-import type { MessageKind } from "../../patch/message.js";
+import { authorOf, inBodyFrom, type MessageKind } from "../../patch/message.js";
 import { oneLine, parseSubject } from "../../patch/subject.js";
 import { hasOptOutLine, htmlText, mayHoldOptOut } from "./opt-out.js";
 
@@ -63,8 +63,8 @@ interface Headers {
 
 // Only the headers triage reads: a list archive's header block is mostly Received and DKIM
 // lines, so each line is looked at by its first letter before anything else is done with it.
-const WANTED = new Set(["message-id", "in-reply-to", "references", "subject", "from", "date", "content-type", "content-transfer-encoding"]);
-const FIRST = new Set(["m", "i", "r", "s", "f", "d", "c"].map((c) => c.charCodeAt(0)));
+const WANTED = new Set(["message-id", "in-reply-to", "references", "subject", "from", "date", "content-type", "content-transfer-encoding", "reply-to", "x-original-from"]);
+const FIRST = new Set(["m", "i", "r", "s", "f", "d", "c", "x"].map((c) => c.charCodeAt(0)));
 const WANTED_LENGTHS = new Set([...WANTED].map((n) => n.length));
 
 /** Whether the field name ending at `colon` could be wanted, judged without cutting it out. */
@@ -304,8 +304,9 @@ export function triage(bytes: Buffer): TriageResult {
   const h = headers.map;
   const rawId = bareMessageId(h.get("message-id"));
   const messageId = rawId ?? `${createHash("sha1").update(bytes).digest("hex")}@dmabuf-review.invalid`;
+  const addressOf = (value: string) => (/<([^<>\s]+@[^<>\s]+)>/.exec(value)?.[1] ?? /[^\s<>"(),;]+@[^\s<>"(),;]+/.exec(value)?.[0] ?? "").toLowerCase();
   const fromValue = decodeWords(h.get("from") ?? "");
-  const from = (/<([^<>\s]+@[^<>\s]+)>/.exec(fromValue)?.[1] ?? /[^\s<>"(),;]+@[^\s<>"(),;]+/.exec(fromValue)?.[0] ?? "").toLowerCase();
+  let from = addressOf(fromValue);
   const subject = oneLine(decodeWords(h.get("subject") ?? ""));
   if (!from && !subject) return { ok: false, reason: "not-a-patch", detail: "not a mail message: no From and no Subject header", messageId };
   const broken = brokenMultipart(headers, bytes);
@@ -323,6 +324,13 @@ export function triage(bytes: Buffer): TriageResult {
   const text = end >= 0 && (!decided || mayOptOut()) ? textOf(headers, body(), 0) : "";
   const diffAt = !decided && (text.includes("\n+++ ") || text.includes("diff --git a/")) ? text.search(DIFF) : -1;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";
+  // A B4 Relay message is filed under its author, as the review reads it (patch/message.ts).
+  if (from.startsWith("devnull+") || fromValue.includes(" via B4 Relay")) {
+    const person = (value: string | undefined) => (value && addressOf(value) ? { name: "", email: addressOf(value) } : undefined);
+    const replyTo = h.get("reply-to")?.split(",").flatMap((v) => person(v) ?? []) ?? [];
+    const relay = { name: fromValue.replace(/\s*<[^>]*>\s*$/, "").replace(/^"|"$/g, ""), email: from };
+    from = authorOf(relay, person(h.get("x-original-from")), replyTo, s.isReply ? undefined : inBodyFrom(text)).email.toLowerCase();
+  }
   const dateValue = h.get("date");
   const date = dateValue ? new Date(dateValue) : undefined;
   return {

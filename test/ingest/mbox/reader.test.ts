@@ -2,9 +2,10 @@ import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InputError } from "../../../src/errors.js";
-import { isMbox, readMessages, splitMbox } from "../../../src/ingest/mbox/reader.js";
+import { byNaturalName, gunzipLimited, isMbox, readMessages, splitMbox } from "../../../src/ingest/mbox/reader.js";
 import { fixture } from "../../helpers/mail.js";
 
 const SEP = "From mboxrd@z Thu Jan  1 00:00:00 1970";
@@ -128,7 +129,7 @@ describe("readMessages", () => {
       expect(err).toBeInstanceOf(InputError);
       expect((err as InputError).reason).toBe("unreadable");
       expect((err as InputError).source).toBe(path);
-      expect((err as InputError).detail).toBe("ENOENT");
+      expect((err as InputError).detail).toBe("no such file");
     }
   });
 
@@ -145,5 +146,56 @@ describe("readMessages", () => {
   it("says empty-input for empty stdin", async () => {
     expect(await reason(readMessages("-", Readable.from([])))).toBe("empty-input");
     expect(await reason(readMessages("-", Readable.from([Buffer.from("\n\n")])))).toBe("empty-input");
+  });
+
+  it("reads a gzipped mbox (lore's t.mbox.gz) from a file, from stdin, and inside a directory", async () => {
+    const box = `${SEP}\n${mail("a", "x\n")}\n${SEP}\n${mail("b", "y\n")}`;
+    const gz = gzipSync(Buffer.from(box));
+    const path = join(dir, "t.mbox.gz");
+    await writeFile(path, gz);
+    const raws = await readMessages(path);
+    expect(raws.map((r) => r.source)).toEqual([`${path}#1`, `${path}#2`]);
+    expect(raws[1]!.bytes.toString()).toBe(mail("b", "y\n"));
+    expect((await readMessages("-", Readable.from([gz]))).map((r) => r.source)).toEqual(["stdin#1", "stdin#2"]);
+    const d = join(dir, "with-gz");
+    await mkdir(d);
+    await writeFile(join(d, "0001-one.patch"), mail("one", "x\n"));
+    await writeFile(join(d, "thread.mbox.gz"), gz);
+    expect((await readMessages(d)).map((r) => r.source.slice(d.length + 1))).toEqual(["0001-one.patch", "thread.mbox.gz#1", "thread.mbox.gz#2"]);
+  });
+
+  it("refuses a gzip file that inflates past the limit as too-large, and a broken one as unreadable", async () => {
+    const bomb = gzipSync(Buffer.alloc(1024 * 1024, 0x41));
+    expect(bomb.length).toBeLessThan(8 * 1024);
+    try {
+      gunzipLimited(bomb, "bomb.mbox.gz", 64 * 1024);
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toMatchObject({ reason: "too-large", source: "bomb.mbox.gz", detail: "more than 65536 bytes once uncompressed" });
+    }
+    const cut = join(dir, "cut.mbox.gz");
+    const whole = gzipSync(Buffer.from(`${SEP}\n${mail("a", "x\n".repeat(500))}`));
+    await writeFile(cut, whole.subarray(0, whole.length / 2));
+    expect(await reason(readMessages(cut))).toBe("unreadable");
+    await writeFile(join(dir, "blank.mbox.gz"), gzipSync(Buffer.from("\n\n")));
+    expect(await reason(readMessages(join(dir, "blank.mbox.gz")))).toBe("empty-input");
+  });
+
+  it("orders a directory as a person numbers it: 2 before 10, each revision's files together", async () => {
+    const names = ["v2-0010-ten.patch", "patch-10.eml", "v2-0002-two.patch", "0001-one.patch", "patch-2.eml", "v2-0000-cover-letter.patch", "0000-cover-letter.patch", "v10-0001-x.patch"];
+    expect([...names].sort(byNaturalName)).toEqual([
+      "0000-cover-letter.patch",
+      "0001-one.patch",
+      "patch-2.eml",
+      "patch-10.eml",
+      "v2-0000-cover-letter.patch",
+      "v2-0002-two.patch",
+      "v2-0010-ten.patch",
+      "v10-0001-x.patch",
+    ]);
+    const d = join(dir, "numbered");
+    await mkdir(d);
+    for (const n of ["msg-10.eml", "msg-9.eml", "msg-1.eml"]) await writeFile(join(d, n), mail(n, "x\n"));
+    expect((await readMessages(d)).map((r) => r.source.slice(d.length + 1))).toEqual(["msg-1.eml", "msg-9.eml", "msg-10.eml"]);
   });
 });
