@@ -14,6 +14,9 @@ export const PROPERTY = {
   series: "series: groupSeries places every message once, in bounded slots",
   diffRoundTrip: "diff: a well-formed unified diff is read back as written",
   diffDamaged: "diff: a damaged diff is refused with an InputError or read consistently",
+  hunks: "hunks: classifyFile reports every touch inside the diff, the same way twice, in time",
+  review: "review: a whole series is reviewed in time, every finding names its rule and a line of the diff",
+  ruleFiles: "rules: a broken rule file is refused naming the file, a loaded one matches without throwing",
 } as const;
 export type PropertyName = (typeof PROPERTY)[keyof typeof PROPERTY];
 
