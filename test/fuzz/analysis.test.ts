@@ -7,19 +7,28 @@ import { loadRuleFile } from "../../src/analysis/rules/load.js";
 import { matchRules, type SeriesTouch } from "../../src/analysis/rules/match.js";
 import { classifyFile, type FileTouches } from "../../src/analysis/touch.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
+import { buildMessage } from "../../src/patch/message.js";
 import { CParser } from "../../src/patch/c-source.js";
 import { parseDiff, type FileDiff } from "../../src/patch/diff.js";
 import { fixture } from "../helpers/mail.js";
 import fc from "fast-check";
-import { fileSpec, writeFile } from "./gen/diff.js";
+import { expandHunk, largeHunk } from "./gen/c-code.js";
+import { fileSpec, patchBody, writeFile } from "./gen/diff.js";
 import { editedFixtureFile } from "./gen/fixture-hunks.js";
 import { RULES_DIR, ruleFile } from "./gen/rules.js";
 import { reportableLines } from "./lines.js";
-import { fuzz, inputErrorOr, invariant, withinBudget, type Failure } from "./harness.js";
+import { FUZZ_RUNS, fuzz, inputErrorOr, invariant, withinBudget, type Failure } from "./harness.js";
 import { knownBugs, PROPERTY } from "./known-bugs.js";
 
 /** Far above the tens of milliseconds a hunk of a few dozen lines takes to classify. */
 const HUNK_BUDGET_MS = 3_000;
+/**
+ * One message of any size the reader accepts (up to MAX_MESSAGE_BYTES) is read and classified
+ * within the forges' patience: a webhook gets its answer after ten seconds or not at all.
+ */
+const LARGE_MESSAGE_BUDGET_MS = 10_000;
+/** Hunk sizes: a quick few in `npm test`; up to some 2 MB of diff in `npm run fuzz`. */
+export const LARGE_HUNK_LINES = { min: 1_000, max: FUZZ_RUNS === undefined ? 1_500 : 60_000 };
 
 function touchesProblem(file: FileDiff, ft: FileTouches): Failure | undefined {
   const { newLines, oldLines } = reportableLines(file);
@@ -86,6 +95,31 @@ describe("fuzz: analysis", () => {
           return undefined;
         } catch (err) {
           return inputErrorOr(err, "classifyFile ");
+        }
+      });
+      return value ?? slow;
+    },
+  });
+
+  fuzz({
+    name: PROPERTY.largeHunk,
+    arbitrary: largeHunk(LARGE_HUNK_LINES.min, LARGE_HUNK_LINES.max),
+    ciRuns: 2,
+    maxRuns: 40,
+    knownBugs: knownBugs(PROPERTY.largeHunk),
+    async check(h, tally) {
+      const path = "drivers/dma-buf/dma-buf.c";
+      const diff = writeFile({ path, oldPath: path, status: "modified", hunks: [expandHunk(h)], gaps: [0], noNewlineAtEnd: false }).text;
+      const fields = { messageId: "large@example.org", from: { name: "Jane Dev", email: "jane.dev@example.org" }, to: [], cc: [], date: undefined, subject: "[PATCH] dma-buf: large", inReplyTo: undefined, references: [], body: patchBody(diff), source: "fuzz" };
+      const { value, slow } = await withinBudget(LARGE_MESSAGE_BUDGET_MS, () => {
+        try {
+          const m = buildMessage(fields);
+          for (const f of m.files) classifyFile(f, parser);
+          tally(`${Math.round(h.lines / 1000)}k lines classified`);
+          return undefined;
+        } catch (err) {
+          if (err instanceof InputError) tally(`refused: ${err.reason}`);
+          return inputErrorOr(err);
         }
       });
       return value ?? slow;

@@ -1,5 +1,7 @@
 import { parseSubject } from "../../src/patch/subject.js";
+import type { LargeHunk } from "./gen/c-code.js";
 import type { ThreadMessage } from "./gen/thread.js";
+import type { Delivery } from "./gen/webhook.js";
 import type { Failure, KnownBug } from "./harness.js";
 
 /** Every property of the fuzz suite, by the name its test and its known bugs share. */
@@ -15,13 +17,17 @@ export const PROPERTY = {
   diffRoundTrip: "diff: a well-formed unified diff is read back as written",
   diffDamaged: "diff: a damaged diff is refused with an InputError or read consistently",
   hunks: "hunks: classifyFile reports every touch inside the diff, the same way twice, in time",
+  largeHunk: "hunks: a message up to the size limit is read and its hunks classified within ten seconds",
   review: "review: a whole series is reviewed in time, every finding names its rule and a line of the diff",
+  webhooks: "webhooks: a verified delivery with any body or headers gets a 2xx or a 4xx naming the reason, and the server stays up",
   ruleFiles: "rules: a broken rule file is refused naming the file, a loaded one matches without throwing",
 } as const;
 export type PropertyName = (typeof PROPERTY)[keyof typeof PROPERTY];
 
 /** A failure thrown from one place with a message that matches. */
 export const thrownAt = (frame: RegExp, message: RegExp) => (f: Failure) => f.kind === "threw" && frame.test(f.signature) && message.test(f.signature);
+
+const githubHeaders = { "x-github-event": "pull_request", "x-github-delivery": "00000000-0000-1000-8000-000000000000", "content-type": "application/json" };
 
 interface Entry extends KnownBug<any> {
   readonly property: PropertyName;
@@ -100,6 +106,53 @@ export const KNOWN_BUGS: readonly Entry[] = [
       { id: 1, kind: "cover", subject: "[PATCH 0/2] dma-buf: x", parent: 0, references: [], author: 0, day: 0 },
     ] satisfies ThreadMessage[],
     matches: (f) => f.signature === "invariant: a cover is lost by grouping",
+  },
+  {
+    property: PROPERTY.largeHunk,
+    id: "large-hunk-quadratic",
+    file: "src/analysis/touch.ts",
+    owner: "bounds",
+    summary: "classifying a hunk grows with the square of its lines: 20,000 lines of dma-buf calls take over 3 minutes, 8,000 half a minute",
+    counterexample: {
+      lines: 8_000,
+      heading: "static int foo(struct dma_buf *dmabuf)",
+      pattern: [
+        { op: "+", text: "\tdma_buf_begin_cpu_access(buf, dir);" },
+        { op: "-", text: "\tdma_sync_sgtable_for_cpu(a->dev, sgt, dir);" },
+        { op: " ", text: "\tret = 0;" },
+      ],
+    } satisfies LargeHunk,
+    matches: (f) => f.kind === "slow",
+    // Seconds to minutes each while the bug stands; the counterexample is re-checked in `npm run fuzz`.
+    unsafe: (h: LargeHunk) => h.lines > 3_000,
+    recheckOnlyInFuzz: true,
+  },
+  {
+    property: PROPERTY.webhooks,
+    id: "github-json-scalar",
+    file: "src/channels/server.ts",
+    owner: "service",
+    summary: "a signed GitHub delivery whose JSON is a number, string or boolean reaches Probot, which fails: HTTP 500 with an empty body",
+    counterexample: { forge: "github", body: "42", headers: githubHeaders } satisfies Delivery,
+    matches: (f) => f.signature === "POST /api/github/webhooks answered 500 ",
+  },
+  {
+    property: PROPERTY.webhooks,
+    id: "github-json-null",
+    file: "src/channels/server.ts",
+    owner: "service",
+    summary: "a signed GitHub delivery whose body is `null`: Probot throws \"Event name not passed\", HTTP 500",
+    counterexample: { forge: "github", body: "null", headers: githubHeaders } satisfies Delivery,
+    matches: (f) => f.signature === "POST /api/github/webhooks answered 500 Error: Event name not passed",
+  },
+  {
+    property: PROPERTY.webhooks,
+    id: "github-installation-id-type",
+    file: "src/channels/server.ts",
+    owner: "service",
+    summary: "`installation.id` not a number (a string, null, an object): Probot's auth throws before any handler, HTTP 500",
+    counterexample: { forge: "github", body: '{"installation":{"id":"x"}}', headers: githubHeaders } satisfies Delivery,
+    matches: (f) => f.signature.startsWith("POST /api/github/webhooks answered 500 Error: [@octokit/auth-app] installationId option is required"),
   },
 ];
 

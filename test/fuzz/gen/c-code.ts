@@ -124,3 +124,22 @@ export function hunkSpec(maxLines: number): fc.Arbitrary<HunkSpec> {
     lines: fc.array(fc.record({ op, text: cLine }), { minLength: 1, maxLength: maxLines }),
   });
 }
+
+/** A hunk of `lines` lines made by repeating a short pattern: large inputs that still shrink well. */
+export interface LargeHunk {
+  readonly lines: number;
+  readonly heading: string;
+  readonly pattern: readonly { readonly op: Op; readonly text: string }[];
+}
+
+export function largeHunk(min: number, max: number): fc.Arbitrary<LargeHunk> {
+  return fc.record({
+    lines: fc.integer({ min, max }),
+    heading: cHeading,
+    pattern: fc.array(fc.record({ op, text: cLine }), { minLength: 1, maxLength: 40 }),
+  });
+}
+
+export function expandHunk(h: LargeHunk): HunkSpec {
+  return { heading: h.heading, lines: Array.from({ length: h.lines }, (_, i) => h.pattern[i % h.pattern.length]!) };
+}
