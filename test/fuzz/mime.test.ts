@@ -65,7 +65,7 @@ describe("fuzz: mail", () => {
   fuzz({
     name: PROPERTY.mimeRead,
     arbitrary: rawMail,
-    ciRuns: 300,
+    ciRuns: 150,
     knownBugs: knownBugs(PROPERTY.mimeRead),
     async check(raw, tally) {
       const { value, slow } = await withinBudget(MESSAGE_BUDGET_MS, () => readOne(raw, tally));
@@ -76,7 +76,7 @@ describe("fuzz: mail", () => {
   fuzz({
     name: PROPERTY.triage,
     arbitrary: rawMail,
-    ciRuns: 400,
+    ciRuns: 300,
     knownBugs: knownBugs(PROPERTY.triage),
     async check(raw, tally) {
       const { value, slow } = await withinBudget(MESSAGE_BUDGET_MS, () => {
@@ -124,7 +124,7 @@ describe("fuzz: mail", () => {
   fuzz({
     name: PROPERTY.mboxSplit,
     arbitrary: fc.array(rawMail, { minLength: 1, maxLength: 6 }),
-    ciRuns: 300,
+    ciRuns: 150,
     knownBugs: knownBugs(PROPERTY.mboxSplit),
     check(raws, tally) {
       const split = splitMbox(toBuffer(writeMbox(raws)), "fuzz.mbox");

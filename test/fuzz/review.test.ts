@@ -28,7 +28,7 @@ describe("fuzz: review", () => {
     tally(findings.length === 0 ? "no finding" : findings.some((f) => f.rule.startsWith("model/")) ? "rule and model findings" : "rule findings");
     for (const s of review.series) {
       for (const p of s.patches) {
-        if (p.index < 1 || p.index > s.total) return invariant("patch index outside its series", `${p.index} of ${s.total}`);
+        if (p.index < 1 || p.index > s.series.total) return invariant("patch index outside its series", `${p.index} of ${s.series.total}`);
         for (const f of p.findings) {
           const where = `${f.rule} at ${f.file}:${f.line}`;
           if (!ruleIds.has(f.rule) && !f.rule.startsWith("model/")) return invariant("finding names no rule", where);

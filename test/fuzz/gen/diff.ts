@@ -149,7 +149,7 @@ export function applyDamage(text: string, damages: readonly Damage[]): string {
       let n = 0;
       const pick = d.at % 4;
       lines[i] = (lines[i] ?? "").replace(/\d+/g, (m) => (n++ === pick ? d.number : m));
-    } else {
+    } else if (d.kind === "wrap") {
       const l = lines[at] ?? "";
       if (l.length > d.column) lines.splice(at, 1, l.slice(0, d.column), l.slice(d.column));
     }

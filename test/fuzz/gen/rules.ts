@@ -110,7 +110,7 @@ function mutateDoc(doc: Json, m: DocMutation): Json {
     const target = parent[last];
     if (target && typeof target === "object" && !Array.isArray(target)) target[m.key] = m.value;
     else parent[m.key] = m.value;
-  } else if (!Array.isArray(parent)) {
+  } else if (m.kind === "rename" && !Array.isArray(parent)) {
     parent[m.key] = parent[last]!;
     if (m.key !== last) delete parent[last];
   }
@@ -124,7 +124,7 @@ function mutateText(text: string, m: TextMutation): string {
   if (m.kind === "drop-line") lines.splice(at, 1);
   else if (m.kind === "double-line") lines.splice(at, 0, lines[at]!);
   else if (m.kind === "indent") lines[at] = ` ${lines[at]}`;
-  else lines.splice(at, 0, m.line);
+  else if (m.kind === "insert-line") lines.splice(at, 0, m.line);
   return lines.join("\n");
 }
 
