@@ -74,7 +74,7 @@ describe("fuzz: analysis", () => {
   fuzz({
     name: PROPERTY.hunks,
     arbitrary: fc.oneof(fileSpec(3, 30), editedFixtureFile).map((f) => writeFile(f).text),
-    ciRuns: 150,
+    ciRuns: 200,
     knownBugs: knownBugs(PROPERTY.hunks),
     async check(diff, tally) {
       let files: FileDiff[];
@@ -129,7 +129,7 @@ describe("fuzz: analysis", () => {
   fuzz({
     name: PROPERTY.ruleFiles,
     arbitrary: ruleFile,
-    ciRuns: 200,
+    ciRuns: 300,
     knownBugs: knownBugs(PROPERTY.ruleFiles),
     async check(rule, tally) {
       const file = join(root, rule.path);

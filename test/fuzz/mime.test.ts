@@ -65,7 +65,7 @@ describe("fuzz: mail", () => {
   fuzz({
     name: PROPERTY.mimeRead,
     arbitrary: rawMail,
-    ciRuns: 150,
+    ciRuns: 200,
     knownBugs: knownBugs(PROPERTY.mimeRead),
     async check(raw, tally) {
       const { value, slow } = await withinBudget(MESSAGE_BUDGET_MS, () => readOne(raw, tally));
@@ -76,7 +76,7 @@ describe("fuzz: mail", () => {
   fuzz({
     name: PROPERTY.triage,
     arbitrary: rawMail,
-    ciRuns: 300,
+    ciRuns: 400,
     knownBugs: knownBugs(PROPERTY.triage),
     async check(raw, tally) {
       const { value, slow } = await withinBudget(MESSAGE_BUDGET_MS, () => {
@@ -97,7 +97,7 @@ describe("fuzz: mail", () => {
   fuzz({
     name: PROPERTY.plainMime,
     arbitrary: rawMail,
-    ciRuns: 300,
+    ciRuns: 400,
     knownBugs: knownBugs(PROPERTY.plainMime),
     async check(raw, tally) {
       const message = { bytes: toBuffer(raw), source: "fuzz" };

@@ -153,7 +153,7 @@ describe("fuzz: patches", () => {
   fuzz({
     name: PROPERTY.series,
     arbitrary: thread(12),
-    ciRuns: 200,
+    ciRuns: 300,
     knownBugs: knownBugs(PROPERTY.series),
     async check(list, tally) {
       const { value, slow } = await withinBudget(PURE_BUDGET_MS, () => {

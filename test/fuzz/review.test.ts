@@ -48,7 +48,7 @@ describe("fuzz: review", () => {
   fuzz({
     name: PROPERTY.review,
     arbitrary: seriesMails,
-    ciRuns: 40,
+    ciRuns: 60,
     knownBugs: knownBugs(PROPERTY.review),
     async check(raws, tally) {
       const messages: Message[] = [];

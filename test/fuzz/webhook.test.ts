@@ -72,7 +72,7 @@ describe("fuzz: webhooks", () => {
   fuzz({
     name: PROPERTY.webhooks,
     arbitrary: delivery,
-    ciRuns: 120,
+    ciRuns: 160,
     knownBugs: knownBugs(PROPERTY.webhooks),
     async check(d, tally) {
       const { value, slow } = await withinBudget(DELIVERY_BUDGET_MS, async () => {

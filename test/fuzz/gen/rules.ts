@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { defaultRulesDir } from "../../../src/analysis/rules/load.js";
+import { jsonPaths, placeOf, type Json } from "./json.js";
 
 /**
  * Rule files as a rule author breaks them: the real rules of rules/, mutated as data (a field
@@ -29,8 +30,6 @@ export interface RuleFile {
   readonly path: string;
   readonly text: string;
 }
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const value: fc.Arbitrary<Json> = fc.oneof(
   fc.constantFrom<Json>(
@@ -80,36 +79,27 @@ const textMutation: fc.Arbitrary<TextMutation> = fc.oneof(
   }),
 );
 
-/** Every container and leaf of a document, by path: what a mutation picks from. */
-function paths(doc: Json, at: (string | number)[] = []): (string | number)[][] {
-  const out: (string | number)[][] = [at];
-  if (Array.isArray(doc)) doc.forEach((v, i) => out.push(...paths(v, [...at, i])));
-  else if (doc && typeof doc === "object") for (const [k, v] of Object.entries(doc)) out.push(...paths(v, [...at, k]));
-  return out;
-}
-
 function mutateDoc(doc: Json, m: DocMutation): Json {
-  const all = paths(doc);
+  const all = jsonPaths(doc);
   if (m.kind === "retext") {
-    const strings = all.filter((p) => typeof p.reduce<unknown>((d, k) => (d as Record<string | number, unknown>)[k], doc) === "string");
+    const strings = all.filter((p) => p.length > 0 && typeof placeOf(doc, p).container[placeOf(doc, p).key] === "string");
     if (strings.length === 0) return doc;
     return mutateDoc(doc, { kind: "set", at: all.indexOf(strings[m.at % strings.length]!), key: "", value: m.text });
   }
   const path = all[m.at % all.length]!;
-  if (path.length === 0) return m.kind === "set" ? m.value : m.kind === "wrap" ? [doc] : doc;
+  if (path.length === 0) return m.kind === "set" ? structuredClone(m.value) : m.kind === "wrap" ? [doc] : doc;
   const copy = structuredClone(doc);
-  let parent = copy as Record<string | number, Json>;
-  for (const p of path.slice(0, -1)) parent = parent[p] as Record<string | number, Json>;
-  const last = path[path.length - 1]!;
+  const { container: parent, key: last } = placeOf(copy, path);
   if (m.kind === "delete") {
     if (Array.isArray(parent)) parent.splice(Number(last), 1);
     else delete parent[last];
   } else if (m.kind === "wrap") parent[last] = [parent[last]!];
-  else if (m.kind === "set") parent[last] = m.value;
+  // Copies: the constants are shared by every case, and a later mutation must not reach into one.
+  else if (m.kind === "set") parent[last] = structuredClone(m.value);
   else if (m.kind === "add") {
     const target = parent[last];
-    if (target && typeof target === "object" && !Array.isArray(target)) target[m.key] = m.value;
-    else parent[m.key] = m.value;
+    if (target && typeof target === "object" && !Array.isArray(target)) target[m.key] = structuredClone(m.value);
+    else parent[m.key] = structuredClone(m.value);
   } else if (m.kind === "rename" && !Array.isArray(parent)) {
     parent[m.key] = parent[last]!;
     if (m.key !== last) delete parent[last];

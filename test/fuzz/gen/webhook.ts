@@ -3,6 +3,7 @@ import type { Push } from "../../peers/forge-series.js";
 import { examples } from "../../peers/github-hooks.js";
 import { mergeRequestHook, noteHook } from "../../peers/gitlab-hooks.js";
 import { INSTALLATION_ID } from "../../peers/github-standin.js";
+import { jsonPaths, placeOf, type Json } from "./json.js";
 
 /**
  * Webhook deliveries that pass the signature or token check but carry anything: JSON scalars,
@@ -14,8 +15,6 @@ export interface Delivery {
   readonly body: string;
   readonly headers: Readonly<Record<string, string>>;
 }
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 const GITHUB_EVENTS = ["pull_request", "issue_comment", "pull_request_review_comment", "pull_request_review"] as const;
 const githubPayloads: { event: string; payload: Json }[] = GITHUB_EVENTS.flatMap((event) =>
@@ -38,26 +37,17 @@ const wrongValue: fc.Arbitrary<Json> = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }) as fc.Arbitrary<Json>,
 );
 
-function paths(doc: Json, at: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
-  if (at.length > 0) out.push(at);
-  if (Array.isArray(doc)) doc.forEach((v, i) => paths(v, [...at, i], out));
-  else if (doc && typeof doc === "object") for (const [k, v] of Object.entries(doc)) paths(v, [...at, k], out);
-  return out;
-}
-
 type Mutation = { readonly at: number; readonly drop: boolean; readonly value: Json };
 
 function mutate(doc: Json, muts: readonly Mutation[]): Json {
   const copy = structuredClone(doc);
   for (const m of muts) {
-    const all = paths(copy);
+    const all = jsonPaths(copy).slice(1);
     if (all.length === 0) break;
-    const path = all[m.at % all.length]!;
-    let parent = copy as Record<string | number, Json>;
-    for (const p of path.slice(0, -1)) parent = parent[p] as Record<string | number, Json>;
-    const last = path[path.length - 1]!;
+    const { container: parent, key: last } = placeOf(copy, all[m.at % all.length]!);
     if (m.drop && !Array.isArray(parent)) delete parent[last];
-    else parent[last] = m.value;
+    // A copy: the constants are shared by every case, and a later mutation must not reach into one.
+    else parent[last] = structuredClone(m.value);
   }
   return copy;
 }
@@ -82,36 +72,26 @@ function bodyFor(payloads: readonly { event: string; payload: Json }[]): fc.Arbi
 const contentType = fc.constantFrom<string | undefined>("application/json", "application/json", "application/json; charset=utf-8", "text/plain", undefined, "application/jsonx", "");
 const deliveryId = fc.oneof(fc.uuid(), fc.constantFrom<string | undefined>(undefined, "", "../../etc", "x".repeat(300), "\u00e9"));
 
-const github: fc.Arbitrary<Delivery> = fc
-  .record({
-    payload: bodyFor(githubPayloads),
-    event: fc.oneof({ weight: 4, arbitrary: fc.constant<string | undefined>("payload") }, { weight: 1, arbitrary: fc.constantFrom<string | undefined>(...GITHUB_EVENTS, "ping", "installation", "push", "", "x".repeat(300), undefined) }),
-    id: deliveryId,
-    contentType,
-  })
-  .map(({ payload, event, id, contentType: ct }) => {
-    const name = event === "payload" ? (payload.event ?? "pull_request") : event;
-    const headers: Record<string, string> = {};
-    if (name !== undefined) headers["x-github-event"] = name;
-    if (id !== undefined) headers["x-github-delivery"] = id;
-    if (ct !== undefined) headers["content-type"] = ct;
-    return { forge: "github", body: payload.body, headers };
-  });
+/** Deliveries of one forge: its payloads, and the names of its event and delivery-id headers. */
+function forgeDelivery(forge: Delivery["forge"], payloads: readonly { event: string; payload: Json }[], otherEvents: readonly (string | undefined)[], names: { event: string; id: string }): fc.Arbitrary<Delivery> {
+  return fc
+    .record({
+      payload: bodyFor(payloads),
+      event: fc.oneof({ weight: 4, arbitrary: fc.constant<string | undefined>("payload") }, { weight: 1, arbitrary: fc.constantFrom(...otherEvents) }),
+      id: deliveryId,
+      contentType,
+    })
+    .map(({ payload, event, id, contentType: ct }) => {
+      const name = event === "payload" ? (payload.event ?? payloads[0]!.event) : event;
+      const headers: Record<string, string> = {};
+      if (name !== undefined) headers[names.event] = name;
+      if (id !== undefined) headers[names.id] = id;
+      if (ct !== undefined) headers["content-type"] = ct;
+      return { forge, body: payload.body, headers };
+    });
+}
 
-const gitlab: fc.Arbitrary<Delivery> = fc
-  .record({
-    payload: bodyFor(gitlabPayloads),
-    event: fc.oneof({ weight: 4, arbitrary: fc.constant<string | undefined>("payload") }, { weight: 1, arbitrary: fc.constantFrom<string | undefined>("Merge Request Hook", "Note Hook", "Push Hook", "", undefined) }),
-    key: deliveryId,
-    contentType,
-  })
-  .map(({ payload, event, key, contentType: ct }) => {
-    const name = event === "payload" ? (payload.event ?? "Merge Request Hook") : event;
-    const headers: Record<string, string> = {};
-    if (name !== undefined) headers["x-gitlab-event"] = name;
-    if (key !== undefined) headers["idempotency-key"] = key;
-    if (ct !== undefined) headers["content-type"] = ct;
-    return { forge: "gitlab", body: payload.body, headers };
-  });
+const github = forgeDelivery("github", githubPayloads, [...GITHUB_EVENTS, "ping", "installation", "push", "", "x".repeat(300), undefined], { event: "x-github-event", id: "x-github-delivery" });
+const gitlab = forgeDelivery("gitlab", gitlabPayloads, ["Merge Request Hook", "Note Hook", "Push Hook", "", undefined], { event: "x-gitlab-event", id: "idempotency-key" });
 
 export const delivery: fc.Arbitrary<Delivery> = fc.oneof(github, gitlab);
