@@ -52,7 +52,8 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
       const now = Date.now();
       if (now - last < 1000 && p.done < p.total) return;
       last = now;
-      io.stderr.write(`backfill ${mirror.name}: epoch ${p.epoch}: ${fmt(p.done)}/${fmt(p.total)} messages, ${fmt(p.done / Math.max(p.seconds, 0.001))} msg/s\n`);
+      if (p.phase === "review") io.stderr.write(`backfill ${mirror.name}: reviewed ${fmt(p.done)}/${fmt(p.total)} threads due so far\n`);
+      else io.stderr.write(`backfill ${mirror.name}: epoch ${p.epoch}: ${fmt(p.done)}/${fmt(p.total)} messages, ${fmt(p.done / Math.max(p.seconds, 0.001))} msg/s\n`);
     };
     let stats: PassStats;
     try {

@@ -78,6 +78,7 @@ function checkDiffEncoding(diffText: string, charset: string | undefined): void 
 export function buildMessage(fields: MessageFields): Message {
   const body = stripListFooter(fields.body);
   const subject = parseSubject(fields.subject);
+  if (subject.outOfRange && !subject.isReply) throw new InputError("too-large", subject.outOfRange);
   const isCover = !subject.isReply && subject.isPatch && subject.index === 0;
   const lenient = subject.isReply || isCover;
   const parts = lenient ? splitLenient(body) : splitBody(body);
