@@ -382,6 +382,51 @@ export class MailMirror {
     return { messages, clock };
   }
 
+  /**
+   * Normalise a page's messages into the store (call inside its transaction). Each message in
+   * a savepoint of its own: one that cannot be recorded is recorded as skipped, with the reason.
+   */
+  private recordPage(page: Page, stats: PassStats, seenAt: string): void {
+    for (const d of page.entries) {
+      try {
+        this.ctx.store.transaction(() => this.record(d, page.epoch, stats, seenAt));
+      } catch (err) {
+        const e = d.entry;
+        if (e.kind === "deleted") throw err;
+        const id = d.triage?.ok ? d.triage.value.messageId : `commit-${e.commit.commit}@dmabuf-review.invalid`;
+        this.skipMessage(e, this.originOf(e, page.epoch), stats, seenAt, id, "unreadable", `it could not be recorded: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private originOf(e: Exclude<Decoded["entry"], { kind: "deleted" }>, epoch: Epoch): string {
+    return epoch.name === MBOX_EPOCH ? `mbox:${e.commit.commit}` : `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+  }
+
+  /** A message recorded as skipped, with its reason: once, however often it is read. */
+  private skipMessage(e: Exclude<Decoded["entry"], { kind: "deleted" }>, origin: string, stats: PassStats, seenAt: string, id: string, reason: string, detail: string): void {
+    const inserted = this.state.insert({
+      messageId: id,
+      source: this.source,
+      origin,
+      kind: "skipped",
+      subject: null,
+      author: null,
+      date: null,
+      inReplyTo: null,
+      status: "skipped",
+      reason: `${reason}: ${detail}`,
+      thread: null,
+      revision: null,
+      patchIndex: null,
+      patchTotal: null,
+      arrivedAt: e.commit.time,
+    }, seenAt);
+    if (!inserted) return;
+    stats.skipped.push({ id, reason, detail });
+    this.log.warn({ id, origin, reason, detail }, "message skipped");
+  }
+
   /** Normalise: one archived commit into the store, by thread. */
   private record(d: Decoded, epoch: Epoch, stats: PassStats, seenAt: string): void {
     const e = d.entry;
@@ -389,29 +434,8 @@ export class MailMirror {
       stats.deleted++;
       return;
     }
-    const origin = epoch.name === MBOX_EPOCH ? `mbox:${e.commit.commit}` : `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
-    const skip = (id: string, reason: string, detail: string) => {
-      const inserted = this.state.insert({
-        messageId: id,
-        source: this.source,
-        origin,
-        kind: "skipped",
-        subject: null,
-        author: null,
-        date: null,
-        inReplyTo: null,
-        status: "skipped",
-        reason: `${reason}: ${detail}`,
-        thread: null,
-        revision: null,
-        patchIndex: null,
-        patchTotal: null,
-        arrivedAt: e.commit.time,
-      }, seenAt);
-      if (!inserted) return;
-      stats.skipped.push({ id, reason, detail });
-      this.log.warn({ id, origin, reason, detail }, "message skipped");
-    };
+    const origin = this.originOf(e, epoch);
+    const skip = (id: string, reason: string, detail: string) => this.skipMessage(e, origin, stats, seenAt, id, reason, detail);
     // Unread messages have no Message-ID we know: the blob (or commit) names them.
     if (e.kind === "too-large") return skip(`blob-${e.oid}@dmabuf-review.invalid`, "too-large", `${e.size} bytes, limit exceeded`);
     if (e.kind === "unreadable") return skip(`commit-${e.commit.commit}@dmabuf-review.invalid`, "unreadable", e.detail);
@@ -660,9 +684,7 @@ export class MailMirror {
   private async batch(page: Page | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): Promise<void> {
     if (page) {
       const seenAt = new Date().toISOString();
-      this.ctx.store.transaction(() => {
-        for (const e of page.entries) this.record(e, page.epoch, stats, seenAt);
-      });
+      this.ctx.store.transaction(() => this.recordPage(page, stats, seenAt));
       stats.messages += page.entries.length;
     }
     const clock = page ? page.clock : Math.floor(Date.now() / 1000);
@@ -682,7 +704,14 @@ export class MailMirror {
       for (let k = i; k < i + REVIEW_WINDOW; k++) start(k);
       const r = await ahead[i]!;
       ahead[i] = undefined;
-      const recorded = r instanceof Error ? this.commitFailed(due[i]!, r, stats) : await this.commitThread(r, due[i]!, run, stats, firstRead);
+      let recorded: boolean;
+      try {
+        recorded = r instanceof Error ? this.commitFailed(due[i]!, r, stats) : await this.commitThread(r, due[i]!, run, stats, firstRead);
+      } catch (err) {
+        // A review the store would not take: the thread is skipped (if the store itself is
+        // failing, this throws too, and the batch stops).
+        recorded = this.commitFailed(due[i]!, err as Error, stats);
+      }
       this.reviewedThreads++;
       progress();
       // Mail goes out as its thread is committed, unless delivery is failing: then at the end.
