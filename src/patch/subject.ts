@@ -24,10 +24,11 @@ export interface Subject {
 }
 
 /**
- * The most patches a series may announce. The largest tree-wide series on the kernel lists run
- * to a few hundred; a count past this is a typo or hostile, and slots are allocated per patch.
+ * The most patches a series may announce: slots are allocated per patch. Stable review series
+ * reach four digits (`[PATCH 5.16 0073/1039]` on linaro-mm-sig); a count past this is a typo or
+ * hostile.
  */
-export const MAX_SERIES_PATCHES = 1000;
+export const MAX_SERIES_PATCHES = 9999;
 
 const REPLY_PREFIX = /^(re|aw|sv|vs|antw|fwd?|odp)\s*(\[\d+\])?\s*:\s*/i;
 const BRACKET = /^\[([^\]]*)\]\s*/;

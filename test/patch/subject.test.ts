@@ -107,5 +107,7 @@ describe("parseSubject", () => {
     const most = parseSubject(`[PATCH ${MAX_SERIES_PATCHES}/${MAX_SERIES_PATCHES}] x`);
     expect(most).toMatchObject({ index: MAX_SERIES_PATCHES, total: MAX_SERIES_PATCHES });
     expect(most.outOfRange).toBeUndefined();
+    // A stable review series, as linaro-mm-sig carried one.
+    expect(parseSubject("[PATCH 5.16 0073/1039] x")).toMatchObject({ index: 73, total: 1039, prefixes: ["5.16"] });
   });
 });
