@@ -1,8 +1,10 @@
 /**
  * The SIGKILL soak (`npm run soak`): a backfill with --reply over the real linaro-mm-sig archive
- * (../shared/archives), once undisturbed and once killed with SIGKILL at random moments and
- * started again, SOAK_KILLS times (20), then run to its end. Both must leave exactly the same
- * mails in the outbox and the same store, compared byte for byte with wall-clock times masked.
+ * (../shared/archives), once undisturbed and once killed with SIGKILL at random points of its
+ * work and started again, SOAK_KILLS times (20), then run to its end. Both must leave exactly
+ * the same mails in the outbox and the same store, compared byte for byte with wall-clock times
+ * masked. The kill points are spread over the work (messages recorded, messages reviewed, mails
+ * intended, as the undisturbed run ended with them), each a random moment after its point.
  *
  * SOAK_SEED picks the kill moments (printed, so a failing run can be repeated), SOAK_BUNDLE
  * another public-inbox bundle, SOAK_BATCH the messages per batch (mail.batch).
@@ -12,6 +14,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
 import { compareSnapshots, snapshot } from "./snapshot.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -41,8 +44,25 @@ interface Run {
   readonly stderr: string;
 }
 
-/** One backfill child; SIGKILLed after `killAfter` ms if it is still running then. */
-function backfill(dir: string, inbox: string, killAfter?: number): Promise<Run> {
+const PROGRESS = "SELECT (SELECT COUNT(*) FROM messages) + (SELECT COUNT(*) FROM messages WHERE status = 'reviewed') + (SELECT COUNT(*) FROM posts)";
+
+/** How far a run got: messages recorded, reviewed, and mails intended (0 before the store exists). */
+function progress(db: string): number {
+  if (!existsSync(db)) return 0;
+  try {
+    const handle = new Database(db, { readonly: true });
+    try {
+      return handle.prepare(PROGRESS).pluck().get() as number;
+    } finally {
+      handle.close();
+    }
+  } catch {
+    return 0; // being created or migrated
+  }
+}
+
+/** One backfill child; SIGKILLed once `kill` says so (polled every 20 ms), if it still runs then. */
+function backfill(dir: string, inbox: string, kill?: () => boolean): Promise<Run> {
   const t0 = performance.now();
   const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "warn" };
   delete env["DMABUF_REVIEW_DEBUG"];
@@ -52,11 +72,11 @@ function backfill(dir: string, inbox: string, killAfter?: number): Promise<Run> 
   const err: Buffer[] = [];
   child.stdout.on("data", (c: Buffer) => out.push(c));
   child.stderr.on("data", (c: Buffer) => err.push(c));
-  const timer = killAfter === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), killAfter);
+  const timer = kill === undefined ? undefined : setInterval(() => kill() && child.kill("SIGKILL"), 20);
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => {
-      clearTimeout(timer);
+      clearInterval(timer);
       resolve({ code, signal, seconds: (performance.now() - t0) / 1000, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
     });
   });
@@ -79,47 +99,47 @@ async function main(): Promise<void> {
   const seed = Number(process.env["SOAK_SEED"] ?? Date.now() % 1_000_000);
   const next = random(seed);
   const batch = process.env["SOAK_BATCH"];
-  const work = mkdtempSync(join(tmpdir(), "dmabuf-review-soak-"));
-  const inbox = join(work, "inbox");
+  const tmp = mkdtempSync(join(tmpdir(), "dmabuf-review-soak-"));
+  const inbox = join(tmp, "inbox");
   mkdirSync(join(inbox, "git"), { recursive: true });
   execFileSync("git", ["clone", "-q", "--bare", BUNDLE, join(inbox, "git", "0.git")]);
-  console.log(`soak: ${BUNDLE}, seed ${seed}, ${KILLS} kills, batch ${batch ?? "default"}, in ${work}`);
+  console.log(`soak: ${BUNDLE}, seed ${seed}, ${KILLS} kills, batch ${batch ?? "default"}, in ${tmp}`);
 
-  const ref = join(work, "reference");
+  const ref = join(tmp, "reference");
   prepare(ref, batch);
   const undisturbed = await backfill(ref, inbox);
   if (undisturbed.code !== 0) throw new Error(`the undisturbed run failed (${undisturbed.code}):\n${undisturbed.stderr.slice(-2000)}`);
   const r = summary(undisturbed);
+  const work = progress(join(ref, "state.db"));
   console.log(`undisturbed: ${r.messages} messages, ${r.replies} mails, ${r.skipped} skipped, ${undisturbed.seconds.toFixed(1)} s`);
+  const points = Array.from({ length: KILLS }, () => Math.floor(next() * work)).sort((a, b) => a - b);
 
-  const soak = join(work, "killed");
+  const soak = join(tmp, "killed");
   prepare(soak, batch);
   const t0 = performance.now();
   let kills = 0;
   let runs = 0;
-  let finished: Run | undefined;
   const killedAt: string[] = [];
-  // Kill moments spread over about a tenth of the undisturbed run each, so that the kills
-  // land all through the work (start-up, reading, reviews, the tail) and the run still ends.
-  const span = Math.max(1000, (undisturbed.seconds * 1000) / 8);
-  while (kills < KILLS) {
-    const after = 200 + Math.floor(next() * span);
-    const run = await backfill(soak, inbox, after);
+  const db = join(soak, "state.db");
+  for (const point of points) {
+    // Killed at a random moment of up to a second after the run passed its point.
+    let due: number | undefined;
+    const delay = Math.floor(next() * 1000);
+    const run = await backfill(soak, inbox, () => {
+      due ??= progress(db) >= point ? performance.now() + delay : undefined;
+      return due !== undefined && performance.now() >= due;
+    });
     runs++;
     if (run.signal === "SIGKILL") {
       kills++;
-      killedAt.push(`${(after / 1000).toFixed(1)}s`);
-      continue;
-    }
-    if (run.code !== 0) throw new Error(`a restarted run failed (${run.code}):\n${run.stderr.slice(-2000)}`);
-    // It got to the end before its kill: the rest of the kills land on runs with nothing to do.
-    finished ??= run;
+      killedAt.push(`${point}+${delay}ms`);
+    } else if (run.code !== 0) throw new Error(`a restarted run failed (${run.code}):\n${run.stderr.slice(-2000)}`);
   }
   const last = await backfill(soak, inbox);
   runs++;
   if (last.code !== 0) throw new Error(`the last run failed (${last.code}):\n${last.stderr.slice(-2000)}`);
   const wall = (performance.now() - t0) / 1000;
-  console.log(`killed: ${kills} kills at ${killedAt.join(", ")}; ${runs} runs, ${wall.toFixed(1)} s in all`);
+  console.log(`killed: ${kills} kills at work points ${killedAt.join(", ")} of ${work}; ${runs} runs, ${wall.toFixed(1)} s in all`);
 
   const expected = snapshot(join(ref, "outbox"), join(ref, "state.db"), [ref]);
   const got = snapshot(join(soak, "outbox"), join(soak, "state.db"), [soak]);
@@ -131,12 +151,12 @@ async function main(): Promise<void> {
     for (const d of diffs) byWhere.set(`${d.where} (${d.only})`, (byWhere.get(`${d.where} (${d.only})`) ?? 0) + 1);
     console.log(`DIFFERENCES: ${diffs.length}: ${[...byWhere].map(([w, n]) => `${w} ${n}`).join(", ")}`);
     for (const d of diffs.slice(0, 20)) console.log(`  ${d.where} ${d.only}: ${d.what.slice(0, 300)}`);
-    console.log(`left in ${work}`);
+    console.log(`left in ${tmp}`);
     process.exitCode = 1;
     return;
   }
   console.log("no differences");
-  rmSync(work, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
 }
 
 await main();
