@@ -682,6 +682,8 @@ export class MailMirror {
    * its own, so a restart redoes at most one thread and the page's trackers.
    */
   private async batch(page: Page | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): Promise<void> {
+    // Stopping: what is left of the chain is not started; the next pass reads it again.
+    if (run.shouldStop?.()) return;
     if (page) {
       const seenAt = new Date().toISOString();
       this.ctx.store.transaction(() => this.recordPage(page, stats, seenAt));
@@ -701,6 +703,11 @@ export class MailMirror {
     };
     let deliver = true;
     for (let i = 0; i < due.length; i++) {
+      // Stopping between threads: the cursor stays before the page, the rest waits in the store.
+      if (run.shouldStop?.()) {
+        await Promise.all(ahead);
+        return;
+      }
       for (let k = i; k < i + REVIEW_WINDOW; k++) start(k);
       const r = await ahead[i]!;
       ahead[i] = undefined;

@@ -312,9 +312,9 @@ describe("a backfill killed at any moment ends as an undisturbed one", () => {
     const inbox = archive();
     const head = execFileSync("git", ["--git-dir", inbox.epochDir(0), "rev-list", "--first-parent", "--reverse", "HEAD"]).toString().trim().split("\n");
 
+    // The undisturbed run beside the killed ones: they share nothing but the archive.
     const ref = workdir();
     const undisturbed = backfill(ref, inbox.dir);
-    expect((await undisturbed.exited).code, undisturbed.stderr.slice(-5).join("\n")).toBe(0);
 
     const dir = workdir();
     const runs: Child[] = [];
@@ -336,8 +336,6 @@ describe("a backfill killed at any moment ends as an undisturbed one", () => {
     await kill(r1);
     expect(committed).toBe(true);
     expect(cursorThen).toBeUndefined();
-    const before = r1.reviewed.length;
-    expect(before).toBeGreaterThan(0);
 
     // 2: when the series' third patch is in the store while its first waits (a reading that ran
     // ahead of the reviews), or else once the incomplete series is reviewed.
@@ -357,9 +355,15 @@ describe("a backfill killed at any moment ends as an undisturbed one", () => {
     runs.push(r4);
     expect((await r4.exited).code, r4.stderr.slice(-5).join("\n")).toBe(0);
 
-    // A review committed before a kill is not done again after it: the runs together logged
-    // exactly the reviews of the undisturbed run (a series reviewed incomplete, then whole, twice).
-    expect(runs.flatMap((r) => r.reviewed).sort()).toEqual([...undisturbed.reviewed].sort());
+    expect((await undisturbed.exited).code, undisturbed.stderr.slice(-5).join("\n")).toBe(0);
+    // A review committed before a kill is not done again after it: the runs together logged no
+    // review the undisturbed run did not log as often (a series reviewed incomplete, then whole,
+    // twice); a kill between a commit and its log line may leave one line out.
+    const left = new Map<string, number>();
+    for (const id of undisturbed.reviewed) left.set(id, (left.get(id) ?? 0) + 1);
+    for (const id of runs.flatMap((r) => r.reviewed)) left.set(id, (left.get(id) ?? 0) - 1);
+    expect([...left].filter(([, n]) => n < 0)).toEqual([]);
+    expect([...left.values()].reduce((a, n) => a + n, 0)).toBeLessThanOrEqual(runs.length - 1);
     // The series was answered incomplete first, as the undisturbed run did.
     const got = snapshot(join(dir, "outbox"), join(dir, "state.db"), [dir]);
     expect([...got.mails.values()].some((m) => m.includes("3/3 did not reach the list archive"))).toBe(true);
