@@ -80,31 +80,27 @@ function references(m: Message, extra: readonly string[] = []): string[] {
  * tracker as it stands now; when nothing changed, nothing is sent.
  */
 export class MailTracker {
-  private readonly touchedThreads = new Set<string>();
-
   constructor(private readonly deps: TrackerDeps) {}
 
-  /** A reply was archived in `thread` (also when read again after a crash: a recheck is harmless). */
-  touched(thread: string): void {
-    this.touchedThreads.add(thread);
-  }
-
-  /** Tracked series whose threads got replies since the last call, and the revisions after them. */
-  private touchedTargets(): string[] {
+  /** Tracked series in threads that got replies, and the revisions after them. */
+  private touchedTargets(threads: Iterable<string>): string[] {
     const fb = this.deps.feedback;
     const ids = new Set<string>();
-    for (const thread of this.touchedThreads) {
+    for (const thread of threads) {
       for (const sid of fb.seriesInThread(thread)) {
         if (fb.trackedThreads(sid).length > 0) ids.add(sid);
         for (const later of fb.followers(sid)) ids.add(later);
       }
     }
-    this.touchedThreads.clear();
     return [...ids];
   }
 
   /** The series and every thread its earlier revisions may be in, read again from the archive. */
-  private async load(id: string, reviewed: readonly Series[], skipped: Unreadable[]): Promise<{ current: Series; known: Series[]; newest: number } | undefined> {
+  private async load(
+    id: string,
+    reviewed: readonly Series[],
+    skipped: Unreadable[],
+  ): Promise<{ current: Series; known: Series[]; newest: number } | undefined> {
     const { state, feedback } = this.deps;
     const home = state.threadOf(id);
     if (!home) return undefined;
@@ -148,9 +144,12 @@ export class MailTracker {
     );
   }
 
-  /** The tracker mails due for the replies archived since the last call (`touched`). */
-  prepareReplies(o: TrackerOptions): Promise<TrackerBatch> {
-    return this.build(this.touchedTargets(), [], o);
+  /**
+   * The tracker mails due for replies archived in `threads`, in archive order (also replies
+   * read again after a crash: a recheck is harmless).
+   */
+  prepareReplies(threads: Iterable<string>, o: TrackerOptions): Promise<TrackerBatch> {
+    return this.build(this.touchedTargets(threads), [], o);
   }
 
   private async build(ids: readonly string[], reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerBatch> {
@@ -169,7 +168,12 @@ export class MailTracker {
     return { posts, skipped, failed };
   }
 
-  private async one(id: string, reviewed: readonly Series[], o: TrackerOptions, skipped: Unreadable[]): Promise<TrackerPost | undefined> {
+  private async one(
+    id: string,
+    reviewed: readonly Series[],
+    o: TrackerOptions,
+    skipped: Unreadable[],
+  ): Promise<TrackerPost | undefined> {
     const loaded = await this.load(id, reviewed, skipped);
     if (!loaded) return undefined;
     const r = await this.deps.track(loaded.current, loaded.known, "the store", [this.deps.from.email]);
@@ -190,14 +194,16 @@ export class MailTracker {
     const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };
     let draft: Draft | undefined;
     if (state === "new") {
-      draft = this.draft(head, first, head.messageId, references(head), o.reply, [...body.trimEnd().split("\n"), "", ...SIGNATURE].join("\n"));
+      const text = [...body.trimEnd().split("\n"), "", ...SIGNATURE].join("\n");
+      draft = this.draft(head, first, head.messageId, references(head), o.reply, text);
     } else if (changes.length > 0) {
       // An update answers the first tracker mail, where readers look for it.
       const key = { channel: CHANNEL, thread: head.messageId, what: `${TRACKER}:${digestOf(body).slice(0, 16)}` };
       const parent = postMessageId(first, this.deps.from);
       draft = this.draft(head, key, parent, references(head, [parent]), o.reply, updateText(changes, r.tracker, body));
     }
-    return { tracker: r.tracker, thread: head.messageId, body, outgoing: draft ? await buildOutgoing(draft, this.deps.from, o.date) : undefined };
+    const outgoing = draft ? await buildOutgoing(draft, this.deps.from, o.date) : undefined;
+    return { tracker: r.tracker, thread: head.messageId, body, outgoing };
   }
 
   /** Remember what was prepared: call in the transaction that records the outgoing mail. */

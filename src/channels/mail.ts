@@ -127,6 +127,9 @@ interface Decoded {
   readonly raw?: Buffer;
 }
 
+/** An archived commit that leaves a row in the store (a deletion leaves none). */
+type Stored = Exclude<Decoded["entry"], { kind: "deleted" }>;
+
 /** The cursor key and origin prefix of an mbox mirror. */
 const MBOX_EPOCH = "mbox";
 
@@ -178,6 +181,8 @@ export class MailMirror {
   private inflight = 0;
   // A batch that could not be committed (the store failing): the pass stops at the page before.
   private broken: Error | undefined;
+  // Threads in which the page being recorded has replies: the trackers they may change.
+  private readonly replied = new Set<string>();
   // Threads found due and reviewed in this pass, for the review progress.
   private due = 0;
   private reviewedThreads = 0;
@@ -294,7 +299,13 @@ export class MailMirror {
    * from its start, known messages recognised. The bytes are kept in the store: a position in
    * a file that may be rewritten is no way to find a message again.
    */
-  private async readMbox(run: PassOptions, stats: PassStats, firstRead: number, budget: number, started: number): Promise<void> {
+  private async readMbox(
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+    budget: number,
+    started: number,
+  ): Promise<void> {
     let bytes: Buffer;
     try {
       bytes = await readFile(this.mirror.inbox);
@@ -315,9 +326,11 @@ export class MailMirror {
         // An mbox has no archive time: the message's own date stands in for it, or the one before.
         const time = t.ok && t.value.date ? Math.floor(t.value.date.getTime() / 1000) : clock;
         clock = Math.max(clock, time);
-        return { entry: { kind: "triaged", commit: { commit: String(at + i + 1), time }, oid: String(at + i + 1) }, triage: t, raw: raw.bytes };
+        const commit = { commit: String(at + i + 1), time };
+        return { entry: { kind: "triaged", commit, oid: commit.commit }, triage: t, raw: raw.bytes };
       });
-      this.enqueue({ entries, epoch, clock, to: { epoch: MBOX_EPOCH, commit: String(at + entries.length) } }, run, stats, firstRead, started);
+      const to = { epoch: MBOX_EPOCH, commit: String(at + entries.length) };
+      this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
       while (this.inflight > MAX_INFLIGHT) await this.settled();
     }
   }
@@ -369,8 +382,10 @@ export class MailMirror {
         for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
         messages += current.length;
         clock = Math.max(clock, current[current.length - 1]!.time);
-        this.enqueue({ entries, epoch, clock, to: { epoch: epoch.name, commit: current[current.length - 1]!.commit } }, run, stats, firstRead, started);
-        run.onProgress?.({ phase: "read", epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds: (Date.now() - started) / 1000 });
+        const to = { epoch: epoch.name, commit: current[current.length - 1]!.commit };
+        this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
+        const seconds = (Date.now() - started) / 1000;
+        run.onProgress?.({ phase: "read", epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds });
         // Read ahead of the reviews, but not without bound: the cursor follows the reviews.
         while (this.inflight > MAX_INFLIGHT) await this.settled();
       }
@@ -394,17 +409,19 @@ export class MailMirror {
         const e = d.entry;
         if (e.kind === "deleted") throw err;
         const id = d.triage?.ok ? d.triage.value.messageId : `commit-${e.commit.commit}@dmabuf-review.invalid`;
-        this.skipMessage(e, this.originOf(e, page.epoch), stats, seenAt, id, "unreadable", `it could not be recorded: ${(err as Error).message}`);
+        const detail = `it could not be recorded: ${(err as Error).message}`;
+        this.skipMessage(e, this.originOf(e, page.epoch), stats, seenAt, id, "unreadable", detail);
       }
     }
   }
 
-  private originOf(e: Exclude<Decoded["entry"], { kind: "deleted" }>, epoch: Epoch): string {
-    return epoch.name === MBOX_EPOCH ? `mbox:${e.commit.commit}` : `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+  private originOf(e: Stored, epoch: Epoch): string {
+    if (epoch.name === MBOX_EPOCH) return `mbox:${e.commit.commit}`;
+    return `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
   }
 
   /** A message recorded as skipped, with its reason: once, however often it is read. */
-  private skipMessage(e: Exclude<Decoded["entry"], { kind: "deleted" }>, origin: string, stats: PassStats, seenAt: string, id: string, reason: string, detail: string): void {
+  private skipMessage(e: Stored, origin: string, stats: PassStats, seenAt: string, id: string, reason: string, detail: string): void {
     const inserted = this.state.insert({
       messageId: id,
       source: this.source,
@@ -443,7 +460,7 @@ export class MailMirror {
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
     const thread = this.threadOf(m);
-    if (m.kind === "reply") this.tracker.touched(thread);
+    if (m.kind === "reply") this.replied.add(thread);
     const inserted = this.state.insert({
       messageId: m.messageId,
       source: this.source,
@@ -594,8 +611,18 @@ export class MailMirror {
     return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)), skipped };
   }
 
+  /** Whether mail may go out for a series whose newest message arrived at `newest` (history, --reply). */
+  private sends(run: PassOptions, newest: number, firstRead: number): boolean {
+    return !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead));
+  }
+
   /** One series reviewed and its replies drafted; a failure is tried once more (it may be a sibling's). */
-  private async reviewOne(ser: Series, newest: number, run: PassOptions, firstRead: number): Promise<{ review: SeriesReview; outgoing: readonly Outgoing[]; refused: readonly Receipt[] }> {
+  private async reviewOne(
+    ser: Series,
+    newest: number,
+    run: PassOptions,
+    firstRead: number,
+  ): Promise<{ review: SeriesReview; outgoing: readonly Outgoing[]; refused: readonly Receipt[] }> {
     let s: SeriesReview;
     try {
       s = await this.reviews.review(ser);
@@ -604,12 +631,12 @@ export class MailMirror {
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
     }
-    const history = run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead);
     const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
-    if (history) {
+    if (!this.sends(run, newest, firstRead)) {
       // Counted, not built: nothing will be sent.
       const reason = run.reply === "none" ? "not asked to reply" : "history";
-      return { review: s, outgoing: [], refused: this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason })) };
+      const refused = this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason }));
+      return { review: s, outgoing: [], refused };
     }
     const p = await this.target.prepare(s, policy);
     return { review: s, outgoing: p.outgoing, refused: p.refused };
@@ -681,9 +708,16 @@ export class MailMirror {
    * the trackers the page's replies earn, with the cursor move. Each thread is committed on
    * its own, so a restart redoes at most one thread and the page's trackers.
    */
-  private async batch(page: Page | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): Promise<void> {
+  private async batch(
+    page: Page | undefined,
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+    started: number,
+  ): Promise<void> {
     // Stopping: what is left of the chain is not started; the next pass reads it again.
     if (run.shouldStop?.()) return;
+    this.replied.clear();
     if (page) {
       const seenAt = new Date().toISOString();
       this.ctx.store.transaction(() => this.recordPage(page, stats, seenAt));
@@ -692,14 +726,16 @@ export class MailMirror {
     const clock = page ? page.clock : Math.floor(Date.now() / 1000);
     const due = this.dueThreads(clock);
     this.due += due.length;
+    const epoch = page?.to.epoch ?? "-";
     const progress = () =>
-      run.onProgress?.({ phase: "review", epoch: page?.to.epoch ?? "-", done: this.reviewedThreads, total: this.due, seconds: (Date.now() - started) / 1000 });
+      run.onProgress?.({ phase: "review", epoch, done: this.reviewedThreads, total: this.due, seconds: (Date.now() - started) / 1000 });
     if (due.length > 0) progress();
     const t0 = Date.now();
     const ahead: (Promise<ThreadReview | Error> | undefined)[] = [];
     const start = (i: number) => {
       const d = due[i];
-      if (d && !ahead[i]) ahead[i] = this.reviewThread(d, run, firstRead).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+      if (!d || ahead[i]) return;
+      ahead[i] = this.reviewThread(d, run, firstRead).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
     };
     let deliver = true;
     for (let i = 0; i < due.length; i++) {
@@ -713,7 +749,8 @@ export class MailMirror {
       ahead[i] = undefined;
       let recorded: boolean;
       try {
-        recorded = r instanceof Error ? this.commitFailed(due[i]!, r, stats) : await this.commitThread(r, due[i]!, run, stats, firstRead);
+        if (r instanceof Error) recorded = this.commitFailed(due[i]!, r, stats);
+        else recorded = await this.commitThread(r, due[i]!, run, stats, firstRead);
       } catch (err) {
         // A review the store would not take: the thread is skipped (if the store itself is
         // failing, this throws too, and the batch stops).
@@ -726,7 +763,7 @@ export class MailMirror {
     }
     stats.reviewSeconds += (Date.now() - t0) / 1000;
     // The page's replies: trackers whose verdicts they may change, committed with the cursor.
-    const replies = await this.tracker.prepareReplies(this.trackerOptions(run, firstRead));
+    const replies = await this.tracker.prepareReplies(this.replied, this.trackerOptions(run, firstRead));
     this.ctx.store.transaction(() => {
       this.recordTrackers(replies, stats);
       if (page) this.ctx.store.cursors.set(this.source, page.to.epoch, page.to.commit);
@@ -748,7 +785,8 @@ export class MailMirror {
       const members = this.state.seriesMembers(w.thread, MAX_THREAD_SERIES_MESSAGES + 1);
       if (!this.isDue(members, clock)) continue;
       const overflow = members.length > MAX_THREAD_SERIES_MESSAGES;
-      due.push({ thread: w.thread, members: overflow ? members.slice(0, MAX_THREAD_SERIES_MESSAGES) : members, overflow });
+      const read = overflow ? members.slice(0, MAX_THREAD_SERIES_MESSAGES) : members;
+      due.push({ thread: w.thread, members: read, overflow });
     }
     return due;
   }
@@ -756,7 +794,7 @@ export class MailMirror {
   private trackerOptions(run: PassOptions, firstRead: number): TrackerOptions {
     return {
       reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
-      send: (newest) => !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead)),
+      send: (newest) => this.sends(run, newest, firstRead),
       optedOut: (email) => this.state.isOptedOut(email),
     };
   }
@@ -768,7 +806,7 @@ export class MailMirror {
     for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
     for (const f of t.failed) this.state.archiveError(this.source, "tracker", "tracker-failed", `${f.series}: ${f.detail}`);
     stats.skipped.push(...t.skipped);
-    for (const k of t.skipped) this.log.warn({ id: k.id, reason: k.reason, detail: k.detail }, "message skipped by the tracker");
+    for (const k of t.skipped) this.log.warn({ ...k }, "message skipped by the tracker");
     for (const f of t.failed) this.log.error({ series: f.series, detail: f.detail }, "tracker failed; the rest goes on");
   }
 
@@ -776,7 +814,13 @@ export class MailMirror {
    * Publish one thread: its review, its replies and the trackers of the later revisions it
    * holds, in one transaction; returns whether mail was recorded.
    */
-  private async commitThread(t: ThreadReview, due: Due, run: PassOptions, stats: PassStats, firstRead: number): Promise<boolean> {
+  private async commitThread(
+    t: ThreadReview,
+    due: Due,
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+  ): Promise<boolean> {
     // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts),
     // for series on the dma-buf surface: a list gets no trackers for the rest of its traffic.
     const trackers = await this.tracker.prepare(
@@ -788,7 +832,11 @@ export class MailMirror {
       for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
       for (const { review: s } of t.series) {
         const ser = s.series;
-        const first = Math.min(...[ser.cover, ...ser.slots].map((m) => (m ? (arrived.get(m.messageId) ?? Infinity) : Infinity)));
+        const times = [ser.cover, ...ser.slots].flatMap((m) => {
+          const t = m && arrived.get(m.messageId);
+          return t === undefined ? [] : [t];
+        });
+        const first = Math.min(...times);
         this.state.recordSeries({
           id: ser.id,
           title: ser.title,
@@ -801,12 +849,22 @@ export class MailMirror {
         });
         for (const p of s.patches)
           for (const f of p.findings)
-            this.state.recordFinding({ seriesId: ser.id, patchId: p.message.messageId, fingerprint: f.fingerprint, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message });
+            this.state.recordFinding({
+              seriesId: ser.id,
+              patchId: p.message.messageId,
+              fingerprint: f.fingerprint,
+              rule: f.rule,
+              severity: f.severity,
+              file: f.file,
+              line: f.line,
+              message: f.message,
+            });
       }
       // Every patch and cover letter read is done with, in a series or not (a series reviewed
       // before); one past what a review reads is skipped, or the thread would wait forever.
       for (const [id, seriesId] of t.rows) this.state.markReviewed(id, seriesId);
-      if (due.overflow) this.state.skipWaiting(t.thread, `too-large: the thread holds more than ${MAX_THREAD_SERIES_MESSAGES} patches and cover letters`);
+      const overflow = `too-large: the thread holds more than ${MAX_THREAD_SERIES_MESSAGES} patches and cover letters`;
+      if (due.overflow) this.state.skipWaiting(t.thread, overflow);
       this.state.threadReviewed(t.thread);
       this.target.record(t.outgoing);
       this.recordTrackers(trackers, stats);
@@ -814,8 +872,11 @@ export class MailMirror {
     stats.reviewed += t.series.length;
     stats.withheld += t.refused.length;
     stats.skipped.push(...t.skipped);
-    for (const k of t.skipped) this.log.warn({ id: k.id, reason: k.reason, detail: k.detail }, "message skipped at review");
-    for (const s of t.series) this.log.info({ series: s.review.series.id, title: s.review.series.title, findings: s.review.patches.reduce((n, p) => n + p.findings.length, 0) }, "series reviewed");
+    for (const k of t.skipped) this.log.warn({ ...k }, "message skipped at review");
+    for (const { review: s } of t.series) {
+      const findings = s.patches.reduce((n, p) => n + p.findings.length, 0);
+      this.log.info({ series: s.series.id, title: s.series.title, findings }, "series reviewed");
+    }
     return t.outgoing.length > 0 || trackers.posts.some((p) => p.outgoing);
   }
 
@@ -833,7 +894,7 @@ export class MailMirror {
       this.state.threadReviewed(due.thread);
     });
     stats.skipped.push(...fresh.map((m) => ({ id: m.message_id, reason, detail })));
-    this.log.error({ thread: due.thread, err: err.message, skipped: fresh.length }, "thread review failed; its messages are skipped and the rest goes on");
+    this.log.error({ thread: due.thread, err: err.message, skipped: fresh.length }, "thread review failed; its messages skipped, the rest goes on");
     return false;
   }
 

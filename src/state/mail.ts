@@ -76,7 +76,10 @@ export class MailState {
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.thread = t.thread AND m.patch_index = ?)
          ORDER BY t.waiting_since DESC LIMIT 1`,
       ).pluck(),
-      waitingThreads: db.prepare("SELECT thread, waiting_since FROM mail_threads WHERE source = ? AND relevant = 1 AND waiting = 1 ORDER BY waiting_since, thread"),
+      // Ties by thread: a batch's threads are committed in this order, the same after a restart.
+      waitingThreads: db.prepare(
+        "SELECT thread, waiting_since FROM mail_threads WHERE source = ? AND relevant = 1 AND waiting = 1 ORDER BY waiting_since, thread",
+      ),
       members: db.prepare(
         "SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?",
       ),
@@ -84,7 +87,9 @@ export class MailState {
         `SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages
          WHERE thread = ? AND kind IN ('patch', 'cover') ORDER BY arrived_at, rowid LIMIT ?`,
       ),
-      skipWaiting: db.prepare("UPDATE messages SET status = 'skipped', reason = ? WHERE thread = ? AND status = 'seen' AND kind IN ('patch', 'cover')"),
+      skipWaiting: db.prepare(
+        "UPDATE messages SET status = 'skipped', reason = ? WHERE thread = ? AND status = 'seen' AND kind IN ('patch', 'cover')",
+      ),
       reviewed: db.prepare(
         `UPDATE mail_threads SET
            waiting = EXISTS (SELECT 1 FROM messages WHERE thread = @thread AND status = 'seen' AND kind IN ('patch', 'cover')),
