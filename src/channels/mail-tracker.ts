@@ -13,10 +13,18 @@ import { digestOf, FeedbackStore, type VerdictChange } from "../state/feedback.j
 import type { MailState } from "../state/mail.js";
 import type { Tracking } from "./review-pool.js";
 
-/** A thread read again from the archive: its messages, and when the newest of them arrived. */
+/** A message the tracker could not read: recorded as skipped, with the reason. */
+export interface Unreadable {
+  readonly id: string;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+/** A thread read again from the archive: its messages, when the newest of them arrived, what could not be read. */
 export interface ReadThread {
   readonly messages: readonly Message[];
   readonly newest: number;
+  readonly skipped: readonly Unreadable[];
 }
 
 export interface TrackerDeps {
@@ -36,6 +44,14 @@ export interface TrackerPost {
   readonly thread: string;
   readonly body: string;
   readonly outgoing: Outgoing | undefined;
+}
+
+/** What one tracker step prepared, and what it could not do: recorded together, by `record` and the channel. */
+export interface TrackerBatch {
+  readonly posts: readonly TrackerPost[];
+  readonly skipped: readonly Unreadable[];
+  /** Series whose tracking failed: the others go on; a new reply or revision tries it again. */
+  readonly failed: readonly { readonly series: string; readonly detail: string }[];
 }
 
 export interface TrackerOptions {
@@ -64,36 +80,32 @@ function references(m: Message, extra: readonly string[] = []): string[] {
  * tracker as it stands now; when nothing changed, nothing is sent.
  */
 export class MailTracker {
-  private readonly touchedThreads = new Set<string>();
-
   constructor(private readonly deps: TrackerDeps) {}
 
-  /** A reply was archived in `thread` (also when read again after a crash: a recheck is harmless). */
-  touched(thread: string): void {
-    this.touchedThreads.add(thread);
-  }
-
-  /** Series to track now: later revisions reviewed in this batch, and tracked series whose threads got replies. */
-  private targets(reviewed: readonly Series[]): string[] {
+  /** Tracked series in threads that got replies, and the revisions after them. */
+  private touchedTargets(threads: Iterable<string>): string[] {
     const fb = this.deps.feedback;
     const ids = new Set<string>();
-    for (const s of reviewed) if (s.revision > 1) ids.add(s.id);
-    for (const thread of this.touchedThreads) {
+    for (const thread of threads) {
       for (const sid of fb.seriesInThread(thread)) {
         if (fb.trackedThreads(sid).length > 0) ids.add(sid);
         for (const later of fb.followers(sid)) ids.add(later);
       }
     }
-    this.touchedThreads.clear();
     return [...ids];
   }
 
   /** The series and every thread its earlier revisions may be in, read again from the archive. */
-  private async load(id: string, reviewed: readonly Series[]): Promise<{ current: Series; known: Series[]; newest: number } | undefined> {
+  private async load(
+    id: string,
+    reviewed: readonly Series[],
+    skipped: Unreadable[],
+  ): Promise<{ current: Series; known: Series[]; newest: number } | undefined> {
     const { state, feedback } = this.deps;
     const home = state.threadOf(id);
     if (!home) return undefined;
     const own = await this.deps.readThread(home);
+    skipped.push(...own.skipped);
     const first = groupSeries(own.messages).series.find((s) => s.id === id);
     if (!first) return undefined;
     const head = headOf(first);
@@ -108,6 +120,7 @@ export class MailTracker {
     let newest = own.newest;
     for (const t of threads) {
       const read = await this.deps.readThread(t);
+      skipped.push(...read.skipped);
       newest = Math.max(newest, read.newest);
       for (const m of read.messages) if (!messages.has(m.messageId)) messages.set(m.messageId, m);
     }
@@ -119,42 +132,78 @@ export class MailTracker {
   }
 
   /**
-   * Build the tracker mails due now. Nothing is written: `record` does that in the cursor's
-   * transaction, so a crash before it rebuilds the same mails, with the same Message-IDs.
+   * The tracker mails due for the later revisions among `reviewed` (series just reviewed). Nothing
+   * is written: `record` does that in the transaction that records the review, so a crash before
+   * it rebuilds the same mails, with the same Message-IDs.
    */
-  async prepare(reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerPost[]> {
+  prepare(reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerBatch> {
+    return this.build(
+      reviewed.filter((s) => s.revision > 1).map((s) => s.id),
+      reviewed,
+      o,
+    );
+  }
+
+  /**
+   * The tracker mails due for replies archived in `threads`, in archive order (also replies
+   * read again after a crash: a recheck is harmless).
+   */
+  prepareReplies(threads: Iterable<string>, o: TrackerOptions): Promise<TrackerBatch> {
+    return this.build(this.touchedTargets(threads), [], o);
+  }
+
+  private async build(ids: readonly string[], reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerBatch> {
     const posts: TrackerPost[] = [];
-    for (const id of this.targets(reviewed)) {
-      const loaded = await this.load(id, reviewed);
-      if (!loaded) continue;
-      const r = await this.deps.track(loaded.current, loaded.known, "the store", [this.deps.from.email]);
-      if (r.kind === "no-previous") {
-        this.deps.log.debug({ series: id, reason: r.reason }, "no tracker");
-        continue;
+    const skipped: Unreadable[] = [];
+    const failed: { series: string; detail: string }[] = [];
+    for (const id of ids) {
+      try {
+        const post = await this.one(id, reviewed, o, skipped);
+        if (post) posts.push(post);
+      } catch (err) {
+        // One series' tracker failing (a message it cannot use, a review that throws) stays with it.
+        failed.push({ series: id, detail: (err as Error).message });
       }
-      const head = headOf(r.tracker.series)!;
-      const body = renderTrackerText(r.tracker);
-      const fb = this.deps.feedback;
-      const state = fb.compareTracker(CHANNEL, head.messageId, id, body);
-      if (state === "unchanged") continue;
-      if (o.reply.policy === "none" || !o.send(loaded.newest) || o.optedOut(head.from.email)) {
-        this.deps.log.info({ series: id, state }, "tracker not sent (policy, history or opt-out)");
-        continue;
-      }
-      const changes = verdictChanges(fb, r.tracker);
-      const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };
-      let draft: Draft | undefined;
-      if (state === "new") {
-        draft = this.draft(head, first, head.messageId, references(head), o.reply, [...body.trimEnd().split("\n"), "", ...SIGNATURE].join("\n"));
-      } else if (changes.length > 0) {
-        // An update answers the first tracker mail, where readers look for it.
-        const key = { channel: CHANNEL, thread: head.messageId, what: `${TRACKER}:${digestOf(body).slice(0, 16)}` };
-        const parent = postMessageId(first, this.deps.from);
-        draft = this.draft(head, key, parent, references(head, [parent]), o.reply, updateText(changes, r.tracker, body));
-      }
-      posts.push({ tracker: r.tracker, thread: head.messageId, body, outgoing: draft ? await buildOutgoing(draft, this.deps.from, o.date) : undefined });
     }
-    return posts;
+    return { posts, skipped, failed };
+  }
+
+  private async one(
+    id: string,
+    reviewed: readonly Series[],
+    o: TrackerOptions,
+    skipped: Unreadable[],
+  ): Promise<TrackerPost | undefined> {
+    const loaded = await this.load(id, reviewed, skipped);
+    if (!loaded) return undefined;
+    const r = await this.deps.track(loaded.current, loaded.known, "the store", [this.deps.from.email]);
+    if (r.kind === "no-previous") {
+      this.deps.log.debug({ series: id, reason: r.reason }, "no tracker");
+      return undefined;
+    }
+    const head = headOf(r.tracker.series)!;
+    const body = renderTrackerText(r.tracker);
+    const fb = this.deps.feedback;
+    const state = fb.compareTracker(CHANNEL, head.messageId, id, body);
+    if (state === "unchanged") return undefined;
+    if (o.reply.policy === "none" || !o.send(loaded.newest) || o.optedOut(head.from.email)) {
+      this.deps.log.info({ series: id, state }, "tracker not sent (policy, history or opt-out)");
+      return undefined;
+    }
+    const changes = verdictChanges(fb, r.tracker);
+    const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };
+    let draft: Draft | undefined;
+    if (state === "new") {
+      const text = [...body.trimEnd().split("\n"), "", ...SIGNATURE].join("\n");
+      draft = this.draft(head, first, head.messageId, references(head), o.reply, text);
+    } else if (changes.length > 0) {
+      // An update answers the first tracker mail, where readers look for it.
+      const key = { channel: CHANNEL, thread: head.messageId, what: `${TRACKER}:${digestOf(body).slice(0, 16)}` };
+      const parent = postMessageId(first, this.deps.from);
+      draft = this.draft(head, key, parent, references(head, [parent]), o.reply, updateText(changes, r.tracker, body));
+    }
+    const outgoing = draft ? await buildOutgoing(draft, this.deps.from, o.date) : undefined;
+    return { tracker: r.tracker, thread: head.messageId, body, outgoing };
   }
 
   /** Remember what was prepared: call in the transaction that records the outgoing mail. */

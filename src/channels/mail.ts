@@ -12,7 +12,7 @@ import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
 import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
 import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type Person } from "../patch/message.js";
-import { groupSeries } from "../patch/series.js";
+import { groupSeries, type Series } from "../patch/series.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import { MailTarget } from "../publish/mail/target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
@@ -22,17 +22,22 @@ import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
 import { inlineReviews, startReviewPool, type ReviewPool } from "./review-pool.js";
-import { MailTracker, type ReadThread } from "./mail-tracker.js";
+import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
 
 /*
  * The mailing-list channel, top to bottom:
  *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch
- *   normalise  triage every message (decoded, no mailparser), record it by thread
- *   review     a thread whose series is complete, or has waited `series-wait`, is read again
- *              (mailparser, or its plain-text fast path) and each series reviewed in the review
- *              worker like the CLI reviews an mbox, while the next pages are read
- *   publish    replies drafted, intended in the ledger in the transaction that moves the
- *              cursor past the batch, then delivered; a crash in between resends the same bytes
+ *   normalise  triage every message (decoded, no mailparser), while the pages before are reviewed
+ *   review     page by page, in archive order: the page is recorded by thread, then each thread
+ *              whose series is complete, or has waited `series-wait`, is read again (mailparser,
+ *              or its plain-text fast path) and each series reviewed in the review worker like
+ *              the CLI reviews an mbox
+ *   publish    each thread's replies and trackers are intended in the ledger with its review,
+ *              the cursor moves past the page with the trackers its replies earn; then delivered
+ *
+ * A batch sees the store exactly as the archive up to its page left it: what is drafted does not
+ * depend on how far the reading got, nor on where a crash came. A thread, or a series, whose
+ * review fails is recorded as skipped with the reason, and the batch goes on.
  */
 
 export interface PassOptions {
@@ -49,9 +54,13 @@ export interface PassOptions {
   readonly shouldStop?: () => boolean;
 }
 
+/**
+ * "read": messages of an epoch read so far of those listed; "review": threads reviewed so far in
+ * this pass of those found due (the count grows as pages are recorded; the tail after the
+ * reading is all review).
+ */
 export interface Progress {
-  /** What the pass is doing now ("reading", "reviewing"); the CLI shows it as given. */
-  readonly phase?: string;
+  readonly phase: "read" | "review";
   readonly epoch: string;
   readonly done: number;
   readonly total: number;
@@ -104,6 +113,11 @@ export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } =
 const BUILT_CACHE = 2000;
 // Pages read ahead of the reviews: enough to keep git and the review worker busy together.
 const MAX_INFLIGHT = 8;
+// Threads of a batch read and reviewed ahead of the one being committed: one is parsed while
+// another is in the review worker; more only holds more reviews in memory.
+const REVIEW_WINDOW = 3;
+// Patches and cover letters of one thread read for a review; the rest are skipped with a reason.
+const MAX_THREAD_SERIES_MESSAGES = 2000;
 
 /** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
 interface Decoded {
@@ -112,6 +126,9 @@ interface Decoded {
   /** Kept in the store: an mbox message cannot be read again by position. */
   readonly raw?: Buffer;
 }
+
+/** An archived commit that leaves a row in the store (a deletion leaves none). */
+type Stored = Exclude<Decoded["entry"], { kind: "deleted" }>;
 
 /** The cursor key and origin prefix of an mbox mirror. */
 const MBOX_EPOCH = "mbox";
@@ -122,6 +139,21 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** A page of the archive, triaged, waiting for its turn to be recorded and reviewed. */
+interface Page {
+  readonly entries: readonly Decoded[];
+  readonly epoch: Epoch;
+  readonly clock: number;
+  readonly to: { readonly epoch: string; readonly commit: string };
+}
+
+interface Due {
+  readonly thread: string;
+  readonly members: readonly MemberRow[];
+  /** More patches and cover letters than one review reads: the rest are skipped. */
+  readonly overflow: boolean;
 }
 
 interface ThreadReview {
@@ -143,11 +175,17 @@ export class MailMirror {
   private readonly log: Logger;
   private readonly source: string;
 
-  // Reviews run off the reading loop, one batch after the other: each batch's publish step
-  // (ledger, cursor) commits in page order, while the next pages are already being read.
+  // Pages are recorded and reviewed off the reading loop, one batch after the other in page
+  // order, while the next pages are being read and triaged (which writes nothing).
   private chain: Promise<void> = Promise.resolve();
   private inflight = 0;
-  private readonly reviewing = new Set<string>();
+  // A batch that could not be committed (the store failing): the pass stops at the page before.
+  private broken: Error | undefined;
+  // Threads in which the page being recorded has replies: the trackers they may change.
+  private readonly replied = new Set<string>();
+  // Threads found due and reviewed in this pass, for the review progress.
+  private due = 0;
+  private reviewedThreads = 0;
 
   constructor(
     private readonly ctx: ChannelContext,
@@ -173,6 +211,11 @@ export class MailMirror {
   async pass(run: PassOptions): Promise<PassStats> {
     const stats = emptyStats();
     const started = Date.now();
+    this.broken = undefined;
+    this.due = 0;
+    this.reviewedThreads = 0;
+    const asked = run.shouldStop;
+    run = { ...run, shouldStop: () => this.broken !== undefined || asked?.() === true };
     const firstRead = this.ctx.store.transaction(() => this.state.firstRead(this.source, Math.floor(started / 1000)));
     this.target.startPass(); // the hard cap of mails per pass counts from here
     stats.replies += (await this.target.flush()).filter((r) => r.ok).length; // intended before a crash: they go out first
@@ -188,7 +231,7 @@ export class MailMirror {
     let budget = run.limit ?? Number.POSITIVE_INFINITY;
     let clock = 0;
     if (isFile(this.mirror.inbox)) {
-      await this.readMbox(run, stats, firstRead, budget);
+      await this.readMbox(run, stats, firstRead, budget, started);
       budget = 0;
     } else {
       try {
@@ -226,9 +269,10 @@ export class MailMirror {
       clock = read.clock;
     }
     // Caught up: what waits is measured against the wall clock now.
-    if (!run.shouldStop?.()) this.enqueue(Math.floor(Date.now() / 1000), run, stats, firstRead, undefined);
+    if (!run.shouldStop?.()) this.enqueue(undefined, run, stats, firstRead, started);
     await this.chain;
     stats.seconds = (Date.now() - started) / 1000;
+    if (this.broken) throw this.broken;
     return stats;
   }
 
@@ -256,7 +300,13 @@ export class MailMirror {
    * from its start, known messages recognised. The bytes are kept in the store: a position in
    * a file that may be rewritten is no way to find a message again.
    */
-  private async readMbox(run: PassOptions, stats: PassStats, firstRead: number, budget: number): Promise<void> {
+  private async readMbox(
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+    budget: number,
+    started: number,
+  ): Promise<void> {
     let bytes: Buffer;
     try {
       bytes = await readFile(this.mirror.inbox);
@@ -269,22 +319,19 @@ export class MailMirror {
     if (!(done <= raws.length)) done = 0;
     const size = this.ctx.config.mail.batch;
     const end = Math.min(raws.length, done + budget);
+    const epoch = { name: MBOX_EPOCH, index: 0, dir: this.mirror.inbox };
+    let clock = 0;
     for (let at = done; at < end && !run.shouldStop?.(); at += size) {
-      const page = raws.slice(at, Math.min(end, at + size));
-      const seenAt = new Date().toISOString();
-      let clock = 0;
-      this.ctx.store.transaction(() => {
-        page.forEach((raw, i) => {
-          const t = triage(raw.bytes);
-          // An mbox has no archive time: the message's own date stands in for it.
-          const time = Math.floor(((t.ok && t.value.date?.getTime()) || Date.now()) / 1000);
-          clock = Math.max(clock, time);
-          const commit = { commit: String(at + i + 1), time };
-          this.record({ entry: { kind: "triaged", commit, oid: String(at + i + 1) }, triage: t, raw: raw.bytes }, { name: MBOX_EPOCH, index: 0, dir: this.mirror.inbox }, stats, seenAt);
-        });
+      const entries = raws.slice(at, Math.min(end, at + size)).map((raw, i): Decoded => {
+        const t = triage(raw.bytes);
+        // An mbox has no archive time: the message's own date stands in for it, or the one before.
+        const time = t.ok && t.value.date ? Math.floor(t.value.date.getTime() / 1000) : clock;
+        clock = Math.max(clock, time);
+        const commit = { commit: String(at + i + 1), time };
+        return { entry: { kind: "triaged", commit, oid: commit.commit }, triage: t, raw: raw.bytes };
       });
-      stats.messages += page.length;
-      this.enqueue(clock, run, stats, firstRead, { epoch: MBOX_EPOCH, commit: String(at + page.length) });
+      const to = { epoch: MBOX_EPOCH, commit: String(at + entries.length) };
+      this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
       while (this.inflight > MAX_INFLIGHT) await this.settled();
     }
   }
@@ -335,16 +382,13 @@ export class MailMirror {
         const entries: Decoded[] = [];
         for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
         messages += current.length;
-        const seenAt = new Date().toISOString();
-        this.ctx.store.transaction(() => {
-          for (const e of entries) this.record(e, epoch, stats, seenAt);
-        });
-        stats.messages += current.length;
         clock = Math.max(clock, current[current.length - 1]!.time);
-        this.enqueue(clock, run, stats, firstRead, { epoch: epoch.name, commit: current[current.length - 1]!.commit });
+        const to = { epoch: epoch.name, commit: current[current.length - 1]!.commit };
+        this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
+        const seconds = (Date.now() - started) / 1000;
+        run.onProgress?.({ phase: "read", epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds });
         // Read ahead of the reviews, but not without bound: the cursor follows the reviews.
         while (this.inflight > MAX_INFLIGHT) await this.settled();
-        run.onProgress?.({ epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds: (Date.now() - started) / 1000 });
       }
     } catch (err) {
       this.report(epoch.name, "unreadable", (err as Error).message.split("\n")[0] ?? String(err));
@@ -354,6 +398,53 @@ export class MailMirror {
     return { messages, clock };
   }
 
+  /**
+   * Normalise a page's messages into the store (call inside its transaction). Each message in
+   * a savepoint of its own: one that cannot be recorded is recorded as skipped, with the reason.
+   */
+  private recordPage(page: Page, stats: PassStats, seenAt: string): void {
+    for (const d of page.entries) {
+      try {
+        this.ctx.store.transaction(() => this.record(d, page.epoch, stats, seenAt));
+      } catch (err) {
+        const e = d.entry;
+        if (e.kind === "deleted") throw err;
+        const id = d.triage?.ok ? d.triage.value.messageId : `commit-${e.commit.commit}@dmabuf-review.invalid`;
+        const detail = `it could not be recorded: ${(err as Error).message}`;
+        this.skipMessage(e, this.originOf(e, page.epoch), stats, seenAt, id, "unreadable", detail);
+      }
+    }
+  }
+
+  private originOf(e: Stored, epoch: Epoch): string {
+    if (epoch.name === MBOX_EPOCH) return `mbox:${e.commit.commit}`;
+    return `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+  }
+
+  /** A message recorded as skipped, with its reason: once, however often it is read. */
+  private skipMessage(e: Stored, origin: string, stats: PassStats, seenAt: string, id: string, reason: string, detail: string): void {
+    const inserted = this.state.insert({
+      messageId: id,
+      source: this.source,
+      origin,
+      kind: "skipped",
+      subject: null,
+      author: null,
+      date: null,
+      inReplyTo: null,
+      status: "skipped",
+      reason: `${reason}: ${detail}`,
+      thread: null,
+      revision: null,
+      patchIndex: null,
+      patchTotal: null,
+      arrivedAt: e.commit.time,
+    }, seenAt);
+    if (!inserted) return;
+    stats.skipped.push({ id, reason, detail });
+    this.log.warn({ id, origin, reason, detail }, "message skipped");
+  }
+
   /** Normalise: one archived commit into the store, by thread. */
   private record(d: Decoded, epoch: Epoch, stats: PassStats, seenAt: string): void {
     const e = d.entry;
@@ -361,29 +452,8 @@ export class MailMirror {
       stats.deleted++;
       return;
     }
-    const origin = epoch.name === MBOX_EPOCH ? `mbox:${e.commit.commit}` : `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
-    const skip = (id: string, reason: string, detail: string) => {
-      const inserted = this.state.insert({
-        messageId: id,
-        source: this.source,
-        origin,
-        kind: "skipped",
-        subject: null,
-        author: null,
-        date: null,
-        inReplyTo: null,
-        status: "skipped",
-        reason: `${reason}: ${detail}`,
-        thread: null,
-        revision: null,
-        patchIndex: null,
-        patchTotal: null,
-        arrivedAt: e.commit.time,
-      }, seenAt);
-      if (!inserted) return;
-      stats.skipped.push({ id, reason, detail });
-      this.log.warn({ id, origin, reason, detail }, "message skipped");
-    };
+    const origin = this.originOf(e, epoch);
+    const skip = (id: string, reason: string, detail: string) => this.skipMessage(e, origin, stats, seenAt, id, reason, detail);
     // Unread messages have no Message-ID we know: the blob (or commit) names them.
     if (e.kind === "too-large") return skip(`blob-${e.oid}@dmabuf-review.invalid`, "too-large", `${e.size} bytes, limit exceeded`);
     if (e.kind === "unreadable") return skip(`commit-${e.commit.commit}@dmabuf-review.invalid`, "unreadable", e.detail);
@@ -391,7 +461,7 @@ export class MailMirror {
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
     const thread = this.threadOf(m);
-    if (m.kind === "reply") this.tracker.touched(thread);
+    if (m.kind === "reply") this.replied.add(thread);
     const inserted = this.state.insert({
       messageId: m.messageId,
       source: this.source,
@@ -455,7 +525,9 @@ export class MailMirror {
       if ((m.kind !== "patch" && m.kind !== "cover") || m.status === "skipped") continue;
       const key = `${m.revision ?? 1}|${m.patch_total ?? 1}`;
       const g = groups.get(key) ?? { total: m.patch_total ?? 1, have: new Set<number>(), waiting: false, since: m.arrived_at };
-      if (m.kind === "patch") g.have.add(m.patch_index ?? 1);
+      // Counted, not allocated: a stored count may be anything an old version let through.
+      const index = m.patch_index ?? 1;
+      if (m.kind === "patch" && index >= 1 && index <= g.total) g.have.add(index);
       if (m.status === "seen") g.waiting = true;
       g.since = Math.min(g.since, m.arrived_at);
       groups.set(key, g);
@@ -463,7 +535,7 @@ export class MailMirror {
     const wait = this.ctx.config.mail.seriesWaitSeconds;
     return [...groups.values()]
       .filter((g) => g.waiting)
-      .every((g) => clock - g.since >= wait || Array.from({ length: g.total }, (_, i) => i + 1).every((i) => g.have.has(i)));
+      .every((g) => clock - g.since >= wait || g.have.size >= g.total);
   }
 
   /** A thread's messages read again from the archive, built like the CLI builds an mbox's. */
@@ -490,8 +562,11 @@ export class MailMirror {
         // Plain text/plain list mail without mailparser's streams; the rest through it.
         built = buildMessage(parsePlainMime(raw) ?? (await parseMime(raw)));
       } catch (err) {
-        if (!(err instanceof InputError)) throw err;
-        built = { id: row.message_id, reason: err.reason, detail: err.detail };
+        // Whatever a parser throws on one message stays with that message.
+        built =
+          err instanceof InputError
+            ? { id: row.message_id, reason: err.reason, detail: err.detail }
+            : { id: row.message_id, reason: "malformed-mime", detail: `the parser failed: ${(err as Error).message}` };
       }
       this.remember(row.origin, built);
       take(row, built);
@@ -533,12 +608,44 @@ export class MailMirror {
   /** For the tracker: every readable message of a thread, and when the newest arrived. */
   private async readThread(thread: string): Promise<ReadThread> {
     const rows = this.state.members(thread).filter((m) => m.status !== "skipped");
-    const { messages } = await this.readRows(rows);
-    return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)) };
+    const { messages, skipped } = await this.readRows(rows);
+    return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)), skipped };
   }
 
-  /** Review: the due threads, read again in full and reviewed like an mbox. */
-  private async reviewThread(thread: string, members: readonly MemberRow[], run: PassOptions, firstRead: number): Promise<ThreadReview> {
+  /** Whether mail may go out for a series whose newest message arrived at `newest` (history, --reply). */
+  private sends(run: PassOptions, newest: number, firstRead: number): boolean {
+    return !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead));
+  }
+
+  /** One series reviewed and its replies drafted; a failure is tried once more (it may be a sibling's). */
+  private async reviewOne(
+    ser: Series,
+    newest: number,
+    run: PassOptions,
+    firstRead: number,
+  ): Promise<{ review: SeriesReview; outgoing: readonly Outgoing[]; refused: readonly Receipt[] }> {
+    let s: SeriesReview;
+    try {
+      s = await this.reviews.review(ser);
+    } catch (err) {
+      // A review worker that dies fails every review it held, not only the one that killed it.
+      this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
+      s = await this.reviews.review(ser);
+    }
+    const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
+    if (!this.sends(run, newest, firstRead)) {
+      // Counted, not built: nothing will be sent.
+      const reason = run.reply === "none" ? "not asked to reply" : "history";
+      const refused = this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason }));
+      return { review: s, outgoing: [], refused };
+    }
+    const p = await this.target.prepare(s, policy);
+    return { review: s, outgoing: p.outgoing, refused: p.refused };
+  }
+
+  /** Review: a due thread, read again in full and reviewed like an mbox, one series at a time. */
+  private async reviewThread(due: Due, run: PassOptions, firstRead: number): Promise<ThreadReview> {
+    const { thread, members } = due;
     // The review needs the series, not the discussion: replies stay in the store under their
     // thread (the tracker reads them), and are not parsed again here.
     const wanted = members.filter((m) => m.status !== "skipped" && (m.kind === "patch" || m.kind === "cover"));
@@ -555,23 +662,17 @@ export class MailMirror {
       const ids = [ser.cover, ...ser.slots, ...ser.duplicates].flatMap((m) => (m ? [m.messageId] : []));
       const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
-      const s = await this.reviews.review(ser);
-      series.push({ review: s });
-      for (const id of ids) {
-        const row = rowOf.get(id);
-        if (row) rows.set(row.message_id, ser.id);
-      }
       const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
-      const history = run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead);
-      const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
-      if (history) {
-        // Counted, not built: nothing will be sent.
-        const reason = run.reply === "none" ? "not asked to reply" : "history";
-        refused.push(...this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason })));
-      } else {
-        const p = await this.target.prepare(s, policy);
-        outgoing.push(...p.outgoing);
-        refused.push(...p.refused);
+      try {
+        const r = await this.reviewOne(ser, newest, run, firstRead);
+        series.push({ review: r.review });
+        outgoing.push(...r.outgoing);
+        refused.push(...r.refused);
+        for (const id of ids) if (rowOf.has(id)) rows.set(id, ser.id);
+      } catch (err) {
+        // This series stays skipped; the thread's other series, and a later revision, go on.
+        const detail = `the review of ${ser.id} failed: ${(err as Error).message}`;
+        for (const id of fresh) skipped.push({ id, reason: "review-failed", detail });
       }
     }
     return { thread, rows, series, outgoing, refused, skipped };
@@ -584,30 +685,18 @@ export class MailMirror {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /**
-   * Pick the threads due at `clock` (not already under review) and queue their review and
-   * publication behind the batches before. The due set is chosen now, from what the store
-   * holds after this page; the work runs while the next pages are read.
-   */
-  private enqueue(clock: number, run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): void {
-    const due: { thread: string; members: MemberRow[] }[] = [];
-    for (const w of this.state.waitingThreads(this.source)) {
-      if (this.reviewing.has(w.thread)) continue;
-      const members = this.state.members(w.thread);
-      if (!this.isDue(members, clock)) continue;
-      this.reviewing.add(w.thread);
-      due.push({ thread: w.thread, members });
-    }
+  /** Queue a page (or, with none, the catch-up at the end of a pass) behind the batches before. */
+  private enqueue(page: Page | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): void {
     this.inflight++;
     this.chain = this.chain.then(async () => {
       try {
-        await this.reviewAndPublish(due, run, stats, firstRead, to);
+        if (!this.broken) await this.batch(page, run, stats, firstRead, started);
       } catch (err) {
-        // The threads stay waiting in the store: the next pass reviews them again.
-        this.log.error({ err: (err as Error).message, threads: due.length }, "review batch failed; its threads wait for the next pass");
-        if (to) this.ctx.store.transaction(() => this.ctx.store.cursors.set(this.source, to.epoch, to.commit));
+        // Not a thread's fault (those are confined): the store failed. The cursor stays before
+        // this page and the pass ends; the next one starts here again.
+        this.broken = err as Error;
+        this.log.error({ err: (err as Error).message, page: page?.to }, "batch failed; the pass stops before it");
       } finally {
-        for (const d of due) this.reviewing.delete(d.thread);
         this.inflight--;
         for (const w of this.waiters.splice(0)) w();
       }
@@ -615,62 +704,199 @@ export class MailMirror {
   }
 
   /**
-   * Review the due threads and publish. The replies are intended in the ledger in the same
-   * transaction that moves the cursor past the batch (`to`); then they are delivered.
+   * One page, start to end: record its messages, pick the threads due at its clock (archive
+   * time; the wall clock for the catch-up), review and commit them one after the other, then
+   * the trackers the page's replies earn, with the cursor move. Each thread is committed on
+   * its own, so a restart redoes at most one thread and the page's trackers.
    */
-  private async reviewAndPublish(due: readonly { thread: string; members: MemberRow[] }[], run: PassOptions, stats: PassStats, firstRead: number, to: { epoch: string; commit: string } | undefined): Promise<void> {
-    const done: ThreadReview[] = [];
-    // All at once: one thread is parsed here while another is reviewed in the worker.
+  private async batch(
+    page: Page | undefined,
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+    started: number,
+  ): Promise<void> {
+    // Stopping: what is left of the chain is not started; the next pass reads it again.
+    if (run.shouldStop?.()) return;
+    this.replied.clear();
+    if (page) {
+      const seenAt = new Date().toISOString();
+      this.ctx.store.transaction(() => this.recordPage(page, stats, seenAt));
+      stats.messages += page.entries.length;
+    }
+    const clock = page ? page.clock : Math.floor(Date.now() / 1000);
+    const due = this.dueThreads(clock);
+    this.due += due.length;
+    const epoch = page?.to.epoch ?? "-";
+    const progress = () =>
+      run.onProgress?.({ phase: "review", epoch, done: this.reviewedThreads, total: this.due, seconds: (Date.now() - started) / 1000 });
+    if (due.length > 0) progress();
     const t0 = Date.now();
-    done.push(...(await Promise.all(due.map((d) => this.reviewThread(d.thread, d.members, run, firstRead)))));
+    const ahead: (Promise<ThreadReview | Error> | undefined)[] = [];
+    const start = (i: number) => {
+      const d = due[i];
+      if (!d || ahead[i]) return;
+      ahead[i] = this.reviewThread(d, run, firstRead).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err))));
+    };
+    let deliver = true;
+    for (let i = 0; i < due.length; i++) {
+      // Stopping between threads: the cursor stays before the page, the rest waits in the store.
+      if (run.shouldStop?.()) {
+        await Promise.all(ahead);
+        return;
+      }
+      for (let k = i; k < i + REVIEW_WINDOW; k++) start(k);
+      const r = await ahead[i]!;
+      ahead[i] = undefined;
+      let recorded: boolean;
+      try {
+        if (r instanceof Error) recorded = this.commitFailed(due[i]!, r, stats);
+        else recorded = await this.commitThread(r, due[i]!, run, stats, firstRead);
+      } catch (err) {
+        // A review the store would not take: the thread is skipped (if the store itself is
+        // failing, this throws too, and the batch stops).
+        recorded = this.commitFailed(due[i]!, err as Error, stats);
+      }
+      this.reviewedThreads++;
+      progress();
+      // Mail goes out as its thread is committed, unless delivery is failing: then at the end.
+      if (recorded && deliver) deliver = await this.deliver(stats);
+    }
     stats.reviewSeconds += (Date.now() - t0) / 1000;
+    // The page's replies: trackers whose verdicts they may change, committed with the cursor.
+    const replies = await this.tracker.prepareReplies(this.replied, this.trackerOptions(run, firstRead));
+    this.ctx.store.transaction(() => {
+      this.recordTrackers(replies, stats);
+      if (page) this.ctx.store.cursors.set(this.source, page.to.epoch, page.to.commit);
+    });
+    await this.deliver(stats);
+  }
+
+  /** Delivers what is pending; false when something did not go. */
+  private async deliver(stats: PassStats): Promise<boolean> {
+    const receipts = await this.target.flush();
+    stats.replies += receipts.filter((r) => r.ok).length;
+    return receipts.every((r) => r.ok);
+  }
+
+  /** The threads due at `clock`, oldest waiting first (ties by thread: the same order after a restart). */
+  private dueThreads(clock: number): Due[] {
+    const due: Due[] = [];
+    for (const w of this.state.waitingThreads(this.source)) {
+      const members = this.state.seriesMembers(w.thread, MAX_THREAD_SERIES_MESSAGES + 1);
+      if (!this.isDue(members, clock)) continue;
+      const overflow = members.length > MAX_THREAD_SERIES_MESSAGES;
+      const read = overflow ? members.slice(0, MAX_THREAD_SERIES_MESSAGES) : members;
+      due.push({ thread: w.thread, members: read, overflow });
+    }
+    return due;
+  }
+
+  private trackerOptions(run: PassOptions, firstRead: number): TrackerOptions {
+    return {
+      reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
+      send: (newest) => this.sends(run, newest, firstRead),
+      optedOut: (email) => this.state.isOptedOut(email),
+    };
+  }
+
+  /** Inside a transaction: what the tracker prepared, and what it could not read or track. */
+  private recordTrackers(t: TrackerBatch, stats: PassStats): void {
+    this.target.record(t.posts.flatMap((p) => (p.outgoing ? [p.outgoing] : [])));
+    this.tracker.record(t.posts);
+    for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
+    for (const f of t.failed) this.state.archiveError(this.source, "tracker", "tracker-failed", `${f.series}: ${f.detail}`);
+    stats.skipped.push(...t.skipped);
+    for (const k of t.skipped) this.log.warn({ ...k }, "message skipped by the tracker");
+    for (const f of t.failed) this.log.error({ series: f.series, detail: f.detail }, "tracker failed; the rest goes on");
+  }
+
+  /**
+   * Publish one thread: its review, its replies and the trackers of the later revisions it
+   * holds, in one transaction; returns whether mail was recorded.
+   */
+  private async commitThread(
+    t: ThreadReview,
+    due: Due,
+    run: PassOptions,
+    stats: PassStats,
+    firstRead: number,
+  ): Promise<boolean> {
     // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts),
     // for series on the dma-buf surface: a list gets no trackers for the rest of its traffic.
     const trackers = await this.tracker.prepare(
-      done.flatMap((t) => t.series.filter((s) => touchesDmaBuf(s.review)).map((s) => s.review.series)),
-      {
-        reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
-        send: (newest) => !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead)),
-        optedOut: (email) => this.state.isOptedOut(email),
-      },
+      t.series.filter((s) => touchesDmaBuf(s.review)).map((s) => s.review.series),
+      this.trackerOptions(run, firstRead),
     );
+    const arrived = new Map(due.members.map((r) => [r.message_id, r.arrived_at]));
     this.ctx.store.transaction(() => {
-      for (const t of done) {
-        for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
-        for (const { review: s } of t.series) {
-          const ser = s.series;
-          this.state.recordSeries({
-            id: ser.id,
-            title: ser.title,
-            revision: ser.revision,
-            total: ser.total,
-            changeId: ser.changeId,
-            author: `${ser.author.name} <${ser.author.email}>`,
-            firstSeen: (ser.date ?? new Date()).toISOString(),
-          });
-          for (const p of s.patches)
-            for (const f of p.findings)
-              this.state.recordFinding({ seriesId: ser.id, patchId: p.message.messageId, fingerprint: f.fingerprint, rule: f.rule, severity: f.severity, file: f.file, line: f.line, message: f.message });
-        }
-        // Every patch and cover letter read is done with, in a series or not (a series reviewed
-        // before); what arrived since the review began keeps the thread waiting.
-        for (const [id, seriesId] of t.rows) this.state.markReviewed(id, seriesId);
-        this.state.threadReviewed(t.thread);
-        this.target.record(t.outgoing);
+      for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
+      for (const { review: s } of t.series) {
+        const ser = s.series;
+        const times = [ser.cover, ...ser.slots].flatMap((m) => {
+          const t = m && arrived.get(m.messageId);
+          return t === undefined ? [] : [t];
+        });
+        const first = Math.min(...times);
+        this.state.recordSeries({
+          id: ser.id,
+          title: ser.title,
+          revision: ser.revision,
+          total: ser.total,
+          changeId: ser.changeId,
+          author: `${ser.author.name} <${ser.author.email}>`,
+          // Archive facts only: a series without a Date header is dated by its first message's.
+          firstSeen: (ser.date ?? new Date(Number.isFinite(first) ? first * 1000 : 0)).toISOString(),
+        });
+        for (const p of s.patches)
+          for (const f of p.findings)
+            this.state.recordFinding({
+              seriesId: ser.id,
+              patchId: p.message.messageId,
+              fingerprint: f.fingerprint,
+              rule: f.rule,
+              severity: f.severity,
+              file: f.file,
+              line: f.line,
+              message: f.message,
+            });
       }
-      this.target.record(trackers.flatMap((p) => (p.outgoing ? [p.outgoing] : [])));
-      this.tracker.record(trackers);
-      if (to) this.ctx.store.cursors.set(this.source, to.epoch, to.commit);
+      // Every patch and cover letter read is done with, in a series or not (a series reviewed
+      // before); one past what a review reads is skipped, or the thread would wait forever.
+      for (const [id, seriesId] of t.rows) this.state.markReviewed(id, seriesId);
+      const overflow = `too-large: the thread holds more than ${MAX_THREAD_SERIES_MESSAGES} patches and cover letters`;
+      if (due.overflow) this.state.skipWaiting(t.thread, overflow);
+      this.state.threadReviewed(t.thread);
+      this.target.record(t.outgoing);
+      this.recordTrackers(trackers, stats);
     });
-    for (const t of done) {
-      stats.reviewed += t.series.length;
-      stats.withheld += t.refused.length;
-      stats.skipped.push(...t.skipped);
-      for (const k of t.skipped) this.log.warn({ id: k.id, reason: k.reason, detail: k.detail }, "message skipped at review");
-      for (const s of t.series) this.log.info({ series: s.review.series.id, title: s.review.series.title, findings: s.review.patches.reduce((n, p) => n + p.findings.length, 0) }, "series reviewed");
+    stats.reviewed += t.series.length;
+    stats.withheld += t.refused.length;
+    stats.skipped.push(...t.skipped);
+    for (const k of t.skipped) this.log.warn({ ...k }, "message skipped at review");
+    for (const { review: s } of t.series) {
+      const findings = s.patches.reduce((n, p) => n + p.findings.length, 0);
+      this.log.info({ series: s.series.id, title: s.series.title, findings }, "series reviewed");
     }
-    const receipts = await this.target.flush();
-    stats.replies += receipts.filter((r) => r.ok).length;
+    return t.outgoing.length > 0 || trackers.posts.some((p) => p.outgoing);
+  }
+
+  /**
+   * A thread whose review failed outside any one series (reading it, grouping it): what waited
+   * in it is skipped with the reason, so it does not rejoin every later batch. A later revision
+   * posted into the thread is reviewed on its own.
+   */
+  private commitFailed(due: Due, err: Error, stats: PassStats): boolean {
+    const reason = "review-failed";
+    const detail = `the review of thread ${due.thread} failed: ${err.message}`;
+    const fresh = due.members.filter((m) => m.status === "seen" && (m.kind === "patch" || m.kind === "cover"));
+    this.ctx.store.transaction(() => {
+      for (const m of fresh) this.state.skip(m.message_id, `${reason}: ${detail}`);
+      this.state.threadReviewed(due.thread);
+    });
+    stats.skipped.push(...fresh.map((m) => ({ id: m.message_id, reason, detail })));
+    this.log.error({ thread: due.thread, err: err.message, skipped: fresh.length }, "thread review failed; its messages skipped, the rest goes on");
+    return false;
   }
 
   async close(): Promise<void> {

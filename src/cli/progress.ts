@@ -213,15 +213,25 @@ export function startProgress(opts: ProgressOptions): Progress {
 /** A mail pass's progress (per epoch, with the phase the channel gives) as steps of one display. */
 export function mirrorProgress(label: string, stream?: ProgressOptions["stream"]): { update(p: MirrorStep): void; done(): void } {
   const shown = startProgress({ label, unit: "messages", ...(stream ? { stream } : {}) });
+  let reading: MirrorStep | undefined;
   return {
-    update: (p) => shown.update({ done: p.done, total: p.total, phase: [p.phase, `epoch ${p.epoch}`].filter(Boolean).join(", ") }),
+    update: (p) => {
+      if (p.phase === "read") {
+        reading = p;
+        shown.update({ done: p.done, total: p.total, phase: `epoch ${p.epoch}` });
+      } else if (!reading || reading.done >= reading.total) {
+        // Reviews run beside the reading; shown alone once the reading is done, so the two
+        // phases do not take turns and restart each other's rate and ETA.
+        shown.update({ done: p.done, total: p.total, phase: "reviewing", unit: "threads" });
+      }
+    },
     done: () => shown.done(),
   };
 }
 
 /** What src/channels/mail.ts reports (its Progress), as far as the display reads it. */
 export interface MirrorStep {
-  readonly phase?: string;
+  readonly phase: "read" | "review";
   readonly epoch: string;
   readonly done: number;
   readonly total: number;

@@ -71,9 +71,15 @@ function stripPatchFileHeaders(text: string): string {
   return end < 0 ? text : text.slice(end + 2);
 }
 
+/** mailparser gives `false`, not a string, for a part whose Content-Type is empty. */
+function text(value: unknown): string {
+  return typeof value === "string" ? value : "";
+}
+
 function isPatchAttachment(att: Attachment): boolean {
-  const type = att.contentType.toLowerCase();
-  const name = (att.filename ?? "").toLowerCase();
+  // An empty Content-Type is text/plain, as RFC 2045 defaults it (and as triage reads it).
+  const type = text(att.contentType).trim().toLowerCase() || "text/plain";
+  const name = text(att.filename).toLowerCase();
   return (
     /^text\/(x-patch|x-diff|x-csrc|x-chdr)$/.test(type) ||
     (type === "text/plain" && (name.endsWith(".patch") || name.endsWith(".diff") || att.contentDisposition === "inline"))

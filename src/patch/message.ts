@@ -127,6 +127,7 @@ function splitInBodyFrom(body: string): { body: string; author: Person | undefin
  */
 export function buildMessage(fields: MessageFields): Message {
   const subject = parseSubject(fields.subject);
+  if (subject.outOfRange && !subject.isReply) throw new InputError("too-large", subject.outOfRange);
   const inBody = subject.isReply ? { body: fields.body, author: undefined } : splitInBodyFrom(fields.body);
   const body = stripListFooter(inBody.body);
   const author = authorOf(fields.from, fields.originalFrom, fields.replyTo ?? [], inBody.author);

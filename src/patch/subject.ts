@@ -19,7 +19,16 @@ export interface Subject {
   /** Other words inside the patch brackets: tree names such as "drm-misc-next", "net-next". */
   readonly prefixes: readonly string[];
   readonly listTags: readonly string[];
+  /** Set when an `n/m` was ignored: its count is past MAX_SERIES_PATCHES (a series gets a slot per patch). */
+  readonly outOfRange?: string;
 }
+
+/**
+ * The most patches a series may announce: slots are allocated per patch. Stable review series
+ * reach four digits (`[PATCH 5.16 0073/1039]` on linaro-mm-sig); a count past this is a typo or
+ * hostile.
+ */
+export const MAX_SERIES_PATCHES = 9999;
 
 const REPLY_PREFIX = /^(re|aw|sv|vs|antw|fwd?|odp)\s*(\[\d+\])?\s*:\s*/i;
 const BRACKET = /^\[([^\]]*)\]\s*/;
@@ -48,6 +57,7 @@ export function parseSubject(raw: string): Subject {
   let index: number | undefined;
   let total: number | undefined;
   let clean: string | undefined;
+  let outOfRange: string | undefined;
 
   // Reply prefixes and list tags interleave freely in real archives:
   // "[Linaro-mm-sig] Re: [PATCH 1/3] ..." and "Re: [Linaro-mm-sig] [PATCH] ...".
@@ -75,7 +85,8 @@ export function parseSubject(raw: string): Subject {
     for (const word of words) {
       const num = /^(\d+)\/(\d+)$/.exec(word);
       const ver = /^(?:patch)?v(\d+)$/i.exec(word);
-      if (num) {
+      if (num && Number(num[2]) > MAX_SERIES_PATCHES) outOfRange = `numbered ${word}: more than ${MAX_SERIES_PATCHES} patches`;
+      else if (num) {
         index = Number(num[1]);
         total = Number(num[2]);
       } else if (ver) revision = Number(ver[1]);
@@ -100,5 +111,6 @@ export function parseSubject(raw: string): Subject {
     total,
     prefixes,
     listTags,
+    ...(outOfRange ? { outOfRange } : {}),
   };
 }

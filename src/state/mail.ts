@@ -76,9 +76,19 @@ export class MailState {
            AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.thread = t.thread AND m.patch_index = ?)
          ORDER BY t.waiting_since DESC LIMIT 1`,
       ).pluck(),
-      waitingThreads: db.prepare("SELECT thread, waiting_since FROM mail_threads WHERE source = ? AND relevant = 1 AND waiting = 1 ORDER BY waiting_since"),
+      // Ties by thread: a batch's threads are committed in this order, the same after a restart.
+      waitingThreads: db.prepare(
+        "SELECT thread, waiting_since FROM mail_threads WHERE source = ? AND relevant = 1 AND waiting = 1 ORDER BY waiting_since, thread",
+      ),
       members: db.prepare(
         "SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?",
+      ),
+      seriesMembers: db.prepare(
+        `SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages
+         WHERE thread = ? AND kind IN ('patch', 'cover') ORDER BY arrived_at, rowid LIMIT ?`,
+      ),
+      skipWaiting: db.prepare(
+        "UPDATE messages SET status = 'skipped', reason = ? WHERE thread = ? AND status = 'seen' AND kind IN ('patch', 'cover')",
       ),
       reviewed: db.prepare(
         `UPDATE mail_threads SET
@@ -158,6 +168,16 @@ export class MailState {
 
   members(thread: string, limit = 2000): MemberRow[] {
     return this.q.members.all(thread, limit) as MemberRow[];
+  }
+
+  /** The patches and cover letters of a thread, oldest first: what a review reads. */
+  seriesMembers(thread: string, limit: number): MemberRow[] {
+    return this.q.seriesMembers.all(thread, limit) as MemberRow[];
+  }
+
+  /** Every patch and cover letter of a thread still awaiting review, skipped with `reason`. */
+  skipWaiting(thread: string, reason: string): void {
+    this.q.skipWaiting.run(reason, thread);
   }
 
   /** Reviewed: the thread waits again only if a patch or cover letter arrived meanwhile. */

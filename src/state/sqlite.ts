@@ -121,9 +121,16 @@ export class Statement {
 export class Database {
   private readonly native: Native;
   private savepoints = 0;
+  private readonly readOnly: boolean;
 
-  constructor(readonly name: string) {
+  /** `readonly`: a reader beside the writing process (libsql 0.5 has no read-only open). */
+  constructor(
+    readonly name: string,
+    opts: { readonly?: boolean } = {},
+  ) {
     this.native = new Libsql(name);
+    this.readOnly = opts.readonly === true;
+    if (this.readOnly) this.native.exec("PRAGMA query_only = 1");
   }
 
   get open(): boolean {
@@ -179,7 +186,7 @@ export class Database {
    */
   close(): void {
     if (!this.native.open) return;
-    if (!this.native.inTransaction) {
+    if (!this.readOnly && !this.native.inTransaction) {
       try {
         this.native.exec("PRAGMA wal_checkpoint(TRUNCATE)");
       } catch {

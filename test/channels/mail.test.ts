@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import type { Progress } from "../../src/channels/mail.js";
 import { MailState } from "../../src/state/mail.js";
 import { fixture } from "../helpers/mail.js";
 import { mail, PeerInbox } from "../peers/public-inbox.js";
@@ -53,6 +54,17 @@ describe("mail channel: receive, review, reply once", () => {
     // Where each went is in the ledger; the cursor is at the epoch's head.
     expect(e.store.ledger.pending("mail")).toEqual([]);
     expect(e.store.cursors.get(inbox.dir, "0")).toBe(execFileSync("git", ["--git-dir", inbox.epochDir(0), "rev-parse", "HEAD"]).toString().trim());
+  });
+
+  it("reports the reviews' progress beside the reading's: threads reviewed of those found due", async () => {
+    const inbox = new PeerInbox();
+    for (const m of [...SERIES(), ...UDMABUF()]) inbox.add(m);
+    const e = await env(inbox.dir, { mail: { batch: 2 } });
+    const seen: Progress[] = [];
+    await e.engine.pass({ reply: "new", onProgress: (p) => seen.push(p) });
+    const reviews = seen.filter((p) => p.phase === "review");
+    expect(reviews.map((p) => `${p.done}/${p.total}`)).toEqual(["0/1", "1/1", "1/2", "2/2"]);
+    expect(seen.filter((p) => p.phase === "read").map((p) => p.done)).toEqual([2, 4, 6]);
   });
 
   it("waits for a series' missing patch, then reviews it when it arrives", async () => {

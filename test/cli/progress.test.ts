@@ -93,15 +93,24 @@ describe("progress when stderr is not a terminal: a plain line every few seconds
     ]);
   });
 
-  it("shows a mail pass's epoch and, when the channel gives one, its phase", () => {
+  it("shows a mail pass's epoch while reading, and the reviews once the reading is done", () => {
     const err = sink(false);
     const p = mirrorProgress("watch dri-devel", err);
     vi.setSystemTime(Date.now() + 6000);
-    p.update({ epoch: "1", done: 10, total: 20 });
+    p.update({ phase: "read", epoch: "1", done: 10, total: 20 });
     vi.setSystemTime(Date.now() + 6000);
-    p.update({ phase: "reviewing", epoch: "1", done: 3, total: 4 });
+    // Reviews beside an unfinished reading do not take the line over.
+    p.update({ phase: "review", epoch: "1", done: 1, total: 4 });
+    p.update({ phase: "read", epoch: "1", done: 20, total: 20 });
+    vi.setSystemTime(Date.now() + 6000);
+    p.update({ phase: "review", epoch: "1", done: 3, total: 4 });
     p.done();
-    expect(lines(err.text()).map((l) => l.split(":").slice(0, 2).join(":"))).toEqual(["watch dri-devel: epoch 1", "watch dri-devel: reviewing, epoch 1", "watch dri-devel: done in 12 s"]);
+    expect(lines(err.text()).map((l) => l.split(",")[0])).toEqual([
+      "watch dri-devel: epoch 1: 10/20 messages (50%)",
+      "watch dri-devel: epoch 1: 20/20 messages (100%)",
+      "watch dri-devel: reviewing: 3/4 threads (75%)",
+      "watch dri-devel: done in 18 s",
+    ]);
   });
 });
 

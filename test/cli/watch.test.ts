@@ -215,7 +215,7 @@ describe("watch: /healthz and SIGTERM with a delivery in hand", () => {
     expect(await delivery).toEqual({ status: 503, body: { error: "shutting-down", detail: "the bot stopped before this delivery was done; send it again" } });
     expect(w.stderr).toContain("dmabuf-review: stopping (deliveries in hand get up to 1 s); Ctrl-C again exits at once\n");
 
-    const db = new Database(join(dir, "data", "state.db"));
+    const db = new Database(join(dir, "data", "state.db"), { readonly: true });
     const row = db.prepare("SELECT outcome FROM deliveries WHERE channel = 'gitlab' AND delivery_id = 'mr-7-open'").get() as { outcome: string };
     db.close();
     // "failed:" is what lets the forge's redelivery claim it again.

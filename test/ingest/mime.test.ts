@@ -149,6 +149,18 @@ describe("parseMime", () => {
     expect(f).toMatchObject({ messageId: "r@example.com", inReplyTo: "p@example.org", references: ["c@example.org", "p@example.org"] });
   });
 
+  it("reads a part with an empty Content-Type as text/plain (mailparser gives false for it)", async () => {
+    const diff = "diff --git a/drivers/dma-buf/dma-buf.c b/drivers/dma-buf/dma-buf.c\n--- a/drivers/dma-buf/dma-buf.c\n+++ b/drivers/dma-buf/dma-buf.c\n@@ -1,1 +1,2 @@\n a\n+b\n";
+    const part = (headers: string, body: string) => `--B\n${headers}\n\n${body}`;
+    const text = (parts: string[]) =>
+      ["From: a <a@example.org>", "Subject: [PATCH] dma-buf: x", "Message-ID: <x@example.org>", "MIME-Version: 1.0", 'Content-Type: multipart/mixed; boundary="B"', "", ...parts, "--B--", ""].join("\n");
+    const attached = await parseText(text([part("Content-Type: text/plain", "Attached.\n"), part('Content-Type:\nContent-Disposition: attachment; filename="fix.patch"', diff)]));
+    expect(attached.body).toBe(`Attached.\n\n${diff}`);
+    // Neither text/plain nor named as a patch: left out, and still no throw.
+    const other = await parseText(text([part("Content-Type: text/plain", "Note.\n"), part("Content-Type:\nContent-Disposition: attachment", "data\n")]));
+    expect(other.body).toBe("Note.\n");
+  });
+
   it("gives a message without Message-ID a stable id from its bytes", async () => {
     const text = "From: Jane Dev <jane.dev@example.org>\nSubject: [PATCH] x\n\nbody\n";
     const a = await parseText(text);

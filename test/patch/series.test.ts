@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { buildMessage, type Message } from "../../src/patch/message.js";
 import { groupSeries } from "../../src/patch/series.js";
+import { MAX_SERIES_PATCHES } from "../../src/patch/subject.js";
+import type { InputError } from "../../src/errors.js";
 import { fields, fixture } from "../helpers/mail.js";
 
 /** A one-hunk patch body touching `path`, enough for buildMessage to call it a patch. */
@@ -104,6 +106,24 @@ describe("groupSeries", () => {
     expect(s.total).toBe(3);
     expect(s.missing).toEqual([2]);
     expect(ids(s.slots)).toEqual(["p1", undefined, "p3"]);
+  });
+
+  it("allocates no slots for a count past MAX_SERIES_PATCHES: the patch is refused, a reply to it grouped", () => {
+    const err = (() => {
+      try {
+        msg({ id: "big", subject: "[PATCH 1/4294967295] dma-buf: x" });
+      } catch (e) {
+        return e as InputError;
+      }
+      return undefined;
+    })();
+    expect([err?.reason, err?.detail]).toEqual(["too-large", `numbered 1/4294967295: more than ${MAX_SERIES_PATCHES} patches`]);
+    const g = groupSeries([
+      msg({ id: "p1", subject: "[PATCH 1/2] one" }),
+      msg({ id: "r", subject: "Re: [PATCH 1/100000000] one", parent: "p1" }),
+    ]);
+    expect(g.series.map((s) => [s.id, s.total, s.slots.length])).toEqual([["p1", 2, 2]]);
+    expect(replyIds(g.series[0]!.replies)).toEqual({ p1: ["r"] });
   });
 
   it("keeps a deep thread together when the patch in the middle is missing", () => {

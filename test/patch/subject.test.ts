@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseSubject } from "../../src/patch/subject.js";
+import { MAX_SERIES_PATCHES, parseSubject } from "../../src/patch/subject.js";
 
 describe("parseSubject", () => {
   // Each row: a subject as it reaches dri-devel or linaro-mm-sig, and what b4 would read from it.
@@ -96,5 +96,18 @@ describe("parseSubject", () => {
   it("folds the whitespace a folded header leaves", () => {
     const s = parseSubject("[PATCH 1/2] dma-buf: a subject\n  folded over two lines");
     expect(s.title).toBe("dma-buf: a subject folded over two lines");
+  });
+
+  it("ignores an n/m past MAX_SERIES_PATCHES and says why: a series gets a slot per patch", () => {
+    for (const n of ["4294967295", "100000000", String(MAX_SERIES_PATCHES + 1)]) {
+      const s = parseSubject(`[PATCH 1/${n}] dma-buf: x`);
+      expect(s).toMatchObject({ isPatch: true, index: undefined, total: undefined, title: "dma-buf: x" });
+      expect(s.outOfRange).toBe(`numbered 1/${n}: more than ${MAX_SERIES_PATCHES} patches`);
+    }
+    const most = parseSubject(`[PATCH ${MAX_SERIES_PATCHES}/${MAX_SERIES_PATCHES}] x`);
+    expect(most).toMatchObject({ index: MAX_SERIES_PATCHES, total: MAX_SERIES_PATCHES });
+    expect(most.outOfRange).toBeUndefined();
+    // A stable review series, as linaro-mm-sig carried one.
+    expect(parseSubject("[PATCH 5.16 0073/1039] x")).toMatchObject({ index: 73, total: 1039, prefixes: ["5.16"] });
   });
 });

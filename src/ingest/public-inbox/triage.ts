@@ -312,6 +312,8 @@ export function triage(bytes: Buffer): TriageResult {
   const broken = brokenMultipart(headers, bytes);
   if (broken) return { ok: false, reason: "malformed-mime", detail: broken, messageId };
   const s = parseSubject(subject);
+  // A reply quoting such a subject is harmless; a patch claiming a slot in it is refused.
+  if (s.outOfRange && !s.isReply) return { ok: false, reason: "too-large", detail: s.outOfRange, messageId };
   const inReplyTo = inReplyToOf(h.get("in-reply-to"));
   const isCover = !s.isReply && s.isPatch && s.index === 0;
   // The subject alone says "reply" or "cover letter" for most of a list; their bodies are then
