@@ -28,3 +28,5 @@ export class InputError extends Error {
 /** Limits are named constants, checked before any parsing. */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_INPUT_BYTES = 512 * 1024 * 1024;
+/** `[PATCH n/m]` with m above this is refused: the largest tree-wide series run to a few hundred. */
+export const MAX_SERIES_PATCHES = 1000;

@@ -152,16 +152,21 @@ function renderSeries(s: SeriesReview): string[] {
 }
 
 export function renderText(review: Review): string {
+  return review.series.map((s, i) => textSeries(s, i)).join("") + textClose(review.series.length, review);
+}
+
+/** Series number `index` (from 0) of the text output, with the blank lines before it: a writer streams them one by one. */
+export function textSeries(s: SeriesReview, index: number): string {
+  return `${index > 0 ? "\n\n\n" : ""}${renderSeries(s).join("\n")}`;
+}
+
+/** The end of the text output after `count` series: orphan replies and what was skipped. */
+export function textClose(count: number, tail: Pick<Review, "skipped" | "orphanReplies">): string {
   const out: string[] = [];
-  for (const s of review.series) {
-    if (out.length > 0) out.push("", "");
-    out.push(...renderSeries(s));
-  }
-  if (review.series.length === 0) out.push("No patches in the input.");
-  const n = review.orphanReplies.length;
-  if (n > 0) out.push("", `${n} ${n === 1 ? "reply" : "replies"} whose patch is not in the input ${n === 1 ? "was" : "were"} kept aside.`);
-  for (const k of review.skipped) out.push("", `skipped ${k.source}${k.messageId ? ` <${k.messageId}>` : ""}: ${k.reason}: ${k.detail}`);
-  return out.join("\n") + "\n";
+  const n = tail.orphanReplies.length;
+  if (n > 0) out.push(`${n} ${n === 1 ? "reply" : "replies"} whose patch is not in the input ${n === 1 ? "was" : "were"} kept aside.`);
+  for (const k of tail.skipped) out.push(`skipped ${k.source}${k.messageId ? ` <${k.messageId}>` : ""}: ${k.reason}: ${k.detail}`);
+  return `${count === 0 ? "No patches in the input." : ""}${out.map((l) => `\n\n${l}`).join("")}\n`;
 }
 
 export { patchLabel };
