@@ -30,3 +30,9 @@ export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
 export const MAX_INPUT_BYTES = 512 * 1024 * 1024;
 /** `[PATCH n/m]` with m above this is refused: the largest tree-wide series run to a few hundred. */
 export const MAX_SERIES_PATCHES = 1000;
+/**
+ * Lines of one file's diff (all its hunks) the review parses; a larger file is listed as not
+ * reviewed. Parsing is linear, but tree-sitter's WebAssembly memory grows to the largest tree
+ * and never shrinks in a long-lived worker.
+ */
+export const MAX_FILE_DIFF_LINES = 20_000;

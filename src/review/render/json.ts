@@ -72,6 +72,7 @@ function seriesDoc(s: SeriesReview) {
         member: t.member ?? null,
       })),
       unplaced: p.unplaced,
+      notReviewed: p.files.flatMap((f) => (f.notReviewed ? [{ file: f.file.path, reason: f.notReviewed }] : [])),
       findings: p.findings.map((f) => ({
         rule: f.rule,
         severity: f.severity,

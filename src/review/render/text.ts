@@ -22,8 +22,8 @@ function touchSummary(p: PatchReview): string[] {
       seen.add(label);
       parts.push(label);
     }
-    const what = f.docOnly ? (f.area === "documentation" ? "documentation only" : "comments only") : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed";
-    out.push(...wrap(`${f.file.path} [${f.area}]: ${what}`, 72, "  ").map((l, i) => (i === 0 ? l : `    ${l.trim()}`)));
+    const what = f.notReviewed ?? (f.docOnly ? (f.area === "documentation" ? "documentation only" : "comments only") : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed");
+    wrap(`${f.file.path} [${f.area}]: ${what}`, 72, "  ").forEach((l, i) => out.push(i === 0 ? l : `    ${l.trim()}`));
   }
   return out;
 }
@@ -54,7 +54,9 @@ function renderFindings(findings: readonly Finding[]): string[] {
   const places = new Map<string, Finding[]>();
   for (const f of findings) {
     const key = `${f.file}:${f.line}`;
-    places.set(key, [...(places.get(key) ?? []), f]);
+    const group = places.get(key);
+    if (group) group.push(f);
+    else places.set(key, [f]);
   }
   for (const group of places.values()) {
     const first = group[0]!;
@@ -90,7 +92,7 @@ function renderPatch(p: PatchReview): string[] {
     out.push("  out of scope: does not touch dma-buf.");
     return out;
   }
-  out.push(...touchSummary(p));
+  for (const l of touchSummary(p)) out.push(l);
   if (p.docOnly) {
     out.push("  only comments or documentation changed: nothing to review.");
     return out;
@@ -100,7 +102,7 @@ function renderPatch(p: PatchReview): string[] {
     out.push("  no findings.");
     return out;
   }
-  out.push(...renderFindings(p.findings));
+  for (const l of renderFindings(p.findings)) out.push(l);
   return out;
 }
 
@@ -146,7 +148,7 @@ function renderSeries(s: SeriesReview): string[] {
   if (replies > 0) out.push(`  replies in thread: ${replies}`);
   for (const p of s.patches) {
     out.push("");
-    out.push(...renderPatch(p));
+    for (const l of renderPatch(p)) out.push(l);
   }
   return out;
 }
