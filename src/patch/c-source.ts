@@ -338,74 +338,125 @@ export function placeRow(f: Fragment, row: number): Placement {
   return pl;
 }
 
+/**
+ * What a named node inherits from the nodes above it, worked out in one walk of the fragment.
+ * tree-sitter finds a node's parent by descending from the root, so climbing from every row to
+ * the root costs depth squared per row: a 2,000-line `else if` chain took minutes.
+ */
+interface NodeFacts {
+  readonly parent: NodeFacts | undefined;
+  readonly type: string;
+  readonly startRow: number;
+  /** Kept for the kinds a row reads on itself: initializer_pair, if_statement, field_declaration. */
+  readonly node: Node | undefined;
+  /** The innermost named function around (or at) the node, and the tree row it starts on. */
+  readonly fn: { readonly name: string; readonly startRow: number } | undefined;
+  /** The innermost declaration with an initializer around (or at) the node. */
+  readonly initializer: Placement["initializer"];
+  readonly inError: boolean;
+  readonly topLevel: boolean;
+}
+
+const ROW_KINDS = new Set(["initializer_pair", "if_statement", "field_declaration"]);
+
+const factsByFragment = new WeakMap<Fragment, Map<number, NodeFacts>>();
+
+function nodeFacts(f: Fragment): Map<number, NodeFacts> {
+  let byId = factsByFragment.get(f);
+  if (byId) return byId;
+  byId = new Map();
+  const cursor = f.tree.rootNode.walk();
+  const stack: NodeFacts[] = [];
+  for (;;) {
+    const parent = stack.at(-1);
+    const type = cursor.nodeType;
+    let facts: NodeFacts | undefined;
+    if (cursor.nodeIsNamed || type === "ERROR") {
+      const wanted = type === "function_definition" || type === "declaration" || ROW_KINDS.has(type);
+      const node = wanted ? cursor.currentNode : undefined;
+      let fn = parent?.fn;
+      if (type === "function_definition") {
+        const name = declaratorName(node!.childForFieldName("declarator"));
+        if (name) fn = { name, startRow: cursor.startPosition.row };
+      }
+      let initializer = parent?.initializer;
+      if (type === "declaration" && node!.text.includes("{")) {
+        const t = structTypeName(node!);
+        const variable = declaratorName(node!.childForFieldName("declarator"));
+        if (t && variable) initializer = { type: t, variable };
+      }
+      facts = {
+        parent,
+        type,
+        startRow: cursor.startPosition.row,
+        node: ROW_KINDS.has(type) ? node : undefined,
+        fn,
+        initializer,
+        inError: type === "ERROR" || (parent?.inError ?? false),
+        topLevel: type === "translation_unit" || (parent?.topLevel ?? false),
+      };
+      byId.set(cursor.nodeId, facts);
+    }
+    if (cursor.gotoFirstChild()) {
+      stack.push(facts ?? parent!);
+      continue;
+    }
+    let done = false;
+    while (!cursor.gotoNextSibling()) {
+      if (!cursor.gotoParent()) {
+        done = true;
+        break;
+      }
+      stack.pop();
+    }
+    if (done) break;
+  }
+  cursor.delete();
+  factsByFragment.set(f, byId);
+  return byId;
+}
+
 function findPlace(f: Fragment, row: number): Placement {
   const r = nodeRow(f, row);
   const text = f.rows[row] ?? "";
   const col = Math.max(0, text.search(/\S/));
-  const start = f.tree.rootNode.namedDescendantForPosition({ row: r, column: col });
-  let fn: string | undefined;
-  let fnNode: Node | undefined;
-  let initializer: Placement["initializer"];
+  const root = f.tree.rootNode;
+  const byId = nodeFacts(f);
+  const start = root.namedDescendantForPosition({ row: r, column: col });
+  const at = (start && byId.get(start.id)) ?? byId.get(root.id);
   let field: string | undefined;
   let fieldValue: string | undefined;
   let ifCondition: string | undefined;
   let ifConsequence: string | undefined;
   let structField: Placement["structField"];
-  let inError = false;
-  let topLevel = false;
-  for (let n: Node | null = start; n; n = n.parent) {
-    switch (n.type) {
-      case "function_definition":
-        if (!fn) {
-          fn = declaratorName(n.childForFieldName("declarator"));
-          fnNode = n;
-        }
-        break;
-      case "initializer_pair":
-        if (!field && n.startPosition.row === r) {
-          const designator = n.childForFieldName("designator") ?? n.namedChildren[0];
-          field = designator?.text.replace(/^\./, "");
-          fieldValue = n.childForFieldName("value")?.text;
-        }
-        break;
-      case "declaration":
-      case "init_declarator":
-        if (!initializer && n.type === "declaration" && n.text.includes("{")) {
-          const type = structTypeName(n);
-          const variable = declaratorName(n.childForFieldName("declarator"));
-          if (type && variable) initializer = { type, variable };
-        }
-        break;
-      case "if_statement":
-        if (!ifCondition && n.startPosition.row === r) {
-          ifCondition = n.childForFieldName("condition")?.text.replace(/^\(|\)$/g, "").replace(/\s+/g, " ");
-          ifConsequence = n.childForFieldName("consequence")?.text.replace(/\s+/g, " ");
-        }
-        break;
-      case "field_declaration":
-        if (!structField && n.startPosition.row === r) {
-          const list = n.parent;
-          const spec = list?.parent;
-          const struct = spec?.type === "struct_specifier" ? spec.childForFieldName("name")?.text : undefined;
-          const name = declaratorName(n.childForFieldName("declarator"));
-          if (struct && name) structField = { struct, field: name, text: n.text.replace(/\s+/g, " ").replace(/;$/, "") };
-        }
-        break;
-      case "ERROR":
-        inError = true;
-        break;
-      case "translation_unit":
-        topLevel = true;
-        break;
+  // What a row says about itself comes from the nodes that start on it, innermost first; the
+  // nodes above those start on earlier rows.
+  for (let n = at; n && n.startRow === r; n = n.parent) {
+    const node = n.node;
+    if (!node) continue;
+    if (n.type === "initializer_pair" && !field) {
+      const designator = node.childForFieldName("designator") ?? node.namedChildren[0];
+      field = designator?.text.replace(/^\./, "");
+      fieldValue = node.childForFieldName("value")?.text;
+    } else if (n.type === "if_statement" && !ifCondition) {
+      ifCondition = node.childForFieldName("condition")?.text.replace(/^\(|\)$/g, "").replace(/\s+/g, " ");
+      ifConsequence = node.childForFieldName("consequence")?.text.replace(/\s+/g, " ");
+    } else if (n.type === "field_declaration" && !structField) {
+      const list = node.parent;
+      const spec = list?.parent;
+      const struct = spec?.type === "struct_specifier" ? spec.childForFieldName("name")?.text : undefined;
+      const name = declaratorName(node.childForFieldName("declarator"));
+      if (struct && name) structField = { struct, field: name, text: node.text.replace(/\s+/g, " ").replace(/;$/, "") };
     }
   }
+  const initializer = at?.initializer;
   const assignments = rowAssignments(f, r);
   const base = { initializer, field, fieldValue, ifCondition, ifConsequence, structField, assignments };
-  if (fn && fnNode) {
-    const how = fnNode.startPosition.row < f.offset ? "heading" : "parser";
-    return { function: fn, ...base, placed: true, how };
+  if (at?.fn) {
+    const how = at.fn.startRow < f.offset ? "heading" : "parser";
+    return { function: at.fn.name, ...base, placed: true, how };
   }
-  if (topLevel && !inError) return { function: undefined, ...base, placed: true, how: "file-scope" };
+  if (at?.topLevel && !at.inError) return { function: undefined, ...base, placed: true, how: "file-scope" };
   if (initializer || structField) return { function: undefined, ...base, placed: true, how: "file-scope" };
   return {
     function: undefined,
