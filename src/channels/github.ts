@@ -9,7 +9,7 @@ import { ForgeHeads } from "../state/forge-heads.js";
 import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
 import { TRACKER } from "../publish/forge/tracker.js";
-import type { Reviewer, Tracking } from "./review-pool.js";
+import { ReviewTimeout, type Reviewer, type Tracking } from "./review-pool.js";
 import { withTracker, type ChannelStats, type DeliveryGate, type Outcome, type Serial } from "./server.js";
 
 export const GITHUB_WEBHOOK_PATH = "/api/github/webhooks";
@@ -128,7 +128,8 @@ async function reviewPullRequest(context: Context<"pull_request">, deps: Channel
       return withTracker(published, tracked, deps.counters);
     });
   } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
+    // A review past its time budget would run as long on a redelivery: skipped, with its reason.
+    outcome = err instanceof ReviewTimeout ? { kind: "skipped", detail: err.message } : { kind: "failed", detail: (err as Error).message };
   } finally {
     deps.counters.inFlight--;
   }
@@ -200,7 +201,8 @@ async function refreshTracker(context: FeedbackContext, deps: ChannelState): Pro
     if (joined) log.info({ thread: thread.id, event: context.name }, "github: a tracker refresh is already waiting; this event is read by it");
     outcome = await done;
   } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
+    // A review past its time budget would run as long on a redelivery: skipped, with its reason.
+    outcome = err instanceof ReviewTimeout ? { kind: "skipped", detail: err.message } : { kind: "failed", detail: (err as Error).message };
   } finally {
     deps.counters.inFlight--;
   }

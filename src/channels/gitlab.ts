@@ -15,7 +15,7 @@ import type { ThreadRef } from "../publish/target.js";
 import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
 import { TRACKER } from "../publish/forge/tracker.js";
-import type { Reviewer, Tracking } from "./review-pool.js";
+import { ReviewTimeout, type Reviewer, type Tracking } from "./review-pool.js";
 import { withTracker, type ChannelStats, type DeliveryGate, type Outcome, type Serial } from "./server.js";
 
 export const GITLAB_WEBHOOK_PATH = "/api/gitlab/webhooks";
@@ -134,7 +134,8 @@ export function gitlabChannel(deps: GitlabChannelDeps): (request: RawRequest) =>
         return withTracker(published, tracked, deps.counters);
       });
     } catch (err) {
-      outcome = { kind: "failed", detail: (err as Error).message };
+      // A review past its time budget would run as long on a redelivery: skipped, with its reason.
+    outcome = err instanceof ReviewTimeout ? { kind: "skipped", detail: err.message } : { kind: "failed", detail: (err as Error).message };
     } finally {
       deps.counters.inFlight--;
     }
@@ -181,7 +182,8 @@ async function noteWritten(e: MergeRequestNoteEvent, id: string, log: Logger, de
     if (joined) log.info({ thread: thread.id, note: e.noteId }, "gitlab: a tracker refresh is already waiting; this note is read by it");
     outcome = await done;
   } catch (err) {
-    outcome = { kind: "failed", detail: (err as Error).message };
+    // A review past its time budget would run as long on a redelivery: skipped, with its reason.
+    outcome = err instanceof ReviewTimeout ? { kind: "skipped", detail: err.message } : { kind: "failed", detail: (err as Error).message };
   } finally {
     deps.counters.inFlight--;
   }

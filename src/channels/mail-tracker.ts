@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Tracker } from "../feedback/track.js";
+import type { Tracker, TrackResult } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
 import { normaliseTitle } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
@@ -11,7 +11,7 @@ import { renderTrackerText } from "../review/render/tracker.js";
 import { wrap } from "../review/render/wrap.js";
 import { digestOf, FeedbackStore, type VerdictChange } from "../state/feedback.js";
 import type { MailState } from "../state/mail.js";
-import type { Tracking } from "./review-pool.js";
+import { ReviewTimeout, type Tracking } from "./review-pool.js";
 
 /** A thread read again from the archive: its messages, and when the newest of them arrived. */
 export interface ReadThread {
@@ -127,7 +127,15 @@ export class MailTracker {
     for (const id of this.targets(reviewed)) {
       const loaded = await this.load(id, reviewed);
       if (!loaded) continue;
-      const r = await this.deps.track(loaded.current, loaded.known, "the store", [this.deps.from.email]);
+      let r: TrackResult;
+      try {
+        r = await this.deps.track(loaded.current, loaded.known, "the store", [this.deps.from.email]);
+      } catch (err) {
+        // Past its time budget: no tracker this time, rather than a batch that never passes.
+        if (!(err instanceof ReviewTimeout)) throw err;
+        this.deps.log.warn({ series: id, reason: err.reason, detail: err.detail }, "no tracker");
+        continue;
+      }
       if (r.kind === "no-previous") {
         this.deps.log.debug({ series: id, reason: r.reason }, "no tracker");
         continue;

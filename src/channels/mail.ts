@@ -21,7 +21,7 @@ import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";
 import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
-import { inlineReviews, startReviewPool, type ReviewPool } from "./review-pool.js";
+import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
 import { MailTracker, type ReadThread } from "./mail-tracker.js";
 
 /*
@@ -552,7 +552,15 @@ export class MailMirror {
       const ids = [ser.cover, ...ser.slots, ...ser.duplicates].flatMap((m) => (m ? [m.messageId] : []));
       const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
-      const s = await this.reviews.review(ser);
+      let s: SeriesReview;
+      try {
+        s = await this.reviews.review(ser);
+      } catch (err) {
+        // Past its time budget: skipped with the reason, or every pass would review it again.
+        if (!(err instanceof ReviewTimeout)) throw err;
+        for (const id of fresh) skipped.push({ id, reason: err.reason, detail: err.detail });
+        continue;
+      }
       series.push({ review: s });
       for (const id of ids) {
         const row = rowOf.get(id);
@@ -712,7 +720,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   }
   const target = mailTarget(ctx);
   // One review worker: the reading loop keeps a core, git and the worker share the other.
-  const pool = await startReviewPool(1, ctx.review, log);
+  const pool = await startReviewPool(1, ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
   const engines = mirrors.map((m) => new MailMirror(ctx, m, target, pool));
   let stopping = false;
   let announced = false;

@@ -201,7 +201,7 @@ export async function startServer(ctx: ChannelContext, opts: ServerOptions = {})
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = opts.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
   const started = Date.now();
-  const pool = await startReviewPool(opts.reviewWorkers ?? defaultPoolSize(), ctx.review, log);
+  const pool = await startReviewPool(opts.reviewWorkers ?? defaultPoolSize(), ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);

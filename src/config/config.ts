@@ -16,6 +16,8 @@ export interface Config {
   readonly github: GithubConfig;
   readonly gitlab: GitlabConfig;
   readonly http: { readonly host: string; readonly port: number };
+  /** How long one review may run in a worker before it is abandoned (`review-budget`); the pool's default when unset. */
+  readonly reviewBudgetMs?: number;
 }
 
 export type ReplyPolicy = "all" | "author" | "none";
@@ -74,6 +76,7 @@ const SCHEMA = {
   additionalProperties: false,
   properties: {
     "data-dir": { type: "string", minLength: 1 },
+    "review-budget": { type: "string", pattern: "^[1-9]\\d*(s|m|h)$" },
     http: {
       type: "object",
       additionalProperties: false,
@@ -193,6 +196,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
   if (delivery === "smtp" && !smtpRaw) throw new InputError("bad-config", "field mail.delivery is smtp but mail.smtp is not set", path);
   return {
     dataDir,
+    ...(raw["review-budget"] ? { reviewBudgetMs: seconds(raw["review-budget"], 0) * 1000 } : {}),
     http: { host: raw["http"]?.["host"] ?? env["HOST"] ?? "127.0.0.1", port: raw["http"]?.["port"] ?? Number(env["PORT"] ?? 3000) },
     mail: {
       mirrors,
