@@ -132,3 +132,28 @@ export function largeHunkPatch(lines: number): string {
     "",
   ].join("\n");
 }
+
+/** One patch whose single hunk is an `else if` chain `lines` long: a tree as deep as the hunk is long. */
+export function elseIfChainPatch(lines: number): string {
+  const body = ["+\tif (idx == 0)", "+\t\tdma_sync_sgtable_for_cpu(dev, sgt, dir);"];
+  for (let i = 1; body.length < lines; i++) body.push(`+\telse if (idx == ${i})`, `+\t\tret = ${i};`);
+  body.length = lines;
+  const path = "drivers/dma-buf/heaps/foo_heap.c";
+  return [
+    "From: Jane Dev <jane.dev@example.org>",
+    `Subject: [PATCH] dma-buf: heaps: foo: decode the index (${lines} lines)`,
+    `Message-ID: <else-if-${lines}@example.org>`,
+    "Date: Thu, 01 Jan 2026 00:00:00 +0000",
+    "",
+    "Generated decoder.",
+    "",
+    "Signed-off-by: Jane Dev <jane.dev@example.org>",
+    "---",
+    `diff --git a/${path} b/${path}`,
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -40,0 +41,${lines} @@ static int foo_heap_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)`,
+    ...body,
+    "",
+  ].join("\n");
+}

@@ -312,10 +312,9 @@ export function isCommentRow(f: Fragment, row: number): boolean {
   const markers = text.includes("/*") || text.includes("*/") || text.includes("//");
   const leaves = markers ? rowLeaves(f, row) : [];
   if (leaves.length === 0) {
-    // Inside a multi-line comment that started on an earlier row, or code.
-    const r = nodeRow(f, row);
-    const n = f.tree.rootNode.descendantForPosition({ row: r, column: text.search(/\S/) });
-    return n?.type === "comment";
+    // Inside a multi-line comment that started on an earlier row, or code. A comment is a
+    // token: the innermost named node at the row's first character is the innermost of all.
+    return rowFacts(f)[row]?.type === "comment";
   }
   return leaves.every((l) => l.type === "comment");
 }
@@ -359,17 +358,37 @@ interface NodeFacts {
 
 const ROW_KINDS = new Set(["initializer_pair", "if_statement", "field_declaration"]);
 
-const factsByFragment = new WeakMap<Fragment, Map<number, NodeFacts>>();
+/** For each row of a fragment: the innermost named node at the row's first character. */
+const factsByFragment = new WeakMap<Fragment, NodeFacts[]>();
 
-function nodeFacts(f: Fragment): Map<number, NodeFacts> {
-  let byId = factsByFragment.get(f);
-  if (byId) return byId;
-  byId = new Map();
+const before = (a: { row: number; column: number }, b: { row: number; column: number }) => a.row < b.row || (a.row === b.row && a.column < b.column);
+
+/**
+ * One walk of the tree gives every node its facts and every row its innermost named node, as
+ * namedDescendantForPosition would: the deepest node that starts at or before the row's first
+ * character and ends after it. Asked row by row, that descent from the root is as long as the
+ * tree is deep, and an `else if` chain is as deep as it is long.
+ */
+function rowFacts(f: Fragment): NodeFacts[] {
+  let byRow = factsByFragment.get(f);
+  if (byRow) return byRow;
+  byRow = new Array<NodeFacts>(f.rows.length);
+  const at = f.rows.map((text, i) => ({ row: i + f.offset, column: Math.max(0, text.search(/\S/)) }));
+  let next = 0;
+  // A row is settled by the first node that ends after it, once every node starting at or before it has been entered.
+  const settle = (facts: NodeFacts | undefined, until: { row: number; column: number } | undefined) => {
+    while (next < at.length && (until === undefined || before(at[next]!, until))) byRow![next++] = facts!;
+  };
   const cursor = f.tree.rootNode.walk();
-  const stack: NodeFacts[] = [];
+  const stack: { facts: NodeFacts; end: { row: number; column: number } }[] = [];
+  let root: NodeFacts | undefined;
   for (;;) {
-    const parent = stack.at(-1);
+    const parent = stack.at(-1)?.facts;
     const type = cursor.nodeType;
+    const start = cursor.startPosition;
+    const end = cursor.endPosition;
+    // Rows in the gap before this node belong to the node around it.
+    if (parent) settle(parent, start);
     let facts: NodeFacts | undefined;
     if (cursor.nodeIsNamed || type === "ERROR") {
       const wanted = type === "function_definition" || type === "declaration" || ROW_KINDS.has(type);
@@ -377,7 +396,7 @@ function nodeFacts(f: Fragment): Map<number, NodeFacts> {
       let fn = parent?.fn;
       if (type === "function_definition") {
         const name = declaratorName(node!.childForFieldName("declarator"));
-        if (name) fn = { name, startRow: cursor.startPosition.row };
+        if (name) fn = { name, startRow: start.row };
       }
       let initializer = parent?.initializer;
       if (type === "declaration" && node!.text.includes("{")) {
@@ -388,42 +407,42 @@ function nodeFacts(f: Fragment): Map<number, NodeFacts> {
       facts = {
         parent,
         type,
-        startRow: cursor.startPosition.row,
+        startRow: start.row,
         node: ROW_KINDS.has(type) ? node : undefined,
         fn,
         initializer,
         inError: type === "ERROR" || (parent?.inError ?? false),
         topLevel: type === "translation_unit" || (parent?.topLevel ?? false),
       };
-      byId.set(cursor.nodeId, facts);
     }
+    const own = facts ?? parent!;
+    root ??= own;
     if (cursor.gotoFirstChild()) {
-      stack.push(facts ?? parent!);
+      stack.push({ facts: own, end });
       continue;
     }
+    settle(own, end);
     let done = false;
     while (!cursor.gotoNextSibling()) {
       if (!cursor.gotoParent()) {
         done = true;
         break;
       }
-      stack.pop();
+      const left = stack.pop()!;
+      settle(left.facts, left.end);
     }
     if (done) break;
   }
   cursor.delete();
-  factsByFragment.set(f, byId);
-  return byId;
+  // Rows before the first token or after the last one: tree-sitter answers with the root.
+  settle(root, undefined);
+  factsByFragment.set(f, byRow);
+  return byRow;
 }
 
 function findPlace(f: Fragment, row: number): Placement {
   const r = nodeRow(f, row);
-  const text = f.rows[row] ?? "";
-  const col = Math.max(0, text.search(/\S/));
-  const root = f.tree.rootNode;
-  const byId = nodeFacts(f);
-  const start = root.namedDescendantForPosition({ row: r, column: col });
-  const at = (start && byId.get(start.id)) ?? byId.get(root.id);
+  const at: NodeFacts | undefined = rowFacts(f)[row];
   let field: string | undefined;
   let fieldValue: string | undefined;
   let ifCondition: string | undefined;
