@@ -2,7 +2,6 @@
  * One backfill in its own process, so that its peak memory is its own: prints one JSON line.
  * Usage: node dist/bench/backfill-child.js <inbox> <db> <limit>
  */
-import { readFileSync } from "node:fs";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { pino } from "pino";
@@ -11,21 +10,7 @@ import { mailTarget, MailMirror } from "../src/channels/mail.js";
 import { startReviewPool } from "../src/channels/review-pool.js";
 import { loadConfig } from "../src/config/config.js";
 import { Store } from "../src/state/store.js";
-
-/**
- * Peak resident memory of this process. getrusage's maxRSS is inherited across fork and exec on
- * Linux (a child of the big bench process would report the parent's peak); VmHWM belongs to
- * this process image alone.
- */
-function peakRssMb(): number {
-  try {
-    const kb = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
-    if (kb) return Number(kb) / 1024;
-  } catch {
-    // not Linux
-  }
-  return process.resourceUsage().maxRSS / 1024;
-}
+import { peakRssMb } from "./peak-rss.js";
 
 /** The main thread's heap after a full collection: what the reader holds on to. */
 function liveHeapMb(): number {

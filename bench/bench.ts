@@ -13,6 +13,7 @@ import { benchUserspace } from "./userspace.js";
 import { benchTrack } from "./track.js";
 import { benchForges } from "./forges.js";
 import { benchPublicInbox } from "./public-inbox.js";
+import { benchLarge } from "./large.js";
 import { loadCatalog } from "../src/analysis/catalog/load.js";
 import { loadMessages } from "../src/ingest/mbox/messages.js";
 import { compareOutcomes } from "../src/model/compare.js";
@@ -67,6 +68,7 @@ async function main() {
   await benchModel(parser);
   benchUserspace(await loadRules(), parser, await loadCatalog());
   await benchTrack(rules, parser);
+  await benchLarge();
   await benchForges();
   await benchPublicInbox();
 }

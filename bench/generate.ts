@@ -91,3 +91,69 @@ export function generateMbox(count: number, seed = 1): string {
   }
   return parts.join("");
 }
+
+/**
+ * One patch to a dma-buf heap whose single hunk has `lines` lines: functions of ordinary C with a
+ * cache-maintenance call in every tenth line, a rewritten line (removed and added) in every
+ * twentieth. What a generated or vendored file looks like to the review: large and mostly plain.
+ */
+export function largeHunkPatch(lines: number): string {
+  const body: string[] = [];
+  for (let fn = 0; body.length < lines; fn++) {
+    body.push(`+static int foo_sync_range_${fn}(struct foo_buffer *buf, struct device *dev, enum dma_data_direction dir)`, "+{", "+\tint ret = 0;");
+    for (let k = 0; k < 16; k++) {
+      if (k % 10 === 3) body.push(`+\tdma_sync_sgtable_for_cpu(dev, buf->sgt[${k}], dir);`);
+      else if (k % 10 === 7) body.push(`-\tret += buf->table[${fn} + ${k}];`, `+\tret += buf->table[${fn} + ${k}] * 2;`);
+      else body.push(` \tret += buf->table[${fn} + ${k}];`);
+    }
+    body.push("+\treturn ret;", "+}");
+  }
+  // Cut at exactly `lines`: a hunk may well end inside a function.
+  body.length = lines;
+  const oldCount = body.filter((l) => !l.startsWith("+")).length;
+  const newCount = body.filter((l) => !l.startsWith("-")).length;
+  const path = "drivers/dma-buf/heaps/foo_heap.c";
+  return [
+    "From: Jane Dev <jane.dev@example.org>",
+    `Subject: [PATCH] dma-buf: heaps: foo: sync ranges (${lines} lines)`,
+    `Message-ID: <large-hunk-${lines}@example.org>`,
+    "Date: Thu, 01 Jan 2026 00:00:00 +0000",
+    "",
+    "Generated range helpers.",
+    "",
+    "Signed-off-by: Jane Dev <jane.dev@example.org>",
+    "---",
+    `diff --git a/${path} b/${path}`,
+    "index 1111111..2222222 100644",
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -10,${oldCount} +10,${newCount} @@ static int foo_heap_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)`,
+    ...body,
+    "",
+  ].join("\n");
+}
+
+/** One patch whose single hunk is an `else if` chain `lines` long: a tree as deep as the hunk is long. */
+export function elseIfChainPatch(lines: number): string {
+  const body = ["+\tif (idx == 0)", "+\t\tdma_sync_sgtable_for_cpu(dev, sgt, dir);"];
+  for (let i = 1; body.length < lines; i++) body.push(`+\telse if (idx == ${i})`, `+\t\tret = ${i};`);
+  body.length = lines;
+  const path = "drivers/dma-buf/heaps/foo_heap.c";
+  return [
+    "From: Jane Dev <jane.dev@example.org>",
+    `Subject: [PATCH] dma-buf: heaps: foo: decode the index (${lines} lines)`,
+    `Message-ID: <else-if-${lines}@example.org>`,
+    "Date: Thu, 01 Jan 2026 00:00:00 +0000",
+    "",
+    "Generated decoder.",
+    "",
+    "Signed-off-by: Jane Dev <jane.dev@example.org>",
+    "---",
+    `diff --git a/${path} b/${path}`,
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -40,0 +41,${lines} @@ static int foo_heap_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)`,
+    ...body,
+    "",
+  ].join("\n");
+}

@@ -47,3 +47,15 @@ export function errnoText(code: string | undefined): string {
       return code ?? "cannot be read";
   }
 }
+
+/**
+ * `[PATCH n/m]` with m above this is refused: a slot is allocated per patch. Stable review series
+ * reach four digits (`[PATCH 5.16 0073/1039]` on linaro-mm-sig); a count past this is a typo or hostile.
+ */
+export const MAX_SERIES_PATCHES = 9999;
+/**
+ * Lines of one file's diff (all its hunks) the review parses; a larger file is listed as not
+ * reviewed. Parsing is linear, but tree-sitter's WebAssembly memory grows to the largest tree
+ * and never shrinks in a long-lived worker.
+ */
+export const MAX_FILE_DIFF_LINES = 20_000;

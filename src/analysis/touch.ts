@@ -1,3 +1,4 @@
+import { MAX_FILE_DIFF_LINES } from "../errors.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import { checkFunction, userspaceFunctions } from "./userspace.js";
 import {
@@ -74,6 +75,8 @@ export interface UnplacedHunk {
 
 export interface FileTouches {
   readonly file: FileDiff;
+  /** Why the file was not classified at all (over MAX_FILE_DIFF_LINES); its touches are then empty. */
+  readonly notReviewed?: string;
   readonly area: Area;
   /** Whether the file is part of the dma-buf surface (by path, or by content for drivers). */
   readonly inScope: boolean;
@@ -95,18 +98,28 @@ function side(hunk: Hunk, keep: "+" | "-"): Side {
   return { rows: lines.map((l) => l.text), lineOf: lines };
 }
 
+/** Anchors of a hunk's removed lines, worked out in two passes over it and kept. */
+const anchors = new WeakMap<Hunk, Map<HunkLine, number>>();
+
 /** New-file line where a removed line was: the next surviving line, else the previous one. */
 function anchorForRemoved(hunk: Hunk, removed: HunkLine): number {
-  const at = hunk.lines.indexOf(removed);
-  for (let i = at + 1; i < hunk.lines.length; i++) {
-    const n = hunk.lines[i]!.newLine;
-    if (n !== undefined) return n;
+  let byLine = anchors.get(hunk);
+  if (!byLine) {
+    byLine = new Map();
+    let next: number | undefined;
+    for (let i = hunk.lines.length - 1; i >= 0; i--) {
+      const l = hunk.lines[i]!;
+      if (l.newLine !== undefined) next = l.newLine;
+      else if (next !== undefined) byLine.set(l, next);
+    }
+    let previous: number | undefined;
+    for (const l of hunk.lines) {
+      if (l.newLine !== undefined) previous = l.newLine;
+      else if (!byLine.has(l)) byLine.set(l, previous ?? Math.max(1, hunk.newStart));
+    }
+    anchors.set(hunk, byLine);
   }
-  for (let i = at - 1; i >= 0; i--) {
-    const n = hunk.lines[i]!.newLine;
-    if (n !== undefined) return n;
-  }
-  return Math.max(1, hunk.newStart);
+  return byLine.get(removed) ?? Math.max(1, hunk.newStart);
 }
 
 function memberOfFunction(fn: string | undefined, known: ReadonlyMap<string, OpsMember>, path: string): OpsMember | undefined {
@@ -149,6 +162,21 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       unplaced: [],
       docOnly: area === "documentation" || /\.(rst|txt|md)$/.test(file.path),
       functionCalls: new Map(),
+    };
+  }
+  const lines = file.hunks.reduce((n, h) => n + h.lines.length, 0);
+  if (lines > MAX_FILE_DIFF_LINES) {
+    const count = lines.toLocaleString("en-US");
+    const what = file.hunks.length === 1 ? `${count}-line hunk` : `diff of ${count} lines in ${file.hunks.length} hunks`;
+    return {
+      file,
+      area,
+      inScope: inScopeByPath || markerInFile,
+      touches: [],
+      unplaced: [],
+      docOnly: false,
+      functionCalls: new Map(),
+      notReviewed: `not reviewed: ${what}, over the limit of ${MAX_FILE_DIFF_LINES.toLocaleString("en-US")} lines`,
     };
   }
   if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
@@ -352,8 +380,27 @@ function mergeChanges(raw: readonly RawTouch[]): Touch[] {
   const added = raw.filter((t) => t.side === "+");
   const used = new Set<RawTouch>();
   const key = (t: RawTouch) => `${t.kind}|${t.name}|${t.function ?? ""}|${t.member ?? ""}`;
-  for (const a of added) {
-    const match = removed.find((r) => !used.has(r) && key(r) === key(a) && Math.abs(r.line - a.line) <= 40);
+  // Removed touches by key, in line order: an added touch looks only at its own key within 40
+  // lines, so a hunk with thousands of both is not every pair compared.
+  const byKey = new Map<string, { list: RawTouch[]; from: number }>();
+  for (const r of [...removed].sort((x, y) => x.line - y.line)) {
+    const k = key(r);
+    const b = byKey.get(k);
+    if (b) b.list.push(r);
+    else byKey.set(k, { list: [r], from: 0 });
+  }
+  const partner = (a: RawTouch): RawTouch | undefined => {
+    const b = byKey.get(key(a));
+    if (!b) return undefined;
+    // Added touches come in line order too: what is used or too far above now stays so.
+    while (b.from < b.list.length && (used.has(b.list[b.from]!) || b.list[b.from]!.line < a.line - 40)) b.from++;
+    for (let i = b.from; i < b.list.length && b.list[i]!.line <= a.line + 40; i++) {
+      if (!used.has(b.list[i]!)) return b.list[i];
+    }
+    return undefined;
+  };
+  for (const a of [...added].sort((x, y) => x.line - y.line)) {
+    const match = partner(a);
     const { side: _s, ...rest } = a;
     if (match) {
       used.add(match);
@@ -398,9 +445,9 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
       const frag = parser.parseFragment(post.rows, hunk.heading);
       try {
         for (const fn of userspaceFunctions(frag)) {
-          const rowsOfFn = fn.events.map((e) => e.row);
+          const last = fn.events.reduce((m, e) => Math.max(m, e.row), fn.row);
           // Judge a function only when the hunk changes something in it.
-          const touched = [...changed].some((r) => r >= fn.row && r <= Math.max(fn.row, ...rowsOfFn));
+          const touched = [...changed].some((r) => r >= fn.row && r <= last);
           if (!touched) continue;
           const base = (row: number) => {
             const hl = post.lineOf[row];

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import type { Tracker } from "../feedback/track.js";
+import type { Tracker, TrackResult } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
 import { normaliseTitle } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
@@ -11,7 +11,7 @@ import { renderTrackerText } from "../review/render/tracker.js";
 import { wrap } from "../review/render/wrap.js";
 import { digestOf, FeedbackStore, type VerdictChange } from "../state/feedback.js";
 import type { MailState } from "../state/mail.js";
-import type { Tracking } from "./review-pool.js";
+import { ReviewTimeout, type Tracking } from "./review-pool.js";
 
 /** A message the tracker could not read: recorded as skipped, with the reason. */
 export interface Unreadable {
@@ -161,6 +161,11 @@ export class MailTracker {
         const post = await this.one(id, reviewed, o, skipped);
         if (post) posts.push(post);
       } catch (err) {
+        // Past its time budget: no tracker this time, rather than one recorded as failed.
+        if (err instanceof ReviewTimeout) {
+          this.deps.log.warn({ series: id, reason: err.reason, detail: err.detail }, "no tracker");
+          continue;
+        }
         // One series' tracker failing (a message it cannot use, a review that throws) stays with it.
         failed.push({ series: id, detail: (err as Error).message });
       }

@@ -21,7 +21,7 @@ import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";
 import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
-import { inlineReviews, startReviewPool, type ReviewPool } from "./review-pool.js";
+import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
 import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
 
 /*
@@ -628,6 +628,8 @@ export class MailMirror {
     try {
       s = await this.reviews.review(ser);
     } catch (err) {
+      // Past its time budget it would take as long again.
+      if (err instanceof ReviewTimeout) throw err;
       // A review worker that dies fails every review it held, not only the one that killed it.
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
@@ -671,6 +673,10 @@ export class MailMirror {
         for (const id of ids) if (rowOf.has(id)) rows.set(id, ser.id);
       } catch (err) {
         // This series stays skipped; the thread's other series, and a later revision, go on.
+        if (err instanceof ReviewTimeout) {
+          for (const id of fresh) skipped.push({ id, reason: err.reason, detail: err.detail });
+          continue;
+        }
         const detail = `the review of ${ser.id} failed: ${(err as Error).message}`;
         for (const id of fresh) skipped.push({ id, reason: "review-failed", detail });
       }
@@ -948,7 +954,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   }
   const target = mailTarget(ctx);
   // One review worker: the reading loop keeps a core, git and the worker share the other.
-  const pool = await startReviewPool(1, ctx.review, log);
+  const pool = await startReviewPool(1, ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
   const engines = mirrors.map((m) => new MailMirror(ctx, m, target, pool));
   let stopping = false;
   let announced = false;

@@ -119,70 +119,144 @@ export function workerExecArgv(execArgv: readonly string[]): string[] {
   return out;
 }
 
-interface Pending {
+/** What one review may take in a worker before it is abandoned; `review-budget` in the configuration. */
+export const REVIEW_BUDGET_MS = 60_000;
+
+/**
+ * A review abandoned at its time budget: its worker was replaced, and the series is to be
+ * reported as skipped for this reason (it would run as long again on a retry).
+ */
+export class ReviewTimeout extends Error {
+  readonly reason = "review-timeout";
+  constructor(
+    readonly detail: string,
+    readonly seriesId: string,
+  ) {
+    super(`review-timeout: ${detail}`);
+    this.name = "ReviewTimeout";
+  }
+}
+
+export interface PoolOptions {
+  /** Per review; REVIEW_BUDGET_MS when not given. */
+  readonly budgetMs?: number;
+  /** Tests only: the worker stalls, without end, on the series with this id (a review that never returns). */
+  readonly stallOn?: string;
+}
+
+interface Job {
+  readonly message: Record<string, unknown>;
+  readonly seriesId: string;
   readonly resolve: (r: unknown) => void;
   readonly reject: (e: Error) => void;
 }
 
 interface Slot {
   worker: Worker;
-  readonly pending: Map<number, Pending>;
+  ready: boolean;
+  /** The one review the worker runs; the others wait in the pool's queue, not behind it. */
+  job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
 
-export async function startReviewPool(size: number, fallback: ReviewDeps, log: Logger): Promise<ReviewPool> {
+export async function startReviewPool(size: number, fallback: ReviewDeps, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
   const script = size > 0 ? workerScript() : undefined;
   if (!script) {
     if (size > 0) log.warn({ component: "review-pool" }, "review pool: no compiled worker script (run the build); reviewing on the HTTP thread");
     return inlineReviews(fallback);
   }
+  const budgetMs = opts.budgetMs ?? REVIEW_BUDGET_MS;
   let nextId = 1;
   let closing = false;
-  const spawn = (slot: Slot | undefined): Promise<Slot> =>
+  const queue: Job[] = [];
+
+  const pump = () => {
+    for (const slot of slots) {
+      if (queue.length === 0) return;
+      if (!slot.ready || slot.job) continue;
+      const job = queue.shift()!;
+      const id = nextId++;
+      slot.job = { id, job, timer: setTimeout(() => abandon(slot, id), budgetMs) };
+      slot.worker.postMessage({ id, ...job.message });
+    }
+  };
+
+  // The worker is busy with a review past its budget: a thread running JavaScript cannot be
+  // asked to stop, so it is terminated and a fresh one takes its place.
+  const abandon = (slot: Slot, id: number) => {
+    if (slot.job?.id !== id) return;
+    const { job } = slot.job;
+    slot.job = undefined;
+    const detail = `series ${job.seriesId} not reviewed within ${budgetMs} ms; its worker was restarted`;
+    log.warn({ component: "review-pool", series: job.seriesId, budgetMs }, "review abandoned at its time budget");
+    job.reject(new ReviewTimeout(detail, job.seriesId));
+    const old = slot.worker;
+    slot.ready = false;
+    void old.terminate();
+    if (!closing) start(slot).catch(() => undefined);
+  };
+
+  const start = (existing: Slot | undefined): Promise<Slot> =>
     new Promise((resolve, reject) => {
       const worker = new Worker(script, {
-        workerData: { role: ROLE },
+        workerData: { role: ROLE, stallOn: opts.stallOn },
         execArgv: workerExecArgv(process.execArgv),
         // The model allocates many short-lived objects per review; a roomier young generation
         // halves the time spent in scavenges.
         resourceLimits: { maxYoungGenerationSizeMb: 64 },
       });
-      const s: Slot = slot ?? { worker, pending: new Map() };
-      s.worker = worker;
+      const slot: Slot = existing ?? { worker, ready: false, job: undefined };
+      slot.worker = worker;
+      const current = () => slot.worker === worker;
       worker.on("message", (m: { ready?: true; id?: number; review?: SeriesReview; tracked?: TrackResult; error?: string }) => {
-        if (m.ready) return resolve(s);
-        const p = s.pending.get(m.id!);
-        if (!p) return;
-        s.pending.delete(m.id!);
-        if (m.error !== undefined) p.reject(new Error(m.error));
-        else p.resolve(m.review ?? m.tracked);
+        if (!current()) return;
+        if (m.ready) {
+          slot.ready = true;
+          resolve(slot);
+          pump();
+          return;
+        }
+        const running = slot.job;
+        if (!running || running.id !== m.id) return;
+        const { job, timer } = running;
+        clearTimeout(timer);
+        slot.job = undefined;
+        if (m.error !== undefined) job.reject(new Error(m.error));
+        else job.resolve(m.review ?? m.tracked);
+        pump();
       });
       worker.once("error", (err) => {
+        if (!current()) return;
         log.error({ component: "review-pool", err: err.message }, "review worker failed");
         reject(err);
       });
       worker.once("exit", (code) => {
-        for (const p of s.pending.values()) p.reject(new Error(`review worker exited (${code})`));
-        s.pending.clear();
-        // A worker that dies (out of memory on a huge diff) is replaced; its reviews fail and are retried on redelivery.
-        if (!closing) void spawn(s).catch(() => undefined);
+        if (!current()) return; // an abandoned worker, already replaced
+        slot.ready = false;
+        if (slot.job) {
+          clearTimeout(slot.job.timer);
+          slot.job.job.reject(new Error(`review worker exited (${code})`));
+          slot.job = undefined;
+        }
+        // A worker that dies (out of memory on a huge diff) is replaced; its review fails and is retried on redelivery.
+        if (!closing) start(slot).catch(() => undefined);
       });
     });
-  const slots = await Promise.all(Array.from({ length: size }, () => spawn(undefined)));
-  log.info({ component: "review-pool", workers: size }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
-  const send = <T>(message: Record<string, unknown>): Promise<T> => {
-    const slot = slots.reduce((a, b) => (b.pending.size < a.pending.size ? b : a));
-    const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      slot.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
-      slot.worker.postMessage({ id, ...message });
+
+  const slots: Slot[] = [];
+  for (const slot of await Promise.all(Array.from({ length: size }, () => start(undefined)))) slots.push(slot);
+  log.info({ component: "review-pool", workers: size, budgetMs }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
+  const send = <T>(message: Record<string, unknown>, seriesId: string): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      queue.push({ message, seriesId, resolve: resolve as (r: unknown) => void, reject });
+      pump();
     });
-  };
   return {
     size,
-    review: (series) => send<SeriesReview>({ series }),
-    track: (current, known, place, ignore) => send<TrackResult>({ track: { current, known, place, ignore } }),
+    review: (series) => send<SeriesReview>({ series }, series.id),
+    track: (current, known, place, ignore) => send<TrackResult>({ track: { current, known, place, ignore } }, current.id),
     async close() {
       closing = true;
+      for (const job of queue.splice(0)) job.reject(new Error("review pool closed"));
       await Promise.all(slots.map((s) => s.worker.terminate()));
     },
   };
@@ -192,7 +266,13 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
 if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
   const { review, track } = reviewing(await loadReviewDeps());
   const port = parentPort!;
+  const stallOn = (workerData as { stallOn?: string }).stallOn;
   port.on("message", (m: { id: number; series?: Series; track?: { current: Series; known: Series[]; place: string; ignore?: string[] } }) => {
+    if (stallOn !== undefined && (m.series ?? m.track?.current)?.id === stallOn) {
+      // Blocks this thread as a review that never ends would; terminate() ends it between waits.
+      const cell = new Int32Array(new SharedArrayBuffer(4));
+      for (;;) Atomics.wait(cell, 0, 0, 20);
+    }
     try {
       if (m.track) port.postMessage({ id: m.id, tracked: track(m.track.current, m.track.known, m.track.place, m.track.ignore) });
       else port.postMessage({ id: m.id, review: review(m.series!) });

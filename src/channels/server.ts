@@ -12,7 +12,7 @@ import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type GitlabAdmission, type RetryPolicy } from "./gitlab.js";
 import { bindHttp, type BoundServer } from "./listen.js";
 import type { MailHealth } from "./mail-health.js";
-import { defaultPoolSize, startReviewPool } from "./review-pool.js";
+import { defaultPoolSize, ReviewTimeout, startReviewPool } from "./review-pool.js";
 import { answer, declaredTooLarge, header, isJsonContent, MAX_BODY_BYTES, NOT_JSON, parseJsonObject, readBody, refuse, type HttpAnswer } from "./webhook-request.js";
 
 /** What a delivery came to, recorded with it in the store. */
@@ -125,7 +125,8 @@ export class DeliveryGate {
     try {
       outcome = await work();
     } catch (err) {
-      outcome = { kind: "failed", detail: (err as Error).message };
+      // A review past its time budget would run as long on a redelivery: skipped, with its reason.
+      outcome = err instanceof ReviewTimeout ? { kind: "skipped", detail: err.message } : { kind: "failed", detail: (err as Error).message };
     } finally {
       counters.inFlight--;
     }
@@ -240,7 +241,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const timeoutMs = opts.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
   const started = Date.now();
-  const pool = await startReviewPool(opts.reviewWorkers ?? defaultPoolSize(), ctx.review, log);
+  const pool = await startReviewPool(opts.reviewWorkers ?? defaultPoolSize(), ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);

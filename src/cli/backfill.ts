@@ -44,7 +44,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
       history: "record",
     };
     const target = mailTarget(ctx, opts.outbox ? { outbox: resolve(opts.outbox) } : {});
-    const pool = await startReviewPool(1, ctx.review, log);
+    const pool = await startReviewPool(1, ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
     const engine = new MailMirror(ctx, mirror, target, pool);
     const before = (store.db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM messages").pluck().get() as number) ?? 0;
     const progress = mirrorProgress(`backfill ${mirror.name}`, io.stderr);

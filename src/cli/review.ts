@@ -2,10 +2,12 @@ import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
 import { InputError } from "../errors.js";
-import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
+import { loadMessages } from "../ingest/mbox/messages.js";
 import { CParser } from "../patch/c-source.js";
-import { stdoutTarget, type OutputFormat } from "../publish/stdout.js";
-import { reviewMessages, worstSeverity, type Review } from "../review/review.js";
+import { groupSeries, type Series } from "../patch/series.js";
+import { stdoutWriter, type OutputFormat } from "../publish/stdout.js";
+import { worstSeverity, type Skip } from "../review/review.js";
+import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { startProgress } from "./progress.js";
 
 export interface ReviewOptions {
@@ -20,34 +22,82 @@ export interface Io {
   readonly stderr: NodeJS.WritableStream;
 }
 
-/** `dmabuf-review review <path|->`: exit 0 clean, 1 findings at or above --fail-on, 2 unusable input. */
-export async function reviewCommand(path: string, opts: ReviewOptions, io: Io): Promise<number> {
+/** How one series is reviewed; the tests put a failing one in to see the others go on. */
+export type SeriesReviewer = (series: Series) => SeriesReview;
+
+function skipLine(s: Skip): string {
+  return `dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`;
+}
+
+/**
+ * `dmabuf-review review <path|->`: exit 0 clean, 1 findings at or above --fail-on, 2 unusable
+ * input (nothing in it could be reviewed). Each series is reviewed and written before the next
+ * one starts; a series whose review fails is reported and skipped like a bad message.
+ */
+export async function reviewCommand(path: string, opts: ReviewOptions, io: Io, review?: SeriesReviewer): Promise<number> {
   const source = path === "-" ? "stdin" : path;
   // A large mbox takes seconds to decode and more to review: both are shown on stderr.
   const progress = startProgress({ label: `review ${source}`, unit: "messages", stream: io.stderr });
-  let loaded: Loaded;
-  let review: Review | undefined;
   try {
-    const read = (done: number, total: number) => progress.update({ phase: "reading", done, total });
-    const [rules, catalog, parser, messages] = await Promise.all([loadRules(opts.rules), loadCatalog(), CParser.load(), loadMessages(path, io.stdin, read)]);
-    loaded = messages;
-    if (loaded.messages.length > 0) {
-      const step = (done: number, total: number) => progress.update({ phase: "reviewing", done, total, unit: "series" });
-      review = reviewMessages(loaded.messages, loaded.skipped, rules, parser, { catalog, cache: new Map() }, step);
-    }
+    return await reviewWithProgress(path, source, opts, io, progress, review);
   } finally {
     progress.done();
   }
-  for (const s of loaded.skipped) {
-    io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
+}
+
+async function reviewWithProgress(
+  path: string,
+  source: string,
+  opts: ReviewOptions,
+  io: Io,
+  progress: ReturnType<typeof startProgress>,
+  review: SeriesReviewer | undefined,
+): Promise<number> {
+  const read = (done: number, total: number) => progress.update({ phase: "reading", done, total });
+  const [rules, catalog, parser, loaded] = await Promise.all([
+    loadRules(opts.rules),
+    loadCatalog(),
+    CParser.load(),
+    loadMessages(path, io.stdin, read),
+  ]);
+  for (const s of loaded.skipped) io.stderr.write(skipLine(s));
+  if (loaded.messages.length === 0) {
+    // Each skip is already on stderr with its reason; the closing line only counts them.
+    throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be reviewed`, source);
   }
-  // Each skip is already on stderr with its reason; the closing line only counts them.
-  if (!review) throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be reviewed`, source);
-  if (review.series.length === 0 && review.orphanReplies.length === 0 && loaded.skipped.length === 0) {
+  const grouped = groupSeries(loaded.messages);
+  if (grouped.series.length === 0 && grouped.orphanReplies.length === 0 && loaded.skipped.length === 0) {
     const onlyOther = loaded.messages.every((m) => m.kind === "other");
     if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", source);
   }
-  await stdoutTarget(opts.format, io.stdout).publish(review, { channel: "stdout", id: path });
-  const worst = worstSeverity(review);
+  const model = { catalog, cache: new Map() };
+  const reviewOne = review ?? ((s: Series) => reviewSeries(s, rules, parser, model));
+  const writer = stdoutWriter(opts.format, io.stdout);
+  const skipped = [...loaded.skipped];
+  let worst: Severity | undefined;
+  let reviewed = 0;
+  for (const [i, series] of grouped.series.entries()) {
+    progress.update({ phase: "reviewing", done: i, total: grouped.series.length, unit: "series" });
+    let r: SeriesReview;
+    try {
+      r = reviewOne(series);
+    } catch (err) {
+      const e = err as Error;
+      const failed: Skip = { source, messageId: series.id, reason: "review-failed", detail: `series "${series.title}" (v${series.revision}): ${e.message}` };
+      skipped.push(failed);
+      io.stderr.write(skipLine(failed));
+      if (process.env["DMABUF_REVIEW_DEBUG"]) io.stderr.write(`${e.stack ?? ""}\n`);
+      continue;
+    }
+    reviewed++;
+    const w = worstSeverity({ series: [r], skipped: [], orphanReplies: [] });
+    if (w !== undefined && (worst === undefined || SEVERITY_RANK[w] > SEVERITY_RANK[worst])) worst = w;
+    await writer.series(r);
+  }
+  await writer.end({ skipped, orphanReplies: grouped.orphanReplies });
+  if (reviewed === 0 && grouped.series.length > 0) {
+    io.stderr.write(`dmabuf-review: ${source}: none of the ${grouped.series.length} series could be reviewed\n`);
+    return 2;
+  }
   return worst !== undefined && SEVERITY_RANK[worst] >= SEVERITY_RANK[opts.failOn] ? 1 : 0;
 }

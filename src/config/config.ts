@@ -16,6 +16,8 @@ export interface Config {
   readonly github: GithubConfig;
   readonly gitlab: GitlabConfig;
   readonly http: HttpConfig;
+  /** How long one review may run in a worker before it is abandoned (`review-budget`); the pool's default when unset. */
+  readonly reviewBudgetMs?: number;
 }
 
 export interface HttpConfig {
@@ -85,6 +87,7 @@ export const SCHEMA = {
   additionalProperties: false,
   properties: {
     "data-dir": { type: "string", minLength: 1 },
+    "review-budget": { type: "string", pattern: "^[1-9]\\d*(s|m|h)$" },
     http: {
       type: "object",
       additionalProperties: false,
@@ -259,6 +262,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
   if (delivery === "smtp" && !smtpRaw) throw new InputError("bad-config", "field mail.delivery is smtp but mail.smtp is not set", path);
   return {
     dataDir,
+    ...(raw["review-budget"] ? { reviewBudgetMs: seconds(raw["review-budget"], 0) * 1000 } : {}),
     http: httpConfig(raw["http"] ?? {}, env, path),
     mail: {
       mirrors,

@@ -312,10 +312,9 @@ export function isCommentRow(f: Fragment, row: number): boolean {
   const markers = text.includes("/*") || text.includes("*/") || text.includes("//");
   const leaves = markers ? rowLeaves(f, row) : [];
   if (leaves.length === 0) {
-    // Inside a multi-line comment that started on an earlier row, or code.
-    const r = nodeRow(f, row);
-    const n = f.tree.rootNode.descendantForPosition({ row: r, column: text.search(/\S/) });
-    return n?.type === "comment";
+    // Inside a multi-line comment that started on an earlier row, or code. A comment is a
+    // token: the innermost named node at the row's first character is the innermost of all.
+    return rowFacts(f)[row]?.type === "comment";
   }
   return leaves.every((l) => l.type === "comment");
 }
@@ -338,74 +337,145 @@ export function placeRow(f: Fragment, row: number): Placement {
   return pl;
 }
 
+/**
+ * What a named node inherits from the nodes above it, worked out in one walk of the fragment.
+ * tree-sitter finds a node's parent by descending from the root, so climbing from every row to
+ * the root costs depth squared per row: a 2,000-line `else if` chain took minutes.
+ */
+interface NodeFacts {
+  readonly parent: NodeFacts | undefined;
+  readonly type: string;
+  readonly startRow: number;
+  /** Kept for the kinds a row reads on itself: initializer_pair, if_statement, field_declaration. */
+  readonly node: Node | undefined;
+  /** The innermost named function around (or at) the node, and the tree row it starts on. */
+  readonly fn: { readonly name: string; readonly startRow: number } | undefined;
+  /** The innermost declaration with an initializer around (or at) the node. */
+  readonly initializer: Placement["initializer"];
+  readonly inError: boolean;
+  readonly topLevel: boolean;
+}
+
+const ROW_KINDS = new Set(["initializer_pair", "if_statement", "field_declaration"]);
+
+/** For each row of a fragment: the innermost named node at the row's first character. */
+const factsByFragment = new WeakMap<Fragment, NodeFacts[]>();
+
+const before = (a: { row: number; column: number }, b: { row: number; column: number }) => a.row < b.row || (a.row === b.row && a.column < b.column);
+
+/**
+ * One walk of the tree gives every node its facts and every row its innermost named node, as
+ * namedDescendantForPosition would: the deepest node that starts at or before the row's first
+ * character and ends after it. Asked row by row, that descent from the root is as long as the
+ * tree is deep, and an `else if` chain is as deep as it is long.
+ */
+function rowFacts(f: Fragment): NodeFacts[] {
+  let byRow = factsByFragment.get(f);
+  if (byRow) return byRow;
+  byRow = new Array<NodeFacts>(f.rows.length);
+  const at = f.rows.map((text, i) => ({ row: i + f.offset, column: Math.max(0, text.search(/\S/)) }));
+  let next = 0;
+  // A row is settled by the first node that ends after it, once every node starting at or before it has been entered.
+  const settle = (facts: NodeFacts | undefined, until: { row: number; column: number } | undefined) => {
+    while (next < at.length && (until === undefined || before(at[next]!, until))) byRow![next++] = facts!;
+  };
+  const cursor = f.tree.rootNode.walk();
+  const stack: { facts: NodeFacts; end: { row: number; column: number } }[] = [];
+  let root: NodeFacts | undefined;
+  for (;;) {
+    const parent = stack.at(-1)?.facts;
+    const type = cursor.nodeType;
+    const start = cursor.startPosition;
+    const end = cursor.endPosition;
+    // Rows in the gap before this node belong to the node around it.
+    if (parent) settle(parent, start);
+    let facts: NodeFacts | undefined;
+    if (cursor.nodeIsNamed || type === "ERROR") {
+      const wanted = type === "function_definition" || type === "declaration" || ROW_KINDS.has(type);
+      const node = wanted ? cursor.currentNode : undefined;
+      let fn = parent?.fn;
+      if (type === "function_definition") {
+        const name = declaratorName(node!.childForFieldName("declarator"));
+        if (name) fn = { name, startRow: start.row };
+      }
+      let initializer = parent?.initializer;
+      if (type === "declaration" && node!.text.includes("{")) {
+        const t = structTypeName(node!);
+        const variable = declaratorName(node!.childForFieldName("declarator"));
+        if (t && variable) initializer = { type: t, variable };
+      }
+      facts = {
+        parent,
+        type,
+        startRow: start.row,
+        node: ROW_KINDS.has(type) ? node : undefined,
+        fn,
+        initializer,
+        inError: type === "ERROR" || (parent?.inError ?? false),
+        topLevel: type === "translation_unit" || (parent?.topLevel ?? false),
+      };
+    }
+    const own = facts ?? parent!;
+    root ??= own;
+    if (cursor.gotoFirstChild()) {
+      stack.push({ facts: own, end });
+      continue;
+    }
+    settle(own, end);
+    let done = false;
+    while (!cursor.gotoNextSibling()) {
+      if (!cursor.gotoParent()) {
+        done = true;
+        break;
+      }
+      const left = stack.pop()!;
+      settle(left.facts, left.end);
+    }
+    if (done) break;
+  }
+  cursor.delete();
+  // Rows before the first token or after the last one: tree-sitter answers with the root.
+  settle(root, undefined);
+  factsByFragment.set(f, byRow);
+  return byRow;
+}
+
 function findPlace(f: Fragment, row: number): Placement {
   const r = nodeRow(f, row);
-  const text = f.rows[row] ?? "";
-  const col = Math.max(0, text.search(/\S/));
-  const start = f.tree.rootNode.namedDescendantForPosition({ row: r, column: col });
-  let fn: string | undefined;
-  let fnNode: Node | undefined;
-  let initializer: Placement["initializer"];
+  const at: NodeFacts | undefined = rowFacts(f)[row];
   let field: string | undefined;
   let fieldValue: string | undefined;
   let ifCondition: string | undefined;
   let ifConsequence: string | undefined;
   let structField: Placement["structField"];
-  let inError = false;
-  let topLevel = false;
-  for (let n: Node | null = start; n; n = n.parent) {
-    switch (n.type) {
-      case "function_definition":
-        if (!fn) {
-          fn = declaratorName(n.childForFieldName("declarator"));
-          fnNode = n;
-        }
-        break;
-      case "initializer_pair":
-        if (!field && n.startPosition.row === r) {
-          const designator = n.childForFieldName("designator") ?? n.namedChildren[0];
-          field = designator?.text.replace(/^\./, "");
-          fieldValue = n.childForFieldName("value")?.text;
-        }
-        break;
-      case "declaration":
-      case "init_declarator":
-        if (!initializer && n.type === "declaration" && n.text.includes("{")) {
-          const type = structTypeName(n);
-          const variable = declaratorName(n.childForFieldName("declarator"));
-          if (type && variable) initializer = { type, variable };
-        }
-        break;
-      case "if_statement":
-        if (!ifCondition && n.startPosition.row === r) {
-          ifCondition = n.childForFieldName("condition")?.text.replace(/^\(|\)$/g, "").replace(/\s+/g, " ");
-          ifConsequence = n.childForFieldName("consequence")?.text.replace(/\s+/g, " ");
-        }
-        break;
-      case "field_declaration":
-        if (!structField && n.startPosition.row === r) {
-          const list = n.parent;
-          const spec = list?.parent;
-          const struct = spec?.type === "struct_specifier" ? spec.childForFieldName("name")?.text : undefined;
-          const name = declaratorName(n.childForFieldName("declarator"));
-          if (struct && name) structField = { struct, field: name, text: n.text.replace(/\s+/g, " ").replace(/;$/, "") };
-        }
-        break;
-      case "ERROR":
-        inError = true;
-        break;
-      case "translation_unit":
-        topLevel = true;
-        break;
+  // What a row says about itself comes from the nodes that start on it, innermost first; the
+  // nodes above those start on earlier rows.
+  for (let n = at; n && n.startRow === r; n = n.parent) {
+    const node = n.node;
+    if (!node) continue;
+    if (n.type === "initializer_pair" && !field) {
+      const designator = node.childForFieldName("designator") ?? node.namedChildren[0];
+      field = designator?.text.replace(/^\./, "");
+      fieldValue = node.childForFieldName("value")?.text;
+    } else if (n.type === "if_statement" && !ifCondition) {
+      ifCondition = node.childForFieldName("condition")?.text.replace(/^\(|\)$/g, "").replace(/\s+/g, " ");
+      ifConsequence = node.childForFieldName("consequence")?.text.replace(/\s+/g, " ");
+    } else if (n.type === "field_declaration" && !structField) {
+      const list = node.parent;
+      const spec = list?.parent;
+      const struct = spec?.type === "struct_specifier" ? spec.childForFieldName("name")?.text : undefined;
+      const name = declaratorName(node.childForFieldName("declarator"));
+      if (struct && name) structField = { struct, field: name, text: node.text.replace(/\s+/g, " ").replace(/;$/, "") };
     }
   }
+  const initializer = at?.initializer;
   const assignments = rowAssignments(f, r);
   const base = { initializer, field, fieldValue, ifCondition, ifConsequence, structField, assignments };
-  if (fn && fnNode) {
-    const how = fnNode.startPosition.row < f.offset ? "heading" : "parser";
-    return { function: fn, ...base, placed: true, how };
+  if (at?.fn) {
+    const how = at.fn.startRow < f.offset ? "heading" : "parser";
+    return { function: at.fn.name, ...base, placed: true, how };
   }
-  if (topLevel && !inError) return { function: undefined, ...base, placed: true, how: "file-scope" };
+  if (at?.topLevel && !at.inError) return { function: undefined, ...base, placed: true, how: "file-scope" };
   if (initializer || structField) return { function: undefined, ...base, placed: true, how: "file-scope" };
   return {
     function: undefined,

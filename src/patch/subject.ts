@@ -1,3 +1,4 @@
+import { MAX_SERIES_PATCHES } from "../errors.js";
 /**
  * A subject parsed the way kernel tooling reads it: list tags, reply prefixes and the
  * bracketed `[PATCH v2 3/5]` part, so `[Linaro-mm-sig] Re: [RFC PATCH drm-misc-next v3 2/7] x`
@@ -23,12 +24,8 @@ export interface Subject {
   readonly outOfRange?: string;
 }
 
-/**
- * The most patches a series may announce: slots are allocated per patch. Stable review series
- * reach four digits (`[PATCH 5.16 0073/1039]` on linaro-mm-sig); a count past this is a typo or
- * hostile.
- */
-export const MAX_SERIES_PATCHES = 9999;
+// The limit lives with the others in errors.ts; re-exported where subjects are read.
+export { MAX_SERIES_PATCHES };
 
 const REPLY_PREFIX = /^(re|aw|sv|vs|antw|fwd?|odp)\s*(\[\d+\])?\s*:\s*/i;
 const BRACKET = /^\[([^\]]*)\]\s*/;

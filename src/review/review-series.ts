@@ -77,7 +77,11 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
         const files = classified.find((c) => c.index === s.patch)?.message.files ?? [];
         return m ? quoteFor(files, m.match.touch) : [];
       };
-      for (const f of modelFindings(modelResult, model.catalog, quoteOf)) extra.set(f.patch, [...(extra.get(f.patch) ?? []), f]);
+      for (const f of modelFindings(modelResult, model.catalog, quoteOf)) {
+        const list = extra.get(f.patch);
+        if (list) list.push(f);
+        else extra.set(f.patch, [f]);
+      }
     }
   }
 
@@ -128,20 +132,39 @@ function fill(template: string, m: RuleMatch, total: number): string {
     .trim();
 }
 
-function findHunk(files: readonly FileDiff[], t: Touch): Hunk | undefined {
-  const file = files.find((f) => f.path === t.file);
-  return file?.hunks.find((h) =>
-    h.lines.some((l) => (t.change === "removed" ? l.oldLine === t.oldLine && l.type === "-" : l.newLine === t.line && l.type !== "-")),
-  );
+/** Where each line of a patch's diff is, by file and side: a finding finds its lines without a scan of the hunks. */
+const lineIndex = new WeakMap<readonly FileDiff[], Map<string, { hunk: Hunk; at: number }>>();
+
+function lineKey(path: string, change: Touch["change"], line: number | undefined): string {
+  return `${change === "removed" ? "-" : "+"}${line}|${path}`;
+}
+
+function findLine(files: readonly FileDiff[], t: Touch): { hunk: Hunk; at: number } | undefined {
+  let index = lineIndex.get(files);
+  if (!index) {
+    index = new Map();
+    const seen = new Set<string>();
+    for (const file of files) {
+      // The first file of a path is the one a touch names.
+      if (seen.has(file.path)) continue;
+      seen.add(file.path);
+      for (const hunk of file.hunks) {
+        hunk.lines.forEach((l, at) => {
+          const k = l.type === "-" ? lineKey(file.path, "removed", l.oldLine) : lineKey(file.path, "added", l.newLine);
+          if (!index!.has(k)) index!.set(k, { hunk, at });
+        });
+      }
+    }
+    lineIndex.set(files, index);
+  }
+  return index.get(lineKey(t.file, t.change, t.change === "removed" ? t.oldLine : t.line));
 }
 
 /** The changed line a finding is about, and the rest of its statement. */
 function quoteFor(files: readonly FileDiff[], t: Touch): string[] {
-  const hunk = findHunk(files, t);
-  if (!hunk) return [`${t.change === "removed" ? "-" : "+"}${t.code}`];
-  const at = hunk.lines.findIndex((l) =>
-    t.change === "removed" ? l.oldLine === t.oldLine && l.type === "-" : l.newLine === t.line && l.type !== "-",
-  );
+  const found = findLine(files, t);
+  if (!found) return [`${t.change === "removed" ? "-" : "+"}${t.code}`];
+  const { hunk, at } = found;
   const type = hunk.lines[at]!.type;
   const out: string[] = [];
   let depth = 0;

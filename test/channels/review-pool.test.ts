@@ -1,5 +1,15 @@
-import { describe, expect, it } from "vitest";
-import { workerExecArgv } from "../../src/channels/review-pool.js";
+import { pino } from "pino";
+import { beforeAll, describe, expect, it } from "vitest";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
+import { loadConfig } from "../../src/config/config.js";
+import { ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { loadMessages } from "../../src/ingest/mbox/messages.js";
+import { groupSeries, type Series } from "../../src/patch/series.js";
+import { assertBuilt } from "../helpers/cli.js";
+import { fixture } from "../helpers/mail.js";
 
 describe("workerExecArgv", () => {
   it("keeps module loading and warning options, with their values, in either spelling", () => {
@@ -16,5 +26,67 @@ describe("workerExecArgv", () => {
 
   it("drops V8 flags and --input-type, which the Worker constructor refuses", () => {
     expect(workerExecArgv(["--max-old-space-size=256", "--stack-size=2000", "--expose-gc", "--input-type=module", "--import=tsx"])).toEqual(["--import=tsx"]);
+  });
+});
+
+describe("review pool: a review past its time budget", () => {
+  let deps: ReviewDeps;
+  let series: readonly Series[];
+  beforeAll(async () => {
+    assertBuilt(); // the workers run the compiled pool from dist/
+    deps = await loadReviewDeps();
+    series = groupSeries((await loadMessages(fixture("broken/middle-truncated.reviewable.mbox"))).messages).series;
+  });
+
+  it("is abandoned with review-timeout, its worker replaced, and the review queued behind it goes on", async () => {
+    const [stalled, next] = series;
+    // One worker: the second review waits in the pool's queue behind a review that never ends.
+    const pool = await startReviewPool(1, deps, pino({ level: "silent" }), { budgetMs: 1500, stallOn: stalled!.id });
+    try {
+      const first = pool.review(stalled!);
+      const second = pool.review(next!);
+      const err = await first.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ReviewTimeout);
+      expect(err).toMatchObject({ reason: "review-timeout", seriesId: stalled!.id });
+      expect((await second).series.id).toBe(next!.id);
+      // The replacement worker goes on reviewing, the stalled series included once it is not stalled on.
+      expect((await pool.review(next!)).patches).toHaveLength(1);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("holds no other review while it runs: a free worker takes the next one", async () => {
+    const [stalled, next] = series;
+    const pool = await startReviewPool(2, deps, pino({ level: "silent" }), { budgetMs: 1500, stallOn: stalled!.id });
+    try {
+      let settled = false;
+      const first = pool.review(stalled!).finally(() => (settled = true));
+      first.catch(() => undefined);
+      expect((await pool.review(next!)).series.id).toBe(next!.id);
+      expect(settled).toBe(false);
+      await expect(first).rejects.toBeInstanceOf(ReviewTimeout);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("review-budget in the configuration", () => {
+  const file = (text: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), "dmabuf-review-cfg-")), "config.yaml");
+    writeFileSync(path, text);
+    return path;
+  };
+  it("is read in seconds, minutes or hours; unset, the pool's default applies", async () => {
+    expect((await loadConfig(file("review-budget: 90s\n"), {})).reviewBudgetMs).toBe(90_000);
+    expect((await loadConfig(file("review-budget: 2m\n"), {})).reviewBudgetMs).toBe(120_000);
+    expect((await loadConfig(undefined, {})).reviewBudgetMs).toBeUndefined();
+  });
+  it("refuses a budget of nothing", async () => {
+    await expect(loadConfig(file("review-budget: 0s\n"), {})).rejects.toMatchObject({ reason: "bad-config" });
   });
 });

@@ -1,4 +1,5 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import { Node } from "web-tree-sitter";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CParser, functionOpener, isCommentRow, placeRow, rowCalls, scanFragment } from "../../src/patch/c-source.js";
 
 let parser: CParser;
@@ -37,6 +38,25 @@ describe("scanFragment", () => {
 });
 
 describe("placeRow", () => {
+  it("places every row of a 600-deep else-if chain without climbing the tree from each row", () => {
+    // tree-sitter finds a parent by descending from the root: climbing to the root from every
+    // row is depth squared per row. Asking for parents is what is counted, not time.
+    const rows = ["\tif (x == 0)", "\t\tret = 0;"];
+    for (let i = 1; i < 600; i++) rows.push(`\telse if (x == ${i})`, `\t\tret = ${i};`);
+    const f = parser.parseFragment(rows, "static int foo_begin_cpu_access(struct dma_buf *dmabuf, enum dma_data_direction dir)");
+    const parents = vi.spyOn(Node.prototype, "parent", "get");
+    try {
+      const placed = rows.map((_, row) => placeRow(f, row));
+      expect(placed.every((p) => p.function === "foo_begin_cpu_access" && p.how === "heading")).toBe(true);
+      expect(placed[0]).toMatchObject({ ifCondition: "x == 0", ifConsequence: "ret = 0;" });
+      expect(placed[2 * 300 + 1]!.assignments).toEqual([{ left: "ret", right: "300" }]);
+      expect(parents.mock.calls.length).toBeLessThan(rows.length);
+    } finally {
+      parents.mockRestore();
+      f.tree.delete();
+    }
+  });
+
   it("places a line deep inside a function named only by the hunk heading", () => {
     const rows = ["\tif (WARN_ON(!dmabuf || !dev))", "\t\treturn ERR_PTR(-EINVAL);", "", "\tif (dmabuf->dma_coherent && !dev_is_dma_coherent(dev))", "\t\treturn ERR_PTR(-EINVAL);"];
     const f = parser.parseFragment(rows, "dma_buf_dynamic_attach(struct dma_buf *dmabuf, struct device *dev,");

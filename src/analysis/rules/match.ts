@@ -102,10 +102,19 @@ export function compileMatcher(m: MatcherDoc, field: string): Matcher {
   }
   if (m["function-lacks"] !== undefined) {
     const lacks = nameTest(list(m["function-lacks"]), `${field}.function-lacks`);
+    // Asked once per function: a large function has as many touches as it has calls.
+    const answers = new WeakMap<FileTouches, Map<string, boolean>>();
     tests.push((t, file) => {
       if (!t.function) return false; // cannot tell what the function holds: stay quiet
-      const calls = file.functionCalls.get(t.function) ?? new Set<string>();
-      return ![...calls].some((c) => lacks(c));
+      let known = answers.get(file);
+      if (!known) answers.set(file, (known = new Map()));
+      let lacking = known.get(t.function);
+      if (lacking === undefined) {
+        const calls = file.functionCalls.get(t.function) ?? new Set<string>();
+        lacking = ![...calls].some((c) => lacks(c));
+        known.set(t.function, lacking);
+      }
+      return lacking;
     });
   }
   return (t, file) => tests.every((test) => test(t, file));

@@ -1,4 +1,4 @@
-import { InputError, type InputReason } from "../../errors.js";
+import { InputError, MAX_SERIES_PATCHES, type InputReason } from "../../errors.js";
 import { buildMessage, type Message } from "../../patch/message.js";
 import type { Skip } from "../../review/review.js";
 import { parseMime } from "../mime.js";
@@ -9,18 +9,29 @@ export interface Loaded {
   readonly skipped: readonly Skip[];
 }
 
-/** Decode and build one raw message; an input problem becomes a Skip with its reason. */
+/**
+ * Decode and build one raw message; an input problem becomes a Skip with its reason. So does
+ * any other failure on the way (a decoder bug on a strange header, a stack or heap limit hit by
+ * one message): it belongs to this message alone, and the rest of the input is still read.
+ */
 export async function loadOne(raw: RawMessage): Promise<Message | Skip> {
   let messageId: string | undefined;
+  const skip = (reason: InputReason, detail: string): Skip => ({ source: raw.source, messageId, reason, detail });
+  let stage: "decode" | "build" = "decode";
   try {
     const fields = await parseMime(raw);
     messageId = fields.messageId;
-    return buildMessage(fields);
-  } catch (err) {
-    if (err instanceof InputError) {
-      return { source: raw.source, messageId, reason: err.reason, detail: err.detail };
+    stage = "build";
+    const message = buildMessage(fields);
+    const total = message.parsedSubject.total ?? 0;
+    if ((message.kind === "patch" || message.kind === "cover") && total > MAX_SERIES_PATCHES) {
+      return skip("too-large", `"${message.subject}" numbers a series of ${total} patches, over the limit of ${MAX_SERIES_PATCHES}`);
     }
-    throw err;
+    return message;
+  } catch (err) {
+    if (err instanceof InputError) return skip(err.reason, err.detail);
+    const what = err instanceof Error ? err.message : String(err);
+    return stage === "decode" ? skip("malformed-mime", `the MIME decoder failed on it: ${what}`) : skip("unreadable", `could not be read as a patch: ${what}`);
   }
 }
 

@@ -22,8 +22,8 @@ function touchSummary(p: PatchReview): string[] {
       seen.add(label);
       parts.push(label);
     }
-    const what = f.docOnly ? (f.area === "documentation" ? "documentation only" : "comments only") : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed";
-    out.push(...wrap(`${f.file.path} [${f.area}]: ${what}`, 72, "  ").map((l, i) => (i === 0 ? l : `    ${l.trim()}`)));
+    const what = f.notReviewed ?? (f.docOnly ? (f.area === "documentation" ? "documentation only" : "comments only") : parts.length > 0 ? parts.join("; ") : "no dma-buf calls or ops changed");
+    wrap(`${f.file.path} [${f.area}]: ${what}`, 72, "  ").forEach((l, i) => out.push(i === 0 ? l : `    ${l.trim()}`));
   }
   return out;
 }
@@ -54,7 +54,9 @@ function renderFindings(findings: readonly Finding[]): string[] {
   const places = new Map<string, Finding[]>();
   for (const f of findings) {
     const key = `${f.file}:${f.line}`;
-    places.set(key, [...(places.get(key) ?? []), f]);
+    const group = places.get(key);
+    if (group) group.push(f);
+    else places.set(key, [f]);
   }
   for (const group of places.values()) {
     const first = group[0]!;
@@ -90,7 +92,7 @@ function renderPatch(p: PatchReview): string[] {
     out.push("  out of scope: does not touch dma-buf.");
     return out;
   }
-  out.push(...touchSummary(p));
+  for (const l of touchSummary(p)) out.push(l);
   if (p.docOnly) {
     out.push("  only comments or documentation changed: nothing to review.");
     return out;
@@ -100,7 +102,7 @@ function renderPatch(p: PatchReview): string[] {
     out.push("  no findings.");
     return out;
   }
-  out.push(...renderFindings(p.findings));
+  for (const l of renderFindings(p.findings)) out.push(l);
   return out;
 }
 
@@ -146,22 +148,27 @@ function renderSeries(s: SeriesReview): string[] {
   if (replies > 0) out.push(`  replies in thread: ${replies}`);
   for (const p of s.patches) {
     out.push("");
-    out.push(...renderPatch(p));
+    for (const l of renderPatch(p)) out.push(l);
   }
   return out;
 }
 
 export function renderText(review: Review): string {
+  return review.series.map((s, i) => textSeries(s, i)).join("") + textClose(review.series.length, review);
+}
+
+/** Series number `index` (from 0) of the text output, with the blank lines before it: a writer streams them one by one. */
+export function textSeries(s: SeriesReview, index: number): string {
+  return `${index > 0 ? "\n\n\n" : ""}${renderSeries(s).join("\n")}`;
+}
+
+/** The end of the text output after `count` series: orphan replies and what was skipped. */
+export function textClose(count: number, tail: Pick<Review, "skipped" | "orphanReplies">): string {
   const out: string[] = [];
-  for (const s of review.series) {
-    if (out.length > 0) out.push("", "");
-    out.push(...renderSeries(s));
-  }
-  if (review.series.length === 0) out.push("No patches in the input.");
-  const n = review.orphanReplies.length;
-  if (n > 0) out.push("", `${n} ${n === 1 ? "reply" : "replies"} whose patch is not in the input ${n === 1 ? "was" : "were"} kept aside.`);
-  for (const k of review.skipped) out.push("", `skipped ${k.source}${k.messageId ? ` <${k.messageId}>` : ""}: ${k.reason}: ${k.detail}`);
-  return out.join("\n") + "\n";
+  const n = tail.orphanReplies.length;
+  if (n > 0) out.push(`${n} ${n === 1 ? "reply" : "replies"} whose patch is not in the input ${n === 1 ? "was" : "were"} kept aside.`);
+  for (const k of tail.skipped) out.push(`skipped ${k.source}${k.messageId ? ` <${k.messageId}>` : ""}: ${k.reason}: ${k.detail}`);
+  return `${count === 0 ? "No patches in the input." : ""}${out.map((l) => `\n\n${l}`).join("")}\n`;
 }
 
 export { patchLabel };

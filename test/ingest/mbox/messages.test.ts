@@ -3,7 +3,7 @@ import { copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { InputError } from "../../../src/errors.js";
+import { InputError, MAX_SERIES_PATCHES } from "../../../src/errors.js";
 import { loadMessages, loadOne } from "../../../src/ingest/mbox/messages.js";
 import { fixture } from "../../helpers/mail.js";
 
@@ -31,6 +31,31 @@ describe("loadMessages", () => {
     expect(messages.map((m) => m.messageId)).toEqual(["20261113-a@example.org", "20261113-c@example.org"]);
     expect(skipped).toHaveLength(1);
     expect(skipped[0]).toMatchObject({ source: `${path}#2`, messageId: "20261113-b@example.org", reason: "truncated-diff" });
+  });
+
+  it("keeps reading past a message whose attachment has an empty Content-Type", async () => {
+    // mailparser gives such a part a content type of `false`; whether the decoder reads it or
+    // fails on it, the message is accounted for and the two around it are read.
+    const path = fixture("broken/middle-empty-content-type.mbox");
+    const { messages, skipped } = await loadMessages(path);
+    const ids = messages.map((m) => m.messageId);
+    expect(ids.filter((id) => id !== "20261113-e@example.org")).toEqual(["20261113-a@example.org", "20261113-c@example.org"]);
+    expect(messages.length + skipped.length).toBe(3);
+    for (const k of skipped) expect(k).toMatchObject({ source: `${path}#2`, reason: "malformed-mime" });
+  });
+
+  it("skips a patch numbered as one of four billion, over MAX_SERIES_PATCHES", async () => {
+    const path = fixture("broken/middle-huge-series-total.mbox");
+    const { messages, skipped } = await loadMessages(path);
+    expect(messages.map((m) => m.messageId)).toEqual(["20261113-a@example.org", "20261113-c@example.org"]);
+    expect(skipped).toEqual([
+      {
+        source: `${path}#2`,
+        messageId: "20261113-n@example.org",
+        reason: "too-large",
+        detail: `"[PATCH 1/4294967295] dma-buf: fence: count the callbacks" numbers a series of 4294967295 patches, over the limit of ${MAX_SERIES_PATCHES}`,
+      },
+    ]);
   });
 
   it("throws the problem of a single-message input, with its source: there is no run to continue", async () => {
