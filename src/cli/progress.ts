@@ -211,8 +211,12 @@ export function startProgress(opts: ProgressOptions): Progress {
 }
 
 /** A mail pass's progress (per epoch, with the phase the channel gives) as steps of one display. */
-export function mirrorProgress(label: string, stream?: ProgressOptions["stream"]): { update(p: MirrorStep): void; done(): void } {
-  const shown = startProgress({ label, unit: "messages", ...(stream ? { stream } : {}) });
+export function mirrorProgress(
+  label: string,
+  stream?: ProgressOptions["stream"],
+  env?: NodeJS.ProcessEnv,
+): { update(p: MirrorStep): void; done(): void } {
+  const shown = startProgress({ label, unit: "messages", ...(stream ? { stream } : {}), ...(env ? { env } : {}) });
   let reading: MirrorStep | undefined;
   return {
     update: (p) => {

@@ -94,6 +94,7 @@ async function reviewWithProgress(
     if (w !== undefined && (worst === undefined || SEVERITY_RANK[w] > SEVERITY_RANK[worst])) worst = w;
     await writer.series(r);
   }
+  progress.update({ phase: "reviewing", done: grouped.series.length, total: grouped.series.length, unit: "series" });
   await writer.end({ skipped, orphanReplies: grouped.orphanReplies });
   if (reviewed === 0 && grouped.series.length > 0) {
     io.stderr.write(`dmabuf-review: ${source}: none of the ${grouped.series.length} series could be reviewed\n`);

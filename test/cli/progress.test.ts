@@ -95,7 +95,7 @@ describe("progress when stderr is not a terminal: a plain line every few seconds
 
   it("shows a mail pass's epoch while reading, and the reviews once the reading is done", () => {
     const err = sink(false);
-    const p = mirrorProgress("watch dri-devel", err);
+    const p = mirrorProgress("watch dri-devel", err, {});
     vi.setSystemTime(Date.now() + 6000);
     p.update({ phase: "read", epoch: "1", done: 10, total: 20 });
     vi.setSystemTime(Date.now() + 6000);

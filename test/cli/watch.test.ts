@@ -30,7 +30,7 @@ class Watch {
   constructor(config: string, env: NodeJS.ProcessEnv = {}) {
     const base = { ...process.env };
     for (const k of ["PORT", "HOST", "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITLAB_URL", "GITLAB_TOKEN", "GITLAB_WEBHOOK_SECRET", "DMABUF_REVIEW_DEBUG"]) delete base[k];
-    this.proc = spawn(process.execPath, [BIN, "watch", "--config", config], { cwd: ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(process.execPath, [BIN, "watch", "--config", config], { cwd: ROOT, env: { ...base, DMABUF_REVIEW_PROGRESS: "off", ...env }, stdio: ["ignore", "pipe", "pipe"] });
     this.proc.stdout!.on("data", (b: Buffer) => this.heard(() => (this.stdout += b.toString("utf8"))));
     this.proc.stderr!.on("data", (b: Buffer) => this.heard(() => (this.stderr += b.toString("utf8"))));
     this.exited = new Promise((resolve) => this.proc.on("exit", (code, signal) => resolve({ code, signal, at: Date.now() })));
@@ -42,9 +42,17 @@ class Watch {
     for (const w of [...this.waiters]) w();
   }
 
-  /** The first log record (stdout, JSON lines) whose message matches. */
+  /** What stderr says to a person: its lines that are not JSON log records. */
+  human(): string {
+    return this.stderr
+      .split("\n")
+      .filter((l) => !l.startsWith("{"))
+      .join("\n");
+  }
+
+  /** The first log record (stderr, JSON lines when not on a terminal) whose message matches. */
   log(msg: RegExp): Record<string, any> | undefined {
-    for (const line of this.stdout.split("\n")) {
+    for (const line of this.stderr.split("\n")) {
       if (!line.startsWith("{")) continue;
       const rec = JSON.parse(line) as Record<string, any>;
       if (msg.test(String(rec["msg"]))) return rec;
@@ -128,11 +136,12 @@ describe("watch: a port that is taken", () => {
     const port = await occupied();
     const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-watch-"));
     // A mirror that would keep the process polling if the mail channel ever started.
-    const config = writeConfig(dir, `data-dir: ${dir}/data\nhttp:\n  port: ${port}\nmail:\n  mirrors:\n    - name: nowhere\n      inbox: ${dir}/no-inbox\n      poll: 1s\n`);
+    writeFileSync(join(dir, "list.mbox"), "");
+    const config = writeConfig(dir, `data-dir: ${dir}/data\nhttp:\n  port: ${port}\nmail:\n  mirrors:\n    - name: somewhere\n      inbox: ${dir}/list.mbox\n      poll: 1s\n`);
     const w = start(config);
     const end = await w.exited;
     expect(end.code).toBe(2);
-    expect(w.stderr).toBe(`dmabuf-review: port-unavailable: port ${port} on 127.0.0.1 is already in use; set http.port in ${config} to another port\n`);
+    expect(w.human()).toBe(`dmabuf-review: port-unavailable: port ${port} on 127.0.0.1 is already in use; set http.port in ${config} to another port\n`);
     // Nothing slow was started, and no mail read.
     expect(w.log(/review pool/)).toBeUndefined();
     expect(w.log(/pass/)).toBeUndefined();
@@ -144,7 +153,7 @@ describe("watch: a port that is taken", () => {
     const config = writeConfig(dir, `data-dir: ${dir}/data\nmail:\n  demo: false\n`);
     const w = start(config, { PORT: String(port) });
     expect((await w.exited).code).toBe(2);
-    expect(w.stderr).toBe(`dmabuf-review: port-unavailable: port ${port} on 127.0.0.1 is already in use; set PORT to another port\n`);
+    expect(w.human()).toBe(`dmabuf-review: port-unavailable: port ${port} on 127.0.0.1 is already in use; set PORT to another port\n`);
   });
 });
 

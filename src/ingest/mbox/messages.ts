@@ -1,4 +1,4 @@
-import { InputError, MAX_SERIES_PATCHES, type InputReason } from "../../errors.js";
+import { InputError, type InputReason } from "../../errors.js";
 import { buildMessage, type Message } from "../../patch/message.js";
 import type { Skip } from "../../review/review.js";
 import { parseMime } from "../mime.js";
@@ -22,12 +22,8 @@ export async function loadOne(raw: RawMessage): Promise<Message | Skip> {
     const fields = await parseMime(raw);
     messageId = fields.messageId;
     stage = "build";
-    const message = buildMessage(fields);
-    const total = message.parsedSubject.total ?? 0;
-    if ((message.kind === "patch" || message.kind === "cover") && total > MAX_SERIES_PATCHES) {
-      return skip("too-large", `"${message.subject}" numbers a series of ${total} patches, over the limit of ${MAX_SERIES_PATCHES}`);
-    }
-    return message;
+    // A count past MAX_SERIES_PATCHES is refused there, before any slot exists.
+    return buildMessage(fields);
   } catch (err) {
     if (err instanceof InputError) return skip(err.reason, err.detail);
     const what = err instanceof Error ? err.message : String(err);
