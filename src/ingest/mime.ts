@@ -1,9 +1,9 @@
 // Shared by every mail source (mbox files, public-inbox archives): not a source of its own.
-import { createHash } from "node:crypto";
 import { parseAddressHeader, simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import { InputError, MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
 import type { RawMessage } from "./mbox/reader.js";
+import { bareId, messageIdOf } from "./message-id.js";
 
 const HEADER_LINE = /^[!-9;-~]+:/;
 
@@ -12,13 +12,10 @@ function people(field: AddressObject | AddressObject[] | undefined): Person[] {
   return list.flatMap((a) => a.value).flatMap((v) => (v.address ? [{ name: v.name || v.address, email: v.address }] : []));
 }
 
+/** Bare ids; an empty `<>` is no reference, or it would thread to every message without an id. */
 function ids(value: string | string[] | undefined): string[] {
   const all = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  return all.flatMap((v) => v.match(/<[^<>\s]+>/g) ?? (v.trim() ? [v.trim()] : [])).map(bareId);
-}
-
-export function bareId(id: string): string {
-  return id.trim().replace(/^<|>$/g, "");
+  return all.flatMap((v) => v.match(/<[^<>\s]+>/g) ?? (v.trim() ? [v.trim()] : [])).map(bareId).filter(Boolean);
 }
 
 type Attachment = ParsedMail["attachments"][number];
@@ -131,10 +128,7 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
     charset = decoded.charset;
     body = body.trimEnd() === "" ? text : `${body.trimEnd()}\n\n${text}`;
   }
-  // public-inbox keys every message by Message-ID; one without gets a stable id from its bytes.
-  const messageId = mail.messageId
-    ? bareId(mail.messageId)
-    : `${createHash("sha1").update(raw.bytes).digest("hex")}@dmabuf-review.invalid`;
+  const messageId = messageIdOf(mail.messageId === undefined ? undefined : bareId(mail.messageId), raw.bytes);
   // Not one of the address headers mailparser parses: read from its raw line, as plain-mime does.
   const originalFrom = people(parseAddressHeader(mail.headerLines.filter((h) => h.key === "x-original-from").map((h) => h.line.slice(h.line.indexOf(":") + 1))))[0];
   const replyTo = people(mail.replyTo);

@@ -76,33 +76,6 @@ interface Entry extends KnownBug<any> {
  */
 export const KNOWN_BUGS: readonly Entry[] = [
   {
-    property: PROPERTY.mimeRead,
-    id: "empty-message-id",
-    file: "src/ingest/mime.ts",
-    owner: "mailloop",
-    summary: "`Message-ID: <>` gives the Message-ID \"\" (not the sha1 id a message without one gets): all such messages share one id",
-    counterexample: "Subject: x\nMessage-ID: <>\n\nhello\n",
-    matches: (f) => f.signature === "invariant: message without a Message-ID",
-  },
-  {
-    property: PROPERTY.triage,
-    id: "empty-message-id",
-    file: "src/ingest/public-inbox/triage.ts",
-    owner: "mailloop",
-    summary: "`Message-ID: <>` is triaged with the Message-ID \"\"",
-    counterexample: "Subject: x\nMessage-ID: <>\n\nhello\n",
-    matches: (f) => f.signature === "invariant: triaged message without a Message-ID",
-  },
-  {
-    property: PROPERTY.mimeRead,
-    id: "empty-reference",
-    file: "src/ingest/mime.ts",
-    owner: "mailloop",
-    summary: "`References: <>` (or In-Reply-To) gives the reference \"\", which threads to any message whose id is \"\"",
-    counterexample: "Subject: x\nReferences: <>\n\nhello\n",
-    matches: (f) => f.signature === "invariant: empty reference",
-  },
-  {
     property: PROPERTY.series,
     id: "second-cover-lost",
     file: "src/patch/series.ts",

@@ -170,6 +170,20 @@ describe("parseMime", () => {
     expect((await parseText(`${text}more\n`)).messageId).not.toBe(a.messageId);
   });
 
+  it("gives an empty `Message-ID: <>` the stable id a message without one gets, not a shared \"\"", async () => {
+    const a = await parseText("From: Jane Dev <jane.dev@example.org>\nSubject: [PATCH] x\nMessage-ID: <>\n\nbody\n");
+    const b = await parseText("From: Jane Dev <jane.dev@example.org>\nSubject: [PATCH] y\nMessage-ID: < >\n\nbody\n");
+    expect(a.messageId).toMatch(/^[0-9a-f]{40}@dmabuf-review\.invalid$/);
+    expect(b.messageId).toMatch(/^[0-9a-f]{40}@dmabuf-review\.invalid$/);
+    expect(b.messageId).not.toBe(a.messageId);
+  });
+
+  it("drops an empty `<>` from References and In-Reply-To", async () => {
+    const f = await parseText("From: Sam <sam@example.com>\nSubject: Re: x\nMessage-ID: <r@x>\nIn-Reply-To: <>\nReferences: <> <p@x>\n\nOK\n");
+    expect(f).toMatchObject({ inReplyTo: undefined, references: ["p@x"] });
+    expect((await parseText("From: Sam <sam@example.com>\nSubject: Re: x\nMessage-ID: <r@x>\nReferences: <>\n\nOK\n")).references).toEqual([]);
+  });
+
   describe("broken input", () => {
     it("says malformed-mime when the multipart boundary never appears", async () => {
       const err = await rejection(parseFixture("broken/broken-boundary.eml"));

@@ -1,9 +1,9 @@
 import { isAscii } from "node:buffer";
-import { createHash } from "node:crypto";
 import { MAX_MESSAGE_BYTES, type InputReason } from "../../errors.js";
 import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/vocabulary.js";
 import { authorOf, inBodyFrom, type MessageKind } from "../../patch/message.js";
 import { oneLine, parseSubject } from "../../patch/subject.js";
+import { bareId, messageIdOf } from "../message-id.js";
 import { hasOptOutLine, htmlText, mayHoldOptOut } from "./opt-out.js";
 
 /**
@@ -144,31 +144,31 @@ export function decodeQuotedPrintable(text: string): Buffer {
   return out.subarray(0, n);
 }
 
-const bare = (id: string) => id.trim().replace(/^<|>$/g, "");
 const bracketed = (v: string) => `${v.startsWith("<") ? "" : "<"}${v}${v.endsWith(">") ? "" : ">"}`;
 
-/** References as mailparser and ingest/mime.ts read them: per token, without brackets. */
+/** References as mailparser and ingest/mime.ts read them: per token, without brackets, no empty `<>`. */
 function idList(value: string | undefined): string[] {
   if (!value) return [];
   return decodeWords(value)
     .split(/\s+/)
     .filter(Boolean)
     .flatMap((t) => bracketed(t).match(/<[^<>\s]+>/g) ?? [bracketed(t)])
-    .map(bare);
+    .map(bareId)
+    .filter(Boolean);
 }
 
-/** In-Reply-To as ingest/mime.ts reads it: the first `<id>` of the whole value. */
+/** In-Reply-To as ingest/mime.ts reads it: the first `<id>` of the whole value; `<>` alone is none. */
 function inReplyToOf(value: string | undefined): string | undefined {
   const v = value ? decodeWords(value).trim() : "";
   if (!v) return undefined;
   const b = bracketed(v);
-  return bare((b.match(/<[^<>\s]+>/g) ?? [b])[0]!);
+  return bareId((b.match(/<[^<>\s]+>/g) ?? [b])[0]!) || undefined;
 }
 
 /** Message-ID as ingest/mime.ts keeps it: the whole value without its outer brackets. */
 function bareMessageId(value: string | undefined): string | undefined {
   const v = value ? decodeWords(value).trim() : "";
-  return v ? v.replace(/^</, "").replace(/>$/, "").trim() : undefined;
+  return v ? bareId(v) : undefined;
 }
 
 function contentType(value: string | undefined): { type: string; params: Record<string, string> } {
@@ -303,7 +303,7 @@ export function triage(bytes: Buffer): TriageResult {
   const headers = parseHeaders(head);
   const h = headers.map;
   const rawId = bareMessageId(h.get("message-id"));
-  const messageId = rawId ?? `${createHash("sha1").update(bytes).digest("hex")}@dmabuf-review.invalid`;
+  const messageId = messageIdOf(rawId, bytes);
   const addressOf = (value: string) => (/<([^<>\s]+@[^<>\s]+)>/.exec(value)?.[1] ?? /[^\s<>"(),;]+@[^\s<>"(),;]+/.exec(value)?.[0] ?? "").toLowerCase();
   const fromValue = decodeWords(h.get("from") ?? "");
   let from = addressOf(fromValue);

@@ -124,6 +124,14 @@ describe("triage: decoded, without mailparser", () => {
     expect(reply('> answer with a line "dmabuf-review: opt-out" on its own.\n')).toMatchObject({ ok: true, value: { optOut: false } });
   });
 
+  it("gives an empty `Message-ID: <>` the id parseMime gives, and drops empty references", async () => {
+    const text = "From: Sam <sam@example.com>\nSubject: Re: x\nMessage-ID: <>\nIn-Reply-To: <>\nReferences: <> <p@x>\n\nOK\n";
+    const t = triage(Buffer.from(text));
+    const f = await parseMime({ bytes: Buffer.from(text), source: "t" });
+    expect(t.ok && t.value.messageId).toMatch(/^[0-9a-f]{40}@dmabuf-review\.invalid$/);
+    expect(t).toMatchObject({ ok: true, value: { messageId: f.messageId, inReplyTo: undefined, references: ["p@x"] } });
+  });
+
   it("decodes encoded words and quoted-printable", () => {
     expect(decodeWords("=?UTF-8?Q?Christian_K=C3=B6nig?= <c@amd.com>")).toBe("Christian König <c@amd.com>");
     expect(decodeWords("=?utf-8?B?W1BBVENIXQ==?= =?utf-8?B?IGRtYS1idWY=?=")).toBe("[PATCH] dma-buf");
