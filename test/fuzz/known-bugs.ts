@@ -108,15 +108,6 @@ export const KNOWN_BUGS: readonly Entry[] = [
     recheckOnlyInFuzz: true,
   },
   {
-    property: PROPERTY.plainMime,
-    id: "unknown-charset-encoded-word",
-    file: "src/ingest/public-inbox/triage.ts",
-    owner: "mailloop",
-    summary: "an encoded word in an unknown charset: decodeWords (triage, plain-mime) reads its bytes as latin1, mailparser as UTF-8",
-    counterexample: "Subject: =?x-unknown?B?w6k=?=\nMessage-ID: <a@b>\n\nx\n",
-    matches: (f) => f.signature === "invariant: parsePlainMime and parseMime read different fields" && /"subject"/.test(f.detail),
-  },
-  {
     property: PROPERTY.diffDamaged,
     id: "wrapped-file-header",
     file: "src/patch/diff.ts",

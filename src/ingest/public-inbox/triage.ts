@@ -104,13 +104,17 @@ function parseHeaders(block: string): Headers {
   return { map };
 }
 
+/**
+ * A charset TextDecoder does not know is read as UTF-8: mailparser (libmime) falls back to UTF-8
+ * too, and the review reads the same header through it, so both must give the same text.
+ */
 function decodeBytes(bytes: Buffer, charset: string): string {
   const cs = charset.toLowerCase();
   if (cs === "utf-8" || cs === "utf8" || cs === "us-ascii") return bytes.toString("utf8");
   try {
     return new TextDecoder(cs).decode(bytes);
   } catch {
-    return bytes.toString("latin1");
+    return bytes.toString("utf8");
   }
 }
 

@@ -132,6 +132,16 @@ describe("triage: decoded, without mailparser", () => {
     expect(t).toMatchObject({ ok: true, value: { messageId: f.messageId, inReplyTo: undefined, references: ["p@x"] } });
   });
 
+  it("reads an encoded word in an unknown charset as UTF-8, as mailparser does", async () => {
+    for (const word of ["=?x-unknown?B?w6k=?=", "=?x-unknown?Q?=C3=A9?=", "=?utf-7?Q?=E9?="]) {
+      const text = `Subject: ${word}\nMessage-ID: <a@b>\n\nx\n`;
+      const f = await parseMime({ bytes: Buffer.from(text), source: "t" });
+      expect(decodeWords(word), word).toBe(f.subject);
+      expect(triage(Buffer.from(text)), word).toMatchObject({ ok: true, value: { subject: f.subject } });
+    }
+    expect(decodeWords("=?x-unknown?B?w6k=?=")).toBe("é");
+  });
+
   it("decodes encoded words and quoted-printable", () => {
     expect(decodeWords("=?UTF-8?Q?Christian_K=C3=B6nig?= <c@amd.com>")).toBe("Christian König <c@amd.com>");
     expect(decodeWords("=?utf-8?B?W1BBVENIXQ==?= =?utf-8?B?IGRtYS1idWY=?=")).toBe("[PATCH] dma-buf");
