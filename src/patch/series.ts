@@ -12,7 +12,7 @@ export interface Series {
   /** slots[i] is patch i+1 of total; undefined when it never arrived. */
   readonly slots: readonly (Message | undefined)[];
   readonly missing: readonly number[];
-  /** Extra copies of a slot (a resend inside the same thread): reported, not reviewed. */
+  /** Extra copies of a slot or of the cover letter (a resend inside the same thread): reported, not reviewed. */
   readonly duplicates: readonly Message[];
   /** Replies keyed by the Message-ID of the patch or cover letter they answer. */
   readonly replies: ReadonlyMap<string, readonly Message[]>;
@@ -109,6 +109,8 @@ export function groupSeries(messages: readonly Message[]): Grouped {
     const slots: (Message | undefined)[] = Array.from({ length: total }, () => undefined);
     const duplicates: Message[] = [];
     for (const m of sorted) {
+      // A cover letter sent again in the same thread is a duplicate too, never silently dropped.
+      if (m.kind === "cover" && m !== cover) duplicates.push(m);
       if (m.kind !== "patch") continue;
       const i = (m.parsedSubject.index ?? 1) - 1;
       if (i < 0 || i >= total || slots[i]) duplicates.push(m);

@@ -76,18 +76,6 @@ interface Entry extends KnownBug<any> {
  */
 export const KNOWN_BUGS: readonly Entry[] = [
   {
-    property: PROPERTY.series,
-    id: "second-cover-lost",
-    file: "src/patch/series.ts",
-    owner: "mailloop",
-    summary: "two cover letters of one revision in one thread: the second is neither the cover, a duplicate nor a reply, it vanishes",
-    counterexample: [
-      { id: 0, kind: "cover", subject: "[PATCH 0/2] dma-buf: x", parent: undefined, references: [], author: 0, day: 0 },
-      { id: 1, kind: "cover", subject: "[PATCH 0/2] dma-buf: x", parent: 0, references: [], author: 0, day: 0 },
-    ] satisfies ThreadMessage[],
-    matches: (f) => f.signature === "invariant: a cover is lost by grouping",
-  },
-  {
     property: PROPERTY.largeHunk,
     id: "large-hunk-quadratic",
     file: "src/analysis/touch.ts",

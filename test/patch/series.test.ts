@@ -147,6 +147,20 @@ describe("groupSeries", () => {
     expect(ids(s.duplicates)).toEqual(["p2-again"]);
   });
 
+  it("reports a second cover letter of the same revision in the thread as a duplicate, never loses it", () => {
+    const g = groupSeries([
+      msg({ id: "c", subject: "[PATCH 0/2] x" }),
+      msg({ id: "c-again", subject: "[PATCH 0/2] x", parent: "c", minute: 2 }),
+      msg({ id: "p1", subject: "[PATCH 1/2] one", parent: "c" }),
+      msg({ id: "p2", subject: "[PATCH 2/2] two", parent: "c" }),
+    ]);
+    expect(g.series).toHaveLength(1);
+    const s = g.series[0]!;
+    expect(s.cover?.messageId).toBe("c");
+    expect(ids(s.slots)).toEqual(["p1", "p2"]);
+    expect(ids(s.duplicates)).toEqual(["c-again"]);
+  });
+
   it("reads the same Message-ID twice as one message", () => {
     const p = msg({ id: "p1", subject: "[PATCH] one" });
     const g = groupSeries([p, p]);
