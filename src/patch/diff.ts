@@ -207,6 +207,16 @@ export function parseDiff(text: string): FileDiff[] {
   for (const [n, p] of parsed.entries()) {
     const oldPath = stripPrefix(p.oldFileName);
     const newPath = stripPrefix(p.newFileName);
+    // `+++ ` with its path wrapped onto the next line by a mail client (or cut off): git apply
+    // refuses it, and reading on would drop the file's hunks under the path "".
+    if (oldPath === "" || newPath === "") {
+      const gitName = sections.length === parsed.length ? /^diff --git a\/\S+ b\/(\S+)/.exec(sections[n]!)?.[1] : undefined;
+      const named = oldPath || newPath || gitName;
+      throw new InputError(
+        "truncated-diff",
+        `the "${oldPath === "" ? "---" : "+++"}" line ${named ? `of the diff of ${named} ` : ""}names no file (wrapped by a mail client, or cut off)`,
+      );
+    }
     const binary =
       Boolean((p as { isBinary?: boolean }).isBinary) ||
       (sections.length === parsed.length && p.hunks.length === 0 && sectionBinary[n] === true);

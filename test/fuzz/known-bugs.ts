@@ -96,15 +96,6 @@ export const KNOWN_BUGS: readonly Entry[] = [
     recheckOnlyInFuzz: true,
   },
   {
-    property: PROPERTY.diffDamaged,
-    id: "wrapped-file-header",
-    file: "src/patch/diff.ts",
-    owner: "bounds",
-    summary: "a `+++ b/path` line wrapped by a mail client: a created file is read with the path \"\" and its hunk silently dropped",
-    counterexample: "x\n---\ndiff --git a/x.c b/x.c\nnew file mode 100644\n--- /dev/null\n+++ \nb/x.c\n@@ -0,0 +1 @@\n+a\n",
-    matches: (f) => f.signature === "invariant: file without a path",
-  },
-  {
     property: PROPERTY.review,
     id: "gate-goto-value",
     file: "src/analysis/touch.ts (the gate's value) or rules/attach/attach-error-reaches-userspace.yaml",

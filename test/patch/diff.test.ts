@@ -219,6 +219,24 @@ describe("parseDiff", () => {
     expect(reasonOf(() => parseDiff(splitBody(body).diffText))).toBe("truncated-diff");
   });
 
+  it("says truncated-diff, naming the file, when a --- or +++ line lost its path (wrapped by a mail client)", () => {
+    const detail = (text: string) => {
+      try {
+        parseDiff(text);
+      } catch (err) {
+        if (err instanceof InputError) return `${err.reason}: ${err.detail}`;
+        throw err;
+      }
+      return "read";
+    };
+    // The wrapped path is not a diff line, so splitBody ends the diff on the empty `+++ `.
+    const wrapped = splitBody("x\n---\ndiff --git a/x.c b/x.c\nnew file mode 100644\n--- /dev/null\n+++ \nb/x.c\n@@ -0,0 +1 @@\n+a\n");
+    expect(detail(wrapped.diffText)).toBe('truncated-diff: the "+++" line of the diff of x.c names no file (wrapped by a mail client, or cut off)');
+    expect(detail("diff --git a/x.c b/x.c\n--- a/x.c\n+++ b/\n")).toBe('truncated-diff: the "+++" line of the diff of x.c names no file (wrapped by a mail client, or cut off)');
+    expect(detail("--- \n+++ b/y.c\n@@ -1 +1 @@\n-a\n+b\n")).toBe('truncated-diff: the "---" line of the diff of y.c names no file (wrapped by a mail client, or cut off)');
+    expect(detail("--- \n+++ \n@@ -1 +1 @@\n-a\n+b\n")).toBe('truncated-diff: the "---" line names no file (wrapped by a mail client, or cut off)');
+  });
+
   it("gives nothing for empty diff text", () => {
     expect(parseDiff("")).toEqual([]);
     expect(parseDiff("\n\n")).toEqual([]);
