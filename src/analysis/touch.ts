@@ -344,7 +344,8 @@ function touchesOfRow(
     const cond = pl.ifCondition;
     const aboutCoherency = /\b(dev_is_dma_coherent|dev_dma_coherent|of_dma_is_coherent)\b/.test(cond) || /\w*coheren(t|cy)\b/.test(cond);
     if (aboutCoherency && returnsError(pl.ifConsequence)) {
-      const err = /-E[A-Z]+/.exec(pl.ifConsequence ?? "")?.[0];
+      // A bare `goto err_attach` names no errno: the label is the failure path a reviewer looks up.
+      const err = /-E[A-Z]+/.exec(pl.ifConsequence ?? "")?.[0] ?? /\bgoto\s+\w+/.exec(pl.ifConsequence ?? "")?.[0].replace(/\s+/, " ");
       out.push({ ...base, kind: "gate", name: "coherency", detail: `if (${cond}) → ${err ?? "error"}`, condition: cond, value: err });
     }
   }

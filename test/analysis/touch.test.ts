@@ -20,3 +20,27 @@ describe("classifyFile limits", () => {
     expect(r.notReviewed).toBe(`not reviewed: ${(MAX_FILE_DIFF_LINES + 1).toLocaleString("en-US")}-line hunk, over the limit of ${MAX_FILE_DIFF_LINES.toLocaleString("en-US")} lines`);
   });
 });
+
+describe("classifyFile gates", () => {
+  it("gives a coherency gate that fails with a bare goto its label as the value, as one with -E gives the errno", async () => {
+    const parser = await CParser.load();
+    const gate = (then: string) => {
+      const path = "drivers/dma-buf/dma-buf.c";
+      const diff = [
+        `diff --git a/${path} b/${path}`,
+        `--- a/${path}`,
+        `+++ b/${path}`,
+        "@@ -10,3 +10,5 @@ struct dma_buf_attachment *dma_buf_attach(struct dma_buf *dmabuf, struct device *dev)",
+        " \tattach = kzalloc(sizeof(*attach), GFP_KERNEL);",
+        "+\tif (!dev_is_dma_coherent(dev) && dmabuf->coherent)",
+        `+\t\t${then}`,
+        " \tattach->dev = dev;",
+        " \treturn attach;",
+        "",
+      ].join("\n");
+      return classifyFile(parseDiff(diff)[0]!, parser).touches.filter((t) => t.kind === "gate");
+    };
+    expect(gate("goto err_attach;")).toMatchObject([{ function: "dma_buf_attach", value: "goto err_attach", detail: "if (!dev_is_dma_coherent(dev) && dmabuf->coherent) → goto err_attach" }]);
+    expect(gate("return ERR_PTR(-EINVAL);")).toMatchObject([{ value: "-EINVAL" }]);
+  });
+});

@@ -1,6 +1,4 @@
-import { parseSubject } from "../../src/patch/subject.js";
 import type { LargeHunk } from "./gen/c-code.js";
-import type { ThreadMessage } from "./gen/thread.js";
 import type { Delivery } from "./gen/webhook.js";
 import type { Failure, KnownBug } from "./harness.js";
 
@@ -26,28 +24,6 @@ export type PropertyName = (typeof PROPERTY)[keyof typeof PROPERTY];
 
 /** A failure thrown from one place with a message that matches. */
 export const thrownAt = (frame: RegExp, message: RegExp) => (f: Failure) => f.kind === "threw" && frame.test(f.signature) && message.test(f.signature);
-
-/** A kernel-style gate in dma_buf_attach() whose failure path is a goto. */
-const gateMail = [
-  "From: Jane Dev <jane.dev@example.org>",
-  "Message-ID: <gate@example.org>",
-  "Subject: [PATCH] dma-buf: refuse non-coherent importers of coherent buffers",
-  "",
-  "x",
-  "",
-  "Signed-off-by: Jane Dev <jane.dev@example.org>",
-  "---",
-  "diff --git a/drivers/dma-buf/dma-buf.c b/drivers/dma-buf/dma-buf.c",
-  "--- a/drivers/dma-buf/dma-buf.c",
-  "+++ b/drivers/dma-buf/dma-buf.c",
-  "@@ -10,3 +10,5 @@ struct dma_buf_attachment *dma_buf_attach(struct dma_buf *dmabuf, struct device *dev)",
-  " \tattach = kzalloc(sizeof(*attach), GFP_KERNEL);",
-  "+\tif (!dev_is_dma_coherent(dev) && dmabuf->coherent)",
-  "+\t\tgoto err_attach;",
-  " \tattach->dev = dev;",
-  " \treturn attach;",
-  "",
-].join("\n");
 
 const githubHeaders = { "x-github-event": "pull_request", "x-github-delivery": "00000000-0000-1000-8000-000000000000", "content-type": "application/json" };
 
@@ -94,15 +70,6 @@ export const KNOWN_BUGS: readonly Entry[] = [
     // Seconds to minutes each while the bug stands; the counterexample is re-checked in `npm run fuzz`.
     unsafe: (h: LargeHunk) => h.lines > 3_000,
     recheckOnlyInFuzz: true,
-  },
-  {
-    property: PROPERTY.review,
-    id: "gate-goto-value",
-    file: "src/analysis/touch.ts (the gate's value) or rules/attach/attach-error-reaches-userspace.yaml",
-    owner: "bounds",
-    summary: "a new attach gate that fails with `goto err` has no value, and the error-severity message reads \"gains a new failure ({value})\"",
-    counterexample: [gateMail],
-    matches: (f) => f.signature === "invariant: finding message keeps a template placeholder" && f.detail.startsWith("attach/attach-error-reaches-userspace:"),
   },
   githubAnswers500(
     "github-installation-id-type",
