@@ -200,6 +200,18 @@ function missing(pairs: readonly [string, string | undefined][]): string | undef
   return gone.length === 0 ? undefined : `${gone.join(", ")} not set`;
 }
 
+/**
+ * Probot authenticates as `installation.id` before any handler runs and throws (a 500) on an id
+ * that is not a number. No installation at all is a user webhook, which the channel skips itself.
+ */
+function malformedInstallation(payload: Readonly<Record<string, unknown>>): HttpAnswer | undefined {
+  const installation = payload["installation"];
+  if (installation === undefined || installation === null) return undefined;
+  const id = typeof installation === "object" && !Array.isArray(installation) ? (installation as Record<string, unknown>)["id"] : undefined;
+  if (typeof id === "number" && Number.isSafeInteger(id) && id > 0) return undefined;
+  return { status: 400, body: { error: "unknown-event", detail: "installation.id is not a positive whole number" } };
+}
+
 /** A PEM in one env line arrives with `\n` escaped, or base64-encoded; Probot's CLI accepts both. */
 function normalisePrivateKey(key: string): string {
   if (key.includes("-----BEGIN")) return key.replace(/\\n/g, "\n");
@@ -379,9 +391,10 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
       return json(res, 401, { error: "bad-signature" });
     }
     const parsed = parseJsonObject(body);
-    if (!parsed.ok) {
+    const malformed = parsed.ok ? malformedInstallation(parsed.value) : parsed.answer;
+    if (malformed) {
       counters.github.malformed++;
-      return answer(res, parsed.answer);
+      return answer(res, malformed);
     }
     // Probot's middleware reads a body already taken off the stream from `req.body`.
     (req as IncomingMessage & { body?: string }).body = body.toString("utf8");

@@ -130,6 +130,16 @@ describe("webhook requests refused early, and bodies that are not objects", () =
     expect(gl.requests).toEqual([]);
   });
 
+  it("answers a signed GitHub delivery whose installation.id is not a positive whole number with 400, not Probot's 500", async () => {
+    for (const installation of [{ id: "x" }, { id: "1" }, { id: 0 }, { id: -1 }, { id: 1.5 }, { id: true }, { id: null }, {}, "x", [1]]) {
+      const body = JSON.stringify({ action: "opened", installation });
+      const res = await fetch(`${fs.server.url}/api/github/webhooks`, { method: "POST", headers: githubHeaders({ "x-hub-signature-256": await sign(GITHUB_SECRET, body) }), body });
+      expect({ body, status: res.status, answer: await res.json() }).toEqual({ body, status: 400, answer: { error: "unknown-event", detail: "installation.id is not a positive whole number" } });
+    }
+    expect(fs.store.db.prepare("SELECT COUNT(*) AS n FROM deliveries").get()).toEqual({ n: 0 });
+    expect(gh.requests.filter((r) => !r.path.endsWith("/access_tokens"))).toEqual([]);
+  });
+
   it("rejects an unsigned GitHub body by its headers, before reading it", async () => {
     const res = await slowPost(fs.server.url, "/api/github/webhooks", githubHeaders(), LIMIT - 1024);
     expect(res).toMatchObject({ status: 401, body: { error: "bad-signature" } });

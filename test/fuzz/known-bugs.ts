@@ -1,5 +1,4 @@
 import type { LargeHunk } from "./gen/c-code.js";
-import type { Delivery } from "./gen/webhook.js";
 import type { Failure, KnownBug } from "./harness.js";
 
 /** Every property of the fuzz suite, by the name its test and its known bugs share. */
@@ -24,22 +23,6 @@ export type PropertyName = (typeof PROPERTY)[keyof typeof PROPERTY];
 
 /** A failure thrown from one place with a message that matches. */
 export const thrownAt = (frame: RegExp, message: RegExp) => (f: Failure) => f.kind === "threw" && frame.test(f.signature) && message.test(f.signature);
-
-const githubHeaders = { "x-github-event": "pull_request", "x-github-delivery": "00000000-0000-1000-8000-000000000000", "content-type": "application/json" };
-
-/** A signed GitHub delivery the server answers with a 500 whose error starts so. */
-function githubAnswers500(id: string, body: string, error: string, summary: string): Entry {
-  const signature = `POST /api/github/webhooks answered 500 ${error}`;
-  return {
-    property: PROPERTY.webhooks,
-    id,
-    file: "src/channels/server.ts",
-    owner: "service",
-    summary,
-    counterexample: { forge: "github", body, headers: githubHeaders } satisfies Delivery,
-    matches: (f) => (error === "" ? f.signature === signature : f.signature.startsWith(signature)),
-  };
-}
 
 interface Entry extends KnownBug<any> {
   readonly property: PropertyName;
@@ -71,12 +54,6 @@ export const KNOWN_BUGS: readonly Entry[] = [
     unsafe: (h: LargeHunk) => h.lines > 3_000,
     recheckOnlyInFuzz: true,
   },
-  githubAnswers500(
-    "github-installation-id-type",
-    '{"installation":{"id":"x"}}',
-    "Error: [@octokit/auth-app] installationId option is required",
-    "`installation.id` not a number (a string, null, an object): Probot's auth throws before any handler, HTTP 500",
-  ),
 ];
 
 export function knownBugs(property: PropertyName): KnownBug<any>[] {
