@@ -1,4 +1,3 @@
-import type { LargeHunk } from "./gen/c-code.js";
 import type { Failure, KnownBug } from "./harness.js";
 
 /** Every property of the fuzz suite, by the name its test and its known bugs share. */
@@ -33,28 +32,7 @@ interface Entry extends KnownBug<any> {
  * an entry stands, its property counts the cases that hit it instead of failing; once the fix
  * lands, the recorded counterexample passes and the property fails until the entry is removed.
  */
-export const KNOWN_BUGS: readonly Entry[] = [
-  {
-    property: PROPERTY.largeHunk,
-    id: "large-hunk-quadratic",
-    file: "src/analysis/touch.ts",
-    owner: "bounds",
-    summary: "classifying a hunk grows faster than its lines: 4,000 lines of dma-buf calls take 1.9 s of CPU, 8,000 4.9 s, 12,000 12 s",
-    counterexample: {
-      lines: 20_000,
-      heading: "static int foo(struct dma_buf *dmabuf)",
-      pattern: [
-        { op: "+", text: "\tdma_buf_begin_cpu_access(buf, dir);" },
-        { op: "-", text: "\tdma_sync_sgtable_for_cpu(a->dev, sgt, dir);" },
-        { op: " ", text: "\tret = 0;" },
-      ],
-    } satisfies LargeHunk,
-    matches: (f) => f.kind === "slow",
-    // Seconds to minutes each while the bug stands; the counterexample is re-checked in `npm run fuzz`.
-    unsafe: (h: LargeHunk) => h.lines > 3_000,
-    recheckOnlyInFuzz: true,
-  },
-];
+export const KNOWN_BUGS: readonly Entry[] = [];
 
 export function knownBugs(property: PropertyName): KnownBug<any>[] {
   return KNOWN_BUGS.filter((b) => b.property === property);
