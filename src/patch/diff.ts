@@ -209,9 +209,9 @@ export function parseDiff(text: string): FileDiff[] {
     const newPath = stripPrefix(p.newFileName);
     // `+++ ` with its path wrapped onto the next line by a mail client (or cut off): git apply
     // refuses it, and reading on would drop the file's hunks under the path "".
+    const gitName = () => (sections.length === parsed.length ? /^diff --git a\/\S+ b\/(\S+)/.exec(sections[n]!)?.[1] : undefined);
     if (oldPath === "" || newPath === "") {
-      const gitName = sections.length === parsed.length ? /^diff --git a\/\S+ b\/(\S+)/.exec(sections[n]!)?.[1] : undefined;
-      const named = oldPath || newPath || gitName;
+      const named = oldPath || newPath || gitName();
       throw new InputError(
         "truncated-diff",
         `the "${oldPath === "" ? "---" : "+++"}" line ${named ? `of the diff of ${named} ` : ""}names no file (wrapped by a mail client, or cut off)`,
@@ -250,7 +250,12 @@ export function parseDiff(text: string): FileDiff[] {
       };
     });
     const path = newPath ?? oldPath;
-    if (path === undefined) continue;
+    if (path === undefined) {
+      if (hunks.length === 0) continue;
+      // `--- /dev/null` and `+++ /dev/null` over a hunk: its lines would belong to no file.
+      const named = gitName();
+      throw new InputError("truncated-diff", `the "---" and "+++" lines ${named ? `of the diff of ${named} ` : ""}both say /dev/null above a hunk`);
+    }
     // Only a rename, copy, mode change, binary or empty-file create/delete has no hunk; any other
     // file header followed by nothing is where a cut-off mail ended.
     const headerOnly = p.isRename || p.isCopy || p.isCreate || p.isDelete || (p.oldMode !== undefined && p.newMode !== undefined);

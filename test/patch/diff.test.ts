@@ -237,6 +237,13 @@ describe("parseDiff", () => {
     expect(detail("--- \n+++ \n@@ -1 +1 @@\n-a\n+b\n")).toBe('truncated-diff: the "---" line names no file (wrapped by a mail client, or cut off)');
   });
 
+  it("says truncated-diff when --- and +++ both say /dev/null above a hunk, instead of dropping the hunk", () => {
+    expect(() => parseDiff("diff --git a/x.c b/x.c\n--- /dev/null\n+++ /dev/null\n@@ -0,0 +1 @@\n+a\n")).toThrow(
+      'truncated-diff: the "---" and "+++" lines of the diff of x.c both say /dev/null above a hunk',
+    );
+    expect(reasonOf(() => parseDiff("--- /dev/null\n+++ /dev/null\n@@ -0,0 +1 @@\n+a\n"))).toBe("truncated-diff");
+  });
+
   it("gives nothing for empty diff text", () => {
     expect(parseDiff("")).toEqual([]);
     expect(parseDiff("\n\n")).toEqual([]);
