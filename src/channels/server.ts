@@ -201,10 +201,12 @@ function missing(pairs: readonly [string, string | undefined][]): string | undef
 }
 
 /**
- * Probot authenticates as `installation.id` before any handler runs and throws (a 500) on an id
- * that is not a number. No installation at all is a user webhook, which the channel skips itself.
+ * What Probot throws on (a 500) before any handler runs: an empty X-GitHub-Event ("Event name not
+ * passed"), and an `installation.id` that is not a number, which its auth needs. No installation
+ * at all is a user webhook, which the channel skips itself.
  */
-function malformedInstallation(payload: Readonly<Record<string, unknown>>): HttpAnswer | undefined {
+function malformedGithubDelivery(headers: IncomingHttpHeaders, payload: Readonly<Record<string, unknown>>): HttpAnswer | undefined {
+  if (!header(headers, "x-github-event")?.trim()) return { status: 400, body: { error: "unknown-event", detail: "X-GitHub-Event is missing or empty" } };
   const installation = payload["installation"];
   if (installation === undefined || installation === null) return undefined;
   const id = typeof installation === "object" && !Array.isArray(installation) ? (installation as Record<string, unknown>)["id"] : undefined;
@@ -391,7 +393,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
       return json(res, 401, { error: "bad-signature" });
     }
     const parsed = parseJsonObject(body);
-    const malformed = parsed.ok ? malformedInstallation(parsed.value) : parsed.answer;
+    const malformed = parsed.ok ? malformedGithubDelivery(req.headers, parsed.value) : parsed.answer;
     if (malformed) {
       counters.github.malformed++;
       return answer(res, malformed);

@@ -140,6 +140,18 @@ describe("webhook requests refused early, and bodies that are not objects", () =
     expect(gh.requests.filter((r) => !r.path.endsWith("/access_tokens"))).toEqual([]);
   });
 
+  it("answers a signed GitHub delivery with an empty or missing X-GitHub-Event with 400, not Probot's 500", async () => {
+    const body = JSON.stringify({ action: "opened", installation: { id: 1 } });
+    for (const event of ["", " ", undefined]) {
+      const headers: Record<string, string> = githubHeaders({ "x-hub-signature-256": await sign(GITHUB_SECRET, body) });
+      if (event === undefined) delete headers["x-github-event"];
+      else headers["x-github-event"] = event;
+      const res = await fetch(`${fs.server.url}/api/github/webhooks`, { method: "POST", headers, body });
+      expect({ event, status: res.status, answer: await res.json() }).toEqual({ event, status: 400, answer: { error: "unknown-event", detail: "X-GitHub-Event is missing or empty" } });
+    }
+    expect(fs.store.db.prepare("SELECT COUNT(*) AS n FROM deliveries").get()).toEqual({ n: 0 });
+  });
+
   it("rejects an unsigned GitHub body by its headers, before reading it", async () => {
     const res = await slowPost(fs.server.url, "/api/github/webhooks", githubHeaders(), LIMIT - 1024);
     expect(res).toMatchObject({ status: 401, body: { error: "bad-signature" } });
