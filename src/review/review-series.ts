@@ -121,7 +121,8 @@ function fill(template: string, m: RuleMatch, total: number): string {
     "with.patch": m.with ? `${m.with.patch}/${total}` : undefined,
     "with.file": w?.file,
     "with.line": w ? String(w.line) : undefined,
-    "with.function": w?.function ? `${w.function}()` : undefined,
+    // A gate the parser could not place in a function is named by where it is, never left as "{with.function}".
+    "with.function": w ? (w.function ? `${w.function}()` : `${w.file}:${w.line}`) : undefined,
     "with.detail": w?.detail,
     "with.name": w?.name,
     "with.value": w?.value,
