@@ -53,6 +53,8 @@ export function renderReport(facts: RunFacts, s: Scored): string {
   out.push(`warnings (warning and above): ${o.warnings}; info: ${o.info}`);
   out.push(`match a label: ${o.matched}; contradict one: ${o.contradicted}; unlabelled: ${o.unlabelled}`);
   out.push(`precision (match / warnings): ${pct(o.matched, o.warnings)}`);
+  const x = s.outsideOverlap;
+  out.push(`precision outside the independent_overlap series: ${pct(x.matched, x.warnings)} (${x.matched}/${x.warnings})`);
   out.push(`warnings on negative series: ${s.warningsOnNegatives}`);
   out.push("labelled concerns caught (recall):");
   for (const r of s.recall) out.push(`  ${r.name}: ${r.caught}/${r.total} (${pct(r.caught, r.total)})`);

@@ -131,6 +131,8 @@ export interface Scored {
   readonly rules: readonly RuleTally[];
   readonly overall: RuleTally;
   readonly warningsOnNegatives: number;
+  /** Warnings and matches on series outside the independent labels' overlap. */
+  readonly outsideOverlap: { readonly warnings: number; readonly matched: number };
   readonly recall: readonly Recall[];
   readonly contradictions: readonly { readonly finding: PlacedFinding; readonly why: string }[];
   readonly unlabelled: readonly PlacedFinding[];
@@ -168,6 +170,7 @@ export function score(devset: readonly LabelledSeries[], findings: readonly Plac
   const contradictions: { finding: PlacedFinding; why: string }[] = [];
   const unlabelled: PlacedFinding[] = [];
   let warningsOnNegatives = 0;
+  const outsideOverlap = { warnings: 0, matched: 0 };
   for (const f of [...findings].sort(byPlace)) {
     const t = rules.get(f.rule) ?? tally(f.rule);
     rules.set(f.rule, t);
@@ -179,8 +182,11 @@ export function score(devset: readonly LabelledSeries[], findings: readonly Plac
     t.warnings++;
     overall.warnings++;
     if (f.series.kind === "negative") warningsOnNegatives++;
+    const outside = f.series.independentOverlap === undefined;
+    if (outside) outsideOverlap.warnings++;
     const j = judge(f);
     if (j.kind === "match") {
+      if (outside) outsideOverlap.matched++;
       t.matched++;
       overall.matched++;
       for (const e of j.expects) {
@@ -216,6 +222,7 @@ export function score(devset: readonly LabelledSeries[], findings: readonly Plac
     rules: [...rules.values()].sort((a, b) => cmp(a.rule, b.rule)),
     overall,
     warningsOnNegatives,
+    outsideOverlap,
     recall,
     contradictions,
     unlabelled,
