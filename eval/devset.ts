@@ -114,18 +114,25 @@ function readMessages(file: string, doc: Doc): LabelledMessage[] {
   return out;
 }
 
+/** Where a label points and what it says: the fields `expect` and `must_not` share. */
+function readPlace(file: string, e: Doc, at: (f: string) => string): MustNot {
+  return {
+    version: field(file, e, "version", isInt, "a number", at("version")),
+    patch: field(file, e, "patch", isInt, "a number", at("patch")),
+    file: field(file, e, "file", isString, "a path", at("file")),
+    function: field(file, e, "function", isOptString, "a name", at("function")) ?? undefined,
+    say: field(file, e, "say", isString, "text", at("say")),
+  };
+}
+
 function readExpect(file: string, doc: Doc): Expect[] {
   const list = doc["expect"] === undefined ? [] : field(file, doc, "expect", isList, "a list");
   return list.map((e, i) => {
     const at = (f: string) => `expect[${i}].${f}`;
     return {
+      ...readPlace(file, e, at),
       id: field(file, e, "id", isString, "an id", at("id")),
-      version: field(file, e, "version", isInt, "a number", at("version")),
-      patch: field(file, e, "patch", isInt, "a number", at("patch")),
-      file: field(file, e, "file", isString, "a path", at("file")),
-      function: field(file, e, "function", isOptString, "a name", at("function")) ?? undefined,
       risk: field(file, e, "risk", isRisk, `one of ${LABEL_RISKS.join(", ")}`, at("risk")),
-      say: field(file, e, "say", isString, "text", at("say")),
       raisedBy: field(file, e, "raised_by", isString, "a name or label", at("raised_by")),
     };
   });
@@ -133,16 +140,7 @@ function readExpect(file: string, doc: Doc): Expect[] {
 
 function readMustNot(file: string, doc: Doc): MustNot[] {
   const list = doc["must_not"] === undefined ? [] : field(file, doc, "must_not", isList, "a list");
-  return list.map((e, i) => {
-    const at = (f: string) => `must_not[${i}].${f}`;
-    return {
-      version: field(file, e, "version", isInt, "a number", at("version")),
-      patch: field(file, e, "patch", isInt, "a number", at("patch")),
-      file: field(file, e, "file", isString, "a path", at("file")),
-      function: field(file, e, "function", isOptString, "a name", at("function")) ?? undefined,
-      say: field(file, e, "say", isString, "text", at("say")),
-    };
-  });
+  return list.map((e, i) => readPlace(file, e, (f) => `must_not[${i}].${f}`));
 }
 
 export function readLabelledSeries(file: string): LabelledSeries {

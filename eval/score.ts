@@ -17,6 +17,7 @@
  * Precision is matched / warnings. A labelled concern is *caught* when a warning matches it.
  */
 import type { Risk, Severity } from "../src/analysis/rules/schema.js";
+import type { Finding } from "../src/review/finding.js";
 import { SEVERITY_RANK } from "../src/analysis/rules/schema.js";
 import type { Expect, LabelledSeries, LabelRisk, MustNot } from "./devset.js";
 
@@ -54,20 +55,13 @@ export function mustNotRisks(say: string): readonly Risk[] | undefined {
 }
 
 /** One finding of the bot, placed on the labelled revision and patch its message belongs to. */
-export interface PlacedFinding {
+export type PlacedFinding = Pick<Finding, "rule" | "severity" | "risk" | "file" | "line" | "function" | "message"> & {
   readonly series: LabelledSeries;
   readonly messageId: string;
   readonly version: number;
-  /** Index of the patch in its labelled revision. */
+  /** Index of the patch in its labelled revision (a Finding's own `patch` counts in its Series). */
   readonly patch: number;
-  readonly rule: string;
-  readonly severity: Severity;
-  readonly risk: Risk;
-  readonly file: string;
-  readonly line: number;
-  readonly function: string | undefined;
-  readonly message: string;
-}
+};
 
 export type Judgement =
   | { readonly kind: "match"; readonly expects: readonly Expect[] }
