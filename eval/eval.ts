@@ -117,12 +117,16 @@ async function main(argv: readonly string[]): Promise<number> {
   const pipeline = await loadPipeline(values.rules);
   const archive = openArchive(bundle);
   const outcomes: SeriesOutcome[] = [];
+  const started = performance.now();
+  // Progress on a terminal only: a redirected stderr keeps one closing line.
+  const tty = process.stderr.isTTY === true;
   try {
     for (const [i, labelled] of devset.entries()) {
-      process.stderr.write(`\reval: ${i + 1}/${devset.length} ${labelled.id}`.padEnd(70));
+      if (tty) process.stderr.write(`\reval: ${i + 1}/${devset.length} ${labelled.id}`.padEnd(72));
       outcomes.push(await reviewLabelled(labelled, archive, pipeline));
     }
-    process.stderr.write("\n");
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    process.stderr.write(`${tty ? "\r" : ""}eval: ${devset.length} labelled series reviewed in ${seconds} s`.padEnd(tty ? 72 : 0) + "\n");
   } finally {
     await archive.close();
   }
