@@ -34,8 +34,54 @@ function parentIds(m: Message): string[] {
   return m.inReplyTo ? [m.inReplyTo, ...refs.filter((r) => r !== m.inReplyTo)] : refs;
 }
 
-function isSeriesMember(m: Message): boolean {
-  return m.kind === "patch" || m.kind === "cover";
+function isSeriesMember(m: Message, untagged: ReadonlySet<string>): boolean {
+  return m.kind === "patch" || m.kind === "cover" || untagged.has(m.messageId);
+}
+
+function sameAuthor(a: Message, b: Message): boolean {
+  return a.from.email.toLowerCase() === b.from.email.toLowerCase();
+}
+
+/**
+ * Cover letters written without `[PATCH 0/N]` (`git send-email --compose` with a plain subject,
+ * as the 2022 dma_coherent RFC was sent): a message without a diff and without `Re:`, by the
+ * same author, that a numbered patch answers directly. Its author check keeps a reviewer's mail
+ * that a counter-patch answers from becoming somebody's cover letter.
+ */
+function untaggedCovers(byId: ReadonlyMap<string, Message>): Set<string> {
+  const out = new Set<string>();
+  for (const m of byId.values()) {
+    const s = m.parsedSubject;
+    if (m.kind !== "patch" || (s.total ?? 1) < 2 || (s.index ?? 0) < 1) continue;
+    const parentId = parentIds(m)[0];
+    const p = parentId === undefined ? undefined : byId.get(parentId);
+    if (p && (p.kind === "other" || p.kind === "reply") && !p.parsedSubject.isReply && !p.parsedSubject.isPatch && sameAuthor(p, m)) {
+      out.add(p.messageId);
+    }
+  }
+  return out;
+}
+
+/** Slot of a message in its series: 0 for a cover letter, tagged or not. */
+function slotOf(m: Message, untagged: ReadonlySet<string>): number {
+  return m.kind === "cover" || untagged.has(m.messageId) ? 0 : (m.parsedSubject.index ?? 1);
+}
+
+/**
+ * Messages of one thread whose tags disagree (`[PATCH 1/2]` beside `[PATCH v2 2/2]`) belong
+ * together when neither group takes a slot the other holds; a new revision posted into the old
+ * thread brings its own 0..N and stays apart. A `[RESEND]` copy in the thread repeats slots on
+ * purpose: it joins, and its patches become duplicates, never a second set of findings.
+ */
+function fits(a: readonly Message[], b: readonly Message[], untagged: ReadonlySet<string>): boolean {
+  const total = (l: readonly Message[]) => new Set(l.filter((m) => !untagged.has(m.messageId)).map((m) => m.parsedSubject.total ?? 1));
+  const ta = total(a);
+  const tb = total(b);
+  if (ta.size > 1 || tb.size > 1 || [...ta].some((t) => tb.size > 0 && !tb.has(t))) return false;
+  if (!b.every((m) => sameAuthor(m, a[0]!))) return false;
+  if (b.every((m) => m.parsedSubject.resend)) return true;
+  const taken = new Set(a.map((m) => slotOf(m, untagged)));
+  return b.every((m) => !taken.has(slotOf(m, untagged)));
 }
 
 function sameRevision(a: Message, b: Message): boolean {
@@ -48,32 +94,52 @@ function sameRevision(a: Message, b: Message): boolean {
  * Regroup messages into series the way b4 does: follow In-Reply-To/References up to the root of
  * this revision (shallow threading: patches answer the cover; deep: each answers the previous),
  * then fill slots by `[PATCH n/m]`. Unthreaded numbered patches of one author, revision and
- * total are joined. Replies hang off the nearest patch or cover letter above them.
+ * total are joined. Series as real senders post them are read too: a cover letter without
+ * `[PATCH 0/N]`, mixed tags inside one thread, `[RESEND]` copies. Replies hang off the nearest
+ * patch or cover letter above them.
  */
 export function groupSeries(messages: readonly Message[]): Grouped {
   const byId = new Map<string, Message>();
   for (const m of messages) if (!byId.has(m.messageId)) byId.set(m.messageId, m);
+  const untagged = untaggedCovers(byId);
+  const member = (m: Message) => isSeriesMember(m, untagged);
 
+  const parentOf = (m: Message): Message | undefined =>
+    parentIds(m)
+      .map((id) => byId.get(id))
+      .find((p): p is Message => p !== undefined);
   const rootOf = (m: Message): Message => {
     let cur = m;
     const seen = new Set<string>([m.messageId]);
-    for (;;) {
-      const parent = parentIds(cur)
-        .map((id) => byId.get(id))
-        .find((p): p is Message => p !== undefined);
-      if (!parent || seen.has(parent.messageId) || !isSeriesMember(parent) || !sameRevision(parent, m)) return cur;
+    // An untagged cover letter carries no revision to compare: it is the root of its patches.
+    while (!untagged.has(cur.messageId)) {
+      const parent = parentOf(cur);
+      if (!parent || seen.has(parent.messageId) || !member(parent)) return cur;
+      if (!untagged.has(parent.messageId) && !sameRevision(parent, m)) return cur;
       seen.add(parent.messageId);
       cur = parent;
     }
+    return cur;
   };
 
   const groups = new Map<string, Message[]>();
+  const groupOf = new Map<string, Message[]>();
   for (const m of byId.values()) {
-    if (!isSeriesMember(m)) continue;
+    if (!member(m)) continue;
     const root = rootOf(m);
     const list = groups.get(root.messageId) ?? [];
     list.push(m);
     groups.set(root.messageId, list);
+    groupOf.set(m.messageId, list);
+  }
+  // A group whose root answers a series member of another revision: mixed tags in one thread.
+  for (const [rootId, list] of groups) {
+    const parent = parentOf(byId.get(rootId)!);
+    const into = parent && member(parent) ? groupOf.get(parent.messageId) : undefined;
+    if (!into || into === list || !fits(into, list, untagged)) continue;
+    into.push(...list);
+    for (const m of list) groupOf.set(m.messageId, into);
+    groups.delete(rootId);
   }
 
   // Unthreaded numbered patches (git format-patch output read from files, or sent without
@@ -102,10 +168,11 @@ export function groupSeries(messages: readonly Message[]): Grouped {
   const seriesList: Series[] = [];
   const owner = new Map<string, string>();
   for (const list of merged) {
-    const sorted = [...list].sort((a, b) => (a.parsedSubject.index ?? 1) - (b.parsedSubject.index ?? 1));
+    const sorted = [...list].sort((a, b) => slotOf(a, untagged) - slotOf(b, untagged));
     const first = sorted[0]!;
     const total = Math.max(1, ...sorted.map((m) => m.parsedSubject.total ?? 1));
-    const cover = sorted.find((m) => m.kind === "cover");
+    const found = sorted.find((m) => m.kind === "cover" || untagged.has(m.messageId));
+    const cover = found && found.kind !== "cover" ? { ...found, kind: "cover" as const } : found;
     const slots: (Message | undefined)[] = Array.from({ length: total }, () => undefined);
     const duplicates: Message[] = [];
     for (const m of sorted) {
@@ -123,9 +190,10 @@ export function groupSeries(messages: readonly Message[]): Grouped {
     seriesList.push({
       id,
       title: head.parsedSubject.title,
-      revision: head.parsedSubject.revision,
+      // The highest tag: a `v2` on some patches of a thread names the revision of all of them.
+      revision: Math.max(...sorted.map((m) => m.parsedSubject.revision)),
       total,
-      rfc: head.parsedSubject.rfc,
+      rfc: sorted.some((m) => m.parsedSubject.rfc),
       cover,
       slots,
       missing,
@@ -141,7 +209,7 @@ export function groupSeries(messages: readonly Message[]): Grouped {
   const other: Message[] = [];
   const replyMaps = new Map(seriesList.map((s) => [s.id, s.replies as Map<string, Message[]>]));
   for (const m of byId.values()) {
-    if (isSeriesMember(m)) continue;
+    if (member(m)) continue;
     if (m.kind !== "reply") {
       other.push(m);
       continue;
@@ -156,7 +224,7 @@ export function groupSeries(messages: readonly Message[]): Grouped {
       seen.add(id);
       const p = byId.get(id);
       if (!p) continue;
-      if (isSeriesMember(p)) target = p;
+      if (member(p)) target = p;
       else queue.unshift(...parentIds(p));
     }
     const seriesId = target ? owner.get(target.messageId) : undefined;

@@ -2,6 +2,7 @@ import { InputError, type InputReason } from "../../errors.js";
 import { buildMessage, type Message } from "../../patch/message.js";
 import type { Skip } from "../../review/review.js";
 import { parseMime } from "../mime.js";
+import { plainDiffFields } from "./plain-diff.js";
 import { readMessages, type RawMessage } from "./reader.js";
 
 export interface Loaded {
@@ -19,7 +20,8 @@ export async function loadOne(raw: RawMessage): Promise<Message | Skip> {
   const skip = (reason: InputReason, detail: string): Skip => ({ source: raw.source, messageId, reason, detail });
   let stage: "decode" | "build" = "decode";
   try {
-    const fields = await parseMime(raw);
+    // Plain `git diff` / `git show` output has no headers to decode: it is one patch as it is.
+    const fields = plainDiffFields(raw) ?? (await parseMime(raw));
     messageId = fields.messageId;
     stage = "build";
     // A count past MAX_SERIES_PATCHES is refused there, before any slot exists.
