@@ -496,6 +496,42 @@ function mergeChanges(raw: readonly RawTouch[]): Touch[] {
 }
 
 /**
+ * Code moved from one file of a patch to another (a helper moved to a header, a driver split in
+ * two): the same code of the same kind, left unpaired in both files, is paired as counterparts.
+ */
+export function pairAcrossFiles(files: readonly FileTouches[]): readonly FileTouches[] {
+  const key = (t: Touch) => `${t.kind}|${layoutFree(t.code)}`;
+  const removed = new Map<string, { file: FileTouches; touch: Touch }[]>();
+  for (const file of files) {
+    for (const touch of file.touches) {
+      if (touch.change !== "removed" || touch.counterpart) continue;
+      removed.set(key(touch), [...(removed.get(key(touch)) ?? []), { file, touch }]);
+    }
+  }
+  if (removed.size === 0) return files;
+  const pairs = new Map<Touch, Touch>();
+  for (const file of files) {
+    for (const touch of file.touches) {
+      if (touch.change !== "added" || touch.counterpart) continue;
+      const other = removed.get(key(touch))?.find((r) => r.file !== file && !pairs.has(r.touch));
+      if (!other) continue;
+      pairs.set(touch, other.touch);
+      pairs.set(other.touch, touch);
+    }
+  }
+  if (pairs.size === 0) return files;
+  return files.map((file) => ({
+    ...file,
+    touches: file.touches.map((touch) => {
+      const other = pairs.get(touch);
+      if (!other) return touch;
+      const { change: _c, counterpart: _p, ...rest } = other;
+      return { ...touch, counterpart: rest };
+    }),
+  }));
+}
+
+/**
  * Userspace code is judged on the functions a hunk shows whole (or in part, for the checks
  * that need no whole function): the new version only, since what matters is how the code
  * behaves after the change. Only files that handle dma-buf fds are in scope.

@@ -1,4 +1,4 @@
-import { classifyFile, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
+import { classifyFile, pairAcrossFiles, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
 import { matchFixes, matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
 import { isMinorPath } from "../analysis/vocabulary.js";
 import type { CParser } from "../patch/c-source.js";
@@ -55,7 +55,7 @@ export function touchesDmaBuf(r: SeriesReview): boolean {
  */
 export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser, model?: ModelContext): SeriesReview {
   const classified = series.slots.flatMap((m, i) =>
-    m ? [{ message: m, index: i + 1, files: m.files.map((f) => classifyFile(f, parser)) }] : [],
+    m ? [{ message: m, index: i + 1, files: pairAcrossFiles(m.files.map((f) => classifyFile(f, parser))) }] : [],
   );
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),

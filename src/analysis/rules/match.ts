@@ -1,5 +1,5 @@
 import picomatch from "picomatch";
-import type { Touch, FileTouches } from "../touch.js";
+import type { Counterpart, Touch, FileTouches } from "../touch.js";
 import { SEVERITY_RANK, type MatcherDoc, type RuleDoc } from "./schema.js";
 
 export interface Rule {
@@ -149,12 +149,18 @@ function beforeView(file: FileTouches): FileTouches {
  * touch (the patch carries the problem over: a rename, a rewrap, a move), or the new code of a
  * removed one (nothing was removed in substance). A finding is about what the patch changes.
  */
-export function heldOnOtherSide(rule: Rule, touch: Touch, file: FileTouches): boolean {
+export function heldOnOtherSide(rule: Rule, touch: Touch, file: FileTouches, patch: readonly FileTouches[] = [file]): boolean {
   const other = touch.counterpart;
   // Only a rule about what code is present asks this; one about a change itself (an ABI line
   // modified, an entry removed) is answered by the change.
   if (!other || !aboutPresentCode(rule)) return false;
-  return rule.match({ ...other, change: touch.change }, touch.change === "removed" ? file : beforeView(file));
+  const where = fileOf(other, file, patch);
+  return rule.match({ ...other, change: touch.change }, touch.change === "removed" ? where : beforeView(where));
+}
+
+/** The file a counterpart is in: the touch's own, or another file of the patch for a move. */
+function fileOf(other: Counterpart, file: FileTouches, patch: readonly FileTouches[]): FileTouches {
+  return other.file === file.file.path ? file : (patch.find((f) => f.file.path === other.file) ?? file);
 }
 
 /**
@@ -177,7 +183,7 @@ function renamedCall(old: Touch, file: FileTouches): boolean {
  * (a driver removed is not a fix), and a rule judged against the series (with/without) is not
  * asked about the old code, which the series context does not describe.
  */
-function fixedBy(rule: Rule, touch: Touch, file: FileTouches): Touch | undefined {
+function fixedBy(rule: Rule, touch: Touch, file: FileTouches, patch: readonly FileTouches[]): Touch | undefined {
   if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without) return undefined;
   if (!aboutPresentCode(rule)) return undefined;
   // A removed touch is asked from its own side; an added one with a counterpart is the same pair.
@@ -190,7 +196,7 @@ function fixedBy(rule: Rule, touch: Touch, file: FileTouches): Touch | undefined
   if (!now && renamedCall(old, file)) return undefined;
   if (!now && !(old.function && file.functionCalls.has(old.function))) return undefined;
   if (!rule.match({ ...old, change: "added" }, beforeView(file))) return undefined;
-  if (now && rule.match({ ...now, change: "added" }, file)) return undefined;
+  if (now && rule.match({ ...now, change: "added" }, now === touch ? file : fileOf(now, file, patch))) return undefined;
   return old;
 }
 
@@ -210,7 +216,7 @@ export function matchRules(rules: readonly Rule[], patch: readonly FileTouches[]
     const seen = new Set<string>();
     for (const file of patch) {
       for (const touch of file.touches) {
-        if (!rule.match(touch, file) || heldOnOtherSide(rule, touch, file)) continue;
+        if (!rule.match(touch, file) || heldOnOtherSide(rule, touch, file, patch)) continue;
         const key = `${touch.file}:${touch.line}`;
         if (seen.has(key)) continue;
         seen.add(key);
@@ -229,7 +235,7 @@ export function matchFixes(rules: readonly Rule[], patch: readonly FileTouches[]
     for (const file of patch) {
       for (const touch of file.touches) {
         if (touch.change === "added" || (touch.change === "modified" && !touch.counterpart)) continue;
-        const old = fixedBy(rule, touch, file);
+        const old = fixedBy(rule, touch, file, patch);
         const key = `${touch.file}:${touch.line}`;
         if (!old || seen.has(key)) continue;
         seen.add(key);
