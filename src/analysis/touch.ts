@@ -97,6 +97,11 @@ export interface FileTouches {
   readonly functionCalls: ReadonlyMap<string, ReadonlySet<string>>;
   /** The same for the old version (context and removed lines): what a rule saw before the patch. */
   readonly functionCallsBefore: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Unchanged lines with calls in functions whose calls the patch changes: never reported as
+   * they are, only asked whether the patch fixed something about them.
+   */
+  readonly context?: readonly Touch[];
 }
 
 interface Side {
@@ -245,20 +250,24 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
 
     const functionCalls = new Map<string, Set<string>>();
     const functionCallsBefore = new Map<string, Set<string>>();
-    const note = (into: Map<string, Set<string>>, frag: Fragment, row: number) => {
+    const note = (into: Map<string, Set<string>>, frag: Fragment, row: number): string | undefined => {
       const calls = rowCalls(frag, row);
-      if (calls.length === 0) return;
+      if (calls.length === 0) return undefined;
       const fn = placeRow(frag, row).function;
-      if (!fn) return;
+      if (!fn) return undefined;
       const set = into.get(fn) ?? new Set<string>();
       for (const c of calls) set.add(c.name);
       into.set(fn, set);
+      return fn;
     };
+    const contextCalls: { p: (typeof parsed)[number]; row: number; fn: string }[] = [];
     for (const p of parsed) {
       for (let row = 0; row < p.post.rows.length; row++) {
         note(functionCalls, p.postFrag, row);
         // A context row reads the same on both sides: the old version reuses the new parse.
-        if (p.post.lineOf[row]!.type === " ") note(functionCallsBefore, p.postFrag, row);
+        if (p.post.lineOf[row]!.type !== " ") continue;
+        const fn = note(functionCallsBefore, p.postFrag, row);
+        if (fn) contextCalls.push({ p, row, fn });
       }
       if (!p.pre.lineOf.some((l) => l.type === "-")) continue;
       for (let row = 0; row < p.pre.rows.length; row++) if (p.pre.lineOf[row]!.type === "-") note(functionCallsBefore, p.preFrag, row);
@@ -291,6 +300,18 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
     }
     const touches = mergeChanges(raw);
     const inScope = inScopeByPath || touches.length > 0;
+    // Calls the patch leaves alone in a function to which it only adds calls (a lock taken
+    // around them, bracketing added): a rule may hold on them before and not after. A function
+    // that also loses calls may be another one under the same name (renamed, merged): skipped.
+    const context: Touch[] = [];
+    for (const { p, row, fn } of contextCalls) {
+      if (!onlyGains(functionCalls.get(fn), functionCallsBefore.get(fn))) continue;
+      const hl = p.post.lineOf[row]!;
+      for (const t of touchesOfRow(file.path, fileArea, p.postFrag, row, hl, placeRow(p.postFrag, row), "+", p.hunk, implementers)) {
+        const { side: _s, ...rest } = t;
+        context.push({ ...rest, change: "modified" });
+      }
+    }
     return {
       file,
       area: fileArea,
@@ -300,6 +321,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       docOnly: !codeChanged,
       functionCalls,
       functionCallsBefore,
+      context,
     };
   } finally {
     for (const f of fragments) f.tree.delete();
@@ -390,6 +412,11 @@ function touchesOfRow(
     });
   }
   return out;
+}
+
+function onlyGains(after: ReadonlySet<string> | undefined, before: ReadonlySet<string> | undefined): boolean {
+  if (!after || !before) return false;
+  return after.size > before.size && [...before].every((c) => after.has(c));
 }
 
 /** A statement's code without its layout: a re-indent or a rewrap leaves this unchanged. */

@@ -227,6 +227,13 @@ export function matchRules(rules: readonly Rule[], patch: readonly FileTouches[]
   return out;
 }
 
+/** An unchanged line a rule held on before and not after: the patch changed what surrounds it. */
+function fixedAround(rule: Rule, touch: Touch, file: FileTouches): boolean {
+  if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without || !aboutPresentCode(rule)) return false;
+  const asAdded: Touch = { ...touch, change: "added" };
+  return rule.match(asAdded, beforeView(file)) && !rule.match(asAdded, file);
+}
+
 /** Hazards the patch removes, one per rule and place: reported as fixed, never as a warning. */
 export function matchFixes(rules: readonly Rule[], patch: readonly FileTouches[]): RuleMatch[] {
   const out: RuleMatch[] = [];
@@ -240,6 +247,12 @@ export function matchFixes(rules: readonly Rule[], patch: readonly FileTouches[]
         if (!old || seen.has(key)) continue;
         seen.add(key);
         out.push({ rule, touch, with: undefined, fixed: old });
+      }
+      for (const touch of file.context ?? []) {
+        const key = `${touch.file}:${touch.line}`;
+        if (seen.has(key) || !fixedAround(rule, touch, file)) continue;
+        seen.add(key);
+        out.push({ rule, touch, with: undefined, fixed: touch });
       }
     }
   }
