@@ -205,7 +205,9 @@ function evidenceFor(m: RuleMatch, total: number): string[] {
   const t = m.touch;
   const where = `${t.file}:${t.line}${t.function ? ` in ${t.function}()` : ""}`;
   const how = t.placement === "heading" ? " (function from the hunk heading)" : "";
-  const ev = [`${t.change} ${t.kind.replace("-", " ")} ${t.name} at ${where}${how}: ${t.detail}`];
+  // A fix around an unchanged line reports that line itself: it is context, not a change.
+  const change = m.around ? "unchanged" : t.change;
+  const ev = [`${change} ${t.kind.replace("-", " ")} ${t.name} at ${where}${how}: ${t.detail}`];
   if (t.member) ev.push(`the code belongs to dma_buf_ops.${t.member}`);
   if (m.with) {
     const w = m.with.touch;
@@ -226,7 +228,10 @@ function toFinding(m: RuleMatch, files: readonly FileDiff[], patch: number, tota
     line: m.touch.line,
     function: m.touch.function,
     message: m.fixed ? `The patch removes what ${d.id} warns about. Before it: ${fill(d.message, m, total)}` : fill(d.message, m, total),
-    evidence: m.fixed ? [`${m.fixed.kind.replace("-", " ")} ${m.fixed.name} before the patch: ${m.fixed.code.trim()}`, ...evidenceFor(m, total)] : evidenceFor(m, total),
+    evidence:
+      m.fixed && !m.around
+        ? [`${m.fixed.kind.replace("-", " ")} ${m.fixed.name} before the patch: ${m.fixed.code.trim()}`, ...evidenceFor(m, total)]
+        : evidenceFor(m, total),
     quote: quoteFor(files, m.touch),
     references: d.references,
     fingerprint: fingerprint({ rule, file: m.touch.file, function: m.touch.function, code: m.touch.code }),

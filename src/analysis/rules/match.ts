@@ -24,6 +24,8 @@ export interface RuleMatch {
   readonly with: SeriesTouch | undefined;
   /** Set when the match is a hazard the patch removes: the old code the rule held on. */
   readonly fixed?: Touch;
+  /** The fix is around an unchanged line (a lock or bracketing added): the touch is context. */
+  readonly around?: boolean;
 }
 
 type Test = (t: Touch, file: FileTouches) => boolean;
@@ -252,7 +254,7 @@ export function matchFixes(rules: readonly Rule[], patch: readonly FileTouches[]
         const key = `${touch.file}:${touch.line}`;
         if (seen.has(key) || !fixedAround(rule, touch, file)) continue;
         seen.add(key);
-        out.push({ rule, touch, with: undefined, fixed: touch });
+        out.push({ rule, touch, with: undefined, fixed: touch, around: true });
       }
     }
   }
