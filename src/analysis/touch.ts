@@ -64,7 +64,16 @@ export interface Touch {
   readonly condition?: string;
   readonly value?: string;
   readonly placement: Placement["how"];
+  /**
+   * The same statement on the other side of the diff when the hunk renames, rewraps or moves
+   * it: the old code for an added or modified touch, the new code for a removed one. Rules are
+   * asked about both sides, so what the patch merely carries over is not reported as new.
+   */
+  readonly counterpart?: Counterpart;
 }
+
+/** A touch as it reads on the other side of the diff. */
+export type Counterpart = Omit<Touch, "change" | "counterpart">;
 
 export interface UnplacedHunk {
   readonly file: string;
@@ -86,6 +95,13 @@ export interface FileTouches {
   readonly docOnly: boolean;
   /** Every call visible in the new version of each function (context and added lines). */
   readonly functionCalls: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The same for the old version (context and removed lines): what a rule saw before the patch. */
+  readonly functionCallsBefore: ReadonlyMap<string, ReadonlySet<string>>;
+  /**
+   * Unchanged lines with calls in functions whose calls the patch changes: never reported as
+   * they are, only asked whether the patch fixed something about them.
+   */
+  readonly context?: readonly Touch[];
 }
 
 interface Side {
@@ -162,6 +178,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       unplaced: [],
       docOnly: area === "documentation" || /\.(rst|txt|md)$/.test(file.path),
       functionCalls: new Map(),
+      functionCallsBefore: new Map(),
     };
   }
   const lines = file.hunks.reduce((n, h) => n + h.lines.length, 0);
@@ -176,6 +193,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       unplaced: [],
       docOnly: false,
       functionCalls: new Map(),
+      functionCallsBefore: new Map(),
       notReviewed: `not reviewed: ${what}, over the limit of ${MAX_FILE_DIFF_LINES.toLocaleString("en-US")} lines`,
     };
   }
@@ -231,16 +249,28 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
     }
 
     const functionCalls = new Map<string, Set<string>>();
+    const functionCallsBefore = new Map<string, Set<string>>();
+    const note = (into: Map<string, Set<string>>, frag: Fragment, row: number): string | undefined => {
+      const calls = rowCalls(frag, row);
+      if (calls.length === 0) return undefined;
+      const fn = placeRow(frag, row).function;
+      if (!fn) return undefined;
+      const set = into.get(fn) ?? new Set<string>();
+      for (const c of calls) set.add(c.name);
+      into.set(fn, set);
+      return fn;
+    };
+    const contextCalls: { p: (typeof parsed)[number]; row: number; fn: string }[] = [];
     for (const p of parsed) {
       for (let row = 0; row < p.post.rows.length; row++) {
-        const calls = rowCalls(p.postFrag, row);
-        if (calls.length === 0) continue;
-        const fn = placeRow(p.postFrag, row).function;
-        if (!fn) continue;
-        const set = functionCalls.get(fn) ?? new Set<string>();
-        for (const c of calls) set.add(c.name);
-        functionCalls.set(fn, set);
+        note(functionCalls, p.postFrag, row);
+        // A context row reads the same on both sides: the old version reuses the new parse.
+        if (p.post.lineOf[row]!.type !== " ") continue;
+        const fn = note(functionCallsBefore, p.postFrag, row);
+        if (fn) contextCalls.push({ p, row, fn });
       }
+      if (!p.pre.lineOf.some((l) => l.type === "-")) continue;
+      for (let row = 0; row < p.pre.rows.length; row++) if (p.pre.lineOf[row]!.type === "-") note(functionCallsBefore, p.preFrag, row);
     }
 
     const raw: RawTouch[] = [];
@@ -270,6 +300,18 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
     }
     const touches = mergeChanges(raw);
     const inScope = inScopeByPath || touches.length > 0;
+    // Calls the patch leaves alone in a function to which it only adds calls (a lock taken
+    // around them, bracketing added): a rule may hold on them before and not after. A function
+    // that also loses calls may be another one under the same name (renamed, merged): skipped.
+    const context: Touch[] = [];
+    for (const { p, row, fn } of contextCalls) {
+      if (!onlyGains(functionCalls.get(fn), functionCallsBefore.get(fn))) continue;
+      const hl = p.post.lineOf[row]!;
+      for (const t of touchesOfRow(file.path, fileArea, p.postFrag, row, hl, placeRow(p.postFrag, row), "+", p.hunk, implementers)) {
+        const { side: _s, ...rest } = t;
+        context.push({ ...rest, change: "modified" });
+      }
+    }
     return {
       file,
       area: fileArea,
@@ -278,6 +320,8 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
       unplaced: inScope ? unplaced : [],
       docOnly: !codeChanged,
       functionCalls,
+      functionCallsBefore,
+      context,
     };
   } finally {
     for (const f of fragments) f.tree.delete();
@@ -371,9 +415,27 @@ function touchesOfRow(
   return out;
 }
 
+function onlyGains(after: ReadonlySet<string> | undefined, before: ReadonlySet<string> | undefined): boolean {
+  if (!after || !before) return false;
+  return after.size > before.size && [...before].every((c) => after.has(c));
+}
+
+/** A statement's code without its layout: a re-indent or a rewrap leaves this unchanged. */
+function layoutFree(code: string): string {
+  return code.replace(/\s+/g, "");
+}
+
+function strip(t: RawTouch): Counterpart {
+  const { side: _s, counterpart: _p, ...rest } = t;
+  return rest;
+}
+
 /**
  * A touch removed and re-added in the same function with the same name is one modification,
- * reported at the added line (what the reviewer reads in the new version).
+ * reported at the added line (what the reviewer reads in the new version); re-added with the
+ * same code save for layout, it is no change at all. What stays unpaired is paired once more,
+ * as counterparts that both stay reported: the same code moved to another function, then a
+ * call renamed or rewritten in place (nearest of its kind in the same function).
  */
 function mergeChanges(raw: readonly RawTouch[]): Touch[] {
   const out: Touch[] = [];
@@ -400,19 +462,51 @@ function mergeChanges(raw: readonly RawTouch[]): Touch[] {
     }
     return undefined;
   };
+  const unpaired: RawTouch[] = [];
   for (const a of [...added].sort((x, y) => x.line - y.line)) {
     const match = partner(a);
     const { side: _s, ...rest } = a;
     if (match) {
       used.add(match);
-      if (match.code.trim() === a.code.trim()) continue; // moved, not changed
-      out.push({ ...rest, change: "modified", oldLine: match.oldLine });
-    } else out.push({ ...rest, change: "added" });
+      if (layoutFree(match.code) === layoutFree(a.code)) continue; // moved or re-indented, not changed
+      out.push({ ...rest, change: "modified", oldLine: match.oldLine, counterpart: strip(match) });
+    } else unpaired.push(a);
   }
-  for (const r of removed) {
-    if (used.has(r)) continue;
+  const left = removed.filter((r) => !used.has(r));
+  const pairs = new Map<RawTouch, RawTouch>();
+  const pair = (a: RawTouch, r: RawTouch) => {
+    pairs.set(a, r);
+    pairs.set(r, a);
+  };
+  // Moved: the same code of the same kind elsewhere in the file. Bounded per code string.
+  const byCode = new Map<string, RawTouch[]>();
+  for (const r of left) {
+    const k = `${r.kind}|${layoutFree(r.code)}`;
+    byCode.set(k, [...(byCode.get(k) ?? []), r]);
+  }
+  for (const a of unpaired) {
+    const r = byCode.get(`${a.kind}|${layoutFree(a.code)}`)?.find((c) => !pairs.has(c));
+    if (r) pair(a, r);
+  }
+  // Renamed or rewritten in place: the nearest removed touch of the same kind in the same function.
+  for (const a of unpaired) {
+    if (pairs.has(a) || !a.function) continue;
+    let best: RawTouch | undefined;
+    for (const r of left) {
+      if (pairs.has(r) || r.kind !== a.kind || r.function !== a.function || Math.abs(r.line - a.line) > 10) continue;
+      if (!best || Math.abs(r.line - a.line) < Math.abs(best.line - a.line)) best = r;
+    }
+    if (best) pair(a, best);
+  }
+  for (const a of unpaired) {
+    const { side: _s, ...rest } = a;
+    const other = pairs.get(a);
+    out.push({ ...rest, change: "added", ...(other ? { counterpart: strip(other) } : {}) });
+  }
+  for (const r of left) {
     const { side: _s, ...rest } = r;
-    out.push({ ...rest, change: "removed" });
+    const other = pairs.get(r);
+    out.push({ ...rest, change: "removed", ...(other ? { counterpart: strip(other) } : {}) });
   }
   // One touch per (kind, name, line, change): a line that is both a call and inside an ops
   // implementation reports each once; a changed implementation is one touch, at its first line.
@@ -427,6 +521,42 @@ function mergeChanges(raw: readonly RawTouch[]): Touch[] {
       return true;
     })
     .sort((a, b) => a.line - b.line || a.kind.localeCompare(b.kind));
+}
+
+/**
+ * Code moved from one file of a patch to another (a helper moved to a header, a driver split in
+ * two): the same code of the same kind, left unpaired in both files, is paired as counterparts.
+ */
+export function pairAcrossFiles(files: readonly FileTouches[]): readonly FileTouches[] {
+  const key = (t: Touch) => `${t.kind}|${layoutFree(t.code)}`;
+  const removed = new Map<string, { file: FileTouches; touch: Touch }[]>();
+  for (const file of files) {
+    for (const touch of file.touches) {
+      if (touch.change !== "removed" || touch.counterpart) continue;
+      removed.set(key(touch), [...(removed.get(key(touch)) ?? []), { file, touch }]);
+    }
+  }
+  if (removed.size === 0) return files;
+  const pairs = new Map<Touch, Touch>();
+  for (const file of files) {
+    for (const touch of file.touches) {
+      if (touch.change !== "added" || touch.counterpart) continue;
+      const other = removed.get(key(touch))?.find((r) => r.file !== file && !pairs.has(r.touch));
+      if (!other) continue;
+      pairs.set(touch, other.touch);
+      pairs.set(other.touch, touch);
+    }
+  }
+  if (pairs.size === 0) return files;
+  return files.map((file) => ({
+    ...file,
+    touches: file.touches.map((touch) => {
+      const other = pairs.get(touch);
+      if (!other) return touch;
+      const { change: _c, counterpart: _p, ...rest } = other;
+      return { ...touch, counterpart: rest };
+    }),
+  }));
 }
 
 /**
@@ -487,5 +617,6 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
     unplaced: [],
     docOnly: false,
     functionCalls: new Map(),
+    functionCallsBefore: new Map(),
   };
 }

@@ -38,6 +38,13 @@ export function areaOfPath(path: string): Area {
   return "other";
 }
 
+/** Selftests, KUnit tests, documentation, tools and samples: code no shared buffer runs through. */
+const MINOR_PATH = /^(Documentation|tools|samples)\/|(^|\/)(selftests|tests|kunit)\/|^drivers\/dma-buf\/(st-[\w-]+|selftest)\.[ch]$/;
+
+export function isMinorPath(path: string): boolean {
+  return MINOR_PATH.test(path);
+}
+
 export function isCSource(path: string): boolean {
   return /\.(c|h|cc|cpp|cxx|hh|hpp|hxx)$/.test(path);
 }

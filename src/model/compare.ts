@@ -111,6 +111,12 @@ function missedCause(b: Evaluated, after: World): string | undefined {
   return undefined;
 }
 
+function sameScenario(b: Evaluated, a: Evaluated): boolean {
+  const bt = b.outcome.trace;
+  const at = a.outcome.trace;
+  return b.outcome.kind === a.outcome.kind && bt.length === at.length && bt.every((line, i) => line === at[i]);
+}
+
 /**
  * Evaluate the matrix before and after a series' effects and sort every configuration whose
  * outcome changes: false positives, fixed hazards, new hazards, slower paths, userspace-visible
@@ -148,8 +154,11 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     if (HAZARD.has(bk) && !HAZARD.has(ak)) fixed.push(change(b, a, b.outcome.trace));
     else if (HAZARD.has(bk) && HAZARD.has(ak)) {
       // Left open: data corrupts although userspace brackets every access, on a configuration
-      // the series set out to change. Unbracketed patterns are userspace bugs, not misses.
-      const aimed = gated || touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
+      // the series set out to change. Unbracketed patterns are userspace bugs, not misses. An
+      // exporter or importer change whose configuration fails exactly as before (same outcome,
+      // same trace) did not touch that path: repeating it on every patch of the driver is noise.
+      const touched = touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
+      const aimed = gated || (touched && !sameScenario(b, a));
       if (aimed && correctUse(b)) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
     } else if (!HAZARD.has(bk) && HAZARD.has(ak) && correctUse(b)) {
       // A misuse pattern (no SYNC, wrong flags) is a userspace bug whatever the kernel does.

@@ -1,5 +1,6 @@
-import { classifyFile, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
-import { matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
+import { classifyFile, pairAcrossFiles, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
+import { matchFixes, matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
+import { isMinorPath } from "../analysis/vocabulary.js";
 import type { CParser } from "../patch/c-source.js";
 import type { FileDiff, Hunk } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
@@ -54,14 +55,14 @@ export function touchesDmaBuf(r: SeriesReview): boolean {
  */
 export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser, model?: ModelContext): SeriesReview {
   const classified = series.slots.flatMap((m, i) =>
-    m ? [{ message: m, index: i + 1, files: m.files.map((f) => classifyFile(f, parser)) }] : [],
+    m ? [{ message: m, index: i + 1, files: pairAcrossFiles(m.files.map((f) => classifyFile(f, parser))) }] : [],
   );
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),
   );
   const perPatch = classified.map((p) => {
     const inScope = p.files.filter((f) => f.inScope);
-    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches) };
+    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches), fixes: matchFixes(rules, inScope) };
   });
 
   let modelResult: ModelResult | undefined;
@@ -85,8 +86,12 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
     }
   }
 
-  const patches = perPatch.map(({ p, inScope, matches }): PatchReview => {
-    const findings = [...matches.map((m) => toFinding(m, p.message.files, p.index, series.total)), ...(extra.get(p.index) ?? [])];
+  const patches = perPatch.map(({ p, inScope, matches, fixes }): PatchReview => {
+    const findings = [
+      ...matches.map((m) => toFinding(m, p.message.files, p.index, series.total)),
+      ...fixes.map((m) => toFinding(m, p.message.files, p.index, series.total)),
+      ...(extra.get(p.index) ?? []),
+    ].map(scoped);
     findings.sort((a, b) => a.file.localeCompare(b.file) || a.line - b.line || a.rule.localeCompare(b.rule));
     return {
       message: p.message,
@@ -103,8 +108,17 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   return { series, patches, model: modelResult && model ? { catalog: model.catalog.version, result: modelResult } : undefined };
 }
 
+/**
+ * Selftests, documentation, tools and samples ship in no kernel that shares a buffer: what the
+ * bot sees there is worth a note, never a warning.
+ */
+function scoped(f: Finding): Finding {
+  if (f.severity === "info" || !isMinorPath(f.file)) return f;
+  return { ...f, severity: "info", evidence: [...f.evidence, `at most info: ${f.file} is test, documentation, tool or sample code`] };
+}
+
 function fill(template: string, m: RuleMatch, total: number): string {
-  const t = m.touch;
+  const t = m.fixed ?? m.touch;
   const w = m.with?.touch;
   const values: Record<string, string | undefined> = {
     name: t.name,
@@ -192,7 +206,9 @@ function evidenceFor(m: RuleMatch, total: number): string[] {
   const t = m.touch;
   const where = `${t.file}:${t.line}${t.function ? ` in ${t.function}()` : ""}`;
   const how = t.placement === "heading" ? " (function from the hunk heading)" : "";
-  const ev = [`${t.change} ${t.kind.replace("-", " ")} ${t.name} at ${where}${how}: ${t.detail}`];
+  // A fix around an unchanged line reports that line itself: it is context, not a change.
+  const change = m.around ? "unchanged" : t.change;
+  const ev = [`${change} ${t.kind.replace("-", " ")} ${t.name} at ${where}${how}: ${t.detail}`];
   if (t.member) ev.push(`the code belongs to dma_buf_ops.${t.member}`);
   if (m.with) {
     const w = m.with.touch;
@@ -203,19 +219,23 @@ function evidenceFor(m: RuleMatch, total: number): string[] {
 
 function toFinding(m: RuleMatch, files: readonly FileDiff[], patch: number, total: number): Finding {
   const d = m.rule.doc;
+  const rule = m.fixed ? `fixed/${d.id}` : d.id;
   return {
-    rule: d.id,
-    title: d.title,
-    severity: d.severity,
+    rule,
+    title: m.fixed ? `fixed: ${d.title}` : d.title,
+    severity: m.fixed ? "info" : d.severity,
     risk: d.risk,
     file: m.touch.file,
     line: m.touch.line,
     function: m.touch.function,
-    message: fill(d.message, m, total),
-    evidence: evidenceFor(m, total),
+    message: m.fixed ? `The patch removes what ${d.id} warns about. Before it: ${fill(d.message, m, total)}` : fill(d.message, m, total),
+    evidence:
+      m.fixed && !m.around
+        ? [`${m.fixed.kind.replace("-", " ")} ${m.fixed.name} before the patch: ${m.fixed.code.trim()}`, ...evidenceFor(m, total)]
+        : evidenceFor(m, total),
     quote: quoteFor(files, m.touch),
     references: d.references,
-    fingerprint: fingerprint({ rule: d.id, file: m.touch.file, function: m.touch.function, code: m.touch.code }),
+    fingerprint: fingerprint({ rule, file: m.touch.file, function: m.touch.function, code: m.touch.code }),
     patch,
   };
 }

@@ -1,6 +1,6 @@
 import picomatch from "picomatch";
-import type { Touch, FileTouches } from "../touch.js";
-import type { MatcherDoc, RuleDoc } from "./schema.js";
+import type { Counterpart, Touch, FileTouches } from "../touch.js";
+import { SEVERITY_RANK, type MatcherDoc, type RuleDoc } from "./schema.js";
 
 export interface Rule {
   readonly doc: RuleDoc;
@@ -22,6 +22,10 @@ export interface RuleMatch {
   readonly touch: Touch;
   /** The other touch a `series.with` clause found, and where. */
   readonly with: SeriesTouch | undefined;
+  /** Set when the match is a hazard the patch removes: the old code the rule held on. */
+  readonly fixed?: Touch;
+  /** The fix is around an unchanged line (a lock or bracketing added): the touch is context. */
+  readonly around?: boolean;
 }
 
 type Test = (t: Touch, file: FileTouches) => boolean;
@@ -129,6 +133,75 @@ export function compileRule(doc: RuleDoc): Rule {
   };
 }
 
+function aboutPresentCode(rule: Rule): boolean {
+  return list(rule.doc.match.change ?? "any").some((c) => c === "added" || c === "any");
+}
+
+/** The file as it read before the patch: `function-lacks` sees the old calls. */
+const beforeViews = new WeakMap<FileTouches, FileTouches>();
+
+function beforeView(file: FileTouches): FileTouches {
+  let v = beforeViews.get(file);
+  if (!v) beforeViews.set(file, (v = { ...file, functionCalls: file.functionCallsBefore }));
+  return v;
+}
+
+/**
+ * The rule holds on the other side of the diff as well: the old code of an added or modified
+ * touch (the patch carries the problem over: a rename, a rewrap, a move), or the new code of a
+ * removed one (nothing was removed in substance). A finding is about what the patch changes.
+ */
+export function heldOnOtherSide(rule: Rule, touch: Touch, file: FileTouches, patch: readonly FileTouches[] = [file]): boolean {
+  const other = touch.counterpart;
+  // Only a rule about what code is present asks this; one about a change itself (an ABI line
+  // modified, an entry removed) is answered by the change.
+  if (!other || !aboutPresentCode(rule)) return false;
+  const where = fileOf(other, file, patch);
+  return rule.match({ ...other, change: touch.change }, touch.change === "removed" ? where : beforeView(where));
+}
+
+/** The file a counterpart is in: the touch's own, or another file of the patch for a move. */
+function fileOf(other: Counterpart, file: FileTouches, patch: readonly FileTouches[]): FileTouches {
+  return other.file === file.file.path ? file : (patch.find((f) => f.file.path === other.file) ?? file);
+}
+
+/**
+ * The function of a removed call now calls a variant of it the vocabulary may not know
+ * (dma_buf_map_attachment_locked for dma_buf_map_attachment): a rename, not a removal.
+ */
+function renamedCall(old: Touch, file: FileTouches): boolean {
+  const fn = old.function;
+  if (!fn) return false;
+  const before = file.functionCallsBefore.get(fn) ?? new Set<string>();
+  for (const c of file.functionCalls.get(fn) ?? []) {
+    if (c !== old.name && !before.has(c) && (c.includes(old.name) || old.name.includes(c))) return true;
+  }
+  return false;
+}
+
+/**
+ * A hazard the patch removes: a rule that warns about code being added holds on the old code of
+ * this touch and not on the new one, the same call or member on both sides. Code deleted along with its whole function says nothing
+ * (a driver removed is not a fix), and a rule judged against the series (with/without) is not
+ * asked about the old code, which the series context does not describe.
+ */
+function fixedBy(rule: Rule, touch: Touch, file: FileTouches, patch: readonly FileTouches[]): Touch | undefined {
+  if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without) return undefined;
+  if (!aboutPresentCode(rule)) return undefined;
+  // A removed touch is asked from its own side; an added one with a counterpart is the same pair.
+  if (touch.change === "added") return undefined;
+  const old: Touch = touch.change === "removed" ? touch : { ...touch.counterpart!, change: "modified" };
+  const now = touch.change === "removed" ? touch.counterpart : touch;
+  // A call renamed to another changes its contract (dma_buf_vmap to dma_buf_vmap_unlocked), and
+  // whether the old one was wrong depends on the kernel it was written for: no claim either way.
+  if (now && now.name !== old.name) return undefined;
+  if (!now && renamedCall(old, file)) return undefined;
+  if (!now && !(old.function && file.functionCalls.has(old.function))) return undefined;
+  if (!rule.match({ ...old, change: "added" }, beforeView(file))) return undefined;
+  if (now && rule.match({ ...now, change: "added" }, now === touch ? file : fileOf(now, file, patch))) return undefined;
+  return old;
+}
+
 /**
  * Match every rule against the touches of one patch, with the whole series in view for
  * `series.with` / `series.without` (a flag added in patch 1 and set in patch 2).
@@ -145,11 +218,43 @@ export function matchRules(rules: readonly Rule[], patch: readonly FileTouches[]
     const seen = new Set<string>();
     for (const file of patch) {
       for (const touch of file.touches) {
-        if (!rule.match(touch, file)) continue;
+        if (!rule.match(touch, file) || heldOnOtherSide(rule, touch, file, patch)) continue;
         const key = `${touch.file}:${touch.line}`;
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({ rule, touch, with: withTouch });
+      }
+    }
+  }
+  return out;
+}
+
+/** An unchanged line a rule held on before and not after: the patch changed what surrounds it. */
+function fixedAround(rule: Rule, touch: Touch, file: FileTouches): boolean {
+  if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without || !aboutPresentCode(rule)) return false;
+  const asAdded: Touch = { ...touch, change: "added" };
+  return rule.match(asAdded, beforeView(file)) && !rule.match(asAdded, file);
+}
+
+/** Hazards the patch removes, one per rule and place: reported as fixed, never as a warning. */
+export function matchFixes(rules: readonly Rule[], patch: readonly FileTouches[]): RuleMatch[] {
+  const out: RuleMatch[] = [];
+  for (const rule of rules) {
+    const seen = new Set<string>();
+    for (const file of patch) {
+      for (const touch of file.touches) {
+        if (touch.change === "added" || (touch.change === "modified" && !touch.counterpart)) continue;
+        const old = fixedBy(rule, touch, file, patch);
+        const key = `${touch.file}:${touch.line}`;
+        if (!old || seen.has(key)) continue;
+        seen.add(key);
+        out.push({ rule, touch, with: undefined, fixed: old });
+      }
+      for (const touch of file.context ?? []) {
+        const key = `${touch.file}:${touch.line}`;
+        if (seen.has(key) || !fixedAround(rule, touch, file)) continue;
+        seen.add(key);
+        out.push({ rule, touch, with: undefined, fixed: touch, around: true });
       }
     }
   }
