@@ -59,9 +59,11 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),
   );
+  // Every file, in scope or not: a header of the series may define the lock wrapper a driver calls.
+  const seriesFiles = classified.flatMap((p) => p.files);
   const perPatch = classified.map((p) => {
     const inScope = p.files.filter((f) => f.inScope);
-    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches) };
+    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches, seriesFiles) };
   });
 
   let modelResult: ModelResult | undefined;

@@ -1,11 +1,12 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
 import type { Catalog, Exporter, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
+import { describeSchemaError as describe } from "./schema-error.js";
 
 type Kind = "exporter" | "importer" | "pattern";
 
@@ -18,13 +19,6 @@ function perPlatform<T>(v: T | Record<Platform, T>): PerPlatform<T> {
 function deviceCoherent(v: unknown): PerPlatform<boolean> {
   if (v === "platform-default") return { x86: true, arm64: false, arm32: false };
   return perPlatform(v as boolean | Record<Platform, boolean>);
-}
-
-function describe(err: ErrorObject): string {
-  const field = err.instancePath.replace(/^\//, "").replace(/\//g, ".");
-  if (err.keyword === "additionalProperties") return `field ${field ? `${field}.` : ""}${String(err.params["additionalProperty"])} is not allowed`;
-  if (err.keyword === "required") return `field ${field ? `${field}.` : ""}${String(err.params["missingProperty"])} is required`;
-  return `field ${field || "(top level)"} ${err.message ?? "is invalid"}`;
 }
 
 function parseStep(s: string): Step {

@@ -4,7 +4,9 @@ import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
+import { describeSchemaError as describe } from "../catalog/schema-error.js";
 import { compileRule, type Rule } from "./match.js";
+import { loadFacts } from "../catalog/facts.js";
 import type { RuleDoc } from "./schema.js";
 
 /** The package's own rules/ directory, whether running from src/ or dist/src/. */
@@ -38,15 +40,6 @@ async function yamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-function describe(err: ErrorObject): string {
-  const field = err.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
-  if (err.keyword === "additionalProperties") {
-    return `field ${field === "(top level)" ? "" : `${field}.`}${String(err.params["additionalProperty"])} is not allowed`;
-  }
-  if (err.keyword === "required") return `field ${field === "(top level)" ? "" : `${field}.`}${String(err.params["missingProperty"])} is required`;
-  return `field ${field} ${err.message ?? "is invalid"}`;
-}
-
 /**
  * Load and validate one rule file. A broken rule is an error naming the file and the field;
  * the id must equal the path under rules/ without `.yaml`.
@@ -68,8 +61,10 @@ export async function loadRuleFile(file: string, rulesDir: string, idRoot = rule
   if (rule.id !== expectedId) {
     throw new InputError("bad-rule", `field id is "${rule.id}" but the file path says "${expectedId}"`, file);
   }
+  // Outside the try below: a broken catalog file is its own error, not this rule's.
+  const facts = await loadFacts(rulesDir);
   try {
-    return compileRule(rule);
+    return compileRule(rule, facts);
   } catch (err) {
     throw new InputError("bad-rule", (err as Error).message, file);
   }

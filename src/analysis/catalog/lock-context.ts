@@ -1,0 +1,162 @@
+import type { FileDiff, Hunk } from "../../patch/diff.js";
+import type { FileTouches, Touch } from "../touch.js";
+import type { LockFacts } from "./facts.js";
+
+/**
+ * Whether dmabuf->resv is held where a touch is, as far as the diff shows. `certain` evidence
+ * (a lock call or an assertion earlier in the same function) may make a rule speak; the rest
+ * (naming, a callback the core calls locked, a driver wrapper) only keeps rules quiet.
+ */
+export type ResvState =
+  | { readonly state: "held"; readonly certain: boolean; readonly how: string }
+  | { readonly state: "not-held"; readonly how: string }
+  | { readonly state: "unknown" };
+
+/** Functions the series defines that lock or unlock and do not undo it: its own wrappers. */
+export interface LockWrappers {
+  readonly lock: ReadonlySet<string>;
+  readonly unlock: ReadonlySet<string>;
+}
+
+export function lockWrappers(files: readonly FileTouches[], facts: LockFacts): LockWrappers {
+  const lock = new Set<string>();
+  const unlock = new Set<string>();
+  for (const f of files) {
+    for (const [fn, calls] of f.functionCalls) {
+      const locks = [...calls].some((c) => facts.lockCalls.has(c));
+      const unlocks = [...calls].some((c) => facts.unlockCalls.has(c));
+      if (locks && !unlocks) lock.add(fn);
+      if (unlocks && !locks) unlock.add(fn);
+    }
+  }
+  return { lock, unlock };
+}
+
+interface Row {
+  readonly text: string;
+  readonly line: number;
+}
+
+function indentOf(text: string): number {
+  const lead = /^[\t ]*/.exec(text)![0];
+  let n = 0;
+  for (const ch of lead) n += ch === "\t" ? 8 : 1;
+  return n;
+}
+
+/** The code of a row without comments and string contents, so a call named in either is no call. */
+function codeOf(text: string): string {
+  return text
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\/\*.*?\*\//g, "")
+    .replace(/\/\/.*$/, "")
+    .replace(/^\s*\*.*$/, "");
+}
+
+const CALL = /\b([A-Za-z_]\w*)\s*\(/g;
+
+function callsIn(code: string): { name: string; rest: string }[] {
+  return [...code.matchAll(CALL)].map((m) => ({ name: m[1]!, rest: code.slice(m.index! + m[0].length) }));
+}
+
+/** Rows of the function around `line`, from its first visible row up to (not including) `line`. */
+function rowsBefore(hunk: Hunk, line: number, fn: string): { rows: Row[]; startSeen: boolean } | undefined {
+  const post = hunk.lines.filter((l) => l.type !== "-" && l.newLine !== undefined);
+  const at = post.findIndex((l) => l.newLine === line);
+  if (at < 0) return undefined;
+  const start = new RegExp(`^[A-Za-z_].*\\b${fn}\\s*\\(`);
+  let from = 0;
+  let startSeen = false;
+  for (let i = at - 1; i >= 0; i--) {
+    const t = post[i]!.text;
+    if (start.test(t) && !/;\s*$/.test(t)) {
+      from = i;
+      startSeen = true;
+      break;
+    }
+    // The closing brace of the function before: this one starts after it.
+    if (/^}/.test(t)) {
+      from = i + 1;
+      break;
+    }
+  }
+  return { rows: post.slice(from, at).map((l) => ({ text: l.text, line: l.newLine! })), startSeen };
+}
+
+function hunkOf(file: FileDiff, line: number): Hunk | undefined {
+  return file.hunks.find((h) => h.lines.some((l) => l.type !== "-" && l.newLine === line));
+}
+
+/**
+ * The reservation lock's state at a touch, read from the function's visible rows before it:
+ * lock and unlock calls (a catalog call or a wrapper the series defines), assertions, might_lock
+ * annotations and calls that take the lock themselves; then the function's name and the
+ * exporter callback it implements. An unlock deeper than the touch is an early exit, not a
+ * release; a lock deeper than the touch may not have been taken.
+ */
+export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, wrappers: LockWrappers): ResvState {
+  const fn = touch.function;
+  if (!fn || touch.change === "removed") return { state: "unknown" };
+  const hunk = hunkOf(file.file, touch.line);
+  const seen = hunk ? rowsBefore(hunk, touch.line, fn) : undefined;
+  const at = hunk?.lines.find((l) => l.type !== "-" && l.newLine === touch.line);
+  const depth = at ? indentOf(at.text) : 0;
+
+  let held: { certain: boolean; how: string } | undefined;
+  let notHeld: string | undefined;
+  let released: string | undefined;
+  for (const row of seen?.rows ?? []) {
+    const code = codeOf(row.text);
+    const rowDepth = indentOf(row.text);
+    for (const { name, rest } of callsIn(code)) {
+      const where = `${name}() at line ${row.line}`;
+      const assertion = facts.assertions.find((a) => a.call === name && (!a.argument || a.argument.test(rest)));
+      if (assertion && rowDepth <= depth) {
+        held = { certain: true, how: `${where} asserts it` };
+        continue;
+      }
+      if (facts.notHeldAnnotations.some((a) => a.call === name && (!a.argument || a.argument.test(rest)))) {
+        if (!held) notHeld = `${where} says the function may take it`;
+        continue;
+      }
+      const certainLock = facts.lockCalls.has(name);
+      if (certainLock || wrappers.lock.has(name) || facts.possibleLockCall.test(name)) {
+        // A lock taken in a branch deeper than the touch may not have been taken at all.
+        const sure = certainLock && rowDepth <= depth;
+        held = { certain: sure, how: `${where} takes it` };
+        released = undefined;
+        continue;
+      }
+      if (facts.unlockCalls.has(name) || wrappers.unlock.has(name)) {
+        if (rowDepth <= depth) {
+          held = undefined;
+          released = `${where} releases it`;
+        }
+        continue;
+      }
+      const contract = facts.functions.get(name)?.contract;
+      if (contract === "takes" && !held) notHeld = `${where} takes it itself, so it was not held there`;
+    }
+  }
+  if (held) return { state: "held", ...held };
+  // The old code called the _unlocked variant here, so its caller did not hold the lock; a
+  // rename to the locked call changes the contract unless the patch takes the lock too.
+  const variant = facts.functions.get(touch.name)?.unlockedVariant;
+  const removedVariant =
+    variant !== undefined && hunk?.lines.some((l) => l.type === "-" && callsIn(codeOf(l.text)).some((c) => c.name === variant));
+  if (removedVariant && touch.change === "added") {
+    return { state: "not-held", how: `the old code called ${variant}() here, which takes the lock itself` };
+  }
+  if (facts.heldName.test(fn)) return { state: "held", certain: false, how: `${fn}() is named as called with the lock held` };
+  const called = touch.member ? facts.callbacks.get(touch.member) : undefined;
+  if (called === "locked") {
+    return { state: "held", certain: false, how: `${fn}() implements ${touch.member}, which the core calls with the lock held` };
+  }
+  if (released) return { state: "not-held", how: released };
+  if (notHeld) return { state: "not-held", how: notHeld };
+  if (facts.notHeldName.test(fn)) return { state: "not-held", how: `${fn}() is named as taking the lock itself` };
+  if (called === "unlocked") {
+    return { state: "not-held", how: `${fn}() implements ${touch.member}, which the core calls without the lock` };
+  }
+  return { state: "unknown" };
+}
