@@ -139,6 +139,11 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
     }
   }
   if (held) return { state: "held", ...held };
+  if (facts.heldName.test(fn)) return { state: "held", certain: false, how: `${fn}() is named as called with the lock held` };
+  const called = touch.member ? facts.callbacks.get(touch.member) : undefined;
+  if (called === "locked") {
+    return { state: "held", certain: false, how: `${fn}() implements ${touch.member}, which the core calls with the lock held` };
+  }
   // The old code called the _unlocked variant here, so its caller did not hold the lock; a
   // rename to the locked call changes the contract unless the patch takes the lock too.
   const variant = facts.functions.get(touch.name)?.unlockedVariant;
@@ -146,11 +151,6 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
     variant !== undefined && hunk?.lines.some((l) => l.type === "-" && callsIn(codeOf(l.text)).some((c) => c.name === variant));
   if (removedVariant && touch.change === "added") {
     return { state: "not-held", how: `the old code called ${variant}() here, which takes the lock itself` };
-  }
-  if (facts.heldName.test(fn)) return { state: "held", certain: false, how: `${fn}() is named as called with the lock held` };
-  const called = touch.member ? facts.callbacks.get(touch.member) : undefined;
-  if (called === "locked") {
-    return { state: "held", certain: false, how: `${fn}() implements ${touch.member}, which the core calls with the lock held` };
   }
   if (released) return { state: "not-held", how: released };
   if (notHeld) return { state: "not-held", how: notHeld };
