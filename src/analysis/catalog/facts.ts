@@ -50,10 +50,18 @@ export interface MemoryKind {
   readonly strings: readonly RegExp[];
 }
 
-/** Facts the rules consult as data: the lock contract and the memory the CPU does not cache. */
+/** A rule of the DMA API, with the advice that would go against it. */
+export interface DmaApiRule {
+  readonly id: string;
+  readonly says: string;
+  readonly contradictedBy: readonly RegExp[];
+}
+
+/** Facts the rules consult as data: the lock contract, memory the CPU does not cache, the DMA API. */
 export interface Facts {
   readonly locks: LockFacts;
   readonly memory: readonly MemoryKind[];
+  readonly dmaApi: readonly DmaApiRule[];
 }
 
 async function validated(rulesDir: string, name: string): Promise<{ file: string; doc: Record<string, unknown> }> {
@@ -71,9 +79,9 @@ async function validated(rulesDir: string, name: string): Promise<{ file: string
   return { file, doc: doc as Record<string, unknown> };
 }
 
-function regexAt(source: string, field: string, file: string): RegExp {
+function regexAt(source: string, field: string, file: string, flags = ""): RegExp {
   try {
-    return new RegExp(source);
+    return new RegExp(source, flags);
   } catch (err) {
     throw new InputError("bad-rule", `field ${field} is not a valid regular expression: ${(err as Error).message}`, file);
   }
@@ -156,10 +164,18 @@ function toMemory(d: Raw, file: string): MemoryKind[] {
   });
 }
 
+function toDmaApi(d: Raw, file: string): DmaApiRule[] {
+  return (d["rules"] as Raw[]).map((r, i) => ({
+    id: r["id"] as string,
+    says: r["says"] as string,
+    contradictedBy: (r["contradicted-by"] as string[]).map((c, j) => regexAt(c, `rules.${i}.contradicted-by.${j}`, file, "i")),
+  }));
+}
+
 const cache = new Map<string, Promise<Facts>>();
 
 /**
- * Load rules/catalog/locks.yaml and memory.yaml, each validated against its schema and then
+ * Load rules/catalog/locks.yaml, memory.yaml and dma-api.yaml, each validated against its schema and then
  * for what a schema cannot say (variants that exist, regexes that compile, no repeats).
  */
 export function loadFacts(rulesDir: string): Promise<Facts> {
@@ -168,7 +184,12 @@ export function loadFacts(rulesDir: string): Promise<Facts> {
     p = (async () => {
       const locks = await validated(rulesDir, "locks");
       const memory = await validated(rulesDir, "memory");
-      return { locks: toLockFacts(locks.doc, locks.file), memory: toMemory(memory.doc, memory.file) };
+      const dmaApi = await validated(rulesDir, "dma-api");
+      return {
+        locks: toLockFacts(locks.doc, locks.file),
+        memory: toMemory(memory.doc, memory.file),
+        dmaApi: toDmaApi(dmaApi.doc, dmaApi.file),
+      };
     })();
     cache.set(rulesDir, p);
     p.catch(() => cache.delete(rulesDir));
