@@ -43,6 +43,8 @@ export interface MemoryKind {
   readonly id: string;
   readonly name: string;
   readonly modelMemory: "wc" | "uncached" | "vram";
+  /** The model's attribute for a CPU alias set up by one of the kind's calls, if it is a mapping kind. */
+  readonly cpuMapping: "wc" | "uncached" | undefined;
   readonly why: string;
   readonly calls: ReadonlySet<string>;
   readonly identifiers: ReadonlySet<string>;
@@ -155,6 +157,7 @@ function toMemory(d: Raw, file: string): MemoryKind[] {
       id,
       name: k["name"] as string,
       modelMemory: k["model-memory"] as MemoryKind["modelMemory"],
+      cpuMapping: k["cpu-mapping"] as MemoryKind["cpuMapping"],
       why: k["why"] as string,
       calls: new Set((r["calls"] as string[] | undefined) ?? []),
       identifiers: new Set((r["identifiers"] as string[] | undefined) ?? []),

@@ -7,6 +7,7 @@ import { InputError } from "../../errors.js";
 import type { Catalog, Exporter, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
 import { describeSchemaError as describe } from "./schema-error.js";
+import { loadFacts } from "./facts.js";
 
 type Kind = "exporter" | "importer" | "pattern";
 
@@ -115,5 +116,11 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
   const exporters = (await load("exporter", "exporters")).map(toExporter);
   const importers = (await load("importer", "importers")).map(toImporter);
   const patterns = (await load("pattern", "patterns")).map(toPattern);
-  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, exporters, importers, patterns };
+  // Which call sets up which CPU mapping is a memory fact, kept once in memory.yaml.
+  hash.update(`memory.yaml\0${await readFile(join(rulesDir, "catalog", "memory.yaml"), "utf8")}\0`);
+  const mappingAttrs = new Map<string, "wc" | "uncached">();
+  for (const kind of (await loadFacts(rulesDir)).memory) {
+    if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
+  }
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, exporters, importers, patterns };
 }

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { dmaApiContradictions } from "../../../src/analysis/catalog/dma-api.js";
 import { loadFacts } from "../../../src/analysis/catalog/facts.js";
+import { loadCatalog } from "../../../src/analysis/catalog/load.js";
 import { defaultRulesDir } from "../../../src/analysis/rules/load.js";
 import { callKind } from "../../../src/analysis/vocabulary.js";
 import { InputError } from "../../../src/errors.js";
@@ -19,6 +20,14 @@ describe("the bundled facts", () => {
     expect(locks.functions.get("dma_buf_begin_cpu_access")?.contract).toBe("takes");
     expect(locks.callbacks.get("map_dma_buf")).toBe("locked");
     expect(locks.callbacks.get("begin_cpu_access")).toBe("unlocked");
+  });
+
+  it("give the model the CPU mapping attribute of each mapping call, from memory.yaml", async () => {
+    const catalog = await loadCatalog(rulesDir);
+    expect(catalog.mappingAttrs.get("pgprot_writecombine")).toBe("wc");
+    expect(catalog.mappingAttrs.get("pgprot_dmacoherent")).toBe("wc");
+    expect(catalog.mappingAttrs.get("pgprot_noncached")).toBe("uncached");
+    expect(catalog.mappingAttrs.has("gen_pool_alloc")).toBe(false);
   });
 
   it("name only dma-buf calls the hunk classifier reports, so a rule can see each one", async () => {
