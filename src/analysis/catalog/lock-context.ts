@@ -35,6 +35,8 @@ export function lockWrappers(files: readonly FileTouches[], facts: LockFacts): L
 interface Row {
   readonly text: string;
   readonly line: number;
+  /** Which hunk the row is in: code between two hunks is not in view. */
+  readonly hunk: number;
 }
 
 function indentOf(text: string): number {
@@ -59,28 +61,29 @@ function callsIn(code: string): { name: string; rest: string }[] {
   return [...code.matchAll(CALL)].map((m) => ({ name: m[1]!, rest: code.slice(m.index! + m[0].length) }));
 }
 
-/** Rows of the function around `line`, from its first visible row up to (not including) `line`. */
-function rowsBefore(hunk: Hunk, line: number, fn: string): { rows: Row[]; startSeen: boolean } | undefined {
-  const post = hunk.lines.filter((l) => l.type !== "-" && l.newLine !== undefined);
-  const at = post.findIndex((l) => l.newLine === line);
-  if (at < 0) return undefined;
+/**
+ * Rows of the function around `line`, from its first visible row up to (not including) `line`,
+ * across earlier hunks when the function began before this one. `startSeen` says whether the
+ * function's first line is in view: if not, what came before may have taken the lock.
+ */
+function rowsBefore(file: FileDiff, line: number, fn: string): { rows: Row[]; startSeen: boolean } | undefined {
+  const hunks = file.hunks.map((h) => h.lines.filter((l) => l.type !== "-" && l.newLine !== undefined));
+  const hi = hunks.findIndex((post) => post.some((l) => l.newLine === line));
+  if (hi < 0) return undefined;
   const start = new RegExp(`^[A-Za-z_].*\\b${fn}\\s*\\(`);
-  let from = 0;
-  let startSeen = false;
-  for (let i = at - 1; i >= 0; i--) {
-    const t = post[i]!.text;
-    if (start.test(t) && !/;\s*$/.test(t)) {
-      from = i;
-      startSeen = true;
-      break;
-    }
-    // The closing brace of the function before: this one starts after it.
-    if (/^}/.test(t)) {
-      from = i + 1;
-      break;
+  const rows: Row[] = [];
+  for (let h = hi; h >= 0; h--) {
+    const post = hunks[h]!;
+    const end = h === hi ? post.findIndex((l) => l.newLine === line) : post.length;
+    for (let i = end - 1; i >= 0; i--) {
+      const t = post[i]!.text;
+      if (start.test(t) && !/;\s*$/.test(t)) return { rows: rows.reverse(), startSeen: true };
+      // The closing brace of the function before: this one starts after it.
+      if (/^}/.test(t)) return { rows: rows.reverse(), startSeen: false };
+      rows.push({ text: t, line: post[i]!.newLine!, hunk: h });
     }
   }
-  return { rows: post.slice(from, at).map((l) => ({ text: l.text, line: l.newLine! })), startSeen };
+  return { rows: rows.reverse(), startSeen: false };
 }
 
 function hunkOf(file: FileDiff, line: number): Hunk | undefined {
@@ -98,7 +101,8 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
   const fn = touch.function;
   if (!fn || touch.change === "removed") return { state: "unknown" };
   const hunk = hunkOf(file.file, touch.line);
-  const seen = hunk ? rowsBefore(hunk, touch.line, fn) : undefined;
+  const here = hunk ? file.file.hunks.indexOf(hunk) : -1;
+  const seen = rowsBefore(file.file, touch.line, fn);
   const at = hunk?.lines.find((l) => l.type !== "-" && l.newLine === touch.line);
   const depth = at ? indentOf(at.text) : 0;
 
@@ -108,6 +112,8 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
   for (const row of seen?.rows ?? []) {
     const code = codeOf(row.text);
     const rowDepth = indentOf(row.text);
+    // Between an earlier hunk and this one is code nobody sees: a lock or unlock may hide there.
+    const inView = row.hunk === here;
     for (const { name, rest } of callsIn(code)) {
       const where = `${name}() at line ${row.line}`;
       const assertion = facts.assertions.find((a) => a.call === name && (!a.argument || a.argument.test(rest)));
@@ -122,7 +128,7 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
       const certainLock = facts.lockCalls.has(name);
       if (certainLock || wrappers.lock.has(name) || facts.possibleLockCall.test(name)) {
         // A lock taken in a branch deeper than the touch may not have been taken at all.
-        const sure = certainLock && rowDepth <= depth;
+        const sure = certainLock && rowDepth <= depth && inView;
         held = { certain: sure, how: `${where} takes it` };
         released = undefined;
         continue;
@@ -130,12 +136,12 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
       if (facts.unlockCalls.has(name) || wrappers.unlock.has(name)) {
         if (rowDepth <= depth) {
           held = undefined;
-          released = `${where} releases it`;
+          released = inView ? `${where} releases it` : undefined;
         }
         continue;
       }
       const contract = facts.functions.get(name)?.contract;
-      if (contract === "takes" && !held) notHeld = `${where} takes it itself, so it was not held there`;
+      if (contract === "takes" && !held && inView) notHeld = `${where} takes it itself, so it was not held there`;
     }
   }
   if (held) return { state: "held", ...held };
@@ -154,6 +160,8 @@ export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, w
   }
   if (released) return { state: "not-held", how: released };
   if (notHeld) return { state: "not-held", how: notHeld };
+  // What the function is says the lock was not held on entry; code out of view may take it since.
+  if (!seen?.startSeen || seen.rows.some((r) => r.hunk !== here)) return { state: "unknown" };
   if (facts.notHeldName.test(fn)) return { state: "not-held", how: `${fn}() is named as taking the lock itself` };
   if (called === "unlocked") {
     return { state: "not-held", how: `${fn}() implements ${touch.member}, which the core calls without the lock` };

@@ -132,3 +132,36 @@ describe("lock context: not held", () => {
     expect(stateAt(fileOf(fn("qux_m", rows)), "dma_buf_vmap")).toEqual({ state: "unknown" });
   });
 });
+
+describe("lock context across hunks", () => {
+  /** A function shown in two hunks with unseen code between them. */
+  function twoHunks(first: readonly string[], second: readonly string[], heading = "static int qux_n(struct qux_bo *bo, struct iosys_map *map)"): FileTouches {
+    const path = "drivers/gpu/drm/qux/qux_import.c";
+    const text = [
+      `diff --git a/${path} b/${path}`,
+      `--- a/${path}`,
+      `+++ b/${path}`,
+      `@@ -10,${first.length} +10,${first.length} @@ struct qux_bo;`,
+      ...first.map((r) => ` ${r}`),
+      `@@ -40,${second.length - 1} +40,${second.length} @@ ${heading}`,
+      ...second.map((r, i) => (i === second.length - 1 ? `+${r}` : ` ${r}`)),
+      "",
+    ].join("\n");
+    return classifyFile(parseDiff(text)[0]!, parser);
+  }
+
+  it("sees a lock taken in an earlier hunk of the function, but not as certain", () => {
+    const f = twoHunks(
+      [`${"static int qux_n(struct qux_bo *bo, struct iosys_map *map)"}`, "{", "\tdma_resv_lock(bo->resv, NULL);"],
+      ["\tbo->busy = true;", "\treturn dma_buf_vmap_unlocked(bo->dmabuf, map);"],
+    );
+    expect(stateAt(f, "dma_buf_vmap_unlocked")).toMatchObject({ state: "held", certain: false });
+  });
+
+  it("does not read the callback's contract when the function began out of view", () => {
+    const heading = "static int qux_dmabuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)";
+    const f = twoHunks(["#include <linux/dma-buf.h>"], ["\tqux_prepare(a);", "\treturn PTR_ERR_OR_ZERO(dma_buf_map_attachment(a, DMA_TO_DEVICE));"], heading);
+    expect(stateAt(f, "dma_buf_map_attachment")).toEqual({ state: "unknown" });
+  });
+});
+
