@@ -1,5 +1,6 @@
 import { classifyFile, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
 import { matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
+import { resvEvidence } from "../analysis/catalog/lock-context.js";
 import type { CParser } from "../patch/c-source.js";
 import type { FileDiff, Hunk } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
@@ -120,6 +121,7 @@ function fill(template: string, m: RuleMatch, total: number): string {
     value: t.value,
     change: t.change,
     area: t.area,
+    resv: resvEvidence(t),
     "with.patch": m.with ? `${m.with.patch}/${total}` : undefined,
     "with.file": w?.file,
     "with.line": w ? String(w.line) : undefined,

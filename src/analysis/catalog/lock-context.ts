@@ -98,6 +98,21 @@ function hunkOf(file: FileDiff, line: number): Hunk | undefined {
  * release; a lock deeper than the touch may not have been taken.
  */
 export function resvStateAt(touch: Touch, file: FileTouches, facts: LockFacts, wrappers: LockWrappers): ResvState {
+  const state = readResvState(touch, file, facts, wrappers);
+  lastState.set(touch, state);
+  return state;
+}
+
+/** The state a rule matched on, kept per touch so a finding can say what showed it. */
+const lastState = new WeakMap<Touch, ResvState>();
+
+/** What showed the lock held or not at a touch a rule matched, in words for a message. */
+export function resvEvidence(touch: Touch): string | undefined {
+  const s = lastState.get(touch);
+  return s && s.state !== "unknown" ? s.how : undefined;
+}
+
+function readResvState(touch: Touch, file: FileTouches, facts: LockFacts, wrappers: LockWrappers): ResvState {
   const fn = touch.function;
   if (!fn || touch.change === "removed") return { state: "unknown" };
   const hunk = hunkOf(file.file, touch.line);

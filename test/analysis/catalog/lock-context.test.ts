@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadFacts, type Facts } from "../../../src/analysis/catalog/facts.js";
-import { lockWrappers, resvStateAt, type ResvState } from "../../../src/analysis/catalog/lock-context.js";
+import { lockWrappers, resvEvidence, resvStateAt, type ResvState } from "../../../src/analysis/catalog/lock-context.js";
+import { allFindings, reviewPath } from "../../helpers/review.js";
 import { defaultRulesDir } from "../../../src/analysis/rules/load.js";
 import { classifyFile, type FileTouches } from "../../../src/analysis/touch.js";
 import { CParser } from "../../../src/patch/c-source.js";
@@ -162,6 +163,22 @@ describe("lock context across hunks", () => {
     const heading = "static int qux_dmabuf_attach(struct dma_buf *dmabuf, struct dma_buf_attachment *a)";
     const f = twoHunks(["#include <linux/dma-buf.h>"], ["\tqux_prepare(a);", "\treturn PTR_ERR_OR_ZERO(dma_buf_map_attachment(a, DMA_TO_DEVICE));"], heading);
     expect(stateAt(f, "dma_buf_map_attachment")).toEqual({ state: "unknown" });
+  });
+});
+
+describe("lock evidence in the finding", () => {
+  it("is kept per touch for the message", () => {
+    const f = fileOf(fn("qux_o", "\tdma_resv_lock(bo->resv, NULL);\n\treturn dma_buf_vmap_unlocked(bo->dmabuf, map);"));
+    const touch = f.touches.find((t) => t.name === "dma_buf_vmap_unlocked")!;
+    expect(resvEvidence(touch)).toBeUndefined();
+    resvStateAt(touch, f, facts.locks, lockWrappers([f], facts.locks));
+    expect(resvEvidence(touch)).toMatch(/^dma_resv_lock\(\) at line \d+ takes it$/);
+  });
+
+  it("names what showed the lock held in the review's message", async () => {
+    const path = new URL("../../../fixtures/rules/locking/takes-resv-while-held/fires-qux-import-under-lock.patch", import.meta.url).pathname;
+    const first = allFindings(await reviewPath(path)).find((x) => x.rule === "locking/takes-resv-while-held")!;
+    expect(first.message).toContain("while it holds dmabuf->resv: dma_resv_lock() at line 48 takes it.");
   });
 });
 
