@@ -7,7 +7,7 @@ import { InputError } from "../../errors.js";
 import { describeSchemaError as describe } from "../catalog/schema-error.js";
 import { compileRule, type Rule } from "./match.js";
 import { loadFacts } from "../catalog/facts.js";
-import { dmaApiContradictions } from "../catalog/dma-api.js";
+import { dmaApiContradictions, lockContradictions } from "../catalog/dma-api.js";
 import type { RuleDoc } from "./schema.js";
 
 /** The package's own rules/ directory, whether running from src/ or dist/src/. */
@@ -64,11 +64,10 @@ export async function loadRuleFile(file: string, rulesDir: string, idRoot = rule
   }
   // Outside the try below: a broken catalog file is its own error, not this rule's.
   const facts = await loadFacts(rulesDir);
-  const against = dmaApiContradictions(rule, facts.dmaApi)[0];
-  if (against) {
-    const what = `field ${against.field} contradicts the DMA API (${against.rule.id}): "${against.text}"`;
-    throw new InputError("bad-rule", what, file);
-  }
+  const api = dmaApiContradictions(rule, facts.dmaApi)[0];
+  if (api) throw new InputError("bad-rule", `field ${api.field} contradicts the DMA API (${api.rule.id}): "${api.text}"`, file);
+  const lock = lockContradictions(rule, facts.locks)[0];
+  if (lock) throw new InputError("bad-rule", `field ${lock.field} contradicts the ${lock.rule.id}: "${lock.text}"`, file);
   try {
     return compileRule(rule, facts);
   } catch (err) {

@@ -2,7 +2,7 @@ import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { dmaApiContradictions } from "../../../src/analysis/catalog/dma-api.js";
+import { dmaApiContradictions, lockContradictions } from "../../../src/analysis/catalog/dma-api.js";
 import { loadFacts } from "../../../src/analysis/catalog/facts.js";
 import { loadCatalog } from "../../../src/analysis/catalog/load.js";
 import { defaultRulesDir } from "../../../src/analysis/rules/load.js";
@@ -20,6 +20,16 @@ describe("the bundled facts", () => {
     expect(locks.functions.get("dma_buf_begin_cpu_access")?.contract).toBe("takes");
     expect(locks.callbacks.get("map_dma_buf")).toBe("locked");
     expect(locks.callbacks.get("begin_cpu_access")).toBe("unlocked");
+  });
+
+  it("catch advice to hold the reservation lock around a call that takes it, and only that", async () => {
+    const { locks } = await loadFacts(rulesDir);
+    const ids = (message: string) => lockContradictions({ message }, locks).map((c) => c.rule.id);
+    expect(ids("Hold the reservation lock while calling dma_buf_begin_cpu_access().")).toEqual(["lock-contract dma_buf_begin_cpu_access"]);
+    expect(ids("Take the resv lock around dma_buf_attach().")).toEqual(["lock-contract dma_buf_attach"]);
+    expect(ids("Take the reservation lock around dma_buf_map_attachment().")).toEqual([]);
+    expect(ids("Drop the reservation lock before dma_buf_attach().")).toEqual([]);
+    expect(ids("Do not hold the resv lock when calling dma_buf_vmap_unlocked().")).toEqual([]);
   });
 
   it("give the model the CPU mapping attribute of each mapping call, from memory.yaml", async () => {
