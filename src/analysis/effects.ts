@@ -29,14 +29,6 @@ export interface PatchMatch {
 
 const COHERENCY_QUERY = new Set(["dev_is_dma_coherent", "dev_dma_coherent"]);
 
-/** The CPU mapping attribute a call installs. */
-const MAPPING_ATTR: Readonly<Record<string, "wc" | "uncached" | undefined>> = {
-  pgprot_writecombine: "wc",
-  pgprot_noncached: "uncached",
-  pgprot_dmacoherent: "wc",
-  dma_mmap_wc: "wc",
-};
-
 /** A gate condition as a predicate over symbols the model knows, or the symbol it does not. */
 export function conditionToPredicate(ast: CondAst): Predicate | { unknown: string } {
   switch (ast.kind) {
@@ -153,7 +145,7 @@ export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, pars
           notModelled(`the model tracks the attribute of the mmap alias only, not of ${t.member}`);
           continue;
         }
-        mmap = e.mmap === "from-call" ? MAPPING_ATTR[t.name] : e.mmap;
+        mmap = e.mmap === "from-call" ? catalog.mappingAttrs.get(t.name) : e.mmap;
         if (!mmap) {
           notModelled(`cannot tell the CPU mapping attribute from ${t.name}()`);
           continue;

@@ -119,6 +119,8 @@ export interface Pattern {
 
 export interface Catalog {
   readonly version: string;
+  /** The CPU mapping attribute a call sets up (pgprot_writecombine: wc), from rules/catalog/memory.yaml. */
+  readonly mappingAttrs: ReadonlyMap<string, "wc" | "uncached">;
   readonly exporters: readonly Exporter[];
   readonly importers: readonly Importer[];
   readonly patterns: readonly Pattern[];

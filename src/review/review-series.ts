@@ -1,6 +1,7 @@
 import { classifyFile, pairAcrossFiles, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
 import { matchFixes, matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
 import { isMinorPath } from "../analysis/vocabulary.js";
+import { resvEvidence } from "../analysis/catalog/lock-context.js";
 import type { CParser } from "../patch/c-source.js";
 import type { FileDiff, Hunk } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
@@ -60,9 +61,11 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),
   );
+  // Every file, in scope or not: a header of the series may define the lock wrapper a driver calls.
+  const seriesFiles = classified.flatMap((p) => p.files);
   const perPatch = classified.map((p) => {
     const inScope = p.files.filter((f) => f.inScope);
-    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches), fixes: matchFixes(rules, inScope) };
+    return { p, inScope, matches: matchRules(rules, inScope, seriesTouches, seriesFiles), fixes: matchFixes(rules, inScope) };
   });
 
   let modelResult: ModelResult | undefined;
@@ -132,6 +135,7 @@ function fill(template: string, m: RuleMatch, total: number): string {
     value: t.value,
     change: t.change,
     area: t.area,
+    resv: resvEvidence(t),
     "with.patch": m.with ? `${m.with.patch}/${total}` : undefined,
     "with.file": w?.file,
     "with.line": w ? String(w.line) : undefined,

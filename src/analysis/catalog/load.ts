@@ -1,11 +1,13 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
 import type { Catalog, Exporter, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
+import { describeSchemaError as describe } from "./schema-error.js";
+import { loadFacts } from "./facts.js";
 
 type Kind = "exporter" | "importer" | "pattern";
 
@@ -18,13 +20,6 @@ function perPlatform<T>(v: T | Record<Platform, T>): PerPlatform<T> {
 function deviceCoherent(v: unknown): PerPlatform<boolean> {
   if (v === "platform-default") return { x86: true, arm64: false, arm32: false };
   return perPlatform(v as boolean | Record<Platform, boolean>);
-}
-
-function describe(err: ErrorObject): string {
-  const field = err.instancePath.replace(/^\//, "").replace(/\//g, ".");
-  if (err.keyword === "additionalProperties") return `field ${field ? `${field}.` : ""}${String(err.params["additionalProperty"])} is not allowed`;
-  if (err.keyword === "required") return `field ${field ? `${field}.` : ""}${String(err.params["missingProperty"])} is required`;
-  return `field ${field || "(top level)"} ${err.message ?? "is invalid"}`;
 }
 
 function parseStep(s: string): Step {
@@ -121,5 +116,11 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
   const exporters = (await load("exporter", "exporters")).map(toExporter);
   const importers = (await load("importer", "importers")).map(toImporter);
   const patterns = (await load("pattern", "patterns")).map(toPattern);
-  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, exporters, importers, patterns };
+  // Which call sets up which CPU mapping is a memory fact, kept once in memory.yaml.
+  hash.update(`memory.yaml\0${await readFile(join(rulesDir, "catalog", "memory.yaml"), "utf8")}\0`);
+  const mappingAttrs = new Map<string, "wc" | "uncached">();
+  for (const kind of (await loadFacts(rulesDir)).memory) {
+    if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
+  }
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, exporters, importers, patterns };
 }

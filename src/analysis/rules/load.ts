@@ -4,7 +4,10 @@ import { fileURLToPath } from "node:url";
 import { Ajv, type ErrorObject } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
+import { describeSchemaError as describe } from "../catalog/schema-error.js";
 import { compileRule, type Rule } from "./match.js";
+import { loadFacts } from "../catalog/facts.js";
+import { dmaApiContradictions, lockContradictions } from "../catalog/dma-api.js";
 import type { RuleDoc } from "./schema.js";
 
 /** The package's own rules/ directory, whether running from src/ or dist/src/. */
@@ -38,15 +41,6 @@ async function yamlFiles(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-function describe(err: ErrorObject): string {
-  const field = err.instancePath.replace(/^\//, "").replace(/\//g, ".") || "(top level)";
-  if (err.keyword === "additionalProperties") {
-    return `field ${field === "(top level)" ? "" : `${field}.`}${String(err.params["additionalProperty"])} is not allowed`;
-  }
-  if (err.keyword === "required") return `field ${field === "(top level)" ? "" : `${field}.`}${String(err.params["missingProperty"])} is required`;
-  return `field ${field} ${err.message ?? "is invalid"}`;
-}
-
 /**
  * Load and validate one rule file. A broken rule is an error naming the file and the field;
  * the id must equal the path under rules/ without `.yaml`.
@@ -68,8 +62,14 @@ export async function loadRuleFile(file: string, rulesDir: string, idRoot = rule
   if (rule.id !== expectedId) {
     throw new InputError("bad-rule", `field id is "${rule.id}" but the file path says "${expectedId}"`, file);
   }
+  // Outside the try below: a broken catalog file is its own error, not this rule's.
+  const facts = await loadFacts(rulesDir);
+  const api = dmaApiContradictions(rule, facts.dmaApi)[0];
+  if (api) throw new InputError("bad-rule", `field ${api.field} contradicts the DMA API (${api.rule.id}): "${api.text}"`, file);
+  const lock = lockContradictions(rule, facts.locks)[0];
+  if (lock) throw new InputError("bad-rule", `field ${lock.field} contradicts the ${lock.rule.id}: "${lock.text}"`, file);
   try {
-    return compileRule(rule);
+    return compileRule(rule, facts);
   } catch (err) {
     throw new InputError("bad-rule", (err as Error).message, file);
   }

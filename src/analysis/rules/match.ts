@@ -1,9 +1,14 @@
 import picomatch from "picomatch";
 import type { Counterpart, Touch, FileTouches } from "../touch.js";
 import { SEVERITY_RANK, type MatcherDoc, type RuleDoc } from "./schema.js";
+import type { Facts } from "../catalog/facts.js";
+import { lockWrappers, resvStateAt, type LockWrappers } from "../catalog/lock-context.js";
+import { uncachedMemoryIn } from "../catalog/memory.js";
 
 export interface Rule {
   readonly doc: RuleDoc;
+  /** The catalog facts the rule was compiled with, for the series context they need. */
+  readonly facts: Facts | undefined;
   readonly match: Matcher;
   readonly with: Matcher | undefined;
   readonly without: Matcher | undefined;
@@ -28,8 +33,13 @@ export interface RuleMatch {
   readonly around?: boolean;
 }
 
-type Test = (t: Touch, file: FileTouches) => boolean;
-export type Matcher = Test;
+/** What a test may need beyond the touch and its file: the series' own lock wrappers. */
+export interface MatchContext {
+  readonly wrappers: () => LockWrappers;
+}
+
+type Test = (t: Touch, file: FileTouches, ctx: MatchContext) => boolean;
+export type Matcher = (t: Touch, file: FileTouches, ctx?: MatchContext) => boolean;
 
 const list = <T>(v: T | readonly T[] | undefined): readonly T[] => (v === undefined ? [] : Array.isArray(v) ? (v as readonly T[]) : [v as T]);
 
@@ -47,8 +57,12 @@ function nameTest(names: readonly string[], field: string): (s: string | undefin
   return (s) => s !== undefined && (exact.has(s) || res.some((r) => r.test(s)));
 }
 
-export function compileMatcher(m: MatcherDoc, field: string): Matcher {
+export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Matcher {
   const tests: Test[] = [];
+  const needFacts = (key: string): Facts => {
+    if (!facts) throw new Error(`field ${field}.${key} needs the catalog's facts, which were not loaded`);
+    return facts;
+  };
   const kinds = new Set(list(m.kind));
   tests.push((t) => kinds.has(t.kind));
   if (m.name !== undefined) {
@@ -121,15 +135,43 @@ export function compileMatcher(m: MatcherDoc, field: string): Matcher {
       return lacking;
     });
   }
-  return (t, file) => tests.every((test) => test(t, file));
+  if (m["lock-contract"] !== undefined) {
+    const locks = needFacts("lock-contract").locks;
+    const wanted = new Set(list(m["lock-contract"]));
+    tests.push((t) => {
+      const c = locks.functions.get(t.name)?.contract;
+      return c !== undefined && wanted.has(c);
+    });
+  }
+  if (m.resv !== undefined) {
+    const locks = needFacts("resv").locks;
+    const want = m.resv;
+    tests.push((t, file, ctx) => {
+      // The lock context reads the new side's lines; on the old side the state is unknown.
+      const s = beforeViewSet.has(file) ? { state: "unknown" as const } : resvStateAt(t, file, locks, ctx.wrappers());
+      if (want === "held") return s.state === "held" && s.certain;
+      if (want === "not-held") return s.state === "not-held";
+      return s.state !== "held";
+    });
+  }
+  if (m["uncached-memory"] !== undefined) {
+    const kinds = needFacts("uncached-memory").memory;
+    const want = m["uncached-memory"];
+    tests.push((_t, file) => (uncachedMemoryIn(file, kinds) !== undefined) === want);
+  }
+  return (t, file, ctx = NO_CONTEXT) => tests.every((test) => test(t, file, ctx));
 }
 
-export function compileRule(doc: RuleDoc): Rule {
+const NO_WRAPPERS: LockWrappers = { lock: new Set(), unlock: new Set() };
+const NO_CONTEXT: MatchContext = { wrappers: () => NO_WRAPPERS };
+
+export function compileRule(doc: RuleDoc, facts?: Facts): Rule {
   return {
     doc,
-    match: compileMatcher(doc.match, "match"),
-    with: doc.series?.with ? compileMatcher(doc.series.with, "series.with") : undefined,
-    without: doc.series?.without ? compileMatcher(doc.series.without, "series.without") : undefined,
+    facts,
+    match: compileMatcher(doc.match, "match", facts),
+    with: doc.series?.with ? compileMatcher(doc.series.with, "series.with", facts) : undefined,
+    without: doc.series?.without ? compileMatcher(doc.series.without, "series.without", facts) : undefined,
   };
 }
 
@@ -139,10 +181,14 @@ function aboutPresentCode(rule: Rule): boolean {
 
 /** The file as it read before the patch: `function-lacks` sees the old calls. */
 const beforeViews = new WeakMap<FileTouches, FileTouches>();
+const beforeViewSet = new WeakSet<FileTouches>();
 
 function beforeView(file: FileTouches): FileTouches {
   let v = beforeViews.get(file);
-  if (!v) beforeViews.set(file, (v = { ...file, functionCalls: file.functionCallsBefore }));
+  if (!v) {
+    beforeViews.set(file, (v = { ...file, functionCalls: file.functionCallsBefore }));
+    beforeViewSet.add(v);
+  }
   return v;
 }
 
@@ -151,13 +197,19 @@ function beforeView(file: FileTouches): FileTouches {
  * touch (the patch carries the problem over: a rename, a rewrap, a move), or the new code of a
  * removed one (nothing was removed in substance). A finding is about what the patch changes.
  */
-export function heldOnOtherSide(rule: Rule, touch: Touch, file: FileTouches, patch: readonly FileTouches[] = [file]): boolean {
+export function heldOnOtherSide(
+  rule: Rule,
+  touch: Touch,
+  file: FileTouches,
+  patch: readonly FileTouches[] = [file],
+  ctx?: MatchContext,
+): boolean {
   const other = touch.counterpart;
   // Only a rule about what code is present asks this; one about a change itself (an ABI line
   // modified, an entry removed) is answered by the change.
   if (!other || !aboutPresentCode(rule)) return false;
   const where = fileOf(other, file, patch);
-  return rule.match({ ...other, change: touch.change }, touch.change === "removed" ? where : beforeView(where));
+  return rule.match({ ...other, change: touch.change }, touch.change === "removed" ? where : beforeView(where), ctx);
 }
 
 /** The file a counterpart is in: the touch's own, or another file of the patch for a move. */
@@ -206,19 +258,34 @@ function fixedBy(rule: Rule, touch: Touch, file: FileTouches, patch: readonly Fi
  * Match every rule against the touches of one patch, with the whole series in view for
  * `series.with` / `series.without` (a flag added in patch 1 and set in patch 2).
  */
-export function matchRules(rules: readonly Rule[], patch: readonly FileTouches[], series: readonly SeriesTouch[]): RuleMatch[] {
+export function matchRules(
+  rules: readonly Rule[],
+  patch: readonly FileTouches[],
+  series: readonly SeriesTouch[],
+  seriesFiles: readonly FileTouches[] = [...new Set(series.map((s) => s.file))],
+): RuleMatch[] {
   const out: RuleMatch[] = [];
+  const wrappers = new Map<Facts, LockWrappers>();
   for (const rule of rules) {
-    if (rule.without && series.some((s) => rule.without!(s.touch, s.file))) continue;
+    const facts = rule.facts;
+    const ctx: MatchContext = {
+      wrappers: () => {
+        if (!facts) return NO_WRAPPERS;
+        let w = wrappers.get(facts);
+        if (!w) wrappers.set(facts, (w = lockWrappers(seriesFiles, facts.locks)));
+        return w;
+      },
+    };
+    if (rule.without && series.some((s) => rule.without!(s.touch, s.file, ctx))) continue;
     let withTouch: SeriesTouch | undefined;
     if (rule.with) {
-      withTouch = series.find((s) => rule.with!(s.touch, s.file));
+      withTouch = series.find((s) => rule.with!(s.touch, s.file, ctx));
       if (!withTouch) continue;
     }
     const seen = new Set<string>();
     for (const file of patch) {
       for (const touch of file.touches) {
-        if (!rule.match(touch, file) || heldOnOtherSide(rule, touch, file, patch)) continue;
+        if (!rule.match(touch, file, ctx) || heldOnOtherSide(rule, touch, file, patch, ctx)) continue;
         const key = `${touch.file}:${touch.line}`;
         if (seen.has(key)) continue;
         seen.add(key);

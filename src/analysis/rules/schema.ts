@@ -75,4 +75,10 @@ export interface MatcherDoc {
   readonly value?: string;
   readonly args?: readonly { readonly at: number; readonly pattern?: string; readonly not?: string }[];
   readonly "function-lacks"?: OneOrMany<string>;
+  /** The call's contract in rules/catalog/locks.yaml. */
+  readonly "lock-contract"?: OneOrMany<"caller-holds" | "takes" | "must-not-hold">;
+  /** The reservation lock where the touch is: surely held, surely not held, or not seen held. */
+  readonly resv?: "held" | "not-held" | "not-seen-held";
+  /** Whether the file shows memory the CPU does not cache (rules/catalog/memory.yaml). */
+  readonly "uncached-memory"?: boolean;
 }
