@@ -2,7 +2,7 @@ import { readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { MirrorConfig } from "../config/config.js";
+import type { MirrorConfig, MirrorMode } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
 import { parseMime } from "../ingest/mime.js";
@@ -612,9 +612,18 @@ export class MailMirror {
     return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)), skipped };
   }
 
-  /** Whether mail may go out for a series whose newest message arrived at `newest` (history, --reply). */
+  /** Whether mail may go out for a series whose newest message arrived at `newest` (mode, history, --reply). */
   private sends(run: PassOptions, newest: number, firstRead: number): boolean {
-    return !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead));
+    return this.withheld(run, newest, firstRead) === undefined;
+  }
+
+  /** Why no mail goes out for a thread whose newest message arrived at `newest`, or undefined. */
+  private withheld(run: PassOptions, newest: number, firstRead: number): string | undefined {
+    // A list opts in: until its mirror says `mode: send`, the bot reads, reviews and records only.
+    if (this.mirror.mode !== "send") return "shadow mode";
+    if (run.reply === "none") return "not asked to reply";
+    if (run.reply === "new" && this.mirror.history === "record" && newest < firstRead) return "history";
+    return undefined;
   }
 
   /** One series reviewed and its replies drafted; a failure is tried once more (it may be a sibling's). */
@@ -635,9 +644,9 @@ export class MailMirror {
       s = await this.reviews.review(ser);
     }
     const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
-    if (!this.sends(run, newest, firstRead)) {
+    const reason = this.withheld(run, newest, firstRead);
+    if (reason) {
       // Counted, not built: nothing will be sent.
-      const reason = run.reply === "none" ? "not asked to reply" : "history";
       const refused = this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason }));
       return { review: s, outgoing: [], refused };
     }
@@ -911,9 +920,12 @@ export class MailMirror {
   }
 }
 
-/** The demo mirror: the bundled inbox under the data directory, answered in full. */
-export function demoMirror(dataDir: string): MirrorConfig {
-  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply" };
+/**
+ * The demo mirror: the bundled inbox under the data directory, answered in full. It is enabled
+ * for the outbox only (its replies are files to read); with SMTP delivery it stays in shadow mode.
+ */
+export function demoMirror(dataDir: string, mode: MirrorMode = "send"): MirrorConfig {
+  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply", mode };
 }
 
 function countEml(dir: string): number {
@@ -944,7 +956,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   const say = opts.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mirrors = [...ctx.config.mail.mirrors];
   if (ctx.config.mail.demo) {
-    const demo = demoMirror(ctx.config.dataDir);
+    const demo = demoMirror(ctx.config.dataDir, ctx.config.mail.delivery === "outbox" ? "send" : "shadow");
     if (await ensureDemoInbox(demo.inbox)) log.info({ inbox: demo.inbox }, "demo inbox built from the fixtures");
     mirrors.push(demo);
   }
@@ -975,7 +987,8 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
       const onProgress = shown ? { onProgress: (p: Progress) => shown.update(p) } : {};
       const s = await e.pass({ reply: "new", shouldStop: () => stopping, ...onProgress }).finally(() => shown?.done());
       opts.onPass?.(e.mirror, { ok: true, stats: s });
-      log.info({ mirror: e.mirror.name, messages: s.messages, reviewed: s.reviewed, replies: s.replies, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
+      const mode = e.mirror.mode ?? "shadow";
+      log.info({ mirror: e.mirror.name, mode, messages: s.messages, reviewed: s.reviewed, replies: s.replies, withheld: s.withheld, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
       if (!announced && ctx.config.mail.demo && e.mirror.inbox === demoMirror(ctx.config.dataDir).inbox) {
         announced = true;
         if (ctx.config.mail.delivery === "outbox") {

@@ -20,6 +20,12 @@ export interface BackfillOptions {
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
 
+/** Why replies were withheld, said the way an operator changes it. */
+function withheld(opts: BackfillOptions, mirror: MirrorConfig, stats: PassStats): string {
+  if (mirror.mode !== "send") return ` (shadow mode, set mode: send on the mirror to mail: ${fmt(stats.withheld)} withheld)`;
+  return opts.reply ? "" : ` (no --reply: ${fmt(stats.withheld)} withheld)`;
+}
+
 /**
  * `dmabuf-review backfill <inbox>`: read an archive from its cursor (or the start) to its head,
  * recording and reviewing everything, with progress on stderr. Nothing is sent unless --reply
@@ -42,6 +48,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
       threshold: "warning",
       list: undefined,
       history: "record",
+      mode: "shadow",
     };
     const target = mailTarget(ctx, opts.outbox ? { outbox: resolve(opts.outbox) } : {});
     const pool = await startReviewPool(1, ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
@@ -87,7 +94,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
       for (const s of stats.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
       const lines = [
         `backfill ${path}: ${fmt(stats.messages)} messages (${fmt(stats.patches)} patches) in ${stats.seconds.toFixed(1)} s, ${fmt(stats.messages / Math.max(stats.seconds, 0.001))} msg/s`,
-        `  series: ${fmt(series)}, reviewed: ${fmt(stats.reviewed)}, replies sent: ${fmt(stats.replies)}${opts.reply ? "" : ` (no --reply: ${fmt(stats.withheld)} withheld)`}`,
+        `  series: ${fmt(series)}, reviewed: ${fmt(stats.reviewed)}, replies sent: ${fmt(stats.replies)}${withheld(opts, mirror, stats)}`,
         `  skipped: ${fmt(stats.skipped.length)}${reasons.size > 0 ? ` (${[...reasons].map(([r, n]) => `${r} ${n}`).join(", ")})` : ""}; deleted by the archive: ${fmt(stats.deleted)}; already known: ${fmt(stats.duplicates)}`,
       ];
       io.stdout.write(`${lines.join("\n")}\n`);

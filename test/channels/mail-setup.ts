@@ -43,7 +43,7 @@ export async function mailEnv(inbox: string, over: { mirror?: Partial<MirrorConf
   const dir = over.dir ?? mkdtempSync(join(tmpdir(), "dmabuf-review-mailch-"));
   const outbox = join(dir, "outbox");
   const config = await loadConfig(undefined, {});
-  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: LIST, history: "reply", ...over.mirror };
+  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: LIST, history: "reply", mode: "send", ...over.mirror };
   const store = Store.open(join(dir, "state.db"));
   const ctx: ChannelContext = {
     config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>`, ...over.mail } },

@@ -37,7 +37,7 @@ describe("the running mail channel, delivering over SMTP", () => {
     for (const m of fixtureMessages("series/dma-coherent-v1.mbox")) inbox.add(m);
     const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-smtpch-"));
     const config = await loadConfig(undefined, {});
-    const mirror: MirrorConfig = { name: "dri-devel", inbox: inbox.dir, remote: undefined, pollSeconds: 1, policy: "all", threshold: "warning", list: LIST, history: "reply" };
+    const mirror: MirrorConfig = { name: "dri-devel", inbox: inbox.dir, remote: undefined, pollSeconds: 1, policy: "all", threshold: "warning", list: LIST, history: "reply", mode: "send" };
     const store = Store.open(join(dir, "state.db"));
     const ctx: ChannelContext = {
       config: {

@@ -41,7 +41,7 @@ async function setup(messages: { bytes: Buffer; time: Date }[]) {
   const outbox = join(dir, "outbox");
   await appendToInbox(inbox, messages);
   const config = await loadConfig(undefined, {});
-  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply" };
+  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply", mode: "send" };
   const store = Store.open(join(dir, "state.db"));
   const ctx: ChannelContext = {
     config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>` } },
