@@ -14,6 +14,7 @@ import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/
 import { buildMessage, type Message, type Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
+import type { SendingPolicy } from "../publish/mail/policy.js";
 import { MailTarget } from "../publish/mail/target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
@@ -103,11 +104,11 @@ export function parseAddress(value: string): Person {
 }
 
 /** The target the configuration asks for: an outbox directory (default) or SMTP. */
-export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } = {}): MailTarget {
+export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string; clock?: () => Date } = {}): MailTarget {
   const mail = ctx.config.mail;
   const transport = mail.delivery === "smtp" && mail.smtp ? smtpTransport(mail.smtp) : outboxTransport(overrides.outbox ?? mail.outbox);
   const defaults: ReplyOptions = { policy: "all", threshold: "warning", list: undefined, from: parseAddress(mail.from) };
-  return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }));
+  return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }), overrides.clock);
 }
 
 const BUILT_CACHE = 2000;
@@ -205,6 +206,7 @@ export class MailMirror {
     this.log = ctx.log.child({ channel: "mail", mirror: mirror.name });
     this.source = mirror.inbox;
     for (const email of ctx.config.mail.optOut) this.state.optOut(email, "config");
+    this.policy(); // the list's daily cap is known to the target before its first flush
   }
 
   /** One pass: fetch, read every epoch up to its head, review what is due, deliver. */
@@ -623,7 +625,20 @@ export class MailMirror {
     if (this.mirror.mode !== "send") return "shadow mode";
     if (run.reply === "none") return "not asked to reply";
     if (run.reply === "new" && this.mirror.history === "record" && newest < firstRead) return "history";
+    // Even with --reply, a backfill does not answer threads long gone quiet.
+    if (this.policy().tooOld(newest)) return "older than max-age";
     return undefined;
+  }
+
+  /** The mirror's sending policy (policy.ts), on the target's ledger and clock. */
+  private policy(): SendingPolicy {
+    return this.target.policy(this.mirror.name, this.mirror.sending ?? {});
+  }
+
+  /** The mirror's reply options: who is answered, from which severity, the list and its policy. */
+  private replyOptions(): Omit<ReplyOptions, "from"> {
+    const m = this.mirror;
+    return { policy: m.policy, threshold: m.threshold, list: m.list, listKey: m.name, sending: m.sending ?? {} };
   }
 
   /** One series reviewed and its replies drafted; a failure is tried once more (it may be a sibling's). */
@@ -643,7 +658,7 @@ export class MailMirror {
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
     }
-    const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
+    const policy = this.replyOptions();
     const reason = this.withheld(run, newest, firstRead);
     if (reason) {
       // Counted, not built: nothing will be sent.
@@ -809,7 +824,8 @@ export class MailMirror {
 
   private trackerOptions(run: PassOptions, firstRead: number): TrackerOptions {
     return {
-      reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
+      reply: { ...this.replyOptions(), from: this.target.from },
+      policy: this.policy(),
       send: (newest) => this.sends(run, newest, firstRead),
       optedOut: (email) => this.state.isOptedOut(email),
     };
@@ -925,7 +941,7 @@ export class MailMirror {
  * for the outbox only (its replies are files to read); with SMTP delivery it stays in shadow mode.
  */
 export function demoMirror(dataDir: string, mode: MirrorMode = "send"): MirrorConfig {
-  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply", mode };
+  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply", mode, sending: { maxAgeSeconds: Number.MAX_SAFE_INTEGER } };
 }
 
 function countEml(dir: string): number {

@@ -80,7 +80,7 @@ describe("the watcher killed mid-batch and restarted", () => {
         "  batch: 25",
         "  demo: false",
         "  mirrors:",
-        `    - { name: dri-devel, inbox: ${inbox}, list: ${LIST}, history: reply, mode: send }`,
+        `    - { name: dri-devel, inbox: ${inbox}, list: ${LIST}, history: reply, mode: send, max-age: 100000d }`,
         "",
       ].join("\n"),
     );

@@ -9,6 +9,10 @@ import { capRecipients } from "./limits.js";
 /** A reply as bytes, with its envelope: what the outbox writes and SMTP sends, again if need be. */
 export interface Outgoing {
   readonly key: PostKey;
+  /** The series across revisions: its findings are recorded under it too (policy.ts). */
+  readonly lineage?: string;
+  /** The key of the list's daily cap. */
+  readonly list?: string;
   readonly fingerprints: readonly string[];
   readonly messageId: string;
   readonly envelope: { readonly from: string; readonly to: readonly string[] };
@@ -78,6 +82,8 @@ export async function buildOutgoing(d: Draft, from: Person, date: Date = new Dat
   const envelope = { from: from.email, to: [...to, ...cc].map((p) => p.email) };
   return {
     key: d.key,
+    ...(d.lineage ? { lineage: d.lineage } : {}),
+    ...(d.list ? { list: d.list } : {}),
     fingerprints: d.fingerprints,
     messageId: d.messageId,
     envelope,

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { draftReplies, type Draft } from "../../../src/publish/mail/compose.js";
+import { SendingPolicy } from "../../../src/publish/mail/policy.js";
 import { buildOutgoing, outboxTransport, smtpTransport, TransportError } from "../../../src/publish/mail/transport.js";
 import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
 import { bodyOf, header, read, reviewFixture } from "./helpers.js";
@@ -15,7 +16,7 @@ let peer: SmtpPeer;
 
 beforeAll(async () => {
   const s = (await reviewFixture("series/dma-coherent-v1.mbox")).series[0]!;
-  draft = draftReplies(s, { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT }, () => false, () => false).drafts[0]!;
+  draft = draftReplies(s, { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT }, new SendingPolicy({ get: () => undefined, lastIntended: () => null, sentToListSince: () => 0 }), () => false).drafts[0]!;
   peer = await startSmtpPeer();
 });
 
@@ -41,7 +42,7 @@ describe("a reply as a message", () => {
     const parsed = await simpleParser(o.raw);
     expect(parsed.text).toBe(draft.text);
     expect(parsed.html).toBe(false);
-    expect(o.envelope).toEqual({ from: BOT.email, to: ["christian.koenig@amd.com", "dri-devel@lists.freedesktop.org", "linaro-mm-sig@lists.linaro.org", "linux-media@vger.kernel.org", "sumit.semwal@linaro.org"] });
+    expect(o.envelope).toEqual({ from: BOT.email, to: ["christian.koenig@amd.com", "dri-devel@lists.freedesktop.org", "l.stach@pengutronix.de", "linaro-mm-sig@lists.linaro.org", "linux-media@vger.kernel.org", "sumit.semwal@linaro.org"] });
   });
 
   it("goes to the outbox as one .eml; sent again, it is the same file", async () => {
