@@ -221,6 +221,20 @@ function httpConfig(http: Raw, env: NodeJS.ProcessEnv, path: string | undefined)
   };
 }
 
+/**
+ * Mail sent over SMTP carries the From address and Message-IDs in its domain: one that cannot
+ * receive mail (localhost, the reserved .invalid, .local and .localhost names, or a bare host
+ * name) leaves nobody to answer an opt-out or a bounce, and lists drop such mail as spam.
+ */
+function refuseUnreachableSender(from: string, setting: string, path: string | undefined): void {
+  const address = /<([^<>\s]+)>\s*$/.exec(from)?.[1] ?? from.trim();
+  const domain = (address.split("@")[1] ?? "").toLowerCase().replace(/\.$/, "");
+  const unreachable = domain === "" || !domain.includes(".") || /(^|\.)(localhost|invalid|local|localdomain)$/.test(domain);
+  if (!unreachable) return;
+  const why = `${setting} is ${JSON.stringify(from)}, but mail.delivery is smtp and ${domain || "that address"} cannot receive mail (replies, opt-outs and bounces go there; its Message-IDs use it too): set mail.from to an address of a domain you receive mail for`;
+  throw new InputError("bad-config", why, path);
+}
+
 // What a pattern in the schema asks for, in words.
 const PATTERN_HINTS: Readonly<Record<string, string>> = {
   "^\\d+(s|m|h)$": "a duration such as 90s, 5m or 2h",
@@ -307,6 +321,8 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
   const delivery = mail["delivery"] ?? "outbox";
   const smtpRaw: Raw | undefined = mail["smtp"];
   if (delivery === "smtp" && !smtpRaw) throw new InputError("bad-config", "field mail.delivery is smtp but mail.smtp is not set", path);
+  const from = mail["from"] ?? env["DMABUF_REVIEW_FROM"] ?? "dmabuf-review <dmabuf-review@localhost>";
+  if (delivery === "smtp") refuseUnreachableSender(from, mail["from"] !== undefined ? `mail.from in ${path}` : env["DMABUF_REVIEW_FROM"] !== undefined ? "DMABUF_REVIEW_FROM" : "the default mail.from", path);
   return {
     dataDir,
     ...(raw["review-budget"] ? { reviewBudgetMs: seconds(raw["review-budget"], 0) * 1000 } : {}),
@@ -315,7 +331,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
       mirrors,
       delivery,
       outbox: abs(mail["outbox"] ?? `${dataDir}/outbox`),
-      from: mail["from"] ?? env["DMABUF_REVIEW_FROM"] ?? "dmabuf-review <dmabuf-review@localhost>",
+      from,
       smtp: smtpRaw
         ? {
             host: smtpRaw["host"],

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { parseAddressHeader, simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import { InputError, MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
+import { joinCutAddressesIn } from "./address-fold.js";
 import type { RawMessage } from "./mbox/reader.js";
 
 const HEADER_LINE = /^[!-9;-~]+:/;
@@ -107,7 +108,7 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   }
   let mail: ParsedMail;
   try {
-    mail = await simpleParser(raw.bytes, {
+    mail = await simpleParser(joinCutAddressesIn(raw.bytes), {
       skipHtmlToText: true,
       skipTextToHtml: true,
       skipTextLinks: true,

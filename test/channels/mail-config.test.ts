@@ -63,3 +63,25 @@ describe("the mail channel's configuration", () => {
     }
   });
 });
+
+describe("SMTP delivery and the sender's domain", () => {
+  it("refuses at start a From (and so Message-ID) domain that cannot receive mail, naming the setting", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-from-"));
+    const write = (from: string | undefined) => {
+      const path = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(path, `mail:\n${from ? `  from: "${from}"\n` : ""}  delivery: smtp\n  smtp: { host: smtp.example.org }\n`);
+      return path;
+    };
+    for (const from of [undefined, "bot <bot@localhost>", "bot@review.invalid", "bot <bot@box.local>", "bot@mailhost"]) {
+      const err = await loadConfig(write(from), {}).catch((e: unknown) => e);
+      expect(err, String(from)).toBeInstanceOf(InputError);
+      expect((err as InputError).reason).toBe("bad-config");
+      expect((err as InputError).detail).toMatch(/cannot receive mail/);
+      expect((err as InputError).detail).toMatch(from === undefined ? /^the default mail\.from/ : /^mail\.from in /);
+    }
+    expect((await loadConfig(write("dmabuf-review <bot@example.org>"), {})).mail.from).toBe("dmabuf-review <bot@example.org>");
+    // The outbox reaches nobody: the default address is fine there.
+    writeFileSync(join(dir, "outbox.yaml"), "mail:\n  delivery: outbox\n");
+    expect((await loadConfig(join(dir, "outbox.yaml"), {})).mail.from).toMatch(/@localhost>$/);
+  });
+});

@@ -48,12 +48,16 @@ export interface Draft {
 
 export const OPT_OUT_LINE = "dmabuf-review: opt-out";
 
-/** Short, says it is a machine, says how to make it stop. `-- ` is the signature delimiter. */
+/**
+ * Short, says it is a machine, says how to make it stop: anyone on the thread, in a reply to
+ * the list or privately to the bot's address. `-- ` is the signature delimiter.
+ */
 export const SIGNATURE: readonly string[] = [
   "-- ",
   "dmabuf-review: an automated review of dma-buf cache coherency; it can",
-  "be wrong, and a human maintainer decides. To stop these replies to your",
-  `patches, answer with a line "${OPT_OUT_LINE}" on its own.`,
+  "be wrong, and a human maintainer decides. To get no more of these mails,",
+  `answer with a line "${OPT_OUT_LINE}" on its own, to the list or`,
+  "privately to the sender of this mail.",
 ];
 
 /**

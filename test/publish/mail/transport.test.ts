@@ -136,3 +136,46 @@ describe("a reply as a message", () => {
     }
   });
 });
+
+describe("plain kernel mail, whatever wrote it", () => {
+  const key = { channel: "mail", thread: "t@example.org", what: "tracker" };
+  const plain = (subject: string, text: string): Draft => ({
+    key,
+    fingerprints: [],
+    messageId: "dmabuf-review.0123456789abcdef01234567@dmabuf-review.example",
+    inReplyTo: key.thread,
+    references: [key.thread],
+    to: [{ name: "Dev", email: "dev@example.org" }],
+    cc: [],
+    subject,
+    text,
+  });
+
+  it("keeps every line it wrote within 72 columns (a tracker's 160-column rows too); quoted patch lines stay as sent", async () => {
+    const row = `  1.4  not addressed  objection  1/3  Jonas Weber: ${"the check is decided per device, not per attachment, ".repeat(3)}`;
+    const quoted = `> +\tif (dmabuf->dma_coherent && !dev_is_dma_coherent(dev) && some_very_long_condition_name(dev))`;
+    const text = `Tracker: x (v2)\n\n${row}\n${quoted}\n\n-- \nsig\n`;
+    expect(row.length).toBeGreaterThan(160);
+    const o = await buildOutgoing(plain("Re: [PATCH v2 0/3] x", text), BOT);
+    const lines = bodyOf(o.raw.toString("utf8")).split("\n");
+    expect(lines.filter((l) => l.length > 72 && !l.startsWith(">"))).toEqual([]);
+    expect(lines).toContain(quoted);
+    expect(lines).toContain("-- ");
+    // Nothing is lost: the words are all there, in order.
+    expect(lines.filter((l) => !l.startsWith(">")).join(" ").replace(/\s+/g, " ")).toContain(row.replace(/\s+/g, " ").trim());
+  });
+
+  it("leaves a plain ASCII subject unencoded, a double quote and all; folds a long one at blanks", async () => {
+    const subject = 'Re: [PATCH] dma-buf: fix the "coherent" flag handling for importers that decide per attachment';
+    const o = await buildOutgoing(plain(subject, "x\n"), BOT);
+    const raw = o.raw.toString("utf8");
+    expect(raw).not.toContain("=?");
+    expect(header(raw, "Subject")).toBe(subject);
+    expect(raw.split("\n").filter((l) => l.length > 78)).toEqual([]);
+    expect((await simpleParser(o.raw)).subject).toBe(subject);
+    // Not ASCII: encoded, as it must be.
+    const utf8 = await buildOutgoing(plain('Re: [PATCH] drm: König\'s "fix"', "x\n"), BOT);
+    expect(utf8.raw.toString("utf8")).toMatch(/^Subject: =\?UTF-8\?/m);
+    expect((await simpleParser(utf8.raw)).subject).toBe('Re: [PATCH] drm: König\'s "fix"');
+  });
+});
