@@ -94,6 +94,21 @@ describe("dmabuf-review backfill", () => {
     expect(readdirSync(t.outbox)).toHaveLength(3);
   });
 
+  it("--dry-run DIR sends nothing and writes what the policy would send: the .eml files and the report", async () => {
+    const inbox = archive();
+    const t = tmp();
+    const dir = join(t.db, "..", "dry");
+    const run = await runCli(["backfill", inbox.dir, "--db", t.db, "--outbox", t.outbox, "--dry-run", dir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(t.outbox)).toBe(false);
+    expect(existsSync(t.db)).toBe(false);
+    expect(readdirSync(join(dir, "eml"))).toHaveLength(3);
+    expect(run.stdout).toBe(readFileSync(join(dir, "report.txt"), "utf8"));
+    expect(run.stdout).toMatch(/\nmails: 3\nby kind:\n {2}reply +3\n/);
+    expect(run.stdout).toMatch(/\nby month:\n {2}2022-10 3\n/);
+    expect(run.stdout).toContain("  [reply, 5] Re: [PATCH 1/3] dma-buf: add dma_coherent flag\n      dma_buf_dynamic_attach() gains a new failure");
+  });
+
   it("refuses what is not an inbox, and a date it cannot read, with one line and exit 2", async () => {
     const t = tmp();
     const notInbox = await runCli(["backfill", fixture("series"), "--db", t.db]);
