@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import type { SendingSettings } from "../../config/config.js";
-import { normaliseTitle } from "../../patch/revision-link.js";
 import type { Message, Person } from "../../patch/message.js";
 import type { Series } from "../../patch/series.js";
 import type { Finding } from "../../review/finding.js";
@@ -52,13 +51,14 @@ export interface PostedLookup {
 }
 
 /**
- * The identity of a series across revisions: b4's change-id when there is one, else the author
- * and the normalised title (what revision-link.ts falls back on too). Findings mailed under it
- * are not mailed again for a v2 that carries the same code.
+ * What a finding was mailed under, across revisions: the series' author. A revision's cover
+ * title, its patches' titles and even b4's change-id change between revisions often enough
+ * (a "v7" in the patch title, a renamed series, an RFC resent) that keying on them mails the
+ * same finding again; the fingerprint already names the rule and the code, so one author is
+ * not told the same thing about the same code twice, whichever series carries it.
  */
-export function lineageOf(s: Pick<Series, "changeId" | "author" | "title">): string {
-  const basis = s.changeId ? `change-id ${s.changeId}` : `${s.author.email.toLowerCase()}\0${normaliseTitle(s.title)}`;
-  return `series:${createHash("sha256").update(basis).digest("hex").slice(0, 24)}`;
+export function lineageOf(s: Pick<Series, "author">): string {
+  return `series:${createHash("sha256").update(`author ${s.author.email.toLowerCase()}`).digest("hex").slice(0, 24)}`;
 }
 
 export class SendingPolicy {

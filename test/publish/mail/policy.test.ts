@@ -62,8 +62,11 @@ describe("the sending policy", () => {
     expect((await t.target.prepare(v2.series[0]!)).outgoing).toEqual([]);
     expect(await t.target.publish(v2, { channel: "mail", id: "v2" })).toEqual([]);
     expect(t.received()).toHaveLength(1);
-    // A different series by the same author is a different lineage: it is answered.
-    const other = await reviewEdited(PATCH, undefined, ["Message-ID: <other@example.org>"], (x) => x.replace(/^Subject: .*$/m, "Subject: [PATCH] udmabuf: something else"));
+    // Renamed, the same code by the same author is not news to them either.
+    const renamed = await reviewEdited(PATCH, undefined, ["Message-ID: <renamed@example.org>"], (x) => x.replace(/^Subject: .*$/m, "Subject: [PATCH v3] udmabuf: map without the sync"));
+    expect((await t.target.prepare(renamed.series[0]!)).outgoing).toEqual([]);
+    // The same code from someone else is answered.
+    const other = await reviewEdited(PATCH, "Other Dev <other@example.org>", ["Message-ID: <other@example.org>"]);
     expect((await t.target.publish(other, { channel: "mail", id: "o" })).filter((r) => r.ok)).toHaveLength(1);
     t.close();
   });
