@@ -1,4 +1,4 @@
-import type { Config, MirrorConfig } from "../config/config.js";
+import type { Config, MirrorConfig, MirrorMode } from "../config/config.js";
 import type { PendingMail } from "../state/ledger.js";
 import { MailState } from "../state/mail.js";
 import type { Store } from "../state/store.js";
@@ -21,6 +21,8 @@ export interface MirrorHealth {
   readonly name: string;
   readonly inbox: string;
   readonly pollSeconds: number;
+  /** shadow: read, reviewed, recorded, nothing mailed; send: mail under the sending policy. */
+  readonly mode: MirrorMode;
   /** null until the first pass over it has ended. */
   readonly lastPass: LastPass | null;
   /** The last commit read, per epoch ("0", "1", ...; "-" for an mbox). */
@@ -48,7 +50,7 @@ export class MailHealth {
     config: Config,
   ) {
     // The same list the mail channel follows: the configured mirrors, and the demo when it is on.
-    this.mirrors = [...config.mail.mirrors, ...(config.mail.demo ? [demoMirror(config.dataDir)] : [])];
+    this.mirrors = [...config.mail.mirrors, ...(config.mail.demo ? [demoMirror(config.dataDir, config.mail.delivery === "outbox" ? "send" : "shadow")] : [])];
     this.state = new MailState(store.db);
   }
 
@@ -72,6 +74,7 @@ export class MailHealth {
         name: m.name,
         inbox: m.inbox,
         pollSeconds: m.pollSeconds,
+        mode: m.mode ?? "shadow",
         lastPass: this.passes.get(m.name) ?? null,
         cursors: Object.fromEntries(this.store.cursors.all(m.inbox).map((c) => [c.epoch, c.lastCommit])),
         waitingThreads: waiting.length,

@@ -5,6 +5,7 @@ import { normaliseTitle } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { parseSubject } from "../patch/subject.js";
 import { CHANNEL, postMessageId, SIGNATURE, type Draft, type ReplyOptions } from "../publish/mail/compose.js";
+import type { SendingPolicy } from "../publish/mail/policy.js";
 import { buildOutgoing, type Outgoing } from "../publish/mail/transport.js";
 import { replySubject } from "../review/render/email.js";
 import { renderTrackerText } from "../review/render/tracker.js";
@@ -56,6 +57,8 @@ export interface TrackerBatch {
 
 export interface TrackerOptions {
   readonly reply: ReplyOptions;
+  /** The list's sending policy: where trackers go, how often a follow-up may. */
+  readonly policy: SendingPolicy;
   /** Whether mail may go out for a thread whose newest message arrived then (history, policy none). */
   readonly send: (newest: number) => boolean;
   readonly optedOut: (email: string) => boolean;
@@ -191,21 +194,28 @@ export class MailTracker {
     const fb = this.deps.feedback;
     const state = fb.compareTracker(CHANNEL, head.messageId, id, body);
     if (state === "unchanged") return undefined;
-    if (o.reply.policy === "none" || !o.send(loaded.newest) || o.optedOut(head.from.email)) {
-      this.deps.log.info({ series: id, state }, "tracker not sent (policy, history or opt-out)");
+    const series = r.tracker.series;
+    if (o.reply.policy === "none" || !o.send(loaded.newest) || o.optedOut(head.from.email) || o.policy.muted([series.cover, ...series.slots])) {
+      this.deps.log.info({ series: id, state }, "tracker not sent (mode, policy, history, age, mute or opt-out)");
       return undefined;
     }
     const changes = verdictChanges(fb, r.tracker);
     const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };
+    // Never to the list: to the author alone, and only once an item has a definite verdict.
+    const to = o.policy.trackerGoesTo(head.from, r.tracker.items.map((i) => i.verdict));
     let draft: Draft | undefined;
-    if (state === "new") {
+    if (!to) {
+      this.deps.log.debug({ series: id, state }, "tracker recorded, not mailed: no definite verdict, or trackers go nowhere");
+    } else if (!o.policy.posted(first)) {
       const text = [...body.trimEnd().split("\n"), "", ...SIGNATURE].join("\n");
-      draft = this.draft(head, first, head.messageId, references(head), o.reply, text);
+      draft = this.draft(head, to, first, head.messageId, references(head), o.reply, text);
     } else if (changes.length > 0) {
+      // At most one follow-up a day: the changes wait (unrecorded) and go in the next one.
+      if (!o.policy.followUpAllowed(head.messageId)) return undefined;
       // An update answers the first tracker mail, where readers look for it.
       const key = { channel: CHANNEL, thread: head.messageId, what: `${TRACKER}:${digestOf(body).slice(0, 16)}` };
       const parent = postMessageId(first, this.deps.from);
-      draft = this.draft(head, key, parent, references(head, [parent]), o.reply, updateText(changes, r.tracker, body));
+      draft = this.draft(head, to, key, parent, references(head, [parent]), o.reply, updateText(changes, r.tracker, body));
     }
     const outgoing = draft ? await buildOutgoing(draft, this.deps.from, o.date) : undefined;
     return { tracker: r.tracker, thread: head.messageId, body, outgoing };
@@ -219,18 +229,9 @@ export class MailTracker {
     }
   }
 
-  private draft(head: Message, key: Draft["key"], inReplyTo: string, refs: string[], o: ReplyOptions, text: string): Draft {
-    const skip = new Set([head.from.email.toLowerCase(), o.from.email.toLowerCase()]);
-    const cc: Person[] = [];
-    if (o.policy === "all") {
-      for (const p of [...(o.list ? [{ name: o.list, email: o.list }] : []), ...head.to, ...head.cc]) {
-        const k = p.email.toLowerCase();
-        if (!k || skip.has(k)) continue;
-        skip.add(k);
-        cc.push(p);
-      }
-    }
-    return { key, fingerprints: [], messageId: postMessageId(key, o.from), inReplyTo, references: refs, to: [head.from], cc, subject: replySubject(head), text };
+  private draft(head: Message, to: Person, key: Draft["key"], inReplyTo: string, refs: string[], o: ReplyOptions, text: string): Draft {
+    const list = o.listKey ? { list: o.listKey } : {};
+    return { key, ...list, fingerprints: [], messageId: postMessageId(key, o.from), inReplyTo, references: refs, to: [to], cc: [], subject: replySubject(head), text };
   }
 }
 

@@ -2,7 +2,7 @@ import { readdirSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { MirrorConfig } from "../config/config.js";
+import type { MirrorConfig, MirrorMode } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
 import { parseMime } from "../ingest/mime.js";
@@ -14,6 +14,7 @@ import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/
 import { buildMessage, type Message, type Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
+import type { SendingPolicy } from "../publish/mail/policy.js";
 import { MailTarget } from "../publish/mail/target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
@@ -103,11 +104,11 @@ export function parseAddress(value: string): Person {
 }
 
 /** The target the configuration asks for: an outbox directory (default) or SMTP. */
-export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string } = {}): MailTarget {
+export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string; clock?: () => Date } = {}): MailTarget {
   const mail = ctx.config.mail;
   const transport = mail.delivery === "smtp" && mail.smtp ? smtpTransport(mail.smtp) : outboxTransport(overrides.outbox ?? mail.outbox);
   const defaults: ReplyOptions = { policy: "all", threshold: "warning", list: undefined, from: parseAddress(mail.from) };
-  return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }));
+  return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }), overrides.clock);
 }
 
 const BUILT_CACHE = 2000;
@@ -205,6 +206,7 @@ export class MailMirror {
     this.log = ctx.log.child({ channel: "mail", mirror: mirror.name });
     this.source = mirror.inbox;
     for (const email of ctx.config.mail.optOut) this.state.optOut(email, "config");
+    this.policy(); // the list's daily cap is known to the target before its first flush
   }
 
   /** One pass: fetch, read every epoch up to its head, review what is due, deliver. */
@@ -612,9 +614,31 @@ export class MailMirror {
     return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)), skipped };
   }
 
-  /** Whether mail may go out for a series whose newest message arrived at `newest` (history, --reply). */
+  /** Whether mail may go out for a series whose newest message arrived at `newest` (mode, history, --reply). */
   private sends(run: PassOptions, newest: number, firstRead: number): boolean {
-    return !(run.reply === "none" || (run.reply === "new" && this.mirror.history === "record" && newest < firstRead));
+    return this.withheld(run, newest, firstRead) === undefined;
+  }
+
+  /** Why no mail goes out for a thread whose newest message arrived at `newest`, or undefined. */
+  private withheld(run: PassOptions, newest: number, firstRead: number): string | undefined {
+    // A list opts in: until its mirror says `mode: send`, the bot reads, reviews and records only.
+    if (this.mirror.mode !== "send") return "shadow mode";
+    if (run.reply === "none") return "not asked to reply";
+    if (run.reply === "new" && this.mirror.history === "record" && newest < firstRead) return "history";
+    // Even with --reply, a backfill does not answer threads long gone quiet.
+    if (this.policy().tooOld(newest)) return "older than max-age";
+    return undefined;
+  }
+
+  /** The mirror's sending policy (policy.ts), on the target's ledger and clock. */
+  private policy(): SendingPolicy {
+    return this.target.policy(this.mirror.name, this.mirror.sending ?? {});
+  }
+
+  /** The mirror's reply options: who is answered, from which severity, the list and its policy. */
+  private replyOptions(): Omit<ReplyOptions, "from"> {
+    const m = this.mirror;
+    return { policy: m.policy, threshold: m.threshold, list: m.list, listKey: m.name, sending: m.sending ?? {} };
   }
 
   /** One series reviewed and its replies drafted; a failure is tried once more (it may be a sibling's). */
@@ -634,10 +658,10 @@ export class MailMirror {
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
     }
-    const policy = { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list };
-    if (!this.sends(run, newest, firstRead)) {
+    const policy = this.replyOptions();
+    const reason = this.withheld(run, newest, firstRead);
+    if (reason) {
       // Counted, not built: nothing will be sent.
-      const reason = run.reply === "none" ? "not asked to reply" : "history";
       const refused = this.target.draft(s, policy).drafts.map((d) => ({ target: this.target.name, ok: false, what: d.key.what, reason }));
       return { review: s, outgoing: [], refused };
     }
@@ -800,7 +824,8 @@ export class MailMirror {
 
   private trackerOptions(run: PassOptions, firstRead: number): TrackerOptions {
     return {
-      reply: { policy: this.mirror.policy, threshold: this.mirror.threshold, list: this.mirror.list, from: this.target.from },
+      reply: { ...this.replyOptions(), from: this.target.from },
+      policy: this.policy(),
       send: (newest) => this.sends(run, newest, firstRead),
       optedOut: (email) => this.state.isOptedOut(email),
     };
@@ -911,9 +936,12 @@ export class MailMirror {
   }
 }
 
-/** The demo mirror: the bundled inbox under the data directory, answered in full. */
-export function demoMirror(dataDir: string): MirrorConfig {
-  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply" };
+/**
+ * The demo mirror: the bundled inbox under the data directory, answered in full. It is enabled
+ * for the outbox only (its replies are files to read); with SMTP delivery it stays in shadow mode.
+ */
+export function demoMirror(dataDir: string, mode: MirrorMode = "send"): MirrorConfig {
+  return { name: "demo", inbox: join(dataDir, "demo-inbox"), remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply", mode, sending: { maxAgeSeconds: Number.MAX_SAFE_INTEGER } };
 }
 
 function countEml(dir: string): number {
@@ -944,7 +972,7 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
   const say = opts.say ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mirrors = [...ctx.config.mail.mirrors];
   if (ctx.config.mail.demo) {
-    const demo = demoMirror(ctx.config.dataDir);
+    const demo = demoMirror(ctx.config.dataDir, ctx.config.mail.delivery === "outbox" ? "send" : "shadow");
     if (await ensureDemoInbox(demo.inbox)) log.info({ inbox: demo.inbox }, "demo inbox built from the fixtures");
     mirrors.push(demo);
   }
@@ -975,7 +1003,8 @@ export async function startMailChannel(ctx: ChannelContext, opts: MailChannelOpt
       const onProgress = shown ? { onProgress: (p: Progress) => shown.update(p) } : {};
       const s = await e.pass({ reply: "new", shouldStop: () => stopping, ...onProgress }).finally(() => shown?.done());
       opts.onPass?.(e.mirror, { ok: true, stats: s });
-      log.info({ mirror: e.mirror.name, messages: s.messages, reviewed: s.reviewed, replies: s.replies, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
+      const mode = e.mirror.mode ?? "shadow";
+      log.info({ mirror: e.mirror.name, mode, messages: s.messages, reviewed: s.reviewed, replies: s.replies, withheld: s.withheld, skipped: s.skipped.length, seconds: s.seconds }, "pass done");
       if (!announced && ctx.config.mail.demo && e.mirror.inbox === demoMirror(ctx.config.dataDir).inbox) {
         announced = true;
         if (ctx.config.mail.delivery === "outbox") {

@@ -165,6 +165,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       return Number(v);
     })
     .option("--reply", "send the replies the reviews earn (default: record and review only)")
+    .option("--dry-run <dir>", "send nothing: write what the sending policy would send (.eml files, report.txt) into <dir>, from a store of its own there")
     .addOption(new Option("--format <format>", "summary format").choices(["text", "json"]).default("text"))
     .addHelpText(
       "after",
@@ -172,7 +173,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
         "dmabuf-review backfill /srv/lore/linaro-mm-sig --db lms.db --since 2022-01-01 --format json",
       ]),
     )
-    .action(async (inbox: string, opts: { config?: string; db?: string; outbox?: string; since?: Date; limit?: number; reply?: boolean; format: "text" | "json" }) => {
+    .action(async (inbox: string, opts: { config?: string; db?: string; outbox?: string; since?: Date; limit?: number; reply?: boolean; format: "text" | "json"; dryRun?: string }) => {
       code = await backfillCommand(inbox, opts, io);
     });
   try {

@@ -49,6 +49,31 @@ export interface MirrorConfig {
    * (the default: a new mirror of dri-devel must not answer years of mail), "reply" answers it.
    */
   readonly history: "record" | "reply";
+  /**
+   * "shadow" (the default, also when left out): the mirror is read, reviewed, recorded and shown,
+   * and nothing is mailed. "send": mail goes out under the sending policy. A list opts in.
+   */
+  readonly mode?: MirrorMode;
+  /** The sending policy's settings (src/publish/mail/policy.ts); each left out takes its default. */
+  readonly sending?: Partial<SendingSettings>;
+}
+
+export type MirrorMode = "shadow" | "send";
+
+/** Per-list settings of the sending policy; the defaults are in src/publish/mail/policy.ts. */
+export interface SendingSettings {
+  /** Where a review tracker goes: the author alone (when a verdict is definite), or nowhere. */
+  readonly trackers: "author" | "none";
+  /** At most this many addresses in Cc (the list and the thread's people). */
+  readonly maxCc: number;
+  /** Whether catch-all lists (LKML, stable@) may be in Cc. */
+  readonly ccCatchAll: boolean;
+  /** Mails to this list in any 24 hours; the rest wait in the queue. */
+  readonly perDay: number;
+  /** A thread whose newest message is older than this (seconds) is never mailed, even by backfill --reply. */
+  readonly maxAgeSeconds: number;
+  /** Threads (Message-ID of any message in them) the list's maintainers muted. */
+  readonly muteThreads: readonly string[];
 }
 
 export interface MailConfig {
@@ -116,6 +141,13 @@ export const SCHEMA = {
               threshold: { enum: ["info", "warning", "error"] },
               list: { type: "string", pattern: "^[^@\\s]+@[^@\\s]+$" },
               history: { enum: ["record", "reply"] },
+              mode: { enum: ["shadow", "send"] },
+              trackers: { enum: ["author", "none"] },
+              "max-cc": { type: "integer", minimum: 0, maximum: 24 },
+              "cc-catch-all": { type: "boolean" },
+              "per-day": { type: "integer", minimum: 1, maximum: 1000 },
+              "max-age": { type: "string", pattern: "^\\d+(s|m|h|d)$" },
+              "mute-threads": { type: "array", items: { type: "string", minLength: 3 } },
             },
           },
         },
@@ -150,7 +182,19 @@ export const SCHEMA = {
 function seconds(v: string | undefined, fallback: number): number {
   if (!v) return fallback;
   const n = Number(v.slice(0, -1));
-  return v.endsWith("h") ? n * 3600 : v.endsWith("m") ? n * 60 : n;
+  return v.endsWith("d") ? n * 86400 : v.endsWith("h") ? n * 3600 : v.endsWith("m") ? n * 60 : n;
+}
+
+/** The sending settings a mirror's YAML gives; those left out are not set (the policy's defaults apply). */
+function sendingSettings(m: Raw): Partial<SendingSettings> {
+  const out: { -readonly [K in keyof SendingSettings]?: SendingSettings[K] } = {};
+  if (m["trackers"] !== undefined) out.trackers = m["trackers"];
+  if (m["max-cc"] !== undefined) out.maxCc = m["max-cc"];
+  if (m["cc-catch-all"] !== undefined) out.ccCatchAll = m["cc-catch-all"];
+  if (m["per-day"] !== undefined) out.perDay = m["per-day"];
+  if (m["max-age"] !== undefined) out.maxAgeSeconds = seconds(m["max-age"], 0);
+  if (m["mute-threads"] !== undefined) out.muteThreads = (m["mute-threads"] as string[]).map((id) => id.replace(/^<|>$/g, ""));
+  return out;
 }
 
 /** A secret named by path in the environment (Probot's PRIVATE_KEY_PATH), relative to the working directory. */
@@ -177,9 +221,24 @@ function httpConfig(http: Raw, env: NodeJS.ProcessEnv, path: string | undefined)
   };
 }
 
+/**
+ * Mail sent over SMTP carries the From address and Message-IDs in its domain: one that cannot
+ * receive mail (localhost, the reserved .invalid, .local and .localhost names, or a bare host
+ * name) leaves nobody to answer an opt-out or a bounce, and lists drop such mail as spam.
+ */
+function refuseUnreachableSender(from: string, setting: string, path: string | undefined): void {
+  const address = /<([^<>\s]+)>\s*$/.exec(from)?.[1] ?? from.trim();
+  const domain = (address.split("@")[1] ?? "").toLowerCase().replace(/\.$/, "");
+  const unreachable = domain === "" || !domain.includes(".") || /(^|\.)(localhost|invalid|local|localdomain)$/.test(domain);
+  if (!unreachable) return;
+  const why = `${setting} is ${JSON.stringify(from)}, but mail.delivery is smtp and ${domain || "that address"} cannot receive mail (replies, opt-outs and bounces go there; its Message-IDs use it too): set mail.from to an address of a domain you receive mail for`;
+  throw new InputError("bad-config", why, path);
+}
+
 // What a pattern in the schema asks for, in words.
 const PATTERN_HINTS: Readonly<Record<string, string>> = {
   "^\\d+(s|m|h)$": "a duration such as 90s, 5m or 2h",
+  "^\\d+(s|m|h|d)$": "a duration such as 90s, 5m, 2h or 14d",
   "^[^@\\s]+@[^@\\s]+$": "a mail address such as name@example.org",
   "^[\\w.-]+$": "letters, digits, '.', '_' or '-'",
 };
@@ -256,10 +315,14 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     threshold: m["threshold"] ?? "warning",
     list: m["list"],
     history: m["history"] ?? "record",
+    mode: m["mode"] ?? "shadow",
+    sending: sendingSettings(m),
   }));
   const delivery = mail["delivery"] ?? "outbox";
   const smtpRaw: Raw | undefined = mail["smtp"];
   if (delivery === "smtp" && !smtpRaw) throw new InputError("bad-config", "field mail.delivery is smtp but mail.smtp is not set", path);
+  const from = mail["from"] ?? env["DMABUF_REVIEW_FROM"] ?? "dmabuf-review <dmabuf-review@localhost>";
+  if (delivery === "smtp") refuseUnreachableSender(from, mail["from"] !== undefined ? `mail.from in ${path}` : env["DMABUF_REVIEW_FROM"] !== undefined ? "DMABUF_REVIEW_FROM" : "the default mail.from", path);
   return {
     dataDir,
     ...(raw["review-budget"] ? { reviewBudgetMs: seconds(raw["review-budget"], 0) * 1000 } : {}),
@@ -268,7 +331,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
       mirrors,
       delivery,
       outbox: abs(mail["outbox"] ?? `${dataDir}/outbox`),
-      from: mail["from"] ?? env["DMABUF_REVIEW_FROM"] ?? "dmabuf-review <dmabuf-review@localhost>",
+      from,
       smtp: smtpRaw
         ? {
             host: smtpRaw["host"],

@@ -2,6 +2,7 @@
 import { parseAddressHeader, simpleParser, type AddressObject, type ParsedMail } from "mailparser";
 import { InputError, MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
+import { joinCutAddressesIn } from "./address-fold.js";
 import type { RawMessage } from "./mbox/reader.js";
 import { bareId, messageIdOf } from "./message-id.js";
 
@@ -104,7 +105,7 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   }
   let mail: ParsedMail;
   try {
-    mail = await simpleParser(raw.bytes, {
+    mail = await simpleParser(joinCutAddressesIn(raw.bytes), {
       skipHtmlToText: true,
       skipTextToHtml: true,
       skipTextLinks: true,

@@ -158,6 +158,21 @@ export class Ledger {
     return st.pluck().get(channel, since) as number;
   }
 
+  /** Mails delivered to a list (the `list` of their stored envelope) after `since` (ISO time). */
+  sentToListSince(list: string, since: string): number {
+    const st = this.sql(
+      `SELECT COUNT(*) FROM posts p JOIN mail_outgoing o ON o.channel = p.channel AND o.thread = p.thread AND o.what = p.what
+       WHERE p.channel = 'mail' AND p.attempts > 0 AND p.state = 'posted' AND p.posted_at > ? AND json_extract(o.envelope, '$.list') = ?`,
+    );
+    return st.pluck().get(since, list) as number;
+  }
+
+  /** When the newest post on a thread whose key starts with `prefix` was recorded (ISO time), if any. */
+  lastIntended(channel: string, thread: string, prefix: string): string | null {
+    const st = this.sql("SELECT MAX(created_at) FROM posts WHERE channel = ? AND thread = ? AND substr(what, 1, length(?)) = ?");
+    return (st.pluck().get(channel, thread, prefix, prefix) as string | null) ?? null;
+  }
+
   /**
    * The mail channel's outgoing mail at a glance (what /healthz shows): pending mails by why
    * they wait, refused ones, the oldest pending and the next retry, the newest error. One row

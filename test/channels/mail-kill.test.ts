@@ -37,7 +37,8 @@ function archive(): ArchivedMessage[] {
     else push(mail({ id: `drv-${i}@example.org`, subject: `[PATCH] drm/foo: fix the vblank counter (${i})` }, `Fix it.\n\nSigned-off-by: A <a@example.org>\n---\ndiff --git a/drivers/gpu/drm/foo/foo_crtc.c b/drivers/gpu/drm/foo/foo_crtc.c\n--- a/drivers/gpu/drm/foo/foo_crtc.c\n+++ b/drivers/gpu/drm/foo/foo_crtc.c\n@@ -10,3 +10,4 @@ static void foo_crtc_enable(struct foo_crtc *c)\n \tfoo_start(c);\n+\tfoo_count(c, ${i});\n \treturn;\n }\n`));
     if (i % 100 === 50) {
       const n = Math.floor(i / 100);
-      const body = n % 2 === 0 ? udmabuf : heap;
+      // Each take by its own author: one author is not told the same thing about the same code twice.
+      const body = (n % 2 === 0 ? udmabuf : heap).replace(/^From: .*$/m, `From: Dev ${n} <dev${n}@example.org>`);
       push(Buffer.from(`Message-ID: <dmabuf-${n}@example.org>\nTo: ${LIST}\n${body.replace(/^Subject: (.*)$/m, `Subject: $1 (take ${n})`)}`, "latin1"));
     }
   }
@@ -80,7 +81,7 @@ describe("the watcher killed mid-batch and restarted", () => {
         "  batch: 25",
         "  demo: false",
         "  mirrors:",
-        `    - { name: dri-devel, inbox: ${inbox}, list: ${LIST}, history: reply }`,
+        `    - { name: dri-devel, inbox: ${inbox}, list: ${LIST}, history: reply, mode: send, max-age: 100000d }`,
         "",
       ].join("\n"),
     );
@@ -259,6 +260,9 @@ describe("a backfill killed at any moment ends as an undisturbed one", () => {
   function backfill(dir: string, inbox: string): Child {
     const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: "info" };
     delete env["DMABUF_REVIEW_DEBUG"];
+    // The mirror enabled (mode send), with no age limit: the fixtures are dated.
+    const mirror = `  mirrors:\n    - { name: crash, inbox: ${inbox}, mode: send, max-age: 100000d }\n`;
+    writeFileSync(join(dir, "config.yaml"), ["mail:", "  demo: false", "  batch: 4", "  series-wait: 30m", mirror].join("\n"));
     const args = ["backfill", inbox, "--config", join(dir, "config.yaml"), "--db", join(dir, "state.db"), "--outbox", join(dir, "outbox"), "--reply", "--format", "json"];
     const child = spawn(process.execPath, [join(ROOT, "bin/dmabuf-review.js"), ...args], { cwd: dir, env, stdio: ["ignore", "pipe", "pipe"] });
     const run: Child = { child, exited: new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal }))), reviewed: [], stderr: [] };

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -74,7 +74,10 @@ describe("poison messages, in a backfill child process", () => {
   it("skips each with its reason and answers the rest; a restart has nothing left to do", async () => {
     const inbox = poisonedArchive();
     const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-poison-"));
-    const args = ["backfill", inbox.dir, "--db", join(dir, "state.db"), "--outbox", join(dir, "outbox"), "--reply", "--format", "json"];
+    // The mirror enabled (mode send), with no age limit: the fixtures are dated.
+    const config = join(dir, "config.yaml");
+    writeFileSync(config, `mail:\n  mirrors:\n    - { name: poison, inbox: ${inbox.dir}, mode: send, max-age: 100000d }\n`);
+    const args = ["backfill", inbox.dir, "--config", config, "--db", join(dir, "state.db"), "--outbox", join(dir, "outbox"), "--reply", "--format", "json"];
     // Under the heap limit the service runs with: slots allocated from the subject's count would abort it.
     const run = await runCli(args, undefined, ["--max-old-space-size=256"]);
     expect(run.code, run.stderr.slice(-2000)).toBe(0);

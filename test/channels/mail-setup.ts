@@ -11,6 +11,8 @@ import { fixture } from "../helpers/mail.js";
 
 export const BOT = { name: "dmabuf-review", email: "bot@dmabuf-review.example" };
 export const LIST = "dri-devel@lists.freedesktop.org";
+/** The fixtures are dated (2022, or the peer inbox's 2026-11): no max-age unless a test sets one. */
+export const NO_AGE_LIMIT = { maxAgeSeconds: Number.MAX_SAFE_INTEGER } as const;
 
 let deps: Promise<ReviewDeps> | undefined;
 
@@ -43,7 +45,7 @@ export async function mailEnv(inbox: string, over: { mirror?: Partial<MirrorConf
   const dir = over.dir ?? mkdtempSync(join(tmpdir(), "dmabuf-review-mailch-"));
   const outbox = join(dir, "outbox");
   const config = await loadConfig(undefined, {});
-  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: LIST, history: "reply", ...over.mirror };
+  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: LIST, history: "reply", mode: "send", sending: NO_AGE_LIMIT, ...over.mirror };
   const store = Store.open(join(dir, "state.db"));
   const ctx: ChannelContext = {
     config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>`, ...over.mail } },

@@ -12,6 +12,7 @@ import { postMessageId } from "../../src/publish/mail/compose.js";
 import { FeedbackStore } from "../../src/state/feedback.js";
 import { Store } from "../../src/state/store.js";
 import { MBOX, V1_COVER, V2_COVER } from "../feedback/fixture.js";
+import { NO_AGE_LIMIT } from "./mail-setup.js";
 
 const ANSWER = "YWxleC1hbnN3ZXItam9uYXM@example.com";
 const BOT = { name: "dmabuf-review", email: "bot@dmabuf-review.example" };
@@ -41,7 +42,7 @@ async function setup(messages: { bytes: Buffer; time: Date }[]) {
   const outbox = join(dir, "outbox");
   await appendToInbox(inbox, messages);
   const config = await loadConfig(undefined, {});
-  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply" };
+  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply", mode: "send", sending: NO_AGE_LIMIT };
   const store = Store.open(join(dir, "state.db"));
   const ctx: ChannelContext = {
     config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>` } },
@@ -49,7 +50,10 @@ async function setup(messages: { bytes: Buffer; time: Date }[]) {
     review: await loadReviewDeps(),
     log: pino({ level: "silent" }),
   };
-  const engine = new MailMirror(ctx, mirror, mailTarget(ctx));
+  // The target's clock (the once-a-day follow-up, the daily cap) is moved by the tests.
+  let now = Date.now();
+  const clock = { now: () => new Date(now), advance: (seconds: number) => (now += seconds * 1000) };
+  const engine = new MailMirror(ctx, mirror, mailTarget(ctx, { clock: clock.now }));
   const mails = () => {
     let files: string[] = [];
     try {
@@ -62,7 +66,7 @@ async function setup(messages: { bytes: Buffer; time: Date }[]) {
       .sort()
       .map((f) => readFileSync(join(outbox, f), "utf8"));
   };
-  return { inbox, store, engine, mails, trackerMails: () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? "")) };
+  return { inbox, store, engine, mails, clock, trackerMails: () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? "")) };
 }
 
 describe("mail channel: the review tracker on the v2 cover letter", () => {
@@ -99,6 +103,8 @@ describe("mail channel: the review tracker on the v2 cover letter", () => {
   });
 
   it("a later reply that changes a verdict is answered on the tracker with the change, not a second tracker", async () => {
+    // A day after the tracker: a follow-up may go (at most one a day per series).
+    env.clock.advance(86400);
     await appendToInbox(env.inbox, raws().filter((r) => r.id === ANSWER));
     await env.engine.pass({ reply: "all" });
     const t = trackerMails();

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -69,17 +69,44 @@ describe("dmabuf-review backfill", () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ messages: 5, skipped: [], reviewed: 1 });
   });
 
-  it("--reply sends what the reviews earn, to the outbox by default", async () => {
+  it("--reply on a mirror left in shadow mode (the default) sends nothing, and says how to enable it", async () => {
     const inbox = archive();
     const t = tmp();
     const run = await runCli(["backfill", inbox.dir, "--db", t.db, "--outbox", t.outbox, "--reply"]);
     expect(run.code, run.stderr).toBe(0);
-    expect(readdirSync(t.outbox)).toHaveLength(4);
-    expect(run.stdout).toMatch(/^backfill .*inbox: 10 messages \(3 patches\) in [\d.]+ s, [\d,]+ msg\/s\n {2}series: 1, reviewed: 1, replies sent: 4\n {2}skipped: 1 \(malformed-mime 1\); deleted by the archive: 0; already known: 0\n$/);
+    expect(existsSync(t.outbox)).toBe(false);
+    expect(run.stdout).toMatch(/replies sent: 0 \(shadow mode, set mode: send on the mirror to mail: [1-9]\d* withheld\)/);
+  });
+
+  it("--reply sends what the reviews earn on a mirror in mode send, to the outbox by default", async () => {
+    const inbox = archive();
+    const t = tmp();
+    // The archive's series is from 2022: older than the default max-age, which a backfill keeps to.
+    const config = join(t.db, "..", "config.yaml");
+    writeFileSync(config, `mail:\n  mirrors:\n    - { name: lms, inbox: ${inbox.dir}, mode: send, max-age: 100000d }\n`);
+    const run = await runCli(["backfill", inbox.dir, "--config", config, "--db", t.db, "--outbox", t.outbox, "--reply"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(readdirSync(t.outbox)).toHaveLength(3);
+    expect(run.stdout).toMatch(/^backfill .*inbox: 10 messages \(3 patches\) in [\d.]+ s, [\d,]+ msg\/s\n {2}series: 1, reviewed: 1, replies sent: 3\n {2}skipped: 1 \(malformed-mime 1\); deleted by the archive: 0; already known: 0\n$/);
     // And a second run sends nothing more.
-    const again = await runCli(["backfill", inbox.dir, "--db", t.db, "--outbox", t.outbox, "--reply", "--format", "json"]);
+    const again = await runCli(["backfill", inbox.dir, "--config", config, "--db", t.db, "--outbox", t.outbox, "--reply", "--format", "json"]);
     expect(JSON.parse(again.stdout)).toMatchObject({ messages: 0, replies: 0 });
-    expect(readdirSync(t.outbox)).toHaveLength(4);
+    expect(readdirSync(t.outbox)).toHaveLength(3);
+  });
+
+  it("--dry-run DIR sends nothing and writes what the policy would send: the .eml files and the report", async () => {
+    const inbox = archive();
+    const t = tmp();
+    const dir = join(t.db, "..", "dry");
+    const run = await runCli(["backfill", inbox.dir, "--db", t.db, "--outbox", t.outbox, "--dry-run", dir]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(existsSync(t.outbox)).toBe(false);
+    expect(existsSync(t.db)).toBe(false);
+    expect(readdirSync(join(dir, "eml"))).toHaveLength(3);
+    expect(run.stdout).toBe(readFileSync(join(dir, "report.txt"), "utf8"));
+    expect(run.stdout).toMatch(/\nmails: 3\nby kind:\n {2}reply +3\n/);
+    expect(run.stdout).toMatch(/\nby month:\n {2}2022-10 3\n/);
+    expect(run.stdout).toContain("  [reply, 5] Re: [PATCH 1/3] dma-buf: add dma_coherent flag\n      dma_buf_dynamic_attach() gains a new failure");
   });
 
   it("refuses what is not an inbox, and a date it cannot read, with one line and exit 2", async () => {

@@ -125,7 +125,10 @@ describe("the inputs people have", () => {
     inbox.add(readFileSync(fixture("messages/b4-relay.eml")));
     const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-relay-"));
     const outbox = join(dir, "outbox");
-    const run = await runCli(["backfill", inbox.dir, "--db", join(dir, "state.db"), "--outbox", outbox, "--reply", "--format", "json"]);
+    // The mirror enabled (mode send), with no age limit: the fixture is dated.
+    const config = join(dir, "config.yaml");
+    writeFileSync(config, `mail:\n  mirrors:\n    - { name: relay, inbox: ${inbox.dir}, mode: send, max-age: 100000d }\n`);
+    const run = await runCli(["backfill", inbox.dir, "--config", config, "--db", join(dir, "state.db"), "--outbox", outbox, "--reply", "--format", "json"]);
     expect(run.code, run.stderr).toBe(0);
     const sent = readdirSync(outbox).map((f) => readFileSync(join(outbox, f), "utf8"));
     expect(sent).toHaveLength(1);

@@ -195,6 +195,7 @@ describe("watch: /healthz and SIGTERM with a delivery in hand", () => {
           name: "dri-devel",
           inbox: inbox.dir,
           pollSeconds: 3600,
+          mode: "shadow",
           lastPass: { at: expect.any(String), ok: true, messages: 2, reviewed: 0, replies: 0, skipped: 0, seconds: expect.any(Number) },
           cursors: { "0": head },
           waitingThreads: 1,

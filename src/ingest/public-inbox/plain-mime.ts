@@ -3,6 +3,7 @@ import { MAX_MESSAGE_BYTES } from "../../errors.js";
 import type { MessageFields, Person } from "../../patch/message.js";
 import type { RawMessage } from "../mbox/reader.js";
 import { oneLine } from "../../patch/subject.js";
+import { joinCutAddresses } from "../address-fold.js";
 import { decodeWords } from "./triage.js";
 
 /**
@@ -23,7 +24,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   if (end < 0) return undefined;
   if ((bytes.subarray(0, end)).indexOf("\r") >= 0) return undefined; // CRLF mail: mailparser's way
   if (bytes.subarray(0, 4096).indexOf(0) >= 0) return undefined;
-  const head = bytes.subarray(0, end).toString("utf8");
+  const head = joinCutAddresses(bytes.subarray(0, end).toString("utf8"));
   if (!/^[!-9;-~]+:/.test(head)) return undefined;
   const headers = new Map<string, string[]>();
   for (let i = 0; i < head.length; ) {

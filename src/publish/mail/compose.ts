@@ -1,16 +1,16 @@
 import { createHash } from "node:crypto";
 import type { Severity } from "../../analysis/rules/schema.js";
-import type { Person } from "../../patch/message.js";
-import type { Finding } from "../../review/finding.js";
+import type { SendingSettings } from "../../config/config.js";
+import type { Message, Person } from "../../patch/message.js";
 import { atOrAbove, renderCoverReply, renderPatchReply, replySubject } from "../../review/render/email.js";
 import { modelSummary } from "../../review/render/text.js";
 import { wrap } from "../../review/render/wrap.js";
 import type { SeriesReview } from "../../review/review-series.js";
 import type { PostKey } from "../../state/ledger.js";
 import type { Receipt } from "../target.js";
-import { distinct } from "./limits.js";
+import { CHANNEL, lineageOf, type SendingPolicy } from "./policy.js";
 
-export const CHANNEL = "mail";
+export { CHANNEL } from "./policy.js";
 
 /** Who gets a reply on a list: everyone on the thread and the list, the author alone, or nobody. */
 export type ReplyPolicy = "all" | "author" | "none";
@@ -22,11 +22,19 @@ export interface ReplyOptions {
   readonly list: string | undefined;
   /** The bot's own address: never a recipient. */
   readonly from: Person;
+  /** The key the per-list daily cap counts under (the mirror's name). */
+  readonly listKey?: string;
+  /** The list's sending settings; those left out take the policy's defaults. */
+  readonly sending?: Partial<SendingSettings>;
 }
 
 /** One reply, ready to be turned into a message: the ledger key it is posted under, and what it says. */
 export interface Draft {
   readonly key: PostKey;
+  /** The series across revisions (lineageOf): its findings are recorded under it too. */
+  readonly lineage?: string;
+  /** The key of the list's daily cap. */
+  readonly list?: string;
   /** Findings carried: each is also recorded under (mail, thread, fingerprint). */
   readonly fingerprints: readonly string[];
   readonly messageId: string;
@@ -40,12 +48,16 @@ export interface Draft {
 
 export const OPT_OUT_LINE = "dmabuf-review: opt-out";
 
-/** Short, says it is a machine, says how to make it stop. `-- ` is the signature delimiter. */
+/**
+ * Short, says it is a machine, says how to make it stop: anyone on the thread, in a reply to
+ * the list or privately to the bot's address. `-- ` is the signature delimiter.
+ */
 export const SIGNATURE: readonly string[] = [
   "-- ",
   "dmabuf-review: an automated review of dma-buf cache coherency; it can",
-  "be wrong, and a human maintainer decides. To stop these replies to your",
-  `patches, answer with a line "${OPT_OUT_LINE}" on its own.`,
+  "be wrong, and a human maintainer decides. To get no more of these mails,",
+  `answer with a line "${OPT_OUT_LINE}" on its own, to the list or`,
+  "privately to the sender of this mail.",
 ];
 
 /**
@@ -66,11 +78,6 @@ function references(refs: readonly string[], parent: string): string[] {
   return all.length <= 20 ? all : [all[0]!, ...all.slice(-19)];
 }
 
-function byFingerprint(findings: readonly Finding[]): Finding[] {
-  const seen = new Set<string>();
-  return findings.filter((f) => (seen.has(f.fingerprint) ? false : (seen.add(f.fingerprint), true)));
-}
-
 export interface Drafted {
   readonly drafts: readonly Draft[];
   /** What was not written, and why (policy, opt-out). */
@@ -78,31 +85,44 @@ export interface Drafted {
 }
 
 /**
- * The replies a series earns: one inline reply to each patch with findings at or above the
- * threshold that were not posted before, and the model's summary in a reply to the cover letter
- * (or, with no cover letter, at the end of the first reply). A patch without such findings gets
- * no mail.
+ * The replies a series earns under the sending policy (policy.ts): one inline reply to each patch
+ * with findings at or above the threshold that were mailed neither on it nor on an earlier
+ * revision of the series, and the model's summary in a reply to the cover letter (or, with no
+ * cover letter, at the end of the first reply) only when it says something those findings do
+ * not. A patch without such findings gets no mail.
  */
-export function draftReplies(s: SeriesReview, o: ReplyOptions, isPosted: (key: PostKey) => boolean, optedOut: (email: string) => boolean): Drafted {
+export function draftReplies(s: SeriesReview, o: ReplyOptions, policy: SendingPolicy, optedOut: (email: string) => boolean): Drafted {
   const drafts: Draft[] = [];
   const refused: Receipt[] = [];
   const target = "mail";
-  const any = s.patches.some((p) => atOrAbove(p.findings, o.threshold).length > 0);
-  if (!any) return { drafts, refused };
+  const found = new Map(s.patches.map((p) => [p, atOrAbove(p.findings, o.threshold)]));
+  if (![...found.values()].some((f) => f.length > 0)) return { drafts, refused };
   if (o.policy === "none") return { drafts, refused: [{ target, ok: false, what: s.series.id, reason: "the list's policy is to send nothing" }] };
-  // The list first, then the patch's To (usually the maintainers), then its Cc: the order in
-  // which the hard recipient cap (limits.ts) keeps them.
-  const address = (m: { from: Person; to: readonly Person[]; cc: readonly Person[] }) => ({
-    to: [m.from],
-    cc: o.policy === "all" ? distinct([...(o.list ? [{ name: o.list, email: o.list }] : []), ...m.to, ...m.cc], [m.from.email, o.from.email]) : [],
-  });
+  if (policy.muted([s.series.cover, ...s.series.slots])) return { drafts, refused: [{ target, ok: false, what: s.series.id, reason: "thread muted by the list's maintainers" }] };
+  const lineage = lineageOf(s.series);
+  const isPosted = (key: PostKey) => {
+    const p = policy.ledger.get(key);
+    return p !== undefined && p.state !== "failed";
+  };
+  // Those who wrote in the thread of a message take part in it, after the list.
+  const participants = (m: Message) => (s.series.replies.get(m.messageId) ?? []).map((r) => r.from);
+  const address = (m: Message) =>
+    o.policy === "all" ? policy.recipients(m, o.list, participants(m), o.from.email, optedOut) : { to: [m.from], cc: [] };
   // A patch the bot's own address sent (a test mail, a loop through the list) gets no reply.
   const mine = (m: { from: Person }) => m.from.email.toLowerCase() === o.from.email.toLowerCase();
-  const summary = modelSummary(s).map((l) => l.trim()).join(" ");
+  const fresh = new Map(s.patches.map((p) => [p, policy.fresh(found.get(p)!, p.message.messageId, lineage)]));
+  const anyFresh = [...fresh.values()].some((f) => f.length > 0);
+  const said = modelSummary(s).map((l) => l.trim()).join(" ");
+  // The summary counts the model's configurations; the findings at the threshold count theirs.
+  const adds = anyFresh && policy.summaryAddsToReplies(s, [...found.values()].flat());
+  const summary = adds ? said : "";
   const coverKey = s.series.cover ? { channel: CHANNEL, thread: s.series.cover.messageId, what: "summary" } : undefined;
   let summaryInline = !s.series.cover && summary !== "";
+  const common = { lineage, list: o.listKey };
   for (const p of s.patches) {
     const m = p.message;
+    const mail = fresh.get(p)!;
+    if (mail.length === 0) continue;
     if (mine(m)) {
       refused.push({ target, ok: false, what: m.messageId, reason: "sent from the bot's own address" });
       continue;
@@ -111,31 +131,30 @@ export function draftReplies(s: SeriesReview, o: ReplyOptions, isPosted: (key: P
       refused.push({ target, ok: false, what: m.messageId, reason: `${m.from.email} opted out` });
       continue;
     }
-    const fresh = byFingerprint(atOrAbove(p.findings, o.threshold)).filter((f) => !isPosted({ channel: CHANNEL, thread: m.messageId, what: f.fingerprint }));
-    if (fresh.length === 0) continue;
-    const fingerprints = fresh.map((f) => f.fingerprint).sort();
-    const key = { channel: CHANNEL, thread: m.messageId, what: `reply:${createHash("sha256").update(fingerprints.join(",")).digest("hex").slice(0, 16)}` };
+    const key = policy.patchKey(m.messageId);
     if (isPosted(key)) continue;
     const signature = summaryInline ? ["For the series as a whole:", ...wrap(summary, 72, "  "), "", ...SIGNATURE] : SIGNATURE;
     summaryInline = false;
     drafts.push({
       key,
-      fingerprints,
+      ...common,
+      fingerprints: mail.map((f) => f.fingerprint).sort(),
       messageId: postMessageId(key, o.from),
       inReplyTo: m.messageId,
       references: references(m.references, m.messageId),
       ...address(m),
       subject: replySubject(m),
-      text: renderPatchReply(p, fresh, signature),
+      text: renderPatchReply(p, mail, signature),
     });
   }
   const cover = s.series.cover;
-  if (cover && coverKey && summary && !isPosted(coverKey)) {
+  if (cover && coverKey && adds && !isPosted(coverKey)) {
     if (mine(cover)) refused.push({ target, ok: false, what: cover.messageId, reason: "sent from the bot's own address" });
     else if (optedOut(cover.from.email)) refused.push({ target, ok: false, what: cover.messageId, reason: `${cover.from.email} opted out` });
     else
       drafts.push({
         key: coverKey,
+        ...common,
         fingerprints: [],
         messageId: postMessageId(coverKey, o.from),
         inReplyTo: cover.messageId,

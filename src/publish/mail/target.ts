@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { SendingSettings } from "../../config/config.js";
 import type { Person } from "../../patch/message.js";
 import type { Review } from "../../review/review.js";
 import type { SeriesReview } from "../../review/review-series.js";
@@ -8,6 +9,7 @@ import type { Store } from "../../state/store.js";
 import type { PublishTarget, Receipt, ThreadRef } from "../target.js";
 import { CHANNEL, draftReplies, type Drafted, type ReplyOptions } from "./compose.js";
 import { MAX_MAILS_PER_HOUR, MAX_MAILS_PER_PASS, MAX_RECIPIENTS } from "./limits.js";
+import { SendingPolicy } from "./policy.js";
 import { retryDelaySeconds } from "./retry.js";
 import { buildOutgoing, TransportError, type MailTransport, type Outgoing } from "./transport.js";
 
@@ -63,9 +65,19 @@ export class MailTarget implements PublishTarget {
     return p !== undefined && p.state !== "failed";
   };
 
+  /** The sending settings of each list (by its cap key), for the daily cap at delivery. */
+  private readonly lists = new Map<string, Partial<SendingSettings>>();
+
+  /** The sending policy of a list, on this target's ledger and clock. */
+  policy(list: string | undefined, sending: Partial<SendingSettings> | undefined): SendingPolicy {
+    if (list !== undefined && sending) this.lists.set(list, sending);
+    return new SendingPolicy(this.store.ledger, sending ?? (list !== undefined ? this.lists.get(list) : undefined), this.clock);
+  }
+
   /** What a series earns under `options` (the list's policy), not yet built into messages. */
   draft(s: SeriesReview, options: Partial<ReplyOptions> = {}): Drafted {
-    return draftReplies(s, { ...this.defaults, ...options }, this.isPosted, (email) => this.state.isOptedOut(email));
+    const o = { ...this.defaults, ...options };
+    return draftReplies(s, o, this.policy(o.listKey, o.sending), (email) => this.state.isOptedOut(email));
   }
 
   /** Draft and build the replies a series earns under `options` (the list's policy). */
@@ -90,6 +102,13 @@ export class MailTarget implements PublishTarget {
         this.log?.warn(fields, "reply has nobody to go to (only the bot's own address); not recorded");
         continue;
       }
+      // Drafted ahead while an earlier revision's thread was being committed: what the earlier
+      // revision mailed meanwhile is not mailed again.
+      const lineage = o.lineage;
+      if (lineage && o.fingerprints.length > 0 && o.fingerprints.every((fp) => this.isPosted({ channel: CHANNEL, thread: lineage, what: fp }))) {
+        this.log?.info({ messageId: o.messageId, thread: o.key.thread }, "reply dropped: its findings were mailed on an earlier revision");
+        continue;
+      }
       // A key seen before (a thread reviewed again after a crash) is not posted twice.
       if (!this.store.ledger.intend(o.key, this.name, o.messageId, created)) continue;
       if (o.leftOut > 0) {
@@ -98,6 +117,7 @@ export class MailTarget implements PublishTarget {
       }
       for (const fp of o.fingerprints) {
         this.store.ledger.intend({ channel: CHANNEL, thread: o.key.thread, what: fp }, this.name, o.messageId, created);
+        if (lineage) this.store.ledger.intend({ channel: CHANNEL, thread: lineage, what: fp }, this.name, o.messageId, created);
       }
       this.state.saveOutgoing({
         message_id: o.messageId,
@@ -105,7 +125,8 @@ export class MailTarget implements PublishTarget {
         thread: o.key.thread,
         what: o.key.what,
         fingerprints: JSON.stringify(o.fingerprints),
-        envelope: JSON.stringify(o.envelope),
+        // The list and lineage ride in the stored envelope: the daily cap and a refusal need them.
+        envelope: JSON.stringify({ ...o.envelope, list: o.list, lineage }),
         file_name: o.fileName,
         raw: o.raw,
         created_at: created,
@@ -125,6 +146,8 @@ export class MailTarget implements PublishTarget {
     const hourAgo = new Date(now.getTime() - 3600_000).toISOString();
     let sentInHour = capped ? this.store.ledger.sentSince(CHANNEL, hourAgo) : 0;
     let held = 0;
+    const leftToday = new Map<string, number>();
+    const heldByDay = new Map<string, number>();
     // A server that failed holds every mail back until its backoff ends (one probe excepted,
     // right after a restart, when its settings may have been fixed).
     const wait = this.store.ledger.serverWaitUntil(CHANNEL);
@@ -147,7 +170,17 @@ export class MailTarget implements PublishTarget {
         held++;
         continue;
       }
-      const envelope = JSON.parse(row.envelope) as Outgoing["envelope"];
+      const stored = JSON.parse(row.envelope) as Outgoing["envelope"] & { list?: string };
+      const envelope = { from: stored.from, to: stored.to };
+      // The list's daily cap: the rest waits, in order, and goes out on later days.
+      if (stored.list !== undefined) {
+        const left = leftToday.get(stored.list) ?? this.policy(stored.list, undefined).leftToday(stored.list);
+        leftToday.set(stored.list, left);
+        if (left <= 0) {
+          heldByDay.set(stored.list, (heldByDay.get(stored.list) ?? 0) + 1);
+          continue;
+        }
+      }
       this.probed = true;
       let location: string;
       try {
@@ -167,6 +200,7 @@ export class MailTarget implements PublishTarget {
         continue;
       }
       this.delivered(row, post, location, now);
+      if (stored.list !== undefined) leftToday.set(stored.list, leftToday.get(stored.list)! - 1);
       this.sentInPass++;
       sentInHour++;
       receipts.push({ target: this.name, ok: true, what: row.what, location });
@@ -176,6 +210,10 @@ export class MailTarget implements PublishTarget {
       const cap = byPass ? `${MAX_MAILS_PER_PASS} mails per pass` : `${MAX_MAILS_PER_HOUR} mails per hour`;
       const what = `${held} ${held === 1 ? "reply" : "replies"}`;
       this.log?.warn({ held, cap }, `${what} held back by the hard cap of ${cap}; kept pending, sent later`);
+    }
+    for (const [list, n] of heldByDay) {
+      const perDay = this.policy(list, undefined).settings.perDay;
+      this.log?.info({ list, held: n, perDay }, `${n} mail${n === 1 ? "" : "s"} to ${list} held back by its cap of ${perDay} a day; kept pending, sent on a later day`);
     }
     this.logPending();
     return receipts;
@@ -188,7 +226,11 @@ export class MailTarget implements PublishTarget {
     this.store.transaction(() => {
       if (location === IN_ARCHIVE) this.store.ledger.posted(key, location, at);
       else this.store.ledger.attempted(key, { kind: "sent", location }, at);
-      for (const fp of fingerprints) this.store.ledger.posted({ ...key, what: fp }, row.message_id, at);
+      const lineage = (JSON.parse(row.envelope) as { lineage?: string }).lineage;
+      for (const fp of fingerprints) {
+        this.store.ledger.posted({ ...key, what: fp }, row.message_id, at);
+        if (lineage) this.store.ledger.posted({ channel: CHANNEL, thread: lineage, what: fp }, row.message_id, at);
+      }
       // The server works again: what waited only for it is due now, not at its backoff's end.
       if (location !== IN_ARCHIVE) this.store.ledger.serverBack(CHANNEL);
     });
@@ -211,7 +253,11 @@ export class MailTarget implements PublishTarget {
       const fingerprints = JSON.parse(row.fingerprints) as string[];
       this.store.transaction(() => {
         this.store.ledger.attempted(key, { kind: "final", reason: f.message }, at);
-        for (const fp of fingerprints) this.store.ledger.failed({ ...key, what: fp }, f.message);
+        const lineage = (JSON.parse(row.envelope) as { lineage?: string }).lineage;
+        for (const fp of fingerprints) {
+          this.store.ledger.failed({ ...key, what: fp }, f.message);
+          if (lineage) this.store.ledger.failed({ channel: CHANNEL, thread: lineage, what: fp }, f.message);
+        }
       });
       this.log?.warn(fields, "reply refused by the server for good; not tried again");
       return;

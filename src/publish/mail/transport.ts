@@ -9,6 +9,10 @@ import { capRecipients } from "./limits.js";
 /** A reply as bytes, with its envelope: what the outbox writes and SMTP sends, again if need be. */
 export interface Outgoing {
   readonly key: PostKey;
+  /** The series across revisions: its findings are recorded under it too (policy.ts). */
+  readonly lineage?: string;
+  /** The key of the list's daily cap. */
+  readonly list?: string;
   readonly fingerprints: readonly string[];
   readonly messageId: string;
   readonly envelope: { readonly from: string; readonly to: readonly string[] };
@@ -51,6 +55,56 @@ function eightBit(raw: Buffer, text: string): Buffer {
   return Buffer.from(`${head.replace(/^Content-Transfer-Encoding: .*$/im, "Content-Transfer-Encoding: 8bit")}\n\n${text.endsWith("\n") ? text : `${text}\n`}`, "utf8");
 }
 
+/** The width of every line the bot writes: kernel lists read mail at 72 columns. */
+export const MAIL_WIDTH = 72;
+
+/**
+ * Every line the bot wrote kept within 72 columns, whatever rendered it (a tracker's table
+ * rows and evidence run past 160): a longer line is wrapped at blanks, its continuation
+ * indented two more. Quoted lines ("> ...") are the patch as sent and stay as they are, as a
+ * reviewer quotes them; so does a single word longer than the width (a URL).
+ */
+export function fitWidth(text: string): string {
+  return text
+    .split("\n")
+    .flatMap((line) => {
+      if (line.length <= MAIL_WIDTH || line.startsWith(">")) return [line];
+      const indent = /^\s*/.exec(line)![0];
+      const words = line.slice(indent.length).split(/ +/);
+      const out: string[] = [];
+      let cur = indent;
+      for (const w of words) {
+        if (cur.trim() !== "" && cur.length + 1 + w.length > MAIL_WIDTH) {
+          out.push(cur);
+          cur = `${indent}  ${w}`;
+        } else cur = cur.trim() === "" ? `${indent}${w}` : `${cur} ${w}`;
+      }
+      out.push(cur);
+      return out;
+    })
+    .join("\n");
+}
+
+/**
+ * A plain ASCII subject as git send-email writes it: not encoded (nodemailer encodes a whole
+ * subject for a single double quote in it), folded at blanks before 78 columns.
+ */
+function plainSubject(subject: string): string | undefined {
+  if (!/^[\x20-\x7e]*$/.test(subject)) return undefined;
+  const words = subject.split(" ");
+  const lines: string[] = [];
+  let cur = "";
+  for (const w of words) {
+    const width = (lines.length === 0 ? "Subject: ".length : 1) + cur.length + 1 + w.length;
+    if (cur !== "" && width > 78) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur === "" ? w : `${cur} ${w}`;
+  }
+  lines.push(cur);
+  return lines.join("\n ");
+}
+
 /**
  * Build the RFC 5322 message of a draft: plain text only, threading headers, and headers that
  * tell mail software it is automated (RFC 3834) and carry the ledger key, so a lost database
@@ -60,17 +114,20 @@ export async function buildOutgoing(d: Draft, from: Person, date: Date = new Dat
   // The last gate before bytes: whoever drafted the mail, it never goes to the bot itself nor
   // to more than the hard cap of addresses.
   const { to, cc, leftOut } = capRecipients(d.to, d.cc, from.email);
+  const text = fitWidth(d.text);
+  const subject = plainSubject(d.subject);
   const info = await builder.sendMail({
     from: address(from),
     to: to.map(address),
     cc: cc.map(address),
-    subject: d.subject,
-    text: d.text,
+    ...(subject === undefined ? { subject: d.subject } : {}),
+    text,
     messageId: `<${d.messageId}>`,
     inReplyTo: `<${d.inReplyTo}>`,
     references: d.references.map((r) => `<${r}>`),
     date,
     headers: {
+      ...(subject === undefined ? {} : { Subject: { prepared: true, value: subject } }),
       "Auto-Submitted": "auto-generated",
       "X-Dmabuf-Review": `${d.key.what}${d.fingerprints.length > 0 ? `; findings=${d.fingerprints.join(",")}` : ""}`,
     },
@@ -78,11 +135,13 @@ export async function buildOutgoing(d: Draft, from: Person, date: Date = new Dat
   const envelope = { from: from.email, to: [...to, ...cc].map((p) => p.email) };
   return {
     key: d.key,
+    ...(d.lineage ? { lineage: d.lineage } : {}),
+    ...(d.list ? { list: d.list } : {}),
     fingerprints: d.fingerprints,
     messageId: d.messageId,
     envelope,
     fileName: `${stamp(date)}-${d.messageId.slice(14, 22)}-${slug(d.subject)}.eml`,
-    raw: eightBit(info.message as Buffer, d.text),
+    raw: eightBit(info.message as Buffer, text),
     leftOut,
   };
 }

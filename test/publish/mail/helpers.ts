@@ -46,8 +46,8 @@ export function capturedLog(): { log: Logger; lines: Line[]; at: (level: "info" 
 }
 
 /** A fixture patch with its From replaced and headers added (To, Cc, Message-ID...), reviewed. */
-export async function reviewEdited(rel: string, from: string | undefined, headers: readonly string[]): Promise<Review> {
-  let text = readFileSync(fixture(rel), "utf8");
+export async function reviewEdited(rel: string, from: string | undefined, headers: readonly string[], edit: (text: string) => string = (t) => t): Promise<Review> {
+  let text = edit(readFileSync(fixture(rel), "utf8"));
   if (from) text = text.replace(/^From: .*$/m, `From: ${from}`);
   text = text.replace(/^(Date: .*)$/m, `$1\n${headers.join("\n")}`);
   const path = join(mkdtempSync(join(tmpdir(), "dmabuf-review-edited-")), "patch.eml");

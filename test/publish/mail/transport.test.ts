@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { simpleParser } from "mailparser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { draftReplies, type Draft } from "../../../src/publish/mail/compose.js";
+import { SendingPolicy } from "../../../src/publish/mail/policy.js";
 import { buildOutgoing, outboxTransport, smtpTransport, TransportError } from "../../../src/publish/mail/transport.js";
 import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
 import { bodyOf, header, read, reviewFixture } from "./helpers.js";
@@ -15,7 +16,7 @@ let peer: SmtpPeer;
 
 beforeAll(async () => {
   const s = (await reviewFixture("series/dma-coherent-v1.mbox")).series[0]!;
-  draft = draftReplies(s, { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT }, () => false, () => false).drafts[0]!;
+  draft = draftReplies(s, { policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", from: BOT }, new SendingPolicy({ get: () => undefined, lastIntended: () => null, sentToListSince: () => 0 }), () => false).drafts[0]!;
   peer = await startSmtpPeer();
 });
 
@@ -41,7 +42,7 @@ describe("a reply as a message", () => {
     const parsed = await simpleParser(o.raw);
     expect(parsed.text).toBe(draft.text);
     expect(parsed.html).toBe(false);
-    expect(o.envelope).toEqual({ from: BOT.email, to: ["christian.koenig@amd.com", "dri-devel@lists.freedesktop.org", "linaro-mm-sig@lists.linaro.org", "linux-media@vger.kernel.org", "sumit.semwal@linaro.org"] });
+    expect(o.envelope).toEqual({ from: BOT.email, to: ["christian.koenig@amd.com", "dri-devel@lists.freedesktop.org", "l.stach@pengutronix.de", "linaro-mm-sig@lists.linaro.org", "linux-media@vger.kernel.org", "sumit.semwal@linaro.org"] });
   });
 
   it("goes to the outbox as one .eml; sent again, it is the same file", async () => {
@@ -133,5 +134,48 @@ describe("a reply as a message", () => {
       peer.refuse = undefined;
       t.close();
     }
+  });
+});
+
+describe("plain kernel mail, whatever wrote it", () => {
+  const key = { channel: "mail", thread: "t@example.org", what: "tracker" };
+  const plain = (subject: string, text: string): Draft => ({
+    key,
+    fingerprints: [],
+    messageId: "dmabuf-review.0123456789abcdef01234567@dmabuf-review.example",
+    inReplyTo: key.thread,
+    references: [key.thread],
+    to: [{ name: "Dev", email: "dev@example.org" }],
+    cc: [],
+    subject,
+    text,
+  });
+
+  it("keeps every line it wrote within 72 columns (a tracker's 160-column rows too); quoted patch lines stay as sent", async () => {
+    const row = `  1.4  not addressed  objection  1/3  Jonas Weber: ${"the check is decided per device, not per attachment, ".repeat(3)}`;
+    const quoted = `> +\tif (dmabuf->dma_coherent && !dev_is_dma_coherent(dev) && some_very_long_condition_name(dev))`;
+    const text = `Tracker: x (v2)\n\n${row}\n${quoted}\n\n-- \nsig\n`;
+    expect(row.length).toBeGreaterThan(160);
+    const o = await buildOutgoing(plain("Re: [PATCH v2 0/3] x", text), BOT);
+    const lines = bodyOf(o.raw.toString("utf8")).split("\n");
+    expect(lines.filter((l) => l.length > 72 && !l.startsWith(">"))).toEqual([]);
+    expect(lines).toContain(quoted);
+    expect(lines).toContain("-- ");
+    // Nothing is lost: the words are all there, in order.
+    expect(lines.filter((l) => !l.startsWith(">")).join(" ").replace(/\s+/g, " ")).toContain(row.replace(/\s+/g, " ").trim());
+  });
+
+  it("leaves a plain ASCII subject unencoded, a double quote and all; folds a long one at blanks", async () => {
+    const subject = 'Re: [PATCH] dma-buf: fix the "coherent" flag handling for importers that decide per attachment';
+    const o = await buildOutgoing(plain(subject, "x\n"), BOT);
+    const raw = o.raw.toString("utf8");
+    expect(raw).not.toContain("=?");
+    expect(header(raw, "Subject")).toBe(subject);
+    expect(raw.split("\n").filter((l) => l.length > 78)).toEqual([]);
+    expect((await simpleParser(o.raw)).subject).toBe(subject);
+    // Not ASCII: encoded, as it must be.
+    const utf8 = await buildOutgoing(plain('Re: [PATCH] drm: König\'s "fix"', "x\n"), BOT);
+    expect(utf8.raw.toString("utf8")).toMatch(/^Subject: =\?UTF-8\?/m);
+    expect((await simpleParser(utf8.raw)).subject).toBe('Re: [PATCH] drm: König\'s "fix"');
   });
 });

@@ -1,0 +1,63 @@
+// Shared by every mail source (mbox files, public-inbox archives): not a source of its own.
+
+/** Address headers whose folds the mail software of some senders and list servers breaks. */
+const ADDRESS_HEADER = /^(from|to|cc|reply-to|sender|x-original-from)\s*:/i;
+/** What an address may hold around the place a broken fold cut it. */
+const ADDRESS_CHARS = /^[A-Za-z0-9._%+=-]+$/;
+
+/**
+ * Whether a fold between `before` (the line so far) and `after` (the continuation, its leading
+ * blanks removed) cut one address in two. Folding is only allowed where there was blank space
+ * (RFC 5322 2.2.3), but some mailers and Mailman's rewriting fold inside a long address:
+ * "linux-perf-\n users@vger.kernel.org", or "linux-perf-users@vger.\n kernel.org". Unfolded by
+ * the book, the first reads as a display name "linux-perf-" and the address users@..., so the
+ * bot would write to a person who does not exist.
+ */
+function cutAddress(before: string, after: string): boolean {
+  if (/\s$/.test(before)) return false;
+  const last = /[^,:<>"\s]*$/.exec(before)![0];
+  const first = /^[^,<>"\s]*/.exec(after)![0];
+  if (last === "" || first === "") return false;
+  // The part before the fold starts a token of its own: after a separator, not inside a name.
+  const lead = before.slice(0, before.length - last.length);
+  if (!/(^|[,:<])\s*$/.test(lead)) return false;
+  if (!last.includes("@")) return ADDRESS_CHARS.test(last) && /^[A-Za-z0-9._%+=-]*@[A-Za-z0-9-]/.test(first);
+  // The domain cut after a dot or a hyphen.
+  return /[.-]$/.test(last) && /^[A-Za-z0-9][A-Za-z0-9.-]*$/.test(first);
+}
+
+/**
+ * The header block `head` with address folds that cut an address joined back without the
+ * blank; every other fold is left for the parser to unfold as RFC 5322 says.
+ */
+export function joinCutAddresses(head: string): string {
+  const lines = head.split("\n");
+  let inAddress = false;
+  let changed = false;
+  const out: string[] = [];
+  for (const line of lines) {
+    const folded = /^[ \t]/.test(line);
+    if (!folded) inAddress = ADDRESS_HEADER.test(line);
+    const prev = out[out.length - 1];
+    if (folded && inAddress && prev !== undefined) {
+      const before = prev.replace(/\r$/, "");
+      const after = line.replace(/^[ \t]+/, "");
+      if (cutAddress(before, after)) {
+        out[out.length - 1] = before + after;
+        changed = true;
+        continue;
+      }
+    }
+    out.push(line);
+  }
+  return changed ? out.join("\n") : head;
+}
+
+/** The raw message with cut address folds in its header joined (the same bytes when there are none). */
+export function joinCutAddressesIn(bytes: Buffer): Buffer {
+  const end = bytes.indexOf("\n\n") >= 0 ? bytes.indexOf("\n\n") : bytes.indexOf("\r\n\r\n");
+  const stop = end < 0 ? bytes.length : end;
+  const head = bytes.subarray(0, stop).toString("latin1");
+  const joined = joinCutAddresses(head);
+  return joined === head ? bytes : Buffer.concat([Buffer.from(joined, "latin1"), bytes.subarray(stop)]);
+}
