@@ -82,9 +82,11 @@ function backfill(dir: string, inbox: string, kill?: () => boolean): Promise<Run
   });
 }
 
-function prepare(dir: string, batch: string | undefined): void {
+function prepare(dir: string, inbox: string, batch: string | undefined): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "config.yaml"), ["mail:", "  demo: false", ...(batch ? [`  batch: ${batch}`] : []), ""].join("\n"));
+  // Mail enabled on the archive's mirror without age limit or daily cap: its years of threads go in one run.
+  const mirror = `  mirrors:\n    - { name: soak, inbox: ${inbox}, mode: send, max-age: 100000d, per-day: 1000 }`;
+  writeFileSync(join(dir, "config.yaml"), ["mail:", "  demo: false", ...(batch ? [`  batch: ${batch}`] : []), mirror, ""].join("\n"));
 }
 
 function summary(run: Run): { messages: number; replies: number; skipped: number } {
@@ -106,7 +108,7 @@ async function main(): Promise<void> {
   console.log(`soak: ${BUNDLE}, seed ${seed}, ${KILLS} kills, batch ${batch ?? "default"}, in ${tmp}`);
 
   const ref = join(tmp, "reference");
-  prepare(ref, batch);
+  prepare(ref, inbox, batch);
   const undisturbed = await backfill(ref, inbox);
   if (undisturbed.code !== 0) throw new Error(`the undisturbed run failed (${undisturbed.code}):\n${undisturbed.stderr.slice(-2000)}`);
   const r = summary(undisturbed);
@@ -115,7 +117,7 @@ async function main(): Promise<void> {
   const points = Array.from({ length: KILLS }, () => Math.floor(next() * work)).sort((a, b) => a - b);
 
   const soak = join(tmp, "killed");
-  prepare(soak, batch);
+  prepare(soak, inbox, batch);
   const t0 = performance.now();
   let kills = 0;
   let runs = 0;
