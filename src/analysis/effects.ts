@@ -1,7 +1,8 @@
 import type { Catalog, CpuAccessPolicy } from "../model/catalog.js";
 import type { Effect, EffectSource, ExporterChange } from "../model/effect.js";
-import type { Predicate } from "../model/predicate.js";
-import { parseCondition, type CParser, type CondAst } from "../patch/c-source.js";
+import type { SeriesCode } from "../model/code/functions.js";
+import { conditionToPredicate } from "../model/gate.js";
+import { parseCondition, type CParser } from "../patch/c-source.js";
 import type { RuleMatch, SeriesTouch } from "./rules/match.js";
 import type { PolicyDoc } from "./rules/schema.js";
 import type { Touch } from "./touch.js";
@@ -25,36 +26,6 @@ function userspaceParties(catalog: Catalog, context: readonly SeriesTouch[], fil
 export interface PatchMatch {
   readonly match: RuleMatch;
   readonly patch: number;
-}
-
-const COHERENCY_QUERY = new Set(["dev_is_dma_coherent", "dev_dma_coherent"]);
-
-/** A gate condition as a predicate over symbols the model knows, or the symbol it does not. */
-export function conditionToPredicate(ast: CondAst): Predicate | { unknown: string } {
-  switch (ast.kind) {
-    case "and":
-    case "or": {
-      const l = conditionToPredicate(ast.left);
-      if ("unknown" in l) return l;
-      const r = conditionToPredicate(ast.right);
-      if ("unknown" in r) return r;
-      return { op: ast.kind, args: [l, r] };
-    }
-    case "not": {
-      const a = conditionToPredicate(ast.arg);
-      return "unknown" in a ? a : { op: "not", arg: a };
-    }
-    case "call":
-      return COHERENCY_QUERY.has(ast.name) ? { op: "importer-dev-coherent" } : { unknown: ast.text };
-    case "field":
-      return /(^|_)coheren(t|cy)$/.test(ast.field) ? { op: "buffer-flag" } : { unknown: ast.text };
-    case "literal":
-      return ast.value === "0" || ast.value === "false" ? { op: "const", value: false } : { op: "const", value: true };
-    case "ident":
-      return { unknown: ast.name };
-    case "other":
-      return { unknown: ast.text };
-  }
 }
 
 function sourceOf(m: PatchMatch): EffectSource {
@@ -83,7 +54,14 @@ function policy(doc: PolicyDoc, t: Touch): CpuAccessPolicy | undefined {
  * over an unknown symbol, a file no catalog exporter is built from) becomes `not-modelled`
  * with the reason: the review says so instead of guessing.
  */
-export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, parser: CParser, context: readonly SeriesTouch[] = []): Effect[] {
+export function effectsOf(
+  matches: readonly PatchMatch[],
+  catalog: Catalog,
+  parser: CParser,
+  context: readonly SeriesTouch[] = [],
+  code: SeriesCode = { functions: new Map(), ops: [] },
+): Effect[] {
+  const gateContext = { parse: (text: string) => parseCondition(parser, text), helpers: code.functions };
   const out: Effect[] = [];
   const seen = new Set<string>();
   for (const m of matches) {
@@ -107,12 +85,15 @@ export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, pars
         notModelled(`the condition "${t.condition ?? ""}" does not parse as C`);
         continue;
       }
-      const p = conditionToPredicate(ast);
+      const p = conditionToPredicate(ast, gateContext);
       if ("unknown" in p) {
         notModelled(`the gate depends on "${p.unknown}", which the model does not know`);
         continue;
       }
-      out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source });
+      // A gate in an exporter's own callback refuses that exporter's buffers only; the core's, all.
+      const owners = exportersOf(catalog, t.file);
+      const at = t.member === "map_dma_buf" ? "map_dma_buf" : "dma_buf_attach";
+      out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source, at, ...(owners.length > 0 ? { exporters: owners } : {}) });
     } else if (doc.flag) {
       const exporters = exportersOf(catalog, t.file);
       const v = (t.value ?? "").trim();

@@ -20,7 +20,16 @@ export interface ExporterChange {
 
 /** What a matched rule changes in the model. */
 export type Effect =
-  | { readonly kind: "gate"; readonly predicate: Predicate; readonly error: string; readonly source: EffectSource }
+  | {
+      readonly kind: "gate";
+      readonly predicate: Predicate;
+      readonly error: string;
+      readonly source: EffectSource;
+      /** The callback that refuses: dma_buf_attach (the default) or map_dma_buf. */
+      readonly at?: string;
+      /** The exporters whose callback holds the gate; undefined: the core's, every exporter. */
+      readonly exporters?: readonly string[];
+    }
   | {
       readonly kind: "flag";
       /** Exporters whose export path sets the flag. */
@@ -48,6 +57,8 @@ export interface Gate {
   readonly predicate: Predicate;
   readonly error: string;
   readonly source: EffectSource;
+  readonly at: string;
+  readonly exporters: readonly string[] | undefined;
 }
 
 /** The catalog with a series' effects applied: what the kernel looks like after the patches. */
@@ -79,7 +90,7 @@ export function applyEffects(catalog: Catalog, effects: readonly Effect[]): Worl
   for (const e of effects) {
     switch (e.kind) {
       case "gate":
-        gates.push({ predicate: e.predicate, error: e.error, source: e.source });
+        gates.push({ predicate: e.predicate, error: e.error, source: e.source, at: e.at ?? "dma_buf_attach", exporters: e.exporters });
         break;
       case "flag":
         for (const id of e.exporters) flags.set(id, e.value);

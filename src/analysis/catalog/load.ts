@@ -4,7 +4,7 @@ import { basename, join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
-import type { Catalog, Exporter, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
+import type { Catalog, Exporter, MemoryCall, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
 import { describeSchemaError as describe } from "./schema-error.js";
 import { loadFacts } from "./facts.js";
@@ -47,6 +47,7 @@ function toExporter(d: Record<string, unknown>): Exporter {
     contiguous: d["contiguous"] as boolean,
     zeroedDirty: d["zeroed-dirty"] as boolean,
     migratesForImport: d["migrates-for-import"] as boolean,
+    dynamic: (d["dynamic"] as boolean | undefined) ?? false,
     unbracketedAlias: (d["unbracketed-alias"] as boolean | undefined) ?? false,
     userspaceSources: (d["userspace-sources"] as string[] | undefined) ?? [],
     inferred: d["inferred"] as boolean,
@@ -64,6 +65,9 @@ function toImporter(d: Record<string, unknown>): Importer {
     devCoherent: perPlatform(d["dev-coherent"] as boolean),
     access: d["access"] as Importer["access"],
     needsContiguous: d["needs-contiguous"] as boolean,
+    iommu: (d["iommu"] as boolean | undefined) ?? false,
+    peer2peer: (d["peer2peer"] as boolean | undefined) ?? false,
+    dynamic: (d["dynamic"] as boolean | undefined) ?? false,
     flushesOnImport: d["flushes-on-import"] as boolean,
     cpuReader: reader === "none" ? undefined : { brackets: reader === "bracketed" },
     mapDirection: d["map-direction"] as Importer["mapDirection"],
@@ -119,8 +123,12 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
   // Which call sets up which CPU mapping is a memory fact, kept once in memory.yaml.
   hash.update(`memory.yaml\0${await readFile(join(rulesDir, "catalog", "memory.yaml"), "utf8")}\0`);
   const mappingAttrs = new Map<string, "wc" | "uncached">();
-  for (const kind of (await loadFacts(rulesDir)).memory) {
+  const memoryCalls = new Map<string, MemoryCall>();
+  const facts = await loadFacts(rulesDir);
+  for (const call of facts.cachedAllocations) memoryCalls.set(call, { kind: "cached", memory: "cached" });
+  for (const kind of facts.memory) {
     if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
+    for (const call of kind.calls) memoryCalls.set(call, { kind: kind.id, memory: kind.modelMemory });
   }
-  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, exporters, importers, patterns };
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, exporters, importers, patterns };
 }
