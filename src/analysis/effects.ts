@@ -2,6 +2,7 @@ import type { Catalog, CpuAccessPolicy } from "../model/catalog.js";
 import type { Effect, EffectSource, ExporterChange } from "../model/effect.js";
 import type { SeriesCode } from "../model/code/functions.js";
 import { conditionToPredicate } from "../model/gate.js";
+import { deriveNewExporters, variants } from "../model/code/derive.js";
 import { parseCondition, type CParser } from "../patch/c-source.js";
 import type { RuleMatch, SeriesTouch } from "./rules/match.js";
 import type { PolicyDoc } from "./rules/schema.js";
@@ -33,8 +34,10 @@ function sourceOf(m: PatchMatch): EffectSource {
   return { rule: m.match.rule.doc.id, patch: m.patch, file: t.file, line: t.line, detail: t.detail };
 }
 
-function exportersOf(catalog: Catalog, file: string): string[] {
-  return catalog.exporters.filter((e) => e.files.includes(file)).map((e) => e.id);
+function exportersOf(catalog: Catalog, file: string, derived: ReadonlyMap<string, string> = new Map()): string[] {
+  const known = catalog.exporters.filter((e) => e.files.includes(file)).map((e) => e.id);
+  const d = derived.get(file);
+  return d ? [...known, d] : known;
 }
 
 /** A sync added to begin/end: for every attachment's device, or for the exporter's own one. */
@@ -63,6 +66,13 @@ export function effectsOf(
 ): Effect[] {
   const gateContext = { parse: (text: string) => parseCondition(parser, text), helpers: code.functions };
   const out: Effect[] = [];
+  // Exporters the series adds are read from their code whole; a rule's effect on their lines is in that entry already.
+  const derivedByFile = new Map<string, string>();
+  for (const d of deriveNewExporters(code, catalog)) {
+    derivedByFile.set(d.table.file, d.exporter.id);
+    const source = { rule: "model/derived-exporter", patch: d.table.patch, file: d.table.file, line: d.table.line, detail: `struct dma_buf_ops ${d.table.name}` };
+    out.push({ kind: "new-exporter", derived: d, variants: variants(d), source });
+  }
   const seen = new Set<string>();
   for (const m of matches) {
     const doc = m.match.rule.doc.effect;
@@ -91,11 +101,13 @@ export function effectsOf(
         continue;
       }
       // A gate in an exporter's own callback refuses that exporter's buffers only; the core's, all.
-      const owners = exportersOf(catalog, t.file);
+      const owners = exportersOf(catalog, t.file, derivedByFile);
       const at = t.member === "map_dma_buf" ? "map_dma_buf" : "dma_buf_attach";
       out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source, at, ...(owners.length > 0 ? { exporters: owners } : {}) });
+    } else if ((doc.exporter || doc["exporter-sync"]) && derivedByFile.has(t.file)) {
+      continue;
     } else if (doc.flag) {
-      const exporters = exportersOf(catalog, t.file);
+      const exporters = exportersOf(catalog, t.file, derivedByFile);
       const v = (t.value ?? "").trim();
       const value: "device" | boolean | undefined = /\bdev_(is_)?dma_coherent\s*\(/.test(v)
         ? "device"

@@ -21,7 +21,8 @@ export interface ConfigChange {
   readonly importer: string;
   readonly platform: string;
   readonly pattern: string;
-  readonly before: OutcomeKind;
+  /** `absent`: the exporter is new in the series, read from its code. */
+  readonly before: OutcomeKind | "absent";
   readonly after: OutcomeKind;
   /** The trace that explains the entry: after's for new failures, before's for fixed ones. */
   readonly trace: readonly string[];
@@ -31,6 +32,8 @@ export interface ConfigChange {
   readonly cause?: string;
   /** Userspace calls that reach the changed path (userspace list). */
   readonly entryPoints?: readonly string[];
+  /** For a derived exporter: the unknown parts this outcome depends on (absent: it holds for all their values). */
+  readonly dependsOn?: string;
 }
 
 export interface ModelResult {
@@ -41,6 +44,8 @@ export interface ModelResult {
   readonly newHazards: readonly ConfigChange[];
   readonly userspace: readonly ConfigChange[];
   readonly slower: readonly ConfigChange[];
+  /** Every configuration of an exporter the series adds, evaluated from its derived entry. */
+  readonly introduced: readonly ConfigChange[];
   /** Effects that were applied, and those the bot could not model. */
   readonly effects: readonly Effect[];
 }
@@ -118,6 +123,47 @@ function sameScenario(b: Evaluated, a: Evaluated): boolean {
 }
 
 /**
+ * The configurations of the exporters a series adds. Where the code leaves a part unknown, the
+ * matrix runs once per value: an outcome shared by every value is stated once under the
+ * exporter's id; one that differs is listed per value, saying what it depends on.
+ */
+function introducedConfigs(world: World, effects: readonly Effect[], cache: ExploreCache): { list: ConfigChange[]; evaluated: Evaluated[] } {
+  const list: ConfigChange[] = [];
+  const evaluated: Evaluated[] = [];
+  for (const e of effects) {
+    if (e.kind !== "new-exporter") continue;
+    const evals = evaluateWorld({ ...world, exporters: e.variants }, cache);
+    evaluated.push(...evals);
+    const groups = new Map<string, Evaluated[]>();
+    for (const v of evals) {
+      const k = `${v.importer.id}|${v.platform}|${v.pattern.id}`;
+      const g = groups.get(k);
+      if (g) g.push(v);
+      else groups.set(k, [v]);
+    }
+    const depends = e.derived.unknown.map((u) => u.part).join(", ");
+    for (const g of groups.values()) {
+      const same = g.every((v) => v.outcome.kind === g[0]!.outcome.kind);
+      for (const v of same ? [g[0]!] : g) {
+        list.push({
+          exporter: same ? e.derived.exporter.id : v.exporter.id,
+          importer: v.importer.id,
+          platform: v.platform,
+          pattern: v.pattern.id,
+          before: "absent",
+          after: v.outcome.kind,
+          trace: v.outcome.trace,
+          beforeTrace: [],
+          afterTrace: v.outcome.trace,
+          ...(same ? {} : { dependsOn: depends }),
+        });
+      }
+    }
+  }
+  return { list, evaluated };
+}
+
+/**
  * Evaluate the matrix before and after a series' effects and sort every configuration whose
  * outcome changes: false positives, fixed hazards, new hazards, slower paths, userspace-visible
  * failures; hazards the series aims at but leaves reachable are `missed`.
@@ -190,5 +236,12 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
       }
     }
   }
-  return { evaluated: before.length, falsePositives, fixed, missed, newHazards, userspace, slower, effects };
+  // A new exporter's hazard under correct use is a new hazard like any other.
+  const introduced = introducedConfigs(afterWorld, effects, cache);
+  const correct = new Map(introduced.evaluated.map((e) => [`${e.importer.id}|${e.platform}|${e.pattern.id}`, correctUse(e)]));
+  for (const c of introduced.list) {
+    if (HAZARD.has(c.after) && correct.get(`${c.importer}|${c.platform}|${c.pattern}`)) newHazards.push(c);
+  }
+  const evaluated = before.length + introduced.evaluated.length;
+  return { evaluated, falsePositives, fixed, missed, newHazards, userspace, slower, introduced: introduced.list, effects };
 }

@@ -1,4 +1,5 @@
 import type { Catalog, CpuAccessPolicy, CpuAttr, Exporter, MapSync, Platform } from "./catalog.js";
+import type { DerivedExporter } from "./code/derive.js";
 import type { Predicate } from "./predicate.js";
 
 /** Where an effect came from: the rule and the line that produced it. */
@@ -51,6 +52,13 @@ export type Effect =
       readonly source: EffectSource;
     }
   | { readonly kind: "import-refusable"; readonly importers: readonly string[] | undefined; readonly source: EffectSource }
+  | {
+      /** An exporter the series adds, read from its code; one entry per value of what is unknown. */
+      readonly kind: "new-exporter";
+      readonly derived: DerivedExporter;
+      readonly variants: readonly Exporter[];
+      readonly source: EffectSource;
+    }
   | { readonly kind: "not-modelled"; readonly reason: string; readonly source: EffectSource };
 
 export interface Gate {
@@ -75,8 +83,13 @@ export function baseWorld(catalog: Catalog): World {
   return { catalog, exporters: catalog.exporters, importers: catalog.importers, gates: [], flags: new Map() };
 }
 
+/** The exporter an entry was derived as, without the values a variant assumes: `foo{map skip}` is foo. */
+export function baseId(id: string): string {
+  return id.replace(/\{.*\}$/, "");
+}
+
 export function flagValue(world: World, exporter: Exporter, platform: Platform): boolean {
-  const v = world.flags.get(exporter.id);
+  const v = world.flags.get(baseId(exporter.id));
   if (v === undefined) return false;
   return v === "device" ? exporter.deviceCoherent[platform] : v;
 }
@@ -108,6 +121,9 @@ export function applyEffects(catalog: Catalog, effects: readonly Effect[]): Worl
               }
             : x,
         );
+        break;
+      case "new-exporter":
+        exporters = [...exporters, ...e.variants];
         break;
       case "importer-bracketing":
         importers = importers.map((i) => (e.importers.includes(i.id) && i.cpuReader ? { ...i, cpuReader: { brackets: e.brackets } } : i));

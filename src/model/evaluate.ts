@@ -1,5 +1,5 @@
 import type { CpuAttr, Exporter, Importer, Pattern, Platform, Step } from "./catalog.js";
-import { flagValue, type Gate, type World } from "./effect.js";
+import { baseId, flagValue, type Gate, type World } from "./effect.js";
 import { dynamicsKey, explore, mapDirection, type Dynamics, type Outcome } from "./explore.js";
 import { evaluate as evalPredicate, factsOf, type Fact, type PredicateInputs } from "./predicate.js";
 
@@ -99,7 +99,7 @@ function factText(f: Fact, x: PredicateInputs, world: World, exporter: Exporter)
 }
 
 function gateApplies(gate: Gate, exporter: Exporter): boolean {
-  return gate.exporters === undefined || gate.exporters.includes(exporter.id);
+  return gate.exporters === undefined || gate.exporters.includes(baseId(exporter.id));
 }
 
 /** Checks that refuse an attachment before any access: placement, then the series' gates. */

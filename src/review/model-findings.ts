@@ -1,6 +1,6 @@
 import type { Catalog } from "../model/catalog.js";
 import type { ConfigChange, ModelResult } from "../model/compare.js";
-import type { Effect, EffectSource } from "../model/effect.js";
+import { baseId, type Effect, type EffectSource } from "../model/effect.js";
 import { show } from "../model/predicate.js";
 import type { Finding } from "./finding.js";
 import { fingerprint } from "./fingerprint.js";
@@ -14,6 +14,7 @@ export interface ModelJson {
   readonly newHazards: readonly ConfigJson[];
   readonly userspace: readonly ConfigJson[];
   readonly slower: readonly ConfigJson[];
+  readonly introduced: readonly ConfigJson[];
 }
 
 /** A configuration change as the JSON carries it: one trace, the one that explains it. */
@@ -31,10 +32,11 @@ function toJson(c: ConfigChange): ConfigJson {
     trace: c.trace,
     ...(c.cause ? { cause: c.cause } : {}),
     ...(c.entryPoints ? { entryPoints: c.entryPoints } : {}),
+    ...(c.dependsOn ? { dependsOn: c.dependsOn } : {}),
   };
 }
 
-type Category = "falsePositives" | "fixed" | "missed" | "newHazards" | "userspace" | "slower";
+type Category = "falsePositives" | "fixed" | "missed" | "newHazards" | "userspace" | "slower" | "introduced";
 const CATEGORIES: readonly Category[] = ["falsePositives", "userspace", "newHazards", "missed", "fixed", "slower"];
 
 
@@ -47,6 +49,7 @@ export function modelJson(r: Pick<ModelResult, Category | "evaluated">): ModelJs
     newHazards: r.newHazards.map(toJson),
     userspace: r.userspace.map(toJson),
     slower: r.slower.map(toJson),
+    introduced: r.introduced.map(toJson),
   };
 }
 
@@ -67,6 +70,8 @@ export function owner(c: ConfigChange, effects: readonly Effect[]): Effect | und
       (!e.importers || e.importers.includes(c.importer)),
   );
   if (us) return us;
+  const added = effects.find((e) => e.kind === "new-exporter" && e.derived.exporter.id === baseId(c.exporter));
+  if (added) return added;
   if (c.before === "rejected" && c.after === "rejected") {
     return effects.find((e) => e.kind === "import-refusable" && (!e.importers || e.importers.includes(c.importer)));
   }
@@ -191,6 +196,7 @@ function scope(result: ModelResult): Scoped[] {
         newHazards: pick(result.newHazards),
         userspace: pick(result.userspace),
         slower: pick(result.slower),
+        introduced: pick(result.introduced),
       },
     });
   }
@@ -238,6 +244,10 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
     const r = s.result;
     const json = modelJson(r);
     const q = quoteOf(s.source);
+    if (s.effect.kind === "new-exporter") {
+      out.push(derivedFinding(s.effect, r, catalog, json, ev(s.source), q));
+      continue;
+    }
     if (s.effect.kind === "userspace-misuse" || s.effect.kind === "import-refusable") {
       out.push(...userspaceFindings(s.effect, r, catalog, json, ev(s.source), q));
       continue;
@@ -346,7 +356,7 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
         `${mine.length} of the series' false positives are buffers this line marks coherent (${few(mine.map((c) => c.exporter))}). The most telling:`,
         quoteConfigs(mine, catalog, 1),
         ev(e.source),
-        modelJson({ ...result, falsePositives: mine, fixed: [], missed: [], newHazards: [], userspace: [], slower: [] }),
+        modelJson({ ...result, falsePositives: mine, fixed: [], missed: [], newHazards: [], userspace: [], slower: [], introduced: [] }),
         quoteOf(e.source),
       ),
     );
@@ -402,4 +412,39 @@ function userspaceFindings(
       quote,
     ),
   ];
+}
+
+/** A new exporter: the entry the model read from its code, and how the matrix fares with it. */
+function derivedFinding(
+  effect: Extract<Effect, { kind: "new-exporter" }>,
+  r: Pick<ModelResult, Category | "evaluated">,
+  catalog: Catalog,
+  json: ModelJson,
+  evidence: string[],
+  quote: readonly string[],
+): Finding {
+  const d = effect.derived;
+  const counts = new Map<string, number>();
+  for (const c of r.introduced) counts.set(c.after, (counts.get(c.after) ?? 0) + 1);
+  const outcomes = [...counts].map(([k, n]) => `${n} ${k}`).join(", ");
+  const depends = r.introduced.filter((c) => c.dependsOn).length;
+  const unknown =
+    d.unknown.length === 0
+      ? ""
+      : ` The code does not show ${d.unknown.map((u) => `${u.part} (${u.reason})`).join("; ")}: the matrix ran over its possible values; ${depends} results depend on it, the rest hold for every value.`;
+  const hazards = r.newHazards;
+  const known = { ...catalog, exporters: [...catalog.exporters, ...effect.variants, d.exporter] };
+  return finding(
+    "model/derived-exporter",
+    hazards.length > 0 ? "warning" : "info",
+    hazards.some((c) => c.after === "lost-write") ? "lost-write" : hazards.length > 0 ? "stale-read" : "missing-sync",
+    effect.source,
+    `${d.exporter.name} is a new exporter; the model read its entry from the code (${d.evidence.join("; ")}). ` +
+      `${r.introduced.length} configurations evaluated: ${outcomes}; ${hazards.length} of them corrupt data although userspace brackets every access.${unknown}` +
+      (hazards.length > 0 ? " The most telling:" : ""),
+    hazards.length > 0 ? quoteConfigs(hazards, known, 2, ["before", "with the series"]) : [],
+    evidence,
+    json,
+    quote,
+  );
 }

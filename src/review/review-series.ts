@@ -73,7 +73,7 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   const extra = new Map<number, Finding[]>();
   if (model) {
     const all: PatchMatch[] = perPatch.flatMap(({ p, matches }) => matches.map((match) => ({ match, patch: p.index })));
-    const code = seriesCode(classified.flatMap((p) => p.message.files));
+    const code = seriesCode(classified.map((p) => ({ patch: p.index, files: p.message.files })));
     const effects = effectsOf(all, model.catalog, parser, seriesTouches, code);
     if (effects.length > 0) {
       modelResult = compareOutcomes(model.catalog, effects, model.cache);

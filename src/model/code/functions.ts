@@ -3,6 +3,8 @@ import type { FileDiff } from "../../patch/diff.js";
 /** A C function as the series shows it after the patches: whole, or as far as the hunks reach. */
 export interface CFunction {
   readonly file: string;
+  /** 1-based index of the patch whose new code shows it. */
+  readonly patch: number;
   readonly name: string;
   /** Parameter names in order. */
   readonly params: readonly string[];
@@ -15,6 +17,7 @@ export interface CFunction {
 /** A designated initializer of an ops structure: `.map_dma_buf = foo_map`. */
 export interface OpsTable {
   readonly file: string;
+  readonly patch: number;
   readonly struct: string;
   readonly name: string;
   readonly members: ReadonlyMap<string, string>;
@@ -76,10 +79,10 @@ function paramNames(list: string): string[] {
 }
 
 /** Functions and ops tables the series' new code defines, across every file it touches. */
-export function seriesCode(files: readonly FileDiff[]): SeriesCode {
+export function seriesCode(patches: readonly { readonly patch: number; readonly files: readonly FileDiff[] }[]): SeriesCode {
   const functions = new Map<string, CFunction>();
-  const ops: OpsTable[] = [];
-  for (const file of files) {
+  const ops = new Map<string, OpsTable>();
+  for (const { patch, file } of patches.flatMap((p) => p.files.map((file) => ({ patch: p.patch, file })))) {
     if (!/\.[ch]$/.test(file.path) || file.status === "deleted" || file.status === "binary") continue;
     const img = postImage(file);
     const text = blank(img.text);
@@ -89,7 +92,7 @@ export function seriesCode(files: readonly FileDiff[]): SeriesCode {
       const open = m.index + m[0].length - 1;
       const end = closing(text, open);
       if (end === undefined) continue;
-      functions.set(name, { file: file.path, name, params: paramNames(m[2]!), body: text.slice(open + 1, end), line: lineAt(text, m.index, img.lines) });
+      functions.set(name, { file: file.path, patch, name, params: paramNames(m[2]!), body: text.slice(open + 1, end), line: lineAt(text, m.index, img.lines) });
     }
     for (const m of text.matchAll(OPS)) {
       const open = m.index + m[0].length - 1;
@@ -97,10 +100,11 @@ export function seriesCode(files: readonly FileDiff[]): SeriesCode {
       if (end === undefined) continue;
       const members = new Map<string, string>();
       for (const f of text.slice(open + 1, end).matchAll(/\.(\w+)\s*=\s*&?\s*(\w+)/g)) members.set(f[1]!, f[2]!);
-      ops.push({ file: file.path, struct: m[1]!, name: m[2]!, members, line: lineAt(text, m.index, img.lines) });
+      // A later patch's version of a table replaces the earlier one.
+      ops.set(`${file.path}|${m[2]!}`, { file: file.path, patch, struct: m[1]!, name: m[2]!, members, line: lineAt(text, m.index, img.lines) });
     }
   }
-  return { functions, ops };
+  return { functions, ops: [...ops.values()] };
 }
 
 /** The statements of a body at its top level, split on `;` outside parentheses and braces. */
