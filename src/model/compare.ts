@@ -1,5 +1,5 @@
 import type { Catalog } from "./catalog.js";
-import { applyEffects, baseWorld, type Effect, type World } from "./effect.js";
+import { applyEffects, baseId, baseWorld, type Effect, type World } from "./effect.js";
 import { evaluateAfter, evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
 
 /** The matrix without any patch is the same for every review: evaluate it once per catalog. */
@@ -172,7 +172,10 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
   const before = baseEvaluation(catalog, cache);
   const afterWorld = applyEffects(catalog, effects);
   const after = evaluateAfter(before, afterWorld, cache);
-  const gated = effects.some((e) => e.kind === "gate");
+  // A gate in an exporter's own callback aims at that exporter's buffers; the core's at all.
+  const gates = effects.filter((e) => e.kind === "gate");
+  const gatedAll = gates.some((g) => !g.exporters);
+  const gatedExporters = new Set(gates.flatMap((g) => g.exporters ?? []));
   const touchedExporters = new Set(effects.flatMap((e) => (e.kind === "exporter" || e.kind === "flag" ? e.exporters : [])));
   const touchedImporters = new Set(effects.flatMap((e) => (e.kind === "importer-bracketing" ? e.importers : [])));
 
@@ -204,6 +207,7 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
       // exporter or importer change whose configuration fails exactly as before (same outcome,
       // same trace) did not touch that path: repeating it on every patch of the driver is noise.
       const touched = touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
+      const gated = gatedAll || gatedExporters.has(baseId(b.exporter.id));
       const aimed = gated || (touched && !sameScenario(b, a));
       if (aimed && correctUse(b)) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
     } else if (!HAZARD.has(bk) && HAZARD.has(ak) && correctUse(b)) {
