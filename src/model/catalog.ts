@@ -1,3 +1,5 @@
+import type { ModelTexts } from "./messages.js";
+
 /**
  * The model's world: exporters (one per exporter and memory type), importer device classes,
  * platforms and access patterns. Data comes from rules/catalog/ (validated at load time);
@@ -145,6 +147,8 @@ export interface Catalog {
   readonly mappingAttrs: ReadonlyMap<string, "wc" | "uncached">;
   /** The memory an allocation or mapping call stands for (memory.yaml): what a derived exporter is backed by. */
   readonly memoryCalls: ReadonlyMap<string, MemoryCall>;
+  /** The model's result categories and finding texts (rules/catalog/model-findings.yaml). */
+  readonly texts: ModelTexts;
   readonly exporters: readonly Exporter[];
   readonly importers: readonly Importer[];
   readonly patterns: readonly Pattern[];

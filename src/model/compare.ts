@@ -14,6 +14,7 @@ function baseEvaluation(catalog: Catalog, cache: ExploreCache): readonly Evaluat
   return e;
 }
 import type { OutcomeKind } from "./explore.js";
+import { fillMessage, type ResultCategory } from "./messages.js";
 
 /** One configuration whose outcome the series changes (or leaves broken). */
 export interface ConfigChange {
@@ -28,8 +29,10 @@ export interface ConfigChange {
   readonly trace: readonly string[];
   readonly beforeTrace: readonly string[];
   readonly afterTrace: readonly string[];
-  /** Why a rejection is a false positive, when the model can say. */
+  /** Why a rejection is a false positive (or a hazard survives), when the model can say. */
   readonly cause?: string;
+  /** The message id of `cause` (rules/catalog/model-findings.yaml). */
+  readonly causeId?: string;
   /** Userspace calls that reach the changed path (userspace list). */
   readonly entryPoints?: readonly string[];
   /** For a derived exporter: the unknown parts this outcome depends on (absent: it holds for all their values). */
@@ -46,6 +49,8 @@ export interface ModelResult {
   readonly slower: readonly ConfigChange[];
   /** Every configuration of an exporter the series adds, evaluated from its derived entry. */
   readonly introduced: readonly ConfigChange[];
+  /** The categories above with their labels, as model-findings.yaml writes them down once. */
+  readonly categories: readonly ResultCategory[];
   /** Effects that were applied, and those the bot could not model. */
   readonly effects: readonly Effect[];
 }
@@ -86,33 +91,23 @@ function change(before: Evaluated, after: Evaluated, trace: readonly string[], e
  * buffer although its device is not marked coherent (coherency decided per attachment), the
  * exporter does the maintenance for every attachment, or the memory is not cached at all.
  */
-function falsePositiveCause(b: Evaluated): string {
+function falsePositiveCause(b: Evaluated): { id: string; values?: Record<string, string> } {
   const { exporter, importer, platform } = b;
-  if (exporter.memory[platform] !== "cached") {
-    return `the buffer is ${exporter.memory[platform]} memory: no CPU cache line can go stale, whatever the exporting device's coherency`;
-  }
-  if (importer.cpuReader) {
-    return "the importer reads with the CPU through vmap: no device ever reads the buffer, the importing device's coherency is irrelevant";
-  }
-  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) {
-    return "coherency is decided per attachment: the importer snoops this buffer although dev_is_dma_coherent() is false for the device";
-  }
-  if (exporter.begin === "all-attachments" || exporter.begin === "cpu-flush") {
-    return "the exporter's begin/end_cpu_access do cache maintenance for this attachment";
-  }
-  if (importer.access === "snoop") return "the importer snoops the CPU cache";
-  return "the access pattern needs no cache maintenance on this path";
+  if (exporter.memory[platform] !== "cached") return { id: "cause-uncached-memory", values: { memory: exporter.memory[platform] } };
+  if (importer.cpuReader) return { id: "cause-cpu-reader" };
+  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) return { id: "cause-per-attachment" };
+  if (exporter.begin === "all-attachments" || exporter.begin === "cpu-flush") return { id: "cause-exporter-syncs" };
+  if (importer.access === "snoop") return { id: "cause-importer-snoops" };
+  return { id: "cause-no-maintenance-needed" };
 }
 
 /** Why a hazard survives the series: usually the gate never sees it. */
 function missedCause(b: Evaluated, after: World): string | undefined {
   if (after.gates.length === 0) return undefined;
   const flag = after.flags.get(b.exporter.id);
-  if (flag === undefined) return "this exporter never sets dma_coherent, so the check never fires for it";
-  if (flag === "device" && !b.exporter.deviceCoherent[b.platform]) {
-    return "the exporting device is not dma-coherent, so its buffers keep dma_coherent clear and the check lets them through";
-  }
-  if (b.importer.devCoherent[b.platform]) return "the importer counts as dma-coherent, so the check lets it through";
+  if (flag === undefined) return "missed-flag-never-set";
+  if (flag === "device" && !b.exporter.deviceCoherent[b.platform]) return "missed-exporter-not-coherent";
+  if (b.importer.devCoherent[b.platform]) return "missed-importer-coherent";
   return undefined;
 }
 
@@ -193,7 +188,10 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     const ak = a.outcome.kind;
     if (ak === "rejected" && bk !== "rejected") {
       // Counted where userspace does its part (SYNC with the right flags): that is what "works today" means.
-      if (WORKS.has(bk) && correctUse(b)) falsePositives.push(change(b, a, a.outcome.trace, { cause: falsePositiveCause(b) }));
+      if (WORKS.has(bk) && correctUse(b)) {
+        const why = falsePositiveCause(b);
+        falsePositives.push(change(b, a, a.outcome.trace, { cause: fillMessage(catalog.texts, why.id, why.values), causeId: why.id }));
+      }
       const attachment = `${b.exporter.id}|${b.importer.id}|${b.platform}`;
       if (!userspaceSeen.has(attachment)) {
         userspaceSeen.add(attachment);
@@ -209,7 +207,10 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
       const touched = touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
       const gated = gatedAll || gatedExporters.has(baseId(b.exporter.id));
       const aimed = gated || (touched && !sameScenario(b, a));
-      if (aimed && correctUse(b)) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
+      if (aimed && correctUse(b)) {
+        const why = missedCause(b, afterWorld);
+        missed.push(change(b, a, a.outcome.trace, why ? { cause: fillMessage(catalog.texts, why), causeId: why } : {}));
+      }
     } else if (!HAZARD.has(bk) && HAZARD.has(ak) && correctUse(b)) {
       // A misuse pattern (no SYNC, wrong flags) is a userspace bug whatever the kernel does.
       newHazards.push(change(b, a, a.outcome.trace));
@@ -247,5 +248,5 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     if (HAZARD.has(c.after) && correct.get(`${c.importer}|${c.platform}|${c.pattern}`)) newHazards.push(c);
   }
   const evaluated = before.length + introduced.evaluated.length;
-  return { evaluated, falsePositives, fixed, missed, newHazards, userspace, slower, introduced: introduced.list, effects };
+  return { evaluated, falsePositives, fixed, missed, newHazards, userspace, slower, introduced: introduced.list, categories: catalog.texts.categories, effects };
 }

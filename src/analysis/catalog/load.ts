@@ -8,6 +8,7 @@ import type { Catalog, Exporter, MemoryCall, Importer, Pattern, PerPlatform, Pla
 import { defaultRulesDir } from "../rules/load.js";
 import { describeSchemaError as describe } from "./schema-error.js";
 import { loadFacts } from "./facts.js";
+import type { ModelMessage, ModelTexts, ResultCategory } from "../../model/messages.js";
 
 type Kind = "exporter" | "importer" | "pattern";
 
@@ -83,6 +84,29 @@ function toPattern(d: Record<string, unknown>): Pattern {
   return { id: d["id"] as string, name: d["name"] as string, bracketed: d["bracketed"] as boolean, steps: (d["steps"] as string[]).map(parseStep) };
 }
 
+/** The model's result categories and finding texts, validated; every category's rules name a message's rule. */
+async function loadModelTexts(ajv: Ajv, rulesDir: string): Promise<{ texts: ModelTexts; source: string }> {
+  const file = join(rulesDir, "catalog", "model-findings.yaml");
+  const validate = ajv.compile(JSON.parse(await readFile(join(rulesDir, "schema", "catalog-model-findings.schema.json"), "utf8")));
+  const source = await readFile(file, "utf8");
+  let doc: unknown;
+  try {
+    doc = parseYaml(source);
+  } catch (err) {
+    throw new InputError("bad-rule", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, file);
+  }
+  if (!validate(doc)) throw new InputError("bad-rule", describe(validate.errors![0]!), file);
+  const d = doc as { categories: ResultCategory[]; messages: Record<string, Omit<ModelMessage, "id">> };
+  const messages = new Map(Object.entries(d.messages).map(([id, m]) => [id, { id, ...m }]));
+  const rules = new Set([...messages.values()].flatMap((m) => (m.rule ? [m.rule] : [])));
+  for (const [i, c] of d.categories.entries()) {
+    const missing = c.rules.find((r) => !rules.has(r));
+    if (missing) throw new InputError("bad-rule", `field categories.${i}.rules names ${missing}, which no message opens`, file);
+  }
+  if (new Set(d.categories.map((c) => c.key)).size !== d.categories.length) throw new InputError("bad-rule", "field categories repeats a key", file);
+  return { texts: { categories: d.categories, messages }, source };
+}
+
 /**
  * Load the model's catalog from rules/catalog/{exporters,importers,patterns}/*.yaml, each file
  * validated against its schema; an entry's id must equal its file name. The catalog version is
@@ -130,5 +154,7 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
     if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
     for (const call of kind.calls) memoryCalls.set(call, { kind: kind.id, memory: kind.modelMemory });
   }
-  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, exporters, importers, patterns };
+  const texts = await loadModelTexts(ajv, rulesDir);
+  hash.update(`model-findings.yaml\0${texts.source}\0`);
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, texts: texts.texts, exporters, importers, patterns };
 }
