@@ -69,7 +69,8 @@ export interface Facts {
   readonly dmaApi: readonly DmaApiRule[];
 }
 
-async function validated(rulesDir: string, name: string): Promise<{ file: string; doc: Record<string, unknown> }> {
+/** One catalog/<name>.yaml, checked against schema/catalog-<name>.schema.json. */
+export async function validated(rulesDir: string, name: string): Promise<{ file: string; doc: Record<string, unknown> }> {
   const file = join(rulesDir, "catalog", `${name}.yaml`);
   const schema = JSON.parse(await readFile(join(rulesDir, "schema", `catalog-${name}.schema.json`), "utf8"));
   const validate = new Ajv({ strict: true, allErrors: false }).compile(schema);

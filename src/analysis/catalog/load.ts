@@ -7,7 +7,7 @@ import { InputError } from "../../errors.js";
 import type { Catalog, Exporter, MemoryCall, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
 import { describeSchemaError as describe } from "./schema-error.js";
-import { loadFacts } from "./facts.js";
+import { loadFacts, validated } from "./facts.js";
 import type { ModelMessage, ModelTexts, ResultCategory } from "../../model/messages.js";
 
 type Kind = "exporter" | "importer" | "pattern";
@@ -85,17 +85,9 @@ function toPattern(d: Record<string, unknown>): Pattern {
 }
 
 /** The model's result categories and finding texts, validated; every category's rules name a message's rule. */
-async function loadModelTexts(ajv: Ajv, rulesDir: string): Promise<{ texts: ModelTexts; source: string }> {
-  const file = join(rulesDir, "catalog", "model-findings.yaml");
-  const validate = ajv.compile(JSON.parse(await readFile(join(rulesDir, "schema", "catalog-model-findings.schema.json"), "utf8")));
+async function loadModelTexts(rulesDir: string): Promise<{ texts: ModelTexts; source: string }> {
+  const { file, doc } = await validated(rulesDir, "model-findings");
   const source = await readFile(file, "utf8");
-  let doc: unknown;
-  try {
-    doc = parseYaml(source);
-  } catch (err) {
-    throw new InputError("bad-rule", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, file);
-  }
-  if (!validate(doc)) throw new InputError("bad-rule", describe(validate.errors![0]!), file);
   const d = doc as { categories: ResultCategory[]; messages: Record<string, Omit<ModelMessage, "id">> };
   const messages = new Map(Object.entries(d.messages).map(([id, m]) => [id, { id, ...m }]));
   const rules = new Set([...messages.values()].flatMap((m) => (m.rule ? [m.rule] : [])));
@@ -154,7 +146,7 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
     if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
     for (const call of kind.calls) memoryCalls.set(call, { kind: kind.id, memory: kind.modelMemory });
   }
-  const texts = await loadModelTexts(ajv, rulesDir);
+  const texts = await loadModelTexts(rulesDir);
   hash.update(`model-findings.yaml\0${texts.source}\0`);
   return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, texts: texts.texts, exporters, importers, patterns };
 }
