@@ -5,6 +5,7 @@ import { loadCatalog } from "../../../src/analysis/catalog/load.js";
 import type { Catalog, Exporter } from "../../../src/model/catalog.js";
 import { deriveExporter, variants } from "../../../src/model/code/derive.js";
 import { seriesCode } from "../../../src/model/code/functions.js";
+import { compareOutcomes } from "../../../src/model/compare.js";
 import { parseDiff } from "../../../src/patch/diff.js";
 
 const DIR = join(import.meta.dirname, "..", "..", "..", "fixtures", "model", "derived");
@@ -70,5 +71,18 @@ describe("exporters derived from code agree with the catalog", () => {
       ["system-heap{map sync}", "sync"],
       ["system-heap{map skip}", "skip"],
     ]);
+    // Evaluated as a new exporter: what holds for both values is stated once, the rest says what it depends on.
+    const renamed = { ...d, exporter: { ...d.exporter, id: "sys" } };
+    const source = { rule: "model/derived-exporter", patch: 1, file: table.file, line: table.line, detail: "" };
+    const r = compareOutcomes(catalog, [{ kind: "new-exporter", derived: renamed, variants: variants(renamed), source }]);
+    const pick = (importer: string, pattern: string) => r.introduced.filter((c) => c.importer === importer && c.platform === "arm64" && c.pattern === pattern);
+    // The first map cleans the CPU's fill only when map_dma_buf syncs.
+    const fill = pick("soc-display-iommu", "cpu-fill-then-import-unbracketed");
+    expect(fill.map((c) => [c.exporter, c.after, c.dependsOn])).toEqual([
+      ["sys{map sync}", "ok", "map-sync"],
+      ["sys{map skip}", "stale-read", "map-sync"],
+    ]);
+    // With SYNC, end_cpu_access cleans for the attachment whatever map does.
+    expect(pick("soc-display-iommu", "cpu-fill-device-read").map((c) => [c.exporter, c.after, c.dependsOn])).toEqual([["sys", "ok", undefined]]);
   });
 });
