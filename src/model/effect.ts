@@ -85,7 +85,8 @@ export function baseWorld(catalog: Catalog): World {
 
 /** The exporter an entry was derived as, without the values a variant assumes: `foo{map skip}` is foo. */
 export function baseId(id: string): string {
-  return id.replace(/\{.*\}$/, "");
+  const at = id.indexOf("{");
+  return at < 0 ? id : id.slice(0, at);
 }
 
 export function flagValue(world: World, exporter: Exporter, platform: Platform): boolean {

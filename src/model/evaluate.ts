@@ -107,11 +107,12 @@ export function rejection(world: World, exporter: Exporter, importer: Importer, 
   if (importer.needsContiguous && !exporter.contiguous) {
     return `dma_buf_attach(${importer.name}): buffer is not contiguous in the importer's DMA space -> -EINVAL at import`;
   }
+  let x: PredicateInputs | undefined;
   for (const gate of world.gates) {
     if (!gateApplies(gate, exporter)) continue;
-    const x = inputs(world, exporter, importer, platform, steps);
-    if (evalPredicate(gate.predicate, x)) {
-      const why = factsOf(gate.predicate).map((f) => factText(f, x, world, exporter));
+    const facts = (x ??= inputs(world, exporter, importer, platform, steps));
+    if (evalPredicate(gate.predicate, facts)) {
+      const why = factsOf(gate.predicate).map((f) => factText(f, facts, world, exporter));
       return `${gate.at} -> ${gate.error}: ${why.join(", ")}`;
     }
   }
@@ -147,11 +148,11 @@ export type ExploreCache = Map<string, Outcome>;
 
 export function evaluateWorld(world: World, cache: ExploreCache = new Map()): Evaluated[] {
   const out: Evaluated[] = [];
+  const byPattern = perPattern(world);
   for (const exporter of world.exporters) {
     for (const importer of world.importers) {
       for (const platform of exporter.platforms) {
         if (!importer.platforms.includes(platform)) continue;
-        const byPattern = perPattern(world);
         const attachRejected = byPattern ? undefined : rejection(world, exporter, importer, platform);
         const d = dynamicsOf(exporter, importer, platform);
         const dkey = dynamicsKey(d);
