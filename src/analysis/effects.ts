@@ -1,7 +1,9 @@
 import type { Catalog, CpuAccessPolicy } from "../model/catalog.js";
 import type { Effect, EffectSource, ExporterChange } from "../model/effect.js";
-import type { Predicate } from "../model/predicate.js";
-import { parseCondition, type CParser, type CondAst } from "../patch/c-source.js";
+import type { SeriesCode } from "../model/code/functions.js";
+import { conditionToPredicate } from "../model/gate.js";
+import { deriveNewExporters, variants } from "../model/code/derive.js";
+import { parseCondition, type CParser } from "../patch/c-source.js";
 import type { RuleMatch, SeriesTouch } from "./rules/match.js";
 import type { PolicyDoc } from "./rules/schema.js";
 import type { Touch } from "./touch.js";
@@ -27,43 +29,15 @@ export interface PatchMatch {
   readonly patch: number;
 }
 
-const COHERENCY_QUERY = new Set(["dev_is_dma_coherent", "dev_dma_coherent"]);
-
-/** A gate condition as a predicate over symbols the model knows, or the symbol it does not. */
-export function conditionToPredicate(ast: CondAst): Predicate | { unknown: string } {
-  switch (ast.kind) {
-    case "and":
-    case "or": {
-      const l = conditionToPredicate(ast.left);
-      if ("unknown" in l) return l;
-      const r = conditionToPredicate(ast.right);
-      if ("unknown" in r) return r;
-      return { op: ast.kind, args: [l, r] };
-    }
-    case "not": {
-      const a = conditionToPredicate(ast.arg);
-      return "unknown" in a ? a : { op: "not", arg: a };
-    }
-    case "call":
-      return COHERENCY_QUERY.has(ast.name) ? { op: "importer-dev-coherent" } : { unknown: ast.text };
-    case "field":
-      return /(^|_)coheren(t|cy)$/.test(ast.field) ? { op: "buffer-flag" } : { unknown: ast.text };
-    case "literal":
-      return ast.value === "0" || ast.value === "false" ? { op: "const", value: false } : { op: "const", value: true };
-    case "ident":
-      return { unknown: ast.name };
-    case "other":
-      return { unknown: ast.text };
-  }
-}
-
 function sourceOf(m: PatchMatch): EffectSource {
   const t = m.match.touch;
   return { rule: m.match.rule.doc.id, patch: m.patch, file: t.file, line: t.line, detail: t.detail };
 }
 
-function exportersOf(catalog: Catalog, file: string): string[] {
-  return catalog.exporters.filter((e) => e.files.includes(file)).map((e) => e.id);
+function exportersOf(catalog: Catalog, file: string, derived: ReadonlyMap<string, string> = new Map()): string[] {
+  const known = catalog.exporters.filter((e) => e.files.includes(file)).map((e) => e.id);
+  const d = derived.get(file);
+  return d ? [...known, d] : known;
 }
 
 /** A sync added to begin/end: for every attachment's device, or for the exporter's own one. */
@@ -83,8 +57,22 @@ function policy(doc: PolicyDoc, t: Touch): CpuAccessPolicy | undefined {
  * over an unknown symbol, a file no catalog exporter is built from) becomes `not-modelled`
  * with the reason: the review says so instead of guessing.
  */
-export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, parser: CParser, context: readonly SeriesTouch[] = []): Effect[] {
+export function effectsOf(
+  matches: readonly PatchMatch[],
+  catalog: Catalog,
+  parser: CParser,
+  context: readonly SeriesTouch[] = [],
+  code: SeriesCode = { functions: new Map(), ops: [] },
+): Effect[] {
+  const gateContext = { parse: (text: string) => parseCondition(parser, text), helpers: code.functions };
   const out: Effect[] = [];
+  // Exporters the series adds are read from their code whole; a rule's effect on their lines is in that entry already.
+  const derivedByFile = new Map<string, string>();
+  for (const d of deriveNewExporters(code, catalog)) {
+    derivedByFile.set(d.table.file, d.exporter.id);
+    const source = { rule: "model/derived-exporter", patch: d.table.patch, file: d.table.file, line: d.table.line, detail: `struct dma_buf_ops ${d.table.name}` };
+    out.push({ kind: "new-exporter", derived: d, variants: variants(d), source });
+  }
   const seen = new Set<string>();
   for (const m of matches) {
     const doc = m.match.rule.doc.effect;
@@ -107,14 +95,19 @@ export function effectsOf(matches: readonly PatchMatch[], catalog: Catalog, pars
         notModelled(`the condition "${t.condition ?? ""}" does not parse as C`);
         continue;
       }
-      const p = conditionToPredicate(ast);
+      const p = conditionToPredicate(ast, gateContext);
       if ("unknown" in p) {
         notModelled(`the gate depends on "${p.unknown}", which the model does not know`);
         continue;
       }
-      out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source });
+      // A gate in an exporter's own callback refuses that exporter's buffers only; the core's, all.
+      const owners = exportersOf(catalog, t.file, derivedByFile);
+      const at = t.member === "map_dma_buf" ? "map_dma_buf" : "dma_buf_attach";
+      out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source, at, ...(owners.length > 0 ? { exporters: owners } : {}) });
+    } else if ((doc.exporter || doc["exporter-sync"]) && derivedByFile.has(t.file)) {
+      continue;
     } else if (doc.flag) {
-      const exporters = exportersOf(catalog, t.file);
+      const exporters = exportersOf(catalog, t.file, derivedByFile);
       const v = (t.value ?? "").trim();
       const value: "device" | boolean | undefined = /\bdev_(is_)?dma_coherent\s*\(/.test(v)
         ? "device"

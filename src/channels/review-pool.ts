@@ -61,6 +61,7 @@ export function forPublishing(r: SeriesReview): SeriesReview {
               newHazards: result.newHazards.map(bare),
               userspace: result.userspace.map(bare),
               slower: result.slower.map(bare),
+              introduced: result.introduced.map(bare),
             },
           }
         : r.model,

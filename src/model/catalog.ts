@@ -1,3 +1,5 @@
+import type { ModelTexts } from "./messages.js";
+
 /**
  * The model's world: exporters (one per exporter and memory type), importer device classes,
  * platforms and access patterns. Data comes from rules/catalog/ (validated at load time);
@@ -9,6 +11,14 @@ export const PLATFORMS: readonly Platform[] = ["x86", "arm64", "arm32"];
 
 /** How the CPU sees memory through one alias. `none`: no such alias can hold a line. */
 export type CpuAttr = "cached" | "wc" | "uncached" | "none";
+
+/**
+ * What backs a buffer, as the checker sees it: `cached` RAM is the only class whose lines the
+ * CPU cache can hold; wc and uncached RAM, on-chip SRAM, device memory behind a BAR (vram,
+ * mmio) never go stale; protected memory has no CPU mapping at all.
+ */
+export type MemoryClass = "cached" | "wc" | "uncached" | "vram" | "sram" | "mmio" | "protected";
+export const MEMORY_CLASSES: readonly MemoryClass[] = ["cached", "wc", "uncached", "vram", "sram", "mmio", "protected"];
 
 /** Per platform where it differs (vb2-dma-contig memory is cached only on coherent devices). */
 export type PerPlatform<T> = Readonly<Record<Platform, T>>;
@@ -38,7 +48,7 @@ export interface Exporter {
   readonly exportPath: "heap" | "udmabuf" | "drm-prime" | "vb2-dma-contig" | "vb2-dma-sg" | "vb2-vmalloc" | "driver";
   readonly platforms: readonly Platform[];
   /** Whether the backing memory can sit in the CPU cache at all (a cached alias exists). */
-  readonly memory: PerPlatform<"cached" | "wc" | "uncached" | "vram">;
+  readonly memory: PerPlatform<MemoryClass>;
   readonly mmap: PerPlatform<CpuAttr>;
   readonly mapSync: MapSync;
   readonly unmapSync: MapSync;
@@ -55,6 +65,8 @@ export interface Exporter {
   readonly contiguous: boolean;
   /** Device access to it needs migration first (VRAM to a non-P2P importer): correct but slow. */
   readonly migratesForImport: boolean;
+  /** The exporter is dynamic (pin/unpin, move_notify to dynamic importers). */
+  readonly dynamic: boolean;
   /**
    * The CPU may legitimately reach the pages outside dma-buf, without DMA_BUF_IOCTL_SYNC
    * (udmabuf's memfd mapping): unbracketed CPU access through it is not a userspace bug.
@@ -77,6 +89,12 @@ export interface Importer {
   /** How its DMA really behaves for an imported buffer. */
   readonly access: DeviceAccess;
   readonly needsContiguous: boolean;
+  /** The device reaches memory through an IOMMU (device_iommu_mapped()). */
+  readonly iommu: boolean;
+  /** The importer sets allow_peer2peer: it accepts BAR addresses. */
+  readonly peer2peer: boolean;
+  /** The importer provides move_notify (dma_buf_attachment_is_dynamic()). */
+  readonly dynamic: boolean;
   /** The importer writes back and invalidates all CPU caches on import (i915 non-LLC): slow. */
   readonly flushesOnImport: boolean;
   /**
@@ -117,10 +135,20 @@ export interface Pattern {
   readonly steps: readonly Step[];
 }
 
+export interface MemoryCall {
+  /** The memory.yaml kind ("cached" for the cached allocations). */
+  readonly kind: string;
+  readonly memory: MemoryClass;
+}
+
 export interface Catalog {
   readonly version: string;
   /** The CPU mapping attribute a call sets up (pgprot_writecombine: wc), from rules/catalog/memory.yaml. */
   readonly mappingAttrs: ReadonlyMap<string, "wc" | "uncached">;
+  /** The memory an allocation or mapping call stands for (memory.yaml): what a derived exporter is backed by. */
+  readonly memoryCalls: ReadonlyMap<string, MemoryCall>;
+  /** The model's result categories and finding texts (rules/catalog/model-findings.yaml). */
+  readonly texts: ModelTexts;
   readonly exporters: readonly Exporter[];
   readonly importers: readonly Importer[];
   readonly patterns: readonly Pattern[];

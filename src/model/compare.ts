@@ -1,5 +1,5 @@
 import type { Catalog } from "./catalog.js";
-import { applyEffects, baseWorld, type Effect, type World } from "./effect.js";
+import { applyEffects, baseId, baseWorld, type Effect, type World } from "./effect.js";
 import { evaluateAfter, evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
 
 /** The matrix without any patch is the same for every review: evaluate it once per catalog. */
@@ -14,6 +14,7 @@ function baseEvaluation(catalog: Catalog, cache: ExploreCache): readonly Evaluat
   return e;
 }
 import type { OutcomeKind } from "./explore.js";
+import { fillMessage, type ResultCategory } from "./messages.js";
 
 /** One configuration whose outcome the series changes (or leaves broken). */
 export interface ConfigChange {
@@ -21,16 +22,21 @@ export interface ConfigChange {
   readonly importer: string;
   readonly platform: string;
   readonly pattern: string;
-  readonly before: OutcomeKind;
+  /** `absent`: the exporter is new in the series, read from its code. */
+  readonly before: OutcomeKind | "absent";
   readonly after: OutcomeKind;
   /** The trace that explains the entry: after's for new failures, before's for fixed ones. */
   readonly trace: readonly string[];
   readonly beforeTrace: readonly string[];
   readonly afterTrace: readonly string[];
-  /** Why a rejection is a false positive, when the model can say. */
+  /** Why a rejection is a false positive (or a hazard survives), when the model can say. */
   readonly cause?: string;
+  /** The message id of `cause` (rules/catalog/model-findings.yaml). */
+  readonly causeId?: string;
   /** Userspace calls that reach the changed path (userspace list). */
   readonly entryPoints?: readonly string[];
+  /** For a derived exporter: the unknown parts this outcome depends on (absent: it holds for all their values). */
+  readonly dependsOn?: string;
 }
 
 export interface ModelResult {
@@ -41,6 +47,10 @@ export interface ModelResult {
   readonly newHazards: readonly ConfigChange[];
   readonly userspace: readonly ConfigChange[];
   readonly slower: readonly ConfigChange[];
+  /** Every configuration of an exporter the series adds, evaluated from its derived entry. */
+  readonly introduced: readonly ConfigChange[];
+  /** The categories above with their labels, as model-findings.yaml writes them down once. */
+  readonly categories: readonly ResultCategory[];
   /** Effects that were applied, and those the bot could not model. */
   readonly effects: readonly Effect[];
 }
@@ -81,33 +91,23 @@ function change(before: Evaluated, after: Evaluated, trace: readonly string[], e
  * buffer although its device is not marked coherent (coherency decided per attachment), the
  * exporter does the maintenance for every attachment, or the memory is not cached at all.
  */
-function falsePositiveCause(b: Evaluated): string {
+function falsePositiveCause(b: Evaluated): { id: string; values?: Record<string, string> } {
   const { exporter, importer, platform } = b;
-  if (exporter.memory[platform] !== "cached") {
-    return `the buffer is ${exporter.memory[platform]} memory: no CPU cache line can go stale, whatever the exporting device's coherency`;
-  }
-  if (importer.cpuReader) {
-    return "the importer reads with the CPU through vmap: no device ever reads the buffer, the importing device's coherency is irrelevant";
-  }
-  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) {
-    return "coherency is decided per attachment: the importer snoops this buffer although dev_is_dma_coherent() is false for the device";
-  }
-  if (exporter.begin === "all-attachments" || exporter.begin === "cpu-flush") {
-    return "the exporter's begin/end_cpu_access do cache maintenance for this attachment";
-  }
-  if (importer.access === "snoop") return "the importer snoops the CPU cache";
-  return "the access pattern needs no cache maintenance on this path";
+  if (exporter.memory[platform] !== "cached") return { id: "cause-uncached-memory", values: { memory: exporter.memory[platform] } };
+  if (importer.cpuReader) return { id: "cause-cpu-reader" };
+  if (importer.access === "per-buffer" && !importer.devCoherent[platform]) return { id: "cause-per-attachment" };
+  if (exporter.begin === "all-attachments" || exporter.begin === "cpu-flush") return { id: "cause-exporter-syncs" };
+  if (importer.access === "snoop") return { id: "cause-importer-snoops" };
+  return { id: "cause-no-maintenance-needed" };
 }
 
 /** Why a hazard survives the series: usually the gate never sees it. */
 function missedCause(b: Evaluated, after: World): string | undefined {
   if (after.gates.length === 0) return undefined;
   const flag = after.flags.get(b.exporter.id);
-  if (flag === undefined) return "this exporter never sets dma_coherent, so the check never fires for it";
-  if (flag === "device" && !b.exporter.deviceCoherent[b.platform]) {
-    return "the exporting device is not dma-coherent, so its buffers keep dma_coherent clear and the check lets them through";
-  }
-  if (b.importer.devCoherent[b.platform]) return "the importer counts as dma-coherent, so the check lets it through";
+  if (flag === undefined) return "missed-flag-never-set";
+  if (flag === "device" && !b.exporter.deviceCoherent[b.platform]) return "missed-exporter-not-coherent";
+  if (b.importer.devCoherent[b.platform]) return "missed-importer-coherent";
   return undefined;
 }
 
@@ -115,6 +115,47 @@ function sameScenario(b: Evaluated, a: Evaluated): boolean {
   const bt = b.outcome.trace;
   const at = a.outcome.trace;
   return b.outcome.kind === a.outcome.kind && bt.length === at.length && bt.every((line, i) => line === at[i]);
+}
+
+/**
+ * The configurations of the exporters a series adds. Where the code leaves a part unknown, the
+ * matrix runs once per value: an outcome shared by every value is stated once under the
+ * exporter's id; one that differs is listed per value, saying what it depends on.
+ */
+function introducedConfigs(world: World, effects: readonly Effect[], cache: ExploreCache): { list: ConfigChange[]; evaluated: Evaluated[] } {
+  const list: ConfigChange[] = [];
+  const evaluated: Evaluated[] = [];
+  for (const e of effects) {
+    if (e.kind !== "new-exporter") continue;
+    const evals = evaluateWorld({ ...world, exporters: e.variants }, cache);
+    evaluated.push(...evals);
+    const groups = new Map<string, Evaluated[]>();
+    for (const v of evals) {
+      const k = `${v.importer.id}|${v.platform}|${v.pattern.id}`;
+      const g = groups.get(k);
+      if (g) g.push(v);
+      else groups.set(k, [v]);
+    }
+    const depends = e.derived.unknown.map((u) => u.part).join(", ");
+    for (const g of groups.values()) {
+      const same = g.every((v) => v.outcome.kind === g[0]!.outcome.kind);
+      for (const v of same ? [g[0]!] : g) {
+        list.push({
+          exporter: same ? e.derived.exporter.id : v.exporter.id,
+          importer: v.importer.id,
+          platform: v.platform,
+          pattern: v.pattern.id,
+          before: "absent",
+          after: v.outcome.kind,
+          trace: v.outcome.trace,
+          beforeTrace: [],
+          afterTrace: v.outcome.trace,
+          ...(same ? {} : { dependsOn: depends }),
+        });
+      }
+    }
+  }
+  return { list, evaluated };
 }
 
 /**
@@ -126,7 +167,10 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
   const before = baseEvaluation(catalog, cache);
   const afterWorld = applyEffects(catalog, effects);
   const after = evaluateAfter(before, afterWorld, cache);
-  const gated = effects.some((e) => e.kind === "gate");
+  // A gate in an exporter's own callback aims at that exporter's buffers; the core's at all.
+  const gates = effects.filter((e) => e.kind === "gate");
+  const gatedAll = gates.some((g) => !g.exporters);
+  const gatedExporters = new Set(gates.flatMap((g) => g.exporters ?? []));
   const touchedExporters = new Set(effects.flatMap((e) => (e.kind === "exporter" || e.kind === "flag" ? e.exporters : [])));
   const touchedImporters = new Set(effects.flatMap((e) => (e.kind === "importer-bracketing" ? e.importers : [])));
 
@@ -144,7 +188,10 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     const ak = a.outcome.kind;
     if (ak === "rejected" && bk !== "rejected") {
       // Counted where userspace does its part (SYNC with the right flags): that is what "works today" means.
-      if (WORKS.has(bk) && correctUse(b)) falsePositives.push(change(b, a, a.outcome.trace, { cause: falsePositiveCause(b) }));
+      if (WORKS.has(bk) && correctUse(b)) {
+        const why = falsePositiveCause(b);
+        falsePositives.push(change(b, a, a.outcome.trace, { cause: fillMessage(catalog.texts, why.id, why.values), causeId: why.id }));
+      }
       const attachment = `${b.exporter.id}|${b.importer.id}|${b.platform}`;
       if (!userspaceSeen.has(attachment)) {
         userspaceSeen.add(attachment);
@@ -158,8 +205,12 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
       // exporter or importer change whose configuration fails exactly as before (same outcome,
       // same trace) did not touch that path: repeating it on every patch of the driver is noise.
       const touched = touchedExporters.has(b.exporter.id) || touchedImporters.has(b.importer.id);
+      const gated = gatedAll || gatedExporters.has(baseId(b.exporter.id));
       const aimed = gated || (touched && !sameScenario(b, a));
-      if (aimed && correctUse(b)) missed.push(change(b, a, a.outcome.trace, { cause: missedCause(b, afterWorld) }));
+      if (aimed && correctUse(b)) {
+        const why = missedCause(b, afterWorld);
+        missed.push(change(b, a, a.outcome.trace, why ? { cause: fillMessage(catalog.texts, why), causeId: why } : {}));
+      }
     } else if (!HAZARD.has(bk) && HAZARD.has(ak) && correctUse(b)) {
       // A misuse pattern (no SYNC, wrong flags) is a userspace bug whatever the kernel does.
       newHazards.push(change(b, a, a.outcome.trace));
@@ -190,5 +241,12 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
       }
     }
   }
-  return { evaluated: before.length, falsePositives, fixed, missed, newHazards, userspace, slower, effects };
+  // A new exporter's hazard under correct use is a new hazard like any other.
+  const introduced = introducedConfigs(afterWorld, effects, cache);
+  const correct = new Map(introduced.evaluated.map((e) => [`${e.importer.id}|${e.platform}|${e.pattern.id}`, correctUse(e)]));
+  for (const c of introduced.list) {
+    if (HAZARD.has(c.after) && correct.get(`${c.importer}|${c.platform}|${c.pattern}`)) newHazards.push(c);
+  }
+  const evaluated = before.length + introduced.evaluated.length;
+  return { evaluated, falsePositives, fixed, missed, newHazards, userspace, slower, introduced: introduced.list, categories: catalog.texts.categories, effects };
 }

@@ -1,4 +1,5 @@
 import type { Catalog, CpuAccessPolicy, CpuAttr, Exporter, MapSync, Platform } from "./catalog.js";
+import type { DerivedExporter } from "./code/derive.js";
 import type { Predicate } from "./predicate.js";
 
 /** Where an effect came from: the rule and the line that produced it. */
@@ -20,7 +21,16 @@ export interface ExporterChange {
 
 /** What a matched rule changes in the model. */
 export type Effect =
-  | { readonly kind: "gate"; readonly predicate: Predicate; readonly error: string; readonly source: EffectSource }
+  | {
+      readonly kind: "gate";
+      readonly predicate: Predicate;
+      readonly error: string;
+      readonly source: EffectSource;
+      /** The callback that refuses: dma_buf_attach (the default) or map_dma_buf. */
+      readonly at?: string;
+      /** The exporters whose callback holds the gate; undefined: the core's, every exporter. */
+      readonly exporters?: readonly string[];
+    }
   | {
       readonly kind: "flag";
       /** Exporters whose export path sets the flag. */
@@ -42,12 +52,21 @@ export type Effect =
       readonly source: EffectSource;
     }
   | { readonly kind: "import-refusable"; readonly importers: readonly string[] | undefined; readonly source: EffectSource }
+  | {
+      /** An exporter the series adds, read from its code; one entry per value of what is unknown. */
+      readonly kind: "new-exporter";
+      readonly derived: DerivedExporter;
+      readonly variants: readonly Exporter[];
+      readonly source: EffectSource;
+    }
   | { readonly kind: "not-modelled"; readonly reason: string; readonly source: EffectSource };
 
 export interface Gate {
   readonly predicate: Predicate;
   readonly error: string;
   readonly source: EffectSource;
+  readonly at: string;
+  readonly exporters: readonly string[] | undefined;
 }
 
 /** The catalog with a series' effects applied: what the kernel looks like after the patches. */
@@ -64,8 +83,14 @@ export function baseWorld(catalog: Catalog): World {
   return { catalog, exporters: catalog.exporters, importers: catalog.importers, gates: [], flags: new Map() };
 }
 
+/** The exporter an entry was derived as, without the values a variant assumes: `foo{map skip}` is foo. */
+export function baseId(id: string): string {
+  const at = id.indexOf("{");
+  return at < 0 ? id : id.slice(0, at);
+}
+
 export function flagValue(world: World, exporter: Exporter, platform: Platform): boolean {
-  const v = world.flags.get(exporter.id);
+  const v = world.flags.get(baseId(exporter.id));
   if (v === undefined) return false;
   return v === "device" ? exporter.deviceCoherent[platform] : v;
 }
@@ -79,7 +104,7 @@ export function applyEffects(catalog: Catalog, effects: readonly Effect[]): Worl
   for (const e of effects) {
     switch (e.kind) {
       case "gate":
-        gates.push({ predicate: e.predicate, error: e.error, source: e.source });
+        gates.push({ predicate: e.predicate, error: e.error, source: e.source, at: e.at ?? "dma_buf_attach", exporters: e.exporters });
         break;
       case "flag":
         for (const id of e.exporters) flags.set(id, e.value);
@@ -97,6 +122,9 @@ export function applyEffects(catalog: Catalog, effects: readonly Effect[]): Worl
               }
             : x,
         );
+        break;
+      case "new-exporter":
+        exporters = [...exporters, ...e.variants];
         break;
       case "importer-bracketing":
         importers = importers.map((i) => (e.importers.includes(i.id) && i.cpuReader ? { ...i, cpuReader: { brackets: e.brackets } } : i));

@@ -85,6 +85,13 @@ function opName(op: CacheOp): string {
   return op === "none" ? "no-op" : op;
 }
 
+/** The direction an attachment is mapped with: fixed by the importer, or by its first device access. */
+export function mapDirection(importer: Direction | "by-use", steps: readonly Step[]): Direction {
+  if (importer !== "by-use") return importer;
+  const first = steps.find((s) => s.op === "device-read" || s.op === "device-write");
+  return first?.op === "device-write" ? "FROM_DEVICE" : "TO_DEVICE";
+}
+
 function mapDir(d: Dynamics, steps: readonly Step[]): Direction {
   if (d.mapDirection !== "by-use") return d.mapDirection;
   const first = steps.find((s) => s.op === "device-read" || s.op === "device-write");

@@ -541,6 +541,8 @@ export function rowIdentifiers(f: Fragment, row: number): string[] {
 export type CondAst =
   | { readonly kind: "and" | "or"; readonly left: CondAst; readonly right: CondAst }
   | { readonly kind: "not"; readonly arg: CondAst }
+  | { readonly kind: "compare"; readonly op: "==" | "!="; readonly left: CondAst; readonly right: CondAst }
+  | { readonly kind: "ternary"; readonly test: CondAst; readonly then: CondAst; readonly else: CondAst }
   | { readonly kind: "call"; readonly name: string; readonly args: readonly string[]; readonly text: string }
   | { readonly kind: "field"; readonly field: string; readonly text: string }
   | { readonly kind: "ident"; readonly name: string }
@@ -558,6 +560,7 @@ function toCond(n: Node): CondAst {
       const left = n.childForFieldName("left");
       const right = n.childForFieldName("right");
       if ((op === "&&" || op === "||") && left && right) return { kind: op === "&&" ? "and" : "or", left: toCond(left), right: toCond(right) };
+      if ((op === "==" || op === "!=") && left && right) return { kind: "compare", op, left: toCond(left), right: toCond(right) };
       return { kind: "other", text: n.text };
     }
     case "unary_expression": {
@@ -565,6 +568,12 @@ function toCond(n: Node): CondAst {
       const arg = n.childForFieldName("argument");
       if (op === "!" && arg) return { kind: "not", arg: toCond(arg) };
       return { kind: "other", text: n.text };
+    }
+    case "conditional_expression": {
+      const test = n.childForFieldName("condition");
+      const then = n.childForFieldName("consequence");
+      const other = n.childForFieldName("alternative");
+      return test && then && other ? { kind: "ternary", test: toCond(test), then: toCond(then), else: toCond(other) } : { kind: "other", text: n.text };
     }
     case "call_expression": {
       const fn = n.childForFieldName("function");

@@ -1,6 +1,7 @@
 import type { Catalog } from "../model/catalog.js";
 import type { ConfigChange, ModelResult } from "../model/compare.js";
-import type { Effect, EffectSource } from "../model/effect.js";
+import { baseId, type Effect, type EffectSource } from "../model/effect.js";
+import { fillMessage, message, type ModelTexts } from "../model/messages.js";
 import { show } from "../model/predicate.js";
 import type { Finding } from "./finding.js";
 import { fingerprint } from "./fingerprint.js";
@@ -14,6 +15,7 @@ export interface ModelJson {
   readonly newHazards: readonly ConfigJson[];
   readonly userspace: readonly ConfigJson[];
   readonly slower: readonly ConfigJson[];
+  readonly introduced: readonly ConfigJson[];
 }
 
 /** A configuration change as the JSON carries it: one trace, the one that explains it. */
@@ -31,11 +33,11 @@ function toJson(c: ConfigChange): ConfigJson {
     trace: c.trace,
     ...(c.cause ? { cause: c.cause } : {}),
     ...(c.entryPoints ? { entryPoints: c.entryPoints } : {}),
+    ...(c.dependsOn ? { dependsOn: c.dependsOn } : {}),
   };
 }
 
-type Category = "falsePositives" | "fixed" | "missed" | "newHazards" | "userspace" | "slower";
-const CATEGORIES: readonly Category[] = ["falsePositives", "userspace", "newHazards", "missed", "fixed", "slower"];
+type Category = "falsePositives" | "fixed" | "missed" | "newHazards" | "userspace" | "slower" | "introduced";
 
 
 export function modelJson(r: Pick<ModelResult, Category | "evaluated">): ModelJson {
@@ -47,6 +49,7 @@ export function modelJson(r: Pick<ModelResult, Category | "evaluated">): ModelJs
     newHazards: r.newHazards.map(toJson),
     userspace: r.userspace.map(toJson),
     slower: r.slower.map(toJson),
+    introduced: r.introduced.map(toJson),
   };
 }
 
@@ -67,6 +70,8 @@ export function owner(c: ConfigChange, effects: readonly Effect[]): Effect | und
       (!e.importers || e.importers.includes(c.importer)),
   );
   if (us) return us;
+  const added = effects.find((e) => e.kind === "new-exporter" && e.derived.exporter.id === baseId(c.exporter));
+  if (added) return added;
   if (c.before === "rejected" && c.after === "rejected") {
     return effects.find((e) => e.kind === "import-refusable" && (!e.importers || e.importers.includes(c.importer)));
   }
@@ -84,7 +89,7 @@ function telling(c: ConfigChange, catalog: Catalog): number {
   const pattern = catalog.patterns.find((p) => p.id === c.pattern);
   const imp = catalog.importers.find((i) => i.id === c.importer);
   return (
-    (c.cause?.startsWith("coherency is decided per attachment") ? 0 : 10) +
+    (c.causeId === "cause-per-attachment" ? 0 : 10) +
     (pattern?.bracketed ? 0 : 5) +
     (c.platform === "arm64" ? 0 : 2) +
     (imp?.inferred ? 1 : 0)
@@ -160,14 +165,6 @@ function attachments(list: readonly ConfigChange[]): number {
   return new Set(list.map((c) => `${c.exporter}|${c.importer}|${c.platform}`)).size;
 }
 
-/** False positives an exporter could vouch for, had it a way to override the flag. */
-function overridable(list: readonly ConfigChange[]): string {
-  const n = list.filter((c) => /memory: no CPU cache line|begin\/end_cpu_access do cache maintenance/.test(c.cause ?? "")).length;
-  return n > 0
-    ? ` ${n} come from exporters that know the attachment is safe (uncached or write-combined memory, or cache maintenance in begin/end_cpu_access) and have no way to override the flag.`
-    : "";
-}
-
 interface Scoped {
   readonly source: EffectSource;
   readonly effect: Effect;
@@ -191,32 +188,36 @@ function scope(result: ModelResult): Scoped[] {
         newHazards: pick(result.newHazards),
         userspace: pick(result.userspace),
         slower: pick(result.slower),
+        introduced: pick(result.introduced),
       },
     });
   }
   return out.filter((s, i) => out.findIndex((o) => sameSource(o.source, s.source)) === i);
 }
 
+/** A finding opened by a model message: its rule, severity and risk come with the text. */
 function finding(
-  rule: string,
-  severity: Finding["severity"],
-  risk: Finding["risk"],
+  texts: ModelTexts,
+  id: string,
+  values: Readonly<Record<string, string | number>>,
   source: EffectSource,
-  message: string,
   details: string[],
   evidence: string[],
   model: ModelJson | undefined,
   quote: readonly string[],
+  risk?: Finding["risk"],
 ): Finding {
+  const m = message(texts, id);
+  const rule = m.rule!;
   return {
     rule,
     title: rule,
-    severity,
-    risk,
+    severity: m.severity!,
+    risk: risk ?? m.risk!,
     file: source.file,
     line: source.line,
     function: undefined,
-    message,
+    message: fillMessage(texts, id, values),
     evidence,
     quote,
     references: [{ doc: "dmabuf-review coherency model (rules/catalog), see README 'The coherency model'" }],
@@ -227,39 +228,55 @@ function finding(
   };
 }
 
+/** A sentence added to a message when it has something to say, with the space before it. */
+function clause(texts: ModelTexts, id: string, count: number, values: Readonly<Record<string, string | number>> = {}): string {
+  return count > 0 ? ` ${fillMessage(texts, id, { count, ...values })}` : "";
+}
+
+function hazardRisk(list: readonly ConfigChange[]): Finding["risk"] {
+  return list.some((c) => c.after === "lost-write") ? "lost-write" : "stale-read";
+}
+
 /**
  * Findings that carry the model's verdict, each on the line whose effect caused it. Numbers
- * and configurations come from the before/after comparison, never from rule text.
+ * and configurations come from the before/after comparison, texts from model-findings.yaml.
  */
 export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s: EffectSource) => readonly string[]): Finding[] {
+  const texts = catalog.texts;
   const out: Finding[] = [];
   const ev = (s: EffectSource) => [`model effect from ${s.rule} at ${s.file}:${s.line}: ${s.detail}`, `catalog ${catalog.version}, ${result.evaluated} configurations evaluated before and after the series`];
   for (const s of scope(result)) {
     const r = s.result;
     const json = modelJson(r);
     const q = quoteOf(s.source);
+    const e = ev(s.source);
+    if (s.effect.kind === "new-exporter") {
+      out.push(derivedFinding(s.effect, r, catalog, json, e, q));
+      continue;
+    }
     if (s.effect.kind === "userspace-misuse" || s.effect.kind === "import-refusable") {
-      out.push(...userspaceFindings(s.effect, r, catalog, json, ev(s.source), q));
+      out.push(...userspaceFindings(s.effect, r, catalog, json, e, q));
       continue;
     }
     const what = s.effect.kind === "gate" ? `the check (${show(s.effect.predicate)} -> ${s.effect.error})` : "this change";
     if (r.falsePositives.length > 0) {
-      const perAttachment = r.falsePositives.filter((c) => c.cause?.startsWith("coherency is decided per attachment"));
+      const perAttachment = r.falsePositives.filter((c) => c.causeId === "cause-per-attachment");
       const importers = distinct(perAttachment.map((c) => name(catalog, "importer", c.importer)));
+      const vouch = r.falsePositives.filter((c) => c.causeId === "cause-uncached-memory" || c.causeId === "cause-exporter-syncs").length;
       out.push(
         finding(
-          "model/false-positive",
-          "warning",
+          texts,
           "false-positive",
+          {
+            what,
+            count: r.falsePositives.length,
+            attachments: attachments(r.falsePositives),
+            perAttachment: clause(texts, "false-positive-per-attachment", perAttachment.length, { importers: few(importers) }),
+            overridable: clause(texts, "false-positive-overridable", vouch),
+          },
           s.source,
-          `With the series applied, ${what} rejects ${r.falsePositives.length} configurations (${attachments(r.falsePositives)} exporter/importer/platform attachments) that work today with correct DMA_BUF_IOCTL_SYNC bracketing.` +
-            (perAttachment.length > 0
-              ? ` ${perAttachment.length} of them are refused only because dev_is_dma_coherent() answers for the whole device while coherency is decided per attachment (${few(importers)}).`
-              : "") +
-            overridable(r.falsePositives) +
-            ` The most telling:`,
           quoteConfigs(r.falsePositives, catalog, 2),
-          ev(s.source),
+          e,
           json,
           q,
         ),
@@ -267,69 +284,21 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
     }
     if (r.userspace.length > 0) {
       const entry = distinct(r.userspace.flatMap((c) => c.entryPoints ?? []));
-      out.push(
-        finding(
-          "model/userspace-regression",
-          "error",
-          "userspace-regression",
-          s.source,
-          `${r.userspace.length} attachments that succeed today fail after the series; userspace sees the error from ${entry.join(", ")}. Existing compositors and media pipelines treat that as fatal or fall back to a CPU copy.`,
-          [],
-          ev(s.source),
-          json,
-          q,
-        ),
-      );
+      out.push(finding(texts, "userspace-regression", { count: r.userspace.length, entryPoints: entry.join(", ") }, s.source, [], e, json, q));
     }
     if (r.newHazards.length > 0) {
-      out.push(
-        finding(
-          "model/new-hazard",
-          "error",
-          r.newHazards.some((c) => c.after === "lost-write") ? "lost-write" : "stale-read",
-          s.source,
-          `${what[0]!.toUpperCase()}${what.slice(1)} makes ${r.newHazards.length} configurations that are correct today read stale data or lose writes. The most telling:`,
-          quoteConfigs(r.newHazards, catalog, 2),
-          ev(s.source),
-          json,
-          q,
-        ),
-      );
+      out.push(finding(texts, "new-hazard", { what, count: r.newHazards.length }, s.source, quoteConfigs(r.newHazards, catalog, 2), e, json, q, hazardRisk(r.newHazards)));
     }
     if (r.missed.length > 0) {
-      out.push(
-        finding(
-          "model/hazard-left-open",
-          "warning",
-          r.missed.some((c) => c.after === "lost-write") ? "lost-write" : "stale-read",
-          s.source,
-          `${r.missed.length} configurations that corrupt data today still do after the series with every CPU access bracketed (exporters: ${few(r.missed.map((c) => c.exporter))}). For example:`,
-          quoteConfigs(r.missed, catalog, 1),
-          ev(s.source),
-          json,
-          q,
-        ),
-      );
+      const exporters = few(r.missed.map((c) => c.exporter));
+      out.push(finding(texts, "hazard-left-open", { count: r.missed.length, exporters }, s.source, quoteConfigs(r.missed, catalog, 1), e, json, q, hazardRisk(r.missed)));
     }
     if (r.fixed.length > 0) {
-      out.push(
-        finding(
-          "model/fixed",
-          "info",
-          "stale-read",
-          s.source,
-          `${what[0]!.toUpperCase()}${what.slice(1)} removes ${r.fixed.length} configurations that corrupt data today (${r.fixed.filter((c) => c.after === "rejected").length} by rejecting the attachment, ${r.fixed.filter((c) => c.after !== "rejected").length} by making it correct). For example:`,
-          quoteConfigs(r.fixed, catalog, 1),
-          ev(s.source),
-          json,
-          q,
-        ),
-      );
+      const rejected = r.fixed.filter((c) => c.after === "rejected").length;
+      out.push(finding(texts, "fixed", { what, count: r.fixed.length, rejected, correct: r.fixed.length - rejected }, s.source, quoteConfigs(r.fixed, catalog, 1), e, json, q));
     }
     if (r.slower.length > 0) {
-      out.push(
-        finding("model/slower", "warning", "performance", s.source, `${r.slower.length} configurations stay correct but become slow (uncached CPU access or a migration). For example:`, quoteConfigs(r.slower, catalog, 1), ev(s.source), json, q),
-      );
+      out.push(finding(texts, "slower", { count: r.slower.length }, s.source, quoteConfigs(r.slower, catalog, 1), e, json, q));
     }
   }
   // A flag-setting patch learns which of the rejections come from the buffers it marks.
@@ -337,23 +306,12 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
     if (e.kind !== "flag") continue;
     const mine = result.falsePositives.filter((c) => e.exporters.includes(c.exporter));
     if (mine.length === 0) continue;
-    out.push(
-      finding(
-        "model/false-positive",
-        "warning",
-        "false-positive",
-        e.source,
-        `${mine.length} of the series' false positives are buffers this line marks coherent (${few(mine.map((c) => c.exporter))}). The most telling:`,
-        quoteConfigs(mine, catalog, 1),
-        ev(e.source),
-        modelJson({ ...result, falsePositives: mine, fixed: [], missed: [], newHazards: [], userspace: [], slower: [] }),
-        quoteOf(e.source),
-      ),
-    );
+    const json = modelJson({ ...result, falsePositives: mine, fixed: [], missed: [], newHazards: [], userspace: [], slower: [], introduced: [] });
+    out.push(finding(texts, "false-positive-flag", { count: mine.length, exporters: few(mine.map((c) => c.exporter)) }, e.source, quoteConfigs(mine, catalog, 1), ev(e.source), json, quoteOf(e.source)));
   }
   for (const e of result.effects) {
     if (e.kind !== "not-modelled") continue;
-    out.push(finding("model/not-modelled", "info", "missing-sync", e.source, `Could not model this change: ${e.reason}. No model claim is made for it.`, [], [`matched by ${e.source.rule}: ${e.source.detail}`], undefined, quoteOf(e.source)));
+    out.push(finding(texts, "not-modelled", { reason: e.reason }, e.source, [], [`matched by ${e.source.rule}: ${e.source.detail}`], undefined, quoteOf(e.source)));
   }
   return out;
 }
@@ -371,35 +329,52 @@ function userspaceFindings(
   evidence: string[],
   quote: readonly string[],
 ): Finding[] {
+  const texts = catalog.texts;
   if (effect.kind === "userspace-misuse") {
     if (r.newHazards.length === 0) return [];
-    const correct = patternName(catalog, effect.correct);
-    return [
-      finding(
-        "model/userspace-hazard",
-        "warning",
-        r.newHazards.some((c) => c.after === "lost-write") ? "lost-write" : "stale-read",
-        effect.source,
-        `As written, this access corrupts ${r.newHazards.length} configurations (${attachments(r.newHazards)} exporter/importer/platform combinations; ${parties(effect.exporters, "exporter")}; ${parties(effect.importers, "importer")}) that are correct with the documented use: ${correct}. The most telling:`,
-        quoteConfigs(r.newHazards, catalog, 2, ["with SYNC", "as written"]),
-        evidence,
-        json,
-        quote,
-      ),
-    ];
+    const values = {
+      count: r.newHazards.length,
+      attachments: attachments(r.newHazards),
+      exporters: parties(effect.exporters, "exporter"),
+      importers: parties(effect.importers, "importer"),
+      correct: patternName(catalog, effect.correct),
+    };
+    const details = quoteConfigs(r.newHazards, catalog, 2, ["with SYNC", "as written"]);
+    return [finding(texts, "userspace-hazard", values, effect.source, details, evidence, json, quote, hazardRisk(r.newHazards))];
   }
   if (r.userspace.length === 0) return [];
-  return [
-    finding(
-      "model/import-refused-today",
-      "warning",
-      "userspace-regression",
-      effect.source,
-      `The kernel refuses this import today for ${r.userspace.length} exporter/importer/platform combinations (${parties(effect.importers, "importer")}), and a future coherency check would add more; without a fallback the user gets an error instead of a picture. For example:`,
-      quoteConfigs(r.userspace, catalog, 2),
-      evidence,
-      json,
-      quote,
-    ),
-  ];
+  const values = { count: r.userspace.length, importers: parties(effect.importers, "importer") };
+  return [finding(texts, "import-refused-today", values, effect.source, quoteConfigs(r.userspace, catalog, 2), evidence, json, quote)];
+}
+
+/** A new exporter: the entry the model read from its code, and how the matrix fares with it. */
+function derivedFinding(
+  effect: Extract<Effect, { kind: "new-exporter" }>,
+  r: Pick<ModelResult, Category | "evaluated">,
+  catalog: Catalog,
+  json: ModelJson,
+  evidence: string[],
+  quote: readonly string[],
+): Finding {
+  const texts = catalog.texts;
+  const d = effect.derived;
+  const counts = new Map<string, number>();
+  for (const c of r.introduced) counts.set(c.after, (counts.get(c.after) ?? 0) + 1);
+  const hazards = r.newHazards;
+  const unknown = clause(texts, "derived-exporter-unknown", d.unknown.length, {
+    parts: d.unknown.map((u) => `${u.part} (${u.reason})`).join("; "),
+    depends: r.introduced.filter((c) => c.dependsOn).length,
+  });
+  const values = {
+    name: d.exporter.name,
+    evidence: d.evidence.join("; "),
+    count: r.introduced.length,
+    outcomes: [...counts].map(([k, n]) => `${n} ${k}`).join(", "),
+    hazards: hazards.length,
+    unknown,
+  };
+  const known = { ...catalog, exporters: [...catalog.exporters, ...effect.variants, d.exporter] };
+  if (hazards.length === 0) return finding(texts, "derived-exporter", values, effect.source, [], evidence, json, quote);
+  const details = quoteConfigs(hazards, known, 2, ["before", "with the series"]);
+  return finding(texts, "derived-exporter-hazards", values, effect.source, details, evidence, json, quote, hazardRisk(hazards));
 }

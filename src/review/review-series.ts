@@ -13,6 +13,7 @@ import type { Catalog } from "../model/catalog.js";
 import { compareOutcomes, type ModelResult } from "../model/compare.js";
 import type { ExploreCache } from "../model/evaluate.js";
 import { modelFindings } from "./model-findings.js";
+import { seriesCode } from "../model/code/functions.js";
 
 /** The coherency model a review runs against: its catalog and a search cache shared across series. */
 export interface ModelContext {
@@ -72,7 +73,8 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   const extra = new Map<number, Finding[]>();
   if (model) {
     const all: PatchMatch[] = perPatch.flatMap(({ p, matches }) => matches.map((match) => ({ match, patch: p.index })));
-    const effects = effectsOf(all, model.catalog, parser, seriesTouches);
+    const code = seriesCode(classified.map((p) => ({ patch: p.index, files: p.message.files })));
+    const effects = effectsOf(all, model.catalog, parser, seriesTouches, code);
     if (effects.length > 0) {
       modelResult = compareOutcomes(model.catalog, effects, model.cache);
       const quotes = new Map(all.map((m) => [`${m.patch}|${m.match.touch.file}|${m.match.touch.line}`, m]));

@@ -21,6 +21,7 @@ interface Config {
  *   model-expect: <category> <exporter> <importer> <platform> <pattern> <before> <after>
  *   model-empty: <category> ...     (no configuration in these categories)
  *   model-none: <why>               (no model claim at all)
+ *   model-no-stale: <platform>...   (no configuration on these platforms reads stale data or loses a write)
  */
 describe("model verdicts on patches", () => {
   for (const name of readdirSync(DIR).filter((f) => f.endsWith(".patch")).sort()) {
@@ -43,6 +44,12 @@ describe("model verdicts on patches", () => {
         expect(hit, `${category}: ${exporter} -> ${importer} (${platform}) ${pattern}`).toBeDefined();
         expect([hit!.before, hit!.after]).toEqual([before, after]);
         expect(hit!.trace.length).toBeGreaterThan(0);
+      }
+      for (const m of text.matchAll(/^model-no-stale: (.+)$/gm)) {
+        const platforms = m[1]!.split(/\s+/);
+        const all = Object.values(model!).filter(Array.isArray).flat() as Config[];
+        const bad = all.filter((c) => platforms.includes(c.platform) && /stale-read|lost-write/.test(c.after));
+        expect(bad.map((c) => `${c.exporter} -> ${c.importer} (${c.platform}) ${c.pattern}: ${c.after}`)).toEqual([]);
       }
       for (const m of text.matchAll(/^model-empty: (.+)$/gm)) {
         for (const category of m[1]!.split(/\s+/)) expect(model![category], category).toEqual([]);

@@ -1,3 +1,4 @@
+import type { MemoryClass } from "../../model/catalog.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Ajv } from "ajv";
@@ -42,7 +43,7 @@ export interface LockFacts {
 export interface MemoryKind {
   readonly id: string;
   readonly name: string;
-  readonly modelMemory: "wc" | "uncached" | "vram";
+  readonly modelMemory: Exclude<MemoryClass, "cached">;
   /** The model's attribute for a CPU alias set up by one of the kind's calls, if it is a mapping kind. */
   readonly cpuMapping: "wc" | "uncached" | undefined;
   readonly why: string;
@@ -63,10 +64,13 @@ export interface DmaApiRule {
 export interface Facts {
   readonly locks: LockFacts;
   readonly memory: readonly MemoryKind[];
+  /** Allocation calls whose memory the CPU caches (the page allocator, CMA, shmem...). */
+  readonly cachedAllocations: ReadonlySet<string>;
   readonly dmaApi: readonly DmaApiRule[];
 }
 
-async function validated(rulesDir: string, name: string): Promise<{ file: string; doc: Record<string, unknown> }> {
+/** One catalog/<name>.yaml, checked against schema/catalog-<name>.schema.json. */
+export async function validated(rulesDir: string, name: string): Promise<{ file: string; doc: Record<string, unknown> }> {
   const file = join(rulesDir, "catalog", `${name}.yaml`);
   const schema = JSON.parse(await readFile(join(rulesDir, "schema", `catalog-${name}.schema.json`), "utf8"));
   const validate = new Ajv({ strict: true, allErrors: false }).compile(schema);
@@ -191,6 +195,7 @@ export function loadFacts(rulesDir: string): Promise<Facts> {
       return {
         locks: toLockFacts(locks.doc, locks.file),
         memory: toMemory(memory.doc, memory.file),
+        cachedAllocations: new Set(((memory.doc["cached-allocations"] as Raw | undefined)?.["calls"] as string[] | undefined) ?? []),
         dmaApi: toDmaApi(dmaApi.doc, dmaApi.file),
       };
     })();

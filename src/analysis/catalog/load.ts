@@ -4,10 +4,11 @@ import { basename, join } from "node:path";
 import { Ajv, type ValidateFunction } from "ajv";
 import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
-import type { Catalog, Exporter, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
+import type { Catalog, Exporter, MemoryCall, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
 import { describeSchemaError as describe } from "./schema-error.js";
-import { loadFacts } from "./facts.js";
+import { loadFacts, validated } from "./facts.js";
+import type { ModelMessage, ModelTexts, ResultCategory } from "../../model/messages.js";
 
 type Kind = "exporter" | "importer" | "pattern";
 
@@ -47,6 +48,7 @@ function toExporter(d: Record<string, unknown>): Exporter {
     contiguous: d["contiguous"] as boolean,
     zeroedDirty: d["zeroed-dirty"] as boolean,
     migratesForImport: d["migrates-for-import"] as boolean,
+    dynamic: (d["dynamic"] as boolean | undefined) ?? false,
     unbracketedAlias: (d["unbracketed-alias"] as boolean | undefined) ?? false,
     userspaceSources: (d["userspace-sources"] as string[] | undefined) ?? [],
     inferred: d["inferred"] as boolean,
@@ -64,6 +66,9 @@ function toImporter(d: Record<string, unknown>): Importer {
     devCoherent: perPlatform(d["dev-coherent"] as boolean),
     access: d["access"] as Importer["access"],
     needsContiguous: d["needs-contiguous"] as boolean,
+    iommu: (d["iommu"] as boolean | undefined) ?? false,
+    peer2peer: (d["peer2peer"] as boolean | undefined) ?? false,
+    dynamic: (d["dynamic"] as boolean | undefined) ?? false,
     flushesOnImport: d["flushes-on-import"] as boolean,
     cpuReader: reader === "none" ? undefined : { brackets: reader === "bracketed" },
     mapDirection: d["map-direction"] as Importer["mapDirection"],
@@ -77,6 +82,21 @@ function toImporter(d: Record<string, unknown>): Importer {
 
 function toPattern(d: Record<string, unknown>): Pattern {
   return { id: d["id"] as string, name: d["name"] as string, bracketed: d["bracketed"] as boolean, steps: (d["steps"] as string[]).map(parseStep) };
+}
+
+/** The model's result categories and finding texts, validated; every category's rules name a message's rule. */
+async function loadModelTexts(rulesDir: string): Promise<{ texts: ModelTexts; source: string }> {
+  const { file, doc } = await validated(rulesDir, "model-findings");
+  const source = await readFile(file, "utf8");
+  const d = doc as { categories: ResultCategory[]; messages: Record<string, Omit<ModelMessage, "id">> };
+  const messages = new Map(Object.entries(d.messages).map(([id, m]) => [id, { id, ...m }]));
+  const rules = new Set([...messages.values()].flatMap((m) => (m.rule ? [m.rule] : [])));
+  for (const [i, c] of d.categories.entries()) {
+    const missing = c.rules.find((r) => !rules.has(r));
+    if (missing) throw new InputError("bad-rule", `field categories.${i}.rules names ${missing}, which no message opens`, file);
+  }
+  if (new Set(d.categories.map((c) => c.key)).size !== d.categories.length) throw new InputError("bad-rule", "field categories repeats a key", file);
+  return { texts: { categories: d.categories, messages }, source };
 }
 
 /**
@@ -119,8 +139,14 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
   // Which call sets up which CPU mapping is a memory fact, kept once in memory.yaml.
   hash.update(`memory.yaml\0${await readFile(join(rulesDir, "catalog", "memory.yaml"), "utf8")}\0`);
   const mappingAttrs = new Map<string, "wc" | "uncached">();
-  for (const kind of (await loadFacts(rulesDir)).memory) {
+  const memoryCalls = new Map<string, MemoryCall>();
+  const facts = await loadFacts(rulesDir);
+  for (const call of facts.cachedAllocations) memoryCalls.set(call, { kind: "cached", memory: "cached" });
+  for (const kind of facts.memory) {
     if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
+    for (const call of kind.calls) memoryCalls.set(call, { kind: kind.id, memory: kind.modelMemory });
   }
-  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, exporters, importers, patterns };
+  const texts = await loadModelTexts(rulesDir);
+  hash.update(`model-findings.yaml\0${texts.source}\0`);
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, texts: texts.texts, exporters, importers, patterns };
 }

@@ -120,14 +120,10 @@ function example(list: readonly ConfigChange[]): string {
 /** The model's before/after comparison as one table: a row per kind of change, with one example. */
 export function renderModelTable(result: ModelResult, catalog: string): string[] {
   const attachments = (l: readonly ConfigChange[]) => new Set(l.map((c) => `${c.exporter}|${c.importer}|${c.platform}`)).size;
-  const rows: [string, string, readonly ConfigChange[]][] = [
-    ["Rejected although correct SYNC makes them work", String(result.falsePositives.length), result.falsePositives],
-    ["Imports userspace can no longer do (attachments)", String(attachments(result.userspace)), result.userspace],
-    ["New hazards", String(result.newHazards.length), result.newHazards],
-    ["Hazards left open with every access bracketed", String(result.missed.length), result.missed],
-    ["Hazards fixed", String(result.fixed.length), result.fixed],
-    ["Correct but slower", String(result.slower.length), result.slower],
-  ];
+  // Labels and order from model-findings.yaml; userspace counts attachments, not patterns.
+  const rows = result.categories
+    .filter((c) => c.key !== "introduced" || result.introduced.length > 0)
+    .map((c): [string, string, readonly ConfigChange[]] => [c.label, String(c.key === "userspace" ? attachments(result[c.key]) : result[c.key].length), result[c.key]]);
   const out = [
     `Coherency model (${catalog}): ${result.evaluated} configurations evaluated before and after.`,
     "",
