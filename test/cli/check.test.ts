@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findArchiveBundle, openArchive, projectRoot, type Archive } from "../../eval/archive.js";
 import { readDevset } from "../../eval/devset.js";
 import { splitMbox } from "../../src/ingest/mbox/reader.js";
-import { assertBuilt, runCli, ROOT } from "../helpers/cli.js";
+import { assertBuilt, cliBatch, runCli, ROOT } from "../helpers/cli.js";
 
 interface B4Result {
   readonly tool: string;
@@ -39,9 +39,25 @@ const GATE = "fixtures/rules/attach/attach-error-reaches-userspace/fires-core-co
 const SERIES = "fixtures/series/dma-coherent-v1.mbox";
 const COVER_ID = "20221020121316.3946-1-christian.koenig@amd.com";
 
+const PATCH = readFileSync(join(ROOT, GATE));
+const COVER = splitMbox(readFileSync(join(ROOT, SERIES)), SERIES)[0]!.bytes;
+const NET = splitMbox(readFileSync(join(ROOT, "fixtures/broken/middle-truncated.reviewable.mbox")), "x")
+  .find((m) => m.bytes.toString("latin1").includes("net: acme"))!.bytes;
+// Runs without an environment of their own share one process of the built CLI.
+const batch = cliBatch();
+const gate = batch.add(["check"], PATCH);
+const gateLinked = batch.add(["check", "--url", "https://review.example.org/"], PATCH);
+const net = batch.add(["check"], NET);
+const garbage = batch.add(["check"], "hello\n");
+const empty = batch.add(["check"], Buffer.alloc(0));
+const reply = batch.add(["check"], "From: a@b\nSubject: Re: [PATCH] x\nMessage-ID: <r@b>\nIn-Reply-To: <p@b>\n\nlooks fine\n");
+const badOption = batch.add(["check", "--no-such-option"], PATCH);
+const coverAlone = batch.add(["check", "--series"], COVER);
+
 let dir: string;
 beforeAll(() => {
   assertBuilt();
+  batch.start();
   dir = mkdtempSync(join(tmpdir(), "check-"));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +74,7 @@ function b4Checkout(name: string, mbox: Buffer): string {
 
 describe("check: one message in, b4's JSON array out", () => {
   it("gives one patch's findings as a failed check with a one-line summary and plain-text details", async () => {
-    const run = await runCli(["check"], readFileSync(join(ROOT, GATE)));
+    const run = await gate();
     expect(run.code).toBe(0);
     const [r, ...rest] = asB4Reads(run);
     expect(rest).toEqual([]);
@@ -71,30 +87,24 @@ describe("check: one message in, b4's JSON array out", () => {
   });
 
   it("links the review page when the service URL is configured, by option or environment", async () => {
-    const patch = readFileSync(join(ROOT, GATE));
-    const [byOption, byEnv] = await Promise.all([
-      runCli(["check", "--url", "https://review.example.org/"], patch),
-      runCli(["check"], patch, [], { DMABUF_REVIEW_URL: "https://review.example.org" }),
-    ]);
+    const [byOption, byEnv] = await Promise.all([gateLinked(), runCli(["check"], PATCH, [], { DMABUF_REVIEW_URL: "https://review.example.org" })]);
     const a = asB4Reads(byOption)[0]!;
     expect(a.url).toMatch(/^https:\/\/review\.example\.org\/series\/[^/]+\/v1#patch-1$/);
     expect(asB4Reads(byEnv)[0]!.url).toBe(a.url);
   });
 
   it("passes a patch outside the dma-buf surface and says it was not reviewed", async () => {
-    const mbox = readFileSync(join(ROOT, "fixtures/broken/middle-truncated.reviewable.mbox"));
-    const net = splitMbox(mbox, "x").find((m) => m.bytes.toString("latin1").includes("net: acme"))!;
-    const r = asB4Reads(await runCli(["check"], net.bytes))[0]!;
+    const r = asB4Reads(await net())[0]!;
     expect(r.status).toBe("pass");
     expect(r.summary).toBe("outside the dma-buf surface: not reviewed");
   });
 
   it.each([
-    ["garbage", Buffer.from("hello\n"), "not checked: not-a-patch: "],
-    ["an empty stdin", Buffer.alloc(0), "not checked: empty-input: "],
-    ["a reply", Buffer.from("From: a@b\nSubject: Re: [PATCH] x\nMessage-ID: <r@b>\nIn-Reply-To: <p@b>\n\nlooks fine\n"), "not checked: not-a-patch: <r@b>"],
-  ])("answers %s with a failed result that names its reason, exit 0, no stack", async (_what, input, summary) => {
-    const run = await runCli(["check"], input);
+    ["garbage", garbage, "not checked: not-a-patch: "],
+    ["an empty stdin", empty, "not checked: empty-input: "],
+    ["a reply", reply, "not checked: not-a-patch: <r@b>"],
+  ])("answers %s with a failed result that names its reason, exit 0, no stack", async (_what, result, summary) => {
+    const run = await result();
     expect(run.code).toBe(0);
     expect(run.stderr).not.toContain("    at ");
     const [r] = asB4Reads(run);
@@ -103,18 +113,16 @@ describe("check: one message in, b4's JSON array out", () => {
   });
 
   it("refuses a bad option with exit 2 before reading anything", async () => {
-    const run = await runCli(["check", "--no-such-option"], readFileSync(join(ROOT, GATE)));
+    const run = await badOption();
     expect(run.code).toBe(2);
   });
 });
 
 describe("check --series: the cover letter in, the series out through b4's cached thread", () => {
   it("reviews the whole series named by B4_TRACKING_FILE's thread-blob", async () => {
-    const mbox = readFileSync(join(ROOT, SERIES));
-    const cover = splitMbox(mbox, SERIES)[0]!;
-    const tracking = b4Checkout("fixture", mbox);
+    const tracking = b4Checkout("fixture", readFileSync(join(ROOT, SERIES)));
     // b4 runs the command in the repository's top directory; GIT_DIR points git there the same way.
-    const run = await runCli(["check", "--series"], cover.bytes, [], { B4_TRACKING_FILE: tracking, GIT_DIR: join(dir, "fixture", ".git") });
+    const run = await runCli(["check", "--series"], COVER, [], { B4_TRACKING_FILE: tracking, GIT_DIR: join(dir, "fixture", ".git") });
     const [r] = asB4Reads(run);
     expect(r!.summary).toMatch(/; first: /);
     expect(r!.details).toMatch(/^patch 1: drivers\/dma-buf\/dma-buf\.c:\d+/);
@@ -122,17 +130,15 @@ describe("check --series: the cover letter in, the series out through b4's cache
   });
 
   it("says the patches are not at hand when b4 has no thread for the series", async () => {
-    const cover = splitMbox(readFileSync(join(ROOT, SERIES)), SERIES)[0]!;
-    const [r] = asB4Reads(await runCli(["check", "--series"], cover.bytes));
+    const [r] = asB4Reads(await coverAlone());
     expect(r!.status).toBe("warn");
     expect(r!.summary).toBe('not checked: none of the 3 patches of "Try to address the DMA-buf coherency problem" is at hand (no thread from b4 or --thread)');
   });
 
   it("ignores a tracking file whose blob git no longer has, and says so the same way", async () => {
-    const cover = splitMbox(readFileSync(join(ROOT, SERIES)), SERIES)[0]!;
     const tracking = join(dir, "gone.json");
     writeFileSync(tracking, JSON.stringify({ series: { "thread-blob": "0123456789abcdef0123456789abcdef01234567" } }));
-    const [r] = asB4Reads(await runCli(["check", "--series"], cover.bytes, [], { B4_TRACKING_FILE: tracking }));
+    const [r] = asB4Reads(await runCli(["check", "--series"], COVER, [], { B4_TRACKING_FILE: tracking }));
     expect(r!.status).toBe("warn");
   });
 });
