@@ -12,6 +12,8 @@ import { PatchworkChecks } from "../../src/state/patchwork-checks.js";
 import { Store } from "../../src/state/store.js";
 import { reviewPath } from "../helpers/review.js";
 import { startPatchworkStandin, type PatchworkStandin } from "../peers/patchwork-standin.js";
+import { PeerInbox } from "../peers/public-inbox.js";
+import { fixtureMessages, idOf, mailEnv } from "./mail-setup.js";
 
 const TOKEN = "0123abcd";
 const PAGES = "https://review.example.org";
@@ -47,7 +49,7 @@ const ids = (r: SeriesReview) => r.patches.filter((p) => !p.outOfScope).map((p) 
 const posts = () => pw.requests.filter((r) => r.method === "POST");
 
 /** Every call as patchwork documents it: API 1.2 or later, the token header, JSON with the check's fields. */
-function expectDocumentedCalls(): void {
+function expectDocumentedCalls(linked = true): void {
   for (const r of pw.requests) {
     expect(r.path).toMatch(/^\/api\/1\.[2-9]\//);
     expect(r.headers["authorization"]).toBe(`Token ${TOKEN}`);
@@ -55,7 +57,7 @@ function expectDocumentedCalls(): void {
     if (r.method === "POST") {
       expect(r.path).toMatch(/^\/api\/1\.\d\/patches\/\d+\/checks\/$/);
       expect(r.headers["content-type"]).toBe("application/json");
-      expect(Object.keys(r.body).sort()).toEqual(["context", "description", "state", "target_url"]);
+      expect(Object.keys(r.body).sort()).toEqual(["context", "description", "state", ...(linked ? ["target_url"] : [])]);
       expect(["success", "warning", "fail"]).toContain(r.body.state);
       expect(r.body.description).not.toContain("\n");
     }
@@ -152,6 +154,30 @@ describe("patchwork checks: one per reviewed patch, posted once, updated by a ne
     const asked = pw.requests.length;
     await p.flush();
     expect(pw.requests.length).toBe(asked);
+  });
+});
+
+describe("patchwork checks from the mail channel", () => {
+  it("posts a check per reviewed patch of a mirror in shadow mode, mails nothing, and posts nothing more on the next pass", async () => {
+    const inbox = new PeerInbox();
+    const series = fixtureMessages("series/dma-coherent-v1.mbox");
+    for (const m of series) inbox.add(m);
+    const patches = series.slice(1, 4).map(idOf);
+    for (const id of patches) pw.addPatch(id);
+    const patchwork = { url: pw.url, project: "dri-devel", context: "dmabuf-review", token: TOKEN };
+    const e = await mailEnv(inbox.dir, { mirror: { mode: "shadow", patchwork } });
+    try {
+      await e.engine.pass({ reply: "new" });
+      expect(e.mails()).toEqual([]);
+      expect(pw.checks.map((c) => c.patch).sort()).toEqual([1000, 1001, 1002]);
+      // No public-url configured: the checks carry no link rather than a wrong one.
+      expectDocumentedCalls(false);
+      const asked = pw.requests.length;
+      await e.engine.pass({ reply: "new" });
+      expect(pw.requests.length).toBe(asked);
+    } finally {
+      await e.close();
+    }
   });
 });
 
