@@ -103,7 +103,7 @@ export async function checkCommand(opts: CheckOptions, io: Io): Promise<number> 
   const patch = review.patches.find((p) => p.message.messageId === target.messageId);
   const wholeSeries = opts.series || target.kind !== "patch" || !patch;
   const check = wholeSeries ? seriesCheck(review) : patchCheck(patch);
-  const url = opts.url ? reviewPageUrl(opts.url, series.id, series.revision, wholeSeries ? undefined : patch.index) : undefined;
+  const url = opts.url ? reviewPageUrl(opts.url, series, wholeSeries ? undefined : patch.index) : undefined;
   return print(io, [
     {
       tool: CHECK_TOOL,

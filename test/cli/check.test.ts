@@ -53,6 +53,7 @@ const empty = batch.add(["check"], Buffer.alloc(0));
 const reply = batch.add(["check"], "From: a@b\nSubject: Re: [PATCH] x\nMessage-ID: <r@b>\nIn-Reply-To: <p@b>\n\nlooks fine\n");
 const badOption = batch.add(["check", "--no-such-option"], PATCH);
 const coverAlone = batch.add(["check", "--series"], COVER);
+const patch1Alone = batch.add(["check", "--url", "https://review.example.org"], splitMbox(readFileSync(join(ROOT, SERIES)), SERIES)[1]!.bytes);
 
 let dir: string;
 beforeAll(() => {
@@ -91,6 +92,11 @@ describe("check: one message in, b4's JSON array out", () => {
     const a = asB4Reads(byOption)[0]!;
     expect(a.url).toMatch(/^https:\/\/review\.example\.org\/series\/[^/]+\/v1#patch-1$/);
     expect(asB4Reads(byEnv)[0]!.url).toBe(a.url);
+  });
+
+  it("links a patch handed alone to its series' page, named by the cover letter it answers", async () => {
+    const r = asB4Reads(await patch1Alone())[0]!;
+    expect(r.url).toBe(`https://review.example.org/series/${encodeURIComponent(COVER_ID)}/v1#patch-1`);
   });
 
   it("passes a patch outside the dma-buf surface and says it was not reviewed", async () => {

@@ -38,7 +38,7 @@ export function draftChecks(review: SeriesReview, opts: DraftOptions): CheckDraf
         context: opts.context,
         state: STATE[r.status],
         description: r.summary,
-        targetUrl: opts.publicUrl ? reviewPageUrl(opts.publicUrl, s.id, s.revision, p.index) : undefined,
+        targetUrl: opts.publicUrl ? reviewPageUrl(opts.publicUrl, s, p.index) : undefined,
       };
     });
 }
