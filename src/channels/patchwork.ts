@@ -28,7 +28,14 @@ export class PatchworkPublisher {
   constructor(
     private readonly ledger: PatchworkChecks,
     private readonly api: PatchworkApi,
-    private readonly opts: { readonly context: string; readonly publicUrl: string | undefined; readonly log: Logger; readonly clock?: () => Date },
+    private readonly opts: {
+      readonly context: string;
+      readonly publicUrl: string | undefined;
+      readonly log: Logger;
+      readonly clock?: () => Date;
+      /** Why nothing can be posted now (no token): checks are recorded and wait for a restart that fixes it. */
+      readonly held?: string;
+    },
   ) {
     this.key = `${apiRoot(api.project.url)} ${api.project.project}`;
   }
@@ -41,6 +48,11 @@ export class PatchworkPublisher {
 
   async flush(): Promise<FlushStats> {
     const stats: FlushStats = { posted: 0, waiting: 0, refused: 0 };
+    if (this.opts.held) {
+      stats.waiting = this.ledger.due(this.key, this.now().toISOString()).length;
+      if (stats.waiting > 0) this.opts.log.warn({ waiting: stats.waiting }, `patchwork checks wait: ${this.opts.held}`);
+      return stats;
+    }
     for (const row of this.ledger.due(this.key, this.now().toISOString())) {
       const answer = await this.deliver(row);
       if (answer.kind === "ok") stats.posted++;
@@ -98,8 +110,9 @@ export class PatchworkPublisher {
 export function patchworkFor(ctx: ChannelContext, mirror: MirrorConfig, fetchFn?: typeof fetch): PatchworkPublisher | undefined {
   const pw = mirror.patchwork;
   if (!pw) return undefined;
-  return new PatchworkPublisher(new PatchworkChecks(ctx.store.db), new PatchworkApi({ url: pw.url, project: pw.project }, pw.token, fetchFn), {
+  return new PatchworkPublisher(new PatchworkChecks(ctx.store.db), new PatchworkApi({ url: pw.url, project: pw.project }, pw.token ?? "", fetchFn), {
     context: pw.context,
+    ...(pw.token ? {} : { held: "DMABUF_REVIEW_PATCHWORK_TOKEN is not set" }),
     publicUrl: ctx.config.publicUrl,
     log: ctx.log.child({ channel: "patchwork", mirror: mirror.name }),
   });

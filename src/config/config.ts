@@ -69,8 +69,8 @@ export interface PatchworkConfig {
   readonly project: string;
   /** The check's context (a slug), the name patchwork keeps our newest result under. */
   readonly context: string;
-  /** DMABUF_REVIEW_PATCHWORK_TOKEN: a token of a user allowed to post checks on the project. */
-  readonly token: string;
+  /** DMABUF_REVIEW_PATCHWORK_TOKEN: a token of a user allowed to post checks on the project; without it checks wait. */
+  readonly token: string | undefined;
 }
 
 export type MirrorMode = "shadow" | "send";
@@ -223,12 +223,10 @@ function sendingSettings(m: Raw): Partial<SendingSettings> {
   return out;
 }
 
-/** A mirror's patchwork project; its token comes from the environment, and without one nothing could be posted. */
-function patchworkConfig(m: Raw, env: NodeJS.ProcessEnv, path: string | undefined): PatchworkConfig {
+/** A mirror's patchwork project; its token comes from the environment (the channel says when it is missing). */
+function patchworkConfig(m: Raw, env: NodeJS.ProcessEnv): PatchworkConfig {
   const pw: Raw = m["patchwork"];
-  const token = env["DMABUF_REVIEW_PATCHWORK_TOKEN"];
-  if (!token) throw new InputError("bad-config", `mirror ${m["name"]} sets patchwork but DMABUF_REVIEW_PATCHWORK_TOKEN is not set`, path);
-  return { url: pw["url"], project: pw["project"], context: pw["context"] ?? "dmabuf-review", token };
+  return { url: pw["url"], project: pw["project"], context: pw["context"] ?? "dmabuf-review", token: env["DMABUF_REVIEW_PATCHWORK_TOKEN"] || undefined };
 }
 
 /** A secret named by path in the environment (Probot's PRIVATE_KEY_PATH), relative to the working directory. */
@@ -351,7 +349,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     history: m["history"] ?? "record",
     mode: m["mode"] ?? "shadow",
     sending: sendingSettings(m),
-    ...(m["patchwork"] ? { patchwork: patchworkConfig(m, env, path) } : {}),
+    ...(m["patchwork"] ? { patchwork: patchworkConfig(m, env) } : {}),
   }));
   const delivery = mail["delivery"] ?? "outbox";
   const smtpRaw: Raw | undefined = mail["smtp"];
