@@ -1,22 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { Recorded } from "./gitlab-standin.js";
 
-/**
- * A loopback stand-in for patchwork's REST API, for the calls a CI bot makes, checked as
- * patchwork's source defines them: the msgid filter of /patches/ exists from API 1.2 (an older
- * version ignores it and lists every patch); it takes the Message-ID without angle brackets;
- * a check is created only with "Authorization: Token <key>" of a user who may edit the patch
- * (401 for a bad token, 403 for another user), as JSON or a form, with a state among pending,
- * success, warning, fail, a slug context, and target_url a URL; 404 for a patch it does not
- * hold. Checks are kept, never edited; `newest` is what patchwork's page shows per context.
- */
-export interface Recorded {
-  readonly method: string;
-  readonly path: string;
-  readonly query: Readonly<Record<string, string>>;
-  readonly headers: IncomingMessage["headers"];
-  readonly body: any;
-}
+export type { Recorded };
 
 export interface StoredCheck {
   readonly id: number;
@@ -44,6 +30,15 @@ export interface PatchworkStandin {
 const STATES = ["pending", "success", "warning", "fail"];
 const VERSIONS = ["1.0", "1.1", "1.2", "1.3"];
 
+/**
+ * A loopback stand-in for patchwork's REST API, for the calls a CI bot makes, checked as
+ * patchwork's source defines them: the msgid filter of /patches/ exists from API 1.2 (an older
+ * version ignores it and lists every patch); it takes the Message-ID without angle brackets;
+ * a check is created only with "Authorization: Token <key>" of a user who may edit the patch
+ * (401 for a bad token, 403 for another user), as JSON or a form, with a state among pending,
+ * success, warning, fail, a slug context, and target_url a URL; 404 for a patch it does not
+ * hold. Checks are kept, never edited; `newest` is what patchwork's page shows per context.
+ */
 export async function startPatchworkStandin(opts: { project: string; tokens: Record<string, string>; maintainers: readonly string[] }): Promise<PatchworkStandin> {
   const patches: { id: number; msgid: string; project: string }[] = [];
   const checks: StoredCheck[] = [];
@@ -78,7 +73,7 @@ export async function startPatchworkStandin(opts: { project: string; tokens: Rec
         return send(res, 400, { detail: "JSON parse error" });
       }
     } else if (type === "application/x-www-form-urlencoded") body = Object.fromEntries(new URLSearchParams(raw));
-    requests.push({ method: req.method ?? "", path: u.pathname, query, headers: req.headers, body });
+    requests.push({ method: req.method ?? "", path: u.pathname, query, headers: req.headers, body, at: Date.now() });
     const m = /^\/api\/(?:(\d+\.\d+)\/)?(.*)$/.exec(u.pathname);
     if (!m || (m[1] && !VERSIONS.includes(m[1]))) return send(res, 404, { detail: "Not found." });
     const version = m[1] ?? "1.3";
