@@ -67,6 +67,7 @@ export class PatchworkPublisher {
         stats.waiting++;
       }
     }
+    if (stats.posted + stats.waiting + stats.refused > 0) this.opts.log.info(stats, "patchwork checks flushed");
     return stats;
   }
 
