@@ -11,7 +11,7 @@ import type { Message } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { patchCheck, seriesCheck, type CheckResult } from "../publish/check-result.js";
 import { reviewPageUrl } from "../publish/review-link.js";
-import { reviewSeries } from "../review/review-series.js";
+import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import type { Io } from "./review.js";
 
 /**
@@ -96,7 +96,13 @@ export async function checkCommand(opts: CheckOptions, io: Io): Promise<number> 
   if (!series) return notChecked(io, "not-a-patch", `<${target.messageId}> is not part of a series`);
 
   const [rules, catalog, parser] = await Promise.all([loadRules(opts.rules), loadCatalog(), CParser.load()]);
-  const review = reviewSeries(series, rules, parser, { catalog, cache: new Map() });
+  let review: SeriesReview;
+  try {
+    review = reviewSeries(series, rules, parser, { catalog, cache: new Map() });
+  } catch (err) {
+    // Our bug, on this series alone: b4 shows it in the column and goes on with the next patch.
+    return notChecked(io, "review-failed", (err as Error).message.split("\n")[0]!);
+  }
   if (review.patches.length === 0) {
     return print(io, [{ tool: CHECK_TOOL, status: "warn", summary: `not checked: none of the ${series.total} patches of "${series.title}" is at hand (no thread from b4 or --thread)` }]);
   }
