@@ -22,6 +22,7 @@ import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";
 import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
+import { patchworkFor, type PatchworkPublisher } from "./patchwork.js";
 import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
 import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
 
@@ -187,6 +188,8 @@ export class MailMirror {
   // Threads found due and reviewed in this pass, for the review progress.
   private due = 0;
   private reviewedThreads = 0;
+  // The list's patchwork project, when the mirror names one: checks go there whatever the mail mode.
+  private readonly patchwork: PatchworkPublisher | undefined;
 
   constructor(
     private readonly ctx: ChannelContext,
@@ -204,6 +207,7 @@ export class MailMirror {
       readThread: (thread) => this.readThread(thread),
     });
     this.log = ctx.log.child({ channel: "mail", mirror: mirror.name });
+    this.patchwork = patchworkFor(ctx, mirror);
     this.source = mirror.inbox;
     for (const email of ctx.config.mail.optOut) this.state.optOut(email, "config");
     this.policy(); // the list's daily cap is known to the target before its first flush
@@ -221,6 +225,7 @@ export class MailMirror {
     const firstRead = this.ctx.store.transaction(() => this.state.firstRead(this.source, Math.floor(started / 1000)));
     this.target.startPass(); // the hard cap of mails per pass counts from here
     stats.replies += (await this.target.flush()).filter((r) => r.ok).length; // intended before a crash: they go out first
+    await this.patchwork?.flush();
     if (this.mirror.remote) {
       try {
         const f = await fetchInbox(this.mirror.inbox, this.mirror.remote);
@@ -273,6 +278,7 @@ export class MailMirror {
     // Caught up: what waits is measured against the wall clock now.
     if (!run.shouldStop?.()) this.enqueue(undefined, run, stats, firstRead, started);
     await this.chain;
+    await this.patchwork?.flush();
     stats.seconds = (Date.now() - started) / 1000;
     if (this.broken) throw this.broken;
     return stats;
@@ -658,6 +664,7 @@ export class MailMirror {
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
     }
+    this.patchwork?.intend(s);
     const policy = this.replyOptions();
     const reason = this.withheld(run, newest, firstRead);
     if (reason) {

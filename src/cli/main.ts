@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { errnoText, InputError } from "../errors.js";
 import { backfillCommand } from "./backfill.js";
+import { checkCommand } from "./check.js";
 import { reviewCommand, type Io } from "./review.js";
 import { trackCommand } from "./track.js";
 import { watchCommand } from "./watch.js";
@@ -27,6 +28,8 @@ const LOG_ENV: readonly (readonly [string, string])[] = [
 const MAIL_ENV: readonly (readonly [string, string])[] = [
   ["DMABUF_REVIEW_FROM", "the bot's From address when the configuration sets none"],
   ["DMABUF_REVIEW_SMTP_PASSWORD", "the SMTP password (never in the configuration file)"],
+  ["DMABUF_REVIEW_PATCHWORK_TOKEN", "the patchwork API token, needed when a mirror sets patchwork"],
+  ["DMABUF_REVIEW_URL", "the service's public base URL when the configuration sets no public-url"],
 ];
 const FORGE_ENV: readonly (readonly [string, string])[] = [
   ["HOST, PORT", "where the HTTP server listens (default 127.0.0.1:3000; the configuration's http: wins)"],
@@ -133,6 +136,25 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     )
     .action(async (path: string, opts: { format: "text" | "json"; series?: string }) => {
       code = await trackCommand(path, opts, io);
+    });
+  program
+    .command("check")
+    .description("a b4 review check command: one message on stdin, a JSON array of check results on stdout")
+    .option("--series", "report on the whole series the message belongs to (b4's review-series-check-cmd)")
+    .option("--thread <path>", "the rest of the thread (mbox, directory of messages, .mbox.gz); b4's cached thread is read on its own")
+    .option("--url <base>", "the service's public base URL, for a link to the review page (default: $DMABUF_REVIEW_URL)")
+    .option("--rules <dir>", "rules directory (default: the bundled rules/)")
+    .addHelpText(
+      "after",
+      helpTail([["DMABUF_REVIEW_URL", "the service's public base URL when --url is not given"], ["B4_TRACKING_FILE", "set by b4: its tracking JSON, whose thread-blob holds the series"], ...COMMON_ENV], "  0  a result printed, also for a message that cannot be reviewed (a fail result naming the reason)\n  2  unusable input: a bad option or --rules directory, one line on stderr\n  3  a failure while running (an internal error): one line on stderr", [
+        "dmabuf-review check --url https://review.example.org < 0001-dma-buf-add-dma_coherent-flag.patch",
+        "git config --add b4.review-perpatch-check-cmd 'dmabuf-review check'",
+        "git config --add b4.review-series-check-cmd 'dmabuf-review check --series'",
+      ]),
+    )
+    .action(async (opts: { series?: boolean; thread?: string; url?: string; rules?: string }) => {
+      const url = opts.url ?? process.env["DMABUF_REVIEW_URL"];
+      code = await checkCommand({ ...opts, ...(url ? { url } : {}) }, io);
     });
   program
     .command("watch")

@@ -16,6 +16,8 @@ export interface Config {
   readonly github: GithubConfig;
   readonly gitlab: GitlabConfig;
   readonly http: HttpConfig;
+  /** The service's public base URL (`public-url`, or DMABUF_REVIEW_URL): links to review pages start with it. */
+  readonly publicUrl?: string;
   /** How long one review may run in a worker before it is abandoned (`review-budget`); the pool's default when unset. */
   readonly reviewBudgetMs?: number;
 }
@@ -56,6 +58,19 @@ export interface MirrorConfig {
   readonly mode?: MirrorMode;
   /** The sending policy's settings (src/publish/mail/policy.ts); each left out takes its default. */
   readonly sending?: Partial<SendingSettings>;
+  /** The list's patchwork project: a check per reviewed patch is posted there, whatever the mail mode. */
+  readonly patchwork?: PatchworkConfig;
+}
+
+export interface PatchworkConfig {
+  /** The instance, e.g. https://patchwork.freedesktop.org. */
+  readonly url: string;
+  /** The project's link name, e.g. dri-devel. */
+  readonly project: string;
+  /** The check's context (a slug), the name patchwork keeps our newest result under. */
+  readonly context: string;
+  /** DMABUF_REVIEW_PATCHWORK_TOKEN: a token of a user allowed to post checks on the project; without it checks wait. */
+  readonly token: string | undefined;
 }
 
 export type MirrorMode = "shadow" | "send";
@@ -113,6 +128,7 @@ export const SCHEMA = {
   properties: {
     "data-dir": { type: "string", minLength: 1 },
     "review-budget": { type: "string", pattern: "^[1-9]\\d*(s|m|h)$" },
+    "public-url": { type: "string", pattern: "^https?://" },
     http: {
       type: "object",
       additionalProperties: false,
@@ -148,6 +164,16 @@ export const SCHEMA = {
               "per-day": { type: "integer", minimum: 1, maximum: 1000 },
               "max-age": { type: "string", pattern: "^\\d+(s|m|h|d)$" },
               "mute-threads": { type: "array", items: { type: "string", minLength: 3 } },
+              patchwork: {
+                type: "object",
+                additionalProperties: false,
+                required: ["url", "project"],
+                properties: {
+                  url: { type: "string", pattern: "^https?://" },
+                  project: { type: "string", minLength: 1 },
+                  context: { type: "string", pattern: "^[-a-zA-Z0-9_]+$" },
+                },
+              },
             },
           },
         },
@@ -195,6 +221,12 @@ function sendingSettings(m: Raw): Partial<SendingSettings> {
   if (m["max-age"] !== undefined) out.maxAgeSeconds = seconds(m["max-age"], 0);
   if (m["mute-threads"] !== undefined) out.muteThreads = (m["mute-threads"] as string[]).map((id) => id.replace(/^<|>$/g, ""));
   return out;
+}
+
+/** A mirror's patchwork project; its token comes from the environment (the channel says when it is missing). */
+function patchworkConfig(m: Raw, env: NodeJS.ProcessEnv): PatchworkConfig {
+  const pw: Raw = m["patchwork"];
+  return { url: pw["url"], project: pw["project"], context: pw["context"] ?? "dmabuf-review", token: env["DMABUF_REVIEW_PATCHWORK_TOKEN"] || undefined };
 }
 
 /** A secret named by path in the environment (Probot's PRIVATE_KEY_PATH), relative to the working directory. */
@@ -317,6 +349,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
     history: m["history"] ?? "record",
     mode: m["mode"] ?? "shadow",
     sending: sendingSettings(m),
+    ...(m["patchwork"] ? { patchwork: patchworkConfig(m, env) } : {}),
   }));
   const delivery = mail["delivery"] ?? "outbox";
   const smtpRaw: Raw | undefined = mail["smtp"];
@@ -325,6 +358,7 @@ export async function loadConfig(path: string | undefined, env: NodeJS.ProcessEn
   if (delivery === "smtp") refuseUnreachableSender(from, mail["from"] !== undefined ? `mail.from in ${path}` : env["DMABUF_REVIEW_FROM"] !== undefined ? "DMABUF_REVIEW_FROM" : "the default mail.from", path);
   return {
     dataDir,
+    ...(raw["public-url"] ?? env["DMABUF_REVIEW_URL"] ? { publicUrl: raw["public-url"] ?? env["DMABUF_REVIEW_URL"] } : {}),
     ...(raw["review-budget"] ? { reviewBudgetMs: seconds(raw["review-budget"], 0) * 1000 } : {}),
     http: httpConfig(raw["http"] ?? {}, env, path),
     mail: {

@@ -9,7 +9,7 @@ import { assertBuilt, ROOT, runCli, type Run } from "../helpers/cli.js";
 
 beforeAll(() => assertBuilt());
 
-const COMMANDS = ["review", "track", "watch", "backfill"] as const;
+const COMMANDS = ["review", "track", "watch", "backfill", "check"] as const;
 
 /** Every environment variable the code reads, by name: `env["X"]` and `process.env["X"]`. */
 function variablesRead(): Set<string> {

@@ -34,7 +34,7 @@ describe("a configuration with mistakes", () => {
     );
     expect(err.reason).toBe("bad-config");
     expect(err.detail.split("; ")).toEqual([
-      "10 problems: field logging: not a known setting (known here: data-dir, review-budget, http, mail, github, gitlab)",
+      "10 problems: field logging: not a known setting (known here: data-dir, review-budget, public-url, http, mail, github, gitlab)",
       "field http.port: must be <= 65535 (got 70000)",
       "field mail.mirrors.0.name: must be letters, digits, '.', '_' or '-' (got \"dri devel\")",
       "field mail.mirrors.0.poll: must be string (got 5)",
