@@ -10,9 +10,10 @@ import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
 import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
 import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
-import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
+import { triage, type TriageResult } from "../ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
+import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf } from "../patch/thread.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import type { SendingPolicy } from "../publish/mail/policy.js";
 import { MailTarget } from "../publish/mail/target.js";
@@ -462,7 +463,7 @@ export class MailMirror {
     const t = d.triage!;
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
-    const thread = this.threadOf(m);
+    const thread = assignThread(m, this.state);
     if (m.kind === "reply") this.replied.add(thread);
     const inserted = this.state.insert({
       messageId: m.messageId,
@@ -489,7 +490,7 @@ export class MailMirror {
     if (m.kind === "patch") stats.patches++;
     if (m.kind === "patch" || m.kind === "cover") {
       // Open groups of unthreaded patches are found by their row (openLoose), relevant or not.
-      if (m.relevant || thread.startsWith("loose:")) this.state.wait(thread, this.source, m.relevant, e.commit.time);
+      if (m.relevant || thread.startsWith(LOOSE_PREFIX)) this.state.wait(thread, this.source, m.relevant, e.commit.time);
       else this.state.touch(thread, e.commit.time);
     }
     if (m.optOut && m.from && m.from !== this.target.from.email.toLowerCase() && this.state.optOut(m.from, m.messageId)) {
@@ -497,47 +498,10 @@ export class MailMirror {
     }
   }
 
-  /**
-   * The thread a message belongs to: its parent's when the parent is known, else the root its
-   * References name (the parent may come later, the root id is the same). Numbered patches
-   * sent without threading are gathered per author, revision and count while slots are free.
-   */
-  private threadOf(m: Triaged): string {
-    const parents = [m.inReplyTo, m.references[m.references.length - 1], m.references[0]];
-    for (const id of parents) {
-      const t = id ? this.state.threadOf(id) : undefined;
-      if (t) return t;
-    }
-    const root = m.references[0] ?? m.inReplyTo;
-    if (root) return root;
-    if (m.kind === "patch" && (m.total ?? 1) > 1) {
-      const key = `${m.from}|v${m.revision}|${m.total}`;
-      return this.state.openLoose(key, m.index ?? 1) ?? `loose:${key}|${m.messageId}`;
-    }
-    return m.messageId;
-  }
-
-  /**
-   * A thread is due when every revision in it awaiting review is complete, or the oldest of its
-   * messages has waited `series-wait` (archive time while catching up, wall time after).
-   */
+  /** What a due check reads of a thread's patches and cover letters. */
   private isDue(members: readonly MemberRow[], clock: number): boolean {
-    const groups = new Map<string, { total: number; have: Set<number>; waiting: boolean; since: number }>();
-    for (const m of members) {
-      if ((m.kind !== "patch" && m.kind !== "cover") || m.status === "skipped") continue;
-      const key = `${m.revision ?? 1}|${m.patch_total ?? 1}`;
-      const g = groups.get(key) ?? { total: m.patch_total ?? 1, have: new Set<number>(), waiting: false, since: m.arrived_at };
-      // Counted, not allocated: a stored count may be anything an old version let through.
-      const index = m.patch_index ?? 1;
-      if (m.kind === "patch" && index >= 1 && index <= g.total) g.have.add(index);
-      if (m.status === "seen") g.waiting = true;
-      g.since = Math.min(g.since, m.arrived_at);
-      groups.set(key, g);
-    }
-    const wait = this.ctx.config.mail.seriesWaitSeconds;
-    return [...groups.values()]
-      .filter((g) => g.waiting)
-      .every((g) => clock - g.since >= wait || g.have.size >= g.total);
+    const slots = members.map((m) => ({ kind: m.kind, status: m.status, revision: m.revision, patchIndex: m.patch_index, patchTotal: m.patch_total, arrivedAt: m.arrived_at }));
+    return isThreadDue(slots, clock, this.ctx.config.mail.seriesWaitSeconds);
   }
 
   /** A thread's messages read again from the archive, built like the CLI builds an mbox's. */
@@ -647,6 +611,7 @@ export class MailMirror {
     newest: number,
     run: PassOptions,
     firstRead: number,
+    repliers: ReadonlyMap<string, readonly Person[]>,
   ): Promise<{ review: SeriesReview; outgoing: readonly Outgoing[]; refused: readonly Receipt[] }> {
     let s: SeriesReview;
     try {
@@ -658,7 +623,7 @@ export class MailMirror {
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
     }
-    const policy = this.replyOptions();
+    const policy = { ...this.replyOptions(), repliers };
     const reason = this.withheld(run, newest, firstRead);
     if (reason) {
       // Counted, not built: nothing will be sent.
@@ -682,6 +647,9 @@ export class MailMirror {
     for (const r of wanted) if (!seen.has(r.message_id)) skipped.push({ id: r.message_id, reason: "unreadable", detail: `${r.origin} is not in the archive any more` });
     const rows = new Map<string, string | undefined>([...rowOf.values()].map((r) => [r.message_id, undefined]));
     const series: { review: SeriesReview }[] = [];
+    // The replies stay in the store, but those who wrote them take part in the thread (Cc).
+    const posts = this.state.posts(thread).map((p) => ({ messageId: p.message_id, kind: p.kind, inReplyTo: p.in_reply_to, author: p.author }));
+    const repliers = repliersOf(posts);
     const outgoing: Outgoing[] = [];
     const refused: Receipt[] = [];
     for (const ser of groupSeries(messages).series) {
@@ -690,7 +658,7 @@ export class MailMirror {
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
       const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
       try {
-        const r = await this.reviewOne(ser, newest, run, firstRead);
+        const r = await this.reviewOne(ser, newest, run, firstRead, repliers);
         series.push({ review: r.review });
         outgoing.push(...r.outgoing);
         refused.push(...r.refused);
