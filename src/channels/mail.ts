@@ -5,13 +5,12 @@ import type { Logger } from "pino";
 import type { MirrorConfig, MirrorMode } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
-import { parseMime } from "../ingest/mime.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
-import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
-import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
+import { MBOX_EPOCH, MirrorArchive, originOf } from "../ingest/public-inbox/archive.js";
+import { listEpochs, type ArchiveCommit, type EpochReader, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
 import { triage, type TriageResult } from "../ingest/public-inbox/triage.js";
-import { buildMessage, type Message, type Person } from "../patch/message.js";
+import type { Message, Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf } from "../patch/thread.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
@@ -112,7 +111,6 @@ export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string; cl
   return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }), overrides.clock);
 }
 
-const BUILT_CACHE = 2000;
 // Pages read ahead of the reviews: enough to keep git and the review worker busy together.
 const MAX_INFLIGHT = 8;
 // Threads of a batch read and reviewed ahead of the one being committed: one is parsed while
@@ -131,9 +129,6 @@ interface Decoded {
 
 /** An archived commit that leaves a row in the store (a deletion leaves none). */
 type Stored = Exclude<Decoded["entry"], { kind: "deleted" }>;
-
-/** The cursor key and origin prefix of an mbox mirror. */
-const MBOX_EPOCH = "mbox";
 
 function isFile(path: string): boolean {
   try {
@@ -172,7 +167,7 @@ interface ThreadReview {
 export class MailMirror {
   private readonly state: MailState;
   private readonly tracker: MailTracker;
-  private readonly readers = new Map<string, EpochReader>();
+  private readonly archive: MirrorArchive;
   private readonly reported = new Set<string>();
   private readonly log: Logger;
   private readonly source: string;
@@ -196,6 +191,7 @@ export class MailMirror {
     private readonly reviews: Pick<ReviewPool, "review" | "track"> = inlineReviews(ctx.review),
   ) {
     this.state = new MailState(ctx.store.db);
+    this.archive = new MirrorArchive(mirror.inbox, (id) => this.state.raw(id));
     this.tracker = new MailTracker({
       state: this.state,
       feedback: new FeedbackStore(ctx.store.db),
@@ -279,15 +275,6 @@ export class MailMirror {
     return stats;
   }
 
-  private reader(epoch: Epoch): EpochReader {
-    let r = this.readers.get(epoch.dir);
-    if (!r) {
-      r = new EpochReader(epoch);
-      this.readers.set(epoch.dir, r);
-    }
-    return r;
-  }
-
   /** An archive-level problem (an epoch git cannot read, a failed fetch): logged and recorded once. */
   private report(epoch: string, reason: string, detail: string): void {
     const key = `${epoch}\0${detail}`;
@@ -341,7 +328,7 @@ export class MailMirror {
 
   /** What arrived in an epoch since its cursor. */
   private async listEpoch(epoch: Epoch, run: PassOptions): Promise<CommitList> {
-    const reader = this.reader(epoch);
+    const reader = this.archive.reader(epoch);
     let after = this.ctx.store.cursors.get(this.source, epoch.name);
     if (after && !(await reader.has(after))) {
       // The epoch was replaced (a re-clone): read it again; known messages are recognised.
@@ -361,7 +348,7 @@ export class MailMirror {
     clockIn: number,
     started: number,
   ): Promise<{ messages: number; clock: number }> {
-    const reader = this.reader(epoch);
+    const reader = this.archive.reader(epoch);
     let clock = clockIn;
     let messages = 0;
     let next: { page: ArchiveCommit[]; pending: ReturnType<EpochReader["read"]> } | undefined;
@@ -420,8 +407,7 @@ export class MailMirror {
   }
 
   private originOf(e: Stored, epoch: Epoch): string {
-    if (epoch.name === MBOX_EPOCH) return `mbox:${e.commit.commit}`;
-    return `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+    return originOf(epoch, e.commit, e.kind === "unreadable" ? undefined : e.oid);
   }
 
   /** A message recorded as skipped, with its reason: once, however often it is read. */
@@ -504,77 +490,10 @@ export class MailMirror {
     return isThreadDue(slots, clock, this.ctx.config.mail.seriesWaitSeconds);
   }
 
-  /** A thread's messages read again from the archive, built like the CLI builds an mbox's. */
-  private async readRows(rows: readonly MemberRow[]): Promise<{ messages: Message[]; rowOf: Map<string, MemberRow>; skipped: Skipped[] }> {
-    const skipped: Skipped[] = [];
-    const byEpoch = new Map<string, MemberRow[]>();
-    for (const r of rows) {
-      const [kind, epoch] = r.origin.split(":");
-      const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
-      byEpoch.set(key, [...(byEpoch.get(key) ?? []), r]);
-    }
-    const messages: Message[] = [];
-    const rowOf = new Map<string, MemberRow>();
-    const take = (row: MemberRow, built: Message | Skipped) => {
-      if ("kind" in built) {
-        messages.push(built);
-        rowOf.set(built.messageId, row);
-      } else skipped.push(built);
-    };
-    const build = async (row: MemberRow, bytes: Buffer) => {
-      let built: Message | Skipped;
-      try {
-        const raw = { bytes, source: row.origin };
-        // Plain text/plain list mail without mailparser's streams; the rest through it.
-        built = buildMessage(parsePlainMime(raw) ?? (await parseMime(raw)));
-      } catch (err) {
-        // Whatever a parser throws on one message stays with that message.
-        built =
-          err instanceof InputError
-            ? { id: row.message_id, reason: err.reason, detail: err.detail }
-            : { id: row.message_id, reason: "malformed-mime", detail: `the parser failed: ${(err as Error).message}` };
-      }
-      this.remember(row.origin, built);
-      take(row, built);
-    };
-    for (const [name, list] of byEpoch) {
-      const todo = list.filter((r) => {
-        const hit = this.built.get(r.origin);
-        if (hit) take(r, hit);
-        return !hit;
-      });
-      if (name === MBOX_EPOCH) {
-        for (const row of todo) {
-          const bytes = this.state.raw(row.message_id);
-          if (bytes) await build(row, bytes);
-        }
-        continue;
-      }
-      const epoch = listEpochs(this.mirror.inbox).find((e) => e.name === name);
-      if (!epoch) continue;
-      let i = 0;
-      for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
-        const row = todo[i++]!;
-        if (blob.kind !== "blob") continue;
-        await build(row, blob.bytes);
-      }
-    }
-    return { messages, rowOf, skipped };
-  }
-
-  // Threads are read again for review and for the tracker, often in the same batch, and a busy
-  // thread again when it grows: the messages built last are kept, a bounded few.
-  private readonly built = new Map<string, Message | Skipped>();
-
-  private remember(origin: string, built: Message | Skipped): void {
-    this.built.set(origin, built);
-    if (this.built.size > BUILT_CACHE) this.built.delete(this.built.keys().next().value!);
-  }
-
   /** For the tracker: every readable message of a thread, and when the newest arrived. */
   private async readThread(thread: string): Promise<ReadThread> {
     const rows = this.state.members(thread).filter((m) => m.status !== "skipped");
-    const { messages, skipped } = await this.readRows(rows);
+    const { messages, unread: skipped } = await this.archive.read(rows);
     return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)), skipped };
   }
 
@@ -640,7 +559,7 @@ export class MailMirror {
     // The review needs the series, not the discussion: replies stay in the store under their
     // thread (the tracker reads them), and are not parsed again here.
     const wanted = members.filter((m) => m.status !== "skipped" && (m.kind === "patch" || m.kind === "cover"));
-    const { messages, rowOf, skipped } = await this.readRows(wanted);
+    const { messages, refOf: rowOf, unread: skipped } = await this.archive.read(wanted);
     // What was asked for and neither built nor refused is gone from the archive (an epoch
     // removed): say so, or the thread would wait for it forever.
     const seen = new Set([...[...rowOf.values()].map((r) => r.message_id), ...skipped.map((k) => k.id)]);
@@ -899,8 +818,7 @@ export class MailMirror {
   }
 
   async close(): Promise<void> {
-    for (const r of this.readers.values()) await r.close();
-    this.readers.clear();
+    await this.archive.close();
   }
 }
 

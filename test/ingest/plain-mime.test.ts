@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isMbox, splitMbox } from "../../../src/ingest/mbox/reader.js";
-import { parseMime } from "../../../src/ingest/mime.js";
-import { parsePlainMime } from "../../../src/ingest/public-inbox/plain-mime.js";
-import { fixture } from "../../helpers/mail.js";
+import { isMbox, splitMbox } from "../../src/ingest/mbox/reader.js";
+import { parseMime } from "../../src/ingest/mime.js";
+import { parsePlainMime } from "../../src/ingest/plain-mime.js";
+import { fixture } from "../helpers/mail.js";
 
 function corpus(): { source: string; bytes: Buffer }[] {
   const out: { source: string; bytes: Buffer }[] = [];
