@@ -15,7 +15,7 @@ import { groupSeries, type Series } from "../patch/series.js";
 import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf } from "../patch/thread.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import type { SendingPolicy } from "../publish/mail/policy.js";
-import { MailTarget } from "../publish/mail/target.js";
+import { MailTarget } from "./mail-target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
 import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postMessageId, type Draft, type ReplyOptions } from "../../../src/publish/mail/compose.js";
 import { lineageOf, SendingPolicy } from "../../../src/publish/mail/policy.js";
-import { MailTarget } from "../../../src/publish/mail/target.js";
+import { MailTarget } from "../../../src/channels/mail-target.js";
 import { buildOutgoing, smtpTransport } from "../../../src/publish/mail/transport.js";
 import { Store } from "../../../src/state/store.js";
 import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
