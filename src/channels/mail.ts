@@ -6,16 +6,14 @@ import type { MirrorConfig, MirrorMode } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
+import { MBOX_EPOCH, mboxPages, MirrorArchive, originOf, type ArchivePage, type PageEntry } from "../ingest/public-inbox/archive.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
-import { MBOX_EPOCH, MirrorArchive, originOf } from "../ingest/public-inbox/archive.js";
-import { listEpochs, type ArchiveCommit, type EpochReader, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
-import { triage, type TriageResult } from "../ingest/public-inbox/triage.js";
+import { listEpochs, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
 import type { Message, Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf } from "../patch/thread.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import type { SendingPolicy } from "../publish/mail/policy.js";
-import { MailTarget } from "./mail-target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
 import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";
@@ -23,18 +21,22 @@ import { FeedbackStore } from "../state/feedback.js";
 import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
 import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
+import { MailTarget } from "./mail-target.js";
 import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
 
 /*
- * The mailing-list channel, top to bottom:
- *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch
- *   normalise  triage every message (decoded, no mailparser), while the pages before are reviewed
- *   review     page by page, in archive order: the page is recorded by thread, then each thread
- *              whose series is complete, or has waited `series-wait`, is read again (mailparser,
- *              or its plain-text fast path) and each series reviewed in the review worker like
- *              the CLI reviews an mbox
- *   publish    each thread's replies and trackers are intended in the ledger with its review,
- *              the cursor moves past the page with the trackers its replies earn; then delivered
+ * The mailing-list channel, top to bottom; the loop that joins the pipeline and owns the store:
+ *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch, every
+ *              message triaged as it arrives (ingest/public-inbox/archive.ts, triage.ts), while
+ *              the pages before are reviewed
+ *   normalise  page by page, in archive order: each message recorded under its thread
+ *              (patch/thread.ts assignThread); then each thread whose series is complete, or has
+ *              waited `series-wait` (isThreadDue), is read again by the one decoder (ingest/decode.ts)
+ *   review     each series grouped (patch/series.ts) and reviewed in the review worker like the
+ *              CLI reviews an mbox
+ *   publish    replies drafted under the list's policy (publish/mail/), intended in this channel's
+ *              ledger with the review (mail-target.ts), the cursor moved past the page with the
+ *              trackers its replies earn (mail-tracker.ts); then delivered
  *
  * A batch sees the store exactly as the archive up to its page left it: what is drafted does not
  * depend on how far the reading got, nor on where a crash came. A thread, or a series, whose
@@ -119,16 +121,8 @@ const REVIEW_WINDOW = 3;
 // Patches and cover letters of one thread read for a review; the rest are skipped with a reason.
 const MAX_THREAD_SERIES_MESSAGES = 2000;
 
-/** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
-interface Decoded {
-  readonly entry: Exclude<ArchiveEntry, { kind: "message" }> | { readonly kind: "triaged"; readonly commit: ArchiveCommit; readonly oid: string };
-  readonly triage: TriageResult | undefined;
-  /** Kept in the store: an mbox message cannot be read again by position. */
-  readonly raw?: Buffer;
-}
-
 /** An archived commit that leaves a row in the store (a deletion leaves none). */
-type Stored = Exclude<Decoded["entry"], { kind: "deleted" }>;
+type Stored = Exclude<PageEntry["entry"], { kind: "deleted" }>;
 
 function isFile(path: string): boolean {
   try {
@@ -136,14 +130,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A page of the archive, triaged, waiting for its turn to be recorded and reviewed. */
-interface Page {
-  readonly entries: readonly Decoded[];
-  readonly epoch: Epoch;
-  readonly clock: number;
-  readonly to: { readonly epoch: string; readonly commit: string };
 }
 
 interface Due {
@@ -307,21 +293,10 @@ export class MailMirror {
     const raws = isMbox(bytes) ? splitMbox(bytes, this.mirror.inbox) : bytes.length > 0 ? [{ bytes, source: this.mirror.inbox }] : [];
     let done = Number(this.ctx.store.cursors.get(this.source, MBOX_EPOCH) ?? 0);
     if (!(done <= raws.length)) done = 0;
-    const size = this.ctx.config.mail.batch;
     const end = Math.min(raws.length, done + budget);
-    const epoch = { name: MBOX_EPOCH, index: 0, dir: this.mirror.inbox };
-    let clock = 0;
-    for (let at = done; at < end && !run.shouldStop?.(); at += size) {
-      const entries = raws.slice(at, Math.min(end, at + size)).map((raw, i): Decoded => {
-        const t = triage(raw.bytes);
-        // An mbox has no archive time: the message's own date stands in for it, or the one before.
-        const time = t.ok && t.value.date ? Math.floor(t.value.date.getTime() / 1000) : clock;
-        clock = Math.max(clock, time);
-        const commit = { commit: String(at + i + 1), time };
-        return { entry: { kind: "triaged", commit, oid: commit.commit }, triage: t, raw: raw.bytes };
-      });
-      const to = { epoch: MBOX_EPOCH, commit: String(at + entries.length) };
-      this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
+    for (const page of mboxPages(this.mirror.inbox, raws, done, end, this.ctx.config.mail.batch)) {
+      if (run.shouldStop?.()) break;
+      this.enqueue(page, run, stats, firstRead, started);
       while (this.inflight > MAX_INFLIGHT) await this.settled();
     }
   }
@@ -348,33 +323,15 @@ export class MailMirror {
     clockIn: number,
     started: number,
   ): Promise<{ messages: number; clock: number }> {
-    const reader = this.archive.reader(epoch);
     let clock = clockIn;
     let messages = 0;
-    let next: { page: ArchiveCommit[]; pending: ReturnType<EpochReader["read"]> } | undefined;
     try {
       const list = await listed;
-      const size = this.ctx.config.mail.batch;
-      let asked = 0;
-      const ask = () => {
-        const page = asked < budget ? list.next(Math.min(size, budget - asked)) : [];
-        asked += page.length;
-        return page.length > 0 ? { page, pending: reader.read(page) } : undefined;
-      };
-      // Always one page asked for ahead of the one being read: git never waits for us to ask.
-      next = ask();
-      while (next && !run.shouldStop?.()) {
-        const { page: current, pending } = next;
-        next = ask();
-        // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
-        // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
-        // The bytes are let go once triaged: a page holds what triage found, not the messages.
-        const entries: Decoded[] = [];
-        for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
-        messages += current.length;
-        clock = Math.max(clock, current[current.length - 1]!.time);
-        const to = { epoch: epoch.name, commit: current[current.length - 1]!.commit };
-        this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
+      const stop = () => run.shouldStop?.() === true;
+      for await (const page of this.archive.pages(epoch, list, this.ctx.config.mail.batch, budget, clock, stop)) {
+        messages += page.entries.length;
+        clock = page.clock;
+        this.enqueue(page, run, stats, firstRead, started);
         const seconds = (Date.now() - started) / 1000;
         run.onProgress?.({ phase: "read", epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds });
         // Read ahead of the reviews, but not without bound: the cursor follows the reviews.
@@ -382,8 +339,6 @@ export class MailMirror {
       }
     } catch (err) {
       this.report(epoch.name, "unreadable", (err as Error).message.split("\n")[0] ?? String(err));
-    } finally {
-      next?.pending.discard(); // stopped early: the page asked for ahead is not wanted
     }
     return { messages, clock };
   }
@@ -392,7 +347,7 @@ export class MailMirror {
    * Normalise a page's messages into the store (call inside its transaction). Each message in
    * a savepoint of its own: one that cannot be recorded is recorded as skipped, with the reason.
    */
-  private recordPage(page: Page, stats: PassStats, seenAt: string): void {
+  private recordPage(page: ArchivePage, stats: PassStats, seenAt: string): void {
     for (const d of page.entries) {
       try {
         this.ctx.store.transaction(() => this.record(d, page.epoch, stats, seenAt));
@@ -435,7 +390,7 @@ export class MailMirror {
   }
 
   /** Normalise: one archived commit into the store, by thread. */
-  private record(d: Decoded, epoch: Epoch, stats: PassStats, seenAt: string): void {
+  private record(d: PageEntry, epoch: Epoch, stats: PassStats, seenAt: string): void {
     const e = d.entry;
     if (e.kind === "deleted") {
       stats.deleted++;
@@ -603,7 +558,7 @@ export class MailMirror {
   }
 
   /** Queue a page (or, with none, the catch-up at the end of a pass) behind the batches before. */
-  private enqueue(page: Page | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): void {
+  private enqueue(page: ArchivePage | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): void {
     this.inflight++;
     this.chain = this.chain.then(async () => {
       try {
@@ -627,7 +582,7 @@ export class MailMirror {
    * its own, so a restart redoes at most one thread and the page's trackers.
    */
   private async batch(
-    page: Page | undefined,
+    page: ArchivePage | undefined,
     run: PassOptions,
     stats: PassStats,
     firstRead: number,

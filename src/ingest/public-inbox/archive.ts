@@ -1,6 +1,8 @@
 import type { Message } from "../../patch/message.js";
 import { decodeMessage } from "../decode.js";
-import { EpochReader, listEpochs, type ArchiveCommit, type Epoch } from "./reader.js";
+import type { RawMessage } from "../mbox/reader.js";
+import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "./reader.js";
+import { triage, type TriageResult } from "./triage.js";
 
 /*
  * A mirror's archive as the mail channel reads it: one reader per epoch (kept open between
@@ -17,6 +19,43 @@ export const MBOX_EPOCH = "mbox";
 export function originOf(epoch: Epoch, commit: ArchiveCommit, oid: string | undefined): string {
   if (epoch.name === MBOX_EPOCH) return `mbox:${commit.commit}`;
   return `git:${epoch.name}:${oid ?? commit.commit}`;
+}
+
+/** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
+export interface PageEntry {
+  readonly entry: Exclude<ArchiveEntry, { kind: "message" }> | { readonly kind: "triaged"; readonly commit: ArchiveCommit; readonly oid: string };
+  readonly triage: TriageResult | undefined;
+  /** Kept in the store: an mbox message cannot be read again by position. */
+  readonly raw?: Buffer;
+}
+
+/** A page of the archive, triaged, waiting for its turn to be recorded and reviewed. */
+export interface ArchivePage {
+  readonly entries: readonly PageEntry[];
+  readonly epoch: Epoch;
+  /** The archive time reached with this page (and the pages before it). */
+  readonly clock: number;
+  /** Where the cursor goes once the page is recorded. */
+  readonly to: { readonly epoch: string; readonly commit: string };
+}
+
+/**
+ * An mbox file's messages from `from` to `end` (counted from 0), in pages of `size`, triaged.
+ * An mbox has no archive time: a message's own date stands in for it, or the one before's.
+ */
+export function* mboxPages(file: string, raws: readonly RawMessage[], from: number, end: number, size: number): Generator<ArchivePage> {
+  const epoch = { name: MBOX_EPOCH, index: 0, dir: file };
+  let clock = 0;
+  for (let at = from; at < end; at += size) {
+    const entries = raws.slice(at, Math.min(end, at + size)).map((raw, i): PageEntry => {
+      const t = triage(raw.bytes);
+      const time = t.ok && t.value.date ? Math.floor(t.value.date.getTime() / 1000) : clock;
+      clock = Math.max(clock, time);
+      const commit = { commit: String(at + i + 1), time };
+      return { entry: { kind: "triaged", commit, oid: commit.commit }, triage: t, raw: raw.bytes };
+    });
+    yield { entries, epoch, clock, to: { epoch: MBOX_EPOCH, commit: String(at + entries.length) } };
+  }
 }
 
 /** A message the store knows, by its Message-ID and where it was archived. */
@@ -61,6 +100,39 @@ export class MirrorArchive {
       this.readers.set(epoch.dir, r);
     }
     return r;
+  }
+
+  /**
+   * An epoch's listed commits, at most `budget` of them, in pages of `size`, each message
+   * triaged as it arrives; `clock` is the archive time reached before. Stopping (`stop`, or
+   * leaving the loop) lets go of the page asked for ahead.
+   */
+  async *pages(epoch: Epoch, list: CommitList, size: number, budget: number, clock: number, stop: () => boolean): AsyncGenerator<ArchivePage> {
+    const reader = this.reader(epoch);
+    let asked = 0;
+    const ask = () => {
+      const page = asked < budget ? list.next(Math.min(size, budget - asked)) : [];
+      asked += page.length;
+      return page.length > 0 ? { page, pending: reader.read(page) } : undefined;
+    };
+    // Always one page asked for ahead of the one being read: git never waits for us to ask.
+    let next = ask();
+    try {
+      while (next && !stop()) {
+        const { page: current, pending } = next;
+        next = ask();
+        // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
+        // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
+        // The bytes are let go once triaged: a page holds what triage found, not the messages.
+        const entries: PageEntry[] = [];
+        for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
+        const last = current[current.length - 1]!;
+        clock = Math.max(clock, last.time);
+        yield { entries, epoch, clock, to: { epoch: epoch.name, commit: last.commit } };
+      }
+    } finally {
+      next?.pending.discard();
+    }
   }
 
   /**
