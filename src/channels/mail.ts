@@ -459,13 +459,7 @@ export class MailMirror {
 
   /** Why no mail goes out for a thread whose newest message arrived at `newest`, or undefined. */
   private withheld(run: PassOptions, newest: number, firstRead: number): string | undefined {
-    // A list opts in: until its mirror says `mode: send`, the bot reads, reviews and records only.
-    if (this.mirror.mode !== "send") return "shadow mode";
-    if (run.reply === "none") return "not asked to reply";
-    if (run.reply === "new" && this.mirror.history === "record" && newest < firstRead) return "history";
-    // Even with --reply, a backfill does not answer threads long gone quiet.
-    if (this.policy().tooOld(newest)) return "older than max-age";
-    return undefined;
+    return this.policy().withheld(this.mirror, run.reply, newest, firstRead);
   }
 
   /** The mirror's sending policy (policy.ts), on the target's ledger and clock. */

@@ -132,6 +132,25 @@ describe("the sending policy", () => {
     t.close();
   });
 
+  it("no mail until the list opts in, when the run asks none, for history, or past max-age; else it may go", () => {
+    const t = setup();
+    const p = new SendingPolicy(t.store.ledger, { maxAgeSeconds: 14 * 86400 }, t.clock.now);
+    const now = t.clock.now().getTime() / 1000;
+    const firstRead = now - 86400;
+    const send = { mode: "send", history: "record" } as const;
+    expect(p.withheld({ history: "reply" }, "all", now, firstRead)).toBe("shadow mode");
+    expect(p.withheld({ ...send, mode: "shadow" }, "all", now, firstRead)).toBe("shadow mode");
+    expect(p.withheld(send, "none", now, firstRead)).toBe("not asked to reply");
+    expect(p.withheld(send, "new", firstRead - 1, firstRead)).toBe("history");
+    expect(p.withheld({ ...send, history: "reply" }, "new", firstRead - 1, firstRead)).toBeUndefined();
+    expect(p.withheld(send, "all", firstRead - 1, firstRead)).toBeUndefined();
+    expect(p.withheld(send, "new", firstRead, firstRead)).toBeUndefined();
+    expect(p.withheld(send, "all", now - 15 * 86400, firstRead)).toBe("older than max-age");
+    t.clock.advance(15 * 86400);
+    expect(p.withheld(send, "new", now, firstRead)).toBe("older than max-age");
+    t.close();
+  });
+
   it("the per-list daily cap: the rest waits in order, goes out a day later, none dropped, no burst", async () => {
     const t = setup();
     t.target.policy("dri-devel", { perDay: 2 });
