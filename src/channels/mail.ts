@@ -6,7 +6,7 @@ import type { MirrorConfig, MirrorMode } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
-import { MBOX_EPOCH, mboxPages, MirrorArchive, originOf, type ArchivePage, type PageEntry } from "../ingest/public-inbox/archive.js";
+import { MBOX_EPOCH, mboxPages, MirrorArchive, originOf, type ArchivePage, type PageEntry, type Unread } from "../ingest/public-inbox/archive.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
 import { listEpochs, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
 import type { Message, Person } from "../patch/message.js";
@@ -70,11 +70,8 @@ export interface Progress {
   readonly seconds: number;
 }
 
-export interface Skipped {
-  readonly id: string;
-  readonly reason: string;
-  readonly detail: string;
-}
+/** A message recorded as skipped in a pass, with its reason. */
+export type Skipped = Unread;
 
 export interface PassStats {
   /** Messages read from the archive in this pass. */
