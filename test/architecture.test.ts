@@ -65,6 +65,19 @@ describe("architecture", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("publish/mail never writes the store: from state/ it takes types only (the mail channel owns its ledger)", () => {
+    const wrong: string[] = [];
+    for (const file of all.filter((f) => relative(SRC, f).startsWith("publish/mail/"))) {
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^\s*import\s+(type\s+)?([^;]*?)from\s+["']([^"']+)["']/gms)) {
+        const target = relative(SRC, join(file, "..", m[3]!)).split("/")[0]!;
+        const typesOnly = m[1] !== undefined || /^\{\s*(type\s+[\w$]+\s*,?\s*)+\}\s*$/.test(m[2]!.trim());
+        if (target === "state" && !typesOnly) wrong.push(`${relative(SRC, file)} imports ${m[3]}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it("the checker is really looking at files", () => {
     expect(all.length).toBeGreaterThan(10);
     expect(all.some((f) => layerOf(f) === "patch" && imports(f).length > 0)).toBe(true);

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { Unread } from "../ingest/public-inbox/archive.js";
 import type { Tracker, TrackResult } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
 import { normaliseTitle } from "../patch/revision-link.js";
@@ -15,11 +16,7 @@ import type { MailState } from "../state/mail.js";
 import { ReviewTimeout, type Tracking } from "./review-pool.js";
 
 /** A message the tracker could not read: recorded as skipped, with the reason. */
-export interface Unreadable {
-  readonly id: string;
-  readonly reason: string;
-  readonly detail: string;
-}
+export type Unreadable = Unread;
 
 /** A thread read again from the archive: its messages, when the newest of them arrived, what could not be read. */
 export interface ReadThread {

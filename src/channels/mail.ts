@@ -5,17 +5,15 @@ import type { Logger } from "pino";
 import type { MirrorConfig, MirrorMode } from "../config/config.js";
 import { InputError } from "../errors.js";
 import { isMbox, splitMbox } from "../ingest/mbox/reader.js";
-import { parseMime } from "../ingest/mime.js";
 import { ensureDemoInbox } from "../ingest/public-inbox/demo.js";
+import { MBOX_EPOCH, mboxPages, MirrorArchive, originOf, type ArchivePage, type PageEntry, type Unread } from "../ingest/public-inbox/archive.js";
 import { fetchInbox } from "../ingest/public-inbox/fetch.js";
-import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
-import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
-import { triage, type Triaged, type TriageResult } from "../ingest/public-inbox/triage.js";
-import { buildMessage, type Message, type Person } from "../patch/message.js";
+import { listEpochs, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
+import type { Message, Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
+import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf } from "../patch/thread.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import type { SendingPolicy } from "../publish/mail/policy.js";
-import { MailTarget } from "../publish/mail/target.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
 import type { Receipt } from "../publish/target.js";
 import { touchesDmaBuf, type SeriesReview } from "../review/review-series.js";
@@ -24,18 +22,22 @@ import { MailState, type MemberRow } from "../state/mail.js";
 import type { ChannelContext, Running } from "./context.js";
 import { patchworkFor, type PatchworkPublisher } from "./patchwork.js";
 import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
+import { MailTarget } from "./mail-target.js";
 import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
 
 /*
- * The mailing-list channel, top to bottom:
- *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch
- *   normalise  triage every message (decoded, no mailparser), while the pages before are reviewed
- *   review     page by page, in archive order: the page is recorded by thread, then each thread
- *              whose series is complete, or has waited `series-wait`, is read again (mailparser,
- *              or its plain-text fast path) and each series reviewed in the review worker like
- *              the CLI reviews an mbox
- *   publish    each thread's replies and trackers are intended in the ledger with its review,
- *              the cursor moves past the page with the trackers its replies earn; then delivered
+ * The mailing-list channel, top to bottom; the loop that joins the pipeline and owns the store:
+ *   receive    each mirror's epochs, commits since the cursor, one cat-file per epoch, every
+ *              message triaged as it arrives (ingest/public-inbox/archive.ts, triage.ts), while
+ *              the pages before are reviewed
+ *   normalise  page by page, in archive order: each message recorded under its thread
+ *              (patch/thread.ts assignThread); then each thread whose series is complete, or has
+ *              waited `series-wait` (isThreadDue), is read again by the one decoder (ingest/decode.ts)
+ *   review     each series grouped (patch/series.ts) and reviewed in the review worker like the
+ *              CLI reviews an mbox
+ *   publish    replies drafted under the list's policy (publish/mail/), intended in this channel's
+ *              ledger with the review (mail-target.ts), the cursor moved past the page with the
+ *              trackers its replies earn (mail-tracker.ts); then delivered
  *
  * A batch sees the store exactly as the archive up to its page left it: what is drafted does not
  * depend on how far the reading got, nor on where a crash came. A thread, or a series, whose
@@ -69,11 +71,8 @@ export interface Progress {
   readonly seconds: number;
 }
 
-export interface Skipped {
-  readonly id: string;
-  readonly reason: string;
-  readonly detail: string;
-}
+/** A message recorded as skipped in a pass, with its reason. */
+export type Skipped = Unread;
 
 export interface PassStats {
   /** Messages read from the archive in this pass. */
@@ -112,7 +111,6 @@ export function mailTarget(ctx: ChannelContext, overrides: { outbox?: string; cl
   return new MailTarget(ctx.store, transport, defaults, ctx.log.child({ channel: "mail" }), overrides.clock);
 }
 
-const BUILT_CACHE = 2000;
 // Pages read ahead of the reviews: enough to keep git and the review worker busy together.
 const MAX_INFLIGHT = 8;
 // Threads of a batch read and reviewed ahead of the one being committed: one is parsed while
@@ -121,19 +119,8 @@ const REVIEW_WINDOW = 3;
 // Patches and cover letters of one thread read for a review; the rest are skipped with a reason.
 const MAX_THREAD_SERIES_MESSAGES = 2000;
 
-/** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
-interface Decoded {
-  readonly entry: Exclude<ArchiveEntry, { kind: "message" }> | { readonly kind: "triaged"; readonly commit: ArchiveCommit; readonly oid: string };
-  readonly triage: TriageResult | undefined;
-  /** Kept in the store: an mbox message cannot be read again by position. */
-  readonly raw?: Buffer;
-}
-
 /** An archived commit that leaves a row in the store (a deletion leaves none). */
-type Stored = Exclude<Decoded["entry"], { kind: "deleted" }>;
-
-/** The cursor key and origin prefix of an mbox mirror. */
-const MBOX_EPOCH = "mbox";
+type Stored = Exclude<PageEntry["entry"], { kind: "deleted" }>;
 
 function isFile(path: string): boolean {
   try {
@@ -141,14 +128,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** A page of the archive, triaged, waiting for its turn to be recorded and reviewed. */
-interface Page {
-  readonly entries: readonly Decoded[];
-  readonly epoch: Epoch;
-  readonly clock: number;
-  readonly to: { readonly epoch: string; readonly commit: string };
 }
 
 interface Due {
@@ -172,7 +151,7 @@ interface ThreadReview {
 export class MailMirror {
   private readonly state: MailState;
   private readonly tracker: MailTracker;
-  private readonly readers = new Map<string, EpochReader>();
+  private readonly archive: MirrorArchive;
   private readonly reported = new Set<string>();
   private readonly log: Logger;
   private readonly source: string;
@@ -198,6 +177,7 @@ export class MailMirror {
     private readonly reviews: Pick<ReviewPool, "review" | "track"> = inlineReviews(ctx.review),
   ) {
     this.state = new MailState(ctx.store.db);
+    this.archive = new MirrorArchive(mirror.inbox, (id) => this.state.raw(id));
     this.tracker = new MailTracker({
       state: this.state,
       feedback: new FeedbackStore(ctx.store.db),
@@ -284,15 +264,6 @@ export class MailMirror {
     return stats;
   }
 
-  private reader(epoch: Epoch): EpochReader {
-    let r = this.readers.get(epoch.dir);
-    if (!r) {
-      r = new EpochReader(epoch);
-      this.readers.set(epoch.dir, r);
-    }
-    return r;
-  }
-
   /** An archive-level problem (an epoch git cannot read, a failed fetch): logged and recorded once. */
   private report(epoch: string, reason: string, detail: string): void {
     const key = `${epoch}\0${detail}`;
@@ -325,28 +296,17 @@ export class MailMirror {
     const raws = isMbox(bytes) ? splitMbox(bytes, this.mirror.inbox) : bytes.length > 0 ? [{ bytes, source: this.mirror.inbox }] : [];
     let done = Number(this.ctx.store.cursors.get(this.source, MBOX_EPOCH) ?? 0);
     if (!(done <= raws.length)) done = 0;
-    const size = this.ctx.config.mail.batch;
     const end = Math.min(raws.length, done + budget);
-    const epoch = { name: MBOX_EPOCH, index: 0, dir: this.mirror.inbox };
-    let clock = 0;
-    for (let at = done; at < end && !run.shouldStop?.(); at += size) {
-      const entries = raws.slice(at, Math.min(end, at + size)).map((raw, i): Decoded => {
-        const t = triage(raw.bytes);
-        // An mbox has no archive time: the message's own date stands in for it, or the one before.
-        const time = t.ok && t.value.date ? Math.floor(t.value.date.getTime() / 1000) : clock;
-        clock = Math.max(clock, time);
-        const commit = { commit: String(at + i + 1), time };
-        return { entry: { kind: "triaged", commit, oid: commit.commit }, triage: t, raw: raw.bytes };
-      });
-      const to = { epoch: MBOX_EPOCH, commit: String(at + entries.length) };
-      this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
+    for (const page of mboxPages(this.mirror.inbox, raws, done, end, this.ctx.config.mail.batch)) {
+      if (run.shouldStop?.()) break;
+      this.enqueue(page, run, stats, firstRead, started);
       while (this.inflight > MAX_INFLIGHT) await this.settled();
     }
   }
 
   /** What arrived in an epoch since its cursor. */
   private async listEpoch(epoch: Epoch, run: PassOptions): Promise<CommitList> {
-    const reader = this.reader(epoch);
+    const reader = this.archive.reader(epoch);
     let after = this.ctx.store.cursors.get(this.source, epoch.name);
     if (after && !(await reader.has(after))) {
       // The epoch was replaced (a re-clone): read it again; known messages are recognised.
@@ -366,33 +326,15 @@ export class MailMirror {
     clockIn: number,
     started: number,
   ): Promise<{ messages: number; clock: number }> {
-    const reader = this.reader(epoch);
     let clock = clockIn;
     let messages = 0;
-    let next: { page: ArchiveCommit[]; pending: ReturnType<EpochReader["read"]> } | undefined;
     try {
       const list = await listed;
-      const size = this.ctx.config.mail.batch;
-      let asked = 0;
-      const ask = () => {
-        const page = asked < budget ? list.next(Math.min(size, budget - asked)) : [];
-        asked += page.length;
-        return page.length > 0 ? { page, pending: reader.read(page) } : undefined;
-      };
-      // Always one page asked for ahead of the one being read: git never waits for us to ask.
-      next = ask();
-      while (next && !run.shouldStop?.()) {
-        const { page: current, pending } = next;
-        next = ask();
-        // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
-        // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
-        // The bytes are let go once triaged: a page holds what triage found, not the messages.
-        const entries: Decoded[] = [];
-        for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
-        messages += current.length;
-        clock = Math.max(clock, current[current.length - 1]!.time);
-        const to = { epoch: epoch.name, commit: current[current.length - 1]!.commit };
-        this.enqueue({ entries, epoch, clock, to }, run, stats, firstRead, started);
+      const stop = () => run.shouldStop?.() === true;
+      for await (const page of this.archive.pages(epoch, list, this.ctx.config.mail.batch, budget, clock, stop)) {
+        messages += page.entries.length;
+        clock = page.clock;
+        this.enqueue(page, run, stats, firstRead, started);
         const seconds = (Date.now() - started) / 1000;
         run.onProgress?.({ phase: "read", epoch: epoch.name, done: messages, total: Math.min(list.count, budget), seconds });
         // Read ahead of the reviews, but not without bound: the cursor follows the reviews.
@@ -400,8 +342,6 @@ export class MailMirror {
       }
     } catch (err) {
       this.report(epoch.name, "unreadable", (err as Error).message.split("\n")[0] ?? String(err));
-    } finally {
-      next?.pending.discard(); // stopped early: the page asked for ahead is not wanted
     }
     return { messages, clock };
   }
@@ -410,7 +350,7 @@ export class MailMirror {
    * Normalise a page's messages into the store (call inside its transaction). Each message in
    * a savepoint of its own: one that cannot be recorded is recorded as skipped, with the reason.
    */
-  private recordPage(page: Page, stats: PassStats, seenAt: string): void {
+  private recordPage(page: ArchivePage, stats: PassStats, seenAt: string): void {
     for (const d of page.entries) {
       try {
         this.ctx.store.transaction(() => this.record(d, page.epoch, stats, seenAt));
@@ -425,8 +365,7 @@ export class MailMirror {
   }
 
   private originOf(e: Stored, epoch: Epoch): string {
-    if (epoch.name === MBOX_EPOCH) return `mbox:${e.commit.commit}`;
-    return `git:${epoch.name}:${e.kind === "unreadable" ? e.commit.commit : e.oid}`;
+    return originOf(epoch, e.commit, e.kind === "unreadable" ? undefined : e.oid);
   }
 
   /** A message recorded as skipped, with its reason: once, however often it is read. */
@@ -454,7 +393,7 @@ export class MailMirror {
   }
 
   /** Normalise: one archived commit into the store, by thread. */
-  private record(d: Decoded, epoch: Epoch, stats: PassStats, seenAt: string): void {
+  private record(d: PageEntry, epoch: Epoch, stats: PassStats, seenAt: string): void {
     const e = d.entry;
     if (e.kind === "deleted") {
       stats.deleted++;
@@ -468,7 +407,7 @@ export class MailMirror {
     const t = d.triage!;
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
-    const thread = this.threadOf(m);
+    const thread = assignThread(m, this.state);
     if (m.kind === "reply") this.replied.add(thread);
     const inserted = this.state.insert({
       messageId: m.messageId,
@@ -495,7 +434,7 @@ export class MailMirror {
     if (m.kind === "patch") stats.patches++;
     if (m.kind === "patch" || m.kind === "cover") {
       // Open groups of unthreaded patches are found by their row (openLoose), relevant or not.
-      if (m.relevant || thread.startsWith("loose:")) this.state.wait(thread, this.source, m.relevant, e.commit.time);
+      if (m.relevant || thread.startsWith(LOOSE_PREFIX)) this.state.wait(thread, this.source, m.relevant, e.commit.time);
       else this.state.touch(thread, e.commit.time);
     }
     if (m.optOut && m.from && m.from !== this.target.from.email.toLowerCase() && this.state.optOut(m.from, m.messageId)) {
@@ -503,120 +442,16 @@ export class MailMirror {
     }
   }
 
-  /**
-   * The thread a message belongs to: its parent's when the parent is known, else the root its
-   * References name (the parent may come later, the root id is the same). Numbered patches
-   * sent without threading are gathered per author, revision and count while slots are free.
-   */
-  private threadOf(m: Triaged): string {
-    const parents = [m.inReplyTo, m.references[m.references.length - 1], m.references[0]];
-    for (const id of parents) {
-      const t = id ? this.state.threadOf(id) : undefined;
-      if (t) return t;
-    }
-    const root = m.references[0] ?? m.inReplyTo;
-    if (root) return root;
-    if (m.kind === "patch" && (m.total ?? 1) > 1) {
-      const key = `${m.from}|v${m.revision}|${m.total}`;
-      return this.state.openLoose(key, m.index ?? 1) ?? `loose:${key}|${m.messageId}`;
-    }
-    return m.messageId;
-  }
-
-  /**
-   * A thread is due when every revision in it awaiting review is complete, or the oldest of its
-   * messages has waited `series-wait` (archive time while catching up, wall time after).
-   */
+  /** What a due check reads of a thread's patches and cover letters. */
   private isDue(members: readonly MemberRow[], clock: number): boolean {
-    const groups = new Map<string, { total: number; have: Set<number>; waiting: boolean; since: number }>();
-    for (const m of members) {
-      if ((m.kind !== "patch" && m.kind !== "cover") || m.status === "skipped") continue;
-      const key = `${m.revision ?? 1}|${m.patch_total ?? 1}`;
-      const g = groups.get(key) ?? { total: m.patch_total ?? 1, have: new Set<number>(), waiting: false, since: m.arrived_at };
-      // Counted, not allocated: a stored count may be anything an old version let through.
-      const index = m.patch_index ?? 1;
-      if (m.kind === "patch" && index >= 1 && index <= g.total) g.have.add(index);
-      if (m.status === "seen") g.waiting = true;
-      g.since = Math.min(g.since, m.arrived_at);
-      groups.set(key, g);
-    }
-    const wait = this.ctx.config.mail.seriesWaitSeconds;
-    return [...groups.values()]
-      .filter((g) => g.waiting)
-      .every((g) => clock - g.since >= wait || g.have.size >= g.total);
-  }
-
-  /** A thread's messages read again from the archive, built like the CLI builds an mbox's. */
-  private async readRows(rows: readonly MemberRow[]): Promise<{ messages: Message[]; rowOf: Map<string, MemberRow>; skipped: Skipped[] }> {
-    const skipped: Skipped[] = [];
-    const byEpoch = new Map<string, MemberRow[]>();
-    for (const r of rows) {
-      const [kind, epoch] = r.origin.split(":");
-      const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
-      byEpoch.set(key, [...(byEpoch.get(key) ?? []), r]);
-    }
-    const messages: Message[] = [];
-    const rowOf = new Map<string, MemberRow>();
-    const take = (row: MemberRow, built: Message | Skipped) => {
-      if ("kind" in built) {
-        messages.push(built);
-        rowOf.set(built.messageId, row);
-      } else skipped.push(built);
-    };
-    const build = async (row: MemberRow, bytes: Buffer) => {
-      let built: Message | Skipped;
-      try {
-        const raw = { bytes, source: row.origin };
-        // Plain text/plain list mail without mailparser's streams; the rest through it.
-        built = buildMessage(parsePlainMime(raw) ?? (await parseMime(raw)));
-      } catch (err) {
-        // Whatever a parser throws on one message stays with that message.
-        built =
-          err instanceof InputError
-            ? { id: row.message_id, reason: err.reason, detail: err.detail }
-            : { id: row.message_id, reason: "malformed-mime", detail: `the parser failed: ${(err as Error).message}` };
-      }
-      this.remember(row.origin, built);
-      take(row, built);
-    };
-    for (const [name, list] of byEpoch) {
-      const todo = list.filter((r) => {
-        const hit = this.built.get(r.origin);
-        if (hit) take(r, hit);
-        return !hit;
-      });
-      if (name === MBOX_EPOCH) {
-        for (const row of todo) {
-          const bytes = this.state.raw(row.message_id);
-          if (bytes) await build(row, bytes);
-        }
-        continue;
-      }
-      const epoch = listEpochs(this.mirror.inbox).find((e) => e.name === name);
-      if (!epoch) continue;
-      let i = 0;
-      for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
-        const row = todo[i++]!;
-        if (blob.kind !== "blob") continue;
-        await build(row, blob.bytes);
-      }
-    }
-    return { messages, rowOf, skipped };
-  }
-
-  // Threads are read again for review and for the tracker, often in the same batch, and a busy
-  // thread again when it grows: the messages built last are kept, a bounded few.
-  private readonly built = new Map<string, Message | Skipped>();
-
-  private remember(origin: string, built: Message | Skipped): void {
-    this.built.set(origin, built);
-    if (this.built.size > BUILT_CACHE) this.built.delete(this.built.keys().next().value!);
+    const slots = members.map((m) => ({ kind: m.kind, status: m.status, revision: m.revision, patchIndex: m.patch_index, patchTotal: m.patch_total, arrivedAt: m.arrived_at }));
+    return isThreadDue(slots, clock, this.ctx.config.mail.seriesWaitSeconds);
   }
 
   /** For the tracker: every readable message of a thread, and when the newest arrived. */
   private async readThread(thread: string): Promise<ReadThread> {
     const rows = this.state.members(thread).filter((m) => m.status !== "skipped");
-    const { messages, skipped } = await this.readRows(rows);
+    const { messages, unread: skipped } = await this.archive.read(rows);
     return { messages, newest: Math.max(0, ...rows.map((r) => r.arrived_at)), skipped };
   }
 
@@ -627,13 +462,7 @@ export class MailMirror {
 
   /** Why no mail goes out for a thread whose newest message arrived at `newest`, or undefined. */
   private withheld(run: PassOptions, newest: number, firstRead: number): string | undefined {
-    // A list opts in: until its mirror says `mode: send`, the bot reads, reviews and records only.
-    if (this.mirror.mode !== "send") return "shadow mode";
-    if (run.reply === "none") return "not asked to reply";
-    if (run.reply === "new" && this.mirror.history === "record" && newest < firstRead) return "history";
-    // Even with --reply, a backfill does not answer threads long gone quiet.
-    if (this.policy().tooOld(newest)) return "older than max-age";
-    return undefined;
+    return this.policy().withheld(this.mirror, run.reply, newest, firstRead);
   }
 
   /** The mirror's sending policy (policy.ts), on the target's ledger and clock. */
@@ -653,6 +482,7 @@ export class MailMirror {
     newest: number,
     run: PassOptions,
     firstRead: number,
+    repliers: ReadonlyMap<string, readonly Person[]>,
   ): Promise<{ review: SeriesReview; outgoing: readonly Outgoing[]; refused: readonly Receipt[] }> {
     let s: SeriesReview;
     try {
@@ -665,7 +495,7 @@ export class MailMirror {
       s = await this.reviews.review(ser);
     }
     this.patchwork?.intend(s);
-    const policy = this.replyOptions();
+    const policy = { ...this.replyOptions(), repliers };
     const reason = this.withheld(run, newest, firstRead);
     if (reason) {
       // Counted, not built: nothing will be sent.
@@ -682,13 +512,16 @@ export class MailMirror {
     // The review needs the series, not the discussion: replies stay in the store under their
     // thread (the tracker reads them), and are not parsed again here.
     const wanted = members.filter((m) => m.status !== "skipped" && (m.kind === "patch" || m.kind === "cover"));
-    const { messages, rowOf, skipped } = await this.readRows(wanted);
+    const { messages, refOf: rowOf, unread: skipped } = await this.archive.read(wanted);
     // What was asked for and neither built nor refused is gone from the archive (an epoch
     // removed): say so, or the thread would wait for it forever.
     const seen = new Set([...[...rowOf.values()].map((r) => r.message_id), ...skipped.map((k) => k.id)]);
     for (const r of wanted) if (!seen.has(r.message_id)) skipped.push({ id: r.message_id, reason: "unreadable", detail: `${r.origin} is not in the archive any more` });
     const rows = new Map<string, string | undefined>([...rowOf.values()].map((r) => [r.message_id, undefined]));
     const series: { review: SeriesReview }[] = [];
+    // The replies stay in the store, but those who wrote them take part in the thread (Cc).
+    const posts = this.state.posts(thread).map((p) => ({ messageId: p.message_id, kind: p.kind, inReplyTo: p.in_reply_to, author: p.author }));
+    const repliers = repliersOf(posts);
     const outgoing: Outgoing[] = [];
     const refused: Receipt[] = [];
     for (const ser of groupSeries(messages).series) {
@@ -697,7 +530,7 @@ export class MailMirror {
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
       const newest = Math.max(...ids.map((id) => rowOf.get(id)?.arrived_at ?? 0));
       try {
-        const r = await this.reviewOne(ser, newest, run, firstRead);
+        const r = await this.reviewOne(ser, newest, run, firstRead, repliers);
         series.push({ review: r.review });
         outgoing.push(...r.outgoing);
         refused.push(...r.refused);
@@ -723,7 +556,7 @@ export class MailMirror {
   }
 
   /** Queue a page (or, with none, the catch-up at the end of a pass) behind the batches before. */
-  private enqueue(page: Page | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): void {
+  private enqueue(page: ArchivePage | undefined, run: PassOptions, stats: PassStats, firstRead: number, started: number): void {
     this.inflight++;
     this.chain = this.chain.then(async () => {
       try {
@@ -747,7 +580,7 @@ export class MailMirror {
    * its own, so a restart redoes at most one thread and the page's trackers.
    */
   private async batch(
-    page: Page | undefined,
+    page: ArchivePage | undefined,
     run: PassOptions,
     stats: PassStats,
     firstRead: number,
@@ -938,8 +771,7 @@ export class MailMirror {
   }
 
   async close(): Promise<void> {
-    for (const r of this.readers.values()) await r.close();
-    this.readers.clear();
+    await this.archive.close();
   }
 }
 

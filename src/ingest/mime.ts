@@ -5,6 +5,7 @@ import type { MessageFields, Person } from "../patch/message.js";
 import { joinCutAddressesIn } from "./address-fold.js";
 import type { RawMessage } from "./mbox/reader.js";
 import { bareId, messageIdOf } from "./message-id.js";
+import { brokenMultipart } from "./mime-text.js";
 
 const HEADER_LINE = /^[!-9;-~]+:/;
 
@@ -34,19 +35,10 @@ function contentTypeOf(headers: ParsedMail["headers"]): ContentType | undefined 
   return undefined;
 }
 
-/**
- * mailparser reads a multipart body whose boundary never shows up as nothing at all, so the
- * message would look empty instead of broken. The delimiter must start a line (RFC 2046 5.1.1).
- */
+/** A multipart body whose boundary never shows up is broken, not empty (mime-text.ts). */
 function checkMultipart(raw: RawMessage, type: ContentType | undefined): void {
-  if (!type?.value.startsWith("multipart/")) return;
-  const boundary = type.params["boundary"];
-  if (!boundary) throw new InputError("malformed-mime", `${type.value} without a boundary parameter`, raw.source);
-  const text = raw.bytes.toString("latin1");
-  const delimiter = `\n--${boundary}`;
-  if (!text.includes(`${delimiter}\n`) && !text.includes(`${delimiter}\r\n`) && !text.includes(`${delimiter}--`)) {
-    throw new InputError("malformed-mime", `the multipart boundary "${boundary}" never appears in the body`, raw.source);
-  }
+  const broken = type ? brokenMultipart(type.value, type.params["boundary"], raw.bytes) : undefined;
+  if (broken) throw new InputError("malformed-mime", broken, raw.source);
 }
 
 /** An attachment's text in its declared charset; bytes that charset cannot hold become U+FFFD. */

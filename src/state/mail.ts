@@ -33,6 +33,13 @@ export interface MemberRow {
   readonly arrived_at: number;
 }
 
+export interface PostRow {
+  readonly message_id: string;
+  readonly kind: string;
+  readonly in_reply_to: string | null;
+  readonly author: string | null;
+}
+
 export interface OutgoingRow {
   readonly message_id: string;
   readonly channel: string;
@@ -83,6 +90,7 @@ export class MailState {
       members: db.prepare(
         "SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?",
       ),
+      posts: db.prepare("SELECT message_id, kind, in_reply_to, author FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?"),
       seriesMembers: db.prepare(
         `SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages
          WHERE thread = ? AND kind IN ('patch', 'cover') ORDER BY arrived_at, rowid LIMIT ?`,
@@ -168,6 +176,11 @@ export class MailState {
 
   members(thread: string, limit = 2000): MemberRow[] {
     return this.q.members.all(thread, limit) as MemberRow[];
+  }
+
+  /** Who wrote what in a thread, and in answer to which message, oldest first. */
+  posts(thread: string, limit = 2000): PostRow[] {
+    return this.q.posts.all(thread, limit) as PostRow[];
   }
 
   /** The patches and cover letters of a thread, oldest first: what a review reads. */

@@ -106,7 +106,9 @@ describe("dmabuf-review backfill", () => {
     expect(run.stdout).toBe(readFileSync(join(dir, "report.txt"), "utf8"));
     expect(run.stdout).toMatch(/\nmails: 3\nby kind:\n {2}reply +3\n/);
     expect(run.stdout).toMatch(/\nby month:\n {2}2022-10 3\n/);
-    expect(run.stdout).toContain("  [reply, 5] Re: [PATCH 1/3] dma-buf: add dma_coherent flag\n      dma_buf_dynamic_attach() gains a new failure");
+    // Patch 1's reply also goes to Lucas Stach, who replied to it: 6 recipients, as watch sends it.
+    expect(run.stdout).toContain("  [reply, 6] Re: [PATCH 1/3] dma-buf: add dma_coherent flag\n      dma_buf_dynamic_attach() gains a new failure");
+    expect(run.stdout).toContain("  [reply, 5] Re: [PATCH 2/3] drm/prime: set the dma_coherent flag for export\n");
   });
 
   it("refuses what is not an inbox, and a date it cannot read, with one line and exit 2", async () => {

@@ -7,7 +7,7 @@ import { InputError } from "../../src/errors.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { splitMbox } from "../../src/ingest/mbox/reader.js";
 import { parseMime } from "../../src/ingest/mime.js";
-import { parsePlainMime } from "../../src/ingest/public-inbox/plain-mime.js";
+import { parsePlainMime } from "../../src/ingest/plain-mime.js";
 import { triage } from "../../src/ingest/public-inbox/triage.js";
 import { buildMessage, type Message, type MessageFields } from "../../src/patch/message.js";
 import { rawMail, toBuffer } from "./gen/mime.js";

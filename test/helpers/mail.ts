@@ -1,5 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { isMbox, splitMbox } from "../../src/ingest/mbox/reader.js";
 import type { MessageFields } from "../../src/patch/message.js";
 
 /** Absolute path of a file under fixtures/. */
@@ -30,4 +32,22 @@ export function fields(over: Partial<MessageFields> & Pick<MessageFields, "messa
     source: "test",
     ...over,
   };
+}
+
+/** Every message among our fixtures, as raw bytes: the corpus the fast readers must agree with mailparser on. */
+export function fixtureCorpus(): { source: string; bytes: Buffer }[] {
+  const out: { source: string; bytes: Buffer }[] = [];
+  const walk = (dir: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else if (/\.(eml|patch|mbox)$/.test(name)) {
+        const bytes = readFileSync(path);
+        if (isMbox(bytes)) out.push(...splitMbox(bytes, path).map((r) => ({ source: r.source, bytes: r.bytes })));
+        else out.push({ source: path, bytes });
+      }
+    }
+  };
+  for (const d of ["messages", "series", "broken", "out-of-scope", "model", "rules", "userspace", "feedback"]) walk(fixture(d));
+  return out;
 }

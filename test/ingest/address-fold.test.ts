@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { joinCutAddresses } from "../../src/ingest/address-fold.js";
 import { parseMime } from "../../src/ingest/mime.js";
-import { parsePlainMime } from "../../src/ingest/public-inbox/plain-mime.js";
+import { parsePlainMime } from "../../src/ingest/plain-mime.js";
 
 const message = (cc: string) =>
   Buffer.from(

@@ -1,37 +1,16 @@
 import { InputError, type InputReason } from "../../errors.js";
-import { buildMessage, type Message } from "../../patch/message.js";
+import type { Message } from "../../patch/message.js";
 import type { Skip } from "../../review/review.js";
-import { parseMime } from "../mime.js";
-import { plainDiffFields } from "./plain-diff.js";
-import { readMessages, type RawMessage } from "./reader.js";
+import { decodeMessage } from "../decode.js";
+import { readMessages } from "./reader.js";
 
 export interface Loaded {
   readonly messages: readonly Message[];
   readonly skipped: readonly Skip[];
 }
 
-/**
- * Decode and build one raw message; an input problem becomes a Skip with its reason. So does
- * any other failure on the way (a decoder bug on a strange header, a stack or heap limit hit by
- * one message): it belongs to this message alone, and the rest of the input is still read.
- */
-export async function loadOne(raw: RawMessage): Promise<Message | Skip> {
-  let messageId: string | undefined;
-  const skip = (reason: InputReason, detail: string): Skip => ({ source: raw.source, messageId, reason, detail });
-  let stage: "decode" | "build" = "decode";
-  try {
-    // Plain `git diff` / `git show` output has no headers to decode: it is one patch as it is.
-    const fields = plainDiffFields(raw) ?? (await parseMime(raw));
-    messageId = fields.messageId;
-    stage = "build";
-    // A count past MAX_SERIES_PATCHES is refused there, before any slot exists.
-    return buildMessage(fields);
-  } catch (err) {
-    if (err instanceof InputError) return skip(err.reason, err.detail);
-    const what = err instanceof Error ? err.message : String(err);
-    return stage === "decode" ? skip("malformed-mime", `the MIME decoder failed on it: ${what}`) : skip("unreadable", `could not be read as a patch: ${what}`);
-  }
-}
+/** One raw message to a Message or a Skip: the one decode path (ingest/decode.ts). */
+export const loadOne = decodeMessage;
 
 /**
  * Read a path or stdin and turn every message into a Message or a Skip: one bad one never ends

@@ -4,6 +4,7 @@ import { areaOfPath, isCSource, USERSPACE_DMA_BUF_MARKER } from "../../analysis/
 import { authorOf, inBodyFrom, type MessageKind } from "../../patch/message.js";
 import { oneLine, parseSubject } from "../../patch/subject.js";
 import { bareId, messageIdOf } from "../message-id.js";
+import { brokenMultipart, decodeQuotedPrintable, decodeWords } from "../mime-text.js";
 import { hasOptOutLine, htmlText, mayHoldOptOut } from "./opt-out.js";
 
 /**
@@ -11,7 +12,8 @@ import { hasOptOutLine, htmlText, mayHoldOptOut } from "./opt-out.js";
  * mailparser: threading headers, what kind of message it is, and whether a patch could touch
  * the dma-buf surface. Most of a list like dri-devel is not about dma-buf; mailparser reads
  * about 1,500 real messages a second, this about thirty times that. Messages that matter are
- * read again with mailparser (ingest/mime.ts) for the review itself.
+ * read again for the review itself by the one decode path (ingest/decode.ts): two readers, as
+ * reading every message the full way would cost a backfill thirty times the time.
  */
 export interface Triaged {
   readonly messageId: string;
@@ -104,50 +106,6 @@ function parseHeaders(block: string): Headers {
   return { map };
 }
 
-/**
- * A charset TextDecoder does not know is read as UTF-8: mailparser (libmime) falls back to UTF-8
- * too, and the review reads the same header through it, so both must give the same text.
- */
-function decodeBytes(bytes: Buffer, charset: string): string {
-  const cs = charset.toLowerCase();
-  if (cs === "utf-8" || cs === "utf8" || cs === "us-ascii") return bytes.toString("utf8");
-  try {
-    return new TextDecoder(cs).decode(bytes);
-  } catch {
-    return bytes.toString("utf8");
-  }
-}
-
-function decodeQ(text: string): Buffer {
-  return decodeQuotedPrintable(text.replace(/_/g, " "));
-}
-
-/** RFC 2047 encoded words; whitespace between two encoded words is dropped. */
-export function decodeWords(value: string): string {
-  if (!value.includes("=?")) return value;
-  return value
-    .replace(/(=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)\s+(?==\?[^?\s]+\?[BbQq]\?[^?\s]*\?=)/g, "$1")
-    .replace(/=\?([^?\s]+)\?([BbQq])\?([^?\s]*)\?=/g, (_all, cs: string, enc: string, text: string) => {
-      const charset = cs.split("*")[0]!;
-      const bytes = enc.toUpperCase() === "B" ? Buffer.from(text, "base64") : decodeQ(text);
-      return decodeBytes(bytes, charset);
-    });
-}
-
-export function decodeQuotedPrintable(text: string): Buffer {
-  const s = text.replace(/=\r?\n/g, "");
-  const out = Buffer.allocUnsafe(s.length);
-  let n = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 61 /* = */ && /^[0-9A-Fa-f]{2}$/.test(s.slice(i + 1, i + 3))) {
-      out[n++] = parseInt(s.slice(i + 1, i + 3), 16);
-      i += 2;
-    } else out[n++] = c & 0xff;
-  }
-  return out.subarray(0, n);
-}
-
 const bracketed = (v: string) => `${v.startsWith("<") ? "" : "<"}${v}${v.endsWith(">") ? "" : ">"}`;
 
 /** References as mailparser and ingest/mime.ts read them: per token, without brackets, no empty `<>`. */
@@ -191,28 +149,12 @@ function splitHeader(text: string): { head: string; body: string } {
   return { head: text.slice(0, m.index), body: text.slice(m.index + m[0].length) };
 }
 
-const HEX = /=([0-9A-Fa-f]{2})/g;
-
 function decodeBody(body: string, encoding: string | undefined): string {
   const enc = (encoding ?? "").trim().toLowerCase();
   if (enc === "base64") return Buffer.from(body, "base64").toString("latin1"); // Node skips what is not base64
   // Bytes as latin1 characters, as everywhere in triage.
-  if (enc === "quoted-printable") return body.replace(/=\r?\n/g, "").replace(HEX, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+  if (enc === "quoted-printable") return decodeQuotedPrintable(body).toString("latin1");
   return body;
-}
-
-/**
- * mailparser reads a multipart body whose boundary never shows up as nothing at all; ingest/mime.ts
- * calls that malformed-mime, and so does triage, from the same test on the raw bytes.
- */
-function brokenMultipart(headers: Headers, bytes: Buffer): string | undefined {
-  const ct = contentType(headers.map.get("content-type"));
-  if (!ct.type.startsWith("multipart/")) return undefined;
-  const boundary = ct.params["boundary"];
-  if (!boundary) return `${ct.type} without a boundary parameter`;
-  const delimiter = `\n--${boundary}`;
-  for (const end of ["\n", "\r\n", "--"]) if (bytes.indexOf(`${delimiter}${end}`, 0, "latin1") >= 0) return undefined;
-  return `the multipart boundary "${boundary}" never appears in the body`;
 }
 
 /**
@@ -313,7 +255,8 @@ export function triage(bytes: Buffer): TriageResult {
   let from = addressOf(fromValue);
   const subject = oneLine(decodeWords(h.get("subject") ?? ""));
   if (!from && !subject) return { ok: false, reason: "not-a-patch", detail: "not a mail message: no From and no Subject header", messageId };
-  const broken = brokenMultipart(headers, bytes);
+  const ct = contentType(h.get("content-type"));
+  const broken = brokenMultipart(ct.type, ct.params["boundary"], bytes);
   if (broken) return { ok: false, reason: "malformed-mime", detail: broken, messageId };
   const s = parseSubject(subject);
   // A reply quoting such a subject is harmless; a patch claiming a slot in it is refused.
@@ -326,7 +269,7 @@ export function triage(bytes: Buffer): TriageResult {
   let bodyText: string | undefined;
   const body = () => (bodyText ??= end >= 0 ? bytes.toString("latin1", end + blankLineLength(bytes, end)) : "");
   let may: boolean | undefined;
-  const mayOptOut = () => (may ??= end >= 0 && mayHoldOptOut(bytes, contentType(h.get("content-type")).type, body));
+  const mayOptOut = () => (may ??= end >= 0 && mayHoldOptOut(bytes, ct.type, body));
   const text = end >= 0 && (!decided || mayOptOut()) ? textOf(headers, body(), 0) : "";
   const diffAt = !decided && (text.includes("\n+++ ") || text.includes("diff --git a/")) ? text.search(DIFF) : -1;
   const kind: MessageKind = s.isReply ? "reply" : isCover ? "cover" : diffAt >= 0 ? "patch" : inReplyTo ? "reply" : "other";

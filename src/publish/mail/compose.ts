@@ -26,6 +26,11 @@ export interface ReplyOptions {
   readonly listKey?: string;
   /** The list's sending settings; those left out take the policy's defaults. */
   readonly sending?: Partial<SendingSettings>;
+  /**
+   * Who replied to each patch or cover letter, by its Message-ID, besides the replies the series
+   * holds: a channel that reviews the series without its discussion knows them from its store.
+   */
+  readonly repliers?: ReadonlyMap<string, readonly Person[]>;
 }
 
 /** One reply, ready to be turned into a message: the ledger key it is posted under, and what it says. */
@@ -105,7 +110,7 @@ export function draftReplies(s: SeriesReview, o: ReplyOptions, policy: SendingPo
     return p !== undefined && p.state !== "failed";
   };
   // Those who wrote in the thread of a message take part in it, after the list.
-  const participants = (m: Message) => (s.series.replies.get(m.messageId) ?? []).map((r) => r.from);
+  const participants = (m: Message) => [...(s.series.replies.get(m.messageId) ?? []).map((r) => r.from), ...(o.repliers?.get(m.messageId) ?? [])];
   const address = (m: Message) =>
     o.policy === "all" ? policy.recipients(m, o.list, participants(m), o.from.email, optedOut) : { to: [m.from], cc: [] };
   // A patch the bot's own address sent (a test mail, a loop through the list) gets no reply.

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { SendingSettings } from "../../config/config.js";
+import type { MirrorConfig, SendingSettings } from "../../config/config.js";
 import type { Message, Person } from "../../patch/message.js";
 import type { Series } from "../../patch/series.js";
 import type { Finding } from "../../review/finding.js";
@@ -141,6 +141,21 @@ export class SendingPolicy {
   followUpAllowed(thread: string): boolean {
     const last = this.ledger.lastIntended(CHANNEL, thread, "tracker");
     return last === null || this.clock().getTime() - Date.parse(last) >= DAY_MS;
+  }
+
+  /**
+   * Why no mail goes out for a thread whose newest message arrived at `newest` (seconds), or
+   * undefined. `reply` is what the run asks: "new" (what arrived after `firstRead`, or all when
+   * the mirror's history is answered), "all" (backfill --reply), "none".
+   */
+  withheld(mirror: Pick<MirrorConfig, "mode" | "history">, reply: "new" | "all" | "none", newest: number, firstRead: number): string | undefined {
+    // A list opts in: until its mirror says `mode: send`, the bot reads, reviews and records only.
+    if (mirror.mode !== "send") return "shadow mode";
+    if (reply === "none") return "not asked to reply";
+    if (reply === "new" && mirror.history === "record" && newest < firstRead) return "history";
+    // Even with --reply, a backfill does not answer threads long gone quiet.
+    if (this.tooOld(newest)) return "older than max-age";
+    return undefined;
   }
 
   /** A thread whose newest message arrived at `newest` (seconds) is too old to mail about. */

@@ -1,32 +1,15 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { classifyFile } from "../../../src/analysis/touch.js";
 import { InputError } from "../../../src/errors.js";
-import { isMbox, splitMbox } from "../../../src/ingest/mbox/reader.js";
 import { parseMime } from "../../../src/ingest/mime.js";
-import { decodeQuotedPrintable, decodeWords, isRelevantDiff, triage, type Triaged } from "../../../src/ingest/public-inbox/triage.js";
+import { decodeQuotedPrintable, decodeWords } from "../../../src/ingest/mime-text.js";
+import { isRelevantDiff, triage, type Triaged } from "../../../src/ingest/public-inbox/triage.js";
 import { CParser } from "../../../src/patch/c-source.js";
 import { buildMessage } from "../../../src/patch/message.js";
-import { fixture } from "../../helpers/mail.js";
+import { fixture, fixtureCorpus } from "../../helpers/mail.js";
 
-/** Every message among our fixtures, as raw bytes: the corpus triage must agree with mailparser on. */
-function corpus(): { source: string; bytes: Buffer }[] {
-  const out: { source: string; bytes: Buffer }[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.(eml|patch|mbox)$/.test(name)) {
-        const bytes = readFileSync(path);
-        if (isMbox(bytes)) out.push(...splitMbox(bytes, path).map((r) => ({ source: r.source, bytes: r.bytes })));
-        else out.push({ source: path, bytes });
-      }
-    }
-  };
-  for (const d of ["messages", "series", "broken", "out-of-scope", "model", "rules", "userspace", "feedback"]) walk(fixture(d));
-  return out;
-}
+const corpus = fixtureCorpus;
 
 describe("triage: decoded, without mailparser", () => {
   const all = corpus();

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postMessageId, type Draft, type ReplyOptions } from "../../../src/publish/mail/compose.js";
 import { lineageOf, SendingPolicy } from "../../../src/publish/mail/policy.js";
-import { MailTarget } from "../../../src/publish/mail/target.js";
+import { MailTarget } from "../../../src/channels/mail-target.js";
 import { buildOutgoing, smtpTransport } from "../../../src/publish/mail/transport.js";
 import { Store } from "../../../src/state/store.js";
 import { startSmtpPeer, type SmtpPeer } from "../../peers/smtp.js";
@@ -129,6 +129,25 @@ describe("the sending policy", () => {
     const muted = await t.target.prepare(v1.series[0]!, { sending: { muteThreads: ["root@example.org"] } });
     expect(muted.outgoing).toEqual([]);
     expect(muted.refused.map((r) => r.reason)).toEqual(["thread muted by the list's maintainers"]);
+    t.close();
+  });
+
+  it("no mail until the list opts in, when the run asks none, for history, or past max-age; else it may go", () => {
+    const t = setup();
+    const p = new SendingPolicy(t.store.ledger, { maxAgeSeconds: 14 * 86400 }, t.clock.now);
+    const now = t.clock.now().getTime() / 1000;
+    const firstRead = now - 86400;
+    const send = { mode: "send", history: "record" } as const;
+    expect(p.withheld({ history: "reply" }, "all", now, firstRead)).toBe("shadow mode");
+    expect(p.withheld({ ...send, mode: "shadow" }, "all", now, firstRead)).toBe("shadow mode");
+    expect(p.withheld(send, "none", now, firstRead)).toBe("not asked to reply");
+    expect(p.withheld(send, "new", firstRead - 1, firstRead)).toBe("history");
+    expect(p.withheld({ ...send, history: "reply" }, "new", firstRead - 1, firstRead)).toBeUndefined();
+    expect(p.withheld(send, "all", firstRead - 1, firstRead)).toBeUndefined();
+    expect(p.withheld(send, "new", firstRead, firstRead)).toBeUndefined();
+    expect(p.withheld(send, "all", now - 15 * 86400, firstRead)).toBe("older than max-age");
+    t.clock.advance(15 * 86400);
+    expect(p.withheld(send, "new", now, firstRead)).toBe("older than max-age");
     t.close();
   });
 

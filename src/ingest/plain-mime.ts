@@ -1,10 +1,10 @@
 import { parseAddressHeader } from "mailparser";
-import { MAX_MESSAGE_BYTES } from "../../errors.js";
-import type { MessageFields, Person } from "../../patch/message.js";
-import type { RawMessage } from "../mbox/reader.js";
-import { oneLine } from "../../patch/subject.js";
-import { joinCutAddresses } from "../address-fold.js";
-import { decodeWords } from "./triage.js";
+import { MAX_MESSAGE_BYTES } from "../errors.js";
+import type { MessageFields, Person } from "../patch/message.js";
+import { oneLine } from "../patch/subject.js";
+import { joinCutAddresses } from "./address-fold.js";
+import type { RawMessage } from "./mbox/reader.js";
+import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
 
 /**
  * The common case of list mail read without mailparser's stream machinery: one text/plain part
@@ -13,7 +13,7 @@ import { decodeWords } from "./triage.js";
  * decodes it (libqp's trailing-space rule, libbase64's alphabet, addresses through mailparser's
  * own parseAddressHeader), about twenty times faster. Anything else returns undefined and goes
  * to parseMime: multipart, other charsets, flowed text, attachments, broken or odd headers.
- * test/ingest/public-inbox/plain-mime.test.ts holds it to parseMime on every fixture.
+ * test/ingest/plain-mime.test.ts holds it to parseMime on every fixture.
  */
 const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition", "reply-to", "x-original-from"]);
 
@@ -61,7 +61,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const body = bytes.subarray(end + 2);
   let decoded: Buffer;
   if (cte === "7bit" || cte === "8bit" || cte === "binary") decoded = body;
-  else if (cte === "quoted-printable") decoded = decodeQp(body);
+  else if (cte === "quoted-printable") decoded = decodeQuotedPrintable(body.toString("latin1"));
   else if (cte === "base64") decoded = Buffer.from(body.toString("latin1").replace(/[^a-zA-Z0-9+/=]/g, ""), "base64");
   else return undefined;
   const dateValue = one("date");
@@ -103,35 +103,4 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
     ...(originalFrom ? { originalFrom } : {}),
     ...(replyTo.length > 0 ? { replyTo } : {}),
   };
-}
-
-function hex(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  if (c >= 65 && c <= 70) return c - 55;
-  if (c >= 97 && c <= 102) return c - 87;
-  return -1;
-}
-
-/** Quoted-printable as libqp (mailparser's) decodes it: trailing blanks go, then soft breaks. */
-function decodeQp(body: Buffer): Buffer {
-  const input = body
-    .toString("latin1")
-    .replace(/(^|[^ \t])[ \t]+(?=[\n\r\u2028\u2029]|$)/g, "$1")
-    .replace(/=(?:\r?\n|$)/g, "");
-  const out = Buffer.allocUnsafe(input.length);
-  let n = 0;
-  for (let i = 0; i < input.length; i++) {
-    const c = input.charCodeAt(i);
-    if (c === 61 && i < input.length - 2) {
-      const hi = hex(input.charCodeAt(i + 1));
-      const lo = hex(input.charCodeAt(i + 2));
-      if (hi >= 0 && lo >= 0) {
-        out[n++] = hi * 16 + lo;
-        i += 2;
-        continue;
-      }
-    }
-    out[n++] = c;
-  }
-  return out.subarray(0, n);
 }

@@ -1,27 +1,9 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { isMbox, splitMbox } from "../../../src/ingest/mbox/reader.js";
-import { parseMime } from "../../../src/ingest/mime.js";
-import { parsePlainMime } from "../../../src/ingest/public-inbox/plain-mime.js";
-import { fixture } from "../../helpers/mail.js";
+import { parseMime } from "../../src/ingest/mime.js";
+import { parsePlainMime } from "../../src/ingest/plain-mime.js";
+import { fixtureCorpus } from "../helpers/mail.js";
 
-function corpus(): { source: string; bytes: Buffer }[] {
-  const out: { source: string; bytes: Buffer }[] = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const path = join(dir, name);
-      if (statSync(path).isDirectory()) walk(path);
-      else if (/\.(eml|patch|mbox)$/.test(name)) {
-        const bytes = readFileSync(path);
-        if (isMbox(bytes)) out.push(...splitMbox(bytes, path).map((r) => ({ source: r.source, bytes: r.bytes })));
-        else out.push({ source: path, bytes });
-      }
-    }
-  };
-  for (const d of ["messages", "series", "broken", "out-of-scope", "model", "rules", "userspace", "feedback"]) walk(fixture(d));
-  return out;
-}
+const corpus = fixtureCorpus;
 
 const same = (x: object) => JSON.stringify(x, (k, v: unknown) => (k === "date" && typeof v === "string" ? new Date(v).getTime() : v));
 

@@ -1,22 +1,24 @@
 import type { Logger } from "pino";
-import type { SendingSettings } from "../../config/config.js";
-import type { Person } from "../../patch/message.js";
-import type { Review } from "../../review/review.js";
-import type { SeriesReview } from "../../review/review-series.js";
-import type { Post, PostKey } from "../../state/ledger.js";
-import { MailState, type OutgoingRow } from "../../state/mail.js";
-import type { Store } from "../../state/store.js";
-import type { PublishTarget, Receipt, ThreadRef } from "../target.js";
-import { CHANNEL, draftReplies, type Drafted, type ReplyOptions } from "./compose.js";
-import { MAX_MAILS_PER_HOUR, MAX_MAILS_PER_PASS, MAX_RECIPIENTS } from "./limits.js";
-import { SendingPolicy } from "./policy.js";
-import { retryDelaySeconds } from "./retry.js";
-import { buildOutgoing, TransportError, type MailTransport, type Outgoing } from "./transport.js";
+import type { SendingSettings } from "../config/config.js";
+import type { Person } from "../patch/message.js";
+import type { Review } from "../review/review.js";
+import type { SeriesReview } from "../review/review-series.js";
+import type { Post, PostKey } from "../state/ledger.js";
+import { MailState, type OutgoingRow } from "../state/mail.js";
+import type { Store } from "../state/store.js";
+import type { PublishTarget, Receipt, ThreadRef } from "../publish/target.js";
+import { CHANNEL, draftReplies, type Drafted, type ReplyOptions } from "../publish/mail/compose.js";
+import { MAX_MAILS_PER_HOUR, MAX_MAILS_PER_PASS, MAX_RECIPIENTS } from "../publish/mail/limits.js";
+import { SendingPolicy } from "../publish/mail/policy.js";
+import { retryDelaySeconds } from "../publish/mail/retry.js";
+import { buildOutgoing, TransportError, type MailTransport, type Outgoing } from "../publish/mail/transport.js";
 
 const IN_ARCHIVE = "already in the list archive";
 
 /**
- * Replies on a mailing list, posted once. Three steps, so that a channel can put the middle one
+ * Replies on a mailing list, posted once: the mail channel's ledger and queue. Drafting
+ * (publish/mail/compose.ts, under policy.ts) and delivering one message (transport.ts) are
+ * publish's; what was intended, sent or refused is the channel's to record. Three steps, so that a channel can put the middle one
  * in the same transaction as its cursor move:
  *   prepare()  draft what the ledger has not seen and build the messages (async, no writes);
  *   record()   intend each one in the ledger and keep its bytes (synchronous, in a transaction);

@@ -1,0 +1,199 @@
+import type { Message } from "../../patch/message.js";
+import { decodeMessage } from "../decode.js";
+import type { RawMessage } from "../mbox/reader.js";
+import { EpochReader, listEpochs, type ArchiveCommit, type ArchiveEntry, type CommitList, type Epoch } from "./reader.js";
+import { triage, type TriageResult } from "./triage.js";
+
+/*
+ * A mirror's archive as the mail channel reads it: one reader per epoch (kept open between
+ * passes), and messages read again, by where they were archived, for a review or a tracker.
+ * An origin names that place: "git:<epoch>:<blob oid>" (read again from git) or "mbox:<n>" (an
+ * mbox file's message, whose bytes the store keeps: a position in a file that may be rewritten
+ * is no way to find a message again).
+ */
+
+/** The cursor key and origin prefix of an mbox mirror. */
+export const MBOX_EPOCH = "mbox";
+
+/** Where an archived message is read again; an unreadable commit is named by the commit. */
+export function originOf(epoch: Epoch, commit: ArchiveCommit, oid: string | undefined): string {
+  if (epoch.name === MBOX_EPOCH) return `mbox:${commit.commit}`;
+  return `git:${epoch.name}:${oid ?? commit.commit}`;
+}
+
+/** An archived commit, its message triaged (and its bytes let go, unless they must be kept). */
+export interface PageEntry {
+  readonly entry: Exclude<ArchiveEntry, { kind: "message" }> | { readonly kind: "triaged"; readonly commit: ArchiveCommit; readonly oid: string };
+  readonly triage: TriageResult | undefined;
+  /** Kept in the store: an mbox message cannot be read again by position. */
+  readonly raw?: Buffer;
+}
+
+/** A page of the archive, triaged, waiting for its turn to be recorded and reviewed. */
+export interface ArchivePage {
+  readonly entries: readonly PageEntry[];
+  readonly epoch: Epoch;
+  /** The archive time reached with this page (and the pages before it). */
+  readonly clock: number;
+  /** Where the cursor goes once the page is recorded. */
+  readonly to: { readonly epoch: string; readonly commit: string };
+}
+
+/**
+ * An mbox file's messages from `from` to `end` (counted from 0), in pages of `size`, triaged.
+ * An mbox has no archive time: a message's own date stands in for it, or the one before's.
+ */
+export function* mboxPages(file: string, raws: readonly RawMessage[], from: number, end: number, size: number): Generator<ArchivePage> {
+  const epoch = { name: MBOX_EPOCH, index: 0, dir: file };
+  let clock = 0;
+  for (let at = from; at < end; at += size) {
+    const entries = raws.slice(at, Math.min(end, at + size)).map((raw, i): PageEntry => {
+      const t = triage(raw.bytes);
+      const time = t.ok && t.value.date ? Math.floor(t.value.date.getTime() / 1000) : clock;
+      clock = Math.max(clock, time);
+      const commit = { commit: String(at + i + 1), time };
+      return { entry: { kind: "triaged", commit, oid: commit.commit }, triage: t, raw: raw.bytes };
+    });
+    yield { entries, epoch, clock, to: { epoch: MBOX_EPOCH, commit: String(at + entries.length) } };
+  }
+}
+
+/** A message the store knows, by its Message-ID and where it was archived. */
+export interface ArchivedRef {
+  readonly message_id: string;
+  readonly origin: string;
+}
+
+/** A message that could not be read as one, with the reason. */
+export interface Unread {
+  readonly id: string;
+  readonly reason: string;
+  readonly detail: string;
+}
+
+export interface ReadBack<R extends ArchivedRef> {
+  readonly messages: Message[];
+  /** The ref each message was read for, by Message-ID as read. */
+  readonly refOf: Map<string, R>;
+  readonly unread: Unread[];
+}
+
+// Threads are read again for review and for the tracker, often in the same batch, and a busy
+// thread again when it grows: the messages built last are kept, a bounded few.
+const BUILT_CACHE = 2000;
+
+export class MirrorArchive {
+  private readonly readers = new Map<string, EpochReader>();
+  private readonly built = new Map<string, Message | Unread>();
+
+  constructor(
+    readonly inbox: string,
+    /** The bytes the store kept for an mbox mirror's message. */
+    private readonly kept: (messageId: string) => Buffer | undefined,
+  ) {}
+
+  /** The epoch's reader, opened once. */
+  reader(epoch: Epoch): EpochReader {
+    let r = this.readers.get(epoch.dir);
+    if (!r) {
+      r = new EpochReader(epoch);
+      this.readers.set(epoch.dir, r);
+    }
+    return r;
+  }
+
+  /**
+   * An epoch's listed commits, at most `budget` of them, in pages of `size`, each message
+   * triaged as it arrives; `clock` is the archive time reached before. Stopping (`stop`, or
+   * leaving the loop) lets go of the page asked for ahead.
+   */
+  async *pages(epoch: Epoch, list: CommitList, size: number, budget: number, clock: number, stop: () => boolean): AsyncGenerator<ArchivePage> {
+    const reader = this.reader(epoch);
+    let asked = 0;
+    const ask = () => {
+      const page = asked < budget ? list.next(Math.min(size, budget - asked)) : [];
+      asked += page.length;
+      return page.length > 0 ? { page, pending: reader.read(page) } : undefined;
+    };
+    // Always one page asked for ahead of the one being read: git never waits for us to ask.
+    let next = ask();
+    try {
+      while (next && !stop()) {
+        const { page: current, pending } = next;
+        next = ask();
+        // Triage as each message arrives: the event loop keeps reading git's pipe meanwhile
+        // (it holds only 64 KB; a batch decoded after the fact would leave git waiting).
+        // The bytes are let go once triaged: a page holds what triage found, not the messages.
+        const entries: PageEntry[] = [];
+        for await (const e of pending) entries.push(e.kind === "message" ? { entry: { kind: "triaged", commit: e.commit, oid: e.oid }, triage: triage(e.bytes) } : { entry: e, triage: undefined });
+        const last = current[current.length - 1]!;
+        clock = Math.max(clock, last.time);
+        yield { entries, epoch, clock, to: { epoch: epoch.name, commit: last.commit } };
+      }
+    } finally {
+      next?.pending.discard();
+    }
+  }
+
+  /**
+   * Messages read again and built like the CLI builds an mbox's (ingest/decode.ts). One that
+   * cannot be read is unread with its reason; one gone from the archive is left out.
+   */
+  async read<R extends ArchivedRef>(refs: readonly R[]): Promise<ReadBack<R>> {
+    const unread: Unread[] = [];
+    const byEpoch = new Map<string, R[]>();
+    for (const r of refs) {
+      const [kind, epoch] = r.origin.split(":");
+      const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
+      byEpoch.set(key, [...(byEpoch.get(key) ?? []), r]);
+    }
+    const messages: Message[] = [];
+    const refOf = new Map<string, R>();
+    const take = (ref: R, built: Message | Unread) => {
+      if ("kind" in built) {
+        messages.push(built);
+        refOf.set(built.messageId, ref);
+      } else unread.push(built);
+    };
+    const build = async (ref: R, bytes: Buffer) => {
+      const r = await decodeMessage({ bytes, source: ref.origin });
+      // What one message cannot be read as stays with that message.
+      const built: Message | Unread = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
+      this.remember(ref.origin, built);
+      take(ref, built);
+    };
+    for (const [name, list] of byEpoch) {
+      const todo = list.filter((r) => {
+        const hit = this.built.get(r.origin);
+        if (hit) take(r, hit);
+        return !hit;
+      });
+      if (name === MBOX_EPOCH) {
+        for (const ref of todo) {
+          const bytes = this.kept(ref.message_id);
+          if (bytes) await build(ref, bytes);
+        }
+        continue;
+      }
+      const epoch = listEpochs(this.inbox).find((e) => e.name === name);
+      if (!epoch) continue;
+      let i = 0;
+      for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
+        const ref = todo[i++]!;
+        if (blob.kind !== "blob") continue;
+        await build(ref, blob.bytes);
+      }
+    }
+    return { messages, refOf, unread };
+  }
+
+  private remember(origin: string, built: Message | Unread): void {
+    this.built.set(origin, built);
+    if (this.built.size > BUILT_CACHE) this.built.delete(this.built.keys().next().value!);
+  }
+
+  async close(): Promise<void> {
+    for (const r of this.readers.values()) await r.close();
+    this.readers.clear();
+  }
+}
