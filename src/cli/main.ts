@@ -1,10 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { errnoText, InputError } from "../errors.js";
-import { backfillCommand } from "./backfill.js";
-import { reviewCommand, type Io } from "./review.js";
-import { trackCommand } from "./track.js";
-import { watchCommand } from "./watch.js";
+// Each command's module is imported when it runs: `review` of one patch loads nothing of the service.
+import type { Io } from "./review.js";
 
 function version(): string {
   try {
@@ -116,7 +114,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (path: string, opts: { format: "text" | "json"; failOn: "info" | "warning" | "error"; rules?: string }) => {
-      code = await reviewCommand(path, opts, io);
+      code = await (await import("./review.js")).reviewCommand(path, opts, io);
     });
   program
     .command("track")
@@ -132,7 +130,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (path: string, opts: { format: "text" | "json"; series?: string }) => {
-      code = await trackCommand(path, opts, io);
+      code = await (await import("./track.js")).trackCommand(path, opts, io);
     });
   program
     .command("watch")
@@ -146,7 +144,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (opts: { config?: string; once?: boolean }) => {
-      code = await watchCommand(opts);
+      code = await (await import("./watch.js")).watchCommand(opts);
     });
   program
     .command("backfill")
@@ -174,7 +172,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (inbox: string, opts: { config?: string; db?: string; outbox?: string; since?: Date; limit?: number; reply?: boolean; format: "text" | "json"; dryRun?: string }) => {
-      code = await backfillCommand(inbox, opts, io);
+      code = await (await import("./backfill.js")).backfillCommand(inbox, opts, io);
     });
   try {
     await program.parseAsync(argv as string[], { from: "user" });

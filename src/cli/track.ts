@@ -11,6 +11,7 @@ import { CParser } from "../patch/c-source.js";
 import { groupSeries } from "../patch/series.js";
 import { renderNoPrevious, renderTrackerText, renderTrackJson } from "../review/render/tracker.js";
 import { startProgress } from "./progress.js";
+import { keptSearches } from "../review/kept-searches.js";
 import type { Io } from "./review.js";
 
 export interface TrackOptions {
@@ -48,7 +49,9 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     const { series } = groupSeries(loaded.messages);
     if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
     const step = (done: number, total: number) => progress.update({ phase: "tracking", done, total, unit: "series" });
-    const results = trackAll(series, { rules, parser, model: { catalog, cache: new Map() } }, opts.series, step);
+    const searches = keptSearches();
+    const results = trackAll(series, { rules, parser, model: { catalog, cache: searches.cache } }, opts.series, step);
+    searches.save();
     if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
     text =
       opts.format === "json"
