@@ -4,6 +4,7 @@ import { InputError } from "../errors.js";
 import { trackAll } from "../feedback/track.js";
 import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
 import { parseMime } from "../ingest/mime.js";
+import { parsePlainMime } from "../ingest/public-inbox/plain-mime.js";
 import { EpochReader, listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
 import { buildMessage, type Message } from "../patch/message.js";
 import type { Skip } from "../review/review.js";
@@ -93,7 +94,9 @@ async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, to
             continue;
           }
           try {
-            messages.push(buildMessage(await parseMime({ bytes: e.bytes, source })));
+            const raw = { bytes: e.bytes, source };
+            // Plain list mail without mailparser, as the mirror reads it (plain-mime.ts holds the two equal).
+            messages.push(buildMessage(parsePlainMime(raw) ?? (await parseMime(raw))));
           } catch (err) {
             if (!(err instanceof InputError)) throw err;
             skipped.push({ source, messageId: undefined, reason: err.reason, detail: err.detail });
