@@ -17,6 +17,8 @@ const COMMON_ENV: readonly (readonly [string, string])[] = [
   ["DMABUF_REVIEW_PROGRESS", "bar, lines or off (default: a bar when stderr is a terminal, else lines)"],
   ["DMABUF_REVIEW_PROGRESS_SECONDS", "seconds between progress lines when not on a terminal (default 5; 0: every step)"],
   ["DMABUF_REVIEW_DEBUG", "set: an internal error also prints its stack trace"],
+  ["DMABUF_REVIEW_CACHE", "where parsed rules and model searches are kept between runs (default ~/.cache/dmabuf-review; off: none)"],
+  ["XDG_CACHE_HOME", "the user's cache directory, when DMABUF_REVIEW_CACHE is not set"],
 ];
 const LOG_ENV: readonly (readonly [string, string])[] = [
   ["LOG_LEVEL", "fatal, error, warn, info, debug, trace or silent"],
