@@ -17,6 +17,8 @@ import { benchLarge } from "./large.js";
 import { loadCatalog } from "../src/analysis/catalog/load.js";
 import { loadMessages } from "../src/ingest/mbox/messages.js";
 import { compareOutcomes } from "../src/model/compare.js";
+import { benchReal } from "./real.js";
+import { benchStartup } from "./startup.js";
 
 const COUNT = Number(process.env["BENCH_MESSAGES"] ?? 10_000);
 
@@ -27,6 +29,12 @@ function fmt(n: number): string {
 async function main() {
   // BENCH_ONLY=model: the model's figures alone, without the 10,000-message run.
   if (process.env["BENCH_ONLY"] === "model") return benchModel(await CParser.load());
+  // `npm run bench -- --real`: only what a user of the real list sees (one-patch start-up, the real archive).
+  if (process.argv.includes("--real")) {
+    await benchStartup();
+    await benchReal();
+    return;
+  }
   const [rules, parser] = await Promise.all([loadRules(), CParser.load()]);
   const mbox = Buffer.from(generateMbox(COUNT), "utf8");
   console.log(`dmabuf-review bench: ${fmt(COUNT)} generated messages, ${(mbox.length / 1e6).toFixed(1)} MB mbox, ${rules.length} rules`);
@@ -67,6 +75,7 @@ async function main() {
   console.log(`group + review       ${(t4 - t3).toFixed(0).padStart(6)} ms  ${rate(patches, t4 - t3)}  (${fmt(grouped.series.length)} series, ${fmt(reviewed)} patches)`);
   console.log(`parse + classify     ${(t3 - t0).toFixed(0).padStart(6)} ms  ${rate(raws.length, t3 - t0)}  end to end over all messages`);
   console.log(`peak RSS             ${fmt(process.resourceUsage().maxRSS / 1024)} MB`);
+  await benchStartup();
   await benchModel(parser);
   benchUserspace(await loadRules(), parser, await loadCatalog());
   await benchTrack(rules, parser);

@@ -19,11 +19,11 @@ const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 
 const ROUNDS = 3;
 
 /** The middle one by `key`. */
-function median<T>(runs: readonly T[], key: (r: T) => number): T {
+export function median<T>(runs: readonly T[], key: (r: T) => number): T {
   return [...runs].sort((a, b) => key(a) - key(b))[Math.floor(runs.length / 2)]!;
 }
 
-interface ChildResult {
+export interface ChildResult {
   readonly messages: number;
   readonly patches: number;
   readonly reviewed: number;
@@ -49,7 +49,7 @@ async function ensureInbox(count: number): Promise<{ dir: string; dmaBufSeries: 
 }
 
 /** The blob of every message commit, epoch by epoch, then one pipelined cat-file per epoch. */
-async function rawRead(inbox: string): Promise<{ blobs: number; bytes: number; ms: number }> {
+export async function rawRead(inbox: string): Promise<{ blobs: number; bytes: number; ms: number }> {
   const perEpoch = listEpochs(inbox).map((e) => {
     const log = execFileSync("git", ["--git-dir", e.dir, "log", "--first-parent", "--reverse", "--raw", "--no-abbrev", "--no-renames", "--format="], { maxBuffer: 1 << 30 }).toString();
     return { dir: e.dir, oids: [...log.matchAll(/^:\d+ \d+ [0-9a-f]+ ([0-9a-f]{40}) [AM]\tm$/gm)].map((m) => m[1]!) };
@@ -73,9 +73,9 @@ async function rawRead(inbox: string): Promise<{ blobs: number; bytes: number; m
 // The heap limit `npm start` runs the service with (package.json). Without it V8 lets garbage
 // pile up in a heap that has room, and the peak grows with the length of the run, not with
 // what the reader holds.
-const SERVICE_HEAP = "--max-old-space-size=256";
+export const SERVICE_HEAP = "--max-old-space-size=256";
 
-function backfill(inbox: string, limit: number, nodeArgs: readonly string[] = []): Promise<ChildResult> {
+export function backfill(inbox: string, limit: number, nodeArgs: readonly string[] = []): Promise<ChildResult> {
   const db = join(tmpdir(), "dmabuf-review-bench", `state-${process.pid}-${limit}.db`);
   for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
   const child = fileURLToPath(new URL("./backfill-child.js", import.meta.url));

@@ -1,11 +1,8 @@
 import { readFileSync } from "node:fs";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { errnoText, InputError } from "../errors.js";
-import { backfillCommand } from "./backfill.js";
-import { checkCommand } from "./check.js";
-import { reviewCommand, type Io } from "./review.js";
-import { trackCommand } from "./track.js";
-import { watchCommand } from "./watch.js";
+// Each command's module is imported when it runs: `review` of one patch loads nothing of the service.
+import type { Io } from "./review.js";
 
 function version(): string {
   try {
@@ -20,6 +17,8 @@ const COMMON_ENV: readonly (readonly [string, string])[] = [
   ["DMABUF_REVIEW_PROGRESS", "bar, lines or off (default: a bar when stderr is a terminal, else lines)"],
   ["DMABUF_REVIEW_PROGRESS_SECONDS", "seconds between progress lines when not on a terminal (default 5; 0: every step)"],
   ["DMABUF_REVIEW_DEBUG", "set: an internal error also prints its stack trace"],
+  ["DMABUF_REVIEW_CACHE", "where parsed rules and model searches are kept between runs (default ~/.cache/dmabuf-review; off: none)"],
+  ["XDG_CACHE_HOME", "the user's cache directory, when DMABUF_REVIEW_CACHE is not set"],
 ];
 const LOG_ENV: readonly (readonly [string, string])[] = [
   ["LOG_LEVEL", "fatal, error, warn, info, debug, trace or silent"],
@@ -119,7 +118,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (path: string, opts: { format: "text" | "json"; failOn: "info" | "warning" | "error"; rules?: string }) => {
-      code = await reviewCommand(path, opts, io);
+      code = await (await import("./review.js")).reviewCommand(path, opts, io);
     });
   program
     .command("track")
@@ -135,7 +134,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (path: string, opts: { format: "text" | "json"; series?: string }) => {
-      code = await trackCommand(path, opts, io);
+      code = await (await import("./track.js")).trackCommand(path, opts, io);
     });
   program
     .command("check")
@@ -154,7 +153,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
     )
     .action(async (opts: { series?: boolean; thread?: string; url?: string; rules?: string }) => {
       const url = opts.url ?? process.env["DMABUF_REVIEW_URL"];
-      code = await checkCommand({ ...opts, ...(url ? { url } : {}) }, io);
+      code = await (await import("./check.js")).checkCommand({ ...opts, ...(url ? { url } : {}) }, io);
     });
   program
     .command("watch")
@@ -168,7 +167,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (opts: { config?: string; once?: boolean }) => {
-      code = await watchCommand(opts);
+      code = await (await import("./watch.js")).watchCommand(opts);
     });
   program
     .command("backfill")
@@ -196,7 +195,7 @@ export async function main(argv: readonly string[], io: Io = { stdin: process.st
       ]),
     )
     .action(async (inbox: string, opts: { config?: string; db?: string; outbox?: string; since?: Date; limit?: number; reply?: boolean; format: "text" | "json"; dryRun?: string }) => {
-      code = await backfillCommand(inbox, opts, io);
+      code = await (await import("./backfill.js")).backfillCommand(inbox, opts, io);
     });
   try {
     await program.parseAsync(argv as string[], { from: "user" });

@@ -8,6 +8,7 @@ import { groupSeries, type Series } from "../patch/series.js";
 import { stdoutWriter, type OutputFormat } from "../publish/stdout.js";
 import { worstSeverity, type Skip } from "../review/review.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
+import { keptSearches } from "../review/kept-searches.js";
 import { startProgress } from "./progress.js";
 
 export interface ReviewOptions {
@@ -70,7 +71,8 @@ async function reviewWithProgress(
     const onlyOther = loaded.messages.every((m) => m.kind === "other");
     if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", source);
   }
-  const model = { catalog, cache: new Map() };
+  const searches = keptSearches();
+  const model = { catalog, cache: searches.cache };
   const reviewOne = review ?? ((s: Series) => reviewSeries(s, rules, parser, model));
   const writer = stdoutWriter(opts.format, io.stdout);
   const skipped = [...loaded.skipped];
@@ -96,6 +98,7 @@ async function reviewWithProgress(
   }
   progress.update({ phase: "reviewing", done: grouped.series.length, total: grouped.series.length, unit: "series" });
   await writer.end({ skipped, orphanReplies: grouped.orphanReplies });
+  searches.save();
   if (reviewed === 0 && grouped.series.length > 0) {
     io.stderr.write(`dmabuf-review: ${source}: none of the ${grouped.series.length} series could be reviewed\n`);
     return 2;

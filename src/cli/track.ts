@@ -3,7 +3,7 @@ import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
 import { trackAll } from "../feedback/track.js";
 import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
-import { parseMime } from "../ingest/mime.js";
+import { decodeFields } from "../ingest/decode.js";
 import { EpochReader, listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
 import { buildMessage, type Message } from "../patch/message.js";
 import type { Skip } from "../review/review.js";
@@ -11,6 +11,7 @@ import { CParser } from "../patch/c-source.js";
 import { groupSeries } from "../patch/series.js";
 import { renderNoPrevious, renderTrackerText, renderTrackJson } from "../review/render/tracker.js";
 import { startProgress } from "./progress.js";
+import { keptSearches } from "../review/kept-searches.js";
 import type { Io } from "./review.js";
 
 export interface TrackOptions {
@@ -48,7 +49,9 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     const { series } = groupSeries(loaded.messages);
     if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
     const step = (done: number, total: number) => progress.update({ phase: "tracking", done, total, unit: "series" });
-    const results = trackAll(series, { rules, parser, model: { catalog, cache: new Map() } }, opts.series, step);
+    const searches = keptSearches();
+    const results = trackAll(series, { rules, parser, model: { catalog, cache: searches.cache } }, opts.series, step);
+    searches.save();
     if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
     text =
       opts.format === "json"
@@ -90,7 +93,8 @@ async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, to
             continue;
           }
           try {
-            messages.push(buildMessage(await parseMime({ bytes: e.bytes, source })));
+            const raw = { bytes: e.bytes, source };
+            messages.push(buildMessage(await decodeFields(raw)));
           } catch (err) {
             if (!(err instanceof InputError)) throw err;
             skipped.push({ source, messageId: undefined, reason: err.reason, detail: err.detail });

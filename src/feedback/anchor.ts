@@ -18,9 +18,18 @@ export interface Anchor {
 
 export const NO_ANCHOR: Anchor = { kind: "none", file: undefined, function: undefined, line: undefined, quoted: [] };
 
-const norm = (s: string) => s.replace(/\s+$/, "");
+// trimEnd strips what /\s+$/ strips, without a regex backtracking through runs of inner blanks.
+const norm = (s: string) => s.trimEnd();
 const isChange = (l: HunkLine) => l.type !== " ";
 const spell = (l: HunkLine) => `${l.type}${l.text}`;
+
+/** A hunk's lines as quotes are compared with them, spelled once per hunk, not once per quoted line. */
+const spelled = new WeakMap<Hunk, readonly string[]>();
+function spellingsOf(hunk: Hunk): readonly string[] {
+  let s = spelled.get(hunk);
+  if (!s) spelled.set(hunk, (s = hunk.lines.map((l) => norm(spell(l)))));
+  return s;
+}
 
 /** "struct dma_buf *drm_gem_prime_export(struct drm_gem_object *obj," → drm_gem_prime_export. */
 export function headingFunction(heading: string): string | undefined {
@@ -67,9 +76,10 @@ function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Foun
   for (const file of files) {
     for (const hunk of file.hunks) {
       const lines: HunkLine[] = [];
+      const spellings = spellingsOf(hunk);
       let from = 0;
       for (const q of quoted) {
-        const at = hunk.lines.findIndex((l, i) => i >= from && norm(spell(l)) === norm(q));
+        const at = spellings.indexOf(norm(q), from);
         if (at < 0) continue;
         lines.push(hunk.lines[at]!);
         from = at + 1;

@@ -123,8 +123,10 @@ export function trackAll(all: readonly Series[], deps: TrackDeps, select?: strin
   const targets = select
     ? latest.filter((l) => chosen.includes(l) || revisionChain(l, all).revisions.some((r) => chosen.includes(r)))
     : chosen;
+  // One cache for the whole input: a revision shared by two chains (a resend, a fork) is reviewed once.
+  const shared = { ...deps, reviews: deps.reviews ?? new ReviewCache() };
   return targets.map((s, i) => {
-    const tracked = trackSeries(s, all, deps);
+    const tracked = trackSeries(s, all, shared);
     onProgress?.(i + 1, targets.length);
     return tracked;
   });

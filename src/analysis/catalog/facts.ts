@@ -1,12 +1,11 @@
 import type { MemoryClass } from "../../model/catalog.js";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { Ajv } from "ajv";
 import picomatch from "picomatch";
-import { parse as parseYaml } from "yaml";
 import { InputError } from "../../errors.js";
 import type { OpsMember } from "../vocabulary.js";
 import { describeSchemaError as describe } from "./schema-error.js";
+import { docKey, lookupDocs, storeDocs } from "../doc-cache.js";
 
 /** What a dma-buf function asks of its caller about the reservation lock. */
 export type LockContract = "caller-holds" | "takes" | "must-not-hold";
@@ -72,16 +71,29 @@ export interface Facts {
 /** One catalog/<name>.yaml, checked against schema/catalog-<name>.schema.json. */
 export async function validated(rulesDir: string, name: string): Promise<{ file: string; doc: Record<string, unknown> }> {
   const file = join(rulesDir, "catalog", `${name}.yaml`);
-  const schema = JSON.parse(await readFile(join(rulesDir, "schema", `catalog-${name}.schema.json`), "utf8"));
-  const validate = new Ajv({ strict: true, allErrors: false }).compile(schema);
-  let doc: unknown;
+  const schemaText = await readFile(join(rulesDir, "schema", `catalog-${name}.schema.json`), "utf8");
+  const schema = JSON.parse(schemaText);
+  let text: string;
   try {
-    doc = parseYaml(await readFile(file, "utf8"));
+    text = await readFile(file, "utf8");
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new InputError("bad-rule", "catalog file is missing", file);
     throw new InputError("bad-rule", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, file);
   }
+  const key = docKey(`facts-${name}`, [schemaText, text]);
+  const kept = lookupDocs<Record<string, unknown>>(key);
+  if (kept) return { file, doc: kept };
+  // Imported here: a start-up that finds the facts kept (doc-cache.ts) never loads them.
+  const [{ Ajv }, { parse: parseYaml }] = await Promise.all([import("ajv"), import("yaml")]);
+  const validate = new Ajv({ strict: true, allErrors: false }).compile(schema);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (err) {
+    throw new InputError("bad-rule", `YAML does not parse: ${(err as Error).message.split("\n")[0]}`, file);
+  }
   if (!validate(doc)) throw new InputError("bad-rule", describe(validate.errors![0]!), file);
+  storeDocs(key, doc);
   return { file, doc: doc as Record<string, unknown> };
 }
 

@@ -1,14 +1,14 @@
 import { createHash } from "node:crypto";
 import { readFile, readdir } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { Ajv, type ValidateFunction } from "ajv";
-import { parse as parseYaml } from "yaml";
+import type { ValidateFunction } from "ajv";
 import { InputError } from "../../errors.js";
 import type { Catalog, Exporter, MemoryCall, Importer, Pattern, PerPlatform, Platform, Step } from "../../model/catalog.js";
 import { defaultRulesDir } from "../rules/load.js";
 import { describeSchemaError as describe } from "./schema-error.js";
 import { loadFacts, validated } from "./facts.js";
 import type { ModelMessage, ModelTexts, ResultCategory } from "../../model/messages.js";
+import { docKey, lookupDocs, storeDocs } from "../doc-cache.js";
 
 type Kind = "exporter" | "importer" | "pattern";
 
@@ -105,20 +105,35 @@ async function loadModelTexts(rulesDir: string): Promise<{ texts: ModelTexts; so
  * a hash of the files, so a review can say which catalog it used.
  */
 export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog> {
-  const ajv = new Ajv({ strict: true, allErrors: false });
-  const validators = new Map<Kind, ValidateFunction>();
-  for (const kind of ["exporter", "importer", "pattern"] as const) {
-    validators.set(kind, ajv.compile(JSON.parse(await readFile(join(rulesDir, "schema", `catalog-${kind}.schema.json`), "utf8"))));
-  }
+  const kinds = [
+    ["exporter", "exporters"],
+    ["importer", "importers"],
+    ["pattern", "patterns"],
+  ] as const;
+  const schemas = await Promise.all(kinds.map(([kind]) => readFile(join(rulesDir, "schema", `catalog-${kind}.schema.json`), "utf8")));
   const hash = createHash("sha256");
-  const load = async (kind: Kind, dir: string) => {
+  const texts: string[] = [];
+  const files: { kind: Kind; dir: string; name: string; file: string; text: string }[] = [];
+  for (const [kind, dir] of kinds) {
     const full = join(rulesDir, "catalog", dir);
-    const names = (await readdir(full)).filter((n) => n.endsWith(".yaml")).sort();
-    const docs: Record<string, unknown>[] = [];
-    for (const name of names) {
+    for (const name of (await readdir(full)).filter((n) => n.endsWith(".yaml")).sort()) {
       const file = join(full, name);
       const text = await readFile(file, "utf8");
       hash.update(`${dir}/${name}\0${text}\0`);
+      texts.push(`${dir}/${name}`, text);
+      files.push({ kind, dir, name, file, text });
+    }
+  }
+  const key = docKey("catalog", [...schemas, ...texts]);
+  let docs = lookupDocs<Record<string, unknown>[]>(key);
+  if (!docs) {
+    // Imported here: a start-up that finds the catalog kept (doc-cache.ts) never loads them.
+    const [{ Ajv }, { parse: parseYaml }] = await Promise.all([import("ajv"), import("yaml")]);
+    const ajv = new Ajv({ strict: true, allErrors: false });
+    const validators = new Map<Kind, ValidateFunction>();
+    for (const [i, [kind]] of kinds.entries()) validators.set(kind, ajv.compile(JSON.parse(schemas[i]!)));
+    docs = [];
+    for (const { kind, name, file, text } of files) {
       let doc: unknown;
       try {
         doc = parseYaml(text);
@@ -131,11 +146,12 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
       if (d["id"] !== basename(name, ".yaml")) throw new InputError("bad-rule", `field id is "${String(d["id"])}" but the file is ${name}`, file);
       docs.push(d);
     }
-    return docs;
-  };
-  const exporters = (await load("exporter", "exporters")).map(toExporter);
-  const importers = (await load("importer", "importers")).map(toImporter);
-  const patterns = (await load("pattern", "patterns")).map(toPattern);
+    storeDocs(key, docs);
+  }
+  const of = (kind: Kind) => docs.filter((_, i) => files[i]!.kind === kind);
+  const exporters = of("exporter").map(toExporter);
+  const importers = of("importer").map(toImporter);
+  const patterns = of("pattern").map(toPattern);
   // Which call sets up which CPU mapping is a memory fact, kept once in memory.yaml.
   hash.update(`memory.yaml\0${await readFile(join(rulesDir, "catalog", "memory.yaml"), "utf8")}\0`);
   const mappingAttrs = new Map<string, "wc" | "uncached">();
@@ -146,7 +162,7 @@ export async function loadCatalog(rulesDir = defaultRulesDir()): Promise<Catalog
     if (kind.cpuMapping) for (const call of kind.calls) mappingAttrs.set(call, kind.cpuMapping);
     for (const call of kind.calls) memoryCalls.set(call, { kind: kind.id, memory: kind.modelMemory });
   }
-  const texts = await loadModelTexts(rulesDir);
-  hash.update(`model-findings.yaml\0${texts.source}\0`);
-  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, texts: texts.texts, exporters, importers, patterns };
+  const modelTexts = await loadModelTexts(rulesDir);
+  hash.update(`model-findings.yaml\0${modelTexts.source}\0`);
+  return { version: `catalog-${hash.digest("hex").slice(0, 8)}`, mappingAttrs, memoryCalls, texts: modelTexts.texts, exporters, importers, patterns };
 }

@@ -1,0 +1,83 @@
+/**
+ * The real archive (../shared/archives, linaro-mm-sig 2019-2022) opened as its README says: the
+ * raw `git cat-file --batch` read of its blobs beside the backfill in the same run, peak and
+ * live memory at a quarter, half and all of it, and `track` over the whole inbox.
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { backfill, median, rawRead, SERVICE_HEAP, type ChildResult } from "./public-inbox.js";
+
+const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
+const ROUNDS = Number(process.env["BENCH_REAL_ROUNDS"] ?? 1);
+
+function bundlePath(): string {
+  const fromEnv = process.env["BENCH_REAL_BUNDLE"];
+  if (fromEnv) return fromEnv;
+  return fileURLToPath(new URL("../../../shared/archives/linaro-mm-sig-2019-2022.bundle", import.meta.url));
+}
+
+/** A v2 inbox whose epoch 0 is a bare clone of the bundle; kept between runs by the bundle's size and date. */
+function openInbox(bundle: string): string {
+  const st = statSync(bundle);
+  const dir = join(tmpdir(), "dmabuf-review-bench", `real-${st.size}-${Math.floor(st.mtimeMs)}`);
+  if (!existsSync(join(dir, "git", "0.git", "HEAD"))) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(join(dir, "git"), { recursive: true });
+    execFileSync("git", ["clone", "-q", "--bare", bundle, join(dir, "git", "0.git")]);
+  }
+  return dir;
+}
+
+interface TrackRun {
+  readonly code: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMb: number;
+  readonly bytes: number;
+}
+
+function track(inbox: string, nodeArgs: readonly string[] = []): Promise<TrackRun> {
+  const child = fileURLToPath(new URL("./track-child.js", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...nodeArgs, child, inbox], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    p.on("error", reject);
+    p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as TrackRun) : reject(new Error(`track child exited ${code}`))));
+  });
+}
+
+export async function benchReal(): Promise<void> {
+  const bundle = bundlePath();
+  if (!existsSync(bundle)) {
+    console.log(`real archive: ${bundle} not found, skipped`);
+    return;
+  }
+  const inbox = openInbox(bundle);
+  const raws: Awaited<ReturnType<typeof rawRead>>[] = [];
+  const fulls: ChildResult[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    raws.push(await rawRead(inbox));
+    fulls.push(await backfill(inbox, Number.MAX_SAFE_INTEGER));
+  }
+  const raw = median(raws, (r) => r.ms);
+  const rawRate = (raw.blobs / raw.ms) * 1000;
+  const count = raw.blobs;
+  console.log(`real archive: ${fmt(count)} messages of linaro-mm-sig 2019-2022 (${bundle})`);
+  console.log(`raw cat-file --batch  ${fmt(raw.ms).padStart(6)} ms  ${fmt(rawRate)} msg/s  (${(raw.bytes / 1e6).toFixed(0)} MB)`);
+  const full = median(fulls, (r) => r.seconds);
+  const rate = full.messages / full.seconds;
+  console.log(
+    `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(3)} of the raw rate (target >= 0.25); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed, ${fmt(full.skipped)} skipped; review time ${full.reviewSeconds.toFixed(1)} s`,
+  );
+  const runs = [await backfill(inbox, Math.floor(count / 4)), await backfill(inbox, Math.floor(count / 2)), full];
+  console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (target < 300 MB, node's default heap limit)`);
+  console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end)`);
+  const capped = await backfill(inbox, count, [SERVICE_HEAP]);
+  console.log(`peak RSS, ${SERVICE_HEAP}  ${fmt(capped.maxRssMb)} MB  (as npm start runs it; ${fmt(capped.messages / capped.seconds)} msg/s)`);
+  const t = await track(inbox);
+  console.log(`track, whole inbox   ${fmt(t.seconds * 1000).padStart(6)} ms  cpu ${t.cpuSeconds.toFixed(1)} s, peak ${fmt(t.maxRssMb)} MB, ${fmt(t.bytes / 1e3)} KB of JSON`);
+}

@@ -1,0 +1,48 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { docKey, lookupDocs, storeDocs, type DocKey } from "../analysis/doc-cache.js";
+import type { ExploreCache } from "../model/evaluate.js";
+import type { Outcome } from "../model/explore.js";
+
+/**
+ * The model's searches kept between runs. A search's key is the whole of its dynamics and
+ * pattern, so an outcome depends only on the model's code: the entries are kept under a hash of
+ * that code. The first review of a catalog fills them; later ones (the base matrix above all)
+ * read them instead of searching again.
+ */
+
+// Past this many searches the file stops growing: it holds the base matrix and the usual effects.
+const MAX_KEPT = 20_000;
+
+let codeKey: DocKey | undefined;
+
+function modelKey(): DocKey {
+  if (!codeKey) {
+    const dir = fileURLToPath(new URL("../model/", import.meta.url));
+    const files = readdirSync(dir).filter((n) => /\.[jt]s$/.test(n)).sort();
+    codeKey = docKey("searches", files.flatMap((n) => [n, readFileSync(join(dir, n), "utf8")]));
+  }
+  return codeKey;
+}
+
+export interface KeptSearches {
+  readonly cache: ExploreCache;
+  /** Writes the searches back when the run added any. */
+  save(): void;
+}
+
+export function keptSearches(): KeptSearches {
+  const key = modelKey();
+  const entries = lookupDocs<[string, Outcome][]>(key) ?? [];
+  const cache: ExploreCache = new Map(entries);
+  const loaded = cache.size;
+  return {
+    cache,
+    save() {
+      if (cache.size === loaded || loaded >= MAX_KEPT) return;
+      const all = [...cache].slice(0, MAX_KEPT).map(([k, o]): [string, Outcome] => [k, { kind: o.kind, trace: [...o.trace] }]);
+      storeDocs(key, all);
+    },
+  };
+}
