@@ -12,6 +12,7 @@ import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type GitlabAdmission, type RetryPolicy } from "./gitlab.js";
 import { bindHttp, type BoundServer } from "./listen.js";
 import type { MailHealth } from "./mail-health.js";
+import { pagesRoute } from "./pages.js";
 import { defaultPoolSize, ReviewTimeout, startReviewPool } from "./review-pool.js";
 import { answer, declaredTooLarge, header, isJsonContent, MAX_BODY_BYTES, NOT_JSON, parseJsonObject, readBody, refuse, type HttpAnswer } from "./webhook-request.js";
 
@@ -403,8 +404,11 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
     await track(Promise.resolve(githubMiddleware(req, res, () => json(res, 404, { error: "not found" }))));
   };
 
+  const pages = pagesRoute(ctx.store);
   const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    if (pages(req, res, url)) return;
     if (path === "/healthz") {
       if (req.method !== "GET" && req.method !== "HEAD") return refuse(res, { status: 405, body: { error: "method not allowed" } });
       const h = health();
@@ -428,7 +432,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
     if (s.on) log.info({ channel: name, path: s.path, api: s.api }, `${name} channel on: POST ${url}${s.path}`);
     else log.warn({ channel: name, reason: s.reason }, `${name} channel off: ${s.reason}`);
   }
-  log.info({ url }, `http: listening on ${url} (GET /healthz)`);
+  log.info({ url }, `http: listening on ${url} (GET /healthz, GET /reviews)`);
   const idle = async () => {
     while (inflight.size > 0) await Promise.allSettled([...inflight]);
   };
