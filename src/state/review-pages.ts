@@ -1,16 +1,10 @@
 import type { PageVerdict, ReviewPage } from "../publish/pages/review-page.js";
+import type { ListedReview } from "../publish/pages/render-list.js";
+import type { PageTracker } from "../publish/pages/render-page.js";
 import { now, type Db } from "./db.js";
 
-export interface PageSummary {
-  readonly seriesId: string;
-  readonly channel: string;
-  readonly place: string;
-  readonly title: string;
-  readonly revision: number;
-  readonly author: string;
+export interface PageSummary extends ListedReview {
   readonly verdict: PageVerdict;
-  readonly findings: number;
-  readonly dated: string;
   readonly reviewedAt: string;
 }
 
@@ -23,22 +17,9 @@ export interface PageFilter {
   readonly limit?: number;
 }
 
-/** A feedback item's verdict on each revision it was judged against. */
-export interface TrackerRow {
-  readonly itemId: string;
-  readonly author: string;
-  readonly version: number;
-  readonly patch: string;
-  readonly kind: string;
-  readonly text: string;
-  /** Series id of the revision judged against → verdict. */
-  readonly verdicts: Readonly<Record<string, string>>;
-}
-
-export interface RevisionRef {
-  readonly seriesId: string;
-  readonly revision: number | undefined;
-}
+/** A feedback item's verdict on each revision it was judged against (series id → verdict). */
+export type TrackerRow = PageTracker["items"][number];
+export type RevisionRef = PageTracker["revisions"][number];
 
 type Row = { series_id: string; channel: string; place: string; title: string; revision: number; author: string; verdict: PageVerdict; findings: number; dated: string; reviewed_at: string };
 
