@@ -6,6 +6,8 @@ import { githubReviewTarget } from "../publish/github/review.js";
 import { GITHUB_MAX_BODY, githubTrackerComments } from "../publish/github/tracker.js";
 import type { ThreadRef } from "../publish/target.js";
 import { ForgeHeads } from "../state/forge-heads.js";
+import { reviewPage } from "../publish/pages/review-page.js";
+import { ReviewPages } from "../state/review-pages.js";
 import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
 import { TRACKER } from "../publish/forge/tracker.js";
@@ -43,6 +45,7 @@ const FEEDBACK_HOOKS = [
 interface ChannelState extends GithubChannelDeps {
   readonly refreshes: Refreshes<Outcome>;
   readonly heads: ForgeHeads;
+  readonly pages: ReviewPages;
 }
 
 /**
@@ -51,7 +54,7 @@ interface ChannelState extends GithubChannelDeps {
  * into `refreshTracker`; every other event is acknowledged and left alone.
  */
 export function githubApp(deps: GithubChannelDeps): ApplicationFunction {
-  const state: ChannelState = { ...deps, refreshes: new Refreshes<Outcome>(deps.serial), heads: new ForgeHeads(deps.store.db) };
+  const state: ChannelState = { ...deps, refreshes: new Refreshes<Outcome>(deps.serial), heads: new ForgeHeads(deps.store.db), pages: new ReviewPages(deps.store.db) };
   const handled = (name: string, action: string | undefined) =>
     (name === "pull_request" && (REVIEWED_ACTIONS as readonly string[]).includes(action ?? "")) || (FEEDBACK_HOOKS as readonly string[]).includes(`${name}.${action}`);
   return (app) => {
@@ -109,6 +112,7 @@ async function reviewPullRequest(context: Context<"pull_request">, deps: Channel
       }
       if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
       const review = await deps.review(normalised.series);
+      deps.pages.record(reviewPage(review, { channel: "github", place: `${e.owner}/${e.repo}` }));
       const notes = describeSkipped(normalised.skipped);
       if (loaded.listed < loaded.changedFiles) notes.push(`GitHub listed ${loaded.listed} of ${loaded.changedFiles} changed files; the rest were not reviewed.`);
       const fresh = e.action === "opened" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0;

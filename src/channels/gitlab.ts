@@ -12,6 +12,8 @@ import { verifyGitlabToken } from "../ingest/gitlab/verify-token.js";
 import { gitlabDiscussionsTarget } from "../publish/gitlab/discussions.js";
 import { GITLAB_MAX_BODY, gitlabTrackerComments } from "../publish/gitlab/tracker.js";
 import type { ThreadRef } from "../publish/target.js";
+import { reviewPage } from "../publish/pages/review-page.js";
+import { ReviewPages } from "../state/review-pages.js";
 import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
 import { TRACKER } from "../publish/forge/tracker.js";
@@ -114,6 +116,7 @@ async function receive(deps: GitlabChannelDeps, refreshes: Refreshes<Outcome>, h
       if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
       // review
       const review = await deps.review(normalised.series);
+      new ReviewPages(deps.store.db).record(reviewPage(review, { channel: "gitlab", place: thread.id.replace(/!\d+$/, "") }));
       // publish once
       const target = gitlabDiscussionsTarget(deps.api, { projectId: e.projectId, iid: e.iid, ...refs, version: loaded.version }, deps.store.ledger, {
         notes: describeSkipped(normalised.skipped),

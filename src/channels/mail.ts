@@ -24,6 +24,8 @@ import { patchworkFor, type PatchworkPublisher } from "./patchwork.js";
 import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
 import { MailTarget } from "./mail-target.js";
 import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
+import { reviewPage } from "../publish/pages/review-page.js";
+import { ReviewPages } from "../state/review-pages.js";
 
 /*
  * The mailing-list channel, top to bottom; the loop that joins the pipeline and owns the store:
@@ -150,6 +152,8 @@ interface ThreadReview {
 /** One mirror: its epochs' readers, its cursor, its threads. */
 export class MailMirror {
   private readonly state: MailState;
+  /** The review pages the service shows, one per series reviewed (read by the HTTP server). */
+  private readonly pages: ReviewPages;
   private readonly tracker: MailTracker;
   private readonly archive: MirrorArchive;
   private readonly reported = new Set<string>();
@@ -178,6 +182,7 @@ export class MailMirror {
   ) {
     this.state = new MailState(ctx.store.db);
     this.archive = new MirrorArchive(mirror.inbox, (id) => this.state.raw(id));
+    this.pages = new ReviewPages(ctx.store.db);
     this.tracker = new MailTracker({
       state: this.state,
       feedback: new FeedbackStore(ctx.store.db),
@@ -719,6 +724,7 @@ export class MailMirror {
           // Archive facts only: a series without a Date header is dated by its first message's.
           firstSeen: (ser.date ?? new Date(Number.isFinite(first) ? first * 1000 : 0)).toISOString(),
         });
+        this.pages.record(reviewPage(s, { channel: "mail", place: this.mirror.name }));
         for (const p of s.patches)
           for (const f of p.findings)
             this.state.recordFinding({

@@ -5,6 +5,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
 import type { Series } from "../patch/series.js";
+import { cutTrace } from "../publish/pages/review-page.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { loadReviewDeps, type ReviewDeps } from "./context.js";
@@ -41,10 +42,17 @@ export function defaultPoolSize(): number {
 /**
  * What the forge targets read of a review: everything but the model's traces. A forge comment
  * shows each configuration's before → after; the step-by-step traces (most of a review's bytes,
- * half a megabyte for one patch) stay with the CLI's JSON output.
+ * half a megabyte for one patch) stay with the CLI's JSON output, but for the one explaining
+ * trace a review page shows, cut short.
  */
 export function forPublishing(r: SeriesReview): SeriesReview {
-  const bare = <T extends { trace: readonly string[]; beforeTrace: readonly string[]; afterTrace: readonly string[] }>(c: T): T => ({ ...c, trace: [], beforeTrace: [], afterTrace: [] });
+  // The explaining trace stays, cut to what a review page shows on a click; the two full ones go.
+  const bare = <T extends { trace: readonly string[]; beforeTrace: readonly string[]; afterTrace: readonly string[] }>(c: T): T => ({
+    ...c,
+    trace: cutTrace(c.trace),
+    beforeTrace: [],
+    afterTrace: [],
+  });
   const result = r.model?.result;
   return {
     ...r,

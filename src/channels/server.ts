@@ -12,6 +12,8 @@ import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
 import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type GitlabAdmission, type RetryPolicy } from "./gitlab.js";
 import { bindHttp, type BoundServer } from "./listen.js";
 import type { MailHealth } from "./mail-health.js";
+import { Histogram, renderMetrics } from "./metrics.js";
+import { pagesRoute } from "./pages.js";
 import { defaultPoolSize, ReviewTimeout, startReviewPool } from "./review-pool.js";
 import { answer, declaredTooLarge, header, isJsonContent, MAX_BODY_BYTES, NOT_JSON, parseJsonObject, readBody, refuse, type HttpAnswer } from "./webhook-request.js";
 
@@ -256,6 +258,19 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
   const timeoutMs = opts.responseTimeoutMs ?? RESPONSE_TIMEOUT_MS;
   const started = Date.now();
   const pool = await startReviewPool(opts.reviewWorkers ?? defaultPoolSize(), ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
+  const durations = new Histogram();
+  let reviewsQueued = 0;
+  // Every forge review goes through here: timed from the ask (queueing included), counted until done.
+  const review: typeof pool.review = async (series) => {
+    const t0 = performance.now();
+    reviewsQueued++;
+    try {
+      return await pool.review(series);
+    } finally {
+      reviewsQueued--;
+      durations.observe((performance.now() - t0) / 1000);
+    }
+  };
   const inflight = new Set<Promise<unknown>>();
   const track = <T>(p: Promise<T>): Promise<T> => {
     inflight.add(p);
@@ -282,7 +297,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
       ...(gh.baseUrl ? { baseUrl: gh.baseUrl } : {}),
       ...(opts.githubOctokit ? { Octokit: opts.githubOctokit } : {}),
     });
-    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review: pool.review, track: pool.track, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
+    githubMiddleware = await createNodeMiddleware(githubApp({ store: ctx.store, review, track: pool.track, log: ctx.log, counters: counters.github, serial, deliveries, limits }), {
       probot,
       webhooksPath: GITHUB_WEBHOOK_PATH,
     });
@@ -304,7 +319,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
       secret: gl.webhookSecret!,
       api,
       store: ctx.store,
-      review: pool.review,
+      review,
       track: pool.track,
       log: ctx.log,
       counters: counters.gitlab,
@@ -315,6 +330,19 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
     });
     gitlab = { on: true, path: GITLAB_WEBHOOK_PATH, api: gitlabUrl };
   }
+
+  const metrics = () =>
+    renderMetrics({
+      counters,
+      channelsOn: { github: github.on, gitlab: gitlab.on },
+      storeOk: health().store["ok"] === true,
+      reviewWorkers: pool.size,
+      reviewDurations: durations,
+      reviewsQueued,
+      deliveriesInHand: inflight.size,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      mail: opts.mail?.report(),
+    });
 
   const health = () => {
     let store: Record<string, unknown>;
@@ -403,12 +431,20 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
     await track(Promise.resolve(githubMiddleware(req, res, () => json(res, 404, { error: "not found" }))));
   };
 
+  const pages = pagesRoute(ctx.store);
   const route = async (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const path = url.pathname;
+    if (pages(req, res, url)) return;
     if (path === "/healthz") {
       if (req.method !== "GET" && req.method !== "HEAD") return refuse(res, { status: 405, body: { error: "method not allowed" } });
       const h = health();
       return json(res, h.store["ok"] ? 200 : 503, h);
+    }
+    if (path === "/metrics") {
+      if (req.method !== "GET" && req.method !== "HEAD") return refuse(res, { status: 405, body: { error: "method not allowed" } });
+      res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }).end(metrics());
+      return;
     }
     if (path !== GITLAB_WEBHOOK_PATH && path !== GITHUB_WEBHOOK_PATH) return refuse(res, { status: 404, body: { error: "not found" } });
     if (req.method !== "POST") return refuse(res, { status: 405, body: { error: "method not allowed" } });
@@ -428,7 +464,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
     if (s.on) log.info({ channel: name, path: s.path, api: s.api }, `${name} channel on: POST ${url}${s.path}`);
     else log.warn({ channel: name, reason: s.reason }, `${name} channel off: ${s.reason}`);
   }
-  log.info({ url }, `http: listening on ${url} (GET /healthz)`);
+  log.info({ url }, `http: listening on ${url} (GET /healthz, /metrics, /reviews)`);
   const idle = async () => {
     while (inflight.size > 0) await Promise.allSettled([...inflight]);
   };

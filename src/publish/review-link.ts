@@ -1,13 +1,13 @@
 import type { Series } from "../patch/series.js";
+import { reviewPageUrl as pageUrl } from "./pages/url.js";
 
 /**
- * The stable address of a series revision's review page, as links in checks and mails give it:
- * the Message-ID of the cover letter (or of the first patch when there is none) names the
- * series, and the revision keeps v1 and v2 apart.
+ * The stable address of a series revision's review page (pages/url.ts), as links in checks give
+ * it: the Message-ID of the cover letter (or of the first patch when there is none) names the
+ * revision, and a patch is the page's anchor for it.
  */
 export function reviewPageUrl(base: string, series: Series, patch?: number): string {
-  const root = base.replace(/\/+$/, "");
-  return `${root}/series/${encodeURIComponent(pageSeriesId(series))}/v${series.revision}${patch !== undefined ? `#patch-${patch}` : ""}`;
+  return `${pageUrl(base, pageSeriesId(series))}${patch !== undefined ? `#patch-${patch}` : ""}`;
 }
 
 /**

@@ -90,13 +90,13 @@ describe("check: one message in, b4's JSON array out", () => {
   it("links the review page when the service URL is configured, by option or environment", async () => {
     const [byOption, byEnv] = await Promise.all([gateLinked(), runCli(["check"], PATCH, [], { DMABUF_REVIEW_URL: "https://review.example.org" })]);
     const a = asB4Reads(byOption)[0]!;
-    expect(a.url).toMatch(/^https:\/\/review\.example\.org\/series\/[^/]+\/v1#patch-1$/);
+    expect(a.url).toMatch(/^https:\/\/review\.example\.org\/reviews\/[^/]+#patch-1$/);
     expect(asB4Reads(byEnv)[0]!.url).toBe(a.url);
   });
 
   it("links a patch handed alone to its series' page, named by the cover letter it answers", async () => {
     const r = asB4Reads(await patch1Alone())[0]!;
-    expect(r.url).toBe(`https://review.example.org/series/${encodeURIComponent(COVER_ID)}/v1#patch-1`);
+    expect(r.url).toBe(`https://review.example.org/reviews/${encodeURIComponent(COVER_ID)}#patch-1`);
   });
 
   it("passes a patch outside the dma-buf surface and says it was not reviewed", async () => {
@@ -176,7 +176,7 @@ describe.skipIf(!BUNDLE)(`check on the real 2022 dma_coherent series${why}`, () 
     expect(r.status).not.toBe("pass");
     expect(r.details).toMatch(/^drivers\/dma-buf\/dma-buf\.c:\d+ in dma_buf_dynamic_attach\(\)/m);
     expect(r.details).toContain("attach/device-coherency-gate");
-    expect(r.url).toBe(`https://review.example.org/series/${encodeURIComponent(COVER_ID)}/v1#patch-1`);
+    expect(r.url).toBe(`https://review.example.org/reviews/${encodeURIComponent(COVER_ID)}#patch-1`);
   });
 
   it("reviews the series from its untagged cover letter and b4's thread blob", async () => {
