@@ -128,8 +128,7 @@ export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Mat
       if (!known) answers.set(file, (known = new Map()));
       let lacking = known.get(t.function);
       if (lacking === undefined) {
-        const calls = file.functionCalls.get(t.function) ?? new Set<string>();
-        lacking = ![...calls].some((c) => lacks(c));
+        lacking = !callsOrCallersCall(file.functionCalls, t.function, lacks);
         known.set(t.function, lacking);
       }
       return lacking;
@@ -160,6 +159,20 @@ export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Mat
     tests.push((_t, file) => (uncachedMemoryIn(file, kinds) !== undefined) === want);
   }
   return (t, file, ctx = NO_CONTEXT) => tests.every((test) => test(t, file, ctx));
+}
+
+/**
+ * The function calls one of the names, or every caller of it that the file shows does: a helper
+ * that copies pixels is bracketed by the dirty handler around it (begin/end_cpu_access there).
+ */
+function callsOrCallersCall(
+  calls: ReadonlyMap<string, ReadonlySet<string>>,
+  fn: string,
+  wanted: (name: string) => boolean,
+): boolean {
+  if ([...(calls.get(fn) ?? [])].some(wanted)) return true;
+  const callers = [...calls].filter(([caller, called]) => caller !== fn && called.has(fn));
+  return callers.length > 0 && callers.every(([, called]) => [...called].some(wanted));
 }
 
 const NO_WRAPPERS: LockWrappers = { lock: new Set(), unlock: new Set() };
