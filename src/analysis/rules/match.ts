@@ -4,6 +4,8 @@ import { SEVERITY_RANK, type MatcherDoc, type RuleDoc } from "./schema.js";
 import type { Facts } from "../catalog/facts.js";
 import { lockWrappers, resvStateAt, type LockWrappers } from "../catalog/lock-context.js";
 import { uncachedMemoryIn } from "../catalog/memory.js";
+import { replacedImplementation } from "../ops-replaced.js";
+import { countAsMapped } from "../sg-count.js";
 
 export interface Rule {
   readonly doc: RuleDoc;
@@ -157,6 +159,14 @@ export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Mat
     const kinds = needFacts("uncached-memory").memory;
     const want = m["uncached-memory"];
     tests.push((_t, file) => (uncachedMemoryIn(file, kinds) !== undefined) === want);
+  }
+  if (m["count-as-mapped"] !== undefined) {
+    const want = m["count-as-mapped"];
+    tests.push((t, file) => countAsMapped(t, file) === want);
+  }
+  if (m["not-replacing"] !== undefined) {
+    const same = nameTest(list(m["not-replacing"]), `${field}.not-replacing`);
+    tests.push((t, file) => !same(replacedImplementation(t, file)));
   }
   return (t, file, ctx = NO_CONTEXT) => tests.every((test) => test(t, file, ctx));
 }
