@@ -66,6 +66,11 @@ export interface LabelledSeries {
   readonly messages: readonly LabelledMessage[];
   readonly expect: readonly Expect[];
   readonly mustNot: readonly MustNot[];
+  /**
+   * Concerns that still stand in a later revision: a feedback outcome `not addressed` or
+   * `answered` (the author kept the code) carries its `expect` to `outcome.to_version`.
+   */
+  readonly carried?: readonly Expect[];
 }
 
 type Doc = Record<string, unknown>;
@@ -143,6 +148,27 @@ function readMustNot(file: string, doc: Doc): MustNot[] {
   return list.map((e, i) => readPlace(file, e, (f) => `must_not[${i}].${f}`));
 }
 
+function labels(file: string, d: Doc): { expect: Expect[]; carried: Expect[] } {
+  const expect = readExpect(file, d);
+  return { expect, carried: readCarried(file, d, expect) };
+}
+
+/** Verdicts after which the code a concern is about is still in the next revision. */
+const STANDING = new Set(["not addressed", "answered"]);
+
+function readCarried(file: string, doc: Doc, expect: readonly Expect[]): Expect[] {
+  const list = doc["feedback"] === undefined ? [] : field(file, doc, "feedback", isList, "a list");
+  const out: Expect[] = [];
+  for (const [i, f] of list.entries()) {
+    const e = expect.find((x) => x.id === f["expect"]);
+    const outcome = f["outcome"] as Doc | undefined;
+    if (!e || !outcome || !STANDING.has(String(outcome["verdict"])) || outcome["to_series"] !== undefined) continue;
+    const version = field(file, outcome, "to_version", isInt, "a number", `feedback[${i}].outcome.to_version`);
+    if (version !== e.version) out.push({ ...e, version });
+  }
+  return out;
+}
+
 export function readLabelledSeries(file: string): LabelledSeries {
   const doc = parse(readFileSync(file, "utf8")) as unknown;
   if (typeof doc !== "object" || doc === null) fail(file, "(top)", "expected a mapping");
@@ -155,7 +181,7 @@ export function readLabelledSeries(file: string): LabelledSeries {
     file,
     independentOverlap: overlap ?? undefined,
     messages: readMessages(file, d),
-    expect: readExpect(file, d),
+    ...labels(file, d),
     mustNot: readMustNot(file, d),
   };
 }

@@ -10,6 +10,8 @@
  *   - same file path;
  *   - same function, when the label names a plain C identifier and the finding names a function;
  *   - a compatible risk (RISK_COMPATIBLE below; a label of risk `other` takes any rule risk).
+ * A concern whose feedback outcome says the next revision kept the code (`not addressed`,
+ * `answered`) is matched on that revision as well, and caught as the one concern it is.
  * A warning that matches no `expect` *contradicts* a label when its series is negative, or when
  * it sits at the place of a `must_not` (same revision, patch or patch 0, file, function as
  * above) and its risk is one the must_not's text names (MUST_NOT_RISKS below; a text naming no
@@ -85,7 +87,7 @@ export function riskCompatible(label: LabelRisk, risk: Risk): boolean {
 }
 
 export function matchingExpects(f: PlacedFinding): Expect[] {
-  return f.series.expect.filter((e) => samePlace(f, e) && riskCompatible(e.risk, f.risk));
+  return [...f.series.expect, ...(f.series.carried ?? [])].filter((e) => samePlace(f, e) && riskCompatible(e.risk, f.risk));
 }
 
 function mustNotAt(f: PlacedFinding): MustNot | undefined {

@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { Expect, LabelledSeries, MustNot } from "../../eval/devset.js";
+import { readLabelledSeries, type Expect, type LabelledSeries, type MustNot } from "../../eval/devset.js";
 import { judge, mustNotRisks, score, type PlacedFinding } from "../../eval/score.js";
 
 const E1: Expect = {
@@ -94,5 +97,45 @@ describe("score", () => {
       [1, 1],
     ]);
     expect(s.missed).toEqual([]);
+  });
+});
+
+describe("concerns that stand in the next revision", () => {
+  const labels = `
+id: carry
+kind: positive
+independent_overlap: null
+revisions:
+  - {version: 1, patches: [{index: 1, total: 1, message_id: "<a@x>", commit: c1}]}
+  - {version: 2, patches: [{index: 1, total: 1, message_id: "<b@x>", commit: c2}]}
+  - {version: 3, patches: [{index: 1, total: 1, message_id: "<c@x>", commit: c3}]}
+expect:
+  - {id: e1, version: 1, patch: 1, file: drivers/tee/tee_shm.c, function: tee_shm_register_fd, risk: lock-contract,
+     say: map without the reservation lock, raised_by: A Reviewer}
+  - {id: e2, version: 1, patch: 1, file: drivers/tee/tee_shm.c, function: tee_shm_register_fd, risk: other,
+     say: single-entry tables only, raised_by: A Reviewer}
+feedback:
+  - {id: f1, version: 1, patch: 1, reviewer: A Reviewer, asked: lock, expect: e1,
+     outcome: {to_version: 2, verdict: not addressed, evidence: {message_id: "<b@x>", commit: c2}, pointer: unchanged}}
+  - {id: f2, version: 1, patch: 1, reviewer: A Reviewer, asked: tables, expect: e2,
+     outcome: {to_version: 2, verdict: addressed, evidence: {message_id: "<b@x>", commit: c2}, pointer: changed}}
+`;
+
+  it("match a warning on the revision that kept the code, and count the concern once", () => {
+    const dir = mkdtempSync(join(tmpdir(), "carry-"));
+    writeFileSync(join(dir, "carry.yaml"), labels);
+    const s = readLabelledSeries(join(dir, "carry.yaml"));
+    rmSync(dir, { recursive: true });
+    expect(s.carried?.map((e) => [e.id, e.version])).toEqual([["e1", 2]]);
+    const at = { series: s, patch: 1, file: "drivers/tee/tee_shm.c", function: "tee_shm_register_fd", risk: "locking" as const };
+    expect(judge(finding({ ...at, version: 2 })).kind).toBe("match");
+    // Addressed in v2, and nothing says v3 kept it: no match there.
+    expect(judge(finding({ ...at, version: 3 })).kind).toBe("unlabelled");
+    // e2 (any risk) was addressed in v2: a warning of another kind there matches nothing.
+    expect(judge(finding({ ...at, version: 2, risk: "missing-sync" })).kind).toBe("unlabelled");
+    // Caught on v2 alone, the v1 concern counts as caught, once.
+    const scored = score([s], [finding({ ...at, version: 2 }), finding({ ...at, version: 2, line: 900 })]);
+    expect(scored.overall).toMatchObject({ warnings: 2, matched: 2 });
+    expect(scored.recall[0]).toMatchObject({ caught: 1, total: 2 });
   });
 });

@@ -4,6 +4,8 @@ import { SEVERITY_RANK, type MatcherDoc, type RuleDoc } from "./schema.js";
 import type { Facts } from "../catalog/facts.js";
 import { lockWrappers, resvStateAt, type LockWrappers } from "../catalog/lock-context.js";
 import { uncachedMemoryIn } from "../catalog/memory.js";
+import { replacedImplementation } from "../ops-replaced.js";
+import { countAsMapped } from "../sg-count.js";
 
 export interface Rule {
   readonly doc: RuleDoc;
@@ -128,8 +130,7 @@ export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Mat
       if (!known) answers.set(file, (known = new Map()));
       let lacking = known.get(t.function);
       if (lacking === undefined) {
-        const calls = file.functionCalls.get(t.function) ?? new Set<string>();
-        lacking = ![...calls].some((c) => lacks(c));
+        lacking = !callsOrCallersCall(file.functionCalls, t.function, lacks);
         known.set(t.function, lacking);
       }
       return lacking;
@@ -159,7 +160,29 @@ export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Mat
     const want = m["uncached-memory"];
     tests.push((_t, file) => (uncachedMemoryIn(file, kinds) !== undefined) === want);
   }
+  if (m["count-as-mapped"] !== undefined) {
+    const want = m["count-as-mapped"];
+    tests.push((t, file) => countAsMapped(t, file) === want);
+  }
+  if (m["not-replacing"] !== undefined) {
+    const same = nameTest(list(m["not-replacing"]), `${field}.not-replacing`);
+    tests.push((t, file) => !same(replacedImplementation(t, file)));
+  }
   return (t, file, ctx = NO_CONTEXT) => tests.every((test) => test(t, file, ctx));
+}
+
+/**
+ * The function calls one of the names, or every caller of it that the file shows does: a helper
+ * that copies pixels is bracketed by the dirty handler around it (begin/end_cpu_access there).
+ */
+function callsOrCallersCall(
+  calls: ReadonlyMap<string, ReadonlySet<string>>,
+  fn: string,
+  wanted: (name: string) => boolean,
+): boolean {
+  if ([...(calls.get(fn) ?? [])].some(wanted)) return true;
+  const callers = [...calls].filter(([caller, called]) => caller !== fn && called.has(fn));
+  return callers.length > 0 && callers.every(([, called]) => [...called].some(wanted));
 }
 
 const NO_WRAPPERS: LockWrappers = { lock: new Set(), unlock: new Set() };

@@ -81,4 +81,8 @@ export interface MatcherDoc {
   readonly resv?: "held" | "not-held" | "not-seen-held";
   /** Whether the file shows memory the CPU does not cache (rules/catalog/memory.yaml). */
   readonly "uncached-memory"?: boolean;
+  /** Whether a dma_map_sg call in the file was given this call's count, the result not kept. */
+  readonly "count-as-mapped"?: boolean;
+  /** Implementations of the touch's ops member whose replacement changes nothing in substance. */
+  readonly "not-replacing"?: OneOrMany<string>;
 }
