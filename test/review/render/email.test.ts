@@ -21,6 +21,6 @@ describe("the e-mail reply to a patch", () => {
     const prose = text.replace(/\n/g, " ");
     expect(prose).not.toContain("(model/false-positive).");
     // A rule's templated finding repeated at the next line is still shortened.
-    expect(prose).toContain("Same as at drivers/media/common/videobuf2/videobuf2-dma-contig.c:427 above (attach/coherency-flag-from-device).");
+    expect(prose).toContain("Same as at drivers/media/common/videobuf2/videobuf2-dma-contig.c:427 above (attach/coherency-flag-from-v4l2-device).");
   });
 });
