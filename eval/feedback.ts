@@ -253,8 +253,10 @@ export function scoreFeedback(set: FeedbackSet, all: readonly Series[], pipeline
 
   const stepKeys = new Map<string, { from: LabelledRevision; to: LabelledRevision }>();
   for (const l of set.labels) stepKeys.set(`${l.series}|${l.version}|${l.toSeries}|${l.toVersion}`, { from: rev(l.series, l.version), to: rev(l.toSeries, l.toVersion) });
+  // Links are checked on the series with feedback labels: elsewhere "revisions" may be unrelated postings.
+  const labelled = new Set(set.labels.flatMap((l) => [l.series, l.toSeries]));
   const bySeries = new Map<string, LabelledRevision[]>();
-  for (const r of set.revisions) bySeries.set(r.series, [...(bySeries.get(r.series) ?? []), r]);
+  for (const r of set.revisions) if (labelled.has(r.series)) bySeries.set(r.series, [...(bySeries.get(r.series) ?? []), r]);
   for (const [series, revs] of bySeries) {
     const seen = revs.filter((r) => r.inArchive).sort((a, b) => a.version - b.version);
     for (let i = 1; i < seen.length; i++) stepKeys.set(`${series}|${seen[i - 1]!.version}|${series}|${seen[i]!.version}`, { from: seen[i - 1]!, to: seen[i]! });

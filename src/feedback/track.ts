@@ -1,7 +1,7 @@
 import type { Rule } from "../analysis/rules/match.js";
 import type { CParser } from "../patch/c-source.js";
 import type { Message, Person } from "../patch/message.js";
-import { latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
+import { effectiveRevision, latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type ModelContext } from "../review/review-series.js";
@@ -86,8 +86,15 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   const items: JudgedItem[] = [];
   let restatements = 0;
   let read = 0;
+  // Revisions by their place in the chain: subject numbers repeat or are missing on real lists.
+  const place = new Map<Series, number>([[revisions[0]!, 0]]);
+  links.forEach((l) => place.set(l.series, (place.get(l.previous) ?? 0) + (l.resend ? 0 : 1)));
+  const last = place.get(current) ?? 0;
   const byRevision = new Map<number, Series[]>();
-  for (const s of revisions) if (s.revision < current.revision) byRevision.set(s.revision, [...(byRevision.get(s.revision) ?? []), s]);
+  for (const s of revisions) {
+    const k = place.get(s) ?? 0;
+    if (k < last) byRevision.set(k, [...(byRevision.get(k) ?? []), s]);
+  }
   for (const threads of byRevision.values()) {
     const older = threads[0]!;
     const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore);
@@ -96,13 +103,13 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const pairing = pairPatches(older, current);
     const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
     const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
-    const entries = changelog.filter((e) => e.revision > older.revision && e.revision <= current.revision);
+    const entries = changelog.filter((e) => e.revision > effectiveRevision(older) && e.revision <= effectiveRevision(current));
     const matched = matchChangelog(entries, raw, { counterpart, dropped });
     const answers = findAnswers(raw, replies, authors);
     const judging = { older: review(older), newer, pairing, changelog: matched, answers };
     for (const item of raw) items.push(judgeItem(item, judging));
   }
-  const pending = revisions.filter((s) => s.revision === current.revision).flatMap((s) => allReplies([s])).filter(reviewer).length;
+  const pending = revisions.filter((s) => place.get(s) === last).flatMap((s) => allReplies([s])).filter(reviewer).length;
   return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, pending, changelog } };
 }
 

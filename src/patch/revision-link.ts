@@ -47,6 +47,7 @@ export interface PatchPairing {
 /** "dma-buf: Add the dma_coherent flag." and "dma-buf: add dma_coherent flag" are one title. */
 export function normaliseTitle(title: string): string {
   return title
+    .replace(TITLE_VERSION, "")
     .toLowerCase()
     .replace(/\b(the|a|an)\b/g, " ")
     .replace(/[^\w/:.+-]+/g, " ")
@@ -89,6 +90,40 @@ const LORE_LINK = /https?:\/\/(?:lore\.kernel\.org\/(?:r|all|[\w.-]+)|patch\.msg
 function linkedIds(s: Series): string[] {
   const text = s.cover?.commitMessage ?? "";
   return [...text.matchAll(LORE_LINK)].map((m) => decodeURIComponent(m[1]!).replace(/^<|>$/g, ""));
+}
+
+// "mm: add foo v2", "drm: bar (v3)": authors who do not tag the subject number the title instead.
+const TITLE_VERSION = /[\s([]v(\d{1,2})[)\]]?\s*$/i;
+// Changelog lines: "v2:", "- v3: ...", "Changes in v4", "v1 -> v2:", "Changes since v2" (= v3).
+const NOTES_VERSION = /^\s*(?:[-*]\s*)?(?:changes?\s+(in|for|since|from)\s+)?v(\d{1,2})(?:\s*(?:->|→|\.\.|to)\s*v?(\d{1,2}))?\s*(?::|$)/gim;
+
+/**
+ * The revision a series is, read as b4 would and beyond: the subject tag, a "vN" ending a title,
+ * or the highest version its changelog describes. An untagged v3 is still later than a tagged v2.
+ */
+export function effectiveRevision(s: Series): number {
+  let n = s.revision;
+  for (const m of [s.cover, ...s.slots]) {
+    if (!m) continue;
+    const t = TITLE_VERSION.exec(m.parsedSubject.title);
+    if (t) n = Math.max(n, Number(t[1]));
+    for (const c of `${m === s.cover ? m.commitMessage : m.notes}`.matchAll(NOTES_VERSION)) {
+      const v = Number(c[3] ?? c[2]) + (c[1] && /since|from/i.test(c[1]) && !c[3] ? 1 : 0);
+      if (v < 50) n = Math.max(n, v);
+    }
+  }
+  return n;
+}
+
+const revisions = new WeakMap<Series, number>();
+
+function revisionOf(s: Series): number {
+  let n = revisions.get(s);
+  if (n === undefined) {
+    n = effectiveRevision(s);
+    revisions.set(s, n);
+  }
+  return n;
 }
 
 function time(s: Series): number {
@@ -147,15 +182,19 @@ function notLater(c: Series, series: Series): boolean {
 /** The closest earlier revision among candidates; a resend of one revision links to its original. */
 function closest(series: Series, candidates: readonly Series[], exclude: ReadonlySet<string>): Series | undefined {
   const resend = isResend(series);
+  const rev = revisionOf(series);
+  // The same number again is a revision too when it was posted earlier and is not a RESEND: a third
+  // posting titled "v2" follows the second, and untitled postings are all "v1".
+  const sameNumber = (c: Series) => !isResend(c) && (resend || (time(c) < time(series) && c.date !== undefined));
   const ok = candidates.filter(
     (c) =>
       c !== series &&
       c.id !== series.id &&
       !exclude.has(c.id) &&
       notLater(c, series) &&
-      (c.revision < series.revision || (resend && c.revision === series.revision && !isResend(c))),
+      (revisionOf(c) < rev || (revisionOf(c) === rev && sameNumber(c))),
   );
-  return [...ok].sort((a, b) => b.revision - a.revision || time(b) - time(a))[0];
+  return [...ok].sort((a, b) => revisionOf(b) - revisionOf(a) || time(b) - time(a))[0];
 }
 
 /**
@@ -167,7 +206,7 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
   const ix = indexOf(candidates);
   const resend = isResend(series);
   const make = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string): RevisionLink | undefined =>
-    previous ? { series, previous, how, detail: detail(previous), resend: resend && previous.revision === series.revision } : undefined;
+    previous ? { series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) } : undefined;
 
   if (series.changeId) {
     const link = make(closest(series, ix.byChangeId.get(series.changeId) ?? [], exclude), "change-id", () => `change-id ${series.changeId}`);
