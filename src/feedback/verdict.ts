@@ -233,7 +233,16 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   if (concern?.status === "addressed") {
     return done("addressed", [...log, ...concern.evidence, at, promise && answerLine(promise, "promised in")]);
   }
-  if (reason) {
+  const patchMoved = anchor.kind === "changed" || patchChanged(item, j);
+  // The changelog naming the change is the author's own account: it outweighs any reply, as long
+  // as the interdiff shows the patch moved.
+  if (log.length > 0 && patchMoved) {
+    return done("addressed", [...log, at, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
+  }
+  // A change where the reviewer pointed, after the author agreed to make it.
+  if (promise && anchor.kind === "changed") return done("addressed", [answerLine(promise, "promised in"), at]);
+  // Answered: a reason given and the quoted code left as it was.
+  if (reason && anchor.kind !== "changed") {
     return done("answered", [answerLine(reason, "reply"), ...(concern?.evidence ?? []), at, ...log]);
   }
   if (concern) {
@@ -241,11 +250,16 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     return done(log.length > 0 ? "unclear" : "not addressed", [at, ...concern.evidence, ...log, promise && answerLine(promise, "promised in")]);
   }
 
-  const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchChanged(item, j));
+  const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchMoved);
+  if (promise && !changed) {
+    return done("not addressed", [answerLine(promise, "promised in"), at ?? `${newLabel(j, cp.patches)} is unchanged`, "the promised change is not in the next revision"]);
+  }
   if (item.kind === "question" && anchor.kind !== "changed" && log.length === 0) {
     return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.newer.series.revision}'s changelog`, at, promise && answerLine(promise, "promised in")]);
   }
   if (changed && log.length > 0) return done("addressed", [...log, at]);
+  // The quoted region itself changed: the reviewer's point was acted on, even unannounced.
+  if (anchor.kind === "changed") return done("addressed", [at, "the changelog does not mention it", reason && answerLine(reason, "reply")]);
   if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
   return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promise && answerLine(promise, "promised in")]);
