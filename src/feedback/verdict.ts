@@ -7,7 +7,7 @@ import type { ChangelogEntry } from "./changelog.js";
 import { concernById } from "./concerns.js";
 import { interdiff, type Interdiff } from "./interdiff.js";
 import type { Item } from "./items.js";
-import { sentences } from "./words.js";
+import { contentWords, identifiers, sentences } from "./words.js";
 
 /** The JSON contract's spellings. */
 export type Verdict = "addressed" | "not addressed" | "answered" | "obsolete" | "unclear";
@@ -75,7 +75,8 @@ function oldLabel(item: Item): string {
 
 type AnchorState =
   | { readonly kind: "unchanged"; readonly text: string }
-  | { readonly kind: "changed"; readonly text: string }
+  /** `added`/`removed`: the interdiff lines of the quoted region, when the code changed. */
+  | { readonly kind: "changed"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
   | { readonly kind: "gone"; readonly text: string }
   | { readonly kind: "none" };
 
@@ -129,6 +130,8 @@ function anchorState(item: Item, j: Judging): AnchorState {
   return {
     kind: "changed",
     text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${show ? `: ${show}` : ""}`,
+    added: near("new").map((l) => l.text.slice(1)),
+    removed: near("old").map((l) => l.text.slice(1)),
   };
 }
 
@@ -233,23 +236,25 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   if (concern?.status === "addressed") {
     return done("addressed", [...log, ...concern.evidence, at, promise && answerLine(promise, "promised in")]);
   }
+  if (concern) {
+    // The code and the model judge a concern; a changelog alone does not outweigh them.
+    if (reason) return done("answered", [answerLine(reason, "reply"), ...concern.evidence, at, ...log]);
+    // The author says it is done, the code and the model say it is not: a reader must look.
+    return done(log.length > 0 ? "unclear" : "not addressed", [at, ...concern.evidence, ...log, promise && answerLine(promise, "promised in")]);
+  }
+
   const patchMoved = anchor.kind === "changed" || patchChanged(item, j);
   // The changelog naming the change is the author's own account: it outweighs any reply, as long
   // as the interdiff shows the patch moved.
   if (log.length > 0 && patchMoved) {
     return done("addressed", [...log, at, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
   }
+  const codeChanged = anchor.kind === "changed" && item.anchor.kind === "code";
+  const asked = codeChanged && actedOn(item, anchor);
   // A change where the reviewer pointed, after the author agreed to make it.
-  if (promise && anchor.kind === "changed") return done("addressed", [answerLine(promise, "promised in"), at]);
+  if (promise && codeChanged) return done("addressed", [answerLine(promise, "promised in"), at]);
   // Answered: a reason given and the quoted code left as it was.
-  if (reason && anchor.kind !== "changed") {
-    return done("answered", [answerLine(reason, "reply"), ...(concern?.evidence ?? []), at, ...log]);
-  }
-  if (concern) {
-    // The author says it is done, the code and the model say it is not: a reader must look.
-    return done(log.length > 0 ? "unclear" : "not addressed", [at, ...concern.evidence, ...log, promise && answerLine(promise, "promised in")]);
-  }
-
+  if (reason && !codeChanged) return done("answered", [answerLine(reason, "reply"), at, ...log]);
   const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchMoved);
   if (promise && !changed) {
     return done("not addressed", [answerLine(promise, "promised in"), at ?? `${newLabel(j, cp.patches)} is unchanged`, "the promised change is not in the next revision"]);
@@ -259,10 +264,19 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   }
   if (changed && log.length > 0) return done("addressed", [...log, at]);
   // The quoted region itself changed: the reviewer's point was acted on, even unannounced.
-  if (anchor.kind === "changed") return done("addressed", [at, "the changelog does not mention it", reason && answerLine(reason, "reply")]);
-  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in")]);
+  if (asked) return done("addressed", [at, "the new lines carry what the point asked for; the changelog does not mention it"]);
+  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
   return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promise && answerLine(promise, "promised in")]);
+}
+
+/** Whether the new lines of the quoted region bring in words of the point that the old lines lacked. */
+function actedOn(item: Item, anchor: AnchorState): boolean {
+  if (anchor.kind !== "changed" || !anchor.added) return false;
+  const was = new Set([...contentWords((anchor.removed ?? []).join("\n")), ...identifiers((anchor.removed ?? []).join("\n"))]);
+  const point = new Set([...contentWords(item.body), ...identifiers(item.body)]);
+  const now = [...contentWords(anchor.added.join("\n")), ...identifiers(anchor.added.join("\n"))];
+  return now.some((w) => !was.has(w) && point.has(w));
 }
 
 function patchChanged(item: Item, j: Judging): boolean {
