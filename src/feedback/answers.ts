@@ -25,7 +25,7 @@ const PROMISE =
   /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document|send|remove|respin|split)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of)|sure\b|ok(ay)?\b|yes\b|right\b|indeed\b|oops|my bad|fixed|done|noted)/i;
 /** "give me a few days to rebase", "later this week": time asked for, nothing answered. */
 const DELAY = /\b(few (days|weeks)|next (week|version|revision|spin)|later (this|next)|when I get|once I|after (the|my) (rebase|vacation|holidays?)|need (some )?time|haven'?t had time)\b/i;
-const THANKS = /^\s*(thanks|thank you|thx|cheers)\b[^.?!]*[.!]?\s*$/i;
+const THANKS = /^\s*(thanks|thank you|thx|cheers)( (a lot|again|for (the|your) [\w\s-]{1,40}))?\s*[,.!]*\s*$/i;
 
 /**
  * A reason explains why the code stays; "thanks", "will fix", "good point" and "give me a few
