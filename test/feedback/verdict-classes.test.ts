@@ -4,7 +4,7 @@ import { classifyAnswer } from "../../src/feedback/answers.js";
 import { trackSeries, type Tracker } from "../../src/feedback/track.js";
 import { effectiveRevision, revisionChain } from "../../src/patch/revision-link.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
-import { mail, type MailSpec } from "./build.js";
+import { diffOf, mail, type MailSpec } from "./build.js";
 import { trackDeps } from "./fixture.js";
 
 const PRIYA = { name: "Priya Raman", email: "priya@example.org" };
@@ -60,6 +60,41 @@ describe("revision links without subject tags", () => {
     );
     expect(t.revisions.map((s) => s.id)).toEqual(["p1", "s2", "s3"]);
     expect(t.links.every((l) => !l.resend)).toBe(true);
+  });
+});
+
+describe("revision links when threads, links and titles mislead", () => {
+  const gate = (line: string) => [{ path: CORE, line }];
+
+  it("an unnumbered posting after a v2 follows the v2, never an earlier one, and the changelog in the commit message counts", async () => {
+    const all = groupOf([
+      ...V1,
+      { id: "t2", subject: "[PATCH v2] dma-buf: gate the import", day: 3, changes: gate("bool gate;") },
+      { id: "t3", subject: "[PATCH] dma-buf: gate the import", day: 6, changes: gate("bool gate = false;") },
+    ]);
+    expect(revisionChain(all.find((s) => s.id === "t3")!, all).revisions.map((s) => s.id)).toEqual(["p1", "t2", "t3"]);
+    const withLog = groupOf([{ id: "u3", subject: "[PATCH] dma-buf: gate", body: `Gate it.\n\nv1->v2:\n- bool\nv2->v3:\n- init\n\n---\n${diffOf(gate("bool gate;"))}\n` }]);
+    expect(effectiveRevision(withLog[0]!)).toBe(3);
+  });
+
+  it("a v3 posted in reply to the v1 thread follows the v2 posted in between", async () => {
+    const all = groupOf([
+      ...V1,
+      { id: "w2", subject: "[PATCH v2] dma-buf: gate the import", day: 3, changes: gate("bool gate;") },
+      { id: "w3", subject: "[PATCH v3] dma-buf: gate the import", parent: "p1", day: 6, changes: gate("bool gate = false;") },
+    ]);
+    const chain = revisionChain(all.find((s) => s.id === "w3")!, all);
+    expect(chain.revisions.map((s) => s.id)).toEqual(["p1", "w2", "w3"]);
+  });
+
+  it("a numbered revision renamed outright links by the files it changes, within weeks, same author only", async () => {
+    const renamed: MailSpec = { id: "x2", subject: "[PATCH v2] dma-buf: add and release the import gate", day: 9, changes: gate("bool gate;") };
+    const all = groupOf([...V1, renamed, { id: "y2", subject: "[PATCH v2] dma-buf: unrelated", from: PRIYA, day: 9, changes: gate("int other;") }]);
+    const link = revisionChain(all.find((s) => s.id === "x2")!, all).links[0];
+    expect(link).toMatchObject({ how: "files", previous: { id: "p1" } });
+    expect(revisionChain(all.find((s) => s.id === "y2")!, all).revisions.map((s) => s.id)).toEqual(["y2"]);
+    const late = groupOf([...V1, { ...renamed, day: 200 }]);
+    expect(revisionChain(late.find((s) => s.id === "x2")!, late).revisions.map((s) => s.id)).toEqual(["x2"]);
   });
 });
 
