@@ -310,6 +310,8 @@ export function renderFeedback(score: FeedbackScore): string {
     for (const { label: l, item } of bad) {
       const got = item ? `${item.verdict} (item ${item.id}, ${item.kind})` : "no item";
       out.push(`    <${l.source}> ${l.series} ${l.id} v${l.version}->v${l.toVersion} patch ${l.patch}: ${l.verdict} -> ${got}; asked: ${l.asked}`);
+      const why = item?.evidence[0];
+      if (why) out.push(`      tracker: ${why.length > 200 ? `${why.slice(0, 197)}...` : why}`);
     }
   }
   return `${out.join("\n")}\n`;
