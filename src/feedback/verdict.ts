@@ -322,9 +322,14 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
 /** Whether the new lines of the quoted region bring in words of the point that the old lines lacked. */
 function actedOn(item: Item, anchor: AnchorState): boolean {
   if (anchor.kind !== "changed" || !anchor.added) return false;
-  const was = new Set([...contentWords((anchor.removed ?? []).join("\n")), ...identifiers((anchor.removed ?? []).join("\n"))]);
-  const point = new Set([...contentWords(item.body), ...identifiers(item.body)]);
-  const now = [...contentWords(anchor.added.join("\n")), ...identifiers(anchor.added.join("\n"))];
+  // Identifiers also count by their parts: "take the lock" is done by a new gate_lock.
+  const words = (text: string) => {
+    const ids = [...identifiers(text)];
+    return new Set([...contentWords(text), ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
+  };
+  const was = words((anchor.removed ?? []).join("\n"));
+  const point = words(item.body);
+  const now = [...words(anchor.added.join("\n"))];
   return now.some((w) => !was.has(w) && point.has(w));
 }
 

@@ -147,3 +147,72 @@ describe("the changelog and the author's replies", () => {
     expect(classifyAnswer(text)).toBe(kind);
   });
 });
+
+/** A patch whose one hunk adds `lines` to `path`: room for a region around a quote. */
+function patchWith(id: string, subject: string, day: number, path: string, lines: readonly string[]): MailSpec {
+  const diff = [
+    `diff --git a/${path} b/${path}`,
+    "index 1111111..2222222 100644",
+    `--- a/${path}`,
+    `+++ b/${path}`,
+    `@@ -1,2 +1,${lines.length + 2} @@`,
+    " #include <linux/dma-buf.h>",
+    ...lines.map((l) => `+${l}`),
+    " ",
+  ].join("\n");
+  return { id, subject, day, body: `Change it.\n\nSigned-off-by: Jane Dev <jane.dev@example.org>\n---\n${diff}\n` };
+}
+
+describe("what a reply says, and where it points", () => {
+  const reviewerReply = (id: string, body: string): MailSpec => ({ id, subject: "Re: [PATCH] dma-buf: gate the import", parent: "p1", from: PRIYA, day: 1, body });
+  const itemsOf = async (r: MailSpec) => (await trackLatest([V1[0]!, r, { id: "p2", subject: "[PATCH v2] dma-buf: gate the import", day: 5, changes: [{ path: CORE, line: "int gate;" }] }], "p2")).items;
+
+  it("a question signed on its last line is still a question", async () => {
+    const items = await itemsOf(reviewerReply("q", `Quoting Jane Dev (2026-11-02 10:00:00)\n${quoted("int gate;")}\n\nIf nobody reads the gate, why is it set at all?\n-Priya\n`));
+    expect(items.map((i) => `${i.kind}: ${i.text}`)).toEqual(["question: If nobody reads the gate, why is it set at all?"]);
+  });
+
+  it("a build robot's error report is a request", async () => {
+    const robot = "Hi Jane,\n\nThank you for the patch! Yet something to improve:\n\ndrivers/dma-buf/dma-buf.c:2:5: error: unknown type name 'gate_t'\n";
+    const items = await itemsOf(reviewerReply("bot", robot));
+    expect(items.map((i) => i.kind)).toEqual(["change requested"]);
+  });
+});
+
+describe("judging on the quoted region", () => {
+  const HELPER = "drivers/dma-buf/dma-buf-helper.c";
+  const v1 = patchWith("h1", "[PATCH] dma-buf: gate helper", 0, CORE, ["static int gate;", "", "static void open_gate(void)", "{", "\tgate = 1;", "}"]);
+  const ask = (body: string): MailSpec => ({ id: "hr", subject: "Re: [PATCH] dma-buf: gate helper", parent: "h1", from: PRIYA, day: 1, body });
+
+  it("a change a few lines from the quote, bringing what was asked, addresses the point", async () => {
+    const q = "> +static void open_gate(void)\n\nPlease take the gate lock here.\n";
+    const v2 = patchWith("h2", "[PATCH v2] dma-buf: gate helper", 4, CORE, ["static int gate;", "", "static void open_gate(void)", "{", "\tguard(mutex)(&gate_lock);", "\tgate = 1;", "}"]);
+    const t = await trackLatest([v1, ask(q), v2], "h2");
+    expect(t.items.map((i) => `${i.verdict}: ${i.evidence[0]}`)).toEqual([
+      'addressed: interdiff v1 1/1 → v2 1/1: the quoted lines stay, the code around them in open_gate() changed: v2 "+ guard(mutex)(&gate_lock);"',
+    ]);
+  });
+
+  it("code moved to another file is followed there, not called gone", async () => {
+    const q = "> +\tgate = 1;\n\nPlease move the gate handling into a helper file.\n";
+    const v2 = patchWith("h2", "[PATCH v2] dma-buf: gate helper", 4, HELPER, ["static int gate;", "", "static void open_gate(void)", "{", "\tgate = 1;", "}"]);
+    const t = await trackLatest([v1, ask(q), v2], "h2");
+    expect(t.items[0]!.verdict).not.toBe("obsolete");
+    expect(t.items[0]!.evidence[0]).toContain(`now at ${HELPER}`);
+  });
+
+  it("a patch dropped after the reviewer called it unused is addressed; dropped unasked it is obsolete", async () => {
+    const c1: MailSpec = { id: "k0", subject: "[PATCH 0/2] dma-buf: gates" };
+    const a1: MailSpec = { id: "k1", subject: "[PATCH 1/2] dma-buf: gate", parent: "k0", changes: [{ path: CORE, line: "int gate;" }] };
+    const b1: MailSpec = { id: "k2", subject: "[PATCH 2/2] dma-buf: gate helper", parent: "k0", changes: [{ path: HELPER, line: "int helper;" }] };
+    const said = (body: string): MailSpec => ({ id: "kr", subject: "Re: [PATCH 2/2] dma-buf: gate helper", parent: "k2", from: PRIYA, day: 1, body: `${quoted("int helper;")}\n\n${body}\n` });
+    const v2: MailSpec[] = [
+      { id: "m0", subject: "[PATCH v2 0/1] dma-buf: gates", day: 4 },
+      { id: "m1", subject: "[PATCH v2 1/1] dma-buf: gate", parent: "m0", day: 4, changes: [{ path: CORE, line: "int gate;" }] },
+    ];
+    const unused = await trackLatest([c1, a1, b1, said("This helper is unused, please drop it."), ...v2], "m0");
+    expect(unused.items.map((i) => i.verdict)).toEqual(["addressed"]);
+    const other = await trackLatest([c1, a1, b1, said("Please rename the helper to gate_helper."), ...v2], "m0");
+    expect(other.items.map((i) => i.verdict)).toEqual(["obsolete"]);
+  });
+});
