@@ -39,6 +39,8 @@ export interface FeedbackLabel {
   /** Message-ID of the message showing the outcome, and where to look in it. */
   readonly evidence: string;
   readonly pointer: string;
+  /** Archive commits of the source reply and of the evidence, when they are on the list. */
+  readonly commits: readonly string[];
 }
 
 /** The Message-IDs that make one labelled revision (also those only known from replies). */
@@ -48,6 +50,7 @@ export interface LabelledRevision {
   readonly ids: readonly string[];
   /** Whether any of its messages is in the archive. */
   readonly inArchive: boolean;
+  readonly commits: readonly string[];
 }
 
 export interface FeedbackSet {
@@ -92,18 +95,18 @@ function readRevisions(file: string, series: string, d: Doc): LabelledRevision[]
   return list(file, d, "revisions").map((r, i) => {
     const at = `revisions[${i}]`;
     const ids: string[] = [];
-    let inArchive = false;
+    const commits: string[] = [];
     for (const key of ["cover_message_id", "cover_absent_message_id"]) {
       if (typeof r[key] === "string") ids.push(bare(r[key] as string));
     }
-    if (typeof r["cover_commit"] === "string") inArchive = true;
+    if (typeof r["cover_commit"] === "string") commits.push(r["cover_commit"]);
     const patches = r["patches"] === undefined ? [] : list(file, r, "patches");
     for (const p of patches) {
       const id = p["message_id"] ?? p["absent_message_id"];
       if (typeof id === "string") ids.push(bare(id));
-      if (typeof p["commit"] === "string") inArchive = true;
+      if (typeof p["commit"] === "string") commits.push(p["commit"]);
     }
-    return { series, version: int(file, r, "version", at), ids, inArchive };
+    return { series, version: int(file, r, "version", at), ids, inArchive: commits.length > 0, commits };
   });
 }
 
@@ -113,6 +116,9 @@ function readLabels(file: string, series: string, d: Doc): FeedbackLabel[] {
     const outcome = doc(file, f, "outcome", at);
     const verdict = outcome["verdict"];
     if (!LABEL_VERDICTS.includes(verdict as LabelVerdict)) fail(file, `${at}.outcome.verdict`, LABEL_VERDICTS.join(" | "), verdict);
+    const source = doc(file, f, "source", at);
+    const evidence = doc(file, outcome, "evidence", `${at}.outcome`);
+    const commits = [source["commit"], evidence["commit"]].filter((c): c is string => typeof c === "string");
     const a = f["anchor"];
     const anchor =
       a === undefined
@@ -124,14 +130,15 @@ function readLabels(file: string, series: string, d: Doc): FeedbackLabel[] {
       version: int(file, f, "version", at),
       patch: int(file, f, "patch", at),
       reviewer: str(file, f, "reviewer", at),
-      source: bare(str(file, doc(file, f, "source", at), "message_id", `${at}.source`)),
+      source: bare(str(file, source, "message_id", `${at}.source`)),
       asked: str(file, f, "asked", at),
       anchor,
       toSeries: typeof outcome["to_series"] === "string" ? (outcome["to_series"] as string) : series,
       toVersion: int(file, outcome, "to_version", `${at}.outcome`),
       verdict: verdict as LabelVerdict,
-      evidence: bare(str(file, doc(file, outcome, "evidence", `${at}.outcome`), "message_id", `${at}.outcome.evidence`)),
+      evidence: bare(str(file, evidence, "message_id", `${at}.outcome.evidence`)),
       pointer: str(file, outcome, "pointer", `${at}.outcome`),
+      commits,
     };
   });
 }
@@ -156,6 +163,18 @@ export function readFeedbackSet(dir: string): FeedbackSet {
     }
   }
   return { labels, revisions };
+}
+
+/** The labels and revisions of some series only (and of the series they continue into). */
+export function subset(set: FeedbackSet, ids: readonly string[]): FeedbackSet {
+  const labels = set.labels.filter((l) => ids.includes(l.series));
+  const keep = new Set([...ids, ...labels.map((l) => l.toSeries)]);
+  return { labels, revisions: set.revisions.filter((r) => keep.has(r.series)) };
+}
+
+/** Every archive commit a set names: its revisions' messages, the replies and the evidence. */
+export function commitsOf(set: FeedbackSet): string[] {
+  return [...new Set([...set.revisions.flatMap((r) => r.commits), ...set.labels.flatMap((l) => l.commits)])];
 }
 
 /** One step v(N) -> v(N+1) as the tracker saw it. */
@@ -226,8 +245,12 @@ function matchLabels(labels: readonly FeedbackLabel[], items: readonly JudgedIte
 }
 
 /** Parse every message of the archive and group it, as `track` does for a whole public-inbox. */
-export async function groupArchive(archive: Archive): Promise<readonly Series[]> {
-  const commits = archive.list();
+export function groupArchive(archive: Archive): Promise<readonly Series[]> {
+  return groupCommits(archive, archive.list());
+}
+
+/** Parse the messages of `commits` and group them into series. */
+export async function groupCommits(archive: Archive, commits: readonly string[]): Promise<readonly Series[]> {
   const bytes = await archive.read(commits);
   const messages: Message[] = [];
   for (const c of commits) {
