@@ -236,7 +236,8 @@ function matchLabels(labels: readonly FeedbackLabel[], items: readonly JudgedIte
   return labels.map((label) => {
     const from = items.filter((i) => i.source === label.source || i.restatedIn.some((r) => r.source === label.source));
     const asked = contentWords(`${label.asked} ${label.anchor?.function ?? ""}`);
-    const score = (i: JudgedItem) => overlap(asked, contentWords(`${i.body} ${i.anchor.function ?? ""} ${i.anchor.quoted.join(" ")}`));
+    const sameFile = (i: JudgedItem) => (label.anchor && i.anchor.file === label.anchor.file ? 3 : 0);
+    const score = (i: JudgedItem) => sameFile(i) + overlap(asked, contentWords(`${i.body} ${i.anchor.function ?? ""} ${i.anchor.quoted.join(" ")}`));
     const ranked = [...from].sort((a, b) => Number(used.has(a)) - Number(used.has(b)) || score(b) - score(a));
     const item = ranked[0];
     if (item) used.add(item);
@@ -308,6 +309,8 @@ export function renderFeedback(score: FeedbackScore): string {
   const series = new Set(labels.map((l) => l.label.series));
   const found = labels.filter((l) => l.item);
   const agree = labels.filter((l) => l.item?.verdict === l.label.verdict);
+  const anchored = found.filter((l) => l.label.anchor);
+  const anchorRight = anchored.filter(({ label, item }) => item!.anchor.file === label.anchor!.file && (label.anchor!.function === undefined || item!.anchor.function === label.anchor!.function));
   const linked = steps.filter((s) => s.from.inArchive);
   const right = linked.filter((s) => s.linkError === undefined);
   const out: string[] = [];
@@ -315,6 +318,7 @@ export function renderFeedback(score: FeedbackScore): string {
   out.push(`  revision links right:  ${right.length}/${linked.length} (${pct(right.length, linked.length)})`);
   out.push(`  item recall:           ${found.length}/${labels.length} (${pct(found.length, labels.length)})`);
   out.push(`  verdict agreement:     ${agree.length}/${labels.length} (${pct(agree.length, labels.length)}; ${pct(agree.length, found.length)} of the items found)`);
+  out.push(`  anchors right:         ${anchorRight.length}/${anchored.length} of the found items whose label names the quoted file (${labels.filter((l) => l.label.anchor).length} labels do)`);
   const columns: (Verdict | "no item")[] = ["addressed", "not addressed", "answered", "obsolete", "unclear", "no item"];
   out.push("  confusion (rows: label, columns: tracker):");
   out.push(`    ${"".padEnd(14)}${columns.map((c) => c.padStart(14)).join("")}`);
