@@ -4,7 +4,7 @@ import type { Message, Person } from "../patch/message.js";
 import { effectiveRevision, latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
 import { ReviewCache } from "../review/review-cache.js";
-import { reviewSeries, type ModelContext } from "../review/review-series.js";
+import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
 import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
 import { extractItems, type Item } from "./items.js";
@@ -100,14 +100,33 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore);
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
     read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
-    const pairing = pairPatches(older, current);
-    const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
-    const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
-    const entries = changelog.filter((e) => e.revision > effectiveRevision(older) && e.revision <= effectiveRevision(current));
-    const matched = matchChangelog(entries, raw, { counterpart, dropped });
     const answers = findAnswers(raw, replies, authors);
-    const judging = { older: review(older), newer, pairing, changelog: matched, answers };
-    for (const item of raw) items.push(judgeItem(item, judging));
+    const against = (target: Series, targetReview: SeriesReview): JudgedItem[] => {
+      const pairing = pairPatches(older, target);
+      const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
+      const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
+      const entries = changelog.filter((e) => e.revision > effectiveRevision(older) && e.revision <= effectiveRevision(target));
+      const matched = matchChangelog(entries, raw, { counterpart, dropped });
+      const judging = { older: review(older), newer: targetReview, pairing, changelog: matched, answers };
+      return raw.map((item) => judgeItem(item, judging));
+    };
+    const final = against(current, newer);
+    // The revisions between the one the point was raised on and the latest, one per place (a
+    // RESEND shares its original's): the point's history, step by step.
+    const from = place.get(older) ?? 0;
+    const between = revisions.filter((s, i) => {
+      const k = place.get(s) ?? 0;
+      return k > from && k < last && revisions.findIndex((x) => place.get(x) === k) === i;
+    });
+    const steps = between.map((s) => ({ revision: effectiveRevision(s), judged: against(s, review(s)) }));
+    for (const [n, item] of final.entries()) {
+      if (steps.length === 0) {
+        items.push(item);
+        continue;
+      }
+      const history = [...steps.map((st) => ({ revision: st.revision, verdict: st.judged[n]!.verdict })), { revision: effectiveRevision(current), verdict: item.verdict }];
+      items.push({ ...item, history });
+    }
   }
   const pending = revisions.filter((s) => place.get(s) === last).flatMap((s) => allReplies([s])).filter(reviewer).length;
   return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, pending, changelog } };

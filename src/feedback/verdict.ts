@@ -15,8 +15,16 @@ export type Verdict = "addressed" | "not addressed" | "answered" | "obsolete" | 
 
 export const VERDICTS: readonly Verdict[] = ["addressed", "not addressed", "answered", "obsolete", "unclear"];
 
+/** A point's verdict against one later revision. */
+export interface StepVerdict {
+  readonly revision: number;
+  readonly verdict: Verdict;
+}
+
 export interface JudgedItem extends Item {
   readonly verdict: Verdict;
+  /** Verdicts against each later revision, oldest first, when more than one followed. */
+  readonly history?: readonly StepVerdict[];
   /** Interdiff lines, changelog sentences, replies, model results: why the verdict. */
   readonly evidence: readonly string[];
 }

@@ -216,3 +216,19 @@ describe("judging on the quoted region", () => {
     expect(other.items.map((i) => i.verdict)).toEqual(["obsolete"]);
   });
 });
+
+describe("each step", () => {
+  it("a point raised on v1 has a verdict against v2 and against v3", async () => {
+    const t = await trackLatest(
+      [
+        ...V1,
+        { id: "s2", subject: "[PATCH v2] dma-buf: gate the import", day: 4, changes: [{ path: CORE, line: "int gate;" }] },
+        { id: "s3", subject: "[PATCH v3] dma-buf: gate the import", day: 8, changes: [{ path: CORE, line: "bool gate;" }], notes: "v3: the gate is a bool (Priya)" },
+      ],
+      "s3",
+    );
+    expect(t.items.map((i) => ({ id: i.id, verdict: i.verdict, history: i.history }))).toEqual([
+      { id: "1.1", verdict: "addressed", history: [{ revision: 2, verdict: "not addressed" }, { revision: 3, verdict: "addressed" }] },
+    ]);
+  });
+});
