@@ -14,8 +14,7 @@ import { contentWords, overlap } from "../src/feedback/words.js";
 import { loadOne } from "../src/ingest/mbox/messages.js";
 import type { Message } from "../src/patch/message.js";
 import { groupSeries, type Series } from "../src/patch/series.js";
-import { fileURLToPath } from "node:url";
-import { findArchiveBundle, openArchive, projectRoot, type Archive } from "./archive.js";
+import type { Archive } from "./archive.js";
 import type { Pipeline } from "./eval.js";
 
 export type LabelVerdict = "addressed" | "not addressed" | "answered" | "obsolete";
@@ -349,31 +348,4 @@ export async function feedbackSection(devsetDir: string, archive: Archive, pipel
   const set = readFeedbackSet(devsetDir);
   const all = await groupArchive(archive);
   return renderFeedback(scoreFeedback(set, all, pipeline));
-}
-
-/** `node dist/eval/feedback.js [BUNDLE]`: this section alone, without the warnings' review. */
-async function main(argv: readonly string[]): Promise<number> {
-  const bundle = argv[0] ?? findArchiveBundle();
-  if (!bundle) {
-    process.stderr.write("eval: no archive: ../shared/archives/linaro-mm-sig-2019-2022.bundle not found\n");
-    return 2;
-  }
-  const { loadPipeline } = await import("./eval.js");
-  const archive = openArchive(bundle);
-  try {
-    process.stdout.write(await feedbackSection(join(projectRoot(), "eval", "devset"), archive, await loadPipeline()));
-  } finally {
-    await archive.close();
-  }
-  return 0;
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`eval: ${err.message}\n`);
-      process.exit(2);
-    },
-  );
 }
