@@ -148,6 +148,13 @@ describe("tracking variants of the thread", async () => {
     expect(t.items.map((i) => i.verdict)).toEqual(["not addressed", "addressed", "unclear", "not addressed", "addressed", "obsolete", "addressed", "not addressed", "unclear"]);
   });
 
+  it("a v1 whose text carries v2's changelog (a forge keeps one description for every push) still has its changelog read", async () => {
+    const edit = (s: string) => editAfter(s, `Message-ID: <${V1_COVER}>`, "roles of exporter and importer.\n", "roles of exporter and importer.\n\nChanges in v2:\n- Reworded the kernel-doc (Priya)\n");
+    const t = tracked(trackAll(await seriesOf(edit), deps));
+    expect(byId(t, "1.7").evidence).toContain('changelog v2, cover letter: "Dropped the videobuf2 patch: vb2 devices and CPU-written buffers need a different answer (Tomas, Hana)"');
+    expect(byId(t, "1.2").evidence.filter((e) => e.startsWith("changelog v2"))).not.toEqual([]);
+  });
+
   it("a changelog that claims the per-attachment point while the code still asks the device is unclear", async () => {
     const t = tracked(
       trackAll(await seriesOf((s) => editAfter(s, `Message-ID: <${V2_COVER}>`, "- Reworded the kernel-doc", "- Decide per attachment whether a device may attach (Priya)\n- Reworded the kernel-doc")), deps),
