@@ -33,6 +33,8 @@ export function findArchiveBundle(root = ROOT): string | undefined {
 export interface Archive {
   /** The raw bytes of each commit's message; a commit without one is left out of the map. */
   read(commits: readonly string[]): Promise<Map<string, Buffer>>;
+  /** Every message commit of the archive, oldest first. */
+  list(): string[];
   close(): Promise<void>;
 }
 
@@ -57,6 +59,10 @@ export function openArchive(bundle: string): Archive {
         i++;
       }
       return out;
+    },
+    list() {
+      const out = execFileSync("git", ["--git-dir", gitDir, "rev-list", "--reverse", "--all"], { env: gitEnv(), maxBuffer: 64 << 20 });
+      return out.toString("utf8").split("\n").filter((c) => c !== "");
     },
     async close() {
       await cat.close();

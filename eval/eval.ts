@@ -24,6 +24,7 @@ import type { Skip } from "../src/review/review.js";
 import { reviewSeries, type ModelContext, type SeriesReview } from "../src/review/review-series.js";
 import { findArchiveBundle, openArchive, projectRoot, type Archive } from "./archive.js";
 import { readDevset, type LabelledMessage, type LabelledSeries } from "./devset.js";
+import { feedbackSection } from "./feedback.js";
 import { renderReport, type RunFacts } from "./report.js";
 import { score, type PlacedFinding } from "./score.js";
 
@@ -117,6 +118,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const pipeline = await loadPipeline(values.rules);
   const archive = openArchive(bundle);
   const outcomes: SeriesOutcome[] = [];
+  let feedback = "";
   const started = performance.now();
   // Progress on a terminal only: a redirected stderr keeps one closing line.
   const tty = process.stderr.isTTY === true;
@@ -127,6 +129,7 @@ async function main(argv: readonly string[]): Promise<number> {
     }
     const seconds = ((performance.now() - started) / 1000).toFixed(1);
     process.stderr.write(`${tty ? "\r" : ""}eval: ${devset.length} labelled series reviewed in ${seconds} s`.padEnd(tty ? 72 : 0) + "\n");
+    feedback = await feedbackSection(values.devset ?? join(projectRoot(), "eval", "devset"), archive, pipeline);
   } finally {
     await archive.close();
   }
@@ -150,7 +153,7 @@ async function main(argv: readonly string[]): Promise<number> {
     ]),
     seriesReviewed: outcomes.reduce((n, o) => n + o.reviews.length, 0),
   };
-  process.stdout.write(renderReport(facts, score(devset, outcomes.flatMap(placeFindings))));
+  process.stdout.write(renderReport(facts, score(devset, outcomes.flatMap(placeFindings))) + `\n${feedback}`);
   return 0;
 }
 

@@ -18,18 +18,27 @@ export interface Answer {
   readonly text: string;
 }
 
-const DISAGREE = /\b(but|however|because|since|keeping|keep (it|this|the)|won'?t|will not|rather|intentional|on purpose|by design|not going to|disagree|prefer)\b/i;
+/** Words that keep the code as it is, with a why. */
+const KEEP = /\b(because|keeping|keep (it|this|the|that)|won'?t|will not|intentional(ly)?|on purpose|by design|not going to|disagree|prefer|(is|are) (needed|required|correct|fine|intended)|(do|does)n'?t (need|matter|apply)|no need)\b/i;
+const WEAK_REASON = /\b(but|however|since|rather|the reason)\b/i;
 const PROMISE =
-  /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of))/i;
-const THANKS = /^\s*(thanks|thank you|thx)\b[^.?!]*[.!]?\s*$/i;
+  /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document|send|remove|respin|split)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of)|sure\b|ok(ay)?\b|yes\b|right\b|indeed\b|oops|my bad|fixed|done|noted)/i;
+/** "give me a few days to rebase", "later this week": time asked for, nothing answered. */
+const DELAY = /\b(few (days|weeks)|next (week|version|revision|spin)|later (this|next)|when I get|once I|after (the|my) (rebase|vacation|holidays?)|need (some )?time|haven'?t had time)\b/i;
+const THANKS = /^\s*(thanks|thank you|thx|cheers)( (a lot|again|for (the|your) [\w\s-]{1,40}))?\s*[,.!]*\s*$/i;
 
+/**
+ * A reason explains why the code stays; "thanks", "will fix", "good point" and "give me a few
+ * days" explain nothing: the first is nothing, the others are promises the next revision checks.
+ */
 export function classifyAnswer(text: string): Answer["kind"] | undefined {
-  const ss = sentences(text);
-  if (ss.length === 0 || ss.every((s) => THANKS.test(s))) return undefined;
-  if (DISAGREE.test(text)) return "reason";
-  if (PROMISE.test(text)) return "promise";
+  const ss = sentences(text).filter((s) => !THANKS.test(s));
+  if (ss.length === 0) return undefined;
+  const words = text.split(/\s+/).length;
+  if (KEEP.test(text)) return "reason";
+  if (PROMISE.test(text) || DELAY.test(text)) return words >= 25 && WEAK_REASON.test(text) ? "reason" : "promise";
   if (ss.every((s) => s.endsWith("?"))) return "question";
-  return text.split(/\s+/).length >= 8 ? "reason" : undefined;
+  return words >= 12 ? "reason" : undefined;
 }
 
 function parents(m: Message): string[] {

@@ -1,4 +1,5 @@
 import type { Message } from "../patch/message.js";
+import { effectiveRevision } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
 import { concernOf } from "./concerns.js";
 import type { Item } from "./items.js";
@@ -102,9 +103,10 @@ function entriesOf(m: Message, text: string, revision: number, patch: number, to
 /** Every changelog entry a revision carries: its cover letter, then the notes of each patch. */
 export function readChangelog(series: Series): ChangelogEntry[] {
   const out: ChangelogEntry[] = [];
-  if (series.cover) out.push(...entriesOf(series.cover, series.cover.commitMessage, series.revision, 0, series.total));
+  const revision = effectiveRevision(series);
+  if (series.cover) out.push(...entriesOf(series.cover, series.cover.commitMessage, revision, 0, series.total));
   series.slots.forEach((m, i) => {
-    if (m) out.push(...entriesOf(m, m.notes, series.revision, i + 1, series.total));
+    if (m) out.push(...entriesOf(m, m.notes, revision, i + 1, series.total));
   });
   return out;
 }

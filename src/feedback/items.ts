@@ -54,7 +54,8 @@ const ACK_KEYS = new Set(["reviewed-by", "acked-by", "tested-by"]);
 
 const OBJECTION = [/\bNAC?K(ed)?\b/, /\bnacked-by\b/i, /\bregress(ion|ions|es|ed)?\b/i, /\b(can(no|')t|cannot) (take|accept|merge)\b/i, /\bnot acceptable\b/i, /\bI object\b/i, /\bbreaks? (userspace|user space|existing)\b/i];
 const SUGGESTION = [/\bnit\b/i, /\bhow about\b/i, /\bwhat about\b/i, /\bmaybe\b/i, /\bperhaps\b/i, /\bconsider\b/i, /\bI'?d suggest\b|\bsuggestion\b/i, /\byou (could|might)\b/i, /\bmight be (better|nicer|simpler)\b/i, /\balternatively\b/i];
-const REQUEST = [/\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
+// A build robot's report ("Yet something to improve", "error: ...") asks for a fix like a reviewer.
+const REQUEST = [/\byet something to improve\b/i, /\b(build|compile) (error|warning|failure)s?\b/i, /^\s*[\w/.-]+\.[ch]:\d+(:\d+)?: (error|warning):/m, /\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
 const ACKISH = [/\blooks good\b/i, /\blgtm\b/i, /\bmakes sense\b/i, /\bfine (with|by) me\b/i, /\bno objection\b/i];
 const QUESTION_START = /^(why|what|how|which|where|when|who|is|are|does|do|did|was|were|has|have|isn'?t|doesn'?t|aren'?t|shouldn'?t)\b/i;
 

@@ -22,7 +22,9 @@ export type ReplyBlock = QuoteBlock | OwnBlock;
 
 // "On ..., X wrote:", "Am ... schrieb X:", "Le ... a écrit :", or any line ending in ':' that
 // carries a time or an address right before the quote.
-const ATTRIBUTION = /(wrote|writes|a écrit|escribió|scrisse|napisał|kirjoitti|skrev)\s*:?\s*$|\bschrieb\b.*:\s*$|(\d\d?:\d\d|<[^>]+@[^>]+>).*:\s*$/i;
+// Also the "Quoting X (2021-01-13 14:06:04)" some mail clients write.
+const ATTRIBUTION =
+  /(wrote|writes|a écrit|escribió|scrisse|napisał|kirjoitti|skrev)\s*:?\s*$|\bschrieb\b.*:\s*$|(\d\d?:\d\d|<[^>]+@[^>]+>).*:\s*$|^quoting .+\(\d{4}-\d\d-\d\d[^)]*\)\s*$/i;
 const GREETING = /^(hi|hello|hey|dear|hallo|bonjour|hej|moin)\b[^.?!]{0,40}[,!]?\s*$/i;
 const CLOSING = /^(thanks|thank you|thx|regards|best regards|kind regards|best|cheers|br|greetings|ciao|looking forward\b.*|happy v\d.*)[,.!]?\s*$/i;
 const QUOTED = /^\s*>/;
@@ -35,9 +37,9 @@ function unquote(line: string): string {
   return line.replace(/^(\s*> ?)+/, "");
 }
 
-/** A line that is a name and nothing else: "Mei", "Alex Moreau", "-Daniel". */
-function isNameLine(line: string): boolean {
-  const t = line.trim().replace(/^[-~]\s*/, "");
+/** A line that is a name and nothing else: "Mei", "Alex Moreau", "-Daniel"; after a closing also "Christian.". */
+function isNameLine(line: string, afterClosing = false): boolean {
+  const t = line.trim().replace(/^[-~]\s*/, "").replace(afterClosing ? /\.$/ : /$^/, "");
   if (/[.?!:;]$/.test(t) || /^(NAC?K|ACK|LGTM)\b/i.test(t)) return false;
   return t !== "" && t.split(/\s+/).length <= 3 && /^[A-Z\u00C0-\u017F][\w\u00C0-\u017F.'-]*(\s+[A-Z\u00C0-\u017F][\w\u00C0-\u017F.'-]*)*$/.test(t);
 }
@@ -103,14 +105,30 @@ export function segmentReply(body: string): ReplyBlock[] {
     for (;;) {
       const p = paras[paras.length - 1];
       if (!p) break;
-      const closing = p.length <= 3 && (CLOSING.test(p[0]!.trim()) && p.slice(1).every(isNameLine));
+      const closing = p.length <= 3 && CLOSING.test(p[0]!.trim()) && p.slice(1).every((l) => isNameLine(l, true));
       const nameOnly = p.length === 1 && isNameLine(p[0]!) && paras.length > 1;
-      if (!closing && !nameOnly) break;
-      paras = paras.slice(0, -1);
+      if (closing || nameOnly) {
+        paras = paras.slice(0, -1);
+        continue;
+      }
+      // The sign-off written on the last lines of the last paragraph: "...?\n-Chris", "Regards,\nChristian.".
+      const tail = signOffAt(p);
+      if (tail === p.length) break;
+      paras = [...paras.slice(0, -1), p.slice(0, tail)];
+      break;
     }
     replace(blocks, last, paras);
   }
   return blocks.filter((b) => b.kind === "quote" || b.paragraphs.length > 0);
+}
+
+/** Where a sign-off starts among the last lines of a paragraph, or its length when there is none. */
+function signOffAt(p: readonly string[]): number {
+  const n = p.length;
+  if (n < 2) return n;
+  if (/^\s*[-~]\s*\S/.test(p[n - 1]!) && isNameLine(p[n - 1]!)) return n - 1;
+  if (n >= 3 && CLOSING.test(p[n - 2]!.trim()) && isNameLine(p[n - 1]!, true)) return n - 2;
+  return n;
 }
 
 function replace(blocks: ReplyBlock[], block: OwnBlock, paras: readonly (readonly string[])[]): void {

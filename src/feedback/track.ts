@@ -1,10 +1,10 @@
 import type { Rule } from "../analysis/rules/match.js";
 import type { CParser } from "../patch/c-source.js";
 import type { Message, Person } from "../patch/message.js";
-import { latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
+import { effectiveRevision, latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
 import { ReviewCache } from "../review/review-cache.js";
-import { reviewSeries, type ModelContext } from "../review/review-series.js";
+import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
 import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
 import { extractItems, type Item } from "./items.js";
@@ -86,23 +86,52 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   const items: JudgedItem[] = [];
   let restatements = 0;
   let read = 0;
+  // Revisions by their place in the chain: subject numbers repeat or are missing on real lists.
+  const place = new Map<Series, number>([[revisions[0]!, 0]]);
+  links.forEach((l) => place.set(l.series, (place.get(l.previous) ?? 0) + (l.resend ? 0 : 1)));
+  const last = place.get(current) ?? 0;
   const byRevision = new Map<number, Series[]>();
-  for (const s of revisions) if (s.revision < current.revision) byRevision.set(s.revision, [...(byRevision.get(s.revision) ?? []), s]);
+  for (const s of revisions) {
+    const k = place.get(s) ?? 0;
+    if (k < last) byRevision.set(k, [...(byRevision.get(k) ?? []), s]);
+  }
   for (const threads of byRevision.values()) {
     const older = threads[0]!;
     const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore);
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
     read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
-    const pairing = pairPatches(older, current);
-    const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
-    const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
-    const entries = changelog.filter((e) => e.revision > older.revision && e.revision <= current.revision);
-    const matched = matchChangelog(entries, raw, { counterpart, dropped });
     const answers = findAnswers(raw, replies, authors);
-    const judging = { older: review(older), newer, pairing, changelog: matched, answers };
-    for (const item of raw) items.push(judgeItem(item, judging));
+    const against = (target: Series, targetReview: SeriesReview): JudgedItem[] => {
+      const pairing = pairPatches(older, target);
+      // A forge keeps one description for every push, so an older push can read as the later
+      // revision: when the numbers in the texts do not order the two, the subject (push) numbers do.
+      const [lo, hi] = effectiveRevision(older) < effectiveRevision(target) ? [effectiveRevision(older), effectiveRevision(target)] : [older.revision, target.revision];
+      const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
+      const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
+      const entries = changelog.filter((e) => e.revision > lo && e.revision <= hi);
+      const matched = matchChangelog(entries, raw, { counterpart, dropped });
+      const judging = { older: review(older), newer: targetReview, pairing, changelog: matched, answers };
+      return raw.map((item) => judgeItem(item, judging));
+    };
+    const final = against(current, newer);
+    // The revisions between the one the point was raised on and the latest, one per place (a
+    // RESEND shares its original's): the point's history, step by step.
+    const from = place.get(older) ?? 0;
+    const between = revisions.filter((s, i) => {
+      const k = place.get(s) ?? 0;
+      return k > from && k < last && revisions.findIndex((x) => place.get(x) === k) === i;
+    });
+    const steps = between.map((s) => ({ revision: effectiveRevision(s), judged: against(s, review(s)) }));
+    for (const [n, item] of final.entries()) {
+      if (steps.length === 0) {
+        items.push(item);
+        continue;
+      }
+      const history = [...steps.map((st) => ({ revision: st.revision, verdict: st.judged[n]!.verdict })), { revision: effectiveRevision(current), verdict: item.verdict }];
+      items.push({ ...item, history });
+    }
   }
-  const pending = revisions.filter((s) => s.revision === current.revision).flatMap((s) => allReplies([s])).filter(reviewer).length;
+  const pending = revisions.filter((s) => place.get(s) === last).flatMap((s) => allReplies([s])).filter(reviewer).length;
   return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, pending, changelog } };
 }
 

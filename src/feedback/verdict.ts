@@ -1,3 +1,4 @@
+import type { FileDiff } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
 import type { PatchPairing, PatchRef } from "../patch/revision-link.js";
 import type { SeriesReview } from "../review/review-series.js";
@@ -7,15 +8,23 @@ import type { ChangelogEntry } from "./changelog.js";
 import { concernById } from "./concerns.js";
 import { interdiff, type Interdiff } from "./interdiff.js";
 import type { Item } from "./items.js";
-import { sentences } from "./words.js";
+import { contentWords, identifiers, sentences } from "./words.js";
 
 /** The JSON contract's spellings. */
 export type Verdict = "addressed" | "not addressed" | "answered" | "obsolete" | "unclear";
 
 export const VERDICTS: readonly Verdict[] = ["addressed", "not addressed", "answered", "obsolete", "unclear"];
 
+/** A point's verdict against one later revision. */
+export interface StepVerdict {
+  readonly revision: number;
+  readonly verdict: Verdict;
+}
+
 export interface JudgedItem extends Item {
   readonly verdict: Verdict;
+  /** Verdicts against each later revision, oldest first, when more than one followed. */
+  readonly history?: readonly StepVerdict[];
   /** Interdiff lines, changelog sentences, replies, model results: why the verdict. */
   readonly evidence: readonly string[];
 }
@@ -31,6 +40,9 @@ export interface Judging {
 }
 
 const ws = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/** A point asking for the code to go: when it goes, the point is addressed, not moot. */
+const ASKS_REMOVAL = /\b(unused|dead code|not needed|unnecessary|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
 
 function day(d: Date | undefined): string {
   return d ? d.toISOString().slice(0, 10) : "undated";
@@ -75,7 +87,8 @@ function oldLabel(item: Item): string {
 
 type AnchorState =
   | { readonly kind: "unchanged"; readonly text: string }
-  | { readonly kind: "changed"; readonly text: string }
+  /** `added`/`removed`: the interdiff lines of the quoted region, when the code changed. */
+  | { readonly kind: "changed"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
   | { readonly kind: "gone"; readonly text: string }
   | { readonly kind: "none" };
 
@@ -96,26 +109,45 @@ function anchorState(item: Item, j: Judging): AnchorState {
   }
   if (a.kind !== "code" || !a.file) return { kind: "none" };
   const files = cp.patches.flatMap((p) => p.message.files.map((f) => ({ p, f })));
-  const inFile = files.filter((x) => x.f.path === a.file);
+  let inFile = files.filter((x) => x.f.path === a.file);
   const want = a.quoted.map(ws);
+  const was = oldPatch(item, j);
+  const oldWindow = was ? regionOf(was.files.filter((f) => f.path === a.file), want) : undefined;
+  if (inFile.length === 0) {
+    // The code may have moved to another file or another patch of the revision: follow the quote.
+    const everywhere = j.newer.series.slots.flatMap((m, i) => (m ? m.files.map((f) => ({ p: { message: m, index: i + 1 }, f })) : []));
+    const moved = everywhere.filter((x) => regionOf([x.f], want) !== undefined);
+    if (moved.length === 0) return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
+    inFile = moved;
+  }
   for (const { p, f } of inFile) {
-    for (const h of f.hunks) {
-      const spelled = h.lines.map((l) => ws(`${l.type}${l.text}`));
-      const at = spelled.findIndex((_, i) => want.every((w, k) => spelled[i + k] === w));
-      if (at < 0) continue;
-      const l = h.lines[at]!;
-      const fn = a.function ? ` in ${a.function}${a.function.includes(" ") ? "" : "()"}` : "";
+    const found = regionOf([f], want);
+    if (!found) continue;
+    const fn = a.function ? ` in ${a.function}${a.function.includes(" ") ? "" : "()"}` : "";
+    // "Changed" is judged on the region around the quote, not on the quoted lines alone: a point
+    // quoting one line of a function is about the lines around it too.
+    const before = new Set(oldWindow?.window ?? []);
+    const after = new Set(found.window);
+    const added = found.window.filter((l) => !before.has(l));
+    const removed = (oldWindow?.window ?? []).filter((l) => !after.has(l));
+    if (oldWindow && (added.length > 0 || removed.length > 0)) {
+      const what = [...added, ...removed].every((l) => COMMENT_TEXT.test(l.slice(1))) ? "the comments around them" : "the code around them";
+      const code = (ls: string[]) => ls.find((l) => !COMMENT_TEXT.test(l.slice(1))) ?? ls[0];
+      const [r0, a0] = [code(removed), code(added)];
+      const show = [r0 ? `v${item.version} "${r0}"` : undefined, a0 ? `v${j.newer.series.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
       return {
-        kind: "unchanged",
-        text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${l.newLine ?? l.oldLine}${fn}`,
+        kind: "changed",
+        text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines stay, ${what}${fn} changed: ${show}`,
+        added: added.map((l) => l.slice(1)),
+        removed: removed.map((l) => l.slice(1)),
       };
     }
-  }
-  if (inFile.length === 0) {
-    return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
+    return {
+      kind: "unchanged",
+      text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${found.line}${fn}`,
+    };
   }
   // What replaced them: interdiff lines of the same file and function or struct.
-  const was = oldPatch(item, j);
   const d = interdiff(was?.files.filter((f) => f.path === a.file) ?? [], inFile.map((x) => x.f));
   const near = (side: "old" | "new") => {
     const lines = d.lines.filter((l) => l.side === side);
@@ -129,7 +161,31 @@ function anchorState(item: Item, j: Judging): AnchorState {
   return {
     kind: "changed",
     text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${show ? `: ${show}` : ""}`,
+    added: near("new").map((l) => l.text.slice(1)),
+    removed: near("old").map((l) => l.text.slice(1)),
   };
+}
+
+const COMMENT_TEXT = /^\s*(\/\*|\*|\/\/)/;
+
+/** Lines of a patch either side of a quote: how far a point reaches beyond what it quoted. */
+const REGION_LINES = 8;
+
+/** Where `want` (quoted patch lines) sits in `files`, with the changed lines around it. */
+function regionOf(files: readonly FileDiff[], want: readonly string[]): { line: number | undefined; window: string[] } | undefined {
+  for (const f of files) {
+    for (const h of f.hunks) {
+      const spelled = h.lines.map((l) => ws(`${l.type}${l.text}`));
+      const at = spelled.findIndex((_, i) => want.every((w, k) => spelled[i + k] === w));
+      if (at < 0) continue;
+      const l = h.lines[at]!;
+      const lo = Math.max(0, at - REGION_LINES);
+      const hi = Math.min(spelled.length, at + want.length + REGION_LINES);
+      const window = spelled.slice(lo, hi).filter((x) => /^[+-]/.test(x) && x.slice(1).trim() !== "");
+      return { line: l.newLine ?? l.oldLine, window };
+    }
+  }
+  return undefined;
 }
 
 function describeInterdiff(d: Interdiff, arrow: string): string {
@@ -222,33 +278,67 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const reason = answers.find((a) => a.kind === "reason");
   const promise = answers.find((a) => a.kind === "promise");
   const cp = counterpart(item, j);
-  if (cp.dropped) {
-    return done("obsolete", [`${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}`, ...log]);
+  const gone = cp.dropped ? `${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}` : undefined;
+  const anchor: AnchorState = gone ? { kind: "none" } : anchorState(item, j);
+  const left = gone ?? (anchor.kind === "gone" ? anchor.text : undefined);
+  if (left !== undefined) {
+    // Code that left the series because the reviewer asked, or because the changelog says it was
+    // reworked on their word, is the point addressed; otherwise the point is moot.
+    if (log.length > 0 || ASKS_REMOVAL.test(item.body)) return done("addressed", [left, ...log]);
+    return done("obsolete", [left, ...log]);
   }
-  const anchor = anchorState(item, j);
-  if (anchor.kind === "gone") return done("obsolete", [anchor.text, ...log]);
   const at = anchor.kind === "none" ? undefined : anchor.text;
 
   const concern = item.concern ? concernById(item.concern).judge({ older: j.older, newer: j.newer }) : undefined;
   if (concern?.status === "addressed") {
     return done("addressed", [...log, ...concern.evidence, at, promise && answerLine(promise, "promised in")]);
   }
-  if (reason) {
-    return done("answered", [answerLine(reason, "reply"), ...(concern?.evidence ?? []), at, ...log]);
-  }
   if (concern) {
+    // The code and the model judge a concern; a changelog alone does not outweigh them.
+    if (reason) return done("answered", [answerLine(reason, "reply"), ...concern.evidence, at, ...log]);
     // The author says it is done, the code and the model say it is not: a reader must look.
     return done(log.length > 0 ? "unclear" : "not addressed", [at, ...concern.evidence, ...log, promise && answerLine(promise, "promised in")]);
   }
 
-  const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchChanged(item, j));
+  const patchMoved = anchor.kind === "changed" || patchChanged(item, j);
+  // The changelog naming the change is the author's own account: it outweighs any reply, as long
+  // as the interdiff shows the patch moved.
+  if (log.length > 0 && patchMoved) {
+    return done("addressed", [...log, at, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
+  }
+  const codeChanged = anchor.kind === "changed" && item.anchor.kind === "code";
+  const asked = codeChanged && actedOn(item, anchor);
+  // A change where the reviewer pointed, after the author agreed to make it.
+  if (promise && codeChanged) return done("addressed", [answerLine(promise, "promised in"), at]);
+  // Answered: a reason given and the quoted code left as it was.
+  if (reason && !codeChanged) return done("answered", [answerLine(reason, "reply"), at, ...log]);
+  const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchMoved);
+  if (promise && !changed) {
+    return done("not addressed", [answerLine(promise, "promised in"), at ?? `${newLabel(j, cp.patches)} is unchanged`, "the promised change is not in the next revision"]);
+  }
   if (item.kind === "question" && anchor.kind !== "changed" && log.length === 0) {
     return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.newer.series.revision}'s changelog`, at, promise && answerLine(promise, "promised in")]);
   }
   if (changed && log.length > 0) return done("addressed", [...log, at]);
-  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in")]);
+  // The quoted region itself changed: the reviewer's point was acted on, even unannounced.
+  if (asked) return done("addressed", [at, "the new lines carry what the point asked for; the changelog does not mention it"]);
+  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
   return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promise && answerLine(promise, "promised in")]);
+}
+
+/** Whether the new lines of the quoted region bring in words of the point that the old lines lacked. */
+function actedOn(item: Item, anchor: AnchorState): boolean {
+  if (anchor.kind !== "changed" || !anchor.added) return false;
+  // Identifiers also count by their parts: "take the lock" is done by a new gate_lock.
+  const words = (text: string) => {
+    const ids = [...identifiers(text)];
+    return new Set([...contentWords(text), ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
+  };
+  const was = words((anchor.removed ?? []).join("\n"));
+  const point = words(item.body);
+  const now = [...words(anchor.added.join("\n"))];
+  return now.some((w) => !was.has(w) && point.has(w));
 }
 
 function patchChanged(item: Item, j: Judging): boolean {

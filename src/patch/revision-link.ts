@@ -5,9 +5,10 @@ import type { Series } from "./series.js";
  * How a series was found to be the next revision (or a resend) of another, strongest first:
  * b4's change-id; the new revision posted in reply to the old thread (`git send-email
  * --in-reply-to`); the `Link to v1:` line b4 writes into the cover letter; the same title and
- * author; or, for a renamed series, the same author and most patch titles.
+ * author; or, for a renamed series, the same author and most patch titles; or, for a numbered
+ * revision renamed outright, the same author changing the same files within a few weeks.
  */
-export type LinkHow = "change-id" | "in-reply-to" | "link" | "subject" | "patch-subjects";
+export type LinkHow = "change-id" | "in-reply-to" | "link" | "subject" | "patch-subjects" | "files";
 
 export interface RevisionLink {
   /** The later revision. */
@@ -47,6 +48,7 @@ export interface PatchPairing {
 /** "dma-buf: Add the dma_coherent flag." and "dma-buf: add dma_coherent flag" are one title. */
 export function normaliseTitle(title: string): string {
   return title
+    .replace(TITLE_VERSION, "")
     .toLowerCase()
     .replace(/\b(the|a|an)\b/g, " ")
     .replace(/[^\w/:.+-]+/g, " ")
@@ -91,6 +93,41 @@ function linkedIds(s: Series): string[] {
   return [...text.matchAll(LORE_LINK)].map((m) => decodeURIComponent(m[1]!).replace(/^<|>$/g, ""));
 }
 
+// "mm: add foo v2", "drm: bar (v3)": authors who do not tag the subject number the title instead.
+const TITLE_VERSION = /[\s([]v(\d{1,2})[)\]]?\s*$/i;
+// Changelog lines: "v2:", "- v3: ...", "Changes in v4", "v1 -> v2:", "Changes since v2" (= v3).
+const NOTES_VERSION = /^\s*(?:[-*]\s*)?(?:changes?\s+(in|for|since|from)\s+)?v(\d{1,2})(?:\s*(?:->|→|\.\.|to)\s*v?(\d{1,2}))?\s*(?::|$)/gim;
+
+/**
+ * The revision a series is, read as b4 would and beyond: the subject tag, a "vN" ending a title,
+ * or the highest version its changelog describes. An untagged v3 is still later than a tagged v2.
+ */
+export function effectiveRevision(s: Series): number {
+  let n = s.revision;
+  for (const m of [s.cover, ...s.slots]) {
+    if (!m) continue;
+    const t = TITLE_VERSION.exec(m.parsedSubject.title);
+    if (t) n = Math.max(n, Number(t[1]));
+    // Patches carry their changelog below `---` or, as often, at the end of the commit message.
+    for (const c of `${m.commitMessage}\n${m === s.cover ? "" : m.notes}`.matchAll(NOTES_VERSION)) {
+      const v = Number(c[3] ?? c[2]) + (c[1] && /since|from/i.test(c[1]) && !c[3] ? 1 : 0);
+      if (v < 50) n = Math.max(n, v);
+    }
+  }
+  return n;
+}
+
+const revisions = new WeakMap<Series, number>();
+
+function revisionOf(s: Series): number {
+  let n = revisions.get(s);
+  if (n === undefined) {
+    n = effectiveRevision(s);
+    revisions.set(s, n);
+  }
+  return n;
+}
+
 function time(s: Series): number {
   return s.date?.getTime() ?? 0;
 }
@@ -112,6 +149,7 @@ class Index {
   readonly byThreadId = new Map<string, Series[]>();
   readonly byTitle = new Map<string, Series[]>();
   readonly byPatchTitle = new Map<string, Series[]>();
+  readonly byFile = new Map<string, Series[]>();
 
   constructor(all: readonly Series[]) {
     for (const s of all) {
@@ -120,9 +158,17 @@ class Index {
       const who = personKeys(s.author);
       for (const k of who) push(this.byTitle, `${k}|${titleOf(s)}`, s);
       for (const p of patches(s)) for (const k of who) push(this.byPatchTitle, `${k}|${normaliseTitle(p.message.parsedSubject.title)}`, s);
+      for (const f of filesOf(s)) for (const k of who) push(this.byFile, `${k}|${f}`, s);
     }
   }
 }
+
+function filesOf(s: Series): Set<string> {
+  return new Set(patches(s).flatMap((p) => p.message.files.map((f) => f.path)));
+}
+
+/** How far apart two postings of one series may be when only the files they change tie them. */
+const FILES_WINDOW_MS = 60 * 24 * 3600 * 1000;
 
 const indexes = new WeakMap<readonly Series[], Index>();
 
@@ -147,15 +193,24 @@ function notLater(c: Series, series: Series): boolean {
 /** The closest earlier revision among candidates; a resend of one revision links to its original. */
 function closest(series: Series, candidates: readonly Series[], exclude: ReadonlySet<string>): Series | undefined {
   const resend = isResend(series);
+  const rev = revisionOf(series);
+  // The same number again is a revision too when it was posted earlier and is not a RESEND: a third
+  // posting titled "v2" follows the second, and untitled postings are all "v1".
+  const earlier = (c: Series) => c.date !== undefined && series.date !== undefined && time(c) < time(series);
+  const sameNumber = (c: Series) => !isResend(c) && (resend || earlier(c));
+  // A later posting that names no revision at all (no tag, no "vN", no changelog) follows
+  // whatever came before it, whatever number that one carried.
+  const unnumbered = rev === 1 && !resend;
   const ok = candidates.filter(
     (c) =>
       c !== series &&
       c.id !== series.id &&
       !exclude.has(c.id) &&
       notLater(c, series) &&
-      (c.revision < series.revision || (resend && c.revision === series.revision && !isResend(c))),
+      (revisionOf(c) < rev || (revisionOf(c) === rev && sameNumber(c)) || (unnumbered && earlier(c) && !isResend(c))),
   );
-  return [...ok].sort((a, b) => b.revision - a.revision || time(b) - time(a))[0];
+  if (unnumbered) return [...ok].sort((a, b) => time(b) - time(a))[0];
+  return [...ok].sort((a, b) => revisionOf(b) - revisionOf(a) || time(b) - time(a))[0];
 }
 
 /**
@@ -167,7 +222,7 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
   const ix = indexOf(candidates);
   const resend = isResend(series);
   const make = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string): RevisionLink | undefined =>
-    previous ? { series, previous, how, detail: detail(previous), resend: resend && previous.revision === series.revision } : undefined;
+    previous ? { series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) } : undefined;
 
   if (series.changeId) {
     const link = make(closest(series, ix.byChangeId.get(series.changeId) ?? [], exclude), "change-id", () => `change-id ${series.changeId}`);
@@ -181,11 +236,24 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
   };
   const first = head(series);
   const parents = first ? [first.inReplyTo, ...first.references].filter((x): x is string => x !== undefined) : [];
+  // A thread or a link may point at v1 while v2 was posted in between: the closer one wins.
   const replied = byIds(parents, "in-reply-to", (id) => `In-Reply-To <${id}>`);
-  if (replied) return replied;
+  if (replied) return closer(replied, byContent(series, ix, exclude, make));
   const linked = byIds(linkedIds(series), "link", (id) => `cover letter links <${id}>`);
-  if (linked) return linked;
+  if (linked) return closer(linked, byContent(series, ix, exclude, make));
+  return byContent(series, ix, exclude, make);
+}
 
+function closer(strong: RevisionLink, weak: RevisionLink | undefined): RevisionLink {
+  if (!weak || weak.previous === strong.previous) return strong;
+  const later = time(weak.previous) > time(strong.previous) && revisionOf(weak.previous) >= revisionOf(strong.previous);
+  return later ? weak : strong;
+}
+
+type MakeLink = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string) => RevisionLink | undefined;
+
+/** Links by what the series is rather than where it was posted: titles, patch titles, files. */
+function byContent(series: Series, ix: Index, exclude: ReadonlySet<string>, make: MakeLink): RevisionLink | undefined {
   const who = personKeys(series.author);
   const sameTitle = who.flatMap((k) => ix.byTitle.get(`${k}|${titleOf(series)}`) ?? []);
   const link = make(closest(series, sameTitle, exclude), "subject", () => `same title and author "${head(series)?.parsedSubject.title ?? series.title}"`);
@@ -202,7 +270,20 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
     }
   }
   const renamed = [...shared.entries()].filter(([c, set]) => set.size * 2 >= Math.min(mine.length, patches(c).length)).map(([c]) => c);
-  return make(closest(series, renamed, exclude), "patch-subjects", (p) => `${shared.get(p)!.size} patch titles in common, same author`);
+  const byTitles = make(closest(series, renamed, exclude), "patch-subjects", (p) => `${shared.get(p)!.size} patch titles in common, same author`);
+  if (byTitles) return byTitles;
+
+  // Renamed outright: only a numbered revision may claim an earlier posting by its files alone.
+  if (revisionOf(series) < 2) return undefined;
+  const mineFiles = filesOf(series);
+  const near = new Set(who.flatMap((k) => [...mineFiles].flatMap((f) => ix.byFile.get(`${k}|${f}`) ?? [])));
+  const similar = [...near].filter((c) => {
+    const theirs = filesOf(c);
+    const common = [...mineFiles].filter((f) => theirs.has(f)).length;
+    const close = c.date && series.date ? Math.abs(time(series) - time(c)) <= FILES_WINDOW_MS : false;
+    return close && common * 2 >= Math.max(mineFiles.size, theirs.size) && revisionOf(c) < revisionOf(series);
+  });
+  return make(closest(series, similar, exclude), "files", (p) => `same author, ${[...filesOf(p)].filter((f) => mineFiles.has(f)).length} files in common`);
 }
 
 /**

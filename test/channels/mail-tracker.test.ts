@@ -126,7 +126,7 @@ describe("mail channel: the review tracker on the v2 cover letter", () => {
       "answered",
       "addressed",
       "obsolete",
-      "obsolete",
+      "addressed",
       "not addressed",
       "unclear",
     ]);

@@ -63,7 +63,7 @@ describe("dmabuf-review track", () => {
       "1.4 answered objection 1/3 Jonas Weber <am9uYXMtdXNlcnNwYWNl.camel@example.de>",
       "1.5 addressed suggestion 2/3 Mei Tanaka <bWVpLW92ZXJyaWRl@example.jp>",
       "1.6 obsolete question 3/3 Tomas Lindgren <dG9tYXMtcXVlc3Rpb24@example.se>",
-      "1.7 obsolete objection 3/3 Hana Novak <aGFuYS1uYWs@example.cz>",
+      "1.7 addressed objection 3/3 Hana Novak <aGFuYS1uYWs@example.cz>",
       "1.8 not addressed ack 0/3 Ravi Kumar <cmF2aS10ZXN0ZWQ@example.in>",
       "1.9 unclear change requested 0/3 Nadia Leclerc <bmFkaWEtc3VtbWFyeQ@example.ca>",
     ]);

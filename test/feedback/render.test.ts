@@ -21,7 +21,7 @@ describe("tracker renderings", async () => {
       "| 1.4 | **answered** | objection | v1 1/3 | Jonas Weber | That is a regression for userspace that works today; I don't think we can take the series in this form. |",
       "| 1.5 | **addressed** | suggestion | v1 2/3 | Mei Tanaka | How about letting the exporter override the flag, either by clearing it after export or through a dma_buf_ops callback it can implement? |",
       "| 1.6 | **obsolete** | question | v1 3/3 | Tomas Lindgren | Why does the vmalloc allocator mark its buffers coherent unconditionally? |",
-      "| 1.7 | **obsolete** | objection | v1 3/3 | Hana Novak | NAK for the videobuf2 part. |",
+      "| 1.7 | **addressed** | objection | v1 3/3 | Hana Novak | NAK for the videobuf2 part. |",
       "| 1.8 | **not addressed** | ack | v1 0/3 | Ravi Kumar | Tested-by: Ravi Kumar <ravi.kumar@example.in> |",
       "| 1.9 | **unclear** | change requested | v1 0/3 | Nadia Leclerc | Swapping exporter and importer is not something userspace can do in general: a camera feeding several consumers has no single importer to swap with. Please don't present it as the way out. |",
     ]);
@@ -39,7 +39,7 @@ describe("tracker renderings", async () => {
       { version: 1, messageId: "20221020-dma-coherent-v1-0-3f2a9c1b7d4e@example.com" },
       { version: 2, messageId: V2_COVER },
     ]);
-    expect(doc.counts).toEqual({ addressed: 2, "not addressed": 2, answered: 1, obsolete: 2, unclear: 2 });
+    expect(doc.counts).toEqual({ addressed: 3, "not addressed": 2, answered: 1, obsolete: 1, unclear: 2 });
     expect(doc.items[2]).toMatchObject({ id: "1.3", kind: "ack", verdict: "unclear", trailer: "Reviewed-by: Sam Okafor <sam.okafor@example.net>" });
   });
 });

@@ -56,7 +56,7 @@ describe("verdicts on a small series", () => {
     ]);
   });
 
-  it("a comment-only change keeps the tag; the request done and said in the notes is addressed; the author's reason answers the question", async () => {
+  it("a comment-only change keeps the tag; the request done and said in the notes is addressed; a reason given while the quoted code changed anyway is unclear", async () => {
     const answer: MailSpec = {
       id: "ans",
       subject: "Re: [PATCH 1/2] dma-buf: gate",
@@ -69,7 +69,7 @@ describe("verdicts on a small series", () => {
     expect(verdicts(t)).toEqual([
       "1.1 ack addressed: Reviewed-by: Sam Okafor <sam@example.net> given in <r1> on v1 1/2 is carried into v2 1/2; the patch is changed only in comments or a line or two",
       "1.2 ack not addressed: Acked-by: Priya Raman <priya@example.org> given in <r2> on v1 2/2 is not carried into v2 2/2 although the patch is unchanged",
-      '1.3 question answered: reply <ans> from Jane Dev, 2026-11-05: "Because the callers compare it with counters, and a bool would hide an overflow." | interdiff v1 1/2 → v2 1/2: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+bool gate; /* why */"',
+      '1.3 question unclear: interdiff v1 1/2 → v2 1/2: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+bool gate; /* why */" | the changelog does not mention it | reply <ans> from Jane Dev, 2026-11-05: "Because the callers compare it with counters, and a bool would hide an overflow."',
       '1.4 change requested addressed: changelog v2, patch 1/2: "the gate is a bool now (Priya)" | interdiff v1 1/2 → v2 1/2: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+bool gate; /* why */"',
     ]);
   });

@@ -39,7 +39,7 @@ describe("feedback store", () => {
       "1.4 not addressed 1/3 Jonas Weber <jonas.weber@example.de>",
       "1.5 addressed 2/3 Mei Tanaka <mei.tanaka@example.jp>",
       "1.6 obsolete 3/3 Tomas Lindgren <tomas.lindgren@example.se>",
-      "1.7 obsolete 3/3 Hana Novak <hana.novak@example.cz>",
+      "1.7 addressed 3/3 Hana Novak <hana.novak@example.cz>",
       "1.8 not addressed 0/3 Ravi Kumar <ravi.kumar@example.in>",
       "1.9 unclear 0/3 Nadia Leclerc <nadia.leclerc@example.ca>",
     ]);

@@ -58,6 +58,7 @@ export function renderTrackerText(t: Tracker): string {
     out.push("");
     out.push(`${i.id} ${i.verdict}: ${i.author.name}, ${day(i.date)}, ${i.kind} on v${i.version} ${patchLabel(i)}`);
     out.push(`  <${i.source}>`);
+    if (i.history) out.push(`  step by step: ${i.history.map((h) => `v${h.revision} ${h.verdict}`).join(", ")}`);
     const a = i.anchor;
     if (a.kind === "code" && a.file) {
       const fn = a.function ? `, in ${a.function}${a.function.includes(" ") ? "" : "()"}` : "";
@@ -140,6 +141,7 @@ export function trackerJson(t: Tracker) {
       kind: i.kind,
       verdict: i.verdict,
       evidence: i.evidence,
+      ...(i.history ? { history: i.history } : {}),
       restatedIn: i.restatedIn.map((r) => ({ source: r.source, author: { name: r.author.name, email: r.author.email }, text: r.text })),
       ...(i.trailer ? { trailer: `${i.trailer.key}: ${i.trailer.value}` } : {}),
     })),

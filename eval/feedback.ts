@@ -1,0 +1,351 @@
+/**
+ * The feedback section of `npm run eval` (issue 16): the tracker run on the whole real archive,
+ * each labelled v(N) -> v(N+1) step judged against the revision that followed, and compared
+ * with the `feedback[]` labels of eval/devset/positive/*.yaml: item recall, verdict agreement,
+ * the confusion matrix, every disagreement by Message-ID, and whether each labelled revision is
+ * linked to the revision before it.
+ */
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { trackSeries, type TrackResult } from "../src/feedback/track.js";
+import type { JudgedItem, Verdict } from "../src/feedback/verdict.js";
+import { contentWords, overlap } from "../src/feedback/words.js";
+import { loadOne } from "../src/ingest/mbox/messages.js";
+import type { Message } from "../src/patch/message.js";
+import { groupSeries, type Series } from "../src/patch/series.js";
+import type { Archive } from "./archive.js";
+import type { Pipeline } from "./eval.js";
+
+export type LabelVerdict = "addressed" | "not addressed" | "answered" | "obsolete";
+const LABEL_VERDICTS: readonly LabelVerdict[] = ["addressed", "not addressed", "answered", "obsolete"];
+
+/** One reviewer point on revision `version` and what became of it in `toVersion`. */
+export interface FeedbackLabel {
+  readonly series: string;
+  readonly id: string;
+  readonly version: number;
+  readonly patch: number;
+  readonly reviewer: string;
+  /** Message-ID of the reply that made the point. */
+  readonly source: string;
+  readonly asked: string;
+  /** The quoted code the point is about, when the labeller noted it. */
+  readonly anchor: { readonly file: string; readonly function: string | undefined } | undefined;
+  readonly toSeries: string;
+  readonly toVersion: number;
+  readonly verdict: LabelVerdict;
+  /** Message-ID of the message showing the outcome, and where to look in it. */
+  readonly evidence: string;
+  readonly pointer: string;
+  /** Archive commits of the source reply and of the evidence, when they are on the list. */
+  readonly commits: readonly string[];
+}
+
+/** The Message-IDs that make one labelled revision (also those only known from replies). */
+export interface LabelledRevision {
+  readonly series: string;
+  readonly version: number;
+  readonly ids: readonly string[];
+  /** Whether any of its messages is in the archive. */
+  readonly inArchive: boolean;
+  readonly commits: readonly string[];
+}
+
+export interface FeedbackSet {
+  readonly labels: readonly FeedbackLabel[];
+  readonly revisions: readonly LabelledRevision[];
+}
+
+type Doc = Record<string, unknown>;
+
+const bare = (id: string) => id.trim().replace(/^<|>$/g, "");
+
+function fail(file: string, at: string, what: string, v: unknown): never {
+  throw new Error(`${file}: ${at}: expected ${what}, got ${JSON.stringify(v) ?? "nothing"}`);
+}
+
+function str(file: string, d: Doc, name: string, at: string): string {
+  const v = d[name];
+  if (typeof v !== "string" || v.trim() === "") fail(file, `${at}.${name}`, "text", v);
+  return v;
+}
+
+function int(file: string, d: Doc, name: string, at: string): number {
+  const v = d[name];
+  if (!Number.isInteger(v) || (v as number) < 0) fail(file, `${at}.${name}`, "a number", v);
+  return v as number;
+}
+
+function doc(file: string, d: Doc, name: string, at: string): Doc {
+  const v = d[name];
+  if (typeof v !== "object" || v === null || Array.isArray(v)) fail(file, `${at}.${name}`, "a mapping", v);
+  return v as Doc;
+}
+
+function list(file: string, d: Doc, name: string): Doc[] {
+  const v = d[name];
+  if (v === undefined) return [];
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "object" && x !== null)) fail(file, name, "a list", v);
+  return v as Doc[];
+}
+
+function readRevisions(file: string, series: string, d: Doc): LabelledRevision[] {
+  return list(file, d, "revisions").map((r, i) => {
+    const at = `revisions[${i}]`;
+    const ids: string[] = [];
+    const commits: string[] = [];
+    for (const key of ["cover_message_id", "cover_absent_message_id"]) {
+      if (typeof r[key] === "string") ids.push(bare(r[key] as string));
+    }
+    if (typeof r["cover_commit"] === "string") commits.push(r["cover_commit"]);
+    const patches = r["patches"] === undefined ? [] : list(file, r, "patches");
+    for (const p of patches) {
+      const id = p["message_id"] ?? p["absent_message_id"];
+      if (typeof id === "string") ids.push(bare(id));
+      if (typeof p["commit"] === "string") commits.push(p["commit"]);
+    }
+    return { series, version: int(file, r, "version", at), ids, inArchive: commits.length > 0, commits };
+  });
+}
+
+function readLabels(file: string, series: string, d: Doc): FeedbackLabel[] {
+  return list(file, d, "feedback").map((f, i) => {
+    const at = `feedback[${i}]`;
+    const outcome = doc(file, f, "outcome", at);
+    const verdict = outcome["verdict"];
+    if (!LABEL_VERDICTS.includes(verdict as LabelVerdict)) fail(file, `${at}.outcome.verdict`, LABEL_VERDICTS.join(" | "), verdict);
+    const source = doc(file, f, "source", at);
+    const evidence = doc(file, outcome, "evidence", `${at}.outcome`);
+    const commits = [source["commit"], evidence["commit"]].filter((c): c is string => typeof c === "string");
+    const a = f["anchor"];
+    const anchor =
+      a === undefined
+        ? undefined
+        : { file: str(file, doc(file, f, "anchor", at), "file", `${at}.anchor`), function: typeof (a as Doc)["function"] === "string" ? ((a as Doc)["function"] as string) : undefined };
+    return {
+      series,
+      id: str(file, f, "id", at),
+      version: int(file, f, "version", at),
+      patch: int(file, f, "patch", at),
+      reviewer: str(file, f, "reviewer", at),
+      source: bare(str(file, source, "message_id", `${at}.source`)),
+      asked: str(file, f, "asked", at),
+      anchor,
+      toSeries: typeof outcome["to_series"] === "string" ? (outcome["to_series"] as string) : series,
+      toVersion: int(file, outcome, "to_version", `${at}.outcome`),
+      verdict: verdict as LabelVerdict,
+      evidence: bare(str(file, evidence, "message_id", `${at}.outcome.evidence`)),
+      pointer: str(file, outcome, "pointer", `${at}.outcome`),
+      commits,
+    };
+  });
+}
+
+/** The feedback labels and the revisions of every labelled series under `dir` (positive and negative). */
+export function readFeedbackSet(dir: string): FeedbackSet {
+  const labels: FeedbackLabel[] = [];
+  const revisions: LabelledRevision[] = [];
+  for (const kind of ["positive", "negative"]) {
+    for (const name of readdirSync(join(dir, kind)).filter((n) => n.endsWith(".yaml")).sort()) {
+      const file = join(dir, kind, name);
+      const d = parse(readFileSync(file, "utf8")) as Doc;
+      const id = str(file, d, "id", "(top)");
+      revisions.push(...readRevisions(file, id, d));
+      labels.push(...readLabels(file, id, d));
+    }
+  }
+  const known = new Set(revisions.map((r) => `${r.series}|${r.version}`));
+  for (const l of labels) {
+    for (const [s, v] of [[l.series, l.version], [l.toSeries, l.toVersion]] as const) {
+      if (!known.has(`${s}|${v}`)) throw new Error(`${l.series}: feedback ${l.id}: no revision ${v} in series ${s}`);
+    }
+  }
+  return { labels, revisions };
+}
+
+/** The labels and revisions of some series only (and of the series they continue into). */
+export function subset(set: FeedbackSet, ids: readonly string[]): FeedbackSet {
+  const labels = set.labels.filter((l) => ids.includes(l.series));
+  const keep = new Set([...ids, ...labels.map((l) => l.toSeries)]);
+  return { labels, revisions: set.revisions.filter((r) => keep.has(r.series)) };
+}
+
+/** Every archive commit a set names: its revisions' messages, the replies and the evidence. */
+export function commitsOf(set: FeedbackSet): string[] {
+  return [...new Set([...set.revisions.flatMap((r) => r.commits), ...set.labels.flatMap((l) => l.commits)])];
+}
+
+/** One step v(N) -> v(N+1) as the tracker saw it. */
+export interface StepResult {
+  readonly from: LabelledRevision;
+  readonly to: LabelledRevision;
+  /** Undefined: right. Otherwise what went wrong, in a line. */
+  readonly linkError: string | undefined;
+  readonly items: readonly JudgedItem[];
+}
+
+/** What the tracker said about one label: the item it matched, if any. */
+export interface LabelResult {
+  readonly label: FeedbackLabel;
+  readonly item: JudgedItem | undefined;
+}
+
+export interface FeedbackScore {
+  readonly labels: readonly LabelResult[];
+  readonly steps: readonly StepResult[];
+}
+
+function memberIds(s: Series): string[] {
+  return [...(s.cover ? [s.cover.messageId] : []), ...s.slots.flatMap((m) => (m ? [m.messageId] : [])), ...s.duplicates.map((m) => m.messageId)];
+}
+
+/** The series of the archive holding most of a labelled revision's messages. */
+function seriesOf(rev: LabelledRevision, byId: ReadonlyMap<string, Series>): Series | undefined {
+  const count = new Map<Series, number>();
+  for (const id of rev.ids) {
+    const s = byId.get(id);
+    if (s) count.set(s, (count.get(s) ?? 0) + 1);
+  }
+  return [...count.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+}
+
+/** Whether the tracker put `from` right before `to`, said in a line when it did not. */
+function checkLink(result: TrackResult | undefined, from: LabelledRevision, to: LabelledRevision): string | undefined {
+  const name = `${to.series} v${from.version} -> v${to.version}`;
+  if (!result) return `${name}: v${to.version} is not grouped as a series`;
+  if (result.kind === "no-previous") return `${name}: no earlier revision linked`;
+  const { revisions, links } = result.tracker;
+  const link = links.find((l) => l.series === result.series && !l.resend) ?? links.find((l) => l.series === result.series);
+  if (!link) return `${name}: no link into v${to.version}`;
+  if (link.previous.id === result.series.id) return `${name}: linked to itself`;
+  const held = memberIds(link.previous);
+  if (!from.ids.some((id) => held.includes(id))) {
+    return `${name}: linked to <${link.previous.id}> "${link.previous.title}" v${link.previous.revision} by ${link.how}`;
+  }
+  if (revisions.some((s) => s.date && result.series.date && s !== result.series && s.date > result.series.date)) {
+    return `${name}: a later posting is in the chain`;
+  }
+  return undefined;
+}
+
+/** The item the tracker made of a label's point: same reply, most shared words. */
+function matchLabels(labels: readonly FeedbackLabel[], items: readonly JudgedItem[]): LabelResult[] {
+  const used = new Set<JudgedItem>();
+  return labels.map((label) => {
+    const from = items.filter((i) => i.source === label.source || i.restatedIn.some((r) => r.source === label.source));
+    const asked = contentWords(`${label.asked} ${label.anchor?.function ?? ""}`);
+    const sameFile = (i: JudgedItem) => (label.anchor && i.anchor.file === label.anchor.file ? 3 : 0);
+    const score = (i: JudgedItem) => sameFile(i) + overlap(asked, contentWords(`${i.body} ${i.anchor.function ?? ""} ${i.anchor.quoted.join(" ")}`));
+    const ranked = [...from].sort((a, b) => Number(used.has(a)) - Number(used.has(b)) || score(b) - score(a));
+    const item = ranked[0];
+    if (item) used.add(item);
+    return { label, item };
+  });
+}
+
+/** Parse every message of the archive and group it, as `track` does for a whole public-inbox. */
+export function groupArchive(archive: Archive): Promise<readonly Series[]> {
+  return groupCommits(archive, archive.list());
+}
+
+/** Parse the messages of `commits` and group them into series. */
+export async function groupCommits(archive: Archive, commits: readonly string[]): Promise<readonly Series[]> {
+  const bytes = await archive.read(commits);
+  const messages: Message[] = [];
+  for (const c of commits) {
+    const raw = bytes.get(c);
+    if (!raw) continue;
+    const r = await loadOne({ bytes: raw, source: `archive:${c}` });
+    if ("kind" in r) messages.push(r);
+  }
+  return groupSeries(messages).series;
+}
+
+/**
+ * Run the tracker for every labelled step (and every other pair of consecutive labelled
+ * revisions, for the links), each against the revision that followed it.
+ */
+export function scoreFeedback(set: FeedbackSet, all: readonly Series[], pipeline: Pipeline): FeedbackScore {
+  const byId = new Map<string, Series>();
+  for (const s of all) for (const id of memberIds(s)) if (!byId.has(id)) byId.set(id, s);
+  const rev = (series: string, version: number) => set.revisions.find((r) => r.series === series && r.version === version)!;
+  const deps = { rules: pipeline.rules, parser: pipeline.parser, model: pipeline.model };
+  const tracked = new Map<Series, TrackResult>();
+  const track = (s: Series) => tracked.get(s) ?? tracked.set(s, trackSeries(s, all, deps)).get(s)!;
+
+  const stepKeys = new Map<string, { from: LabelledRevision; to: LabelledRevision }>();
+  for (const l of set.labels) stepKeys.set(`${l.series}|${l.version}|${l.toSeries}|${l.toVersion}`, { from: rev(l.series, l.version), to: rev(l.toSeries, l.toVersion) });
+  // Links are checked on the series with feedback labels: elsewhere "revisions" may be unrelated postings.
+  const labelled = new Set(set.labels.flatMap((l) => [l.series, l.toSeries]));
+  const bySeries = new Map<string, LabelledRevision[]>();
+  for (const r of set.revisions) if (labelled.has(r.series)) bySeries.set(r.series, [...(bySeries.get(r.series) ?? []), r]);
+  for (const [series, revs] of bySeries) {
+    const seen = revs.filter((r) => r.inArchive).sort((a, b) => a.version - b.version);
+    for (let i = 1; i < seen.length; i++) stepKeys.set(`${series}|${seen[i - 1]!.version}|${series}|${seen[i]!.version}`, { from: seen[i - 1]!, to: seen[i]! });
+  }
+
+  const steps: StepResult[] = [];
+  const labels: LabelResult[] = [];
+  for (const [key, { from, to }] of stepKeys) {
+    const newer = seriesOf(to, byId);
+    const result = newer ? track(newer) : undefined;
+    // Items are matched by the reply that made them, so every earlier revision's items may serve.
+    const items = result?.kind === "tracked" ? result.tracker.items : [];
+    const linkError = from.inArchive ? checkLink(result, from, to) : undefined;
+    steps.push({ from, to, linkError, items });
+    const mine = set.labels.filter((l) => `${l.series}|${l.version}|${l.toSeries}|${l.toVersion}` === key);
+    labels.push(...matchLabels(mine, items));
+  }
+  return { labels, steps };
+}
+
+const pct = (n: number, d: number) => (d === 0 ? "n/a" : `${((100 * n) / d).toFixed(0)}%`);
+
+/** The report text: figures, the confusion matrix, then every disagreement and wrong link. */
+export function renderFeedback(score: FeedbackScore): string {
+  const { labels, steps } = score;
+  const series = new Set(labels.map((l) => l.label.series));
+  const found = labels.filter((l) => l.item);
+  const agree = labels.filter((l) => l.item?.verdict === l.label.verdict);
+  const anchored = found.filter((l) => l.label.anchor);
+  const anchorRight = anchored.filter(({ label, item }) => item!.anchor.file === label.anchor!.file && (label.anchor!.function === undefined || item!.anchor.function === label.anchor!.function));
+  const linked = steps.filter((s) => s.from.inArchive);
+  const right = linked.filter((s) => s.linkError === undefined);
+  const out: string[] = [];
+  out.push(`Feedback tracking (issue 16): ${labels.length} labelled points over ${series.size} series, ${steps.length} steps`);
+  out.push(`  revision links right:  ${right.length}/${linked.length} (${pct(right.length, linked.length)})`);
+  out.push(`  item recall:           ${found.length}/${labels.length} (${pct(found.length, labels.length)})`);
+  out.push(`  verdict agreement:     ${agree.length}/${labels.length} (${pct(agree.length, labels.length)}; ${pct(agree.length, found.length)} of the items found)`);
+  out.push(`  anchors right:         ${anchorRight.length}/${anchored.length} of the found items whose label names the quoted file (${labels.filter((l) => l.label.anchor).length} labels do)`);
+  const columns: (Verdict | "no item")[] = ["addressed", "not addressed", "answered", "obsolete", "unclear", "no item"];
+  out.push("  confusion (rows: label, columns: tracker):");
+  out.push(`    ${"".padEnd(14)}${columns.map((c) => c.padStart(14)).join("")}`);
+  for (const v of LABEL_VERDICTS) {
+    const row = columns.map((c) => labels.filter((l) => l.label.verdict === v && (l.item?.verdict ?? "no item") === c).length);
+    out.push(`    ${v.padEnd(14)}${row.map((n) => String(n).padStart(14)).join("")}`);
+  }
+  const wrong = steps.filter((s) => s.linkError !== undefined);
+  if (wrong.length > 0) {
+    out.push("  wrong revision links:");
+    for (const s of wrong) out.push(`    ${s.linkError}`);
+  }
+  const bad = labels.filter((l) => l.item?.verdict !== l.label.verdict);
+  if (bad.length > 0) {
+    out.push("  disagreements (label -> tracker):");
+    for (const { label: l, item } of bad) {
+      const got = item ? `${item.verdict} (item ${item.id}, ${item.kind})` : "no item";
+      out.push(`    <${l.source}> ${l.series} ${l.id} v${l.version}->v${l.toVersion} patch ${l.patch}: ${l.verdict} -> ${got}; asked: ${l.asked}`);
+      const why = item?.evidence[0];
+      if (why) out.push(`      tracker: ${why.length > 200 ? `${why.slice(0, 197)}...` : why}`);
+    }
+  }
+  return `${out.join("\n")}\n`;
+}
+
+/** The hook eval.ts calls: group the archive, track the labelled steps, render the section. */
+export async function feedbackSection(devsetDir: string, archive: Archive, pipeline: Pipeline): Promise<string> {
+  const set = readFeedbackSet(devsetDir);
+  const all = await groupArchive(archive);
+  return renderFeedback(scoreFeedback(set, all, pipeline));
+}
