@@ -24,7 +24,9 @@ export type UserspaceEvent =
     }
   | { readonly kind: "access"; readonly row: number; readonly access: "read" | "write" | "unknown"; readonly variable: string; readonly text: string }
   | { readonly kind: "exit"; readonly row: number; readonly text: string; readonly guardsSync: boolean }
-  | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: "fallback" | "fatal" | "ignored"; readonly text: string };
+  | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: ImportFailure; readonly text: string };
+
+export type ImportFailure = "fallback" | "propagated" | "fatal" | "ignored";
 
 export type FdSource = "dma-heap-system" | "dma-heap-cma" | "dma-heap" | "drm-prime" | "v4l2-expbuf" | "udmabuf";
 export type ImportApi = "drm-prime" | "v4l2-qbuf" | "egl" | "vulkan" | "gbm";
@@ -52,7 +54,8 @@ function walk(n: Node, visit: (n: Node) => boolean | void): void {
 
 function calleeName(call: Node): string {
   const fn = call.childForFieldName("function");
-  return fn ? fn.text.replace(/\s+/g, "") : "";
+  // `::ioctl` in C++ is the libc call.
+  return fn ? fn.text.replace(/\s+/g, "").replace(/^::/, "") : "";
 }
 
 function args(call: Node): Node[] {
@@ -144,11 +147,31 @@ function failureBranch(call: Node): Node | undefined {
   return undefined;
 }
 
-function importFailure(call: Node): "fallback" | "fatal" | "ignored" {
+/** Checking macros (`VK_CHECK_RESULT(vkAllocateMemory(...))`) test the result and return it. */
+function inCheckingMacro(call: Node): boolean {
+  const outer = call.parent?.type === "argument_list" ? call.parent.parent : undefined;
+  return outer?.type === "call_expression" && /CHECK|TRY|RETURN/i.test(calleeName(outer));
+}
+
+const ENDS_PROCESS = /\b(abort|exit|_exit|g_error|g_assert_not_reached|assert|LOG\s*\([^)]*Fatal|qFatal|weston_log_fatal)\b/;
+
+/**
+ * What an import does when it fails: falls back in place, hands the failure to its caller
+ * (returned, `goto` an error path, a checking macro), ends the process, or ignores it. Only
+ * the last two leave no way to a fallback; the caller of a propagated failure has its own.
+ */
+function importFailure(call: Node): ImportFailure {
+  if (inCheckingMacro(call)) return "propagated";
+  for (let p = call.parent; p && p.type !== "function_definition"; p = p.parent) {
+    if (p.type === "return_statement") return "propagated";
+    if (p.type.endsWith("_statement") || p.type === "compound_statement") break;
+  }
   const branch = failureBranch(call);
-  if (!branch) return isChecked(call) ? "fatal" : "ignored";
+  if (!branch) return isChecked(call) ? "propagated" : "ignored";
   if (/fallback|copy|memcpy|shm|retry|sysmem|alloc|upload/i.test(branch.text)) return "fallback";
-  return "fatal";
+  if (ENDS_PROCESS.test(branch.text)) return "fatal";
+  if (/\b(return|goto|throw|break|continue)\b/.test(branch.text)) return "propagated";
+  return "ignored";
 }
 
 function importApi(name: string, call: Node, fnText: string): ImportApi | undefined {
@@ -159,7 +182,8 @@ function importApi(name: string, call: Node, fnText: string): ImportApi | undefi
     if (/\bVIDIOC_QBUF\b/.test(call.text) && /\bV4L2_MEMORY_DMABUF\b/.test(fnText)) return "v4l2-qbuf";
   }
   if (/^egl(CreateImage|CreateImageKHR)$/.test(name) && /EGL_LINUX_DMA_BUF_EXT/.test(call.text)) return "egl";
-  if (/^vk(AllocateMemory|CreateImage)$/.test(name) && /VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT|VkImportMemoryFdInfoKHR|IMPORT_MEMORY_FD_INFO/.test(fnText)) return "vulkan";
+  // vkCreateImage only describes the image; the fd is imported by vkAllocateMemory.
+  if (name === "vkAllocateMemory" && /VkImportMemoryFdInfoKHR|IMPORT_MEMORY_FD_INFO/.test(fnText)) return "vulkan";
   return undefined;
 }
 
@@ -179,18 +203,33 @@ function fdSource(name: string, call: Node): FdSource | undefined {
   return undefined;
 }
 
-/** The flags a `struct dma_buf_sync` variable holds at a row: its last assignment or initializer. */
+/**
+ * The flags a `struct dma_buf_sync` variable holds at a call: its initializer and assignments
+ * before it, `=` replacing and `|=` adding. Flags added under a condition (GStreamer's map
+ * adds READ and WRITE from the map mode) are chosen at run time: the phase is kept, not the flags.
+ */
 function syncFlagsOf(fn: Node, variable: string, beforeIndex: number): string | undefined {
   let text: string | undefined;
+  let conditional = false;
   walk(fn, (n) => {
     if (n.startIndex >= beforeIndex) return false;
     if (n.type === "assignment_expression") {
       const left = n.childForFieldName("left")?.text.replace(/\s+/g, "") ?? "";
-      if (left === `${variable}.flags` || left === `${variable}->flags`) text = n.childForFieldName("right")?.text;
+      if (left === `${variable}.flags` || left === `${variable}->flags`) {
+        const right = n.childForFieldName("right")?.text ?? "";
+        const adds = n.childForFieldName("operator")?.text === "|=";
+        if (adds && n.parent?.parent?.type === "if_statement") conditional = true;
+        text = adds ? `${text ?? ""} ${right}` : right;
+        if (!adds) conditional = false;
+      }
     }
-    if (n.type === "init_declarator" && stores(n)?.name === variable && /DMA_BUF_SYNC_/.test(n.text)) text = n.text;
+    if (n.type === "init_declarator" && stores(n)?.name === variable && /DMA_BUF_SYNC_/.test(n.text)) {
+      text = n.text;
+      conditional = false;
+    }
     return true;
   });
+  if (text !== undefined && conditional) return text.replace(/\bDMA_BUF_SYNC_(READ|WRITE|RW)\b/g, "");
   return text;
 }
 
@@ -325,7 +364,8 @@ export type UserspaceProblem =
   | "start-end-flags-differ"
   | "region-left-open"
   | "sync-unchecked"
-  | "sync-not-restarted"
+  | "sync-removed"
+  | "sync-flags-changed"
   | "import-no-fallback"
   | "import-unchecked";
 
@@ -346,19 +386,23 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
   const push = (problem: UserspaceProblem, row: number, detail: string) => out.push({ problem, row, detail, function: fn.name });
   let region: { flags: SyncFlag | undefined; row: number } | undefined;
   let sawStart = false;
+  let accessedOutside = false;
   const closesItself = fn.events.some((e) => e.kind === "sync" && e.phase === "END");
   for (const e of fn.events) {
     switch (e.kind) {
       case "sync":
         // drmIoctl() restarts on EINTR/EAGAIN; ignoring what is left (real errors) is common practice.
-        if (!e.retried) push(e.checked ? "sync-not-restarted" : "sync-unchecked", e.row, `DMA_BUF_IOCTL_SYNC ${e.phase === "unknown" ? "" : e.phase}${e.flags ? `|${e.flags}` : ""}`.trim());
+        // A result compared, logged, returned or retried is checked; only a discarded one is not.
+        if (!e.retried && !e.checked) push("sync-unchecked", e.row, `DMA_BUF_IOCTL_SYNC ${e.phase === "unknown" ? "" : e.phase}${e.flags ? `|${e.flags}` : ""}`.trim());
         if (e.phase === "unknown") break;
         if (e.phase === "START") {
           region = { flags: e.flags, row: e.row };
           sawStart = true;
         } else {
           if (!region) {
-            if (fn.complete && !sawStart) push("end-without-start", e.row, `DMA_BUF_SYNC_END${e.flags ? `|${e.flags}` : ""}`);
+            // An END alone (a destructor or unmap() paired with a START elsewhere) closes what
+            // its partner opened; it is wrong only after CPU access the function itself made.
+            if (fn.complete && !sawStart && accessedOutside) push("end-without-start", e.row, `DMA_BUF_SYNC_END${e.flags ? `|${e.flags}` : ""}`);
           } else if (region.flags && e.flags && region.flags !== e.flags) {
             push("start-end-flags-differ", e.row, `START|${region.flags} ends with END|${e.flags}`);
           }
@@ -367,6 +411,7 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
         break;
       case "access":
         if (!region) {
+          accessedOutside = true;
           if (fn.complete) push(e.access === "write" ? "unbracketed-write" : e.access === "read" ? "unbracketed-read" : "unbracketed-access", e.row, e.variable);
         } else if (region.flags === "WRITE" && e.access === "read") push("read-under-write-flag", e.row, e.variable);
         else if (region.flags === "READ" && e.access === "write") push("write-under-read-flag", e.row, e.variable);
@@ -384,5 +429,71 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
         break;
     }
   }
+  return out;
+}
+
+/** What a function's SYNC calls say, one entry per call: `START|WRITE`, `END`, `START|?`. */
+function syncSteps(fn: UserspaceFunction): string[] {
+  return fn.events.flatMap((e) => (e.kind === "sync" && e.phase !== "unknown" ? [`${e.phase}|${e.flags ?? "?"}`] : []));
+}
+
+/** The mapping a function's SYNC bracket covers, for the message: the mmap'ed variable or the fd. */
+function mappingOf(fn: UserspaceFunction): string {
+  const m = fn.events.find((e) => e.kind === "mmap" || e.kind === "access");
+  if (m && (m.kind === "mmap" || m.kind === "access")) return m.variable;
+  const sync = fn.events.find((e) => e.kind === "sync");
+  const fd = sync ? /\(\s*([^,]+),\s*DMA_BUF_IOCTL_SYNC/.exec(sync.text)?.[1]?.trim() : undefined;
+  return fd ?? "the dma-buf";
+}
+
+/**
+ * What a change does to the bracketing of functions present before and after it: a SYNC START
+ * or END that is gone, or whose READ/WRITE flags changed. Judged on the pair, so a diff that
+ * only removes lines (`-ioctl(..., DMA_BUF_IOCTL_SYNC, ...)`) is seen as well as one that adds.
+ * Rows are the old version's (`before`); the caller places them in the new file.
+ */
+export function compareFunctions(before: readonly UserspaceFunction[], after: readonly UserspaceFunction[]): Problem[] {
+  const out: Problem[] = [];
+  for (const old of before) {
+    const now = after.find((f) => f.name === old.name);
+    if (!now) continue; // a function removed whole takes its accesses with it
+    const was = syncSteps(old);
+    const is = syncSteps(now);
+    const olds = old.events.filter((e) => e.kind === "sync" && e.phase !== "unknown");
+    for (const phase of ["START", "END"] as const) {
+      const w = was.filter((x) => x.startsWith(phase));
+      const i = is.filter((x) => x.startsWith(phase));
+      const at = olds.find((e) => e.kind === "sync" && e.phase === phase)?.row ?? old.row;
+      if (i.length < w.length) {
+        out.push({ problem: "sync-removed", row: at, function: old.name, detail: `DMA_BUF_SYNC_${w[w.length - 1]!.replace("|?", "")} on ${mappingOf(old)}` });
+      } else if (i.length === w.length) {
+        const changed = w.findIndex((x, k) => !x.endsWith("?") && !i[k]!.endsWith("?") && x !== i[k]);
+        if (changed >= 0) {
+          out.push({ problem: "sync-flags-changed", row: at, function: old.name, detail: `DMA_BUF_SYNC_${w[changed]} became DMA_BUF_SYNC_${i[changed]} on ${mappingOf(old)}` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Rows of a hunk's new side that the change touches: added lines, and the line that follows
+ * (or, at the end, precedes) a removal, so a hunk that only deletes still marks its function.
+ */
+export function changedRows(lines: readonly { readonly type: string }[], post: readonly unknown[]): Set<number> {
+  const out = new Set<number>();
+  let row = -1;
+  let removed = false;
+  for (const l of lines) {
+    if (l.type === "-") {
+      removed = true;
+      continue;
+    }
+    row++;
+    if (l.type === "+" || removed) out.add(row);
+    removed = false;
+  }
+  if (removed && post.length > 0) out.add(post.length - 1);
   return out;
 }
