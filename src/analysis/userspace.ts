@@ -20,10 +20,19 @@ export type UserspaceEvent =
       readonly flags: SyncFlag | undefined;
       readonly checked: boolean;
       readonly retried: boolean;
+      /** The variable the result is stored to (`ret = ioctl(...)`), if any. */
+      readonly result: string | undefined;
       readonly text: string;
     }
   | { readonly kind: "access"; readonly row: number; readonly access: "read" | "write" | "unknown"; readonly variable: string; readonly text: string }
-  | { readonly kind: "exit"; readonly row: number; readonly text: string; readonly guardsSync: boolean }
+  | {
+      readonly kind: "exit";
+      readonly row: number;
+      readonly text: string;
+      readonly guardsSync: boolean;
+      /** The conditions of the ifs the exit is under, to tell `ret = ioctl(SYNC); if (ret) return`. */
+      readonly conditions: string;
+    }
   | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: ImportFailure; readonly text: string };
 
 export type ImportFailure = "fallback" | "propagated" | "fatal" | "ignored";
@@ -255,11 +264,15 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
     }
     if (n.type === "return_statement" || n.type === "goto_statement" || (n.type === "call_expression" && /^(abort|exit|g_error)$/.test(calleeName(n)))) {
       // An early exit right under a failing SYNC START does not leave a region open.
-      let guardsSync = false;
+      // `return ioctl(fd, DMA_BUF_IOCTL_SYNC, &end)` ends the region as it leaves.
+      let guardsSync = /DMA_BUF_IOCTL_SYNC/.test(n.text);
+      const conditions: string[] = [];
       for (let p = n.parent; p && p.type !== "function_definition"; p = p.parent) {
-        if (p.type === "if_statement" && /DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(p.childForFieldName("condition")?.text ?? "")) guardsSync = true;
+        const cond = p.type === "if_statement" ? (p.childForFieldName("condition")?.text ?? "") : "";
+        if (/DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(cond)) guardsSync = true;
+        conditions.push(cond);
       }
-      events.push({ kind: "exit", row: row(n), text: n.text.split("\n")[0]!, guardsSync });
+      events.push({ kind: "exit", row: row(n), text: n.text.split("\n")[0]!, guardsSync, conditions: conditions.join(" ") });
     }
     if (n.type === "call_expression") {
       const name = calleeName(n);
@@ -278,7 +291,8 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
         const { phase, flags } = flagsOf(flagText);
         // A wrapper (sync_buf(fd, flags)) is judged where it calls the ioctl, not at each caller.
         const direct = SYNC_CALLS.has(name);
-        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), text: n.text });
+        const result = n.parent?.type === "assignment_expression" ? n.parent.childForFieldName("left")?.text : n.parent?.type === "init_declarator" ? stores(n.parent)?.name : undefined;
+        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), result, text: n.text });
         return false;
       }
       if (COPY_CALLS.has(name) && a.length >= 2) {
@@ -384,7 +398,7 @@ export interface Problem {
 export function checkFunction(fn: UserspaceFunction): Problem[] {
   const out: Problem[] = [];
   const push = (problem: UserspaceProblem, row: number, detail: string) => out.push({ problem, row, detail, function: fn.name });
-  let region: { flags: SyncFlag | undefined; row: number } | undefined;
+  let region: { flags: SyncFlag | undefined; row: number; result: string | undefined } | undefined;
   let sawStart = false;
   let accessedOutside = false;
   const closesItself = fn.events.some((e) => e.kind === "sync" && e.phase === "END");
@@ -396,7 +410,7 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
         if (!e.retried && !e.checked) push("sync-unchecked", e.row, `DMA_BUF_IOCTL_SYNC ${e.phase === "unknown" ? "" : e.phase}${e.flags ? `|${e.flags}` : ""}`.trim());
         if (e.phase === "unknown") break;
         if (e.phase === "START") {
-          region = { flags: e.flags, row: e.row };
+          region = { flags: e.flags, row: e.row, result: e.result };
           sawStart = true;
         } else {
           if (!region) {
@@ -419,7 +433,9 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
       case "exit":
         // Only a function that ends its own bracket can skip the END; one that starts and
         // returns (a map() paired with an unmap()) hands the open bracket to its caller.
-        if (region && !e.guardsSync && fn.complete && closesItself) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
+        // `ret = ioctl(SYNC START); if (ret) return ret;`: the START failed, no region is open.
+        const guarded = e.guardsSync || (region?.result !== undefined && new RegExp(`\\b${region.result}\\b`).test(e.conditions));
+        if (region && !guarded && fn.complete && closesItself) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
         break;
       case "import":
         if (e.failure === "fatal") push("import-no-fallback", e.row, e.api);
@@ -460,7 +476,10 @@ export function compareFunctions(before: readonly UserspaceFunction[], after: re
     const was = syncSteps(old);
     const is = syncSteps(now);
     const olds = old.events.filter((e) => e.kind === "sync" && e.phase !== "unknown");
+    const found = out.length;
+    // One finding a function: a START and its END flipped together are one change.
     for (const phase of ["START", "END"] as const) {
+      if (out.length > found) break;
       const w = was.filter((x) => x.startsWith(phase));
       const i = is.filter((x) => x.startsWith(phase));
       const at = olds.find((e) => e.kind === "sync" && e.phase === phase)?.row ?? old.row;
