@@ -35,7 +35,7 @@ export type UserspaceEvent =
     }
   | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: ImportFailure; readonly text: string };
 
-export type ImportFailure = "fallback" | "propagated" | "fatal" | "ignored";
+export type ImportFailure = "fallback" | "propagated" | "fatal" | "ignored" | "unknown";
 
 export type FdSource = "dma-heap-system" | "dma-heap-cma" | "dma-heap" | "drm-prime" | "v4l2-expbuf" | "udmabuf";
 export type ImportApi = "drm-prime" | "v4l2-qbuf" | "egl" | "vulkan" | "gbm";
@@ -48,6 +48,8 @@ export interface UserspaceFunction {
   readonly events: readonly UserspaceEvent[];
   /** Row of the function's first line in the fragment. */
   readonly row: number;
+  /** Names with "sync" in them other than the uapi's own (a helper such as libcamera's DmaSyncer). */
+  readonly syncNames: readonly string[];
 }
 
 const SYNC_CALLS = new Set(["ioctl", "drmIoctl", "xioctl", "v4l2_ioctl"]);
@@ -177,6 +179,8 @@ function importFailure(call: Node): ImportFailure {
   }
   const branch = failureBranch(call);
   if (!branch) return isChecked(call) ? "propagated" : "ignored";
+  // A failure path the hunk cuts off (its closing brace is not shown) says nothing either way.
+  if (branch.hasError || branch.lastChild?.isMissing) return "unknown";
   if (/fallback|copy|memcpy|shm|retry|sysmem|alloc|upload/i.test(branch.text)) return "fallback";
   if (ENDS_PROCESS.test(branch.text)) return "fatal";
   if (/\b(return|goto|throw|break|continue)\b/.test(branch.text)) return "propagated";
@@ -253,7 +257,7 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
     if (store) {
       let isMmap = false;
       walk(store.value, (v) => {
-        if (v.type === "call_expression" && /^(mmap|mmap64)$/.test(calleeName(v))) isMmap = true;
+        if (v.type === "call_expression" && /^(mmap|mmap64)$/.test(calleeName(v)) && !mapsOtherFile(v, fn)) isMmap = true;
       });
       if (isMmap) {
         mapped.add(store.name);
@@ -307,8 +311,9 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
         if (dst) events.push({ kind: "access", row: row(n), access: "write", variable: dst, text: n.text });
         return false;
       }
-      if (!NOT_ACCESS.has(name) && !/^(mmap|mmap64)$/.test(name) && !isSync) {
-        const v = a.map((x) => mentions(x, mapped)).find((x) => x !== undefined);
+      // `static_cast<uint8_t *>(p)` may parse as a call: a cast is no access.
+      if (!NOT_ACCESS.has(name.replace(/<.*>$/, "")) && !/^(mmap|mmap64)$/.test(name) && !isSync && !storesPointer(n)) {
+        const v = a.map((x) => (isAddressValue(x) ? undefined : mentions(x, mapped))).find((x) => x !== undefined);
         if (v) events.push({ kind: "access", row: row(n), access: "unknown", variable: v, text: n.text });
       }
       return true;
@@ -323,6 +328,30 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
     return true;
   });
   return events.sort((x, y) => x.row - y.row);
+}
+
+/**
+ * An mmap of something that is no dma-buf: an fd the function opened from a file, memfd or shm
+ * object (a shader, a cache), or a Wayland keymap (a memfd the compositor sends).
+ */
+function mapsOtherFile(call: Node, fn: Node): boolean {
+  const fd = args(call)[4]?.text.replace(/\s+/g, "");
+  if (/KEYMAP/.test(fn.text)) return true;
+  if (!fd || !/^\w+$/.test(fd)) return false;
+  const opened = new RegExp(`\\b${fd}\\s*=\\s*(open|open64|openat|memfd_create|shm_open|os_create_anonymous_file)\\s*\\(([^;]*)`).exec(fn.text);
+  return !!opened && !/dma_heap/.test(opened[2] ?? "");
+}
+
+/** `maps_.emplace_back(address, len)`: the mapping kept for later use is handed on, not accessed. */
+function storesPointer(call: Node): boolean {
+  const fn = call.childForFieldName("function");
+  const method = fn?.type === "field_expression" ? fn.childForFieldName("field")?.text : undefined;
+  return !!method && /^(emplace|emplace_back|push_back|push_front|push|insert|append|add|assign|store|set\w*)$/.test(method);
+}
+
+/** `(long) ptr`, `(uintptr_t) ptr`: the address as a number, no access through it. */
+function isAddressValue(arg: Node): boolean {
+  return arg.type === "cast_expression" && /^\(\s*(unsigned\s+)?(long|u?intptr_t|size_t|u?int64_t|uint64_t|__u64)\s*\)/.test(arg.text);
 }
 
 /** The mapped pointer a dereference goes through: `p[i]`, `*p`, `p->field`. */
@@ -362,7 +391,11 @@ export function userspaceFunctions(f: Fragment): UserspaceFunction[] {
     if (n.type !== "function_definition") return true;
     const body = n.childForFieldName("body");
     const complete = n.startPosition.row >= f.offset && !!body && !body.hasError && body.lastChild?.type === "}" && !body.lastChild.isMissing;
-    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset), row: n.startPosition.row - f.offset });
+    const syncNames = new Set<string>();
+    walk(n, (x) => {
+      if (/identifier$/.test(x.type) && /sync/i.test(x.text) && !/^(DMA_BUF_\w+|dma_buf_sync)$/.test(x.text)) syncNames.add(x.text);
+    });
+    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset), row: n.startPosition.row - f.offset, syncNames: [...syncNames] });
     return false;
   });
   return out;
@@ -473,6 +506,8 @@ export function compareFunctions(before: readonly UserspaceFunction[], after: re
   for (const old of before) {
     const now = after.find((f) => f.name === old.name);
     if (!now) continue; // a function removed whole takes its accesses with it
+    // The bracketing moved into a helper the new version calls (`DmaSyncer`, `sync_for_cpu()`).
+    if (now.syncNames.some((x) => !old.syncNames.includes(x))) continue;
     const was = syncSteps(old);
     const is = syncSteps(now);
     const olds = old.events.filter((e) => e.kind === "sync" && e.phase !== "unknown");
