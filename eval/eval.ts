@@ -154,6 +154,7 @@ async function main(argv: readonly string[]): Promise<number> {
     seriesReviewed: outcomes.reduce((n, o) => n + o.reviews.length, 0),
   };
   process.stdout.write(renderReport(facts, score(devset, outcomes.flatMap(placeFindings))) + `\n${feedback}`);
+  process.stdout.write(await (await import("./userspace.js")).userspaceSection(pipeline));
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import { MAX_FILE_DIFF_LINES } from "../errors.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
-import { checkFunction, userspaceFunctions } from "./userspace.js";
+import { changedRows, checkFunction, compareFunctions, userspaceFunctions } from "./userspace.js";
 import {
   isCommentRow,
   placeRow,
@@ -571,11 +571,12 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
   if (inScope) {
     for (const hunk of file.hunks) {
       const post = side(hunk, "+");
-      const changed = new Set(post.lineOf.flatMap((l, i) => (l.type === "+" ? [i] : [])));
+      const changed = changedRows(hunk.lines, post.lineOf);
       if (changed.size === 0) continue;
       const frag = parser.parseFragment(post.rows, hunk.heading);
       try {
-        for (const fn of userspaceFunctions(frag)) {
+        const fns = userspaceFunctions(frag);
+        for (const fn of fns) {
           const last = fn.events.reduce((m, e) => Math.max(m, e.row), fn.row);
           // Judge a function only when the hunk changes something in it.
           const touched = [...changed].some((r) => r >= fn.row && r <= last);
@@ -602,6 +603,24 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
           }
           for (const p of checkFunction(fn)) {
             touches.push({ ...base(p.row), kind: "userspace", name: p.problem, detail: p.detail, value: p.detail });
+          }
+        }
+        // Bracketing taken away or flipped shows only beside the old version.
+        const pre = side(hunk, "-");
+        if (pre.lineOf.some((l) => l.type === "-")) {
+          const old = parser.parseFragment(pre.rows, hunk.heading);
+          try {
+            for (const p of compareFunctions(userspaceFunctions(old), fns)) {
+              const hl = pre.lineOf[p.row];
+              const line = hl?.newLine ?? (hl ? anchorForRemoved(hunk, hl) : hunk.newStart);
+              touches.push({
+                file: file.path, area: "userspace", line, oldLine: hl?.oldLine, function: p.function, member: undefined,
+                code: hl?.text ?? "", args: [], placement: "parser", change: hl?.type === "-" ? "removed" : "modified",
+                kind: "userspace", name: p.problem, detail: p.detail, value: p.detail,
+              });
+            }
+          } finally {
+            old.tree.delete();
           }
         }
       } finally {

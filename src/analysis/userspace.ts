@@ -20,11 +20,22 @@ export type UserspaceEvent =
       readonly flags: SyncFlag | undefined;
       readonly checked: boolean;
       readonly retried: boolean;
+      /** The variable the result is stored to (`ret = ioctl(...)`), if any. */
+      readonly result: string | undefined;
       readonly text: string;
     }
   | { readonly kind: "access"; readonly row: number; readonly access: "read" | "write" | "unknown"; readonly variable: string; readonly text: string }
-  | { readonly kind: "exit"; readonly row: number; readonly text: string; readonly guardsSync: boolean }
-  | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: "fallback" | "fatal" | "ignored"; readonly text: string };
+  | {
+      readonly kind: "exit";
+      readonly row: number;
+      readonly text: string;
+      readonly guardsSync: boolean;
+      /** The conditions of the ifs the exit is under, to tell `ret = ioctl(SYNC); if (ret) return`. */
+      readonly conditions: string;
+    }
+  | { readonly kind: "import"; readonly row: number; readonly api: ImportApi; readonly failure: ImportFailure; readonly text: string };
+
+export type ImportFailure = "fallback" | "propagated" | "fatal" | "ignored" | "unknown";
 
 export type FdSource = "dma-heap-system" | "dma-heap-cma" | "dma-heap" | "drm-prime" | "v4l2-expbuf" | "udmabuf";
 export type ImportApi = "drm-prime" | "v4l2-qbuf" | "egl" | "vulkan" | "gbm";
@@ -37,6 +48,8 @@ export interface UserspaceFunction {
   readonly events: readonly UserspaceEvent[];
   /** Row of the function's first line in the fragment. */
   readonly row: number;
+  /** Names with "sync" in them other than the uapi's own (a helper such as libcamera's DmaSyncer). */
+  readonly syncNames: readonly string[];
 }
 
 const SYNC_CALLS = new Set(["ioctl", "drmIoctl", "xioctl", "v4l2_ioctl"]);
@@ -52,7 +65,8 @@ function walk(n: Node, visit: (n: Node) => boolean | void): void {
 
 function calleeName(call: Node): string {
   const fn = call.childForFieldName("function");
-  return fn ? fn.text.replace(/\s+/g, "") : "";
+  // `::ioctl` in C++ is the libc call.
+  return fn ? fn.text.replace(/\s+/g, "").replace(/^::/, "") : "";
 }
 
 function args(call: Node): Node[] {
@@ -144,11 +158,33 @@ function failureBranch(call: Node): Node | undefined {
   return undefined;
 }
 
-function importFailure(call: Node): "fallback" | "fatal" | "ignored" {
+/** Checking macros (`VK_CHECK_RESULT(vkAllocateMemory(...))`) test the result and return it. */
+function inCheckingMacro(call: Node): boolean {
+  const outer = call.parent?.type === "argument_list" ? call.parent.parent : undefined;
+  return outer?.type === "call_expression" && /CHECK|TRY|RETURN/i.test(calleeName(outer));
+}
+
+const ENDS_PROCESS = /\b(abort|exit|_exit|g_error|g_assert_not_reached|assert|LOG\s*\([^)]*Fatal|qFatal|weston_log_fatal)\b/;
+
+/**
+ * What an import does when it fails: falls back in place, hands the failure to its caller
+ * (returned, `goto` an error path, a checking macro), ends the process, or ignores it. Only
+ * the last two leave no way to a fallback; the caller of a propagated failure has its own.
+ */
+function importFailure(call: Node): ImportFailure {
+  if (inCheckingMacro(call)) return "propagated";
+  for (let p = call.parent; p && p.type !== "function_definition"; p = p.parent) {
+    if (p.type === "return_statement") return "propagated";
+    if (p.type.endsWith("_statement") || p.type === "compound_statement") break;
+  }
   const branch = failureBranch(call);
-  if (!branch) return isChecked(call) ? "fatal" : "ignored";
+  if (!branch) return isChecked(call) ? "propagated" : "ignored";
+  // A failure path the hunk cuts off (its closing brace is not shown) says nothing either way.
+  if (branch.hasError || branch.lastChild?.isMissing) return "unknown";
   if (/fallback|copy|memcpy|shm|retry|sysmem|alloc|upload/i.test(branch.text)) return "fallback";
-  return "fatal";
+  if (ENDS_PROCESS.test(branch.text)) return "fatal";
+  if (/\b(return|goto|throw|break|continue)\b/.test(branch.text)) return "propagated";
+  return "ignored";
 }
 
 function importApi(name: string, call: Node, fnText: string): ImportApi | undefined {
@@ -159,7 +195,8 @@ function importApi(name: string, call: Node, fnText: string): ImportApi | undefi
     if (/\bVIDIOC_QBUF\b/.test(call.text) && /\bV4L2_MEMORY_DMABUF\b/.test(fnText)) return "v4l2-qbuf";
   }
   if (/^egl(CreateImage|CreateImageKHR)$/.test(name) && /EGL_LINUX_DMA_BUF_EXT/.test(call.text)) return "egl";
-  if (/^vk(AllocateMemory|CreateImage)$/.test(name) && /VK_EXTERNAL_MEMORY_HANDLE_TYPE_DMA_BUF_BIT_EXT|VkImportMemoryFdInfoKHR|IMPORT_MEMORY_FD_INFO/.test(fnText)) return "vulkan";
+  // vkCreateImage only describes the image; the fd is imported by vkAllocateMemory.
+  if (name === "vkAllocateMemory" && /VkImportMemoryFdInfoKHR|IMPORT_MEMORY_FD_INFO/.test(fnText)) return "vulkan";
   return undefined;
 }
 
@@ -179,18 +216,33 @@ function fdSource(name: string, call: Node): FdSource | undefined {
   return undefined;
 }
 
-/** The flags a `struct dma_buf_sync` variable holds at a row: its last assignment or initializer. */
+/**
+ * The flags a `struct dma_buf_sync` variable holds at a call: its initializer and assignments
+ * before it, `=` replacing and `|=` adding. Flags added under a condition (GStreamer's map
+ * adds READ and WRITE from the map mode) are chosen at run time: the phase is kept, not the flags.
+ */
 function syncFlagsOf(fn: Node, variable: string, beforeIndex: number): string | undefined {
   let text: string | undefined;
+  let conditional = false;
   walk(fn, (n) => {
     if (n.startIndex >= beforeIndex) return false;
     if (n.type === "assignment_expression") {
       const left = n.childForFieldName("left")?.text.replace(/\s+/g, "") ?? "";
-      if (left === `${variable}.flags` || left === `${variable}->flags`) text = n.childForFieldName("right")?.text;
+      if (left === `${variable}.flags` || left === `${variable}->flags`) {
+        const right = n.childForFieldName("right")?.text ?? "";
+        const adds = n.childForFieldName("operator")?.text === "|=";
+        if (adds && n.parent?.parent?.type === "if_statement") conditional = true;
+        text = adds ? `${text ?? ""} ${right}` : right;
+        if (!adds) conditional = false;
+      }
     }
-    if (n.type === "init_declarator" && stores(n)?.name === variable && /DMA_BUF_SYNC_/.test(n.text)) text = n.text;
+    if (n.type === "init_declarator" && stores(n)?.name === variable && /DMA_BUF_SYNC_/.test(n.text)) {
+      text = n.text;
+      conditional = false;
+    }
     return true;
   });
+  if (text !== undefined && conditional) return text.replace(/\bDMA_BUF_SYNC_(READ|WRITE|RW)\b/g, "");
   return text;
 }
 
@@ -205,7 +257,7 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
     if (store) {
       let isMmap = false;
       walk(store.value, (v) => {
-        if (v.type === "call_expression" && /^(mmap|mmap64)$/.test(calleeName(v))) isMmap = true;
+        if (v.type === "call_expression" && /^(mmap|mmap64)$/.test(calleeName(v)) && !mapsOtherFile(v, fn)) isMmap = true;
       });
       if (isMmap) {
         mapped.add(store.name);
@@ -216,11 +268,15 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
     }
     if (n.type === "return_statement" || n.type === "goto_statement" || (n.type === "call_expression" && /^(abort|exit|g_error)$/.test(calleeName(n)))) {
       // An early exit right under a failing SYNC START does not leave a region open.
-      let guardsSync = false;
+      // `return ioctl(fd, DMA_BUF_IOCTL_SYNC, &end)` ends the region as it leaves.
+      let guardsSync = /DMA_BUF_IOCTL_SYNC/.test(n.text);
+      const conditions: string[] = [];
       for (let p = n.parent; p && p.type !== "function_definition"; p = p.parent) {
-        if (p.type === "if_statement" && /DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(p.childForFieldName("condition")?.text ?? "")) guardsSync = true;
+        const cond = p.type === "if_statement" ? (p.childForFieldName("condition")?.text ?? "") : "";
+        if (/DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(cond)) guardsSync = true;
+        conditions.push(cond);
       }
-      events.push({ kind: "exit", row: row(n), text: n.text.split("\n")[0]!, guardsSync });
+      events.push({ kind: "exit", row: row(n), text: n.text.split("\n")[0]!, guardsSync, conditions: conditions.join(" ") });
     }
     if (n.type === "call_expression") {
       const name = calleeName(n);
@@ -239,7 +295,8 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
         const { phase, flags } = flagsOf(flagText);
         // A wrapper (sync_buf(fd, flags)) is judged where it calls the ioctl, not at each caller.
         const direct = SYNC_CALLS.has(name);
-        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), text: n.text });
+        const result = n.parent?.type === "assignment_expression" ? n.parent.childForFieldName("left")?.text : n.parent?.type === "init_declarator" ? stores(n.parent)?.name : undefined;
+        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), result, text: n.text });
         return false;
       }
       if (COPY_CALLS.has(name) && a.length >= 2) {
@@ -254,8 +311,9 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
         if (dst) events.push({ kind: "access", row: row(n), access: "write", variable: dst, text: n.text });
         return false;
       }
-      if (!NOT_ACCESS.has(name) && !/^(mmap|mmap64)$/.test(name) && !isSync) {
-        const v = a.map((x) => mentions(x, mapped)).find((x) => x !== undefined);
+      // `static_cast<uint8_t *>(p)` may parse as a call: a cast is no access.
+      if (!NOT_ACCESS.has(name.replace(/<.*>$/, "")) && !/^(mmap|mmap64)$/.test(name) && !isSync && !storesPointer(n)) {
+        const v = a.map((x) => (isAddressValue(x) ? undefined : mentions(x, mapped))).find((x) => x !== undefined);
         if (v) events.push({ kind: "access", row: row(n), access: "unknown", variable: v, text: n.text });
       }
       return true;
@@ -270,6 +328,30 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
     return true;
   });
   return events.sort((x, y) => x.row - y.row);
+}
+
+/**
+ * An mmap of something that is no dma-buf: an fd the function opened from a file, memfd or shm
+ * object (a shader, a cache), or a Wayland keymap (a memfd the compositor sends).
+ */
+function mapsOtherFile(call: Node, fn: Node): boolean {
+  const fd = args(call)[4]?.text.replace(/\s+/g, "");
+  if (/KEYMAP/.test(fn.text)) return true;
+  if (!fd || !/^\w+$/.test(fd)) return false;
+  const opened = new RegExp(`\\b${fd}\\s*=\\s*(open|open64|openat|memfd_create|shm_open|os_create_anonymous_file)\\s*\\(([^;]*)`).exec(fn.text);
+  return !!opened && !/dma_heap/.test(opened[2] ?? "");
+}
+
+/** `maps_.emplace_back(address, len)`: the mapping kept for later use is handed on, not accessed. */
+function storesPointer(call: Node): boolean {
+  const fn = call.childForFieldName("function");
+  const method = fn?.type === "field_expression" ? fn.childForFieldName("field")?.text : undefined;
+  return !!method && /^(emplace|emplace_back|push_back|push_front|push|insert|append|add|assign|store|set\w*)$/.test(method);
+}
+
+/** `(long) ptr`, `(uintptr_t) ptr`: the address as a number, no access through it. */
+function isAddressValue(arg: Node): boolean {
+  return arg.type === "cast_expression" && /^\(\s*(unsigned\s+)?(long|u?intptr_t|size_t|u?int64_t|uint64_t|__u64)\s*\)/.test(arg.text);
 }
 
 /** The mapped pointer a dereference goes through: `p[i]`, `*p`, `p->field`. */
@@ -309,7 +391,11 @@ export function userspaceFunctions(f: Fragment): UserspaceFunction[] {
     if (n.type !== "function_definition") return true;
     const body = n.childForFieldName("body");
     const complete = n.startPosition.row >= f.offset && !!body && !body.hasError && body.lastChild?.type === "}" && !body.lastChild.isMissing;
-    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset), row: n.startPosition.row - f.offset });
+    const syncNames = new Set<string>();
+    walk(n, (x) => {
+      if (/identifier$/.test(x.type) && /sync/i.test(x.text) && !/^(DMA_BUF_\w+|dma_buf_sync)$/.test(x.text)) syncNames.add(x.text);
+    });
+    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset), row: n.startPosition.row - f.offset, syncNames: [...syncNames] });
     return false;
   });
   return out;
@@ -325,7 +411,8 @@ export type UserspaceProblem =
   | "start-end-flags-differ"
   | "region-left-open"
   | "sync-unchecked"
-  | "sync-not-restarted"
+  | "sync-removed"
+  | "sync-flags-changed"
   | "import-no-fallback"
   | "import-unchecked";
 
@@ -344,21 +431,25 @@ export interface Problem {
 export function checkFunction(fn: UserspaceFunction): Problem[] {
   const out: Problem[] = [];
   const push = (problem: UserspaceProblem, row: number, detail: string) => out.push({ problem, row, detail, function: fn.name });
-  let region: { flags: SyncFlag | undefined; row: number } | undefined;
+  let region: { flags: SyncFlag | undefined; row: number; result: string | undefined } | undefined;
   let sawStart = false;
+  let accessedOutside = false;
   const closesItself = fn.events.some((e) => e.kind === "sync" && e.phase === "END");
   for (const e of fn.events) {
     switch (e.kind) {
       case "sync":
         // drmIoctl() restarts on EINTR/EAGAIN; ignoring what is left (real errors) is common practice.
-        if (!e.retried) push(e.checked ? "sync-not-restarted" : "sync-unchecked", e.row, `DMA_BUF_IOCTL_SYNC ${e.phase === "unknown" ? "" : e.phase}${e.flags ? `|${e.flags}` : ""}`.trim());
+        // A result compared, logged, returned or retried is checked; only a discarded one is not.
+        if (!e.retried && !e.checked) push("sync-unchecked", e.row, `DMA_BUF_IOCTL_SYNC ${e.phase === "unknown" ? "" : e.phase}${e.flags ? `|${e.flags}` : ""}`.trim());
         if (e.phase === "unknown") break;
         if (e.phase === "START") {
-          region = { flags: e.flags, row: e.row };
+          region = { flags: e.flags, row: e.row, result: e.result };
           sawStart = true;
         } else {
           if (!region) {
-            if (fn.complete && !sawStart) push("end-without-start", e.row, `DMA_BUF_SYNC_END${e.flags ? `|${e.flags}` : ""}`);
+            // An END alone (a destructor or unmap() paired with a START elsewhere) closes what
+            // its partner opened; it is wrong only after CPU access the function itself made.
+            if (fn.complete && !sawStart && accessedOutside) push("end-without-start", e.row, `DMA_BUF_SYNC_END${e.flags ? `|${e.flags}` : ""}`);
           } else if (region.flags && e.flags && region.flags !== e.flags) {
             push("start-end-flags-differ", e.row, `START|${region.flags} ends with END|${e.flags}`);
           }
@@ -367,6 +458,7 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
         break;
       case "access":
         if (!region) {
+          accessedOutside = true;
           if (fn.complete) push(e.access === "write" ? "unbracketed-write" : e.access === "read" ? "unbracketed-read" : "unbracketed-access", e.row, e.variable);
         } else if (region.flags === "WRITE" && e.access === "read") push("read-under-write-flag", e.row, e.variable);
         else if (region.flags === "READ" && e.access === "write") push("write-under-read-flag", e.row, e.variable);
@@ -374,7 +466,9 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
       case "exit":
         // Only a function that ends its own bracket can skip the END; one that starts and
         // returns (a map() paired with an unmap()) hands the open bracket to its caller.
-        if (region && !e.guardsSync && fn.complete && closesItself) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
+        // `ret = ioctl(SYNC START); if (ret) return ret;`: the START failed, no region is open.
+        const guarded = e.guardsSync || (region?.result !== undefined && new RegExp(`\\b${region.result}\\b`).test(e.conditions));
+        if (region && !guarded && fn.complete && closesItself) push("region-left-open", e.row, `${e.text.trim()} with START|${region.flags ?? "?"} still open`);
         break;
       case "import":
         if (e.failure === "fatal") push("import-no-fallback", e.row, e.api);
@@ -384,5 +478,76 @@ export function checkFunction(fn: UserspaceFunction): Problem[] {
         break;
     }
   }
+  return out;
+}
+
+/** What a function's SYNC calls say, one entry per call: `START|WRITE`, `END`, `START|?`. */
+function syncSteps(fn: UserspaceFunction): string[] {
+  return fn.events.flatMap((e) => (e.kind === "sync" && e.phase !== "unknown" ? [`${e.phase}|${e.flags ?? "?"}`] : []));
+}
+
+/** The mapping a function's SYNC bracket covers, for the message: the mmap'ed variable or the fd. */
+function mappingOf(fn: UserspaceFunction): string {
+  const m = fn.events.find((e) => e.kind === "mmap" || e.kind === "access");
+  if (m && (m.kind === "mmap" || m.kind === "access")) return m.variable;
+  const sync = fn.events.find((e) => e.kind === "sync");
+  const fd = sync ? /\(\s*([^,]+),\s*DMA_BUF_IOCTL_SYNC/.exec(sync.text)?.[1]?.trim() : undefined;
+  return fd ?? "the dma-buf";
+}
+
+/**
+ * What a change does to the bracketing of functions present before and after it: a SYNC START
+ * or END that is gone, or whose READ/WRITE flags changed. Judged on the pair, so a diff that
+ * only removes lines (`-ioctl(..., DMA_BUF_IOCTL_SYNC, ...)`) is seen as well as one that adds.
+ * Rows are the old version's (`before`); the caller places them in the new file.
+ */
+export function compareFunctions(before: readonly UserspaceFunction[], after: readonly UserspaceFunction[]): Problem[] {
+  const out: Problem[] = [];
+  for (const old of before) {
+    const now = after.find((f) => f.name === old.name);
+    if (!now) continue; // a function removed whole takes its accesses with it
+    // The bracketing moved into a helper the new version calls (`DmaSyncer`, `sync_for_cpu()`).
+    if (now.syncNames.some((x) => !old.syncNames.includes(x))) continue;
+    const was = syncSteps(old);
+    const is = syncSteps(now);
+    const olds = old.events.filter((e) => e.kind === "sync" && e.phase !== "unknown");
+    const found = out.length;
+    // One finding a function: a START and its END flipped together are one change.
+    for (const phase of ["START", "END"] as const) {
+      if (out.length > found) break;
+      const w = was.filter((x) => x.startsWith(phase));
+      const i = is.filter((x) => x.startsWith(phase));
+      const at = olds.find((e) => e.kind === "sync" && e.phase === phase)?.row ?? old.row;
+      if (i.length < w.length) {
+        out.push({ problem: "sync-removed", row: at, function: old.name, detail: `DMA_BUF_SYNC_${w[w.length - 1]!.replace("|?", "")} on ${mappingOf(old)}` });
+      } else if (i.length === w.length) {
+        const changed = w.findIndex((x, k) => !x.endsWith("?") && !i[k]!.endsWith("?") && x !== i[k]);
+        if (changed >= 0) {
+          out.push({ problem: "sync-flags-changed", row: at, function: old.name, detail: `DMA_BUF_SYNC_${w[changed]} became DMA_BUF_SYNC_${i[changed]} on ${mappingOf(old)}` });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Rows of a hunk's new side that the change touches: added lines, and the line that follows
+ * (or, at the end, precedes) a removal, so a hunk that only deletes still marks its function.
+ */
+export function changedRows(lines: readonly { readonly type: string }[], post: readonly unknown[]): Set<number> {
+  const out = new Set<number>();
+  let row = -1;
+  let removed = false;
+  for (const l of lines) {
+    if (l.type === "-") {
+      removed = true;
+      continue;
+    }
+    row++;
+    if (l.type === "+" || removed) out.add(row);
+    removed = false;
+  }
+  if (removed && post.length > 0) out.add(post.length - 1);
   return out;
 }
