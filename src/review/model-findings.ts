@@ -1,7 +1,7 @@
 import type { Catalog } from "../model/catalog.js";
 import type { ConfigChange, ModelResult } from "../model/compare.js";
 import { baseId, type Effect, type EffectSource } from "../model/effect.js";
-import { fillMessage, message, type ModelTexts } from "../model/messages.js";
+import { fillMessage, message, type ModelTexts, type ResultCategory } from "../model/messages.js";
 import { show } from "../model/predicate.js";
 import type { Finding } from "./finding.js";
 import { fingerprint } from "./fingerprint.js";
@@ -22,7 +22,7 @@ export interface ModelJson {
 export type ConfigJson = Omit<ConfigChange, "beforeTrace" | "afterTrace">;
 
 /** The JSON keeps one trace per configuration: the one that explains the entry. */
-function toJson(c: ConfigChange): ConfigJson {
+export function configJson(c: ConfigChange): ConfigJson {
   return {
     exporter: c.exporter,
     importer: c.importer,
@@ -37,19 +37,19 @@ function toJson(c: ConfigChange): ConfigJson {
   };
 }
 
-type Category = "falsePositives" | "fixed" | "missed" | "newHazards" | "userspace" | "slower" | "introduced";
+type Category = ResultCategory["key"];
 
 
 export function modelJson(r: Pick<ModelResult, Category | "evaluated">): ModelJson {
   return {
     evaluated: r.evaluated,
-    falsePositives: r.falsePositives.map(toJson),
-    fixed: r.fixed.map(toJson),
-    missed: r.missed.map(toJson),
-    newHazards: r.newHazards.map(toJson),
-    userspace: r.userspace.map(toJson),
-    slower: r.slower.map(toJson),
-    introduced: r.introduced.map(toJson),
+    falsePositives: r.falsePositives.map(configJson),
+    fixed: r.fixed.map(configJson),
+    missed: r.missed.map(configJson),
+    newHazards: r.newHazards.map(configJson),
+    userspace: r.userspace.map(configJson),
+    slower: r.slower.map(configJson),
+    introduced: r.introduced.map(configJson),
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { ProbotOctokit } from "probot";
 import { pino } from "pino";
+import { afterEach, beforeEach } from "vitest";
 import { loadReviewDeps, type ChannelContext, type ReviewDeps } from "../../src/channels/context.js";
 import { startServer, type RunningServer, type ServerOptions } from "../../src/channels/server.js";
 import { loadConfig } from "../../src/config/config.js";
@@ -13,7 +14,7 @@ import { reviewSeries } from "../../src/review/review-series.js";
 import { Store } from "../../src/state/store.js";
 import type { Push } from "./forge-series.js";
 import { APP_ID, type GithubStandin } from "./github-standin.js";
-import { GITLAB_TOKEN, type GitlabStandin } from "./gitlab-standin.js";
+import { GITLAB_TOKEN, GitlabStandin } from "./gitlab-standin.js";
 
 export const GITHUB_SECRET = "github-webhook-secret";
 export const GITLAB_SECRET = "gitlab-webhook-secret";
@@ -86,4 +87,18 @@ export async function expectedFindings(push: Push): Promise<Finding[]> {
   const files: ForgeFile[] = push.files.map((f) => ({ oldPath: f.oldPath, newPath: f.newPath, status: f.status === "binary" ? "modified" : f.status, hunks: f.hunks, binary: false, tooLarge: false }));
   const { series } = forgeSeries({ id: "x", title: push.title, description: "", author: { name: "a", email: "a@b" }, date: undefined, revision: 1, url: "x" }, files);
   return reviewSeries(series!, deps.rules, deps.parser, deps.model).patches.flatMap((p) => p.findings);
+}
+
+/** A GitLab stand-in and the service in front of it, started afresh for each test of the calling block. */
+export function gitlabForgeEachTest(): { readonly gl: GitlabStandin; readonly fs: ForgeServer } {
+  const forge = {} as { gl: GitlabStandin; fs: ForgeServer };
+  beforeEach(async () => {
+    forge.gl = await GitlabStandin.start();
+    forge.fs = await startForgeServer({ gitlab: forge.gl });
+  });
+  afterEach(async () => {
+    await forge.fs.close();
+    await forge.gl.close();
+  });
+  return forge;
 }

@@ -17,7 +17,7 @@ export interface PageTracker {
   }[];
 }
 
-const OUTCOMES: readonly OutcomeKind[] = ["ok", "slow", "stale-read", "lost-write", "rejected"];
+const OUTCOMES: readonly (OutcomeKind | "absent")[] = ["ok", "slow", "stale-read", "lost-write", "rejected", "absent"];
 
 /** One series revision: its findings on the diff, the model's grid, the tracker across revisions. */
 export function renderReviewPage(page: ReviewPage, tracker: PageTracker): string {

@@ -1,7 +1,7 @@
 import { SEVERITY_RANK, type Severity } from "../../analysis/rules/schema.js";
-import type { ConfigChange } from "../../model/compare.js";
-import type { OutcomeKind } from "../../model/explore.js";
+import type { ResultCategory } from "../../model/messages.js";
 import type { FileDiff } from "../../patch/diff.js";
+import { configJson, type ConfigJson } from "../../review/model-findings.js";
 import type { SeriesReview } from "../../review/review-series.js";
 
 /**
@@ -64,18 +64,10 @@ export interface PagePatch {
   readonly files: readonly PageFile[];
 }
 
-/** One configuration the series changes (or leaves broken), as a grid cell. */
-export interface PageCell {
-  readonly exporter: string;
-  readonly importer: string;
-  readonly platform: string;
-  readonly pattern: string;
-  readonly before: OutcomeKind | "absent";
-  readonly after: OutcomeKind;
+/** One configuration the series changes (or leaves broken), as a grid cell: its JSON form, trace cut. */
+export interface PageCell extends ConfigJson {
   /** Which of the model's lists it came from: falsePositives, fixed, missed, ... */
-  readonly category: string;
-  readonly trace: readonly string[];
-  readonly cause: string | undefined;
+  readonly category: ResultCategory["key"];
 }
 
 export interface PageModel {
@@ -88,8 +80,6 @@ export interface PageModel {
 export const MAX_DIFF_LINES = 20_000;
 /** Trace lines kept per cell: the decisive lines come last, a cell rarely needs more. */
 export const MAX_TRACE_LINES = 40;
-
-const CATEGORIES = ["falsePositives", "userspace", "newHazards", "missed", "fixed", "slower", "introduced"] as const;
 
 /** The page of one reviewed series revision, from its review and where it was read. */
 export function reviewPage(r: SeriesReview, where: { readonly channel: string; readonly place: string }): ReviewPage {
@@ -130,7 +120,7 @@ export function reviewPage(r: SeriesReview, where: { readonly channel: string; r
   );
   const result = r.model?.result;
   const cells = result
-    ? CATEGORIES.flatMap((category) => result[category].map((c: ConfigChange): PageCell => cellOf(c, category)))
+    ? result.categories.flatMap(({ key }) => result[key].map((c): PageCell => ({ ...configJson(c), trace: cutTrace(c.trace), category: key })))
     : [];
   return {
     seriesId: s.id,
@@ -152,21 +142,6 @@ export function reviewPage(r: SeriesReview, where: { readonly channel: string; r
 /** A trace cut to MAX_TRACE_LINES, keeping its last line: the one that decides the outcome. */
 export function cutTrace(trace: readonly string[]): readonly string[] {
   return trace.length > MAX_TRACE_LINES ? [...trace.slice(0, MAX_TRACE_LINES - 2), "…", trace[trace.length - 1]!] : trace;
-}
-
-function cellOf(c: ConfigChange, category: string): PageCell {
-  const trace = cutTrace(c.trace);
-  return {
-    exporter: c.exporter,
-    importer: c.importer,
-    platform: c.platform,
-    pattern: c.pattern,
-    before: c.before,
-    after: c.after,
-    category,
-    trace,
-    cause: c.cause,
-  };
 }
 
 function verdictOf(r: SeriesReview): PageVerdict {
