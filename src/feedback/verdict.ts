@@ -33,6 +33,8 @@ export interface JudgedItem extends Item {
 export interface Judging {
   readonly older: SeriesReview;
   readonly newer: SeriesReview;
+  /** The newer revision's number as this step counts it (a "v2" in a title counts, a forge push's number does). */
+  readonly revision: number;
   readonly pairing: PatchPairing;
   /** Changelog entries the author wrote after the older revision, matched to items. */
   readonly changelog: ReadonlyMap<string, readonly ChangelogEntry[]>;
@@ -77,7 +79,7 @@ function oldPatch(item: Item, j: Judging): Message | undefined {
 }
 
 function newLabel(j: Judging, refs: readonly PatchRef[]): string {
-  const v = j.newer.series.revision;
+  const v = j.revision;
   return refs.length === 0 ? `v${v}` : `v${v} ${refs.map((r) => `${r.index}/${j.newer.series.total}`).join("+")}`;
 }
 
@@ -134,7 +136,7 @@ function anchorState(item: Item, j: Judging): AnchorState {
       const what = [...added, ...removed].every((l) => COMMENT_TEXT.test(l.slice(1))) ? "the comments around them" : "the code around them";
       const code = (ls: string[]) => ls.find((l) => !COMMENT_TEXT.test(l.slice(1))) ?? ls[0];
       const [r0, a0] = [code(removed), code(added)];
-      const show = [r0 ? `v${item.version} "${r0}"` : undefined, a0 ? `v${j.newer.series.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
+      const show = [r0 ? `v${item.version} "${r0}"` : undefined, a0 ? `v${j.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
       return {
         kind: "changed",
         text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines stay, ${what}${fn} changed: ${show}`,
@@ -156,7 +158,7 @@ function anchorState(item: Item, j: Judging): AnchorState {
   };
   const gone = near("old")[0];
   const added = near("new")[0];
-  const v = j.newer.series.revision;
+  const v = j.revision;
   const show = [gone ? `v${item.version} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
   return {
     kind: "changed",
@@ -208,7 +210,7 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
   const t = item.trailer!;
   const given = `${t.key}: ${t.value} given in <${item.source}>`;
   const cp = counterpart(item, j);
-  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}`] };
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
   const newPatches: PatchRef[] =
     item.patch.index === 0
       ? j.newer.series.slots.flatMap((m, i) => (m ? [{ message: m, index: i + 1 }] : []))
@@ -216,7 +218,7 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
   const carried = newPatches.filter((p) => p.message.trailers.some((x) => sameTrailer(x, t)));
   const scope = item.patch.index === 0 ? "for the whole series" : `on ${oldLabel(item)}`;
   if (carried.length === 0) {
-    if (item.patch.index === 0) return { verdict: "not addressed", evidence: [`${given} ${scope} is on no patch of v${j.newer.series.revision}`] };
+    if (item.patch.index === 0) return { verdict: "not addressed", evidence: [`${given} ${scope} is on no patch of v${j.revision}`] };
     const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
     const why = d.level === "unchanged" ? " although the patch is unchanged" : d.level === "substantial" ? "; the patch changed substantially, so it needs a fresh look" : "";
     return { verdict: "not addressed", evidence: [`${given} ${scope} is not carried into ${newLabel(j, cp.patches)}${why}`] };
@@ -250,7 +252,7 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
 function judgeApproval(item: Item, j: Judging): { verdict: Verdict; evidence: string[] } {
   const given = `approval given in <${item.source}>`;
   const cp = counterpart(item, j);
-  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}`] };
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
   if (item.patch.index === 0) return { verdict: "addressed", evidence: [`${given} for the whole series; nothing to carry`] };
   const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
   const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
@@ -278,7 +280,7 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const reason = answers.find((a) => a.kind === "reason");
   const promise = answers.find((a) => a.kind === "promise");
   const cp = counterpart(item, j);
-  const gone = cp.dropped ? `${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.newer.series.revision}` : undefined;
+  const gone = cp.dropped ? `${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}` : undefined;
   const anchor: AnchorState = gone ? { kind: "none" } : anchorState(item, j);
   const left = gone ?? (anchor.kind === "gone" ? anchor.text : undefined);
   if (left !== undefined) {
@@ -317,7 +319,7 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     return done("not addressed", [answerLine(promise, "promised in"), at ?? `${newLabel(j, cp.patches)} is unchanged`, "the promised change is not in the next revision"]);
   }
   if (item.kind === "question" && anchor.kind !== "changed" && log.length === 0) {
-    return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.newer.series.revision}'s changelog`, at, promise && answerLine(promise, "promised in")]);
+    return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.revision}'s changelog`, at, promise && answerLine(promise, "promised in")]);
   }
   if (changed && log.length > 0) return done("addressed", [...log, at]);
   // The quoted region itself changed: the reviewer's point was acted on, even unannounced.
