@@ -10,7 +10,7 @@ import { CParser } from "../patch/c-source.js";
 import type { Message } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { patchCheck, seriesCheck, type CheckResult } from "../publish/check-result.js";
-import { reviewPageUrl } from "../publish/review-link.js";
+import { patchPageUrl, reviewPageUrl } from "../publish/pages/url.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import type { Io } from "./review.js";
 
@@ -109,7 +109,8 @@ export async function checkCommand(opts: CheckOptions, io: Io): Promise<number> 
   const patch = review.patches.find((p) => p.message.messageId === target.messageId);
   const wholeSeries = opts.series || target.kind !== "patch" || !patch;
   const check = wholeSeries ? seriesCheck(review) : patchCheck(patch);
-  const url = opts.url ? reviewPageUrl(opts.url, series, wholeSeries ? undefined : patch.index) : undefined;
+  // The page is found by any of the series' Message-IDs, so the message b4 gave names it.
+  const url = opts.url ? (wholeSeries ? reviewPageUrl(opts.url, target.messageId) : patchPageUrl(opts.url, patch.message.messageId, patch.index)) : undefined;
   return print(io, [
     {
       tool: CHECK_TOOL,

@@ -75,7 +75,7 @@ describe("patchwork checks: one per reviewed patch, posted once, updated by a ne
     expect(pw.checks.map((c) => c.context)).toEqual(ids(fixture).map(() => "dmabuf-review"));
     const first = pw.newest(fixture.patches[0]!.message.messageId, "dmabuf-review")!;
     expect(first.state).not.toBe("success");
-    expect(first.target_url).toBe(`${PAGES}/reviews/${encodeURIComponent(fixture.series.id)}#patch-1`);
+    expect(first.target_url).toBe(`${PAGES}/reviews/${encodeURIComponent(fixture.patches[0]!.message.messageId)}#patch-1`);
     // The same review again (a restart, a re-read thread): nothing more goes to patchwork.
     const before = pw.requests.length;
     expect(p.intend(fixture)).toBe(0);
@@ -227,7 +227,7 @@ describe.skipIf(!BUNDLE)(`patchwork checks for the real 2022 dma_coherent series
     const gate = pw.newest("20221020121316.3946-2-christian.koenig@amd.com", "dmabuf-review")!;
     expect(gate.state).not.toBe("success");
     expect(gate.description).toMatch(/^\d+ (error|warning)s?/);
-    expect(gate.target_url).toBe(`${PAGES}/reviews/${encodeURIComponent("20221020121316.3946-1-christian.koenig@amd.com")}#patch-1`);
+    expect(gate.target_url).toBe(`${PAGES}/reviews/${encodeURIComponent("20221020121316.3946-2-christian.koenig@amd.com")}#patch-1`);
     const cleared: SeriesReview = { ...real, patches: real.patches.map((x) => ({ ...x, findings: [] })) };
     p.intend(cleared);
     await p.flush();

@@ -10,6 +10,11 @@ export function reviewPageUrl(baseUrl: string, seriesOrMessageId: string): strin
   return `${baseUrl.replace(/\/+$/, "")}${REVIEWS_PATH}/${encodeURIComponent(seriesOrMessageId)}`;
 }
 
+/** A patch on its series' page: the patch's own Message-ID finds the page, the anchor the patch. */
+export function patchPageUrl(baseUrl: string, messageId: string, index: number): string {
+  return `${reviewPageUrl(baseUrl, messageId)}#patch-${index}`;
+}
+
 /** The list of reviews, filtered: `list` (a mirror's name), `forge` (github, gitlab, mail), `verdict`. */
 export function reviewListUrl(baseUrl: string, filter: { readonly list?: string | undefined; readonly forge?: string | undefined; readonly verdict?: string | undefined } = {}): string {
   const q = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ""));

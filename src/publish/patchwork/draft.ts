@@ -1,5 +1,5 @@
 import { patchCheck, type CheckStatus } from "../check-result.js";
-import { reviewPageUrl } from "../review-link.js";
+import { patchPageUrl } from "../pages/url.js";
 import type { SeriesReview } from "../../review/review-series.js";
 
 /** Patchwork's check states (patchwork/models.py, Check.STATE_CHOICES), less "pending". */
@@ -38,7 +38,7 @@ export function draftChecks(review: SeriesReview, opts: DraftOptions): CheckDraf
         context: opts.context,
         state: STATE[r.status],
         description: r.summary,
-        targetUrl: opts.publicUrl ? reviewPageUrl(opts.publicUrl, s, p.index) : undefined,
+        targetUrl: opts.publicUrl ? patchPageUrl(opts.publicUrl, p.message.messageId, p.index) : undefined,
       };
     });
 }
