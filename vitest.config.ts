@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
-import { relative } from "node:path";
+import { availableParallelism, tmpdir } from "node:os";
+import { join, relative } from "node:path";
 import { defineConfig } from "vitest/config";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
@@ -41,5 +41,7 @@ export default defineConfig({
     // spend much of their time waiting on child processes and loopback peers.
     maxWorkers: Math.max(2, availableParallelism()),
     sequence: { sequencer: LongestFirst },
+    // Kept documents and searches go to a cache of the test runs, never the user's own.
+    env: { DMABUF_REVIEW_CACHE: join(tmpdir(), "dmabuf-review-test-cache") },
   },
 });

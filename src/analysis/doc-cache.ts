@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -11,8 +12,23 @@ import { isDeepStrictEqual } from "node:util";
  * file always goes the whole way and fails as before.
  */
 
-// Part of every key: a change in how documents are read or validated invalidates what is kept.
-const FORMAT = "docs-1 yaml@2 ajv@8 strict";
+// The code that reads and validates documents, and the parser and validator versions: part of
+// every key, so a change in how documents are read or checked invalidates what is kept.
+const READERS = ["doc-cache", "rules/load", "rules/schema", "catalog/load", "catalog/facts"];
+let format: string | undefined;
+
+function readerFormat(): string {
+  if (format === undefined) {
+    const require = createRequire(import.meta.url);
+    const version = (pkg: string) => (require(`${pkg}/package.json`) as { version: string }).version;
+    const hash = createHash("sha256").update(`yaml@${version("yaml")} ajv@${version("ajv")}`);
+    // Beside this module: .js when built, .ts when the tests run the sources.
+    const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+    for (const f of READERS) hash.update(readFileSync(new URL(f + ext, import.meta.url)));
+    format = hash.digest("hex");
+  }
+  return format;
+}
 
 /** `DMABUF_REVIEW_CACHE`: a directory, or `off`; by default the user's cache directory. */
 export function cacheDir(): string | undefined {
@@ -30,7 +46,7 @@ export interface DocKey {
 
 /** The key of `name`'s documents read from these texts (schema first, then each file with its path). */
 export function docKey(name: string, texts: readonly string[]): DocKey {
-  const hash = createHash("sha256").update(FORMAT);
+  const hash = createHash("sha256").update(readerFormat());
   for (const t of texts) hash.update(`\0${t.length}\0`).update(t);
   return { name, digest: hash.digest("hex").slice(0, 32) };
 }

@@ -499,7 +499,6 @@ export class MailMirror {
       this.log.warn({ series: ser.id, err: (err as Error).message }, "review failed; trying it once more");
       s = await this.reviews.review(ser);
     }
-    this.patchwork?.intend(s);
     const policy = { ...this.replyOptions(), repliers };
     const reason = this.withheld(run, newest, firstRead);
     if (reason) {
@@ -725,6 +724,8 @@ export class MailMirror {
           firstSeen: (ser.date ?? new Date(Number.isFinite(first) ? first * 1000 : 0)).toISOString(),
         });
         this.pages.record(reviewPage(s, { channel: "mail", place: this.mirror.name }));
+        // Checks are recorded with the thread, in its transaction, so a crash cannot leave one behind.
+        this.patchwork?.intend(s);
         for (const p of s.patches)
           for (const f of p.findings)
             this.state.recordFinding({

@@ -335,7 +335,7 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
     renderMetrics({
       counters,
       channelsOn: { github: github.on, gitlab: gitlab.on },
-      storeOk: health().store["ok"] === true,
+      storeOk: storeState()["ok"] === true,
       reviewWorkers: pool.size,
       reviewDurations: durations,
       reviewsQueued,
@@ -344,14 +344,17 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
       mail: opts.mail?.report(),
     });
 
-  const health = () => {
-    let store: Record<string, unknown>;
+  const storeState = (): Record<string, unknown> => {
     try {
       const row = ctx.store.db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as { v: number };
-      store = { ok: true, schemaVersion: row.v };
+      return { ok: true, schemaVersion: row.v };
     } catch (err) {
-      store = { ok: false, error: (err as Error).message };
+      return { ok: false, error: (err as Error).message };
     }
+  };
+
+  const health = () => {
+    const store = storeState();
     return {
       status: store["ok"] ? "ok" : "degraded",
       channels: { github, gitlab },

@@ -11,6 +11,7 @@ import type { Message } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { patchCheck, seriesCheck, type CheckResult } from "../publish/check-result.js";
 import { patchPageUrl, reviewPageUrl } from "../publish/pages/url.js";
+import { keptSearches } from "../review/kept-searches.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import type { Io } from "./review.js";
 
@@ -98,7 +99,9 @@ export async function checkCommand(opts: CheckOptions, io: Io): Promise<number> 
   const [rules, catalog, parser] = await Promise.all([loadRules(opts.rules), loadCatalog(), CParser.load()]);
   let review: SeriesReview;
   try {
-    review = reviewSeries(series, rules, parser, { catalog, cache: new Map() });
+    const searches = keptSearches(catalog.version);
+    review = reviewSeries(series, rules, parser, { catalog, cache: searches.cache });
+    searches.save();
   } catch (err) {
     // Our bug, on this series alone: b4 shows it in the column and goes on with the next patch.
     return notChecked(io, "review-failed", (err as Error).message.split("\n")[0]!);

@@ -71,7 +71,7 @@ async function reviewWithProgress(
     const onlyOther = loaded.messages.every((m) => m.kind === "other");
     if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", source);
   }
-  const searches = keptSearches();
+  const searches = keptSearches(catalog.version);
   const model = { catalog, cache: searches.cache };
   const reviewOne = review ?? ((s: Series) => reviewSeries(s, rules, parser, model));
   const writer = stdoutWriter(opts.format, io.stdout);

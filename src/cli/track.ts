@@ -49,7 +49,7 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     const { series } = groupSeries(loaded.messages);
     if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
     const step = (done: number, total: number) => progress.update({ phase: "tracking", done, total, unit: "series" });
-    const searches = keptSearches();
+    const searches = keptSearches(catalog.version);
     const results = trackAll(series, { rules, parser, model: { catalog, cache: searches.cache } }, opts.series, step);
     searches.save();
     if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);

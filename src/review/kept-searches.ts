@@ -6,24 +6,24 @@ import type { ExploreCache } from "../model/evaluate.js";
 import type { Outcome } from "../model/explore.js";
 
 /**
- * The model's searches kept between runs. A search's key is the whole of its dynamics and
- * pattern, so an outcome depends only on the model's code: the entries are kept under a hash of
- * that code. The first review of a catalog fills them; later ones (the base matrix above all)
- * read them instead of searching again.
+ * The model's searches kept between runs, under a hash of the model's code and the catalog's
+ * version: a search's key names its pattern but not the pattern's steps, which the catalog holds.
+ * The first review of a catalog fills them; later ones (the base matrix above all) read them
+ * instead of searching again.
  */
 
 // Past this many searches the file stops growing: it holds the base matrix and the usual effects.
 const MAX_KEPT = 20_000;
 
-let codeKey: DocKey | undefined;
+let code: string[] | undefined;
 
-function modelKey(): DocKey {
-  if (!codeKey) {
+function modelKey(catalogVersion: string): DocKey {
+  if (!code) {
     const dir = fileURLToPath(new URL("../model/", import.meta.url));
-    const files = readdirSync(dir).filter((n) => /\.[jt]s$/.test(n)).sort();
-    codeKey = docKey("searches", files.flatMap((n) => [n, readFileSync(join(dir, n), "utf8")]));
+    const files = (readdirSync(dir, { recursive: true }) as string[]).filter((n) => /\.[jt]s$/.test(n)).sort();
+    code = files.flatMap((n) => [n, readFileSync(join(dir, n), "utf8")]);
   }
-  return codeKey;
+  return docKey("searches", [catalogVersion, ...code]);
 }
 
 export interface KeptSearches {
@@ -32,8 +32,8 @@ export interface KeptSearches {
   save(): void;
 }
 
-export function keptSearches(): KeptSearches {
-  const key = modelKey();
+export function keptSearches(catalogVersion: string): KeptSearches {
+  const key = modelKey(catalogVersion);
   const entries = lookupDocs<[string, Outcome][]>(key) ?? [];
   const cache: ExploreCache = new Map(entries);
   const loaded = cache.size;
