@@ -149,7 +149,7 @@ export function compileMatcher(m: MatcherDoc, field: string, facts?: Facts): Mat
     const want = m.resv;
     tests.push((t, file, ctx) => {
       // The lock context reads the new side's lines; on the old side the state is unknown.
-      const s = beforeViewSet.has(file) ? { state: "unknown" as const } : resvStateAt(t, file, locks, ctx.wrappers());
+      const s = lockUnread.has(file) ? { state: "unknown" as const } : resvStateAt(t, file, locks, ctx.wrappers());
       if (want === "held") return s.state === "held" && s.certain;
       if (want === "not-held") return s.state === "not-held";
       return s.state !== "held";
@@ -204,13 +204,25 @@ function aboutPresentCode(rule: Rule): boolean {
 
 /** The file as it read before the patch: `function-lacks` sees the old calls. */
 const beforeViews = new WeakMap<FileTouches, FileTouches>();
-const beforeViewSet = new WeakSet<FileTouches>();
+/** Views whose lock state reads as unknown: the old side, and the new side when a fix is compared with it. */
+const lockUnread = new WeakSet<FileTouches>();
+const lockBlindViews = new WeakMap<FileTouches, FileTouches>();
+
+/** The file as it reads now, its lock state left unread: a fix is judged on both sides alike. */
+function lockBlind(file: FileTouches): FileTouches {
+  let v = lockBlindViews.get(file);
+  if (!v) {
+    lockBlindViews.set(file, (v = { ...file }));
+    lockUnread.add(v);
+  }
+  return v;
+}
 
 function beforeView(file: FileTouches): FileTouches {
   let v = beforeViews.get(file);
   if (!v) {
     beforeViews.set(file, (v = { ...file, functionCalls: file.functionCallsBefore }));
-    beforeViewSet.add(v);
+    lockUnread.add(v);
   }
   return v;
 }
@@ -255,16 +267,23 @@ function renamedCall(old: Touch, file: FileTouches): boolean {
 }
 
 /**
+ * Whether a rule can say that the patch removed what it warns about: not one judged against the
+ * series (with/without), nor one about a change itself. The lock state is unread on both sides
+ * (unknown on the old one), so a lock added never reads as the hazard gone.
+ */
+function mayClaimFix(rule: Rule): boolean {
+  if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without) return false;
+  return aboutPresentCode(rule);
+}
+
+/**
  * A hazard the patch removes: a rule that warns about code being added holds on the old code of
  * this touch and not on the new one, the same call or member on both sides. Code deleted along with its whole function says nothing
  * (a driver removed is not a fix), and a rule judged against the series (with/without) is not
  * asked about the old code, which the series context does not describe.
  */
 function fixedBy(rule: Rule, touch: Touch, file: FileTouches, patch: readonly FileTouches[]): Touch | undefined {
-  if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without) return undefined;
-  if (!aboutPresentCode(rule)) return undefined;
-  // A removed touch is asked from its own side; an added one with a counterpart is the same pair.
-  if (touch.change === "added") return undefined;
+  if (!mayClaimFix(rule)) return undefined;
   const old: Touch = touch.change === "removed" ? touch : { ...touch.counterpart!, change: "modified" };
   const now = touch.change === "removed" ? touch.counterpart : touch;
   // A call renamed to another changes its contract (dma_buf_vmap to dma_buf_vmap_unlocked), and
@@ -273,7 +292,7 @@ function fixedBy(rule: Rule, touch: Touch, file: FileTouches, patch: readonly Fi
   if (!now && renamedCall(old, file)) return undefined;
   if (!now && !(old.function && file.functionCalls.has(old.function))) return undefined;
   if (!rule.match({ ...old, change: "added" }, beforeView(file))) return undefined;
-  if (now && rule.match({ ...now, change: "added" }, now === touch ? file : fileOf(now, file, patch))) return undefined;
+  if (now && rule.match({ ...now, change: "added" }, lockBlind(now === touch ? file : fileOf(now, file, patch)))) return undefined;
   return old;
 }
 
@@ -321,9 +340,9 @@ export function matchRules(
 
 /** An unchanged line a rule held on before and not after: the patch changed what surrounds it. */
 function fixedAround(rule: Rule, touch: Touch, file: FileTouches): boolean {
-  if (SEVERITY_RANK[rule.doc.severity] < SEVERITY_RANK.warning || rule.with || rule.without || !aboutPresentCode(rule)) return false;
+  if (!mayClaimFix(rule)) return false;
   const asAdded: Touch = { ...touch, change: "added" };
-  return rule.match(asAdded, beforeView(file)) && !rule.match(asAdded, file);
+  return rule.match(asAdded, beforeView(file)) && !rule.match(asAdded, lockBlind(file));
 }
 
 /** Hazards the patch removes, one per rule and place: reported as fixed, never as a warning. */
