@@ -31,7 +31,7 @@ function readerFormat(): string {
 }
 
 /** `DMABUF_REVIEW_CACHE`: a directory, or `off`; by default the user's cache directory. */
-export function cacheDir(): string | undefined {
+function cacheDir(): string | undefined {
   const env = process.env["DMABUF_REVIEW_CACHE"];
   if (env === "off") return undefined;
   if (env) return env;

@@ -18,7 +18,6 @@ export type CpuAttr = "cached" | "wc" | "uncached" | "none";
  * mmio) never go stale; protected memory has no CPU mapping at all.
  */
 export type MemoryClass = "cached" | "wc" | "uncached" | "vram" | "sram" | "mmio" | "protected";
-export const MEMORY_CLASSES: readonly MemoryClass[] = ["cached", "wc", "uncached", "vram", "sram", "mmio", "protected"];
 
 /** Per platform where it differs (vb2-dma-contig memory is cached only on coherent devices). */
 export type PerPlatform<T> = Readonly<Record<Platform, T>>;

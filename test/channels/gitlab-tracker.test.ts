@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { readTrackerMarker } from "../../src/review/render/tracker.js";
 import { gitlabForgeEachTest, reviewDeps } from "../peers/forge-server.js";
 import { ANSWER_TO_JONAS, feedbackPushes, lineOf, PEOPLE, PROMISE_TO_MEI, SAID_ON_V1, tableRows, type FeedbackPushes, type Who } from "../peers/forge-feedback.js";

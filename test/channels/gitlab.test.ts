@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { countSeverities, countsLine, readMarker } from "../../src/review/render/markdown.js";
 import { expectedFindings, gitlabForgeEachTest, reviewDeps } from "../peers/forge-server.js";
 import { pushFromMbox, reworkGate, type Push } from "../peers/forge-series.js";

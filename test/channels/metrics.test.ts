@@ -1,4 +1,4 @@
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { reviewPageUrl } from "../../src/publish/pages/url.js";
 import { gitlabForgeEachTest, reviewDeps } from "../peers/forge-server.js";
 import { pushFromMbox, type Push } from "../peers/forge-series.js";

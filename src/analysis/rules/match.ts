@@ -232,7 +232,7 @@ function beforeView(file: FileTouches): FileTouches {
  * touch (the patch carries the problem over: a rename, a rewrap, a move), or the new code of a
  * removed one (nothing was removed in substance). A finding is about what the patch changes.
  */
-export function heldOnOtherSide(
+function heldOnOtherSide(
   rule: Rule,
   touch: Touch,
   file: FileTouches,
