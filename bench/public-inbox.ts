@@ -77,7 +77,7 @@ export const SERVICE_HEAP = "--max-old-space-size=256";
 
 export function backfill(inbox: string, limit: number, nodeArgs: readonly string[] = []): Promise<ChildResult> {
   const db = join(tmpdir(), "dmabuf-review-bench", `state-${process.pid}-${limit}.db`);
-  for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+  for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}.created`]) rmSync(f, { force: true });
   const child = fileURLToPath(new URL("./backfill-child.js", import.meta.url));
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [...nodeArgs, child, inbox, db, String(limit)], { stdio: ["ignore", "pipe", "inherit"] });
@@ -85,7 +85,7 @@ export function backfill(inbox: string, limit: number, nodeArgs: readonly string
     p.stdout.on("data", (c: Buffer) => (out += c.toString()));
     p.on("error", reject);
     p.on("close", (code) => {
-      for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+      for (const f of [db, `${db}-wal`, `${db}-shm`, `${db}.created`]) rmSync(f, { force: true });
       rmSync(`${db}.outbox`, { recursive: true, force: true });
       if (code !== 0) reject(new Error(`backfill child exited ${code}`));
       else resolve(JSON.parse(out.trim().split("\n").pop()!) as ChildResult);
