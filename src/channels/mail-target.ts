@@ -10,7 +10,7 @@ import type { PublishTarget, Receipt, ThreadRef } from "../publish/target.js";
 import { CHANNEL, draftReplies, type Drafted, type ReplyOptions } from "../publish/mail/compose.js";
 import { MAX_MAILS_PER_HOUR, MAX_MAILS_PER_PASS, MAX_RECIPIENTS } from "../publish/mail/limits.js";
 import { SendingPolicy } from "../publish/mail/policy.js";
-import { retryDelaySeconds } from "../publish/mail/retry.js";
+import { retryDelaySeconds } from "../publish/retry.js";
 import { buildOutgoing, TransportError, type MailTransport, type Outgoing } from "../publish/mail/transport.js";
 
 const IN_ARCHIVE = "already in the list archive";

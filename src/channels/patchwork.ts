@@ -2,14 +2,16 @@ import type { Logger } from "pino";
 import type { MirrorConfig } from "../config/config.js";
 import { apiRoot, PatchworkApi, type Answer } from "../publish/patchwork/api.js";
 import { draftChecks } from "../publish/patchwork/draft.js";
+import { retryDelaySeconds } from "../publish/retry.js";
 import type { SeriesReview } from "../review/review-series.js";
 import { PatchworkChecks, type CheckRow } from "../state/patchwork-checks.js";
 import type { ChannelContext } from "./context.js";
 
-/** Waits between rounds for one check: patchwork parses mail minutes after the list, and may be down for hours. */
-const BACKOFF_SECONDS = [60, 300, 1800, 7200, 21600];
-/** After this many rounds (about four days) a check whose patch never appears is given up, with its reason. */
-const MAX_TRIES = 20;
+/**
+ * A check whose patch patchwork still lacks this long after the review is given up, with its
+ * reason: patchwork parses mail minutes after the list, and is rarely down for days.
+ */
+export const GIVE_UP_SECONDS = 4 * 86_400;
 
 export interface FlushStats {
   posted: number;
@@ -43,7 +45,7 @@ export class PatchworkPublisher {
   /** Records the checks a review earns; returns how many wait to be posted. */
   intend(review: SeriesReview): number {
     const drafts = draftChecks(review, { context: this.opts.context, publicUrl: this.opts.publicUrl });
-    return this.ledger.intend(this.key, drafts);
+    return this.ledger.intend(this.key, drafts, this.now().toISOString());
   }
 
   async flush(): Promise<FlushStats> {
@@ -56,12 +58,13 @@ export class PatchworkPublisher {
     for (const row of this.ledger.due(this.key, this.now().toISOString())) {
       const answer = await this.deliver(row);
       if (answer.kind === "ok") stats.posted++;
-      else if (answer.kind === "refused" || row.tries + 1 >= MAX_TRIES) {
+      else if (answer.kind === "refused" || this.now().getTime() - Date.parse(row.intended_at) >= GIVE_UP_SECONDS * 1000) {
         this.ledger.refused(row, answer.reason);
         this.opts.log.warn({ patch: row.message_id, reason: answer.reason }, "patchwork check refused");
         stats.refused++;
       } else {
-        const wait = BACKOFF_SECONDS[Math.min(row.tries, BACKOFF_SECONDS.length - 1)]!;
+        // The waits every ledger-keeping publisher uses (publish/retry.ts).
+        const wait = retryDelaySeconds(row.tries + 1);
         this.ledger.retry(row, answer.reason, new Date(this.now().getTime() + wait * 1000).toISOString());
         this.opts.log.debug({ patch: row.message_id, reason: answer.reason, wait }, "patchwork check waits");
         stats.waiting++;

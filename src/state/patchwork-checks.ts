@@ -15,6 +15,8 @@ export interface CheckRow {
   readonly patch_id: number | null;
   readonly check_url: string | null;
   readonly last_error: string | null;
+  /** When the result was recorded (ISO): a check older than its publisher's patience is given up. */
+  readonly intended_at: string;
 }
 
 export interface IntendedCheck {
@@ -35,7 +37,7 @@ export class PatchworkChecks {
    * Record what should be on patchwork; returns how many rows now wait to be posted. The same
    * result as the one recorded is left as it is (posted stays posted, a refusal stays refused).
    */
-  intend(project: string, checks: readonly IntendedCheck[]): number {
+  intend(project: string, checks: readonly IntendedCheck[], at = now()): number {
     const get = this.db.prepare("SELECT state, description, target_url FROM patchwork_checks WHERE project = ? AND message_id = ? AND context = ?");
     const put = this.db.prepare(
       `INSERT INTO patchwork_checks (project, message_id, context, state, description, target_url, status, intended_at)
@@ -49,7 +51,7 @@ export class PatchworkChecks {
       for (const c of checks) {
         const old = get.get(project, c.messageId, c.context) as Pick<CheckRow, "state" | "description" | "target_url"> | undefined;
         if (old && old.state === c.state && old.description === c.description && old.target_url === (c.targetUrl ?? null)) continue;
-        put.run(project, c.messageId, c.context, c.state, c.description, c.targetUrl ?? null, now());
+        put.run(project, c.messageId, c.context, c.state, c.description, c.targetUrl ?? null, at);
         n++;
       }
     })();

@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { findArchiveBundle, openArchive, projectRoot, type Archive } from "../../eval/archive.js";
 import { readDevset } from "../../eval/devset.js";
 import { loadPipeline, reviewLabelled } from "../../eval/eval.js";
-import { PatchworkPublisher } from "../../src/channels/patchwork.js";
+import { GIVE_UP_SECONDS, PatchworkPublisher } from "../../src/channels/patchwork.js";
+import { retryDelaySeconds } from "../../src/publish/retry.js";
 import { loadConfig } from "../../src/config/config.js";
 import { PatchworkApi } from "../../src/publish/patchwork/api.js";
 import type { SeriesReview } from "../../src/review/review-series.js";
@@ -127,6 +128,30 @@ describe("patchwork checks: one per reviewed patch, posted once, updated by a ne
     clock = new Date(clock.getTime() + 61_000);
     expect((await p.flush()).posted).toBe(ids(fixture).length);
     expect(pw.checks).toHaveLength(ids(fixture).length);
+  });
+
+  it("waits between rounds as every ledger-keeping publisher does (publish/retry.ts), and gives up after four days", async () => {
+    const p = publisher();
+    p.intend(fixture);
+    const n = ids(fixture).length;
+    const flushAfter = async (seconds: number) => {
+      clock = new Date(clock.getTime() + seconds * 1000);
+      return p.flush();
+    };
+    expect((await p.flush()).waiting).toBe(n);
+    // Tries 1, 2, 3 wait retryDelaySeconds(1..3): 60, 120, 240 s; a second less is not yet due.
+    for (const tries of [1, 2, 3]) {
+      const asked = pw.requests.length;
+      expect(await flushAfter(retryDelaySeconds(tries) - 1)).toEqual({ posted: 0, waiting: 0, refused: 0 });
+      expect(pw.requests.length).toBe(asked);
+      expect((await flushAfter(1)).waiting).toBe(n);
+    }
+    // The patch never appears: past four days after the review, the check is given up with its reason.
+    clock = new Date(clock.getTime() + GIVE_UP_SECONDS * 1000);
+    expect(await p.flush()).toEqual({ posted: 0, waiting: 0, refused: n });
+    const row = new PatchworkChecks(store.db).row(`${pw.url}/api/1.2 dri-devel`, ids(fixture)[0]!, "dmabuf-review")!;
+    expect(row.status).toBe("refused");
+    expect(row.last_error).toMatch(/no patch <.*> in dri-devel yet/);
   });
 
   it("does not post twice when patchwork stored a check but its answer was lost", async () => {
