@@ -78,6 +78,25 @@ describe("architecture", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("state depends on the core only: not on ingest, publish, channels nor cli (shared shapes live in the core)", () => {
+    const wrong: string[] = [];
+    for (const file of all.filter((f) => layerOf(f) === "state")) {
+      for (const spec of imports(file)) {
+        if (!spec.startsWith(".")) continue;
+        const target = relative(SRC, join(file, "..", spec)).split("/")[0]!;
+        if (EDGES.includes(target) && target !== "state") wrong.push(`${relative(SRC, file)} imports ${spec}`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("the worst severity of findings is computed in one function (review/finding.ts worstOf)", () => {
+    // A fold over SEVERITY_RANK that keeps the larger one, written again elsewhere, would drift.
+    const fold = /SEVERITY_RANK\[[^\]]+\]\s*>\s*SEVERITY_RANK\[/;
+    const wrong = all.filter((f) => fold.test(readFileSync(f, "utf8"))).map((f) => relative(SRC, f));
+    expect(wrong).toEqual(["review/finding.ts"]);
+  });
+
   it("the checker is really looking at files", () => {
     expect(all.length).toBeGreaterThan(10);
     expect(all.some((f) => layerOf(f) === "patch" && imports(f).length > 0)).toBe(true);

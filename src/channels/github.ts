@@ -6,7 +6,7 @@ import { githubReviewTarget } from "../publish/github/review.js";
 import { GITHUB_MAX_BODY, githubTrackerComments } from "../publish/github/tracker.js";
 import type { ThreadRef } from "../publish/target.js";
 import { ForgeHeads } from "../state/forge-heads.js";
-import { reviewPage } from "../publish/pages/review-page.js";
+import { reviewPage } from "../review/review-page.js";
 import { ReviewPages } from "../state/review-pages.js";
 import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";

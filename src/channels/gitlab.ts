@@ -12,7 +12,7 @@ import { verifyGitlabToken } from "../ingest/gitlab/verify-token.js";
 import { gitlabDiscussionsTarget } from "../publish/gitlab/discussions.js";
 import { GITLAB_MAX_BODY, gitlabTrackerComments } from "../publish/gitlab/tracker.js";
 import type { ThreadRef } from "../publish/target.js";
-import { reviewPage } from "../publish/pages/review-page.js";
+import { reviewPage } from "../review/review-page.js";
 import { ReviewPages } from "../state/review-pages.js";
 import type { Store } from "../state/store.js";
 import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";

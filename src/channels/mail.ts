@@ -24,7 +24,7 @@ import { patchworkFor, type PatchworkPublisher } from "./patchwork.js";
 import { inlineReviews, ReviewTimeout, startReviewPool, type ReviewPool } from "./review-pool.js";
 import { MailTarget } from "./mail-target.js";
 import { MailTracker, type ReadThread, type TrackerBatch, type TrackerOptions } from "./mail-tracker.js";
-import { reviewPage } from "../publish/pages/review-page.js";
+import { reviewPage } from "../review/review-page.js";
 import { ReviewPages } from "../state/review-pages.js";
 
 /*

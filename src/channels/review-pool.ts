@@ -5,7 +5,7 @@ import { isMainThread, parentPort, Worker, workerData } from "node:worker_thread
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
 import type { Series } from "../patch/series.js";
-import { cutTrace } from "../publish/pages/review-page.js";
+import { cutTrace } from "../review/review-page.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { loadReviewDeps, type ReviewDeps } from "./context.js";

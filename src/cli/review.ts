@@ -6,6 +6,7 @@ import { loadMessages } from "../ingest/mbox/messages.js";
 import { CParser } from "../patch/c-source.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { stdoutWriter, type OutputFormat } from "../publish/stdout.js";
+import { worstOf } from "../review/finding.js";
 import { worstSeverity, type Skip } from "../review/review.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { keptSearches } from "../review/kept-searches.js";
@@ -76,7 +77,8 @@ async function reviewWithProgress(
   const reviewOne = review ?? ((s: Series) => reviewSeries(s, rules, parser, model));
   const writer = stdoutWriter(opts.format, io.stdout);
   const skipped = [...loaded.skipped];
-  let worst: Severity | undefined;
+  // The severities found in every series: the exit status follows the worst of them.
+  const found: { severity: Severity }[] = [];
   let reviewed = 0;
   for (const [i, series] of grouped.series.entries()) {
     progress.update({ phase: "reviewing", done: i, total: grouped.series.length, unit: "series" });
@@ -93,7 +95,7 @@ async function reviewWithProgress(
     }
     reviewed++;
     const w = worstSeverity({ series: [r], skipped: [], orphanReplies: [] });
-    if (w !== undefined && (worst === undefined || SEVERITY_RANK[w] > SEVERITY_RANK[worst])) worst = w;
+    if (w !== undefined) found.push({ severity: w });
     await writer.series(r);
   }
   progress.update({ phase: "reviewing", done: grouped.series.length, total: grouped.series.length, unit: "series" });
@@ -103,5 +105,6 @@ async function reviewWithProgress(
     io.stderr.write(`dmabuf-review: ${source}: none of the ${grouped.series.length} series could be reviewed\n`);
     return 2;
   }
+  const worst = worstOf(found);
   return worst !== undefined && SEVERITY_RANK[worst] >= SEVERITY_RANK[opts.failOn] ? 1 : 0;
 }

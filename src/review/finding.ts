@@ -1,4 +1,4 @@
-import type { Reference, Risk, Severity } from "../analysis/rules/schema.js";
+import { SEVERITY_RANK, type Reference, type Risk, type Severity } from "../analysis/rules/schema.js";
 
 /** What the bot says about one place in a patch, and why. */
 export interface Finding {
@@ -33,4 +33,11 @@ export interface Finding {
  */
 export function repeatKey(f: Finding): string {
   return f.details && f.details.length > 0 ? `${f.rule}\n${f.message}` : f.rule;
+}
+
+/** The worst severity among findings (error > warning > info), or undefined when there are none. */
+export function worstOf(findings: Iterable<Pick<Finding, "severity">>): Severity | undefined {
+  let worst: Severity | undefined;
+  for (const f of findings) if (!worst || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst]) worst = f.severity;
+  return worst;
 }

@@ -2,7 +2,8 @@ import type { Rule } from "../analysis/rules/match.js";
 import type { CParser } from "../patch/c-source.js";
 import type { Message } from "../patch/message.js";
 import { groupSeries } from "../patch/series.js";
-import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
+import type { Severity } from "../analysis/rules/schema.js";
+import { worstOf } from "./finding.js";
 import { reviewSeries, type ModelContext, type SeriesReview } from "./review-series.js";
 
 /** A message the input held but that could not be reviewed, and why. */
@@ -41,9 +42,5 @@ export function reviewMessages(
 }
 
 export function worstSeverity(review: Review): Severity | undefined {
-  let worst: Severity | undefined;
-  for (const s of review.series)
-    for (const p of s.patches)
-      for (const f of p.findings) if (!worst || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst]) worst = f.severity;
-  return worst;
+  return worstOf(review.series.flatMap((s) => s.patches.flatMap((p) => p.findings)));
 }

@@ -1,6 +1,4 @@
-import type { PageVerdict, ReviewPage } from "../publish/pages/review-page.js";
-import type { ListedReview } from "../publish/pages/render-list.js";
-import type { PageTracker } from "../publish/pages/render-page.js";
+import type { ListedReview, PageTracker, PageVerdict, ReviewPage } from "../review/review-page.js";
 import { now, type Db } from "./db.js";
 
 export interface PageSummary extends ListedReview {

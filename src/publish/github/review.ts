@@ -1,6 +1,6 @@
 import type { ProbotOctokit } from "probot";
 import type { FileDiff } from "../../patch/diff.js";
-import type { Finding } from "../../review/finding.js";
+import { worstOf, type Finding } from "../../review/finding.js";
 import {
   countSeverities,
   countsLine,
@@ -10,7 +10,6 @@ import {
   renderFindingComment,
   renderResolvedComment,
   renderSummary,
-  worstOf,
 } from "../../review/render/markdown.js";
 import type { Review } from "../../review/review.js";
 import type { SeriesReview } from "../../review/review-series.js";

@@ -1,19 +1,6 @@
 import { esc, frame } from "./html.js";
-import { PAGE_VERDICTS } from "./review-page.js";
+import { PAGE_VERDICTS, type ListedReview } from "../../review/review-page.js";
 import { reviewListUrl, reviewPageUrl } from "./url.js";
-
-/** One row of the list; the state layer's PageSummary has this shape. */
-export interface ListedReview {
-  readonly seriesId: string;
-  readonly channel: string;
-  readonly place: string;
-  readonly title: string;
-  readonly revision: number;
-  readonly author: string;
-  readonly verdict: string;
-  readonly findings: number;
-  readonly dated: string;
-}
 
 export interface ListFilter {
   readonly list?: string | undefined;

@@ -1,21 +1,7 @@
 import type { OutcomeKind } from "../../model/explore.js";
 import { esc, frame } from "./html.js";
-import type { PageCell, PageFinding, PageModel, PagePatch, ReviewPage } from "./review-page.js";
+import type { PageCell, PageFinding, PageModel, PagePatch, PageTracker, ReviewPage } from "../../review/review-page.js";
 import { reviewListUrl, reviewPageUrl } from "./url.js";
-
-/** The tracker across revisions, as the state layer reads it. */
-export interface PageTracker {
-  readonly revisions: readonly { readonly seriesId: string; readonly revision: number | undefined }[];
-  readonly items: readonly {
-    readonly itemId: string;
-    readonly author: string;
-    readonly version: number;
-    readonly patch: string;
-    readonly kind: string;
-    readonly text: string;
-    readonly verdicts: Readonly<Record<string, string>>;
-  }[];
-}
 
 const OUTCOMES: readonly (OutcomeKind | "absent")[] = ["ok", "slow", "stale-read", "lost-write", "rejected", "absent"];
 

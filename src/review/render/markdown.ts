@@ -1,4 +1,4 @@
-import { SEVERITY_RANK, type Severity } from "../../analysis/rules/schema.js";
+import { SEVERITY_RANK } from "../../analysis/rules/schema.js";
 import type { ConfigChange, ModelResult } from "../../model/compare.js";
 import type { Finding } from "../finding.js";
 import type { SeriesReview } from "../review-series.js";
@@ -99,11 +99,6 @@ export function countSeverities(findings: readonly Finding[]): SeverityCounts {
   return c;
 }
 
-export function worstOf(findings: readonly Finding[]): Severity | undefined {
-  let worst: Severity | undefined;
-  for (const f of findings) if (!worst || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst]) worst = f.severity;
-  return worst;
-}
 
 export function countsLine(c: SeverityCounts): string {
   const part = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;

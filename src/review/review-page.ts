@@ -1,12 +1,14 @@
-import { SEVERITY_RANK, type Severity } from "../../analysis/rules/schema.js";
-import type { ResultCategory } from "../../model/messages.js";
-import type { FileDiff } from "../../patch/diff.js";
-import { configJson, type ConfigJson } from "../../review/model-findings.js";
-import type { SeriesReview } from "../../review/review-series.js";
+import type { Severity } from "../analysis/rules/schema.js";
+import type { ResultCategory } from "../model/messages.js";
+import type { FileDiff } from "../patch/diff.js";
+import { worstOf } from "./finding.js";
+import { configJson, type ConfigJson } from "./model-findings.js";
+import type { SeriesReview } from "./review-series.js";
 
 /**
  * What a review page shows, kept by the channel when it reviews a series: plain data, so that
  * the page is the same after a restart and needs neither the archive nor the forge to render.
+ * Here in the core because the store keeps it and publish/pages renders it: neither owns it.
  */
 export interface ReviewPage {
   readonly seriesId: string;
@@ -74,6 +76,33 @@ export interface PageModel {
   readonly catalog: string;
   readonly evaluated: number;
   readonly cells: readonly PageCell[];
+}
+
+/** The feedback tracker across revisions as a page shows it, read from the store. */
+export interface PageTracker {
+  readonly revisions: readonly { readonly seriesId: string; readonly revision: number | undefined }[];
+  readonly items: readonly {
+    readonly itemId: string;
+    readonly author: string;
+    readonly version: number;
+    readonly patch: string;
+    readonly kind: string;
+    readonly text: string;
+    readonly verdicts: Readonly<Record<string, string>>;
+  }[];
+}
+
+/** One row of the list of reviewed series. */
+export interface ListedReview {
+  readonly seriesId: string;
+  readonly channel: string;
+  readonly place: string;
+  readonly title: string;
+  readonly revision: number;
+  readonly author: string;
+  readonly verdict: string;
+  readonly findings: number;
+  readonly dated: string;
 }
 
 /** A diff past this many lines is cut: the page says how many were left out. */
@@ -145,8 +174,7 @@ export function cutTrace(trace: readonly string[]): readonly string[] {
 }
 
 function verdictOf(r: SeriesReview): PageVerdict {
-  let worst: Severity | undefined;
-  for (const p of r.patches) for (const f of p.findings) if (!worst || SEVERITY_RANK[f.severity] > SEVERITY_RANK[worst]) worst = f.severity;
+  const worst = worstOf(r.patches.flatMap((p) => p.findings));
   if (worst) return worst;
   return r.patches.every((p) => p.outOfScope) ? "out-of-scope" : "clean";
 }
