@@ -97,6 +97,41 @@ describe("architecture", () => {
     expect(wrong).toEqual(["review/finding.ts"]);
   });
 
+  it("channels do not import each other through the server: server.ts is imported by the CLI only, and channels/ has no import cycle", () => {
+    const inChannels = all.filter((f) => layerOf(f) === "channels");
+    const throughServer = inChannels.flatMap((f) =>
+      imports(f)
+        .filter((s) => s.startsWith(".") && relative(SRC, join(f, "..", s)) === "channels/server.js")
+        .map((s) => `${relative(SRC, f)} imports ${s}`),
+    );
+    expect(throughServer).toEqual([]);
+    // madge's question, type-only imports included: a cycle of imports among the channel files.
+    const graph = new Map(
+      inChannels.map((f) => [
+        relative(SRC, f),
+        imports(f)
+          .filter((s) => s.startsWith("."))
+          .map((s) => relative(SRC, join(f, "..", s)).replace(/\.js$/, ".ts"))
+          .filter((t) => t.startsWith("channels/")),
+      ]),
+    );
+    const cycles: string[] = [];
+    const state = new Map<string, "open" | "done">();
+    const stack: string[] = [];
+    const visit = (n: string) => {
+      state.set(n, "open");
+      stack.push(n);
+      for (const d of graph.get(n) ?? []) {
+        if (state.get(d) === "open") cycles.push([...stack.slice(stack.indexOf(d)), d].join(" -> "));
+        else if (!state.has(d)) visit(d);
+      }
+      stack.pop();
+      state.set(n, "done");
+    };
+    for (const n of graph.keys()) if (!state.has(n)) visit(n);
+    expect(cycles).toEqual([]);
+  });
+
   it("the checker is really looking at files", () => {
     expect(all.length).toBeGreaterThan(10);
     expect(all.some((f) => layerOf(f) === "patch" && imports(f).length > 0)).toBe(true);

@@ -7,7 +7,7 @@ import type { ThreadRef } from "../publish/target.js";
 import { FeedbackStore } from "../state/feedback.js";
 import type { Store } from "../state/store.js";
 import type { Tracking } from "./review-pool.js";
-import type { Serial } from "./server.js";
+import type { ChannelStats, Outcome } from "./delivery.js";
 
 /** What keeping a change's tracker came to; `failed` makes the delivery fail, so it is retried. */
 export interface TrackerOutcome {
@@ -61,23 +61,17 @@ export async function keepTracker(loaded: LoadedFeedback, thread: ThreadRef, com
 }
 
 /**
- * Comments arrive in bursts (a review of ten line comments is eleven deliveries). A refresh
- * waiting its turn reads everything anew when it runs, so a delivery arriving while one is
- * waiting joins it instead of queueing another.
+ * A delivery's outcome with the tracker's folded in: a tracker that could not be written makes
+ * the delivery partial, so the forge's redelivery retries it (the ledger keeps the rest from
+ * being posted twice). Without a review (a comment arrived), the tracker's outcome is the outcome.
  */
-export class Refreshes<T> {
-  private readonly waiting = new Map<string, Promise<T>>();
-
-  constructor(private readonly serial: Serial) {}
-
-  run(key: string, fn: () => Promise<T>): { joined: boolean; done: Promise<T> } {
-    const queued = this.waiting.get(key);
-    if (queued) return { joined: true, done: queued };
-    const done = this.serial.run(key, () => {
-      this.waiting.delete(key);
-      return fn();
-    });
-    this.waiting.set(key, done);
-    return { joined: false, done };
+export function withTracker(published: Outcome | undefined, t: TrackerOutcome, counters: ChannelStats): Outcome {
+  if (t.kind === "posted" || t.kind === "edited") counters.trackerWrites++;
+  if (t.kind === "unchanged") counters.trackerUnchanged++;
+  if (!published) {
+    const kind = t.kind === "failed" ? "failed" : t.kind === "no-previous" || t.kind === "skipped" ? "skipped" : "posted";
+    return { kind, detail: t.detail };
   }
+  const kind = t.kind !== "failed" ? published.kind : published.kind === "failed" ? "failed" : "partial";
+  return { kind, detail: `${published.detail}; ${t.detail}` };
 }

@@ -1,6 +1,6 @@
 import type { ApplicationFunction, Context, Logger, ProbotOctokit } from "probot";
 import { loadPullRequestFeedback, readFeedbackEvent, type FeedbackEventName, type PullRequestRef } from "../ingest/github/feedback.js";
-import { loadPullRequestSeries, pullRequestThread, readPullRequestEvent, REVIEWED_ACTIONS } from "../ingest/github/pull-request.js";
+import { loadPullRequestSeries, pullRequestThread, readPullRequestEvent, REVIEWED_ACTIONS, type PullRequestEvent } from "../ingest/github/pull-request.js";
 import { describeSkipped, type ForgeFile, type ForgeLimits } from "../ingest/forge/revision.js";
 import { githubReviewTarget } from "../publish/github/review.js";
 import { GITHUB_MAX_BODY, githubTrackerComments } from "../publish/github/tracker.js";
@@ -9,10 +9,10 @@ import { ForgeHeads } from "../state/forge-heads.js";
 import { reviewPage } from "../review/review-page.js";
 import { ReviewPages } from "../state/review-pages.js";
 import type { Store } from "../state/store.js";
-import { keepTracker, Refreshes, type TrackerOutcome } from "./forge-tracker.js";
+import { DeliveryEnvelope, type ChannelStats, type DeliveryGate, type Outcome, type Parsed, type Serial } from "./delivery.js";
+import { keepTracker, withTracker, type TrackerOutcome } from "./forge-tracker.js";
 import { TRACKER } from "../publish/forge/tracker.js";
 import type { Reviewer, Tracking } from "./review-pool.js";
-import { withTracker, type ChannelStats, type DeliveryGate, type Outcome, type Serial } from "./server.js";
 
 export const GITHUB_WEBHOOK_PATH = "/api/github/webhooks";
 
@@ -43,104 +43,80 @@ const FEEDBACK_HOOKS = [
 ] as const;
 
 interface ChannelState extends GithubChannelDeps {
-  readonly refreshes: Refreshes<Outcome>;
   readonly heads: ForgeHeads;
   readonly pages: ReviewPages;
 }
 
 /**
- * The GitHub channel as a Probot app: a pull request opened, pushed to or reopened is one call
- * into `reviewPullRequest`; a review comment, a review or a conversation comment is one call
- * into `refreshTracker`; every other event is acknowledged and left alone.
+ * The GitHub channel as a Probot app: a pull request opened, pushed to or reopened is one
+ * review; a review comment, a review or a conversation comment is one refresh of the tracker;
+ * every other event is acknowledged and left alone. Each goes through the one delivery envelope.
  */
 export function githubApp(deps: GithubChannelDeps): ApplicationFunction {
-  const state: ChannelState = { ...deps, refreshes: new Refreshes<Outcome>(deps.serial), heads: new ForgeHeads(deps.store.db), pages: new ReviewPages(deps.store.db) };
+  const state: ChannelState = { ...deps, heads: new ForgeHeads(deps.store.db), pages: new ReviewPages(deps.store.db) };
+  const envelope = new DeliveryEnvelope("github", deps);
   const handled = (name: string, action: string | undefined) =>
     (name === "pull_request" && (REVIEWED_ACTIONS as readonly string[]).includes(action ?? "")) || (FEEDBACK_HOOKS as readonly string[]).includes(`${name}.${action}`);
   return (app) => {
     app.on(
       REVIEWED_ACTIONS.map((a) => `pull_request.${a}` as const),
       async (context) => {
-        await reviewPullRequest(context, state);
+        await envelope.deliver(context.id, () => pullRequestWork(context, state));
       },
     );
     app.on([...FEEDBACK_HOOKS], async (context) => {
-      await refreshTracker({ id: context.id, name: context.name as FeedbackEventName, payload: context.payload, octokit: context.octokit }, state);
+      await envelope.deliver(context.id, () => feedbackWork({ name: context.name as FeedbackEventName, payload: context.payload, octokit: context.octokit }, state, context.id));
     });
     app.onAny(async (event) => {
       const action = (event.payload as { action?: string }).action;
       if (handled(event.name, action)) return;
-      deps.counters.ignored++;
-      deps.log.info({ channel: "github", delivery: event.id, event: event.name, action }, "github: event not reviewed, skipped");
+      await envelope.deliver(event.id, () => ({ kind: "ignore", reason: `${event.name}${action ? `.${action}` : ""} is not reviewed`, fields: { event: event.name, action } }));
     });
   };
 }
 
-/** receive (done by the server and Probot) → normalise → review → publish once. Never throws. */
-async function reviewPullRequest(context: Context<"pull_request">, deps: ChannelState): Promise<Outcome> {
-  const log = deps.log.child({ channel: "github", delivery: context.id });
-  deps.counters.received++;
+/** Without an installation the app has no token for the repository: nothing it could read or post. */
+const NO_INSTALLATION = { kind: "skip", detail: "no installation in the payload", say: "delivery without an installation, skipped" } as const;
+
+/** A pull request opened, pushed to or reopened: what to review, or why not. */
+function pullRequestWork(context: Context<"pull_request">, deps: ChannelState): Parsed {
   const read = readPullRequestEvent(context.payload, context.id);
-  if (!read.ok) {
-    deps.counters.malformed++;
-    log.warn({ reason: read.error.reason, detail: read.error.detail }, "github: payload skipped");
-    return { kind: "skipped", detail: read.error.detail };
-  }
+  if (!read.ok) return { kind: "malformed", reason: read.error.reason, detail: read.error.detail };
   const e = read.value;
   const thread = { channel: "github", id: pullRequestThread(e) };
-  // Without an installation the app has no token for the repository: nothing it could read or post.
-  if (e.installationId === undefined) {
-    deps.counters.skipped++;
-    log.warn({ thread: thread.id }, "github: delivery without an installation, skipped");
-    return { kind: "skipped", detail: "no installation in the payload" };
+  if (e.installationId === undefined) return { ...NO_INSTALLATION, thread: thread.id };
+  return { kind: "work", work: { thread: thread.id, what: "review", fields: { head: e.headSha }, run: (log) => reviewPullRequest(context.octokit, e, thread, deps, log) } };
+}
+
+/** normalise → review → publish once → the tracker, for one push of a pull request. */
+async function reviewPullRequest(octokit: ProbotOctokit, e: PullRequestEvent, thread: ThreadRef, deps: ChannelState, log: Logger): Promise<Outcome> {
+  const loaded = await loadPullRequestSeries(octokit, e, deps.limits);
+  if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason };
+  const { normalised } = loaded;
+  if (normalised.skipped.length > 0 || loaded.listed < loaded.changedFiles) {
+    log.warn(
+      { thread: thread.id, files: normalised.files, skipped: normalised.skipped.length, listed: loaded.listed, changedFiles: loaded.changedFiles, reasons: countReasons(normalised.skipped) },
+      "github: files not reviewed (limits)",
+    );
   }
-  if (!deps.deliveries.claim("github", context.id)) {
-    deps.counters.duplicates++;
-    log.info({ thread: thread.id }, "github: delivery already handled, nothing posted");
-    return { kind: "duplicate", detail: context.id };
-  }
-  const outcome = await deps.deliveries.run("github", context.id, deps.counters, () =>
-    deps.serial.run(thread.id, async () => {
-      const loaded = await loadPullRequestSeries(context.octokit, e, deps.limits);
-      if (loaded.kind === "skip") return { kind: "skipped", detail: loaded.reason } as const;
-      const { normalised } = loaded;
-      if (normalised.skipped.length > 0 || loaded.listed < loaded.changedFiles) {
-        log.warn(
-          { thread: thread.id, files: normalised.files, skipped: normalised.skipped.length, listed: loaded.listed, changedFiles: loaded.changedFiles, reasons: countReasons(normalised.skipped) },
-          "github: files not reviewed (limits)",
-        );
-      }
-      if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` } as const;
-      const review = await deps.review(normalised.series);
-      deps.pages.record(reviewPage(review, { channel: "github", place: `${e.owner}/${e.repo}` }));
-      const notes = describeSkipped(normalised.skipped);
-      if (loaded.listed < loaded.changedFiles) notes.push(`GitHub listed ${loaded.listed} of ${loaded.changedFiles} changed files; the rest were not reviewed.`);
-      const fresh = e.action === "opened" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0;
-      const target = githubReviewTarget(context.octokit, { owner: e.owner, repo: e.repo, number: e.number, headSha: e.headSha }, deps.store.ledger, { notes, fresh });
-      const published = deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
-      // the tracker: what was said on earlier pushes, judged against this one
-      const now = new Date();
-      // The push before this one became the head before it; a head already known keeps its time.
-      if (e.before) deps.heads.record(thread.channel, thread.id, e.before, new Date(now.getTime() - 1).toISOString());
-      deps.heads.record(thread.channel, thread.id, e.headSha, now.toISOString());
-      const tracked =
-        e.action === "opened"
-          ? { kind: "no-previous" as const, detail: `first push of ${thread.id}: no earlier push; nothing to track` }
-          : await trackPullRequest(context.octokit, e, thread, deps, { sha: e.headSha, files: loaded.files });
-      return withTracker(published, tracked, deps.counters);
-    }),
-  );
-  if (outcome.kind === "failed" || outcome.kind === "partial") {
-    deps.counters.failed++;
-    log.error({ thread: thread.id, err: outcome.detail }, `github: review ${outcome.kind === "failed" ? "failed" : "partly posted"}`);
-  } else if (outcome.kind === "skipped") {
-    deps.counters.skipped++;
-    log.info({ thread: thread.id, reason: outcome.detail }, "github: skipped");
-  } else {
-    deps.counters.reviewed++;
-    log.info({ thread: thread.id, head: e.headSha, outcome: outcome.detail }, "github: reviewed");
-  }
-  return outcome;
+  if (!normalised.series) return { kind: "skipped", detail: `no reviewable file among ${normalised.files}` };
+  const review = await deps.review(normalised.series);
+  deps.pages.record(reviewPage(review, { channel: "github", place: `${e.owner}/${e.repo}` }));
+  const notes = describeSkipped(normalised.skipped);
+  if (loaded.listed < loaded.changedFiles) notes.push(`GitHub listed ${loaded.listed} of ${loaded.changedFiles} changed files; the rest were not reviewed.`);
+  const fresh = e.action === "opened" && deps.store.ledger.forThread(thread.channel, thread.id).length === 0;
+  const target = githubReviewTarget(octokit, { owner: e.owner, repo: e.repo, number: e.number, headSha: e.headSha }, deps.store.ledger, { notes, fresh });
+  const published = deps.counters.published(await target.publish({ series: [review], skipped: [], orphanReplies: [] }, thread));
+  // the tracker: what was said on earlier pushes, judged against this one
+  const now = new Date();
+  // The push before this one became the head before it; a head already known keeps its time.
+  if (e.before) deps.heads.record(thread.channel, thread.id, e.before, new Date(now.getTime() - 1).toISOString());
+  deps.heads.record(thread.channel, thread.id, e.headSha, now.toISOString());
+  const tracked =
+    e.action === "opened"
+      ? { kind: "no-previous" as const, detail: `first push of ${thread.id}: no earlier push; nothing to track` }
+      : await trackPullRequest(octokit, e, thread, deps, { sha: e.headSha, files: loaded.files });
+  return withTracker(published, tracked, deps.counters);
 }
 
 /** The tracker of a pull request, read and kept up to date; heads learnt from the forge are remembered. */
@@ -153,7 +129,6 @@ async function trackPullRequest(octokit: ProbotOctokit, pr: PullRequestRef, thre
 
 /** What a comment delivery brings: the event, and the installation's client. */
 interface FeedbackContext {
-  readonly id: string;
   readonly name: FeedbackEventName;
   readonly payload: unknown;
   readonly octokit: ProbotOctokit;
@@ -162,49 +137,19 @@ interface FeedbackContext {
 /**
  * A review comment, a review or a conversation comment on a pull request: the tracker reads
  * everything said again and edits its comment if a verdict changed. The bot's own comments
- * (its findings come back as events too) are left alone before anything is read. Never throws.
+ * (its findings come back as events too) are left alone before anything is read.
  */
-async function refreshTracker(context: FeedbackContext, deps: ChannelState): Promise<Outcome> {
-  const log = deps.log.child({ channel: "github", delivery: context.id });
-  deps.counters.received++;
-  const read = readFeedbackEvent(context.name, context.payload, context.id);
-  if (read.ok === "ignore") {
-    deps.counters.ignored++;
-    log.info({ event: context.name, reason: read.reason }, "github: event not tracked, skipped");
-    return { kind: "skipped", detail: read.reason };
-  }
-  if (!read.ok) {
-    deps.counters.malformed++;
-    log.warn({ reason: read.error.reason, detail: read.error.detail }, "github: payload skipped");
-    return { kind: "skipped", detail: read.error.detail };
-  }
+function feedbackWork(context: FeedbackContext, deps: ChannelState, id: string): Parsed {
+  const read = readFeedbackEvent(context.name, context.payload, id);
+  if (read.ok === "ignore") return { kind: "ignore", reason: read.reason, fields: { event: context.name } };
+  if (!read.ok) return { kind: "malformed", reason: read.error.reason, detail: read.error.detail };
   const e = read.value;
   const thread = { channel: "github", id: pullRequestThread(e) };
-  if (e.installationId === undefined) {
-    deps.counters.skipped++;
-    log.warn({ thread: thread.id }, "github: delivery without an installation, skipped");
-    return { kind: "skipped", detail: "no installation in the payload" };
-  }
-  if (!deps.deliveries.claim("github", context.id)) {
-    deps.counters.duplicates++;
-    log.info({ thread: thread.id }, "github: delivery already handled, nothing posted");
-    return { kind: "duplicate", detail: context.id };
-  }
-  const outcome = await deps.deliveries.run("github", context.id, deps.counters, async () => {
-    const { joined, done } = deps.refreshes.run(thread.id, async () => withTracker(undefined, await trackPullRequest(context.octokit, e, thread, deps), deps.counters));
-    if (joined) log.info({ thread: thread.id, event: context.name }, "github: a tracker refresh is already waiting; this event is read by it");
-    return done;
-  });
-  if (outcome.kind === "failed" || outcome.kind === "partial") {
-    deps.counters.failed++;
-    log.error({ thread: thread.id, err: outcome.detail }, "github: tracker not updated");
-  } else if (outcome.kind === "skipped") {
-    deps.counters.skipped++;
-    log.info({ thread: thread.id, reason: outcome.detail }, "github: comment read, no tracker");
-  } else {
-    log.info({ thread: thread.id, event: context.name, outcome: outcome.detail }, "github: tracker read again");
-  }
-  return outcome;
+  if (e.installationId === undefined) return { ...NO_INSTALLATION, thread: thread.id };
+  return {
+    kind: "work",
+    work: { thread: thread.id, what: "tracker", fields: { event: context.name }, run: async () => withTracker(undefined, await trackPullRequest(context.octokit, e, thread, deps), deps.counters) },
+  };
 }
 
 function countReasons(skipped: readonly { reason: string }[]): Record<string, number> {

@@ -1,4 +1,4 @@
-import type { ChannelStats } from "./server.js";
+import type { ChannelStats } from "./delivery.js";
 import type { MailReport } from "./mail-health.js";
 
 /** Review durations in seconds: a small patch takes well under a second, a large series a minute. */

@@ -4,158 +4,17 @@ import { createNodeMiddleware, Probot, type ProbotOctokit } from "probot";
 import { FORGE_LIMITS, type ForgeLimits } from "../ingest/forge/revision.js";
 import { verifyGithubSignature } from "../ingest/github/verify-signature.js";
 import type { VersionWait } from "../ingest/gitlab/merge-request.js";
-import type { Receipt } from "../publish/target.js";
-import type { Store } from "../state/store.js";
 import type { ChannelContext, Running } from "./context.js";
-import type { TrackerOutcome } from "./forge-tracker.js";
+import { ChannelStats, DeliveryGate, Serial } from "./delivery.js";
 import { GITHUB_WEBHOOK_PATH, githubApp } from "./github.js";
-import { GITLAB_WEBHOOK_PATH, gitlabChannel, gitlabClient, type GitlabAdmission, type RetryPolicy } from "./gitlab.js";
+import { GITLAB_WEBHOOK_PATH, gitlabChannel, type GitlabAdmission } from "./gitlab.js";
+import { gitlabClient, type RetryPolicy } from "./gitlab-client.js";
 import { bindHttp, type BoundServer } from "./listen.js";
 import type { MailHealth } from "./mail-health.js";
 import { Histogram, renderMetrics } from "./metrics.js";
 import { pagesRoute } from "./pages.js";
-import { defaultPoolSize, ReviewTimeout, startReviewPool } from "./review-pool.js";
+import { defaultPoolSize, startReviewPool } from "./review-pool.js";
 import { answer, declaredTooLarge, header, isJsonContent, MAX_BODY_BYTES, NOT_JSON, parseJsonObject, readBody, refuse, type HttpAnswer } from "./webhook-request.js";
-
-/** What a delivery came to, recorded with it in the store. */
-export type Outcome = { readonly kind: "posted" | "partial" | "skipped" | "duplicate" | "failed"; readonly detail: string };
-
-/** Counters one channel keeps for /healthz; `published` folds a publish's receipts into them. */
-export class ChannelStats {
-  received = 0;
-  rejected = 0;
-  malformed = 0;
-  ignored = 0;
-  duplicates = 0;
-  reviewed = 0;
-  skipped = 0;
-  failed = 0;
-  inFlight = 0;
-  posted = 0;
-  resolved = 0;
-  postFailures = 0;
-  /** Tracker comments written (posted or edited), and trackers read again without a change. */
-  trackerWrites = 0;
-  trackerUnchanged = 0;
-
-  published(receipts: readonly Receipt[]): Outcome {
-    const count = (p: (r: Receipt) => boolean) => receipts.filter(p).length;
-    const findings = (r: Receipt) => r.what !== "summary" && r.what !== "check-run";
-    const posted = count((r) => r.ok && r.reason === undefined && findings(r));
-    const resolved = count((r) => r.ok && r.reason === "resolved");
-    const reopened = count((r) => r.ok && r.reason === "reopened");
-    const kept = count((r) => r.ok && r.reason === "already posted" && findings(r));
-    const failed = receipts.filter((r) => !r.ok);
-    this.posted += posted;
-    this.resolved += resolved;
-    this.postFailures += failed.length;
-    const detail = `${posted} posted, ${resolved} resolved, ${reopened} reopened, ${kept} already posted${failed.length > 0 ? `, ${failed.length} failed (${failed[0]!.reason})` : ""}`;
-    // Some of it landed: the ledger keeps a redelivery from posting that twice, and lets it post the rest.
-    return { kind: failed.length === 0 ? "posted" : failed.length === receipts.length ? "failed" : "partial", detail };
-  }
-
-  toJSON(): Record<string, number> {
-    return Object.fromEntries(Object.entries(this).filter(([, v]) => typeof v === "number")) as Record<string, number>;
-  }
-}
-
-/**
- * A delivery's outcome with the tracker's folded in: a tracker that could not be written makes
- * the delivery partial, so the forge's redelivery retries it (the ledger keeps the rest from
- * being posted twice). Without a review (a comment arrived), the tracker's outcome is the outcome.
- */
-export function withTracker(published: Outcome | undefined, t: TrackerOutcome, counters: ChannelStats): Outcome {
-  if (t.kind === "posted" || t.kind === "edited") counters.trackerWrites++;
-  if (t.kind === "unchanged") counters.trackerUnchanged++;
-  if (!published) {
-    const kind = t.kind === "failed" ? "failed" : t.kind === "no-previous" || t.kind === "skipped" ? "skipped" : "posted";
-    return { kind, detail: t.detail };
-  }
-  const kind = t.kind !== "failed" ? published.kind : published.kind === "failed" ? "failed" : "partial";
-  return { kind, detail: `${published.detail}; ${t.detail}` };
-}
-
-/** One review at a time per pull or merge request: two pushes in quick succession must not both post. */
-export class Serial {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.tails.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
-    const tail = next.catch(() => undefined);
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return next;
-  }
-}
-
-/**
- * Webhook delivery ids in the store: the same delivery twice is handled once, unless the first
- * attempt failed (wholly or in part), in which case a redelivery is exactly what should retry it.
- */
-export class DeliveryGate {
-  /** Claimed and not yet done: what a shutdown records as failed when it cannot wait for them. */
-  private readonly open = new Map<string, { channel: string; id: string }>();
-  private abandoned = false;
-
-  constructor(private readonly store: Store) {}
-
-  claim(channel: string, id: string): boolean {
-    if (this.abandoned) return false;
-    if (!this.claimInStore(channel, id)) return false;
-    this.open.set(`${channel}\n${id}`, { channel, id });
-    return true;
-  }
-
-  private claimInStore(channel: string, id: string): boolean {
-    if (this.store.ledger.firstDelivery(channel, id)) return true;
-    const row = this.store.db.prepare("SELECT outcome FROM deliveries WHERE channel = ? AND delivery_id = ?").get(channel, id) as { outcome: string | null } | undefined;
-    if (!row?.outcome || !/^(failed|partial):/.test(row.outcome)) return false;
-    // Claim the retry atomically: only one of two concurrent redeliveries flips it back.
-    return this.store.db.prepare("UPDATE deliveries SET outcome = NULL WHERE channel = ? AND delivery_id = ? AND outcome = ?").run(channel, id, row.outcome).changes === 1;
-  }
-
-  /**
-   * A claimed delivery's work: counted in flight, a throw turned into a failed outcome, the
-   * outcome recorded with the delivery. Never throws.
-   */
-  async run(channel: string, id: string, counters: ChannelStats, work: () => Promise<Outcome>): Promise<Outcome> {
-    counters.inFlight++;
-    let outcome: Outcome;
-    try {
-      outcome = await work();
-    } catch (err) {
-      // A review past its time budget would run as long on a redelivery: skipped, with its reason.
-      outcome = err instanceof ReviewTimeout ? { kind: "skipped", detail: err.message } : { kind: "failed", detail: (err as Error).message };
-    } finally {
-      counters.inFlight--;
-    }
-    this.done(channel, id, outcome);
-    return outcome;
-  }
-
-  done(channel: string, id: string, outcome: Outcome): void {
-    // After a shutdown gave up on it, the store already says failed and may be closed.
-    if (this.abandoned) return;
-    this.open.delete(`${channel}\n${id}`);
-    this.store.ledger.deliveryOutcome(channel, id, `${outcome.kind}: ${outcome.detail}`.slice(0, 500));
-  }
-
-  /**
-   * At shutdown, when the grace time is over: every delivery still in hand is recorded as failed,
-   * so that the forge's redelivery retries it (the ledger keeps what did land from posting twice).
-   * Nothing is claimed or recorded after this. Returns the deliveries given up.
-   */
-  abandon(detail: string): { channel: string; id: string }[] {
-    this.abandoned = true;
-    const given = [...this.open.values()];
-    for (const d of given) this.store.ledger.deliveryOutcome(d.channel, d.id, `failed: ${detail}`.slice(0, 500));
-    this.open.clear();
-    return given;
-  }
-}
 
 export type ChannelStatus = { readonly on: true; readonly path: string; readonly api: string } | { readonly on: false; readonly path: string; readonly reason: string };
 
@@ -404,6 +263,8 @@ async function serve(ctx: ChannelContext, opts: ServerOptions, bound: BoundServe
   };
 
   const webhook = async (path: string, req: IncomingMessage, res: ServerResponse) => {
+    // Every request on a forge's path counts as received, refused or not, the same for both.
+    counters[path === GITLAB_WEBHOOK_PATH ? "gitlab" : "github"].received++;
     if (path === GITLAB_WEBHOOK_PATH) {
       if (!gitlabAdmit || gitlab.on === false) return refuse(res, { status: 503, body: { error: "channel-off", detail: gitlab.on ? "" : gitlab.reason } });
       const admission = gitlabAdmit(req.headers);
