@@ -11,7 +11,7 @@ import { fetchInbox } from "../ingest/public-inbox/fetch.js";
 import { listEpochs, type CommitList, type Epoch } from "../ingest/public-inbox/reader.js";
 import type { Message, Person } from "../patch/message.js";
 import { groupSeries, type Series } from "../patch/series.js";
-import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf } from "../patch/thread.js";
+import { assignThread, isThreadDue, LOOSE_PREFIX, repliersOf, untaggedCoverFor } from "../patch/thread.js";
 import type { ReplyOptions } from "../publish/mail/compose.js";
 import type { SendingPolicy } from "../publish/mail/policy.js";
 import { outboxTransport, smtpTransport, type Outgoing } from "../publish/mail/transport.js";
@@ -413,12 +413,18 @@ export class MailMirror {
     if (!t.ok) return skip(t.messageId ?? `blob-${e.oid}@dmabuf-review.invalid`, t.reason, t.detail);
     const m = t.value;
     const thread = assignThread(m, this.state);
-    if (m.kind === "reply") this.replied.add(thread);
+    // A cover letter without [PATCH 0/N], by the rule groupSeries uses: read before its patches,
+    // it is marked when the first of them arrives; read after them, it is recorded as one.
+    const cover = untaggedCoverFor(m, this.state);
+    const asCover = cover?.messageId === m.messageId ? cover : undefined;
+    if (cover && !asCover) this.state.markCover(cover);
+    const kind = asCover ? "cover" : m.kind;
+    if (kind === "reply") this.replied.add(thread);
     const inserted = this.state.insert({
       messageId: m.messageId,
       source: this.source,
       origin,
-      kind: m.kind,
+      kind,
       subject: m.subject,
       author: m.from,
       date: m.date?.toISOString() ?? null,
@@ -426,9 +432,9 @@ export class MailMirror {
       status: "seen",
       reason: null,
       thread,
-      revision: m.revision,
-      patchIndex: m.kind === "cover" ? 0 : (m.index ?? (m.kind === "patch" ? 1 : null)),
-      patchTotal: m.kind === "patch" || m.kind === "cover" ? (m.total ?? 1) : null,
+      revision: asCover?.revision ?? m.revision,
+      patchIndex: kind === "cover" ? 0 : (m.index ?? (kind === "patch" ? 1 : null)),
+      patchTotal: asCover ? asCover.total : kind === "patch" || kind === "cover" ? (m.total ?? 1) : null,
       arrivedAt: e.commit.time,
       raw: d.raw ?? null,
     }, seenAt);
@@ -437,7 +443,7 @@ export class MailMirror {
       return;
     }
     if (m.kind === "patch") stats.patches++;
-    if (m.kind === "patch" || m.kind === "cover") {
+    if (kind === "patch" || kind === "cover") {
       // Open groups of unthreaded patches are found by their row (openLoose), relevant or not.
       if (m.relevant || thread.startsWith(LOOSE_PREFIX)) this.state.wait(thread, this.source, m.relevant, e.commit.time);
       else this.state.touch(thread, e.commit.time);

@@ -1,3 +1,4 @@
+import { isUntaggedCover } from "./cover.js";
 import type { Message } from "./message.js";
 
 /** Cover letter and patches of one revision of a series; a missing patch is an empty slot. */
@@ -42,22 +43,15 @@ function sameAuthor(a: Message, b: Message): boolean {
   return a.from.email.toLowerCase() === b.from.email.toLowerCase();
 }
 
-/**
- * Cover letters written without `[PATCH 0/N]` (`git send-email --compose` with a plain subject,
- * as the 2022 dma_coherent RFC was sent): a message without a diff and without `Re:`, by the
- * same author, that a numbered patch answers directly. Its author check keeps a reviewer's mail
- * that a counter-patch answers from becoming somebody's cover letter.
- */
+/** The untagged cover letters of a thread (patch/cover.ts): what a numbered patch answers directly. */
 function untaggedCovers(byId: ReadonlyMap<string, Message>): Set<string> {
   const out = new Set<string>();
   for (const m of byId.values()) {
-    const s = m.parsedSubject;
-    if (m.kind !== "patch" || (s.total ?? 1) < 2 || (s.index ?? 0) < 1) continue;
     const parentId = parentIds(m)[0];
     const p = parentId === undefined ? undefined : byId.get(parentId);
-    if (p && (p.kind === "other" || p.kind === "reply") && !p.parsedSubject.isReply && !p.parsedSubject.isPatch && sameAuthor(p, m)) {
-      out.add(p.messageId);
-    }
+    if (!p) continue;
+    const candidate = { kind: p.kind, isReply: p.parsedSubject.isReply, isPatch: p.parsedSubject.isPatch, from: p.from.email };
+    if (isUntaggedCover(candidate, { kind: m.kind, index: m.parsedSubject.index, total: m.parsedSubject.total, from: m.from.email })) out.add(p.messageId);
   }
   return out;
 }

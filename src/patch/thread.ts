@@ -1,4 +1,6 @@
+import { isUntaggedCover, mayBeUntaggedCover } from "./cover.js";
 import type { MessageKind, Person } from "./message.js";
+import { parseSubject } from "./subject.js";
 
 /*
  * Threads as an archive is read one message at a time: which thread a message joins, when a
@@ -49,6 +51,60 @@ export function assignThread(m: ThreadHeaders, known: ThreadLookup): string {
     return known.openLoose(key, m.index ?? 1) ?? `${LOOSE_PREFIX}${key}|${m.messageId}`;
   }
   return m.messageId;
+}
+
+/** A message as the store keeps it, for the cover-letter rule. */
+export interface KnownMessage {
+  readonly messageId: string;
+  readonly kind: string;
+  readonly subject: string | null;
+  /** Sender address, lower case; null when unknown. */
+  readonly author: string | null;
+  readonly revision: number | null;
+  readonly index: number | null;
+  readonly total: number | null;
+}
+
+/** What the store knows, for the cover-letter rule. */
+export interface CoverLookup {
+  message(messageId: string): KnownMessage | undefined;
+  /** The known messages whose In-Reply-To is `messageId`. */
+  answersTo(messageId: string): readonly KnownMessage[];
+}
+
+/** A cover letter sent without `[PATCH 0/N]`, and the slot it takes: 0 of `total`, of `revision`. */
+export interface UntaggedCover {
+  readonly messageId: string;
+  readonly revision: number;
+  readonly total: number;
+}
+
+/**
+ * The untagged cover letter a message shows, by the rule groupSeries uses (cover.ts), in either
+ * order of arrival: a numbered patch shows the parent it answers; a message without a diff is
+ * one itself when a numbered patch already read answers it. Undefined otherwise.
+ */
+export function untaggedCoverFor(m: ThreadHeaders & { readonly subject: string }, known: CoverLookup): UntaggedCover | undefined {
+  if (m.kind === "patch") {
+    const parentId = m.inReplyTo ?? m.references[m.references.length - 1];
+    const p = parentId === undefined ? undefined : known.message(parentId);
+    if (!p || !isUntaggedCover(candidateOf(p), { kind: m.kind, index: m.index, total: m.total, from: m.from })) return undefined;
+    return { messageId: p.messageId, revision: m.revision, total: m.total! };
+  }
+  const self = candidateOf({ kind: m.kind, subject: m.subject, author: m.from });
+  // Most of a list is neither: the store is asked only for what could be a cover letter.
+  if (!mayBeUntaggedCover(self)) return undefined;
+  for (const a of known.answersTo(m.messageId)) {
+    if (isUntaggedCover(self, { kind: a.kind, index: a.index ?? undefined, total: a.total ?? undefined, from: a.author ?? "" })) {
+      return { messageId: m.messageId, revision: a.revision ?? 1, total: a.total! };
+    }
+  }
+  return undefined;
+}
+
+function candidateOf(m: Pick<KnownMessage, "kind" | "subject" | "author">) {
+  const s = parseSubject(m.subject ?? "");
+  return { kind: m.kind, isReply: s.isReply, isPatch: s.isPatch, from: m.author ?? "" };
 }
 
 /** A patch or cover letter of a thread as the store keeps it. */

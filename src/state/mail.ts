@@ -1,3 +1,4 @@
+import type { CoverLookup, KnownMessage, UntaggedCover } from "../patch/thread.js";
 import { now, type Db } from "./db.js";
 
 /** One archived message as the mail channel records it (table `messages`, migration 002). */
@@ -60,13 +61,22 @@ const waitsFrom = (since: string) => `waiting_since = CASE WHEN waiting = 1 THEN
  * out, opt-outs. Every write is meant to run inside the caller's Store.transaction, next to the
  * cursor move it belongs with.
  */
-export class MailState {
+export class MailState implements CoverLookup {
   private readonly q;
 
   constructor(private readonly db: Db) {
     this.q = {
       threadOf: db.prepare("SELECT thread FROM messages WHERE message_id = ?").pluck(),
       has: db.prepare("SELECT 1 FROM messages WHERE message_id = ?").pluck(),
+      message: db.prepare(
+        "SELECT message_id AS messageId, kind, subject, author, revision, patch_index AS 'index', patch_total AS total FROM messages WHERE message_id = ?",
+      ),
+      answersTo: db.prepare(
+        "SELECT message_id AS messageId, kind, subject, author, revision, patch_index AS 'index', patch_total AS total FROM messages WHERE in_reply_to = ? ORDER BY rowid LIMIT 200",
+      ),
+      markCover: db.prepare(
+        "UPDATE messages SET kind = 'cover', revision = ?, patch_index = 0, patch_total = ? WHERE message_id = ? AND kind IN ('other', 'reply')",
+      ),
       raw: db.prepare("SELECT raw FROM messages WHERE message_id = ?").pluck(),
       insert: db.prepare(
         `INSERT OR IGNORE INTO messages (message_id, source, origin, kind, subject, author, date, in_reply_to, status, reason, seen_at,
@@ -133,6 +143,19 @@ export class MailState {
 
   threadOf(messageId: string): string | undefined {
     return (this.q.threadOf.get(messageId) as string | null | undefined) ?? undefined;
+  }
+
+  message(messageId: string): KnownMessage | undefined {
+    return this.q.message.get(messageId) as KnownMessage | undefined;
+  }
+
+  answersTo(messageId: string): KnownMessage[] {
+    return this.q.answersTo.all(messageId) as KnownMessage[];
+  }
+
+  /** A message read before its numbered patches turned out to be their cover letter (patch/cover.ts). */
+  markCover(c: UntaggedCover): boolean {
+    return this.q.markCover.run(c.revision, c.total, c.messageId).changes === 1;
   }
 
   /** The bytes kept for a message (an mbox mirror's). */

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { assignThread, isThreadDue, repliersOf, type SlotMember, type ThreadHeaders, type ThreadLookup } from "../../src/patch/thread.js";
+import { loadMessages } from "../../src/ingest/mbox/messages.js";
+import { groupSeries } from "../../src/patch/series.js";
+import { assignThread, isThreadDue, repliersOf, untaggedCoverFor, type CoverLookup, type KnownMessage, type SlotMember, type ThreadHeaders, type ThreadLookup } from "../../src/patch/thread.js";
+import { fixture } from "../helpers/mail.js";
 
 const headers = (over: Partial<ThreadHeaders> & Pick<ThreadHeaders, "messageId">): ThreadHeaders => ({
   from: "dev@example.org",
@@ -98,5 +101,63 @@ describe("repliersOf", () => {
   it("a reply whose patch is not in the thread, a loop, or no address files nobody", () => {
     const r = repliersOf([post("p1", "patch", null), post("x", "reply", "elsewhere"), post("l1", "reply", "l2"), post("l2", "reply", "l1"), post("n", "reply", "p1", null)]);
     expect([...r]).toEqual([]);
+  });
+});
+
+describe("untaggedCoverFor: the cover rule groupSeries uses, one message at a time", () => {
+  const COVER = "c@example.org";
+  /** A store holding `rows`, answering by Message-ID and by In-Reply-To. */
+  function store(rows: (KnownMessage & { inReplyTo?: string })[]): CoverLookup {
+    return {
+      message: (id) => rows.find((r) => r.messageId === id),
+      answersTo: (id) => rows.filter((r) => r.inReplyTo === id),
+    };
+  }
+  const coverRow: KnownMessage = { messageId: COVER, kind: "other", subject: "[Linaro-mm-sig] Try to address it", author: "dev@example.org", revision: 1, index: null, total: null };
+  const patch = (i: number, over: Partial<ThreadHeaders> = {}) => ({
+    ...headers({ messageId: `p${i}@example.org`, inReplyTo: COVER, references: [COVER], index: i, total: 3 }),
+    subject: `[Linaro-mm-sig] [PATCH ${i}/3] dma-buf: part ${i}`,
+    ...over,
+  });
+  const patchRow = (i: number, over: Partial<KnownMessage> = {}) => ({
+    messageId: `p${i}@example.org`, kind: "patch", subject: `[PATCH ${i}/3] dma-buf: part ${i}`, author: "dev@example.org", revision: 2, index: i, total: 3, inReplyTo: COVER, ...over,
+  });
+  const coverMessage = { ...headers({ messageId: COVER, kind: "other" }), subject: coverRow.subject! };
+
+  it("a numbered patch shows the parent it answers, a plain mail by its author, as slot 0 of its series", () => {
+    expect(untaggedCoverFor(patch(1), store([coverRow]))).toEqual({ messageId: COVER, revision: 1, total: 3 });
+    // By References alone, as groupSeries reads the parent too.
+    expect(untaggedCoverFor(patch(2, { inReplyTo: undefined }), store([coverRow]))).toEqual({ messageId: COVER, revision: 1, total: 3 });
+  });
+
+  it("a plain mail read after its numbered patches is the cover itself", () => {
+    expect(untaggedCoverFor(coverMessage, store([patchRow(2)]))).toEqual({ messageId: COVER, revision: 2, total: 3 });
+    expect(untaggedCoverFor({ ...coverMessage, kind: "reply", inReplyTo: "v1@example.org" }, store([patchRow(1)]))).toMatchObject({ messageId: COVER });
+  });
+
+  it("not a reply, not a patch tag, not someone else's mail, not an unnumbered patch", () => {
+    expect(untaggedCoverFor(patch(1), store([{ ...coverRow, subject: "Re: Try to address it" }]))).toBeUndefined();
+    expect(untaggedCoverFor(patch(1), store([{ ...coverRow, author: "reviewer@example.com" }]))).toBeUndefined();
+    expect(untaggedCoverFor(patch(1), store([{ ...coverRow, kind: "patch" }]))).toBeUndefined();
+    expect(untaggedCoverFor(patch(1, { total: undefined, index: undefined }), store([coverRow]))).toBeUndefined();
+    expect(untaggedCoverFor({ ...coverMessage, subject: "Re: [PATCH 1/3] dma-buf: part 1" }, store([patchRow(1)]))).toBeUndefined();
+    expect(untaggedCoverFor(coverMessage, store([patchRow(1, { author: "other@example.net" })]))).toBeUndefined();
+  });
+
+  it("agrees with groupSeries on a fixture of that shape, whichever order the archive holds it in", async () => {
+    const { messages } = await loadMessages(fixture("series/untagged-cover-3.mbox"));
+    const grouped = groupSeries(messages).series;
+    expect(grouped.map((s) => [s.id, s.cover?.messageId, s.total])).toEqual([["20260402101500.7700-1-erik.exporter@example.net", "20260402101500.7700-1-erik.exporter@example.net", 3]]);
+    for (const order of [messages, [...messages].reverse()]) {
+      const rows: (KnownMessage & { inReplyTo?: string })[] = [];
+      const found = new Set<string>();
+      for (const m of order) {
+        const h = { messageId: m.messageId, from: m.from.email.toLowerCase(), kind: m.kind, inReplyTo: m.inReplyTo, references: m.references, revision: m.parsedSubject.revision, index: m.parsedSubject.index, total: m.parsedSubject.total, subject: m.subject };
+        const c = untaggedCoverFor(h, store(rows));
+        if (c) found.add(c.messageId);
+        rows.push({ messageId: m.messageId, kind: m.kind, subject: m.subject, author: h.from, revision: h.revision, index: h.index ?? null, total: h.total ?? null, ...(m.inReplyTo ? { inReplyTo: m.inReplyTo } : {}) });
+      }
+      expect([...found]).toEqual([grouped[0]!.id]);
+    }
   });
 });
