@@ -28,6 +28,7 @@ const V2_COVER = "20221110-dma-coherent-v2-0-9e8d7c6b5a41@example.com";
 const REAL = ["b4e46baedbbf59cda743e0a7ede7cabc771ad05a", "8139d478d563e503ad3ad053705ad3ff01a46acf", "74b4d3be980d2ff1708bcf6f08f7c2604bfb0ea7", "9950490c9e1a35e3d39d0cedd1942815c61e47f0"];
 // Patch 1/3: the link a check posts for a patch leads to its series page.
 const REAL_ID = "20221020121316.3946-2-christian.koenig@amd.com";
+const REAL_COVER = "20221020121316.3946-1-christian.koenig@amd.com";
 
 /** The udmabuf fixture patch under a subject no page may run or mangle. */
 function hostilePatch(): Buffer {
@@ -122,7 +123,9 @@ describe.skipIf(!CHROMIUM)(`review pages in headless Chromium${why}`, () => {
   it.skipIf(!bundle)("renders the real 2022 dma_coherent RFC with its model grid", async () => {
     const { page, status } = await open(new URL(reviewPageUrl("http://x", REAL_ID)).pathname, "real-2022-dma-coherent");
     expect(status).toBe(200);
-    expect(await page.locator("h1").textContent()).toContain("dma-buf: add dma_coherent flag");
+    // Reached by patch 1/3's Message-ID, the page is the series', named by its untagged cover letter.
+    expect(await page.locator("h1").textContent()).toContain("Try to address the DMA-buf coherency problem");
+    expect((await fetch(`${server.url}${new URL(reviewPageUrl("http://x", REAL_COVER)).pathname}`)).status).toBe(200);
     expect(await page.locator("table.grid").count()).toBeGreaterThan(1);
     // attachments the flag refuses although they work today: ok before, rejected after
     const refused = page.locator('button.cell[data-before="ok"][data-after="rejected"]');
