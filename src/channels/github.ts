@@ -65,12 +65,14 @@ export function githubApp(deps: GithubChannelDeps): ApplicationFunction {
       },
     );
     app.on([...FEEDBACK_HOOKS], async (context) => {
-      await envelope.deliver(context.id, () => feedbackWork({ name: context.name as FeedbackEventName, payload: context.payload, octokit: context.octokit }, state, context.id));
+      const feedback = { name: context.name as FeedbackEventName, payload: context.payload, octokit: context.octokit };
+      await envelope.deliver(context.id, () => feedbackWork(feedback, state, context.id));
     });
     app.onAny(async (event) => {
       const action = (event.payload as { action?: string }).action;
       if (handled(event.name, action)) return;
-      await envelope.deliver(event.id, () => ({ kind: "ignore", reason: `${event.name}${action ? `.${action}` : ""} is not reviewed`, fields: { event: event.name, action } }));
+      const reason = `${event.name}${action ? `.${action}` : ""} is not reviewed`;
+      await envelope.deliver(event.id, () => ({ kind: "ignore", reason, fields: { event: event.name, action } }));
     });
   };
 }
@@ -85,7 +87,8 @@ function pullRequestWork(context: Context<"pull_request">, deps: ChannelState): 
   const e = read.value;
   const thread = { channel: "github", id: pullRequestThread(e) };
   if (e.installationId === undefined) return { ...NO_INSTALLATION, thread: thread.id };
-  return { kind: "work", work: { thread: thread.id, what: "review", fields: { head: e.headSha }, run: (log) => reviewPullRequest(context.octokit, e, thread, deps, log) } };
+  const run = (log: Logger) => reviewPullRequest(context.octokit, e, thread, deps, log);
+  return { kind: "work", work: { thread: thread.id, what: "review", fields: { head: e.headSha }, run } };
 }
 
 /** normalise → review → publish once → the tracker, for one push of a pull request. */
@@ -146,10 +149,8 @@ function feedbackWork(context: FeedbackContext, deps: ChannelState, id: string):
   const e = read.value;
   const thread = { channel: "github", id: pullRequestThread(e) };
   if (e.installationId === undefined) return { ...NO_INSTALLATION, thread: thread.id };
-  return {
-    kind: "work",
-    work: { thread: thread.id, what: "tracker", fields: { event: context.name }, run: async () => withTracker(undefined, await trackPullRequest(context.octokit, e, thread, deps), deps.counters) },
-  };
+  const run = async () => withTracker(undefined, await trackPullRequest(context.octokit, e, thread, deps), deps.counters);
+  return { kind: "work", work: { thread: thread.id, what: "tracker", fields: { event: context.name }, run } };
 }
 
 function countReasons(skipped: readonly { reason: string }[]): Record<string, number> {

@@ -93,10 +93,8 @@ function gitlabWork(deps: GitlabChannelDeps, pages: ReviewPages, eventHeader: st
   if (read.kind === "feedback") {
     const e = read.event;
     const thread = { channel: "gitlab", id: mergeRequestThread(e) };
-    return {
-      kind: "work",
-      work: { thread: thread.id, what: "tracker", fields: { note: e.noteId }, run: async () => withTracker(undefined, await trackMergeRequest(deps, e, thread), deps.counters) },
-    };
+    const run = async () => withTracker(undefined, await trackMergeRequest(deps, e, thread), deps.counters);
+    return { kind: "work", work: { thread: thread.id, what: "tracker", fields: { note: e.noteId }, run } };
   }
   const e = read.event;
   const thread = { channel: "gitlab", id: mergeRequestThread(e) };
