@@ -75,7 +75,7 @@ export function effectsOf(
   const derivedByFile = new Map<string, string>();
   for (const d of deriveNewExporters(code, catalog)) {
     derivedByFile.set(d.table.file, d.exporter.id);
-    const source = { rule: "model/derived-exporter", patch: d.table.patch, file: d.table.file, line: d.table.line, detail: `struct dma_buf_ops ${d.table.name}` };
+    const source = { rule: "model/derived-exporter", patch: d.table.patch, file: d.table.file, line: d.table.line, detail: `struct ${d.table.struct} ${d.table.name}` };
     out.push({ kind: "new-exporter", derived: d, variants: variants(d), source });
   }
   const seen = new Set<string>();

@@ -2,6 +2,7 @@ import { MAX_FILE_DIFF_LINES } from "../errors.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import { changedRows, checkFunction, compareFunctions, userspaceFunctions } from "./userspace.js";
 import { seriesCode, type CFunction } from "../model/code/functions.js";
+import { blankNonCode } from "../model/code/lex.js";
 import { factsRead } from "../model/gate.js";
 import type { Fact } from "../model/predicate.js";
 import {
@@ -152,6 +153,23 @@ function memberOfFunction(fn: string | undefined, known: ReadonlyMap<string, Ops
 
 function asMember(field: string | undefined): OpsMember | undefined {
   return field && (OPS_MEMBERS as readonly string[]).includes(field) ? (field as OpsMember) : undefined;
+}
+
+/** Statements a failure path may run before it returns: logging, error codes, unlocking, freeing. */
+const ON_THE_WAY_OUT = /^(\w+\s*=[^=]|(pr_|dev_|drm_)\w*\s*\(|WARN\w*\s*\(|k[vz]?free\s*\(|\w*unlock\w*\s*\(|\w*_put\s*\()/;
+
+/**
+ * The consequence is the failure itself: it returns or jumps out after nothing but logging and
+ * cleanup. A block that does work first (maps, pins) and fails only if that work fails is a
+ * branch with an error path inside, not a check that refuses.
+ */
+function failsOutright(consequence: string | undefined): boolean {
+  if (consequence === undefined) return false;
+  const body = blankNonCode(consequence).trim().replace(/^\{([\s\S]*)\}$/, "$1");
+  const stmts = body.split(";").map((x) => x.trim()).filter((x) => x.length > 0);
+  const last = stmts.at(-1);
+  if (last === undefined || !/^(return\b|goto\s+\w+$)/.test(last)) return false;
+  return stmts.slice(0, -1).every((x) => ON_THE_WAY_OUT.test(x));
 }
 
 function returnsError(consequence: string | undefined): boolean {
@@ -416,7 +434,7 @@ function touchesOfRow(
     const cond = pl.ifCondition;
     const aboutCoherency = COHERENCY_WORDS.test(cond);
     // Facts are read only on the dma-buf surface: elsewhere a direction test is no dma-buf gate.
-    const facts = relevantFile ? gateFacts(cond) : [];
+    const facts = relevantFile && (aboutCoherency || failsOutright(pl.ifConsequence)) ? gateFacts(cond) : [];
     if (aboutCoherency || facts.length > 0) {
       // A bare `goto err_attach` names no errno: the label is the failure path a reviewer looks up.
       const err = /-E[A-Z]+/.exec(pl.ifConsequence ?? "")?.[0] ?? /\bgoto\s+\w+/.exec(pl.ifConsequence ?? "")?.[0].replace(/\s+/, " ");

@@ -87,4 +87,20 @@ describe("classifyFile gates are conditions that read a fact of the model", () =
     expect(await gates(attachHunk(["\tif (IS_ERR(table))", "\t\treturn PTR_ERR(table);"]))).toEqual([]);
     expect(await gates(attachHunk(["\tif (ret < 0)", "\t\treturn -EINVAL;"]))).toEqual([]);
   });
+
+  it("a branch that does work and fails only if that work fails is no gate", async () => {
+    const branch = [
+      "\tif (dma_buf_attachment_is_dynamic(attach) != dma_buf_is_dynamic(dmabuf)) {",
+      "\t\tsgt = dmabuf->ops->map_dma_buf(attach, DMA_BIDIRECTIONAL);",
+      "\t\tif (IS_ERR(sgt)) {",
+      "\t\t\tret = PTR_ERR(sgt);",
+      "\t\t\tgoto err_unlock;",
+      "\t\t}",
+      "\t\tattach->sgt = sgt;",
+      "\t}",
+    ];
+    expect(await gates(attachHunk(branch))).toEqual([]);
+    const refusal = ["\tif (!attachment->peer2peer) {", '\t\tdev_dbg(attachment->dev, "no p2p; refused\\n");', "\t\tret = -EOPNOTSUPP;", "\t\tgoto err_free;", "\t}"];
+    expect(await gates(attachHunk(refusal))).toMatchObject([{ name: "importer-p2p", value: "-EOPNOTSUPP" }]);
+  });
 });
