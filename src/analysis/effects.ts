@@ -86,7 +86,9 @@ export function effectsOf(
     if ("unknown" in p) return { kind: "not-modelled", reason: `the gate depends on "${p.unknown}", which the model does not know`, source };
     // A gate in an exporter's own callback refuses that exporter's buffers only; the core's, all.
     const owners = exportersOf(catalog, t.file, derivedByFile);
-    const at = t.member === "map_dma_buf" ? "map_dma_buf" : "dma_buf_attach";
+    // The core's own map entry points refuse at map time too, under their own names.
+    const coreMap = /^(dma_buf_map_attachment(_unlocked)?|__map_dma_buf)$/.test(t.function ?? "") ? t.function : undefined;
+    const at = t.member === "map_dma_buf" ? "map_dma_buf" : (coreMap ?? "dma_buf_attach");
     return { kind: "gate", predicate: p, error: t.value ?? "error", source, at, ...(owners.length > 0 ? { exporters: owners } : {}) };
   };
   for (const m of matches) {
