@@ -107,6 +107,20 @@ function deviceQuery(name: string, device: string | undefined): Predicate | unde
   return importerDevice(device) ? q.importer : q.exporter;
 }
 
+/**
+ * A test of one bit of a buffer's flags word, `buffer->flags & FOO_FLAG_UNCACHED`: the bit's
+ * name says which memory fact it stands for; any other bit is not known.
+ */
+function flagBit(text: string): Predicate | undefined {
+  const m = /^\(?\s*[\w.>-]*flags\s*&\s*([A-Z][A-Z0-9_]*)\s*\)?$/.exec(text.trim());
+  const bit = m?.[1];
+  if (!bit) return undefined;
+  if (/(^|_)(UNCACHED|NONCACHED|WRITECOMBINE|WC)(_|$)/.test(bit)) return { op: "not", arg: fact("memory-cached") };
+  if (/(^|_)CACHED(_|$)/.test(bit)) return fact("memory-cached");
+  if (/(^|_)COHERENT(_|$)/.test(bit)) return { op: "buffer-flag" };
+  return undefined;
+}
+
 function bind(fn: CFunction, args: readonly string[]): Map<string, string> {
   const bindings = new Map<string, string>();
   fn.params.forEach((p, i) => {
@@ -172,6 +186,11 @@ function read(ast: CondAst, ctx: GateContext, depth: number): Reading {
       return notKnown(ast.text);
     }
     case "field": {
+      // struct device's own dma_coherent is what dev_is_dma_coherent() returns, not a buffer flag.
+      const object = ast.text.replace(/\s*(->|\.)\s*\w+$/, "");
+      if (ast.field === "dma_coherent" && /(^|->|\.)\s*(dev|importer_dev|attach_dev)$|^dev$/.test(object.replace(/[()\s]/g, ""))) {
+        return known(deviceQuery("dev_is_dma_coherent", object) ?? fact("exporter-dev-coherent"));
+      }
       for (const [re, p] of FIELDS) if (re.test(ast.field)) return known(p);
       return notKnown(ast.text);
     }
@@ -183,8 +202,10 @@ function read(ast: CondAst, ctx: GateContext, depth: number): Reading {
     case "literal":
       if (ast.value === "true" || ast.value === "false") return known({ op: "const", value: ast.value === "true" });
       return Number.isFinite(Number(ast.value)) ? known({ op: "const", value: Number(ast.value) }) : notKnown(ast.value);
-    case "other":
-      return notKnown(ast.text);
+    case "other": {
+      const bit = flagBit(ast.text);
+      return bit ? known(bit) : notKnown(ast.text);
+    }
   }
 }
 

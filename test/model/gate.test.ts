@@ -93,6 +93,27 @@ describe("gates as predicates over the model's facts", () => {
   });
 });
 
+describe("device fields and flag bits", () => {
+  const shown = (condition: string) => {
+    const p = gate(condition);
+    if ("unknown" in p) throw new Error(`unknown: ${p.unknown}`);
+    return show(p);
+  };
+
+  it("a device's own dma_coherent is the device's coherency, not the buffer's flag", () => {
+    expect(shown("!attach->dev->dma_coherent")).toBe("!dev_is_dma_coherent(importer)");
+    expect(shown("buffer->dev->dma_coherent")).toBe("dev_is_dma_coherent(exporter)");
+    expect(shown("dmabuf->dma_coherent")).toBe("buffer.dma_coherent");
+  });
+
+  it("a bit of a buffer's flags word stands for the memory fact it names", () => {
+    expect(holds("!(buffer->flags & FOO_HEAP_FLAG_UNCACHED) && !dev_is_dma_coherent(attach->dev)", { "memory-cached": true })).toBe(true);
+    expect(holds("!(buffer->flags & FOO_HEAP_FLAG_UNCACHED) && !dev_is_dma_coherent(attach->dev)", { "memory-cached": false })).toBe(false);
+    expect(holds("buffer->flags & ION_FLAG_CACHED", { "memory-cached": true })).toBe(true);
+    expect(gate("buffer->flags & FOO_FLAG_SECURE")).toEqual({ unknown: "buffer->flags & FOO_FLAG_SECURE" });
+  });
+});
+
 describe("what a condition reads", () => {
   const read = (condition: string, helpers: CFunction[] = []) => {
     const ctx: GateContext = { parse: (t) => parseCondition(parser, t), helpers: new Map(helpers.map((h) => [h.name, h])) };
