@@ -34,6 +34,11 @@ function sourceOf(m: PatchMatch): EffectSource {
   return { rule: m.match.rule.doc.id, patch: m.patch, file: t.file, line: t.line, detail: t.detail };
 }
 
+/** The callbacks whose failure refuses an attachment or its mapping. */
+const GATED_CALLBACKS: ReadonlySet<string> = new Set(["attach", "map_dma_buf"]);
+/** The core's own attach and map entry points. */
+const CORE_GATES = /^(dma_buf_(dynamic_)?attach|dma_buf_map_attachment(_unlocked)?|__map_dma_buf)$/;
+
 function exportersOf(catalog: Catalog, file: string, derived: ReadonlyMap<string, string> = new Map()): string[] {
   const known = catalog.exporters.filter((e) => e.files.includes(file)).map((e) => e.id);
   const d = derived.get(file);
@@ -70,10 +75,22 @@ export function effectsOf(
   const derivedByFile = new Map<string, string>();
   for (const d of deriveNewExporters(code, catalog)) {
     derivedByFile.set(d.table.file, d.exporter.id);
-    const source = { rule: "model/derived-exporter", patch: d.table.patch, file: d.table.file, line: d.table.line, detail: `struct dma_buf_ops ${d.table.name}` };
+    const source = { rule: "model/derived-exporter", patch: d.table.patch, file: d.table.file, line: d.table.line, detail: `struct ${d.table.struct} ${d.table.name}` };
     out.push({ kind: "new-exporter", derived: d, variants: variants(d), source });
   }
   const seen = new Set<string>();
+  const gateEffect = (t: Touch, source: EffectSource): Effect => {
+    const ast = t.condition ? parseCondition(parser, t.condition) : undefined;
+    if (!ast) return { kind: "not-modelled", reason: `the condition "${t.condition ?? ""}" does not parse as C`, source };
+    const p = conditionToPredicate(ast, gateContext);
+    if ("unknown" in p) return { kind: "not-modelled", reason: `the gate depends on "${p.unknown}", which the model does not know`, source };
+    // A gate in an exporter's own callback refuses that exporter's buffers only; the core's, all.
+    const owners = exportersOf(catalog, t.file, derivedByFile);
+    // The core's own map entry points refuse at map time too, under their own names.
+    const coreMap = /^(dma_buf_map_attachment(_unlocked)?|__map_dma_buf)$/.test(t.function ?? "") ? t.function : undefined;
+    const at = t.member === "map_dma_buf" ? "map_dma_buf" : (coreMap ?? "dma_buf_attach");
+    return { kind: "gate", predicate: p, error: t.value ?? "error", source, at, ...(owners.length > 0 ? { exporters: owners } : {}) };
+  };
   for (const m of matches) {
     const doc = m.match.rule.doc.effect;
     if (!doc) continue;
@@ -90,20 +107,7 @@ export function effectsOf(
         notModelled("a removed gate is not modelled");
         continue;
       }
-      const ast = t.condition ? parseCondition(parser, t.condition) : undefined;
-      if (!ast) {
-        notModelled(`the condition "${t.condition ?? ""}" does not parse as C`);
-        continue;
-      }
-      const p = conditionToPredicate(ast, gateContext);
-      if ("unknown" in p) {
-        notModelled(`the gate depends on "${p.unknown}", which the model does not know`);
-        continue;
-      }
-      // A gate in an exporter's own callback refuses that exporter's buffers only; the core's, all.
-      const owners = exportersOf(catalog, t.file, derivedByFile);
-      const at = t.member === "map_dma_buf" ? "map_dma_buf" : "dma_buf_attach";
-      out.push({ kind: "gate", predicate: p, error: t.value ?? "error", source, at, ...(owners.length > 0 ? { exporters: owners } : {}) });
+      out.push(gateEffect(t, source));
     } else if ((doc.exporter || doc["exporter-sync"]) && derivedByFile.has(t.file)) {
       continue;
     } else if (doc.flag) {
@@ -194,6 +198,21 @@ export function effectsOf(
       if (importers.length === 0) notModelled(`${t.file} is not a CPU importer in the catalog`);
       else out.push({ kind: "importer-bracketing", importers, brackets: doc["importer-bracketing"].brackets, source });
     }
+  }
+  // A gate no rule speaks about is still a change to the model: the core's attach or map, or
+  // an attach or map callback of an exporter the model knows (from the catalog or its code).
+  for (const s of context) {
+    const t = s.touch;
+    if (t.kind !== "gate" || t.change === "removed" || !s.file.inScope) continue;
+    const key = `gate|${t.file}|${t.line}|${t.change}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const source: EffectSource = { rule: "model/gate", patch: s.patch, file: t.file, line: t.line, detail: t.detail };
+    // A check elsewhere (begin_cpu_access, mmap, an ioctl) refuses no attachment: not a gate here.
+    if (!GATED_CALLBACKS.has(t.member ?? "") && !CORE_GATES.test(t.function ?? "")) continue;
+    if (t.area !== "core" && exportersOf(catalog, t.file, derivedByFile).length === 0) {
+      out.push({ kind: "not-modelled", reason: `${t.file} is not part of any exporter the model knows`, source });
+    } else out.push(gateEffect(t, source));
   }
   return out;
 }

@@ -1,3 +1,5 @@
+import { blankNonCode } from "../model/code/lex.js";
+import { scanFragment } from "../patch/c-source.js";
 import type { FileTouches, Touch } from "./touch.js";
 
 const MAP_SG = /^dma_map_sg(_attrs)?$/;
@@ -5,6 +7,26 @@ const MAP_SG = /^dma_map_sg(_attrs)?$/;
 const NENTS_STORED = /\bnents\s*=(?!=)/;
 
 const layoutFree = (s: string | undefined): string => (s ?? "").replace(/\s+/g, "");
+
+/** Per file: whether its new version stores a count into nents, read once for all its touches. */
+const storesNents = new WeakMap<FileTouches, boolean>();
+
+/**
+ * Whether code (not a comment, not a string) in the new side of a file's hunks assigns nents.
+ * Each hunk is lexed whole, so a comment over several lines, or one the hunk starts inside, is
+ * a comment throughout.
+ */
+function nentsStored(file: FileTouches): boolean {
+  let stored = storesNents.get(file);
+  if (stored === undefined) {
+    stored = file.file.hunks.some((h) => {
+      const rows = h.lines.filter((l) => l.type !== "-").map((l) => l.text);
+      return NENTS_STORED.test(blankNonCode(rows.join("\n"), scanFragment(rows).startsInComment));
+    });
+    storesNents.set(file, stored);
+  }
+  return stored;
+}
 
 /**
  * The count a sync or unmap passes (its third argument) is the one a dma_map_sg call in the
@@ -15,8 +37,7 @@ const layoutFree = (s: string | undefined): string => (s ?? "").replace(/\s+/g, 
 export function countAsMapped(t: Touch, file: FileTouches): boolean {
   const count = layoutFree(t.args[2]);
   if (!count) return false;
-  const rows = file.file.hunks.flatMap((h) => h.lines.filter((l) => l.type !== "-"));
-  if (rows.some((l) => NENTS_STORED.test(l.text.replace(/\/\*.*?\*\/|\/\/.*$/g, "")))) return false;
+  if (nentsStored(file)) return false;
   return [...file.touches, ...(file.context ?? [])].some(
     (m) => m.change !== "removed" && MAP_SG.test(m.name) && layoutFree(m.args[2]) === count,
   );

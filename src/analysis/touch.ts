@@ -1,8 +1,13 @@
 import { MAX_FILE_DIFF_LINES } from "../errors.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import { changedRows, checkFunction, compareFunctions, userspaceFunctions } from "./userspace.js";
+import { seriesCode, type CFunction } from "../model/code/functions.js";
+import { blankNonCode } from "../model/code/lex.js";
+import { factsRead } from "../model/gate.js";
+import type { Fact } from "../model/predicate.js";
 import {
   isCommentRow,
+  parseCondition,
   placeRow,
   rowCalls,
   rowIdentifiers,
@@ -150,6 +155,23 @@ function asMember(field: string | undefined): OpsMember | undefined {
   return field && (OPS_MEMBERS as readonly string[]).includes(field) ? (field as OpsMember) : undefined;
 }
 
+/** Statements a failure path may run before it returns: logging, error codes, unlocking, freeing. */
+const ON_THE_WAY_OUT = /^(\w+\s*=[^=]|(pr_|dev_|drm_)\w*\s*\(|WARN\w*\s*\(|k[vz]?free\s*\(|\w*unlock\w*\s*\(|\w*_put\s*\()/;
+
+/**
+ * The consequence is the failure itself: it returns or jumps out after nothing but logging and
+ * cleanup. A block that does work first (maps, pins) and fails only if that work fails is a
+ * branch with an error path inside, not a check that refuses.
+ */
+function failsOutright(consequence: string | undefined): boolean {
+  if (consequence === undefined) return false;
+  const body = blankNonCode(consequence).trim().replace(/^\{([\s\S]*)\}$/, "$1");
+  const stmts = body.split(";").map((x) => x.trim()).filter((x) => x.length > 0);
+  const last = stmts.at(-1);
+  if (last === undefined || !/^(return\b|goto\s+\w+$)/.test(last)) return false;
+  return stmts.slice(0, -1).every((x) => ON_THE_WAY_OUT.test(x));
+}
+
 function returnsError(consequence: string | undefined): boolean {
   return consequence !== undefined && /\breturn\b[^;]*-E[A-Z]+|\bERR_PTR\s*\(\s*-E|\bgoto\s+\w*(err|fail|out)/.test(consequence);
 }
@@ -158,11 +180,19 @@ interface RawTouch extends Omit<Touch, "change"> {
   readonly side: "+" | "-";
 }
 
+/** Words that make a condition a coherency check whatever the model can read of it. */
+const COHERENCY_WORDS = /\b(dev_is_dma_coherent|dev_dma_coherent|of_dma_is_coherent)\b|\w*coheren(t|cy)\b/;
+/** The facts that make a gate a coherency gate (its touch is named `coherency`). */
+const COHERENCY_FACTS: readonly Fact[] = ["buffer-flag", "importer-dev-coherent", "exporter-dev-coherent", "importer-snoops", "memory-cached"];
+
+/** The model facts an `if` condition reads, helpers followed; none for a condition that does not parse. */
+type GateFacts = (condition: string) => readonly Fact[];
+
 /**
  * Classify every changed line of a file against the dma-buf surface. Each hunk side is parsed
  * with tree-sitter; where a line sits (function, ops initializer, `if`) comes from the tree.
  */
-export function classifyFile(file: FileDiff, parser: CParser | undefined): FileTouches {
+export function classifyFile(file: FileDiff, parser: CParser | undefined, helpers?: ReadonlyMap<string, CFunction>): FileTouches {
   const area = areaOfPath(file.path);
   const hunkText = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
   const markerInFile = DMA_BUF_MARKER.test(hunkText) || file.hunks.some((h) => DMA_BUF_MARKER.test(h.heading));
@@ -201,6 +231,21 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
 
   const cparser = parser.forPath(file.path);
+  // A gate is an `if` whose condition reads a fact of the model, through the helpers the series
+  // defines (only this file's when the caller has no series); worked out once per condition.
+  let known = helpers;
+  const gateFactsSeen = new Map<string, readonly Fact[]>();
+  const gateFacts: GateFacts = (condition) => {
+    let facts = gateFactsSeen.get(condition);
+    if (!facts) {
+      known ??= seriesCode([{ patch: 1, files: [file] }]).functions;
+      const ctx = { parse: (t: string) => parseCondition(cparser, t), helpers: known };
+      const ast = parseCondition(cparser, condition);
+      facts = ast ? factsRead(ast, ctx).facts : [];
+      gateFactsSeen.set(condition, facts);
+    }
+    return facts;
+  };
   // Every tree parsed, deleted at the end whatever happens (tree-sitter's memory is its own).
   const fragments: Fragment[] = [];
   try {
@@ -294,7 +339,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
             hunkUnplaced = true;
             unplaced.push({ file: file.path, heading: p.hunk.heading, line: hl.newLine ?? anchorForRemoved(p.hunk, hl), reason: pl.reason ?? "unknown" });
           }
-          raw.push(...touchesOfRow(file.path, fileArea, frag, row, hl, pl, mark, p.hunk, implementers));
+          raw.push(...touchesOfRow(file.path, fileArea, frag, row, hl, pl, mark, p.hunk, implementers, gateFacts));
         }
       }
     }
@@ -307,7 +352,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined): FileT
     for (const { p, row, fn } of contextCalls) {
       if (!onlyGains(functionCalls.get(fn), functionCallsBefore.get(fn))) continue;
       const hl = p.post.lineOf[row]!;
-      for (const t of touchesOfRow(file.path, fileArea, p.postFrag, row, hl, placeRow(p.postFrag, row), "+", p.hunk, implementers)) {
+      for (const t of touchesOfRow(file.path, fileArea, p.postFrag, row, hl, placeRow(p.postFrag, row), "+", p.hunk, implementers, gateFacts)) {
         const { side: _s, ...rest } = t;
         context.push({ ...rest, change: "modified" });
       }
@@ -338,6 +383,7 @@ function touchesOfRow(
   mark: "+" | "-",
   hunk: Hunk,
   implementers: ReadonlyMap<string, OpsMember>,
+  gateFacts: GateFacts,
 ): RawTouch[] {
   const out: RawTouch[] = [];
   const code = hl.text;
@@ -384,13 +430,16 @@ function touchesOfRow(
     for (const id of ids) if (UAPI_IDENTIFIER.test(id)) out.push({ ...base, kind: "uapi", name: id, detail: code.trim() });
   }
 
-  if (pl.ifCondition) {
+  if (pl.ifCondition && returnsError(pl.ifConsequence)) {
     const cond = pl.ifCondition;
-    const aboutCoherency = /\b(dev_is_dma_coherent|dev_dma_coherent|of_dma_is_coherent)\b/.test(cond) || /\w*coheren(t|cy)\b/.test(cond);
-    if (aboutCoherency && returnsError(pl.ifConsequence)) {
+    const aboutCoherency = COHERENCY_WORDS.test(cond);
+    // Facts are read only on the dma-buf surface: elsewhere a direction test is no dma-buf gate.
+    const facts = relevantFile && (aboutCoherency || failsOutright(pl.ifConsequence)) ? gateFacts(cond) : [];
+    if (aboutCoherency || facts.length > 0) {
       // A bare `goto err_attach` names no errno: the label is the failure path a reviewer looks up.
       const err = /-E[A-Z]+/.exec(pl.ifConsequence ?? "")?.[0] ?? /\bgoto\s+\w+/.exec(pl.ifConsequence ?? "")?.[0].replace(/\s+/, " ");
-      out.push({ ...base, kind: "gate", name: "coherency", detail: `if (${cond}) → ${err ?? "error"}`, condition: cond, value: err });
+      const name = aboutCoherency || facts.some((f) => COHERENCY_FACTS.includes(f)) ? "coherency" : facts.join("+");
+      out.push({ ...base, kind: "gate", name, detail: `if (${cond}) → ${err ?? "error"}`, condition: cond, value: err });
     }
   }
 

@@ -1,6 +1,7 @@
 import type { Catalog } from "./catalog.js";
 import { applyEffects, baseId, baseWorld, type Effect, type World } from "./effect.js";
-import { evaluateAfter, evaluateWorld, type Evaluated, type ExploreCache } from "./evaluate.js";
+import { evaluateAfter, evaluateWorld, rejection, type Evaluated, type ExploreCache } from "./evaluate.js";
+import { factsOf, show, type Fact, type Predicate } from "./predicate.js";
 
 /** The matrix without any patch is the same for every review: evaluate it once per catalog. */
 const baseEvaluations = new WeakMap<Catalog, readonly Evaluated[]>();
@@ -101,6 +102,25 @@ function falsePositiveCause(b: Evaluated): { id: string; values?: Record<string,
   return { id: "cause-no-maintenance-needed" };
 }
 
+/** Facts about cache coherency: a gate that reads none of them aims at something else. */
+const COHERENCY_FACTS: ReadonlySet<Fact> = new Set(["buffer-flag", "importer-dev-coherent", "exporter-dev-coherent", "importer-snoops", "memory-cached"]);
+
+function aboutCoherency(p: Predicate): boolean {
+  return factsOf(p).some((f) => COHERENCY_FACTS.has(f));
+}
+
+/**
+ * A working attachment refused only by checks that read no coherency fact (peer2peer, dynamic
+ * importers, the direction): its coherency-based causes do not apply, the check's subject does.
+ */
+function otherCheckCause(b: Evaluated, after: World): { id: string; values: Record<string, string> } | undefined {
+  const coherency = after.gates.filter((g) => aboutCoherency(g.predicate));
+  if (coherency.length === after.gates.length) return undefined;
+  if (rejection({ ...after, gates: coherency }, b.exporter, b.importer, b.platform, b.pattern.steps) !== undefined) return undefined;
+  const checks = after.gates.filter((g) => !aboutCoherency(g.predicate)).map((g) => show(g.predicate));
+  return { id: "cause-not-coherency", values: { check: [...new Set(checks)].join("; ") } };
+}
+
 /** Why a hazard survives the series: usually the gate never sees it. */
 function missedCause(b: Evaluated, after: World): string | undefined {
   if (after.gates.length === 0) return undefined;
@@ -168,7 +188,8 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
   const afterWorld = applyEffects(catalog, effects);
   const after = evaluateAfter(before, afterWorld, cache);
   // A gate in an exporter's own callback aims at that exporter's buffers; the core's at all.
-  const gates = effects.filter((e) => e.kind === "gate");
+  // A gate on peer2peer or dynamic importers does not set out to fix a stale read.
+  const gates = effects.flatMap((e) => (e.kind === "gate" && aboutCoherency(e.predicate) ? [e] : []));
   const gatedAll = gates.some((g) => !g.exporters);
   const gatedExporters = new Set(gates.flatMap((g) => g.exporters ?? []));
   const touchedExporters = new Set(effects.flatMap((e) => (e.kind === "exporter" || e.kind === "flag" ? e.exporters : [])));
@@ -189,7 +210,7 @@ export function compareOutcomes(catalog: Catalog, effects: readonly Effect[], ca
     if (ak === "rejected" && bk !== "rejected") {
       // Counted where userspace does its part (SYNC with the right flags): that is what "works today" means.
       if (WORKS.has(bk) && correctUse(b)) {
-        const why = falsePositiveCause(b);
+        const why = otherCheckCause(b, afterWorld) ?? falsePositiveCause(b);
         falsePositives.push(change(b, a, a.outcome.trace, { cause: fillMessage(catalog.texts, why.id, why.values), causeId: why.id }));
       }
       const attachment = `${b.exporter.id}|${b.importer.id}|${b.platform}`;

@@ -304,7 +304,8 @@ export function modelFindings(result: ModelResult, catalog: Catalog, quoteOf: (s
   // A flag-setting patch learns which of the rejections come from the buffers it marks.
   for (const e of result.effects) {
     if (e.kind !== "flag") continue;
-    const mine = result.falsePositives.filter((c) => e.exporters.includes(c.exporter));
+    // Refusals by a check that reads no coherency fact are not the flag's doing.
+    const mine = result.falsePositives.filter((c) => e.exporters.includes(c.exporter) && c.causeId !== "cause-not-coherency");
     if (mine.length === 0) continue;
     const json = modelJson({ ...result, falsePositives: mine, fixed: [], missed: [], newHazards: [], userspace: [], slower: [], introduced: [] });
     out.push(finding(texts, "false-positive-flag", { count: mine.length, exporters: few(mine.map((c) => c.exporter)) }, e.source, quoteConfigs(mine, catalog, 1), ev(e.source), json, quoteOf(e.source)));

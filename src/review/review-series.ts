@@ -56,8 +56,10 @@ export function touchesDmaBuf(r: SeriesReview): boolean {
  * touches in view, so a flag added in one patch and set in another is judged together.
  */
 export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser, model?: ModelContext): SeriesReview {
+  // The functions the series defines: a gate through a helper in another file is still a gate.
+  const code = seriesCode(series.slots.flatMap((m, i) => (m ? [{ patch: i + 1, files: m.files }] : [])));
   const classified = series.slots.flatMap((m, i) =>
-    m ? [{ message: m, index: i + 1, files: pairAcrossFiles(m.files.map((f) => classifyFile(f, parser))) }] : [],
+    m ? [{ message: m, index: i + 1, files: pairAcrossFiles(m.files.map((f) => classifyFile(f, parser, code.functions))) }] : [],
   );
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),
@@ -73,7 +75,6 @@ export function reviewSeries(series: Series, rules: readonly Rule[], parser: CPa
   const extra = new Map<number, Finding[]>();
   if (model) {
     const all: PatchMatch[] = perPatch.flatMap(({ p, matches }) => matches.map((match) => ({ match, patch: p.index })));
-    const code = seriesCode(classified.map((p) => ({ patch: p.index, files: p.message.files })));
     const effects = effectsOf(all, model.catalog, parser, seriesTouches, code);
     if (effects.length > 0) {
       modelResult = compareOutcomes(model.catalog, effects, model.cache);

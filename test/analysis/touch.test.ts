@@ -44,3 +44,63 @@ describe("classifyFile gates", () => {
     expect(gate("return ERR_PTR(-EINVAL);")).toMatchObject([{ value: "-EINVAL" }]);
   });
 });
+
+describe("classifyFile gates are conditions that read a fact of the model", () => {
+  const path = "drivers/dma-buf/heaps/foo_heap.c";
+  const attachHunk = (rows: string[], pre: string[] = []) =>
+    [
+      `diff --git a/${path} b/${path}`,
+      `--- a/${path}`,
+      `+++ b/${path}`,
+      ...pre,
+      `@@ -30,4 +${30 + pre.filter((r) => r.startsWith("+")).length},${4 + rows.length} @@ static int foo_heap_attach(struct dma_buf *dmabuf,`,
+      " \tstruct sg_table *table;",
+      " \tint ret;",
+      " ",
+      ...rows.map((r) => `+${r}`),
+      " \ta = kzalloc(sizeof(*a), GFP_KERNEL);",
+      "",
+    ].join("\n");
+  const gates = async (diff: string, helpers?: Parameters<typeof classifyFile>[2]) =>
+    classifyFile(parseDiff(diff)[0]!, await CParser.load(), helpers).touches.filter((t) => t.kind === "gate");
+
+  it("a helper of a neutral name the file defines is followed: it asks dev_is_dma_coherent()", async () => {
+    const helper = ["@@ -20,0 +20,4 @@ struct foo_heap_buffer {", "+static bool foo_needs_sync(struct device *d)", "+{", "+\treturn !dev_is_dma_coherent(d);", "+}"];
+    const found = await gates(attachHunk(["\tif (foo_needs_sync(attachment->dev))", "\t\treturn -EOPNOTSUPP;"], helper));
+    expect(found).toMatchObject([{ name: "coherency", condition: "foo_needs_sync(attachment->dev)", value: "-EOPNOTSUPP" }]);
+  });
+
+  it("a helper defined in another file of the series counts when the caller passes the series' functions", async () => {
+    const diff = attachHunk(["\tif (foo_needs_sync(attachment->dev))", "\t\treturn -EOPNOTSUPP;"]);
+    expect(await gates(diff)).toEqual([]);
+    const helpers = new Map([["foo_needs_sync", { file: "drivers/dma-buf/heaps/foo_util.c", patch: 1, name: "foo_needs_sync", params: ["d"], body: "return !dev_is_dma_coherent(d);", line: 3 }]]);
+    expect(await gates(diff, helpers)).toMatchObject([{ name: "coherency" }]);
+  });
+
+  it("tests on peer2peer and on the attachment's direction are gates", async () => {
+    expect(await gates(attachHunk(["\tif (!attachment->peer2peer)", "\t\treturn -EOPNOTSUPP;"]))).toMatchObject([{ name: "importer-p2p" }]);
+    expect(await gates(attachHunk(["\tif (attachment->dir != DMA_BIDIRECTIONAL)", "\t\treturn -EINVAL;"]))).toMatchObject([{ name: "map-direction" }]);
+  });
+
+  it("ordinary error checks stay quiet", async () => {
+    expect(await gates(attachHunk(["\tif (!sgt)", "\t\treturn -ENOMEM;"]))).toEqual([]);
+    expect(await gates(attachHunk(["\tif (IS_ERR(table))", "\t\treturn PTR_ERR(table);"]))).toEqual([]);
+    expect(await gates(attachHunk(["\tif (ret < 0)", "\t\treturn -EINVAL;"]))).toEqual([]);
+  });
+
+  it("a branch that does work and fails only if that work fails is no gate", async () => {
+    const branch = [
+      "\tif (dma_buf_attachment_is_dynamic(attach) != dma_buf_is_dynamic(dmabuf)) {",
+      "\t\tsgt = dmabuf->ops->map_dma_buf(attach, DMA_BIDIRECTIONAL);",
+      "\t\tif (IS_ERR(sgt)) {",
+      "\t\t\tret = PTR_ERR(sgt);",
+      "\t\t\tgoto err_unlock;",
+      "\t\t}",
+      "\t\tattach->sgt = sgt;",
+      "\t}",
+    ];
+    expect(await gates(attachHunk(branch))).toEqual([]);
+    const refusal = ["\tif (!attachment->peer2peer) {", '\t\tdev_dbg(attachment->dev, "no p2p; refused\\n");', "\t\tret = -EOPNOTSUPP;", "\t\tgoto err_free;", "\t}"];
+    expect(await gates(attachHunk(refusal))).toMatchObject([{ name: "importer-p2p", value: "-EOPNOTSUPP" }]);
+  });
+});

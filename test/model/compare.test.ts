@@ -93,3 +93,22 @@ describe("compareOutcomes", () => {
     for (const c of r.missed) expect(c.afterTrace).not.toEqual(c.beforeTrace);
   });
 });
+
+describe("gates that read no coherency fact", () => {
+  const p2p: Effect = { kind: "gate", predicate: { op: "not", arg: { op: "fact", fact: "importer-p2p" } }, error: "-EOPNOTSUPP", source: src };
+
+  it("refuse working attachments for their own reason, and leave no coherency hazard 'open'", () => {
+    const r = compareOutcomes(catalog, [p2p]);
+    expect(r.falsePositives.length).toBeGreaterThan(0);
+    expect(new Set(r.falsePositives.map((c) => c.causeId))).toEqual(new Set(["cause-not-coherency"]));
+    expect(r.falsePositives[0]!.cause).toContain("attach->peer2peer");
+    // Hazards between peer2peer importers and the catalog are not what such a check aims at.
+    expect(r.missed).toEqual([]);
+  });
+
+  it("beside a coherency gate, what the coherency gate refuses keeps its coherency cause", () => {
+    const r = compareOutcomes(catalog, [p2p, gate, { kind: "flag", exporters: ["vb2-vmalloc"], value: true, source: src }]);
+    expect(pick(r.falsePositives, "vb2-vmalloc", "soc-gpu-per-buffer", "arm64", "stream-two-frames")?.cause).toMatch(/per attachment/);
+    expect(pick(r.falsePositives, "system-heap", "soc-gpu-per-buffer", "arm64", "stream-two-frames")?.causeId).toBe("cause-not-coherency");
+  });
+});

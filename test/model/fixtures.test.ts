@@ -22,6 +22,8 @@ interface Config {
  *   model-empty: <category> ...     (no configuration in these categories)
  *   model-none: <why>               (no model claim at all)
  *   model-no-stale: <platform>...   (no configuration on these platforms reads stale data or loses a write)
+ *   model-untouched: <importer>...  (no configuration with these importers changes)
+ *   model-trace: <text>             (some changed configuration's trace has a step containing it)
  */
 describe("model verdicts on patches", () => {
   for (const name of readdirSync(DIR).filter((f) => f.endsWith(".patch")).sort()) {
@@ -50,6 +52,15 @@ describe("model verdicts on patches", () => {
         const all = Object.values(model!).filter(Array.isArray).flat() as Config[];
         const bad = all.filter((c) => platforms.includes(c.platform) && /stale-read|lost-write/.test(c.after));
         expect(bad.map((c) => `${c.exporter} -> ${c.importer} (${c.platform}) ${c.pattern}: ${c.after}`)).toEqual([]);
+      }
+      for (const m of text.matchAll(/^model-untouched: (.+)$/gm)) {
+        const importers = m[1]!.split(/\s+/);
+        const all = Object.values(model!).filter(Array.isArray).flat() as Config[];
+        expect(all.filter((c) => importers.includes(c.importer)).map((c) => `${c.importer} (${c.platform}) ${c.pattern}`)).toEqual([]);
+      }
+      for (const m of text.matchAll(/^model-trace: (.+)$/gm)) {
+        const all = Object.values(model!).filter(Array.isArray).flat() as Config[];
+        expect(all.some((c) => c.trace.some((step) => step.includes(m[1]!))), m[1]).toBe(true);
       }
       for (const m of text.matchAll(/^model-empty: (.+)$/gm)) {
         for (const category of m[1]!.split(/\s+/)) expect(model![category], category).toEqual([]);

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { conditionToPredicate, type GateContext } from "../../src/model/gate.js";
+import { conditionToPredicate, factsRead, type GateContext } from "../../src/model/gate.js";
 import type { CFunction } from "../../src/model/code/functions.js";
 import { evaluate, show, type PredicateInputs } from "../../src/model/predicate.js";
 import { CParser, parseCondition } from "../../src/patch/c-source.js";
@@ -75,5 +75,70 @@ describe("gates as predicates over the model's facts", () => {
     expect(gate("dmabuf->dma_coherent && attach->dev->bus_width > 32")).toEqual({ unknown: "attach->dev->bus_width > 32" });
     const opaque = helper("foo_ok", ["d"], "foo_log(d);\n return true;");
     expect(gate("!foo_ok(attach->dev)", [opaque])).toEqual({ unknown: "foo_ok() (its body is not a condition the model can read)" });
+  });
+
+  it("binds a helper's parameters token by token: a member named like a parameter stays a member", () => {
+    // `dev` is a parameter and also the member in attach->dev: only the parameter is replaced.
+    const h = helper("foo_refuses", ["attach", "dev"], "if (attach->peer2peer)\n return false;\n return !dev_is_dma_coherent(attach->dev);");
+    expect(holds("foo_refuses(a, a->dev)", {}, [h])).toBe(true);
+    expect(holds("foo_refuses(a, a->dev)", { "importer-p2p": true }, [h])).toBe(false);
+    expect(holds("foo_refuses(a, a->dev)", { "importer-dev-coherent": true }, [h])).toBe(false);
+  });
+
+  it("reads else-branches, locals of any type and WARN_ON()/unlikely() around a condition", () => {
+    const h = helper("foo_needs_sync", ["d"], "struct foo_priv *p = dev_get_drvdata(d);\n if (dev_is_dma_coherent(d))\n return false;\n else\n return true;");
+    expect(holds("WARN_ON(foo_needs_sync(attach->dev))", {}, [h])).toBe(true);
+    expect(holds("unlikely(foo_needs_sync(attach->dev))", { "importer-dev-coherent": true }, [h])).toBe(false);
+    expect(holds("WARN_ON(dir == DMA_NONE)", {})).toBe(false);
+  });
+});
+
+describe("device fields and flag bits", () => {
+  const shown = (condition: string) => {
+    const p = gate(condition);
+    if ("unknown" in p) throw new Error(`unknown: ${p.unknown}`);
+    return show(p);
+  };
+
+  it("a device's own dma_coherent is the device's coherency, not the buffer's flag", () => {
+    expect(shown("!attach->dev->dma_coherent")).toBe("!dev_is_dma_coherent(importer)");
+    expect(shown("buffer->dev->dma_coherent")).toBe("dev_is_dma_coherent(exporter)");
+    expect(shown("dmabuf->dma_coherent")).toBe("buffer.dma_coherent");
+  });
+
+  it("a bit of a buffer's flags word stands for the memory fact it names", () => {
+    expect(holds("!(buffer->flags & FOO_HEAP_FLAG_UNCACHED) && !dev_is_dma_coherent(attach->dev)", { "memory-cached": true })).toBe(true);
+    expect(holds("!(buffer->flags & FOO_HEAP_FLAG_UNCACHED) && !dev_is_dma_coherent(attach->dev)", { "memory-cached": false })).toBe(false);
+    expect(holds("buffer->flags & ION_FLAG_CACHED", { "memory-cached": true })).toBe(true);
+    expect(gate("buffer->flags & FOO_FLAG_SECURE")).toEqual({ unknown: "buffer->flags & FOO_FLAG_SECURE" });
+  });
+});
+
+describe("what a condition reads", () => {
+  const read = (condition: string, helpers: CFunction[] = []) => {
+    const ctx: GateContext = { parse: (t) => parseCondition(parser, t), helpers: new Map(helpers.map((h) => [h.name, h])) };
+    return factsRead(parseCondition(parser, condition)!, ctx);
+  };
+
+  it("ordinary error checks read no fact of the model", () => {
+    expect(read("!sgt").facts).toEqual([]);
+    expect(read("IS_ERR(table)").facts).toEqual([]);
+    expect(read("ret < 0").facts).toEqual([]);
+    expect(read("WARN_ON(!attach || !attach->dmabuf)").facts).toEqual([]);
+  });
+
+  it("a helper of any name is followed to the facts it reads", () => {
+    const h = helper("foo_needs_sync", ["d"], "return !dev_is_dma_coherent(d);");
+    expect(read("foo_needs_sync(attach->dev)", [h])).toEqual({ facts: ["importer-dev-coherent"], unknown: [] });
+    expect(read("!attach->peer2peer").facts).toEqual(["importer-p2p"]);
+    expect(read("attach->dir != DMA_BIDIRECTIONAL").facts).toEqual(["map-direction"]);
+  });
+
+  it("a helper whose body the model cannot read still says what it reads, and what is unknown", () => {
+    const h = helper("foo_check", ["d"], "int i;\n for (i = 0; i < 4; i++)\n foo_poke(d, i);\n return dev_is_dma_coherent(d);");
+    expect(read("!foo_check(attach->dev)", [h])).toEqual({
+      facts: ["importer-dev-coherent"],
+      unknown: ["foo_check() (its body is not a condition the model can read)"],
+    });
   });
 });

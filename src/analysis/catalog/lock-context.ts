@@ -18,7 +18,18 @@ export interface LockWrappers {
   readonly unlock: ReadonlySet<string>;
 }
 
+/** Wrappers by the series' files and the catalog's lock facts: read once per series, not per patch or rule. */
+const wrappersSeen = new WeakMap<readonly FileTouches[], WeakMap<LockFacts, LockWrappers>>();
+
 export function lockWrappers(files: readonly FileTouches[], facts: LockFacts): LockWrappers {
+  let byFacts = wrappersSeen.get(files);
+  if (!byFacts) wrappersSeen.set(files, (byFacts = new WeakMap()));
+  let w = byFacts.get(facts);
+  if (!w) byFacts.set(facts, (w = readLockWrappers(files, facts)));
+  return w;
+}
+
+function readLockWrappers(files: readonly FileTouches[], facts: LockFacts): LockWrappers {
   const lock = new Set<string>();
   const unlock = new Set<string>();
   for (const f of files) {

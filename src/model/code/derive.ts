@@ -47,7 +47,9 @@ function same<T>(v: T): PerPlatform<T> {
 /** The catalog id an ops table stands for: the exporter built from its file, else a name from the table. */
 function idFor(table: OpsTable, catalog: Catalog): { id: string; name: string; catalogEntry: Exporter | undefined } {
   const known = catalog.exporters.find((e) => e.files[0] === table.file) ?? catalog.exporters.find((e) => e.files.includes(table.file));
-  const base = table.name.replace(/_(dma_buf_|heap_)?ops$/, "").replace(/_/g, "-");
+  // A heap is named by its heap ops (foo_heap_ops: foo-heap); a driver by its dma_buf_ops.
+  const stem = table.struct === "dma_heap_ops" ? table.name.replace(/_ops$/, "") : table.name.replace(/_(dma_buf_|heap_)?ops$/, "");
+  const base = stem.replace(/_/g, "-");
   return { id: known?.id ?? base, name: known?.name ?? `${table.name.replace(/_ops$/, "")} (derived)`, catalogEntry: known };
 }
 
@@ -96,8 +98,11 @@ interface Backing {
 function backingOf(file: string, code: SeriesCode, catalog: Catalog, evidence: string[]): Backing {
   const bodies = [...code.functions.values()].filter((f) => f.file === file).map((f) => f.body);
   const calls = bodies.flatMap((b) => callsIn(b));
-  // Allocation first; a mapping call (pgprot_*) says how the CPU sees it, not what it is.
-  const kinds = calls.map((c) => ({ call: c.name, mem: catalog.memoryCalls.get(c.name) })).filter((k) => k.mem && !catalog.mappingAttrs.has(k.call));
+  // Allocation first; a mapping call (pgprot_*) says how the CPU sees it, not what it is, unless
+  // it allocates too (dma_alloc_wc is both).
+  const kinds = calls
+    .map((c) => ({ call: c.name, mem: catalog.memoryCalls.get(c.name) }))
+    .filter((k) => k.mem && (!catalog.mappingAttrs.has(k.call) || /alloc/.test(k.call)));
   // An allocator says what the memory is; dma_mmap_coherent and the like only echo it.
   const ranked = [...kinds].sort((a, b) => +!/alloc/.test(a.call) - +!/alloc/.test(b.call));
   const pick = ranked.find((k) => k.mem!.kind !== "cached") ?? ranked[0];
@@ -111,19 +116,23 @@ function backingOf(file: string, code: SeriesCode, catalog: Catalog, evidence: s
   return { memory, contiguous, zeroed };
 }
 
-function mmapOf(fn: CFunction | undefined, code: SeriesCode, catalog: Catalog, memory: PerPlatform<MemoryClass> | undefined, evidence: string[]): PerPlatform<CpuAttr> {
-  if (!fn) {
+function mmapOf(fn: CFunction | undefined, code: SeriesCode, catalog: Catalog, memory: PerPlatform<MemoryClass> | undefined, evidence: string[], heapOpsNotShown = false): PerPlatform<CpuAttr> {
+  if (!fn && !heapOpsNotShown) {
     evidence.push("mmap: not provided, the CPU cannot map the buffer through dma-buf");
     return same("none");
   }
-  const calls = callsIn(reach(fn, code));
+  const calls = fn ? callsIn(reach(fn, code)) : [];
   const attr = calls.map((c) => ({ call: c.name, attr: catalog.mappingAttrs.get(c.name) })).find((a) => a.attr);
   if (attr) {
     evidence.push(`mmap: ${attr.call}() (${attr.attr})`);
     return same(attr.attr!);
   }
   // dma_mmap_coherent/_attrs map the allocation as it is; remap_pfn_range and vm_insert_page keep the page's attribute.
-  evidence.push(`mmap: ${calls.find((c) => /^(dma_mmap_|remap_pfn_range|vm_insert_page|vm_map_pages|vmf_insert_)/.test(c.name))?.name ?? fn.name}() keeps the memory's attribute`);
+  evidence.push(
+    fn
+      ? `mmap: ${calls.find((c) => /^(dma_mmap_|remap_pfn_range|vm_insert_page|vm_map_pages|vmf_insert_)/.test(c.name))?.name ?? fn.name}() keeps the memory's attribute`
+      : "mmap: not shown; a heap maps its buffer's own pages, which keeps the memory's attribute",
+  );
   const m = memory ?? same<MemoryClass>("cached");
   const attrOf = (x: MemoryClass): CpuAttr => (x === "cached" ? "cached" : x === "wc" ? "wc" : x === "protected" ? "none" : "uncached");
   return { x86: attrOf(m.x86), arm64: attrOf(m.arm64), arm32: attrOf(m.arm32) };
@@ -136,8 +145,17 @@ function mmapOf(fn: CFunction | undefined, code: SeriesCode, catalog: Catalog, m
  * is listed as unknown; the entry then carries the catalog's default for it.
  */
 export function deriveExporter(table: OpsTable, code: SeriesCode, catalog: Catalog): DerivedExporter {
+  return derive(table, table.members, code, catalog);
+}
+
+/**
+ * Derive one exporter: `table` names it and places it (a dma_buf_ops table, or a heap's
+ * dma_heap_ops); `bufOps` are the dma_buf_ops members it exports with, undefined when the series
+ * does not show them (the heap exports through ops defined elsewhere).
+ */
+function derive(table: OpsTable, bufOps: ReadonlyMap<string, string> | undefined, code: SeriesCode, catalog: Catalog, opsName?: string): DerivedExporter {
   const fn = (member: string) => {
-    const name = table.members.get(member);
+    const name = bufOps?.get(member);
     return name ? code.functions.get(name) : undefined;
   };
   const evidence: string[] = [];
@@ -145,16 +163,36 @@ export function deriveExporter(table: OpsTable, code: SeriesCode, catalog: Catal
   const { id, name } = idFor(table, catalog);
   const backing = backingOf(table.file, code, catalog, evidence);
   if (!backing.memory) unknown.push({ part: "memory", reason: `no allocation call in ${table.file} that memory.yaml knows` });
-  const mapSync = mapSyncOf(reach(fn("map_dma_buf"), code), MAP_CALLS, evidence, "map_dma_buf");
-  if (!mapSync) unknown.push({ part: "map-sync", reason: `${table.members.get("map_dma_buf") ?? "map_dma_buf"}() maps through code the series does not show` });
-  const unmapSync = mapSyncOf(reach(fn("unmap_dma_buf"), code), UNMAP_CALLS, evidence, "unmap_dma_buf") ?? mapSync ?? "sync";
-  const begin = cpuAccessOf(fn("begin_cpu_access"), code, SYNC_FOR_CPU, evidence, "begin_cpu_access");
-  const end = cpuAccessOf(fn("end_cpu_access"), code, SYNC_FOR_DEVICE, evidence, "end_cpu_access");
-  if (!begin.policy) unknown.push({ part: "begin-cpu-access", reason: `begin_cpu_access ${begin.opaque}` });
-  if (!end.policy) unknown.push({ part: "end-cpu-access", reason: `end_cpu_access ${end.opaque}` });
   const memory = backing.memory ?? same<MemoryClass>("cached");
+  let mapSync: MapSync | undefined;
+  let unmapSync: MapSync;
+  let begin: ReturnType<typeof cpuAccessOf>;
+  let end: ReturnType<typeof cpuAccessOf>;
+  let mmap: PerPlatform<CpuAttr>;
+  if (bufOps) {
+    mapSync = mapSyncOf(reach(fn("map_dma_buf"), code), MAP_CALLS, evidence, "map_dma_buf");
+    if (!mapSync) unknown.push({ part: "map-sync", reason: `${bufOps.get("map_dma_buf") ?? "map_dma_buf"}() maps through code the series does not show` });
+    unmapSync = mapSyncOf(reach(fn("unmap_dma_buf"), code), UNMAP_CALLS, evidence, "unmap_dma_buf") ?? mapSync ?? "sync";
+    begin = cpuAccessOf(fn("begin_cpu_access"), code, SYNC_FOR_CPU, evidence, "begin_cpu_access");
+    end = cpuAccessOf(fn("end_cpu_access"), code, SYNC_FOR_DEVICE, evidence, "end_cpu_access");
+    if (!begin.policy) unknown.push({ part: "begin-cpu-access", reason: `begin_cpu_access ${begin.opaque}` });
+    if (!end.policy) unknown.push({ part: "end-cpu-access", reason: `end_cpu_access ${end.opaque}` });
+    mmap = mmapOf(fn("mmap"), code, catalog, memory, evidence);
+  } else {
+    // The allocate path is shown, the dma_buf_ops it exports with are not: their cache
+    // maintenance is unknown and runs over its values; the mapping keeps the memory's attribute,
+    // as every heap's mmap (a remap of the buffer's own pages) does.
+    const where = opsName ? `${opsName}, which the series does not show` : "dma_buf_ops the series does not show";
+    const reason = `the heap exports with ${where}`;
+    unknown.push({ part: "map-sync", reason }, { part: "begin-cpu-access", reason }, { part: "end-cpu-access", reason });
+    mapSync = undefined;
+    unmapSync = "sync";
+    begin = { policy: undefined };
+    end = { policy: undefined };
+    mmap = mmapOf(undefined, code, catalog, memory, evidence, true);
+  }
   const fixedDir = begin.direction ?? end.direction;
-  const heap = table.file.startsWith("drivers/dma-buf/heaps/") || code.ops.some((o) => o.file === table.file && o.struct === "dma_heap_ops");
+  const heap = table.struct === "dma_heap_ops" || table.file.startsWith("drivers/dma-buf/heaps/") || code.ops.some((o) => o.file === table.file && o.struct === "dma_heap_ops");
   const exporter: Exporter = {
     id,
     name,
@@ -162,10 +200,10 @@ export function deriveExporter(table: OpsTable, code: SeriesCode, catalog: Catal
     exportPath: heap ? "heap" : "driver",
     platforms: ["x86", "arm64", "arm32"],
     memory,
-    mmap: mmapOf(fn("mmap"), code, catalog, memory, evidence),
+    mmap,
     mapSync: mapSync ?? "sync",
     unmapSync,
-    mapOnce: table.members.get("cache_sgt_mapping") === "true",
+    mapOnce: bufOps?.get("cache_sgt_mapping") === "true",
     begin: begin.policy ?? "none",
     end: end.policy ?? "none",
     cpuAccessDirection: (fixedDir as Exporter["cpuAccessDirection"] | undefined) ?? "caller",
@@ -173,11 +211,11 @@ export function deriveExporter(table: OpsTable, code: SeriesCode, catalog: Catal
     deviceCoherent: { x86: true, arm64: false, arm32: false },
     contiguous: backing.contiguous,
     migratesForImport: false,
-    dynamic: table.members.has("pin"),
+    dynamic: bufOps?.has("pin") ?? false,
     unbracketedAlias: false,
     userspaceSources: heap ? ["dma-heap"] : [],
     inferred: true,
-    notes: `derived from ${table.name} in ${table.file}:${table.line}`,
+    notes: `derived from ${table.name} in ${table.file}:${table.line}${bufOps === table.members ? "" : ` (exports with ${opsName ?? "dma_buf_ops not shown"})`}`,
   };
   return { exporter, unknown, evidence, table };
 }
@@ -209,9 +247,30 @@ export function variants(d: DerivedExporter): Exporter[] {
   return out.map(({ e, label }) => (label.length === 0 ? e : { ...e, id: `${e.id}{${label.join(", ")}}`, name: `${e.name} assuming ${label.join(", ")}` }));
 }
 
-/** Exporters the series adds: ops tables in files no catalog exporter is built from. */
+/** The dma_buf_ops a heap's allocate path exports with: `exp_info.ops = &foo_buf_ops`. */
+function exportedOps(heap: OpsTable, code: SeriesCode): string | undefined {
+  const allocate = code.functions.get(heap.members.get("allocate") ?? "");
+  return allocate ? /\.\s*ops\s*=\s*&?\s*(\w+)/.exec(reach(allocate, code))?.[1] : undefined;
+}
+
+/**
+ * Exporters the series adds: dma_buf_ops tables in files no catalog exporter is built from, and
+ * heaps (dma_heap_ops) there whose allocate path sets the buffer up, whether the dma_buf_ops it
+ * exports with are in the series (in its file or another) or not.
+ */
 export function deriveNewExporters(code: SeriesCode, catalog: Catalog): DerivedExporter[] {
-  return code.ops
-    .filter((t) => t.struct === "dma_buf_ops" && !catalog.exporters.some((e) => e.files.includes(t.file)))
-    .map((t) => deriveExporter(t, code, catalog));
+  const isNew = (t: OpsTable) => !catalog.exporters.some((e) => e.files.includes(t.file));
+  const bufTables = code.ops.filter((t) => t.struct === "dma_buf_ops" && isNew(t));
+  const out: DerivedExporter[] = [];
+  const usedByHeap = new Set<OpsTable>();
+  for (const heap of code.ops.filter((t) => t.struct === "dma_heap_ops" && isNew(t) && t.members.has("allocate"))) {
+    const opsName = exportedOps(heap, code);
+    const buf = code.ops.find((t) => t.struct === "dma_buf_ops" && t.name === opsName && t.file === heap.file) ?? code.ops.find((t) => t.struct === "dma_buf_ops" && t.name === opsName);
+    // A heap with its dma_buf_ops in its own file is read from those ops, as any exporter.
+    if (buf && buf.file === heap.file) continue;
+    if (buf) usedByHeap.add(buf);
+    if (bufTables.some((t) => t.file === heap.file)) continue;
+    out.push(derive(heap, buf?.members, code, catalog, opsName));
+  }
+  return [...bufTables.filter((t) => !usedByHeap.has(t)).map((t) => deriveExporter(t, code, catalog)), ...out];
 }

@@ -182,3 +182,15 @@ describe("lock evidence in the finding", () => {
   });
 });
 
+
+describe("lock wrappers of a series", () => {
+  it("are read once for the series' files, whichever patch or rule asks", () => {
+    const f = fileOf(fn("qux_lock", "\tdma_resv_lock(bo->resv, NULL);\n\treturn 0;"));
+    const files = [f];
+    const first = lockWrappers(files, facts.locks);
+    expect([...first.lock]).toEqual(["qux_lock"]);
+    expect(lockWrappers(files, facts.locks)).toBe(first);
+    // Another series (another list of files) is read afresh.
+    expect(lockWrappers([f], facts.locks)).not.toBe(first);
+  });
+});

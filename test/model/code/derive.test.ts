@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadCatalog } from "../../../src/analysis/catalog/load.js";
 import type { Catalog, Exporter } from "../../../src/model/catalog.js";
-import { deriveExporter, variants } from "../../../src/model/code/derive.js";
+import { deriveExporter, deriveNewExporters, variants } from "../../../src/model/code/derive.js";
 import { seriesCode } from "../../../src/model/code/functions.js";
 import { compareOutcomes } from "../../../src/model/compare.js";
 import { parseDiff } from "../../../src/patch/diff.js";
@@ -86,3 +86,34 @@ describe("exporters derived from code agree with the catalog", () => {
     expect(pick("soc-display-iommu", "cpu-fill-device-read").map((c) => [c.exporter, c.after, c.dependsOn])).toEqual([["sys", "ok", undefined]]);
   });
 });
+
+/** The series' code of a fixture patch under fixtures/model/. */
+function codeOfModelFixture(name: string) {
+  const text = readFileSync(join(DIR, "..", name), "utf8");
+  const diff = text.slice(text.indexOf("diff --git"), text.lastIndexOf("\n-- \n") + 1);
+  return seriesCode([{ patch: 1, files: parseDiff(diff) }]);
+}
+
+describe("heaps read from their allocate path", () => {
+  it("a heap whose dma_buf_ops the series does not show still has its memory read, the rest unknown", () => {
+    const [d, ...rest] = deriveNewExporters(codeOfModelFixture("wc-pool-heap-shared-ops-new.patch"), catalog);
+    expect(rest).toEqual([]);
+    expect(d!.table).toMatchObject({ struct: "dma_heap_ops", name: "wc_pool_heap_ops" });
+    expect(d!.exporter).toMatchObject({ id: "wc-pool-heap", exportPath: "heap", memory: { x86: "wc", arm64: "wc", arm32: "wc" }, mmap: { arm64: "wc" } });
+    expect(d!.unknown.map((u) => u.part)).toEqual(["map-sync", "begin-cpu-access", "end-cpu-access"]);
+    expect(d!.unknown[0]!.reason).toBe("the heap exports with vendor_heap_buf_ops, which the series does not show");
+    expect(d!.evidence).toContain("memory: dma_alloc_wc() (write-combined)");
+  });
+
+  it("a heap exporting with dma_buf_ops another file of the series defines is one exporter, read from both", () => {
+    const code = codeOfModelFixture("wc-pool-heap-shared-ops-new.patch");
+    const shared = codeOf("system-heap.patch");
+    const sys = shared.ops.find((t) => t.struct === "dma_buf_ops")!;
+    const ops = [...code.ops, { ...sys, file: "drivers/dma-buf/heaps/vendor_heap_helpers.c", name: "vendor_heap_buf_ops" }];
+    const derived = deriveNewExporters({ functions: new Map([...shared.functions, ...code.functions]), ops }, catalog);
+    expect(derived.map((d) => d.exporter.id)).toEqual(["wc-pool-heap"]);
+    expect(derived[0]!.unknown).toEqual([]);
+    expect(derived[0]!.exporter).toMatchObject({ memory: { arm64: "wc" }, mapSync: "sync", begin: "all-attachments", end: "all-attachments" });
+  });
+});
+
