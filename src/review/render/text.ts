@@ -34,7 +34,8 @@ function describeTouch(t: Touch): string {
     case "ops-member":
       return t.detail.startsWith(".") ? `${t.change} ${t.detail}` : `${t.name} (${t.function ?? "?"}) ${t.change}`;
     case "gate":
-      return `${t.change} attach-time gate${where}: ${t.condition ?? ""}`;
+      // The function names where the gate sits (attach or map); the kind alone does not.
+      return `${t.change} gate${where}: ${t.condition ?? ""}`;
     case "flag-set":
       return `${t.change} ${t.detail}${where}`;
     case "struct-field":
