@@ -49,8 +49,9 @@ export interface UserspaceFunction {
   /** Row of the function's first line in the fragment. */
   readonly row: number;
   /**
-   * Called functions and declared types with "sync" in their names that the visible code does
-   * not define (libcamera's DmaSyncer seen from debayer_cpu.cpp): what they do cannot be read.
+   * Called functions, declared types and objects whose methods are called, with "sync" in their
+   * names, that the visible code does not define (libcamera's DmaSyncer seen from
+   * debayer_cpu.cpp): what they do cannot be read, so the name is all there is.
    */
   readonly syncNames: readonly string[];
   /** Short names of the functions it calls, for following SYNC helpers a level further. */
@@ -77,6 +78,11 @@ export function shortName(name: string): string {
 }
 
 const SYNC_CALLS = new Set(["ioctl", "drmIoctl", "xioctl", "v4l2_ioctl"]);
+
+/** `ioctl(...)`, and a wrapper reached through a pointer as GStreamer does: `obj->ioctl (fd, ...)`. */
+function isIoctl(name: string): boolean {
+  return SYNC_CALLS.has(name) || /(->|\.)(ioctl|xioctl)$/.test(name);
+}
 const RETRYING = new Set(["drmIoctl"]); // libdrm restarts on EINTR and EAGAIN itself
 const COPY_CALLS = new Set(["memcpy", "memmove", "std::memcpy", "std::memmove", "g_memmove", "orc_memcpy"]);
 const FILL_CALLS = new Set(["memset", "std::memset", "bzero", "explicit_bzero", "std::fill", "std::fill_n"]);
@@ -216,7 +222,7 @@ function importFailure(call: Node): ImportFailure {
 function importApi(name: string, call: Node, fnText: string): ImportApi | undefined {
   if (name === "drmPrimeFDToHandle") return "drm-prime";
   if (/^gbm_bo_import$/.test(name) && /GBM_BO_IMPORT_FD/.test(call.text)) return "gbm";
-  if (SYNC_CALLS.has(name)) {
+  if (isIoctl(name)) {
     if (/\bDRM_IOCTL_PRIME_FD_TO_HANDLE\b/.test(call.text)) return "drm-prime";
     if (/\bVIDIOC_QBUF\b/.test(call.text) && /\bV4L2_MEMORY_DMABUF\b/.test(fnText)) return "v4l2-qbuf";
   }
@@ -232,8 +238,9 @@ function fdSource(name: string, call: Node): FdSource | undefined {
     if (path !== undefined) return /^system$/.test(path) ? "dma-heap-system" : /cma|reserved|linux,cma/.test(path) ? "dma-heap-cma" : "dma-heap";
     if (/\/dev\/dma_heap/.test(call.text)) return "dma-heap";
   }
-  if (name === "drmPrimeHandleToFD") return "drm-prime";
-  if (SYNC_CALLS.has(name)) {
+  // GBM and EGL exports are PRIME exports of the GPU driver's buffer.
+  if (/^(drmPrimeHandleToFD|gbm_bo_get_fd|gbm_bo_get_fd_for_plane|eglExportDMABUFImageMESA)$/.test(name)) return "drm-prime";
+  if (isIoctl(name)) {
     if (/\bDMA_HEAP_IOCTL_ALLOC\b/.test(call.text)) return "dma-heap";
     if (/\bDRM_IOCTL_PRIME_HANDLE_TO_FD\b/.test(call.text)) return "drm-prime";
     if (/\bVIDIOC_EXPBUF\b/.test(call.text)) return "v4l2-expbuf";
@@ -327,11 +334,11 @@ function functionEvents(fn: Node, offset: number, helpers: SyncHelpers): Userspa
       // A call to a function of the file that opens or closes the bracket is that SYNC; the
       // helper judges its own ioctl's result.
       const helper = shortName(name) !== self ? helpers.byName.get(shortName(name)) : undefined;
-      if (helper && !SYNC_CALLS.has(name)) {
+      if (helper && !isIoctl(name)) {
         events.push({ kind: "sync", row: row(n), phase: helper.phase, flags: helper.flags, checked: true, retried: true, result: resultOf(n), text: n.text });
         return false;
       }
-      const isSync = (SYNC_CALLS.has(name) && a.some((x) => x.text === "DMA_BUF_IOCTL_SYNC")) || (!SYNC_CALLS.has(name) && a.some((x) => /\bDMA_BUF_SYNC_(START|END)\b/.test(x.text)));
+      const isSync = (isIoctl(name) && a.some((x) => x.text === "DMA_BUF_IOCTL_SYNC")) || (!isIoctl(name) && a.some((x) => /\bDMA_BUF_SYNC_(START|END)\b/.test(x.text)));
       if (isSync) {
         let flagText = a.map((x) => x.text).join(" ");
         if (!/DMA_BUF_SYNC_/.test(flagText)) {
@@ -340,7 +347,7 @@ function functionEvents(fn: Node, offset: number, helpers: SyncHelpers): Userspa
         }
         const { phase, flags } = flagsOf(flagText);
         // A wrapper (sync_buf(fd, flags)) is judged where it calls the ioctl, not at each caller.
-        const direct = SYNC_CALLS.has(name);
+        const direct = isIoctl(name);
         events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), result: resultOf(n), text: n.text });
         return false;
       }
@@ -438,14 +445,21 @@ export function userspaceFunctions(f: Fragment, helpers: SyncHelpers = NO_HELPER
   walk(f.tree.rootNode, (n) => {
     if (n.type !== "function_definition") return true;
     const body = n.childForFieldName("body");
-    const complete = n.startPosition.row >= f.offset && !!body && !body.hasError && body.lastChild?.type === "}" && !body.lastChild.isMissing;
+    // A macro used as a loop (`spa_list_for_each (...) {`) leaves an error inside a body that
+    // still ends with its own brace: the function is whole.
+    const complete = n.startPosition.row >= f.offset && !!body && body.lastChild?.type === "}" && !body.lastChild.isMissing;
     const syncNames = new Set<string>();
     const calls = new Set<string>();
     walk(n, (x) => {
       if (x !== n && x.type === "function_definition") return false;
       const named = x.type === "call_expression" ? shortName(calleeName(x)) : x.type === "type_identifier" ? x.text : undefined;
       if (x.type === "call_expression") calls.add(named!);
-      if (named && /sync/i.test(named) && !/^(DMA_BUF_\w+|dma_buf_sync)$/.test(named) && !helpers.defined.has(named)) syncNames.add(named);
+      // `dmaSyncers.clear()`: a method of an object named for syncing (its destructors END).
+      const fnNode = x.type === "call_expression" ? x.childForFieldName("function") : null;
+      const receiver = fnNode?.type === "field_expression" ? fnNode.childForFieldName("argument")?.text : undefined;
+      for (const name of [named, receiver && /^\w+$/.test(receiver) ? receiver : undefined]) {
+        if (name && /sync/i.test(name) && !/^(DMA_BUF_\w+|dma_buf_sync)$/.test(name) && !helpers.defined.has(name)) syncNames.add(name);
+      }
       return true;
     });
     out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset, helpers), row: n.startPosition.row - f.offset, syncNames: [...syncNames], calls: [...calls] });
@@ -588,11 +602,30 @@ function mappingOf(fn: UserspaceFunction): string {
  * only removes lines (`-ioctl(..., DMA_BUF_IOCTL_SYNC, ...)`) is seen as well as one that adds.
  * Rows are the old version's (`before`); the caller places them in the new file.
  */
-export function compareFunctions(before: readonly UserspaceFunction[], after: readonly UserspaceFunction[]): Problem[] {
+export function compareFunctions(
+  before: readonly UserspaceFunction[],
+  after: readonly UserspaceFunction[],
+  definedAfter: ReadonlySet<string> = new Set(after.map((f) => shortName(f.name))),
+): Problem[] {
   const out: Problem[] = [];
   for (const old of before) {
     const now = after.find((f) => f.name === old.name);
-    if (!now) continue; // a function removed whole takes its accesses with it
+    if (!now) {
+      // A function removed whole takes its accesses with it, but a helper that only opened (or
+      // only closed) the bracket for its callers, such as a map() hook, takes it from them.
+      const steps = syncSteps(old);
+      const phases = new Set(steps.map((x) => x.split("|")[0]));
+      const first = old.events.find((e) => e.kind === "sync" && e.phase !== "unknown");
+      if (old.complete && first && phases.size === 1 && !definedAfter.has(shortName(old.name)) && !old.events.some((e) => e.kind === "access")) {
+        out.push({
+          problem: "sync-removed",
+          row: first.row,
+          function: old.name,
+          detail: `DMA_BUF_SYNC_${steps[0]!.replace("|?", "")} on ${mappingOf(old)}, with the whole function its callers relied on for it,`,
+        });
+      }
+      continue;
+    }
     // The bracketing moved into a helper the new version calls (`DmaSyncer`, `sync_for_cpu()`).
     if (now.syncNames.some((x) => !old.syncNames.includes(x))) continue;
     const was = syncSteps(old);

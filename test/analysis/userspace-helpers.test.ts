@@ -160,6 +160,26 @@ frame_copy`);
     expect(await compared(writeHelpers, after)).toEqual(["frame_copy:sync-flags-changed"]);
   });
 
+  it("a map hook that only opens the bracket, removed whole, takes the bracket from its callers", async () => {
+    const hook = `static void *
+frame_map(struct frame *f)
+{
+\tstruct dma_buf_sync s = { .flags = DMA_BUF_SYNC_START | DMA_BUF_SYNC_READ };
+\tvoid *p = f->ops->map(f);
+
+\tif (p && ioctl(f->fd, DMA_BUF_IOCTL_SYNC, &s) < 0)
+\t\tperror("DMA_BUF_IOCTL_SYNC");
+\treturn p;
+}
+`;
+    const init = "static void\nframe_init(struct frame *f)\n{\n\tf->map = frame_map;\n}\n";
+    expect(await compared(hook + init, "static void\nframe_init(struct frame *f)\n{\n}\n")).toEqual(["frame_map:sync-removed"]);
+  });
+
+  it("a function that brackets its own access, removed whole, takes nothing from anyone", async () => {
+    expect(await compared(inline, HELPERS)).toEqual([]);
+  });
+
   it("a flag chosen by a condition between START and END is no helper's phase", async () => {
     const h = syncHelpers(
       await functions(`static void
@@ -171,6 +191,16 @@ set_access(struct frame *f, bool begin)
 }`),
     );
     expect([...h.byName.keys()]).toEqual([]);
+  });
+});
+
+describe("userspace: map and unmap hooks removed in one block", () => {
+  it("each hook's bracket is its own finding, though both anchor to the same line", async () => {
+    const { rules } = await review("map-hooks-removed.patch");
+    expect(rules.filter((r) => r.startsWith("userspace/"))).toEqual([
+      "userspace/sync-bracketing-removed:7:frame_mem_map",
+      "userspace/sync-bracketing-removed:7:frame_mem_unmap",
+    ]);
   });
 });
 
