@@ -626,7 +626,7 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
         if (pre.lineOf.some((l) => l.type === "-")) {
           const old = parser.parseFragment(pre.rows, hunk.heading);
           try {
-            for (const p of compareFunctions(userspaceFunctions(old, helpersBefore), fns, helpersAfter.defined)) {
+            for (const p of compareFunctions(userspaceFunctions(old, helpersBefore), fns, { definedAfter: helpersAfter.defined, referencedBefore: helpersBefore.referenced })) {
               const hl = pre.lineOf[p.row];
               const line = hl?.newLine ?? (hl ? anchorForRemoved(hunk, hl) : hunk.newStart);
               touches.push({

@@ -56,6 +56,8 @@ export interface UserspaceFunction {
   readonly syncNames: readonly string[];
   /** Short names of the functions it calls, for following SYNC helpers a level further. */
   readonly calls: readonly string[];
+  /** Identifiers its body uses: calls, and functions taken as values (`ops->map = frame_map`). */
+  readonly names: readonly string[];
 }
 
 /** A function that opens or closes a SYNC bracket for its caller, whatever its name. */
@@ -64,13 +66,14 @@ export interface SyncHelper {
   readonly flags: SyncFlag | undefined;
 }
 
-/** The SYNC helpers of the visible code, and every function name it defines. */
+/** The SYNC helpers of the visible code, every function name it defines, and those others use. */
 export interface SyncHelpers {
   readonly byName: ReadonlyMap<string, SyncHelper>;
   readonly defined: ReadonlySet<string>;
+  readonly referenced: ReadonlySet<string>;
 }
 
-const NO_HELPERS: SyncHelpers = { byName: new Map(), defined: new Set() };
+const NO_HELPERS: SyncHelpers = { byName: new Map(), defined: new Set(), referenced: new Set() };
 
 /** `buf->begin_cpu`, `DmaSyncer::sync`, `ns::fill<T>` → the name a definition carries. */
 export function shortName(name: string): string {
@@ -450,6 +453,11 @@ export function userspaceFunctions(f: Fragment, helpers: SyncHelpers = NO_HELPER
     const complete = n.startPosition.row >= f.offset && !!body && body.lastChild?.type === "}" && !body.lastChild.isMissing;
     const syncNames = new Set<string>();
     const calls = new Set<string>();
+    const names = new Set<string>();
+    walk(n.childForFieldName("body") ?? n, (x) => {
+      if (x.type === "identifier") names.add(x.text);
+      return x.type !== "function_definition";
+    });
     walk(n, (x) => {
       if (x !== n && x.type === "function_definition") return false;
       const named = x.type === "call_expression" ? shortName(calleeName(x)) : x.type === "type_identifier" ? x.text : undefined;
@@ -462,7 +470,7 @@ export function userspaceFunctions(f: Fragment, helpers: SyncHelpers = NO_HELPER
       }
       return true;
     });
-    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset, helpers), row: n.startPosition.row - f.offset, syncNames: [...syncNames], calls: [...calls] });
+    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset, helpers), row: n.startPosition.row - f.offset, syncNames: [...syncNames], calls: [...calls], names: [...names] });
     // Keep walking: a definition nested in this one is a function of its own.
     return true;
   });
@@ -492,7 +500,8 @@ export function syncHelpers(fns: readonly UserspaceFunction[]): SyncHelpers {
     }
     byName = next;
   }
-  return { byName, defined };
+  const referenced = new Set(fns.flatMap((f) => f.names.filter((x) => x !== shortName(f.name) && defined.has(x))));
+  return { byName, defined, referenced };
 }
 
 /** The SYNC helpers of every fragment of one side of a file's diff. */
@@ -605,18 +614,24 @@ function mappingOf(fn: UserspaceFunction): string {
 export function compareFunctions(
   before: readonly UserspaceFunction[],
   after: readonly UserspaceFunction[],
-  definedAfter: ReadonlySet<string> = new Set(after.map((f) => shortName(f.name))),
+  file: { readonly definedAfter: ReadonlySet<string>; readonly referencedBefore: ReadonlySet<string> } = {
+    definedAfter: syncHelpers(after).defined,
+    referencedBefore: syncHelpers(before).referenced,
+  },
 ): Problem[] {
   const out: Problem[] = [];
   for (const old of before) {
     const now = after.find((f) => f.name === old.name);
     if (!now) {
       // A function removed whole takes its accesses with it, but a helper that only opened (or
-      // only closed) the bracket for its callers, such as a map() hook, takes it from them.
+      // only closed) the bracket for its callers, such as a map() hook, takes it from them: when
+      // the old code used it, and the file lives on.
       const steps = syncSteps(old);
       const phases = new Set(steps.map((x) => x.split("|")[0]));
       const first = old.events.find((e) => e.kind === "sync" && e.phase !== "unknown");
-      if (old.complete && first && phases.size === 1 && !definedAfter.has(shortName(old.name)) && !old.events.some((e) => e.kind === "access")) {
+      const helper = shortName(old.name);
+      const used = file.referencedBefore.has(helper) && file.definedAfter.size > 0 && !file.definedAfter.has(helper);
+      if (old.complete && first && phases.size === 1 && used && !old.events.some((e) => e.kind === "access")) {
         out.push({
           problem: "sync-removed",
           row: first.row,
