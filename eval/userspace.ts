@@ -1,8 +1,10 @@
 /**
  * The userspace section of `npm run eval` (issue 20): real dma-buf userspace code (GStreamer,
- * libcamera, weston, v4l-utils, PipeWire) read from fetched mirrors at run time, reviewed by the
- * bot's own pipeline, and scored against eval/devset/userspace.yaml. A file "as it stands" is
- * reviewed as if one patch added it whole; a commit is reviewed as `git show` prints it.
+ * libcamera, weston, v4l-utils, PipeWire, libdrm, kmscube) read from fetched mirrors at run time,
+ * reviewed by the bot's own pipeline, and scored against eval/devset/userspace.yaml. A file "as
+ * it stands" is reviewed as if one patch added it whole; a commit is reviewed as `git show`
+ * prints it; a revert as `git diff <commit> <commit>^` with a Revert subject, which is how real
+ * history that added bracketing is turned into the change that would take it away.
  *
  * The mirrors are bare git directories named `<owner>+<name>` under $USERSPACE_MIRRORS
  * (default /work/.mirror); a repository or commit that is absent is skipped with its reason.
