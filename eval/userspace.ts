@@ -1,8 +1,10 @@
 /**
  * The userspace section of `npm run eval` (issue 20): real dma-buf userspace code (GStreamer,
- * libcamera, weston, v4l-utils, PipeWire) read from fetched mirrors at run time, reviewed by the
- * bot's own pipeline, and scored against eval/devset/userspace.yaml. A file "as it stands" is
- * reviewed as if one patch added it whole; a commit is reviewed as `git show` prints it.
+ * libcamera, weston, v4l-utils, PipeWire, libdrm, kmscube) read from fetched mirrors at run time,
+ * reviewed by the bot's own pipeline, and scored against eval/devset/userspace.yaml. A file "as
+ * it stands" is reviewed as if one patch added it whole; a commit is reviewed as `git show`
+ * prints it; a revert as `git diff <commit> <commit>^` with a Revert subject, which is how real
+ * history that added bracketing is turned into the change that would take it away.
  *
  * The mirrors are bare git directories named `<owner>+<name>` under $USERSPACE_MIRRORS
  * (default /work/.mirror); a repository or commit that is absent is skipped with its reason.
@@ -28,8 +30,11 @@ export interface UserspaceCase {
   readonly repo: string;
   readonly commit: string;
   readonly file: string;
-  /** whole-file: the file at `commit` as one added file; commit: what `commit` changed in it. */
-  readonly mode: "whole-file" | "commit";
+  /**
+   * whole-file: the file at `commit` as one added file; commit: what `commit` changed in it;
+   * revert: that change taken back, as a revert of `commit` would send it.
+   */
+  readonly mode: "whole-file" | "commit" | "revert";
   readonly labels: readonly UserspaceLabel[];
 }
 
@@ -57,7 +62,7 @@ export function readUserspaceSet(path: string): UserspaceCase[] {
     const where = `${path}: cases[${i}]`;
     for (const k of Object.keys(c)) if (!CASE_KEYS.has(k)) throw new Error(`${where}: unknown field ${k}`);
     for (const k of ["repo", "commit", "file"]) if (typeof c[k] !== "string") throw new Error(`${where}: ${k} missing`);
-    if (c.mode !== "whole-file" && c.mode !== "commit") throw new Error(`${where}: mode must be whole-file or commit`);
+    if (c.mode !== "whole-file" && c.mode !== "commit" && c.mode !== "revert") throw new Error(`${where}: mode must be whole-file, commit or revert`);
     if (!Array.isArray(c.labels)) throw new Error(`${where}: labels missing`);
     const labels = c.labels.map((l: Record<string, unknown>, j: number) => {
       for (const k of ["function", "rule", "reason"]) {
@@ -77,7 +82,8 @@ export function mirrorDir(mirrors: string, repo: string): string | undefined {
 }
 
 function git(dir: string, args: readonly string[]): string {
-  return execFileSync("git", ["--git-dir", dir, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
+  // stderr kept: an absent commit is reported once as a skip, not as git's own line.
+  return execFileSync("git", ["--git-dir", dir, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, stdio: ["ignore", "pipe", "pipe"] });
 }
 
 /** A plain diff that adds `text` as a new file: the whole file reviewed as one added patch. */
@@ -105,7 +111,9 @@ export function caseDiff(mirrors: string, c: UserspaceCase): { diff: string } | 
   }
   try {
     if (c.mode === "whole-file") return { diff: wholeFileDiff(c.file, git(dir, ["show", `${c.commit}:${c.file}`])) };
-    return { diff: git(dir, ["show", "--format=commit %H%nAuthor: %an <%ae>%nDate: %aD%n%n    %s%n", c.commit, "--", c.file]) };
+    if (c.mode === "commit") return { diff: git(dir, ["show", "--format=commit %H%nAuthor: %an <%ae>%nDate: %aD%n%n    %s%n", c.commit, "--", c.file]) };
+    const head = git(dir, ["show", "-s", "--format=commit %H%nAuthor: %an <%ae>%nDate: %aD%n%n    Revert \"%s\"%n", c.commit]);
+    return { diff: head + git(dir, ["diff", c.commit, `${c.commit}^`, "--", c.file]) };
   } catch (err) {
     return { skipped: `${c.repo}@${c.commit.slice(0, 12)}:${c.file}: ${(err as Error).message.split("\n")[0]}` };
   }

@@ -1,6 +1,6 @@
 import { MAX_FILE_DIFF_LINES } from "../errors.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
-import { changedRows, checkFunction, compareFunctions, userspaceFunctions } from "./userspace.js";
+import { changedRows, checkFunction, compareFunctions, syncHelpersOf, userspaceFunctions } from "./userspace.js";
 import { seriesCode, type CFunction } from "../model/code/functions.js";
 import { blankNonCode } from "../model/code/lex.js";
 import { factsRead } from "../model/gate.js";
@@ -617,19 +617,32 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
   const text = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
   const inScope = USERSPACE_DMA_BUF_MARKER.test(text);
   const touches: Touch[] = [];
+  const contextOnly = new Set<Touch>();
   if (inScope) {
+    // SYNC helpers are recognised by what they do anywhere in the file's diff, each side apart.
+    const helpersOf = (sign: "+" | "-") => {
+      const frags = file.hunks.map((h) => parser.parseFragment(side(h, sign).rows, h.heading));
+      try {
+        return syncHelpersOf(frags);
+      } finally {
+        for (const f of frags) f.tree.delete();
+      }
+    };
+    const helpersAfter = helpersOf("+");
+    const helpersBefore = helpersOf("-");
     for (const hunk of file.hunks) {
       const post = side(hunk, "+");
       const changed = changedRows(hunk.lines, post.lineOf);
       if (changed.size === 0) continue;
       const frag = parser.parseFragment(post.rows, hunk.heading);
       try {
-        const fns = userspaceFunctions(frag);
+        const fns = userspaceFunctions(frag, helpersAfter);
         for (const fn of fns) {
           const last = fn.events.reduce((m, e) => Math.max(m, e.row), fn.row);
-          // Judge a function only when the hunk changes something in it.
+          // Judge a function only when the hunk changes something in it; the fds and imports of
+          // the others it shows still say which exporters and importers the file deals with.
           const touched = [...changed].some((r) => r >= fn.row && r <= last);
-          if (!touched) continue;
+          if (!touched && !fn.events.some((e) => e.kind === "fd-source" || e.kind === "import")) continue;
           const base = (row: number) => {
             const hl = post.lineOf[row];
             return {
@@ -647,10 +660,13 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
           };
           for (const e of fn.events) {
             if (e.kind === "access" || e.kind === "exit") continue;
+            if (!touched && e.kind !== "fd-source" && e.kind !== "import") continue;
             const name = e.kind === "sync" ? (e.phase === "unknown" ? "DMA_BUF_IOCTL_SYNC (flags from a parameter)" : `DMA_BUF_IOCTL_SYNC ${e.phase}${e.flags ? `|${e.flags}` : ""}`) : e.kind === "import" ? `import ${e.api}` : e.kind === "fd-source" ? `fd ${e.source}` : `mmap ${e.variable}`;
-            touches.push({ ...base(e.row), kind: "userspace-io", name, detail: e.text.replace(/\s+/g, " ").slice(0, 160), value: e.kind === "fd-source" ? e.source : e.kind === "import" ? e.api : undefined });
+            const t: Touch = { ...base(e.row), kind: "userspace-io", name, detail: e.text.replace(/\s+/g, " ").slice(0, 160), value: e.kind === "fd-source" ? e.source : e.kind === "import" ? e.api : undefined };
+            touches.push(t);
+            if (!touched) contextOnly.add(t);
           }
-          for (const p of checkFunction(fn)) {
+          for (const p of touched ? checkFunction(fn) : []) {
             touches.push({ ...base(p.row), kind: "userspace", name: p.problem, detail: p.detail, value: p.detail });
           }
         }
@@ -659,7 +675,7 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
         if (pre.lineOf.some((l) => l.type === "-")) {
           const old = parser.parseFragment(pre.rows, hunk.heading);
           try {
-            for (const p of compareFunctions(userspaceFunctions(old), fns)) {
+            for (const p of compareFunctions(userspaceFunctions(old, helpersBefore), fns, { definedAfter: helpersAfter.defined, referencedBefore: helpersBefore.referenced })) {
               const hl = pre.lineOf[p.row];
               const line = hl?.newLine ?? (hl ? anchorForRemoved(hunk, hl) : hunk.newStart);
               touches.push({
@@ -680,7 +696,7 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
   return {
     file,
     area: "userspace",
-    inScope: inScope && touches.length > 0,
+    inScope: inScope && touches.some((t) => !contextOnly.has(t)),
     touches: touches.sort((a, b) => a.line - b.line),
     unplaced: [],
     docOnly: false,

@@ -48,11 +48,44 @@ export interface UserspaceFunction {
   readonly events: readonly UserspaceEvent[];
   /** Row of the function's first line in the fragment. */
   readonly row: number;
-  /** Names with "sync" in them other than the uapi's own (a helper such as libcamera's DmaSyncer). */
+  /**
+   * Called functions, declared types and objects whose methods are called, with "sync" in their
+   * names, that the visible code does not define (libcamera's DmaSyncer seen from
+   * debayer_cpu.cpp): what they do cannot be read, so the name is all there is.
+   */
   readonly syncNames: readonly string[];
+  /** Short names of the functions it calls, for following SYNC helpers a level further. */
+  readonly calls: readonly string[];
+  /** Identifiers its body uses: calls, and functions taken as values (`ops->map = frame_map`). */
+  readonly names: readonly string[];
+}
+
+/** A function that opens or closes a SYNC bracket for its caller, whatever its name. */
+export interface SyncHelper {
+  readonly phase: "START" | "END";
+  readonly flags: SyncFlag | undefined;
+}
+
+/** The SYNC helpers of the visible code, every function name it defines, and those others use. */
+export interface SyncHelpers {
+  readonly byName: ReadonlyMap<string, SyncHelper>;
+  readonly defined: ReadonlySet<string>;
+  readonly referenced: ReadonlySet<string>;
+}
+
+const NO_HELPERS: SyncHelpers = { byName: new Map(), defined: new Set(), referenced: new Set() };
+
+/** `buf->begin_cpu`, `DmaSyncer::sync`, `ns::fill<T>` → the name a definition carries. */
+export function shortName(name: string): string {
+  return /([A-Za-z_~]\w*)\s*(<.*>)?$/.exec(name.replace(/\s+/g, ""))?.[1] ?? name;
 }
 
 const SYNC_CALLS = new Set(["ioctl", "drmIoctl", "xioctl", "v4l2_ioctl"]);
+
+/** `ioctl(...)`, and a wrapper reached through a pointer as GStreamer does: `obj->ioctl (fd, ...)`. */
+function isIoctl(name: string): boolean {
+  return SYNC_CALLS.has(name) || /(->|\.)(ioctl|xioctl)$/.test(name);
+}
 const RETRYING = new Set(["drmIoctl"]); // libdrm restarts on EINTR and EAGAIN itself
 const COPY_CALLS = new Set(["memcpy", "memmove", "std::memcpy", "std::memmove", "g_memmove", "orc_memcpy"]);
 const FILL_CALLS = new Set(["memset", "std::memset", "bzero", "explicit_bzero", "std::fill", "std::fill_n"]);
@@ -88,7 +121,9 @@ function mentions(n: Node, vars: ReadonlySet<string>): string | undefined {
 
 function flagsOf(text: string): { phase: "START" | "END" | "unknown"; flags: SyncFlag | undefined } {
   // DMA_BUF_SYNC_START is 0: a flags value without END is a START, if it names any flag at all.
-  const phase = /\bDMA_BUF_SYNC_END\b/.test(text) ? "END" : /\bDMA_BUF_SYNC_\w+/.test(text) ? "START" : "unknown";
+  // `start ? DMA_BUF_SYNC_START : DMA_BUF_SYNC_END` names both: the phase is chosen at run time.
+  const both = /\bDMA_BUF_SYNC_END\b/.test(text) && /\bDMA_BUF_SYNC_START\b/.test(text);
+  const phase = both ? "unknown" : /\bDMA_BUF_SYNC_END\b/.test(text) ? "END" : /\bDMA_BUF_SYNC_\w+/.test(text) ? "START" : "unknown";
   const rw = /\bDMA_BUF_SYNC_RW\b/.test(text) || (/\bDMA_BUF_SYNC_READ\b/.test(text) && /\bDMA_BUF_SYNC_WRITE\b/.test(text));
   const flags = rw ? "RW" : /\bDMA_BUF_SYNC_READ\b/.test(text) ? "READ" : /\bDMA_BUF_SYNC_WRITE\b/.test(text) ? "WRITE" : undefined;
   return { phase, flags };
@@ -190,7 +225,7 @@ function importFailure(call: Node): ImportFailure {
 function importApi(name: string, call: Node, fnText: string): ImportApi | undefined {
   if (name === "drmPrimeFDToHandle") return "drm-prime";
   if (/^gbm_bo_import$/.test(name) && /GBM_BO_IMPORT_FD/.test(call.text)) return "gbm";
-  if (SYNC_CALLS.has(name)) {
+  if (isIoctl(name)) {
     if (/\bDRM_IOCTL_PRIME_FD_TO_HANDLE\b/.test(call.text)) return "drm-prime";
     if (/\bVIDIOC_QBUF\b/.test(call.text) && /\bV4L2_MEMORY_DMABUF\b/.test(fnText)) return "v4l2-qbuf";
   }
@@ -206,8 +241,9 @@ function fdSource(name: string, call: Node): FdSource | undefined {
     if (path !== undefined) return /^system$/.test(path) ? "dma-heap-system" : /cma|reserved|linux,cma/.test(path) ? "dma-heap-cma" : "dma-heap";
     if (/\/dev\/dma_heap/.test(call.text)) return "dma-heap";
   }
-  if (name === "drmPrimeHandleToFD") return "drm-prime";
-  if (SYNC_CALLS.has(name)) {
+  // GBM and EGL exports are PRIME exports of the GPU driver's buffer.
+  if (/^(drmPrimeHandleToFD|gbm_bo_get_fd|gbm_bo_get_fd_for_plane|eglExportDMABUFImageMESA)$/.test(name)) return "drm-prime";
+  if (isIoctl(name)) {
     if (/\bDMA_HEAP_IOCTL_ALLOC\b/.test(call.text)) return "dma-heap";
     if (/\bDRM_IOCTL_PRIME_HANDLE_TO_FD\b/.test(call.text)) return "drm-prime";
     if (/\bVIDIOC_EXPBUF\b/.test(call.text)) return "v4l2-expbuf";
@@ -247,12 +283,25 @@ function syncFlagsOf(fn: Node, variable: string, beforeIndex: number): string | 
 }
 
 /** Events of one function definition, in source order. */
-function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
+function functionEvents(fn: Node, offset: number, helpers: SyncHelpers): UserspaceEvent[] {
   const events: UserspaceEvent[] = [];
   const mapped = new Set<string>();
   const fnText = fn.text;
+  const self = shortName(functionName(fn));
   const row = (n: Node) => n.startPosition.row - offset;
+  const resultOf = (n: Node) =>
+    n.parent?.type === "assignment_expression" ? n.parent.childForFieldName("left")?.text : n.parent?.type === "init_declarator" ? stores(n.parent)?.name : undefined;
   walk(fn, (n) => {
+    // A function inside another is its own (a hunk's heading wrapped around a later function).
+    if (n !== fn && n.type === "function_definition") return false;
+    if (n.type === "declaration") {
+      // RAII: `DmaSyncer syncer(fd, ...)` runs the constructor, a START helper when it issues one.
+      const type = n.childForFieldName("type")?.text;
+      const helper = type ? helpers.byName.get(shortName(type)) : undefined;
+      if (helper && helper.phase === "START" && shortName(type!) !== self) {
+        events.push({ kind: "sync", row: row(n), phase: "START", flags: helper.flags, checked: true, retried: true, result: undefined, text: n.text });
+      }
+    }
     const store = stores(n);
     if (store) {
       let isMmap = false;
@@ -273,7 +322,7 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
       const conditions: string[] = [];
       for (let p = n.parent; p && p.type !== "function_definition"; p = p.parent) {
         const cond = p.type === "if_statement" ? (p.childForFieldName("condition")?.text ?? "") : "";
-        if (/DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(cond)) guardsSync = true;
+        if (/DMA_BUF_IOCTL_SYNC|DMA_BUF_SYNC_/.test(cond) || [...helpers.byName.keys()].some((h) => new RegExp(`\\b${h}\\s*\\(`).test(cond))) guardsSync = true;
         conditions.push(cond);
       }
       events.push({ kind: "exit", row: row(n), text: n.text.split("\n")[0]!, guardsSync, conditions: conditions.join(" ") });
@@ -285,7 +334,14 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
       if (src) events.push({ kind: "fd-source", row: row(n), source: src, text: n.text });
       const api = importApi(name, n, fnText);
       if (api) events.push({ kind: "import", row: row(n), api, failure: importFailure(n), text: n.text.split("\n")[0]! });
-      const isSync = (SYNC_CALLS.has(name) && a.some((x) => x.text === "DMA_BUF_IOCTL_SYNC")) || (!SYNC_CALLS.has(name) && a.some((x) => /\bDMA_BUF_SYNC_(START|END)\b/.test(x.text)));
+      // A call to a function of the file that opens or closes the bracket is that SYNC; the
+      // helper judges its own ioctl's result.
+      const helper = shortName(name) !== self ? helpers.byName.get(shortName(name)) : undefined;
+      if (helper && !isIoctl(name)) {
+        events.push({ kind: "sync", row: row(n), phase: helper.phase, flags: helper.flags, checked: true, retried: true, result: resultOf(n), text: n.text });
+        return false;
+      }
+      const isSync = (isIoctl(name) && a.some((x) => x.text === "DMA_BUF_IOCTL_SYNC")) || (!isIoctl(name) && a.some((x) => /\bDMA_BUF_SYNC_(START|END)\b/.test(x.text)));
       if (isSync) {
         let flagText = a.map((x) => x.text).join(" ");
         if (!/DMA_BUF_SYNC_/.test(flagText)) {
@@ -294,9 +350,8 @@ function functionEvents(fn: Node, offset: number): UserspaceEvent[] {
         }
         const { phase, flags } = flagsOf(flagText);
         // A wrapper (sync_buf(fd, flags)) is judged where it calls the ioctl, not at each caller.
-        const direct = SYNC_CALLS.has(name);
-        const result = n.parent?.type === "assignment_expression" ? n.parent.childForFieldName("left")?.text : n.parent?.type === "init_declarator" ? stores(n.parent)?.name : undefined;
-        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), result, text: n.text });
+        const direct = isIoctl(name);
+        events.push({ kind: "sync", row: row(n), phase, flags, checked: !direct || isChecked(n), retried: !direct || RETRYING.has(name) || inRetryLoop(n), result: resultOf(n), text: n.text });
         return false;
       }
       if (COPY_CALLS.has(name) && a.length >= 2) {
@@ -384,21 +439,76 @@ function functionName(fn: Node): string {
   return d?.text ?? "?";
 }
 
-/** Every function of a fragment that the hunk shows, with its events. */
-export function userspaceFunctions(f: Fragment): UserspaceFunction[] {
+/**
+ * Every function of a fragment that the hunk shows, with its events. Calls to the SYNC helpers
+ * in `helpers` (see syncHelpers) count as the START or END they issue.
+ */
+export function userspaceFunctions(f: Fragment, helpers: SyncHelpers = NO_HELPERS): UserspaceFunction[] {
   const out: UserspaceFunction[] = [];
   walk(f.tree.rootNode, (n) => {
     if (n.type !== "function_definition") return true;
     const body = n.childForFieldName("body");
-    const complete = n.startPosition.row >= f.offset && !!body && !body.hasError && body.lastChild?.type === "}" && !body.lastChild.isMissing;
+    // A macro used as a loop (`spa_list_for_each (...) {`) leaves an error inside a body that
+    // still ends with its own brace: the function is whole.
+    const complete = n.startPosition.row >= f.offset && !!body && body.lastChild?.type === "}" && !body.lastChild.isMissing;
     const syncNames = new Set<string>();
-    walk(n, (x) => {
-      if (/identifier$/.test(x.type) && /sync/i.test(x.text) && !/^(DMA_BUF_\w+|dma_buf_sync)$/.test(x.text)) syncNames.add(x.text);
+    const calls = new Set<string>();
+    const names = new Set<string>();
+    walk(n.childForFieldName("body") ?? n, (x) => {
+      if (x.type === "identifier") names.add(x.text);
+      return x.type !== "function_definition";
     });
-    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset), row: n.startPosition.row - f.offset, syncNames: [...syncNames] });
-    return false;
+    walk(n, (x) => {
+      if (x !== n && x.type === "function_definition") return false;
+      const named = x.type === "call_expression" ? shortName(calleeName(x)) : x.type === "type_identifier" ? x.text : undefined;
+      if (x.type === "call_expression") calls.add(named!);
+      // `dmaSyncers.clear()`: a method of an object named for syncing (its destructors END).
+      const fnNode = x.type === "call_expression" ? x.childForFieldName("function") : null;
+      const receiver = fnNode?.type === "field_expression" ? fnNode.childForFieldName("argument")?.text : undefined;
+      for (const name of [named, receiver && /^\w+$/.test(receiver) ? receiver : undefined]) {
+        if (name && /sync/i.test(name) && !/^(DMA_BUF_\w+|dma_buf_sync)$/.test(name) && !helpers.defined.has(name)) syncNames.add(name);
+      }
+      return true;
+    });
+    out.push({ name: functionName(n), complete, events: functionEvents(n, f.offset, helpers), row: n.startPosition.row - f.offset, syncNames: [...syncNames], calls: [...calls], names: [...names] });
+    // Keep walking: a definition nested in this one is a function of its own.
+    return true;
   });
   return out;
+}
+
+/**
+ * Which functions open or close a SYNC bracket for their callers, by what they do: a complete
+ * function whose SYNC calls are all START (or all END), directly or through one more level of
+ * such helpers. One that issues both brackets itself is neutral to its callers.
+ */
+export function syncHelpers(fns: readonly UserspaceFunction[]): SyncHelpers {
+  const defined = new Set(fns.map((f) => shortName(f.name)));
+  let byName = new Map<string, SyncHelper>();
+  for (let level = 0; level < 2; level++) {
+    const next = new Map(byName);
+    for (const fn of fns) {
+      const name = shortName(fn.name);
+      if (!fn.complete || next.has(name)) continue;
+      const steps: SyncHelper[] = [
+        ...fn.events.flatMap((e) => (e.kind === "sync" && e.phase !== "unknown" ? [{ phase: e.phase, flags: e.flags }] : [])),
+        ...fn.calls.flatMap((c) => (c !== name && byName.has(c) ? [byName.get(c)!] : [])),
+      ];
+      if (steps.length === 0 || new Set(steps.map((x) => x.phase)).size !== 1) continue;
+      const flags = new Set(steps.map((x) => x.flags));
+      next.set(name, { phase: steps[0]!.phase, flags: flags.size === 1 ? steps[0]!.flags : undefined });
+    }
+    byName = next;
+  }
+  const referenced = new Set(fns.flatMap((f) => f.names.filter((x) => x !== shortName(f.name) && defined.has(x))));
+  return { byName, defined, referenced };
+}
+
+/** The SYNC helpers of every fragment of one side of a file's diff. */
+export function syncHelpersOf(fragments: Iterable<Fragment>): SyncHelpers {
+  const fns: UserspaceFunction[] = [];
+  for (const f of fragments) fns.push(...userspaceFunctions(f));
+  return syncHelpers(fns);
 }
 
 export type UserspaceProblem =
@@ -501,11 +611,36 @@ function mappingOf(fn: UserspaceFunction): string {
  * only removes lines (`-ioctl(..., DMA_BUF_IOCTL_SYNC, ...)`) is seen as well as one that adds.
  * Rows are the old version's (`before`); the caller places them in the new file.
  */
-export function compareFunctions(before: readonly UserspaceFunction[], after: readonly UserspaceFunction[]): Problem[] {
+export function compareFunctions(
+  before: readonly UserspaceFunction[],
+  after: readonly UserspaceFunction[],
+  file: { readonly definedAfter: ReadonlySet<string>; readonly referencedBefore: ReadonlySet<string> } = {
+    definedAfter: syncHelpers(after).defined,
+    referencedBefore: syncHelpers(before).referenced,
+  },
+): Problem[] {
   const out: Problem[] = [];
   for (const old of before) {
     const now = after.find((f) => f.name === old.name);
-    if (!now) continue; // a function removed whole takes its accesses with it
+    if (!now) {
+      // A function removed whole takes its accesses with it, but a helper that only opened (or
+      // only closed) the bracket for its callers, such as a map() hook, takes it from them: when
+      // the old code used it, and the file lives on.
+      const steps = syncSteps(old);
+      const phases = new Set(steps.map((x) => x.split("|")[0]));
+      const first = old.events.find((e) => e.kind === "sync" && e.phase !== "unknown");
+      const helper = shortName(old.name);
+      const used = file.referencedBefore.has(helper) && file.definedAfter.size > 0 && !file.definedAfter.has(helper);
+      if (old.complete && first && phases.size === 1 && used && !old.events.some((e) => e.kind === "access")) {
+        out.push({
+          problem: "sync-removed",
+          row: first.row,
+          function: old.name,
+          detail: `DMA_BUF_SYNC_${steps[0]!.replace("|?", "")} on ${mappingOf(old)}, with the whole function its callers relied on for it,`,
+        });
+      }
+      continue;
+    }
     // The bracketing moved into a helper the new version calls (`DmaSyncer`, `sync_for_cpu()`).
     if (now.syncNames.some((x) => !old.syncNames.includes(x))) continue;
     const was = syncSteps(old);

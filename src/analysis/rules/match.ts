@@ -328,7 +328,8 @@ export function matchRules(
     for (const file of patch) {
       for (const touch of file.touches) {
         if (!rule.match(touch, file, ctx) || heldOnOtherSide(rule, touch, file, patch, ctx)) continue;
-        const key = `${touch.file}:${touch.line}`;
+        // Two functions removed in one block share the line their removal is anchored to.
+        const key = `${touch.file}:${touch.line}:${touch.function ?? ""}`;
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({ rule, touch, with: withTouch });
