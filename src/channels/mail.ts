@@ -534,7 +534,8 @@ export class MailMirror {
     const repliers = repliersOf(posts);
     const outgoing: Outgoing[] = [];
     const refused: Receipt[] = [];
-    for (const ser of groupSeries(messages).series) {
+    for (const grouped of groupSeries(messages).series) {
+      const ser = keptIdentity(grouped, rowOf);
       const ids = [ser.cover, ...ser.slots, ...ser.duplicates].flatMap((m) => (m ? [m.messageId] : []));
       const fresh = ids.filter((id) => rowOf.get(id)?.status === "seen");
       if (fresh.length === 0) continue; // reviewed before; a late reply changes nothing
@@ -786,6 +787,21 @@ export class MailMirror {
   async close(): Promise<void> {
     await this.archive.close();
   }
+}
+
+/**
+ * A series reviewed before its cover letter was read (an untagged cover archived after its
+ * patches) is named by its first patch; reviewed again with the cover, it keeps that name, or
+ * the store and the review pages would hold the same revision twice.
+ */
+function keptIdentity(ser: Series, rowOf: ReadonlyMap<string, { readonly series_id: string | null }>): Series {
+  if (!ser.cover) return ser;
+  const patches = new Set(ser.slots.flatMap((m) => (m ? [m.messageId] : [])));
+  for (const id of patches) {
+    const before = rowOf.get(id)?.series_id;
+    if (before && before !== ser.id && patches.has(before)) return { ...ser, id: before };
+  }
+  return ser;
 }
 
 /**

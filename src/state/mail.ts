@@ -32,6 +32,8 @@ export interface MemberRow {
   readonly patch_index: number | null;
   readonly patch_total: number | null;
   readonly arrived_at: number;
+  /** The series a review put it in; null until then. */
+  readonly series_id: string | null;
 }
 
 export interface PostRow {
@@ -98,11 +100,11 @@ export class MailState implements CoverLookup {
         "SELECT thread, waiting_since FROM mail_threads WHERE source = ? AND relevant = 1 AND waiting = 1 ORDER BY waiting_since, thread",
       ),
       members: db.prepare(
-        "SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?",
+        "SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at, series_id FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?",
       ),
       posts: db.prepare("SELECT message_id, kind, in_reply_to, author FROM messages WHERE thread = ? ORDER BY arrived_at, rowid LIMIT ?"),
       seriesMembers: db.prepare(
-        `SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at FROM messages
+        `SELECT message_id, origin, kind, status, revision, patch_index, patch_total, arrived_at, series_id FROM messages
          WHERE thread = ? AND kind IN ('patch', 'cover') ORDER BY arrived_at, rowid LIMIT ?`,
       ),
       skipWaiting: db.prepare(
