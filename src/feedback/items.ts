@@ -106,6 +106,32 @@ export interface RawPoint {
   readonly order: number;
 }
 
+/** "Koenig, Christian" and "Christian König" are one name: order, case and accents aside. */
+export function personName(name: string): string {
+  const flipped = /^([^,]+),\s*([^,]+)$/.exec(name.trim());
+  const n = flipped ? `${flipped[2]} ${flipped[1]}` : name;
+  return n
+    .toLowerCase()
+    .replace(/ä/g, "ae").replace(/ö/g, "oe").replace(/ü/g, "ue").replace(/ß/g, "ss")
+    .normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/\([^)]*\)/g, " ").replace(/[^a-z\s-]/g, " ").replace(/\s+/g, " ").trim();
+}
+
+// Pings, apologies for delay, asking for tags or for the merge: about the review's progress, not the code.
+const CHATTER = [
+  /^\s*(gentle\s+|friendly\s+)?ping\b/i,
+  /\bany (more |further |other )?(comments|thoughts|feedback|objections|news)\b[^.?!]*\?/i,
+  /\bcan (we|I|this) (get|have) (it|this|that|them)? ?(committed|comitted|merged|pushed|applied|picked up)\b/i,
+  /\bcan I get an? (reviewed-by|acked-by|r-?b|ack|rb)\b/i,
+  /^\s*sorry (for|about) (the )?(late|delay|slow)|^\s*sorry,? (got|was|I was|I've been) (a bit |very |really )?(busy|swamped|smashed|distracted|away|out)\b/i,
+];
+
+/** A short point that is only about the review's progress. */
+function isChatter(text: string): boolean {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length < 240 && CHATTER.some((re) => re.test(flat)) && sentences(flat).length <= 3;
+}
+
 const NUMBERED = /^\s*(\d+)[.)]\s+/;
 /** "+1", "Agreed", "Same here": support for what the quote said, not a new point. */
 const AGREEMENT = /^\s*(\+1|agreed|i agree|same (here|for me|concern)|seconded|this,? exactly|exactly)\b/i;
@@ -164,6 +190,7 @@ export function rawPoints(reply: Message, target: Message, patch: ItemPatch): Ra
       // Under a quoted diff any words are a point; elsewhere only words that ask or object, or
       // an entry of a numbered summary, which may restate an earlier point.
       if (!classify(p.text) && !isDiffQuote(quote) && !p.numbered && !AGREEMENT.test(p.text)) continue;
+      if (isChatter(p.text)) continue;
       out.push({ reply, patch, target, quote, text: p.text, numbered: p.numbered, order: order++ });
     }
   }
@@ -238,7 +265,10 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
   const all: readonly Series[] = Array.isArray(threads) ? threads : [threads as Series];
   const series = all[0]!;
   const skip = new Set(ignore.map((e) => e.toLowerCase()));
-  const isAuthor = (p: Person) => skip.has(p.email.toLowerCase()) || authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
+  const authorNames = new Set(authors.map((a) => personName(a.name)).filter((n) => n.includes(" ")));
+  // Authors answer from more than one address ("Koenig, Christian" at work, "Christian König" at home).
+  const isAuthor = (p: Person) =>
+    skip.has(p.email.toLowerCase()) || authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase()) || authorNames.has(personName(p.name));
   const targets = new Map<string, { target: Message; of: Series }>();
   for (const s of all) {
     if (s.cover) targets.set(s.cover.messageId, { target: s.cover, of: s });
@@ -248,7 +278,7 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
   const known = new Set<string>(targets.keys());
   for (const s of all) for (const list of s.replies.values()) for (const m of list) known.add(m.messageId);
   for (const s of all) for (const m of s.duplicates) known.add(m.messageId);
-  const isAuthorName = (name: string) => authors.some((a) => a.name.trim().toLowerCase() === name.trim().toLowerCase());
+  const isAuthorName = (name: string) => authorNames.has(personName(name)) || authors.some((a) => a.name.trim().toLowerCase() === name.trim().toLowerCase());
 
   type Draft = Omit<Item, "id" | "restatedIn"> & { restatedIn: Restatement[]; order: number };
   const candidates: { point: RawPoint | undefined; reply: Message; target: Message; patch: ItemPatch; trailer?: Trailer; order: number }[] = [];
