@@ -20,6 +20,12 @@ export interface RevisionLink {
   readonly detail: string;
   /** `[RESEND]` of the same revision rather than a new one. */
   readonly resend: boolean;
+  /**
+   * The revision numbers the two postings have in their chain: what the subjects or changelogs
+   * say, raised where they repeat or are missing, so untagged postings read v2, v3, not v1, v1.
+   */
+  readonly revision: number;
+  readonly previousRevision: number;
 }
 
 /** A patch of a series with its place in it. */
@@ -121,7 +127,7 @@ export function effectiveRevision(s: Series): number {
 }
 
 /** Whether the subject numbers the revision: a `vN` tag, or a title ending in one. */
-function tagged(s: Series): boolean {
+export function tagged(s: Series): boolean {
   return s.revision > 1 || [s.cover, ...s.slots].some((m) => m !== undefined && TITLE_VERSION.test(m.parsedSubject.title));
 }
 
@@ -238,7 +244,7 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
   const ix = indexOf(candidates);
   const resend = isResend(series);
   const make = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string): RevisionLink | undefined =>
-    previous ? { series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) } : undefined;
+    previous ? numbered({ series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) }, revisionOf(previous)) : undefined;
 
   if (series.changeId) {
     const link = make(closest(series, ix.byChangeId.get(series.changeId) ?? [], exclude), "change-id", () => `change-id ${series.changeId}`);
@@ -283,7 +289,7 @@ function rerolled(link: RevisionLink, ix: Index, exclude: ReadonlySet<string>): 
     );
     const next = between.sort((a, b) => revisionOf(b) - revisionOf(a) || time(b) - time(a))[0];
     if (!next) return cur;
-    cur = { ...cur, previous: next, detail: `${cur.detail}; v${revisionOf(next)} <${next.id}> was posted into that thread after it` };
+    cur = numbered({ ...cur, previous: next, detail: `${cur.detail}; v${revisionOf(next)} <${next.id}> was posted into that thread after it` }, revisionOf(next));
   }
   return cur;
 }
@@ -291,6 +297,12 @@ function rerolled(link: RevisionLink, ix: Index, exclude: ReadonlySet<string>): 
 function sameAuthor(a: Series, b: Series): boolean {
   const keys = new Set(personKeys(a.author));
   return personKeys(b.author).some((k) => keys.has(k));
+}
+
+/** A link given the number of its earlier posting: the later one is the next number unless it says more. */
+function numbered(link: Omit<RevisionLink, "revision" | "previousRevision">, previousRevision: number): RevisionLink {
+  const revision = link.resend ? previousRevision : Math.max(revisionOf(link.series), previousRevision + 1);
+  return { ...link, revision, previousRevision };
 }
 
 function closer(strong: RevisionLink, weak: RevisionLink | undefined): RevisionLink {
@@ -353,7 +365,25 @@ export function revisionChain(series: Series, candidates: readonly Series[]): { 
     used.add(link.previous.id);
     cur = link.previous;
   }
-  return { revisions, links };
+  // Numbers along the chain, oldest first: each link continues from the number its predecessor got.
+  const numbers = new Map<Series, number>([[revisions[0]!, revisionOf(revisions[0]!)]]);
+  const renumbered = links.map((l) => {
+    const n = numbered(l, numbers.get(l.previous) ?? revisionOf(l.previous));
+    numbers.set(l.series, n.revision);
+    return n;
+  });
+  return { revisions, links: renumbered };
+}
+
+/** The revision number of each posting of a chain, as its links give them. */
+export function revisionNumbers(revisions: readonly Series[], links: readonly RevisionLink[]): Map<Series, number> {
+  const out = new Map<Series, number>();
+  for (const l of links) {
+    if (!out.has(l.previous)) out.set(l.previous, l.previousRevision);
+    out.set(l.series, l.revision);
+  }
+  for (const s of revisions) if (!out.has(s)) out.set(s, revisionOf(s));
+  return out;
 }
 
 /** Series that no later revision in `all` follows: the ones worth tracking. */
