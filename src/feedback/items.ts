@@ -276,6 +276,8 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
   }
 
   const known = new Set<string>(targets.keys());
+  const replyById = new Map<string, Message>();
+  for (const s of all) for (const list of s.replies.values()) for (const m of list) replyById.set(m.messageId, m);
   for (const s of all) for (const list of s.replies.values()) for (const m of list) known.add(m.messageId);
   for (const s of all) for (const m of s.duplicates) known.add(m.messageId);
   const isAuthorName = (name: string) => authorNames.has(personName(name)) || authors.some((a) => a.name.trim().toLowerCase() === name.trim().toLowerCase());
@@ -296,7 +298,14 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
         else for (const point of selfReview(reply, target, patch)) candidates.push({ point, reply, target, patch, order: point.order });
         continue;
       }
-      for (const point of rawPoints(reply, target, patch)) candidates.push({ point, reply, target, patch, order: point.order });
+      // Answering another reviewer rather than the author or the patch is discussion between them: only
+      // a point on the quoted code, an objection or agreement with a point counts there.
+      const parent = reply.inReplyTo ? replyById.get(reply.inReplyTo) : undefined;
+      const aside = parent !== undefined && !isAuthor(parent.from) && parent.from.email.toLowerCase() !== reply.from.email.toLowerCase();
+      for (const point of rawPoints(reply, target, patch)) {
+        if (aside && !isDiffQuote(point.quote) && classify(point.text) !== "objection" && !AGREEMENT.test(point.text)) continue;
+        candidates.push({ point, reply, target, patch, order: point.order });
+      }
       reply.trailers
         .filter((t) => ACK_KEYS.has(t.key.toLowerCase()))
         .forEach((trailer, i) => candidates.push({ point: undefined, reply, target, patch, trailer, order: 1000 + i }));

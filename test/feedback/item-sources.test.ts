@@ -110,6 +110,14 @@ describe("intent from structure and words", () => {
     expect(items[1]!.text).not.toMatch(/Regards|Olek/);
   });
 
+  it("reviewers answering each other: a remark on their words is discussion; a point on the quoted code or an objection is an item", () => {
+    const review = { id: "r1", subject: "Re: [PATCH 1/2] dma-buf: require a pfnmap vma", parent: "p", from: PRIYA, day: 1, body: "> +int gate;\n\nShould this also refuse private mappings?\n" };
+    const aside = { id: "r2", subject: "Re: [PATCH 1/2] dma-buf: require a pfnmap vma", parent: "r1", refs: ["p", "r1"], from: OLEK, day: 2, body: "> Should this also refuse private mappings?\n\nWhy would anyone map these privately?\n" };
+    const onCode = { id: "r3", subject: "Re: [PATCH 1/2] dma-buf: require a pfnmap vma", parent: "r1", refs: ["p", "r1"], from: OLEK, day: 3, body: "> > @@ -1,2 +1,3 @@\n> >  #include <linux/dma-buf.h>\n> > +int gate;\n\nThe gate should be a bool.\n" };
+    const nak = { id: "r4", subject: "Re: [PATCH 1/2] dma-buf: require a pfnmap vma", parent: "r1", refs: ["p", "r1"], from: OLEK, day: 4, body: "> Should this also refuse private mappings?\n\nNAK, that breaks userspace which maps them privately.\n" };
+    expect(extractItems(thread([review, aside, onCode, nak]), [JANE]).map((i) => `${i.source} ${i.kind}`)).toEqual(["r1 change requested", "r3 change requested", "r4 objection"]);
+  });
+
   it("a closing above old text quoted below it is frame, not words", () => {
     const blocks = segmentReply("> q\n\nDo it per callback.\n\nRegards,\nOlek.\n\n> old text\n");
     expect(blocks.flatMap((b) => (b.kind === "own" ? b.paragraphs.map((p) => p.join(" ")) : []))).toEqual(["Do it per callback."]);
