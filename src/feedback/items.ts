@@ -260,10 +260,18 @@ function restateScore(p: { text: string; concern: ConcernId | undefined; author:
  * date. Replies by `authors` (the series' author) are answers, not review; replies from `ignore`
  * (the bot itself) are neither.
  */
-export function extractItems(threads: Series | readonly Series[], authors: readonly Person[], parser?: CParser, ignore: readonly string[] = []): Item[] {
+export function extractItems(
+  threads: Series | readonly Series[],
+  authors: readonly Person[],
+  parser?: CParser,
+  ignore: readonly string[] = [],
+  /** The revision's number in its chain, when the subject's tag does not give it (untagged reposts). */
+  revision?: number,
+): Item[] {
   // A revision and its RESENDs are one revision: their replies make one list of items.
   const all: readonly Series[] = Array.isArray(threads) ? threads : [threads as Series];
   const series = all[0]!;
+  const number = revision ?? series.revision;
   const skip = new Set(ignore.map((e) => e.toLowerCase()));
   const authorNames = new Set(authors.map((a) => personName(a.name)).filter((n) => n.includes(" ")));
   // Authors answer from more than one address ("Koenig, Christian" at work, "Christian König" at home).
@@ -319,7 +327,7 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
       author: c.reply.from,
       date: c.reply.date,
       source: c.reply.messageId,
-      version: series.revision,
+      version: number,
       seriesId: series.id,
       patch: c.patch,
       restatedIn: [] as Restatement[],
@@ -369,5 +377,5 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
       trailer: undefined,
     });
   }
-  return drafts.map(({ order: _o, ...d }, i) => ({ ...d, id: `${series.revision}.${i + 1}` }));
+  return drafts.map(({ order: _o, ...d }, i) => ({ ...d, id: `${number}.${i + 1}` }));
 }

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { groupSeries, type Series } from "../../src/patch/series.js";
 import { findPrevious, revisionChain } from "../../src/patch/revision-link.js";
+import { trackSeries } from "../../src/feedback/track.js";
 import { mail, type MailSpec } from "./build.js";
+import { trackDeps } from "./fixture.js";
 
 // Shapes of real multi-posting histories, rebuilt with our own words and files.
 
@@ -75,5 +77,30 @@ describe("numbers that do not order the postings", () => {
     expect(findPrevious(byId(all, "t5"), all)?.previous.id).toBe("t4");
     expect(findPrevious(byId(all, "t4"), all)?.previous.id).toBe("t3");
     expect(chainIds(all, "t5")).toEqual(["t3", "t4", "t5"]);
+  });
+});
+
+describe("items on untagged revisions", () => {
+  it("are numbered by the revision's place in the chain: points on the untagged v2 are 2.n, not a second 1.n", async () => {
+    const reviewer = { name: "Priya Raman", email: "priya@example.org" };
+    const ask = (id: string, parent: string, day: number, words: string): MailSpec => ({
+      id,
+      subject: "Re: [PATCH] dma-buf: add a check option",
+      parent,
+      from: reviewer,
+      day,
+      body: `> @@ -1,2 +1,3 @@\n>  #include <linux/dma-buf.h>\n> +int x;\n\n${words}\n`,
+    });
+    const all = group(
+      { id: "u1", subject: "[PATCH] dma-buf: add a check option", changes: [{ path: file, line: "int a;" }] },
+      ask("q1", "u1", 1, "Please name the option after the check."),
+      { id: "u2", subject: "[PATCH] dma-buf: add a check option", parent: "u1", day: 3, notes: "v2: renamed the option", changes: [{ path: file, line: "int b;" }] },
+      ask("q2", "u2", 4, "Please document the option in the Kconfig help."),
+      { id: "u3", subject: "[PATCH] dma-buf: add a check option", parent: "u1", day: 6, notes: "v3: documented it", changes: [{ path: file, line: "int c;" }] },
+    );
+    const r = trackSeries(byId(all, "u3"), all, await trackDeps());
+    expect(r.kind).toBe("tracked");
+    if (r.kind !== "tracked") return;
+    expect(r.tracker.items.map((i) => `${i.id} v${i.version} ${i.source}`)).toEqual(["1.1 v1 q1", "2.1 v2 q2"]);
   });
 });
