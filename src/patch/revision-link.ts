@@ -366,7 +366,10 @@ export function revisionChain(series: Series, candidates: readonly Series[]): { 
     cur = link.previous;
   }
   // Numbers along the chain, oldest first: each link continues from the number its predecessor got.
-  const numbers = new Map<Series, number>([[revisions[0]!, revisionOf(revisions[0]!)]]);
+  // The oldest keeps its subject's number unless the subject gives one in words: a changelog
+  // naming v2 in the first posting is a forge's one description for every push, not a v2.
+  const oldest = revisions[0]!;
+  const numbers = new Map<Series, number>([[oldest, tagged(oldest) ? revisionOf(oldest) : oldest.revision]]);
   const renumbered = links.map((l) => {
     const n = numbered(l, numbers.get(l.previous) ?? revisionOf(l.previous));
     numbers.set(l.series, n.revision);
