@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Unread } from "../ingest/public-inbox/archive.js";
 import type { Tracker, TrackResult } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
-import { normaliseTitle } from "../patch/revision-link.js";
+import { effectiveRevision, normaliseTitle, revisionNumbers, tagged } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { parseSubject } from "../patch/subject.js";
 import { CHANNEL, postMessageId, SIGNATURE, type Draft, type ReplyOptions } from "../publish/mail/compose.js";
@@ -110,7 +110,7 @@ export class MailTracker {
     if (!first) return undefined;
     const head = headOf(first);
     const titles = new Set([headOf(first), ...first.slots].flatMap((m) => (m ? [normaliseTitle(m.parsedSubject.title)] : [])));
-    const threads = new Set(feedback.candidateThreads(first.changeId, first.author.email, first.revision, (subject) => titles.has(normaliseTitle(parseSubject(subject).title))));
+    const threads = new Set(feedback.candidateThreads(first.changeId, first.author.email, revisionBound(first), (subject) => titles.has(normaliseTitle(parseSubject(subject).title))));
     for (const ref of [head?.inReplyTo, ...(head?.references ?? []), ...linked(first)]) {
       const t = ref ? state.threadOf(ref) : undefined;
       if (t) threads.add(t);
@@ -138,10 +138,24 @@ export class MailTracker {
    */
   prepare(reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerBatch> {
     return this.build(
-      reviewed.filter((s) => s.revision > 1).map((s) => s.id),
+      reviewed.filter((s) => s.revision > 1 || this.mayFollow(s)).map((s) => s.id),
       reviewed,
       o,
     );
+  }
+
+  /**
+   * A series whose subject gives no number may still be a later revision: its changelog counts
+   * further, it was posted into an older thread, its cover links one, or the author posted the
+   * same title before. The link found then gives its number.
+   */
+  private mayFollow(s: Series): boolean {
+    const head = headOf(s);
+    if (effectiveRevision(s) > 1 || head?.inReplyTo !== undefined || linked(s).length > 0) return true;
+    const title = normaliseTitle(head?.parsedSubject.title ?? s.title);
+    const earlier = this.deps.feedback.candidateThreads(s.changeId, s.author.email, revisionBound(s), (subject) => normaliseTitle(parseSubject(subject).title) === title, 2);
+    const home = this.deps.state.threadOf(s.id);
+    return earlier.some((t) => t !== home);
   }
 
   /**
@@ -232,6 +246,14 @@ export class MailTracker {
   }
 }
 
+/**
+ * The highest number an earlier posting may carry: its own for a numbered series; any for one whose
+ * subject gives none, since it follows whatever came before it.
+ */
+function revisionBound(s: Series): number {
+  return tagged(s) ? effectiveRevision(s) : Number.MAX_SAFE_INTEGER;
+}
+
 // b4's "Link to v1: https://lore.kernel.org/r/<msgid>" in the cover letter.
 function linked(s: Series): string[] {
   const text = s.cover?.commitMessage ?? "";
@@ -245,7 +267,7 @@ function verdictChanges(fb: FeedbackStore, t: Tracker): VerdictChange[] {
 
 function updateText(changes: readonly VerdictChange[], t: Tracker, body: string): string {
   const items = new Map(t.items.map((i) => [i.id, i]));
-  const out = [`Since the last tracker for v${t.series.revision}:`, ""];
+  const out = [`Since the last tracker for v${revisionNumbers(t.revisions, t.links).get(t.series) ?? t.series.revision}:`, ""];
   for (const c of changes) {
     const i = items.get(c.itemId)!;
     out.push(`  ${c.itemId}  ${c.from ?? "new"} -> ${c.to}: ${i.author.name}, ${i.kind} on v${i.version} ${i.patch.index}/${i.patch.total}`);

@@ -4,7 +4,7 @@ import type { Series } from "../patch/series.js";
 import type { Trailer } from "../patch/trailer.js";
 import { anchorOf, NO_ANCHOR, type Anchor } from "./anchor.js";
 import { concernOf, type ConcernId } from "./concerns.js";
-import { segmentReply, type QuoteBlock } from "./reply-text.js";
+import { quotedMessage, segmentReply, type QuoteBlock } from "./reply-text.js";
 import { contentWords, jaccard, mentions, sentences } from "./words.js";
 
 /** The JSON contract's spellings. An objection includes a NAK. */
@@ -56,6 +56,9 @@ const OBJECTION = [/\bNAC?K(ed)?\b/, /\bnacked-by\b/i, /\bregress(ion|ions|es|ed
 const SUGGESTION = [/\bnit\b/i, /\bhow about\b/i, /\bwhat about\b/i, /\bmaybe\b/i, /\bperhaps\b/i, /\bconsider\b/i, /\bI'?d suggest\b|\bsuggestion\b/i, /\byou (could|might)\b/i, /\bmight be (better|nicer|simpler)\b/i, /\balternatively\b/i];
 // A build robot's report ("Yet something to improve", "error: ...") asks for a fix like a reviewer.
 const REQUEST = [/\byet something to improve\b/i, /\b(build|compile) (error|warning|failure)s?\b/i, /^\s*[\w/.-]+\.[ch]:\d+(:\d+)?: (error|warning):/m, /\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
+// A sentence opening on a bare verb asks for something: "Take your other patch as the model.", "Split this.".
+const IMPERATIVE =
+  /^(?:please\s+)?(?:take|use|drop|split|move|add|remove|keep|rename|document|make|put|call|return|fix|avoid|replace|squash|pass|switch|convert|change|mention|explain|describe|update|reword|handle|hold|grab|release|initiali[sz]e|clear|separate|reorder|rebase|wrap|guard|check)\b(?!\s+care\b)(?=\s+\S)/i;
 const ACKISH = [/\blooks good\b/i, /\blgtm\b/i, /\bmakes sense\b/i, /\bfine (with|by) me\b/i, /\bno objection\b/i];
 const QUESTION_START = /^(why|what|how|which|where|when|who|is|are|does|do|did|was|were|has|have|isn'?t|doesn'?t|aren'?t|shouldn'?t)\b/i;
 
@@ -66,7 +69,7 @@ export function classify(text: string): ItemKind | undefined {
   const ss = sentences(text);
   if (hits(OBJECTION, text)) return "objection";
   if (hits(SUGGESTION, text)) return "suggestion";
-  if (ss.some((s) => hits(REQUEST, s))) return "change requested";
+  if (ss.some((s) => hits(REQUEST, s) || IMPERATIVE.test(s))) return "change requested";
   if (ss.some((s) => s.endsWith("?"))) return "question";
   if (hits(ACKISH, text)) return "ack";
   return undefined;
@@ -81,7 +84,7 @@ export function keySentence(text: string, kind: ItemKind): string {
       : kind === "suggestion"
         ? ss.findIndex((s) => hits(SUGGESTION, s))
         : kind === "change requested"
-          ? ss.findIndex((s) => hits(REQUEST, s))
+          ? ss.findIndex((s) => hits(REQUEST, s) || IMPERATIVE.test(s))
           : kind === "question"
             ? ss.findIndex((s) => s.endsWith("?") && QUESTION_START.test(s))
             : -1;
@@ -101,6 +104,32 @@ export interface RawPoint {
   readonly text: string;
   readonly numbered: boolean;
   readonly order: number;
+}
+
+/** "Koenig, Christian" and "Christian König" are one name: order, case and accents aside. */
+export function personName(name: string): string {
+  const flipped = /^([^,]+),\s*([^,]+)$/.exec(name.trim());
+  const n = flipped ? `${flipped[2]} ${flipped[1]}` : name;
+  return n
+    .toLowerCase()
+    .replace(/ä/g, "ae").replace(/ö/g, "oe").replace(/ü/g, "ue").replace(/ß/g, "ss")
+    .normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/\([^)]*\)/g, " ").replace(/[^a-z\s-]/g, " ").replace(/\s+/g, " ").trim();
+}
+
+// Pings, apologies for delay, asking for tags or for the merge: about the review's progress, not the code.
+const CHATTER = [
+  /^\s*(gentle\s+|friendly\s+)?ping\b/i,
+  /\bany (more |further |other )?(comments|thoughts|feedback|objections|news)\b[^.?!]*\?/i,
+  /\bcan (we|I|this) (get|have) (it|this|that|them)? ?(committed|comitted|merged|pushed|applied|picked up)\b/i,
+  /\bcan I get an? (reviewed-by|acked-by|r-?b|ack|rb)\b/i,
+  /^\s*sorry (for|about) (the )?(late|delay|slow)|^\s*sorry,? (got|was|I was|I've been) (a bit |very |really )?(busy|swamped|smashed|distracted|away|out)\b/i,
+];
+
+/** A short point that is only about the review's progress. */
+function isChatter(text: string): boolean {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return flat.length < 240 && CHATTER.some((re) => re.test(flat)) && sentences(flat).length <= 3;
 }
 
 const NUMBERED = /^\s*(\d+)[.)]\s+/;
@@ -161,10 +190,37 @@ export function rawPoints(reply: Message, target: Message, patch: ItemPatch): Ra
       // Under a quoted diff any words are a point; elsewhere only words that ask or object, or
       // an entry of a numbered summary, which may restate an earlier point.
       if (!classify(p.text) && !isDiffQuote(quote) && !p.numbered && !AGREEMENT.test(p.text)) continue;
+      if (isChatter(p.text)) continue;
       out.push({ reply, patch, target, quote, text: p.text, numbered: p.numbered, order: order++ });
     }
   }
   return out;
+}
+
+/** The reviewer's mail an author's reply quotes, as a reply of its own: their words, their quotes of the patch. */
+function quotedReview(reply: Message, isAuthorName: (name: string) => boolean, isAuthor: (p: Person) => boolean): Message | undefined {
+  const q = quotedMessage(reply.body);
+  if (!q) return undefined;
+  const from: Person = { name: q.name, email: q.email ?? "" };
+  if (isAuthorName(q.name) || (q.email && isAuthor(from))) return undefined;
+  return { ...reply, from, body: q.body, trailers: [] };
+}
+
+// An author flagging a slip in their own patch: "please ignore X in the description, I'll fix that in v2".
+const SELF_CORRECTION = /\b(I'?ll|I will|will) (fix|correct|drop|update) (that|this|it)\b.*\b(next|v\d+|respin|revision|version)\b|\b(oops|my bad|I forgot to|I missed that)\b/i;
+const WITHDRAWN = /\bignore (this|the|my) (patch|series|mail|version|one|revision)\b|\bsent (it |this )?by mistake\b/i;
+
+/**
+ * Points an author makes about their own patch, answering it directly: a self-review naming a slip.
+ * A ping, a note for the maintainer or a "please ignore this patch" is not one.
+ */
+function selfReview(reply: Message, target: Message, patch: ItemPatch): RawPoint[] {
+  if (reply.inReplyTo !== target.messageId) return [];
+  const text = segmentReply(reply.body)
+    .flatMap((b) => (b.kind === "own" ? b.paragraphs.map((p) => p.join("\n")) : []))
+    .join("\n\n");
+  if (!SELF_CORRECTION.test(text.replace(/\s+/g, " ")) || WITHDRAWN.test(text)) return [];
+  return rawPoints(reply, target, patch).filter((p) => classify(p.text) === "change requested" || classify(p.text) === "objection");
 }
 
 function patchOf(series: Series, target: Message): ItemPatch | undefined {
@@ -187,8 +243,10 @@ function time(d: Date | undefined): number {
 function restateScore(p: { text: string; concern: ConcernId | undefined; author: Person }, item: Item): number {
   let score = 0;
   if (p.concern && p.concern === item.concern) score += 3;
-  if (mentions(p.text, item.author)) score += 3;
-  if (p.author.email.toLowerCase() === item.author.email.toLowerCase()) score += 2;
+  const same = p.author.email.toLowerCase() === item.author.email.toLowerCase();
+  // Naming someone else is a summary; one's own name is a sign-off.
+  if (!same && mentions(p.text, item.author)) score += 3;
+  if (same) score += 2;
   const j = jaccard(contentWords(p.text), contentWords(item.body));
   if (j >= 0.2) score += 2;
   else if (j >= 0.1) score += 1;
@@ -202,17 +260,35 @@ function restateScore(p: { text: string; concern: ConcernId | undefined; author:
  * date. Replies by `authors` (the series' author) are answers, not review; replies from `ignore`
  * (the bot itself) are neither.
  */
-export function extractItems(threads: Series | readonly Series[], authors: readonly Person[], parser?: CParser, ignore: readonly string[] = []): Item[] {
+export function extractItems(
+  threads: Series | readonly Series[],
+  authors: readonly Person[],
+  parser?: CParser,
+  ignore: readonly string[] = [],
+  /** The revision's number in its chain, when the subject's tag does not give it (untagged reposts). */
+  revision?: number,
+): Item[] {
   // A revision and its RESENDs are one revision: their replies make one list of items.
   const all: readonly Series[] = Array.isArray(threads) ? threads : [threads as Series];
   const series = all[0]!;
+  const number = revision ?? series.revision;
   const skip = new Set(ignore.map((e) => e.toLowerCase()));
-  const isAuthor = (p: Person) => skip.has(p.email.toLowerCase()) || authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase());
+  const authorNames = new Set(authors.map((a) => personName(a.name)).filter((n) => n.includes(" ")));
+  // Authors answer from more than one address ("Koenig, Christian" at work, "Christian König" at home).
+  const isAuthor = (p: Person) =>
+    skip.has(p.email.toLowerCase()) || authors.some((a) => a.email.toLowerCase() === p.email.toLowerCase()) || authorNames.has(personName(p.name));
   const targets = new Map<string, { target: Message; of: Series }>();
   for (const s of all) {
     if (s.cover) targets.set(s.cover.messageId, { target: s.cover, of: s });
     for (const m of s.slots) if (m) targets.set(m.messageId, { target: m, of: s });
   }
+
+  const known = new Set<string>(targets.keys());
+  const replyById = new Map<string, Message>();
+  for (const s of all) for (const list of s.replies.values()) for (const m of list) replyById.set(m.messageId, m);
+  for (const s of all) for (const list of s.replies.values()) for (const m of list) known.add(m.messageId);
+  for (const s of all) for (const m of s.duplicates) known.add(m.messageId);
+  const isAuthorName = (name: string) => authorNames.has(personName(name)) || authors.some((a) => a.name.trim().toLowerCase() === name.trim().toLowerCase());
 
   type Draft = Omit<Item, "id" | "restatedIn"> & { restatedIn: Restatement[]; order: number };
   const candidates: { point: RawPoint | undefined; reply: Message; target: Message; patch: ItemPatch; trailer?: Trailer; order: number }[] = [];
@@ -223,8 +299,21 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
     const patch = patchOf(of, target);
     if (!patch) continue;
     for (const reply of replies) {
-      if (isAuthor(reply.from)) continue;
-      for (const point of rawPoints(reply, target, patch)) candidates.push({ point, reply, target, patch, order: point.order });
+      if (isAuthor(reply.from)) {
+        // The author answering a reviewer whose mail is not in the input: the quote is all that is left of it.
+        const review = reply.inReplyTo && !known.has(reply.inReplyTo) ? quotedReview(reply, isAuthorName, isAuthor) : undefined;
+        if (review) for (const point of rawPoints(review, target, patch)) candidates.push({ point, reply: review, target, patch, order: point.order });
+        else for (const point of selfReview(reply, target, patch)) candidates.push({ point, reply, target, patch, order: point.order });
+        continue;
+      }
+      // Answering another reviewer rather than the author or the patch is discussion between them: only
+      // a point on the quoted code, an objection or agreement with a point counts there.
+      const parent = reply.inReplyTo ? replyById.get(reply.inReplyTo) : undefined;
+      const aside = parent !== undefined && !isAuthor(parent.from) && parent.from.email.toLowerCase() !== reply.from.email.toLowerCase();
+      for (const point of rawPoints(reply, target, patch)) {
+        if (aside && !isDiffQuote(point.quote) && classify(point.text) !== "objection" && !AGREEMENT.test(point.text)) continue;
+        candidates.push({ point, reply, target, patch, order: point.order });
+      }
       reply.trailers
         .filter((t) => ACK_KEYS.has(t.key.toLowerCase()))
         .forEach((trailer, i) => candidates.push({ point: undefined, reply, target, patch, trailer, order: 1000 + i }));
@@ -238,7 +327,7 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
       author: c.reply.from,
       date: c.reply.date,
       source: c.reply.messageId,
-      version: series.revision,
+      version: number,
       seriesId: series.id,
       patch: c.patch,
       restatedIn: [] as Restatement[],
@@ -265,7 +354,14 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
       .map((d) => ({ d, score: restateScore({ text: p.text, concern, author: p.reply.from }, { ...d, id: "", restatedIn: [] }) }))
       .sort((a, b) => b.score - a.score || time(a.d.date) - time(b.d.date))[0];
     const agrees = quotedItem && (AGREEMENT.test(p.text) || (concern !== undefined && concern === quotedItem.concern));
-    const into = agrees ? quotedItem : scored && scored.score >= 5 ? scored.d : undefined;
+    // A shared concern and reviewer alone do not make a restatement: it names the point's author, or
+    // shares words with it, a few on the same patch, many on another one.
+    const related = (d: Draft) => {
+      if (d.author.email.toLowerCase() !== p.reply.from.email.toLowerCase() && mentions(p.text, d.author)) return true;
+      const j = jaccard(contentWords(p.text), contentWords(d.body));
+      return j >= (d.patch.index === c.patch.index ? 0.1 : 0.3);
+    };
+    const into = agrees ? quotedItem : scored && scored.score >= 5 && related(scored.d) ? scored.d : undefined;
     if (into) {
       into.restatedIn.push({ source: p.reply.messageId, author: p.reply.from, date: p.reply.date, text: keySentence(p.text, kind) });
       continue;
@@ -281,5 +377,5 @@ export function extractItems(threads: Series | readonly Series[], authors: reado
       trailer: undefined,
     });
   }
-  return drafts.map(({ order: _o, ...d }, i) => ({ ...d, id: `${series.revision}.${i + 1}` }));
+  return drafts.map(({ order: _o, ...d }, i) => ({ ...d, id: `${number}.${i + 1}` }));
 }

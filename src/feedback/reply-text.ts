@@ -98,6 +98,12 @@ export function segmentReply(body: string): ReplyBlock[] {
   if (firstOwn && firstOwn.paragraphs[0]?.length === 1 && GREETING.test(firstOwn.paragraphs[0][0]!)) {
     replace(blocks, firstOwn, firstOwn.paragraphs.slice(1));
   }
+  // A closing above old text left quoted below the signature: "Regards,\nChristian." then "> ...".
+  for (const b of blocks) {
+    if (b.kind !== "own" || b === blocks[blocks.length - 1]) continue;
+    const kept = b.paragraphs.filter((p) => !(p.length <= 3 && p.length >= 1 && CLOSING.test(p[0]!.trim()) && p.slice(1).every((l) => isNameLine(l, true))));
+    if (kept.length !== b.paragraphs.length && kept.length < b.paragraphs.length) replace(blocks, b, kept);
+  }
   // Closing: "Thanks,\nPriya", "Regards,\nJonas", or a lone name, at the very end.
   const last = blocks[blocks.length - 1];
   if (last && last.kind === "own") {
@@ -141,4 +147,48 @@ export function ownText(body: string): string {
   return segmentReply(body)
     .flatMap((b) => (b.kind === "own" ? b.paragraphs.map((p) => p.join("\n")) : []))
     .join("\n\n");
+}
+
+/** The message a reply quotes, as its writer wrote it, when the attribution line names them. */
+export interface QuotedMessage {
+  readonly name: string;
+  readonly email: string | undefined;
+  /** One quote level removed, the replier's own lines left out: what the quoted writer sent. */
+  readonly body: string;
+}
+
+// "On Wed, Feb 24, 2021 at 8:46 AM Jane Roe (Corp)\n<jane@example.org> wrote:", "On 28.04.2020 16:27, Jane Roe wrote:",
+// "Am 15.01.21 um 13:22 schrieb Jane Roe:", "Quoting Jane Roe (2021-01-13 14:06:04)".
+const ATTRIBUTED_NAME = [
+  /^quoting\s+(.+?)\s*(?:<([^>\s]+@[^>\s]+)>)?\s*\(\d{4}-\d\d-\d\d[^)]*\)\s*$/i,
+  /\bschrieb\s+(.+?)\s*(?:<([^>\s]+@[^>\s]+)>)?\s*:\s*$/i,
+  /(?:,\s+|\d\d?:\d\d(?::\d\d)?(?:\s*[AP]M)?(?:\s*[+-]\d{4})?\s+|\s[AP]M\s+)((?:(?!,\s|\d\d?:\d\d).)+?)\s*(?:<([^>\s]+@[^>\s]+)>)?\s*(?:wrote|writes|a écrit)\s*:?\s*$/i,
+];
+
+/**
+ * The earlier message a reply answers, read back out of its quote: a reviewer on another list or
+ * off-list whose mail never reached the archive is only known through the answer quoting it.
+ * Undefined when no attribution line names who wrote it.
+ */
+export function quotedMessage(body: string): QuotedMessage | undefined {
+  const all = body.replace(/\r\n/g, "\n").split("\n");
+  const sig = all.findIndex((l) => l === "-- " || l === "--");
+  const lines = sig >= 0 ? all.slice(0, sig) : all;
+  const first = lines.findIndex((l) => QUOTED.test(l));
+  if (first < 0) return undefined;
+  const above = lines.slice(Math.max(0, first - 3), first).map((l) => l.trim()).filter((l) => l !== "");
+  let who: { name: string; email: string | undefined } | undefined;
+  for (let k = Math.min(3, above.length); k >= 1 && !who; k--) {
+    const text = above.slice(-k).join(" ");
+    for (const re of ATTRIBUTED_NAME) {
+      const m = re.exec(text);
+      if (!m) continue;
+      const name = m[1]!.replace(/^["']|["']$/g, "").replace(/\s*\([^)]*\)\s*$/, "").trim();
+      if (name && !/@/.test(name) && name.split(/\s+/).length <= 5) who = { name, email: m[2]?.toLowerCase() };
+      break;
+    }
+  }
+  if (!who) return undefined;
+  const quoted = lines.filter((l) => QUOTED.test(l)).map((l) => l.replace(/^\s*> ?/, ""));
+  return { ...who, body: quoted.join("\n") };
 }

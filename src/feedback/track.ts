@@ -1,7 +1,7 @@
 import type { Rule } from "../analysis/rules/match.js";
 import type { CParser } from "../patch/c-source.js";
 import type { Message, Person } from "../patch/message.js";
-import { effectiveRevision, latestRevisions, pairPatches, revisionChain, type RevisionLink } from "../patch/revision-link.js";
+import { effectiveRevision, latestRevisions, pairPatches, revisionChain, revisionNumbers, type RevisionLink } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
@@ -97,7 +97,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   }
   for (const threads of byRevision.values()) {
     const older = threads[0]!;
-    const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore);
+    const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore, revisionNumbers(revisions, links).get(older));
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
     read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
     const answers = findAnswers(raw, replies, authors);

@@ -20,6 +20,12 @@ export interface RevisionLink {
   readonly detail: string;
   /** `[RESEND]` of the same revision rather than a new one. */
   readonly resend: boolean;
+  /**
+   * The revision numbers the two postings have in their chain: what the subjects or changelogs
+   * say, raised where they repeat or are missing, so untagged postings read v2, v3, not v1, v1.
+   */
+  readonly revision: number;
+  readonly previousRevision: number;
 }
 
 /** A patch of a series with its place in it. */
@@ -49,6 +55,7 @@ export interface PatchPairing {
 export function normaliseTitle(title: string): string {
   return title
     .replace(TITLE_VERSION, "")
+    .replace(TITLE_TAG, "")
     .toLowerCase()
     .replace(/\b(the|a|an)\b/g, " ")
     .replace(/[^\w/:.+-]+/g, " ")
@@ -93,6 +100,8 @@ function linkedIds(s: Series): string[] {
   return [...text.matchAll(LORE_LINK)].map((m) => decodeURIComponent(m[1]!).replace(/^<|>$/g, ""));
 }
 
+// "RFC: dma-buf: foo": a tag written into the title instead of the brackets, dropped on the next posting.
+const TITLE_TAG = /^\s*(?:rfc|resend)\b\s*:?\s*/i;
 // "mm: add foo v2", "drm: bar (v3)": authors who do not tag the subject number the title instead.
 const TITLE_VERSION = /[\s([]v(\d{1,2})[)\]]?\s*$/i;
 // Changelog lines: "v2:", "- v3: ...", "Changes in v4", "v1 -> v2:", "Changes since v2" (= v3).
@@ -115,6 +124,11 @@ export function effectiveRevision(s: Series): number {
     }
   }
   return n;
+}
+
+/** Whether the subject numbers the revision: a `vN` tag, or a title ending in one. */
+export function tagged(s: Series): boolean {
+  return s.revision > 1 || [s.cover, ...s.slots].some((m) => m !== undefined && TITLE_VERSION.test(m.parsedSubject.title));
 }
 
 const revisions = new WeakMap<Series, number>();
@@ -150,6 +164,8 @@ class Index {
   readonly byTitle = new Map<string, Series[]>();
   readonly byPatchTitle = new Map<string, Series[]>();
   readonly byFile = new Map<string, Series[]>();
+  /** Series whose first message answers a message of another series' thread, by that series' id. */
+  readonly postedInto = new Map<string, Series[]>();
 
   constructor(all: readonly Series[]) {
     for (const s of all) {
@@ -159,6 +175,11 @@ class Index {
       for (const k of who) push(this.byTitle, `${k}|${titleOf(s)}`, s);
       for (const p of patches(s)) for (const k of who) push(this.byPatchTitle, `${k}|${normaliseTitle(p.message.parsedSubject.title)}`, s);
       for (const f of filesOf(s)) for (const k of who) push(this.byFile, `${k}|${f}`, s);
+    }
+    for (const s of all) {
+      const first = head(s);
+      const parents = first ? [first.inReplyTo, ...first.references].filter((x): x is string => x !== undefined) : [];
+      for (const t of new Set(parents.flatMap((id) => this.byThreadId.get(id) ?? []))) if (t !== s) push(this.postedInto, t.id, s);
     }
   }
 }
@@ -198,9 +219,10 @@ function closest(series: Series, candidates: readonly Series[], exclude: Readonl
   // posting titled "v2" follows the second, and untitled postings are all "v1".
   const earlier = (c: Series) => c.date !== undefined && series.date !== undefined && time(c) < time(series);
   const sameNumber = (c: Series) => !isResend(c) && (resend || earlier(c));
-  // A later posting that names no revision at all (no tag, no "vN", no changelog) follows
-  // whatever came before it, whatever number that one carried.
-  const unnumbered = rev === 1 && !resend;
+  // A later posting without a number in its subject follows whatever came before it, whatever
+  // number that one carried: a changelog's count is the patch's own, while the tags of the host
+  // series it travelled in (a "v4 1/4" before an untagged "1/4" with a v3 changelog) are not.
+  const unnumbered = !tagged(series) && !resend;
   const ok = candidates.filter(
     (c) =>
       c !== series &&
@@ -209,7 +231,7 @@ function closest(series: Series, candidates: readonly Series[], exclude: Readonl
       notLater(c, series) &&
       (revisionOf(c) < rev || (revisionOf(c) === rev && sameNumber(c)) || (unnumbered && earlier(c) && !isResend(c))),
   );
-  if (unnumbered) return [...ok].sort((a, b) => time(b) - time(a))[0];
+  if (unnumbered) return [...ok].sort((a, b) => time(b) - time(a) || revisionOf(b) - revisionOf(a))[0];
   return [...ok].sort((a, b) => revisionOf(b) - revisionOf(a) || time(b) - time(a))[0];
 }
 
@@ -222,7 +244,7 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
   const ix = indexOf(candidates);
   const resend = isResend(series);
   const make = (previous: Series | undefined, how: LinkHow, detail: (p: Series) => string): RevisionLink | undefined =>
-    previous ? { series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) } : undefined;
+    previous ? numbered({ series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) }, revisionOf(previous)) : undefined;
 
   if (series.changeId) {
     const link = make(closest(series, ix.byChangeId.get(series.changeId) ?? [], exclude), "change-id", () => `change-id ${series.changeId}`);
@@ -238,15 +260,55 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
   const parents = first ? [first.inReplyTo, ...first.references].filter((x): x is string => x !== undefined) : [];
   // A thread or a link may point at v1 while v2 was posted in between: the closer one wins.
   const replied = byIds(parents, "in-reply-to", (id) => `In-Reply-To <${id}>`);
-  if (replied) return closer(replied, byContent(series, ix, exclude, make));
+  if (replied) return rerolled(closer(replied, byContent(series, ix, exclude, make)), ix, exclude);
   const linked = byIds(linkedIds(series), "link", (id) => `cover letter links <${id}>`);
-  if (linked) return closer(linked, byContent(series, ix, exclude, make));
-  return byContent(series, ix, exclude, make);
+  if (linked) return rerolled(closer(linked, byContent(series, ix, exclude, make)), ix, exclude);
+  const content = byContent(series, ix, exclude, make);
+  return content && rerolled(content, ix, exclude);
+}
+
+/**
+ * A revision sent as a few patches into the thread of the one before (`[PATCH v8]` answering
+ * patch 33 of v7, b4's partial reroll) comes between them: v9 follows that v8, not v7, even when
+ * its cover letter links v7, since the v8 never had a cover of its own.
+ */
+function rerolled(link: RevisionLink, ix: Index, exclude: ReadonlySet<string>): RevisionLink {
+  let cur = link;
+  for (let guard = 0; guard < 50; guard++) {
+    const prev = cur.previous;
+    const between = (ix.postedInto.get(prev.id) ?? []).filter(
+      (r) =>
+        r !== link.series &&
+        r.id !== link.series.id &&
+        !exclude.has(r.id) &&
+        !isResend(r) &&
+        sameAuthor(r, prev) &&
+        r.date !== undefined && link.series.date !== undefined && time(prev) < time(r) && time(r) < time(link.series) &&
+        revisionOf(r) > revisionOf(prev) &&
+        (!tagged(link.series) || revisionOf(r) < revisionOf(link.series)),
+    );
+    const next = between.sort((a, b) => revisionOf(b) - revisionOf(a) || time(b) - time(a))[0];
+    if (!next) return cur;
+    cur = numbered({ ...cur, previous: next, detail: `${cur.detail}; v${revisionOf(next)} <${next.id}> was posted into that thread after it` }, revisionOf(next));
+  }
+  return cur;
+}
+
+function sameAuthor(a: Series, b: Series): boolean {
+  const keys = new Set(personKeys(a.author));
+  return personKeys(b.author).some((k) => keys.has(k));
+}
+
+/** A link given the number of its earlier posting: the later one is the next number unless it says more. */
+function numbered(link: Omit<RevisionLink, "revision" | "previousRevision">, previousRevision: number): RevisionLink {
+  const revision = link.resend ? previousRevision : Math.max(revisionOf(link.series), previousRevision + 1);
+  return { ...link, revision, previousRevision };
 }
 
 function closer(strong: RevisionLink, weak: RevisionLink | undefined): RevisionLink {
   if (!weak || weak.previous === strong.previous) return strong;
-  const later = time(weak.previous) > time(strong.previous) && revisionOf(weak.previous) >= revisionOf(strong.previous);
+  const [tw, ts, rw, rs] = [time(weak.previous), time(strong.previous), revisionOf(weak.previous), revisionOf(strong.previous)];
+  const later = (tw > ts && rw >= rs) || (tw === ts && rw > rs);
   return later ? weak : strong;
 }
 
@@ -303,7 +365,28 @@ export function revisionChain(series: Series, candidates: readonly Series[]): { 
     used.add(link.previous.id);
     cur = link.previous;
   }
-  return { revisions, links };
+  // Numbers along the chain, oldest first: each link continues from the number its predecessor got.
+  // The oldest keeps its subject's number unless the subject gives one in words: a changelog
+  // naming v2 in the first posting is a forge's one description for every push, not a v2.
+  const oldest = revisions[0]!;
+  const numbers = new Map<Series, number>([[oldest, tagged(oldest) ? revisionOf(oldest) : oldest.revision]]);
+  const renumbered = links.map((l) => {
+    const n = numbered(l, numbers.get(l.previous) ?? revisionOf(l.previous));
+    numbers.set(l.series, n.revision);
+    return n;
+  });
+  return { revisions, links: renumbered };
+}
+
+/** The revision number of each posting of a chain, as its links give them. */
+export function revisionNumbers(revisions: readonly Series[], links: readonly RevisionLink[]): Map<Series, number> {
+  const out = new Map<Series, number>();
+  for (const l of links) {
+    if (!out.has(l.previous)) out.set(l.previous, l.previousRevision);
+    out.set(l.series, l.revision);
+  }
+  for (const s of revisions) if (!out.has(s)) out.set(s, revisionOf(s));
+  return out;
 }
 
 /** Series that no later revision in `all` follows: the ones worth tracking. */

@@ -78,6 +78,22 @@ function fits(a: readonly Message[], b: readonly Message[], untagged: ReadonlySe
   return b.every((m) => !taken.has(slotOf(m, untagged)));
 }
 
+/** The changed lines of a patch, blanks ignored, as `git patch-id` sees it: equal for a re-sent copy. */
+function changedLines(m: Message): string {
+  return m.files
+    .map((f) => `${f.path}\n${f.hunks.flatMap((h) => h.lines.filter((l) => l.type !== " ").map((l) => `${l.type}${l.text.replace(/\s+/g, "")}`)).join("\n")}`)
+    .join("\n");
+}
+
+/**
+ * A patch answering the patch in its own slot with a different diff is the next posting sent
+ * with `--in-reply-to` and no new tag (several untagged revisions of one patch in one thread),
+ * not part of that series; an identical copy stays a duplicate.
+ */
+function repostOf(m: Message, parent: Message, untagged: ReadonlySet<string>): boolean {
+  return m.kind === "patch" && parent.kind === "patch" && slotOf(m, untagged) === slotOf(parent, untagged) && changedLines(m) !== changedLines(parent);
+}
+
 function sameRevision(a: Message, b: Message): boolean {
   const sa = a.parsedSubject;
   const sb = b.parsedSubject;
@@ -110,6 +126,7 @@ export function groupSeries(messages: readonly Message[]): Grouped {
       const parent = parentOf(cur);
       if (!parent || seen.has(parent.messageId) || !member(parent)) return cur;
       if (!untagged.has(parent.messageId) && !sameRevision(parent, m)) return cur;
+      if (repostOf(cur, parent, untagged)) return cur;
       seen.add(parent.messageId);
       cur = parent;
     }

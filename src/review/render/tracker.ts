@@ -1,5 +1,6 @@
 import type { TrackResult, Tracker } from "../../feedback/track.js";
 import { VERDICTS, type JudgedItem, type Verdict } from "../../feedback/verdict.js";
+import { revisionNumbers } from "../../patch/revision-link.js";
 import type { Series } from "../../patch/series.js";
 import { wrap } from "./wrap.js";
 
@@ -23,19 +24,25 @@ export function counts(t: Tracker): Record<Verdict, number> {
   return out;
 }
 
+/** A posting's number in its chain: untagged revisions read v2, v3, not v1, v1. */
+function numberOf(t: Tracker, s: Series): number {
+  return revisionNumbers(t.revisions, t.links).get(s) ?? s.revision;
+}
+
 function summary(t: Tracker): string {
   const c = counts(t);
-  const older = [...new Set(t.revisions.filter((r) => r.revision < t.series.revision).map((r) => `v${r.revision}`))].join(", ");
+  const last = numberOf(t, t.series);
+  const older = [...new Set(t.revisions.filter((r) => numberOf(t, r) < last).map((r) => `v${numberOf(t, r)}`))].join(", ");
   const merged = t.restatements > 0 ? ` (${t.restatements} restatement${t.restatements === 1 ? "" : "s"} merged)` : "";
   const tally = VERDICTS.filter((v) => c[v] > 0).map((v) => `${c[v]} ${v}`).join(", ");
-  const pending = t.pending > 0 ? ` ${t.pending} repl${t.pending === 1 ? "y" : "ies"} to v${t.series.revision} so far, judged against the next revision.` : "";
+  const pending = t.pending > 0 ? ` ${t.pending} repl${t.pending === 1 ? "y" : "ies"} to v${last} so far, judged against the next revision.` : "";
   return `${t.items.length} points from ${t.replies} replies to ${older}${merged}: ${tally || "nothing to judge"}.${pending}`;
 }
 
 function headLines(t: Tracker): string[] {
-  const out = [`Tracker: ${subjectOf(t.series)} (v${t.series.revision})`];
-  for (const r of t.revisions) out.push(`  v${r.revision}${r.cover?.parsedSubject.resend || r.slots.find((m) => m)?.parsedSubject.resend ? " RESEND" : ""} <${r.id}>, ${day(r.date)}`);
-  for (const l of t.links) out.push(...wrap(`v${l.series.revision}${l.resend ? " (RESEND)" : ""} follows v${l.previous.revision}: ${l.detail}`, 72, "  "));
+  const out = [`Tracker: ${subjectOf(t.series)} (v${numberOf(t, t.series)})`];
+  for (const r of t.revisions) out.push(`  v${numberOf(t, r)}${r.cover?.parsedSubject.resend || r.slots.find((m) => m)?.parsedSubject.resend ? " RESEND" : ""} <${r.id}>, ${day(r.date)}`);
+  for (const l of t.links) out.push(...wrap(`v${l.revision}${l.resend ? " (RESEND)" : ""} follows v${l.previousRevision}: ${l.detail}`, 72, "  "));
   out.push(...wrap(summary(t), 72, "  "));
   return out;
 }
@@ -89,10 +96,10 @@ export function readTrackerMarker(body: string | null | undefined): string | und
 
 /** The tracker as one forge comment: a table of items and verdicts, the evidence folded below. */
 export function renderTrackerMarkdown(t: Tracker): string {
-  const links = t.links.map((l) => `v${l.series.revision} follows v${l.previous.revision}: ${l.detail}`).join("; ");
+  const links = t.links.map((l) => `v${l.revision} follows v${l.previousRevision}: ${l.detail}`).join("; ");
   const out = [
     trackerMarker(t),
-    `### Review feedback tracked into v${t.series.revision}: ${cell(subjectOf(t.series))}`,
+    `### Review feedback tracked into v${numberOf(t, t.series)}: ${cell(subjectOf(t.series))}`,
     "",
     `${links}. ${summary(t)}`,
     "",
