@@ -70,6 +70,7 @@ function notChecked(io: Io, reason: string, detail: string): number {
 export async function checkCommand(opts: CheckOptions, io: Io): Promise<number> {
   let target: Message;
   const context: Message[] = [];
+  CParser.preload();
   try {
     const raws = await readMessages("-", io.stdin);
     const first = await loadOne(raws[0]!);
@@ -96,7 +97,7 @@ export async function checkCommand(opts: CheckOptions, io: Io): Promise<number> 
   const series = groupSeries([target, ...others]).series.find((s) => holds(s, target.messageId));
   if (!series) return notChecked(io, "not-a-patch", `<${target.messageId}> is not part of a series`);
 
-  const [rules, catalog, parser] = await Promise.all([loadRules(opts.rules), loadCatalog(), CParser.load()]);
+  const [rules, catalog, parser] = await Promise.all([loadRules(opts.rules), loadCatalog(), CParser.loadFor([target, ...others].flatMap((m) => m.files))]);
   let review: SeriesReview;
   try {
     const searches = keptSearches(catalog.version);

@@ -1,4 +1,5 @@
-import { SingleBar } from "cli-progress";
+import { createRequire } from "node:module";
+import type { SingleBar } from "cli-progress";
 
 /** How far a long command is: `done` of `total` (0 when not known yet), in a named phase. */
 export interface Step {
@@ -136,15 +137,22 @@ class Lines implements Progress {
 /** cli-progress on a terminal: shown once the command has run a second, cleared when it ends. */
 class Bar implements Progress {
   private readonly meter = new Meter();
-  private readonly bar: SingleBar;
+  private bar: SingleBar | undefined;
   private shown = false;
   private finished = false;
   private readonly delay: NodeJS.Timeout;
 
   constructor(private readonly opts: ProgressOptions & { stream: NodeJS.WritableStream }) {
-    this.bar = new SingleBar({
-      stream: opts.stream as NodeJS.WriteStream,
-      format: `${opts.label}{phase} [{bar}] {percentage}% {value}/{total} {unit} | {speed} | ETA {left} | {duration_formatted}`,
+    this.delay = setTimeout(() => this.show(), BAR_DELAY_MS);
+    this.delay.unref();
+  }
+
+  // cli-progress is loaded once a bar is shown: a command done within the delay never needs it.
+  private makeBar(): SingleBar {
+    const { SingleBar } = createRequire(import.meta.url)("cli-progress") as typeof import("cli-progress");
+    return new SingleBar({
+      stream: this.opts.stream as NodeJS.WriteStream,
+      format: `${this.opts.label}{phase} [{bar}] {percentage}% {value}/{total} {unit} | {speed} | ETA {left} | {duration_formatted}`,
       formatValue: (v, _o, type) => (type === "value" || type === "total" ? count(Number(v)) : String(v)),
       hideCursor: true,
       clearOnComplete: true,
@@ -152,15 +160,13 @@ class Bar implements Progress {
       // Our own SIGINT/SIGTERM handling finishes the batch in hand; the bar must not take them.
       gracefulExit: false,
     });
-    this.delay = setTimeout(() => this.show(), BAR_DELAY_MS);
-    this.delay.unref();
   }
 
   update(step: Step): void {
     this.meter.update(step);
     // Synchronous work never lets the delay's timer run: a step past the delay shows the bar.
     if (!this.shown && !this.finished && Date.now() - this.meter.started >= BAR_DELAY_MS) this.show();
-    else if (this.shown) {
+    else if (this.shown && this.bar) {
       this.bar.setTotal(Math.max(step.total, step.done, 1));
       this.bar.update(step.done, this.payload());
     }
@@ -168,7 +174,7 @@ class Bar implements Progress {
 
   done(): void {
     clearTimeout(this.delay);
-    if (this.shown) this.bar.stop();
+    if (this.shown) this.bar?.stop();
     this.shown = false;
     this.finished = true;
   }
@@ -176,6 +182,7 @@ class Bar implements Progress {
   private show(): void {
     this.shown = true;
     const s = this.meter.step;
+    this.bar ??= this.makeBar();
     this.bar.start(Math.max(s.total, s.done, 1), s.done, this.payload());
   }
 

@@ -56,12 +56,8 @@ async function reviewWithProgress(
   review: SeriesReviewer | undefined,
 ): Promise<number> {
   const read = (done: number, total: number) => progress.update({ phase: "reading", done, total });
-  const [rules, catalog, parser, loaded] = await Promise.all([
-    loadRules(opts.rules),
-    loadCatalog(),
-    CParser.load(),
-    loadMessages(path, io.stdin, read),
-  ]);
+  CParser.preload();
+  const [rules, catalog, loaded] = await Promise.all([loadRules(opts.rules), loadCatalog(), loadMessages(path, io.stdin, read)]);
   for (const s of loaded.skipped) io.stderr.write(skipLine(s));
   if (loaded.messages.length === 0) {
     // Each skip is already on stderr with its reason; the closing line only counts them.
@@ -72,6 +68,7 @@ async function reviewWithProgress(
     const onlyOther = loaded.messages.every((m) => m.kind === "other");
     if (onlyOther) throw new InputError("not-a-patch", "no patch, cover letter or reply in the input", source);
   }
+  const parser = await CParser.loadFor(loaded.messages.flatMap((m) => m.files));
   const searches = keptSearches(catalog.version);
   const model = { catalog, cache: searches.cache };
   const reviewOne = review ?? ((s: Series) => reviewSeries(s, rules, parser, model));

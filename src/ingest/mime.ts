@@ -1,5 +1,7 @@
 // Shared by every mail source (mbox files, public-inbox archives): not a source of its own.
-import { parseAddressHeader, simpleParser, type AddressObject, type ParsedMail } from "mailparser";
+// mailparser (with libmime, iconv-lite and an HTML stack) is imported in parseMime, when a message
+// is not for the fast paths: a plain patch is reviewed without loading it.
+import type { AddressObject, ParsedMail } from "mailparser";
 import { InputError, MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
 import { joinCutAddressesIn } from "./address-fold.js";
@@ -95,6 +97,7 @@ export async function parseMime(raw: RawMessage): Promise<MessageFields> {
   if (!HEADER_LINE.test(head)) {
     throw new InputError("not-a-patch", "not a mail message: it does not start with a header line", raw.source);
   }
+  const { parseAddressHeader, simpleParser } = await import("mailparser");
   let mail: ParsedMail;
   try {
     mail = await simpleParser(joinCutAddressesIn(raw.bytes), {

@@ -1,9 +1,11 @@
-import { parseAddressHeader } from "mailparser";
+import { createRequire } from "node:module";
+import type { EmailAddress } from "mailparser";
 import { MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
 import { oneLine } from "../patch/subject.js";
 import { joinCutAddresses } from "./address-fold.js";
 import type { RawMessage } from "./mbox/reader.js";
+import { messageIdOf } from "./message-id.js";
 import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
 
 /**
@@ -16,6 +18,22 @@ import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
  * test/ingest/plain-mime.test.ts holds it to parseMime on every fixture.
  */
 const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition", "reply-to", "x-original-from"]);
+
+const require = createRequire(import.meta.url);
+let addressparser: ((value: string, options: { flatten: boolean }) => EmailAddress[]) | undefined;
+
+/**
+ * mailparser's parseAddressHeader: addressparser from mailparser's own nodemailer, then a decoding
+ * that changes only encoded words (`=?`) and `xn--` domains. Without those, addressparser alone gives
+ * the same addresses and spares loading mailparser, libmime and iconv-lite for a plain patch.
+ */
+function parseAddresses(values: readonly string[]): EmailAddress[] {
+  if (values.some((v) => v.includes("=?") || v.includes("\0") || /xn--/i.test(v))) {
+    return (require("mailparser") as typeof import("mailparser")).parseAddressHeader([...values]).value;
+  }
+  addressparser ??= createRequire(require.resolve("mailparser"))("nodemailer/lib/addressparser") as typeof addressparser;
+  return values.flatMap((v) => (v ? addressparser!(v, { flatten: false }) : [])).map((a) => ({ ...a, name: (a.name || "").toString().trim() }));
+}
 
 export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const bytes = raw.bytes;
@@ -70,7 +88,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const people = (name: string): Person[] | undefined => {
     const values = headers.get(name);
     if (!values) return [];
-    const list = parseAddressHeader(values).value;
+    const list = parseAddresses(values);
     if (list.some((a) => a.group)) return undefined;
     return list.flatMap((v) => (v.address ? [{ name: v.name || v.address, email: v.address }] : []));
   };
@@ -83,7 +101,9 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   const subject = oneLine(decodeWords(one("subject") ?? ""));
   if (!from[0] && !subject) return undefined;
   const ids = (v: string | undefined) => (v ? (v.match(/<[^<>\s]+>/g) ?? []).map((x) => x.slice(1, -1)) : []);
-  const messageId = one("message-id")?.replace(/^<|>$/g, "").trim();
+  const idHeader = one("message-id");
+  // A `git format-patch` file has none: named from its bytes, as parseMime names it.
+  const messageId = idHeader === undefined ? messageIdOf(undefined, bytes) : idHeader.replace(/^<|>$/g, "").trim();
   if (!messageId || messageId.includes("=?")) return undefined;
   const irt = one("in-reply-to");
   const refs = headers.get("references");

@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
+import type { FileDiff } from "./diff.js";
 
 /**
  * C structure of diff fragments through tree-sitter (C grammar, WebAssembly). A hunk is a
@@ -7,6 +8,8 @@ import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
  * a hunk (post-image: context + added; pre-image: context + removed), give tree-sitter the hunk
  * heading as context in the form that parses best, and ask the tree where each line sits.
  */
+const C_GRAMMAR = "tree-sitter-c/tree-sitter-c.wasm";
+
 export class CParser {
   private constructor(
     private readonly parser: Parser,
@@ -14,30 +17,60 @@ export class CParser {
     private readonly cpp: CParser | undefined,
   ) {}
 
-  private static loading: Promise<CParser> | undefined;
+  private static init: Promise<void> | undefined;
+  private static grammars = new Map<string, Promise<Parser>>();
+  private static loaded = new Map<boolean, Promise<CParser>>();
+
+  private static grammar(wasm: string): Promise<Parser> {
+    let p = CParser.grammars.get(wasm);
+    if (!p) {
+      p = (async () => {
+        await (CParser.init ??= Parser.init());
+        const parser = new Parser();
+        parser.setLanguage(await Language.load(createRequire(import.meta.url).resolve(wasm)));
+        return parser;
+      })();
+      CParser.grammars.set(wasm, p);
+    }
+    return p;
+  }
 
   /**
    * Load once per process: C for the kernel and C userspace, with a C++ sibling for userspace
-   * stacks such as libcamera and parts of mesa. Each grammar is a few hundred KB of WebAssembly.
+   * stacks such as libcamera and parts of mesa. Each grammar is a few hundred KB of WebAssembly;
+   * `cpp: false` leaves the C++ one out (a review whose files need none: loadFor).
    */
-  static load(): Promise<CParser> {
-    CParser.loading ??= (async () => {
-      await Parser.init();
-      const require = createRequire(import.meta.url);
-      const make = async (wasm: string) => {
-        const parser = new Parser();
-        parser.setLanguage(await Language.load(require.resolve(wasm)));
-        return parser;
-      };
-      const cpp = new CParser(await make("tree-sitter-cpp/tree-sitter-cpp.wasm"), "cpp", undefined);
-      return new CParser(await make("tree-sitter-c/tree-sitter-c.wasm"), "c", cpp);
-    })();
-    return CParser.loading;
+  static load(opts: { readonly cpp?: boolean } = {}): Promise<CParser> {
+    const cpp = opts.cpp ?? true;
+    const full = CParser.loaded.get(true);
+    if (!cpp && full) return full;
+    let p = CParser.loaded.get(cpp);
+    if (!p) {
+      const c = CParser.grammar(C_GRAMMAR);
+      p = cpp
+        ? Promise.all([c, CParser.grammar("tree-sitter-cpp/tree-sitter-cpp.wasm")]).then(([c, cpp]) => new CParser(c, "c", new CParser(cpp, "cpp", undefined)))
+        : c.then((c) => new CParser(c, "c", undefined));
+      CParser.loaded.set(cpp, p);
+    }
+    return p;
+  }
+
+  /** The C grammar, with the C++ one only when one of these files is C++ by its old or new name. */
+  static loadFor(files: readonly FileDiff[]): Promise<CParser> {
+    const cpp = files.some((f) => [f.path, f.oldPath, f.newPath].some((p) => p !== undefined && isCppPath(p)));
+    return CParser.load({ cpp });
+  }
+
+  /** Starts loading the C grammar, which every review needs, while the input is read; load() reports a failure. */
+  static preload(): void {
+    CParser.grammar(C_GRAMMAR).catch(() => undefined);
   }
 
   /** The parser for a file: C++ sources get the C++ grammar, everything else C. */
   forPath(path: string): CParser {
-    return /\.(cc|cpp|cxx|hh|hpp|hxx)$/.test(path) && this.cpp ? this.cpp : this;
+    if (!isCppPath(path) || this.lang === "cpp") return this;
+    if (!this.cpp) throw new Error(`${path}: the C++ grammar was not loaded (CParser.load({ cpp: false }))`);
+    return this.cpp;
   }
 
   /**
@@ -604,4 +637,10 @@ export function parseCondition(parser: CParser, condition: string): CondAst | un
   } finally {
     f.tree.delete();
   }
+}
+
+const CPP_PATH = /\.(cc|cpp|cxx|hh|hpp|hxx)$/;
+
+function isCppPath(path: string): boolean {
+  return CPP_PATH.test(path);
 }

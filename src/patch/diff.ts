@@ -1,4 +1,5 @@
-import { parsePatch } from "diff";
+// The parser alone: the package index loads every diff algorithm too, which a review never runs.
+import { parsePatch } from "diff/lib/patch/parse.js";
 import { InputError } from "../errors.js";
 
 export interface HunkLine {

@@ -22,7 +22,7 @@ describe("plain text/plain mail without mailparser", () => {
       else if (same(fast) !== same(slow)) differ.push(`${m.source}: ${same(fast).slice(0, 200)} != ${same(slow).slice(0, 200)}`);
     }
     expect(differ).toEqual([]);
-    // Format-patch files carry no Message-ID: mailparser names those. The rest is mostly taken.
+    // Format-patch files (no Message-ID) are taken too, named from their bytes as parseMime names them.
     expect(taken).toBeGreaterThan(60);
   });
 
@@ -35,6 +35,28 @@ describe("plain text/plain mail without mailparser", () => {
     expect(parsePlainMime(msg("Content-Disposition: attachment; filename=x.patch\n"))).toBeUndefined();
     expect(parsePlainMime(msg("Content-Transfer-Encoding: x-uuencode\n"))).toBeUndefined();
     expect(parsePlainMime({ bytes: Buffer.from("From: A <a@example.org>\r\nSubject: x\r\nMessage-ID: <x@y>\r\n\r\nhi\r\n"), source: "t" })).toBeUndefined();
+  });
+
+  it("takes a git format-patch file (no Message-ID) and names it from its bytes, as parseMime does", async () => {
+    const raw = { bytes: Buffer.from("From: A <a@example.org>\nDate: Mon, 02 Nov 2026 10:00:00 +0000\nSubject: [PATCH] x\n\nbody\n---\n"), source: "t" };
+    const fast = parsePlainMime(raw);
+    expect(fast?.messageId).toMatch(/^[0-9a-f]{40}@dmabuf-review\.invalid$/);
+    expect(same(fast!)).toBe(same(await parseMime(raw)));
+  });
+
+  it("reads addresses as mailparser does: encoded-word names, xn-- domains, quoted and bare ones", async () => {
+    const raw = {
+      bytes: Buffer.from(
+        "From: =?utf-8?q?Christian_K=C3=B6nig?= <ck@example.org>\nTo: \"Dev, Jane\" <jane@example.org>, bob@example.org (Bob)\n" +
+          "Cc: a@xn--bcher-kva.example,  Spaced Name   <s@example.org>\nMessage-ID: <x@y>\nSubject: x\n\nhi\n",
+      ),
+      source: "t",
+    };
+    const fast = parsePlainMime(raw);
+    expect(fast?.from).toEqual({ name: "Christian König", email: "ck@example.org" });
+    expect(same(fast!)).toBe(same(await parseMime(raw)));
+    const plain = { bytes: Buffer.from(raw.bytes.toString().replace(/^From: .*$/m, "From: Christian Koenig <ck@example.org>").replace(/xn--bcher-kva/, "example")), source: "t" };
+    expect(same(parsePlainMime(plain)!)).toBe(same(await parseMime(plain)));
   });
 
   it("decodes quoted-printable and base64 as mailparser does", async () => {

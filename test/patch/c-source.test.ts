@@ -130,3 +130,26 @@ describe("placeRow", () => {
     }
   });
 });
+
+describe("CParser.loadFor", () => {
+  const file = (path: string, oldPath: string | undefined = path) => ({ oldPath, newPath: path, path, status: "modified" as const, hunks: [] });
+
+  it("leaves the C++ grammar out when no file is C++, and says so if one is asked for", async () => {
+    // A module of its own: this file's CParser has both grammars loaded already (beforeAll).
+    vi.resetModules();
+    const fresh = (await import("../../src/patch/c-source.js")).CParser;
+    expect(fresh).not.toBe(CParser);
+    const c = await fresh.loadFor([file("drivers/dma-buf/udmabuf.c"), file("include/linux/dma-buf.h")]);
+    expect(c.forPath("drivers/dma-buf/udmabuf.c")).toBe(c);
+    expect(() => c.forPath("src/libcamera/dma_buf_allocator.cpp")).toThrow(/C\+\+ grammar was not loaded/);
+  });
+
+  it("loads it when a file is C++ by its new or its old name, as CParser.load() does", async () => {
+    for (const files of [[file("src/libcamera/dma_buf_allocator.cpp")], [file("src/alloc.c", "src/alloc.cc")]]) {
+      const withCpp = await CParser.loadFor(files);
+      expect(withCpp.forPath("src/libcamera/dma_buf_allocator.cpp").lang).toBe("cpp");
+      expect(withCpp.forPath("drivers/dma-buf/udmabuf.c").lang).toBe("c");
+    }
+    expect(parser.forPath("a.hpp").lang).toBe("cpp");
+  });
+});
