@@ -77,18 +77,40 @@ function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Foun
     for (const hunk of file.hunks) {
       const lines: HunkLine[] = [];
       const spellings = spellingsOf(hunk);
-      let from = 0;
-      for (const q of quoted) {
-        const at = spellings.indexOf(norm(q), from);
+      // From the end of the quote back: reviewers write under the lines they mean, and blank lines
+      // (a paragraph break in quoted prose) match any blank context line, so they place nothing.
+      let to = spellings.length;
+      for (const q of [...quoted].reverse()) {
+        if (q.trim() === "") continue;
+        const at = spellings.lastIndexOf(norm(q), to - 1);
         if (at < 0) continue;
-        lines.push(hunk.lines[at]!);
-        from = at + 1;
+        lines.unshift(hunk.lines[at]!);
+        to = at;
+        if (to === 0) break;
       }
       const changed = lines.filter(isChange).length;
       if (changed > 0 && (!best || changed > best.lines.filter(isChange).length)) best = { file, hunk, lines };
     }
   }
   return best;
+}
+
+const COMMENT_TEXT = /^\s*(\/\*|\*|\/\/)/;
+
+/**
+ * A quote of kerneldoc is about the function the comment documents, not the one git names in the
+ * hunk heading (the function before it): the first code line after the comment, same side.
+ */
+function documented(hunk: Hunk, run: readonly HunkLine[]): string | undefined {
+  if (!run.every((l) => COMMENT_TEXT.test(l.text) || l.text.trim() === "")) return undefined;
+  const last = run[run.length - 1]!;
+  const side = last.type === "-" ? "+" : "-";
+  const code = hunk.lines
+    .slice(hunk.lines.indexOf(last) + 1)
+    .filter((l) => l.type !== side && l.text.trim() !== "" && !COMMENT_TEXT.test(l.text));
+  // A definition may put its return type on a line of its own.
+  const head = code.slice(0, 2).map((l) => l.text.trim()).join(" ");
+  return /^[A-Za-z_][\w\s*]*\(/.test(head) ? headingFunction(head) : undefined;
 }
 
 /**
@@ -120,7 +142,7 @@ export function anchorOf(quote: readonly string[], target: Message, parser?: CPa
     return {
       kind: "code",
       file: found.file.path,
-      function: functionAt(found.hunk, first, parser, found.file.path),
+      function: documented(found.hunk, run) ?? functionAt(found.hunk, first, parser, found.file.path),
       line: first.newLine ?? first.oldLine,
       quoted: run.map(spell),
     };
