@@ -11,6 +11,15 @@ describe("classifyAnswer", () => {
     ["Thanks for testing!", undefined],
     ["Hm.", undefined],
     ["The display engine reads through the IOMMU on these boards, which snoops for every access anyway.", "reason"],
+    // Not reasoned answers: time asked for, agreement, a concession, a change reported.
+    ["Give me some time, folks. I have to rebuild the patch on top of the latest rc first.", "promise"],
+    ["That is very much what I had in mind too. It is also why I began reworking the lock helpers some time ago.", "promise"],
+    [
+      "I expect everything to be merged through one tree anyway, since the later patches need this one. But splitting it out may help the review, so let's do that.",
+      "promise",
+    ],
+    ["Sorry for the resend, but I've reworked it after your comments: the buffers are now protected by default and the CPU cannot map them.", "promise"],
+    ["Only secure devices will ever touch these buffers, and the driver will only need the table for the physical address and length.", "reason"],
   ])("%s -> %s", (text, kind) => {
     expect(classifyAnswer(text)).toBe(kind);
   });
