@@ -70,11 +70,18 @@ interface Found {
   readonly lines: readonly HunkLine[];
 }
 
-/** The hunk holding the most of the quoted changed lines, and which of its lines they are. */
+/**
+ * The hunk holding the most of the quoted changed lines, and which of its lines they are. A quote
+ * spanning hunks that repeat lines is placed in a hunk holding its last changed line.
+ */
 function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Found | undefined {
   let best: Found | undefined;
+  const last = [...quoted].reverse().find((q) => /^[+-]\s*\S/.test(q));
+  const holds = (h: Hunk) => last !== undefined && spellingsOf(h).includes(norm(last));
+  const anyHolds = files.some((f) => f.hunks.some(holds));
   for (const file of files) {
     for (const hunk of file.hunks) {
+      if (anyHolds && !holds(hunk)) continue;
       const lines: HunkLine[] = [];
       const spellings = spellingsOf(hunk);
       // From the end of the quote back: reviewers write under the lines they mean, and blank lines
@@ -96,6 +103,9 @@ function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Foun
 }
 
 const COMMENT_TEXT = /^\s*(\/\*|\*|\/\/)/;
+
+/** The most changed lines an anchor keeps: the ones right above the reviewer's words. */
+const MAX_RUN = 8;
 
 /**
  * A quote of kerneldoc is about the function the comment documents, not the one git names in the
@@ -136,8 +146,10 @@ export function anchorOf(quote: readonly string[], target: Message, parser?: CPa
     }
     let run = runs[runs.length - 1]!;
     const blank = (l: HunkLine) => l.text.trim() === "";
-    while (run.length > 1 && blank(run[0]!)) run = run.slice(1);
     while (run.length > 1 && blank(run[run.length - 1]!)) run = run.slice(0, -1);
+    // A long quote of new code (a whole new file) is about its last lines, where the reply starts.
+    if (run.length > MAX_RUN) run = run.slice(-MAX_RUN);
+    while (run.length > 1 && blank(run[0]!)) run = run.slice(1);
     const first = run[0]!;
     return {
       kind: "code",

@@ -25,13 +25,13 @@ const PROMISE =
   /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document|send|remove|respin|split)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of)|sure\b|ok(ay)?\b|yes\b|right\b|indeed\b|oops|my bad|fixed|done|noted)/i;
 /** "give me a few days to rebase", "later this week": time asked for, nothing answered. */
 const DELAY =
-  /\b(few (days|weeks)|next (week|version|revision|spin)|later (this|next)|when I get|once I|after (the|my) (rebase|vacation|holidays?)|need (some )?time|haven'?t had time|give me (some|more|a (few|couple of)) (time|days|weeks)|(need|have) to (prepare|rebase|redo|rebuild|respin) (the|a|my|this|it)\b)/i;
+  /\b(few (days|weeks)|next (week|version|revision|spin)|later (this|next)|when I get\b|once I\b|after (the|my) (rebase|vacation|holidays?)|need (some )?time|haven'?t had time|give me (some|more|a (few|couple of)) (time|days|weeks)|(need|have) to (prepare|rebase|redo|rebuild|respin) (the|a|my|this|it)\b)/i;
 /** "I've reworked it", "the buffers are now ...": the author reports a change; the next revision shows it or not. */
 const DONE = /\b(I'?ve|I have) (now )?(done|fixed|changed|reworked|removed|dropped|added|updated|cleaned|moved|split|renamed)\b|\b(is|are) now\b|\bno (longer|more) (needed|used)\b/i;
 /** Agreeing with the reviewer gives no reason to keep the code: it leaves the verdict to the code. */
 const AGREE = /\b(exactly|precisely|very much|pretty much) (what I|my) (had in mind|thinking|thought)|\bmy thinking as well\b|\bI (fully |completely |totally )?agree\b|\bsounds (good|right|sane)\b|\bsame here\b/i;
 /** A reply that ends by going along with the request is a promise, whatever doubts came first. */
-const CONCEDE = /\b(let'?s (do|try|go with)|I'?ll (try|do) (it|that|this|so)|will (try|do) (it|that|this|so))\b/i;
+const CONCEDE = /\b(let'?s (do|try|go with)|I'?ll|I will|will (try|do) (it|that|this|so))\b/i;
 const THANKS = /^\s*(thanks|thank you|thx|cheers)( (a lot|again|for (the|your) [\w\s-]{1,40}))?\s*[,.!]*\s*$/i;
 
 /**
@@ -45,7 +45,10 @@ export function classifyAnswer(text: string): Answer["kind"] | undefined {
   // Time asked for and changes reported answer nothing, whatever words of reasoning come with them.
   if (DELAY.test(text) || DONE.test(text)) return "promise";
   if (KEEP.test(text)) return "reason";
-  if (CONCEDE.test(ss[ss.length - 1]!)) return "promise";
+  const last = ss[ss.length - 1]!;
+  if (CONCEDE.test(last)) return "promise";
+  // "How about we split it?": a proposal back to the reviewer settles nothing yet.
+  if (last.endsWith("?")) return "question";
   if (PROMISE.test(text)) return words >= 25 && WEAK_REASON.test(text) ? "reason" : "promise";
   if (AGREE.test(text)) return "promise";
   if (ss.every((s) => s.endsWith("?"))) return "question";

@@ -348,8 +348,8 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const patchMoved = codeChanged || patchChanged(item, j);
   const promised = promise && answerLine(promise, "promised in");
   // The changelog naming the change is the author's own account: it outweighs any reply, as long
-  // as the interdiff shows the patch moved.
-  if (log.length > 0 && patchMoved) return done("addressed", [...log, at, promised, reason && answerLine(reason, "reply")]);
+  // as the interdiff shows the patch moved (a commit message fix is borne out by the message alone).
+  if (log.length > 0 && (patchMoved || patchChanged(item, j, true))) return done("addressed", [...log, at, promised, reason && answerLine(reason, "reply")]);
   if (isRobotReport(item) && patchMoved) {
     return done("addressed", [`a build report by ${item.author.name}, and ${newLabel(j, cp.patches)} changed after it`, at, promised]);
   }
@@ -358,13 +358,18 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const text = item.anchor.kind === "code" ? undefined : textDelta(item, j, anchor);
   const textActed = text !== undefined && actedOn(item, text.added, text.removed, 2);
   const textLine = textActed ? `the new text of ${newLabel(j, cp.patches)} takes up the point: "${quote(text!.added.find((x) => carries(item, x)) ?? text!.added[0] ?? "")}"` : undefined;
-  if (promise && (codeChanged || textActed)) return done("addressed", [promised, textLine ?? at]);
+  // A promise, then the quoted code or text changed: the author did what they said.
+  if (promise && (codeChanged || textActed || anchor.kind === "changed")) return done("addressed", [promised, textLine ?? at]);
   // Answered: a reason given and the quoted code left as it was.
   if (reason && !codeChanged) return done("answered", [answerLine(reason, "reply"), at, ...log]);
-  // A reason for keeping the code, and the code changed anyway: a reader must look.
+  // A reason for keeping the code, and the code changed anyway: as asked after all, or a reader must look.
+  if (reason && anchor.kind === "changed" && regionChange(item, anchor.added ?? [], anchor.removed ?? []) === "as asked") {
+    return done("addressed", [at, "the new lines carry what the point asked for, after the author first argued against it", answerLine(reason, "reply")]);
+  }
   if (reason) return done("unclear", [at, "the changelog does not mention it", answerLine(reason, "reply")]);
   if (textActed) return done("addressed", [textLine, at]);
-  const unanchored = item.anchor.kind !== "code" && item.patch.index > 0;
+  // Quoted prose still there is an unchanged anchor; only a point quoting nothing is judged by the whole patch.
+  const unanchored = item.anchor.kind === "none" && item.patch.index > 0;
   if (promise && unanchored && patchMoved) {
     return done("addressed", [promised, `${newLabel(j, cp.patches)} changed after the promise`, at]);
   }
@@ -453,8 +458,11 @@ function actedOn(item: Item, added: readonly string[], removed: readonly string[
   return [...pointWords(added.join("\n"))].filter((w) => !was.has(w) && point.has(w)).length >= least;
 }
 
-function patchChanged(item: Item, j: Judging): boolean {
+/** Whether the item's patch (its diff or its commit message) or cover letter changed. */
+function patchChanged(item: Item, j: Judging, withMessage = false): boolean {
   const cp = counterpart(item, j);
   if (item.patch.index === 0) return ws(j.older.series.cover?.commitMessage ?? "") !== ws(cp.cover?.commitMessage ?? "");
-  return interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
+  const was = oldPatch(item, j);
+  const message = withMessage && ws(was?.commitMessage ?? "") !== ws(cp.patches.map((p) => p.message.commitMessage).join(" "));
+  return message || interdiff(was?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
 }

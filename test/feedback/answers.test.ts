@@ -20,6 +20,12 @@ describe("classifyAnswer", () => {
     ],
     ["Sorry for the resend, but I've reworked it after your comments: the buffers are now protected by default and the CPU cannot map them.", "promise"],
     ["Only secure devices will ever touch these buffers, and the driver will only need the table for the physical address and length.", "reason"],
+    ["We never touch the buffer once it is released, so clearing the pointer there is not required at all.", "reason"],
+    [
+      "I tried the interruptible variant first and had a version using it, but then went back to the plain one for some reason I no longer remember. I'll look at it again.",
+      "promise",
+    ],
+    ["Hm, I see no reason for the driver to need the pages either. How about we split that into two helpers?", "question"],
   ])("%s -> %s", (text, kind) => {
     expect(classifyAnswer(text)).toBe(kind);
   });
