@@ -96,7 +96,8 @@ function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Foun
         if (to === 0) break;
       }
       const changed = lines.filter(isChange).length;
-      if (changed > 0 && (!best || changed > best.lines.filter(isChange).length)) best = { file, hunk, lines };
+      // On a tie the later hunk: a quote runs top down, and the point follows its end.
+      if (changed > 0 && (!best || changed >= best.lines.filter(isChange).length)) best = { file, hunk, lines };
     }
   }
   return best;

@@ -79,4 +79,19 @@ describe("anchorOf", () => {
     expect(a.kind).toBe("code");
     expect(a.function).toBe("dma_buf_frob_all");
   });
+
+  it("keeps the last lines of a long quoted run, and places a quote over repeated lines in its last hunk", () => {
+    const body = (hunks: string) => `Add a table.\n\nSigned-off-by: Jane Dev <jane.dev@example.org>\n---\ndiff --git a/${FILE} b/${FILE}\nindex 1111111..2222222 100644\n--- a/${FILE}\n+++ b/${FILE}\n${hunks}\n`;
+    const rows = Array.from({ length: 20 }, (_, i) => `+\tint row${i};`);
+    const table = mail({ id: "t", subject: "[PATCH] dma-buf: table", body: body([`@@ -1,2 +1,22 @@ struct dma_buf_table {`, " {", ...rows, " };"].join("\n")) });
+    const a = anchorOf(rows, table);
+    expect(a.quoted).toEqual(rows.slice(-8));
+    const swap = ["-\tlock(a);", "+\tspin_lock(b);"];
+    const twice = mail({
+      id: "s",
+      subject: "[PATCH] dma-buf: swap",
+      body: body(["@@ -10,3 +10,3 @@ static void first_user(void)", " {", ...swap, " }", "@@ -30,3 +30,3 @@ static void second_user(void)", " {", ...swap, " }"].join("\n")),
+    });
+    expect(anchorOf([" {", ...swap, " }", "@@ -30,3 +30,3 @@ static void second_user(void)", " {", ...swap], twice).function).toBe("second_user");
+  });
 });

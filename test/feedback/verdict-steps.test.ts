@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { trackSeries, type Tracker } from "../../src/feedback/track.js";
 import { groupSeries } from "../../src/patch/series.js";
-import { mail, type MailSpec } from "./build.js";
+import { diffOf as diffOfAll, mail, type MailSpec } from "./build.js";
 import { trackDeps } from "./fixture.js";
 
 const PRIYA = { name: "Priya Raman", email: "priya@example.org" };
@@ -39,6 +39,8 @@ function twoHunks(id: string, subject: string, day: number, tail: string, notes 
   ].join("\n");
   return { id, subject, day, body: `Frob the buffer.\n\n${SOB}\n---\n${notes}${diff}\n` };
 }
+
+const diffOf = (path: string, line: string) => diffOfAll([{ path, line }]);
 
 const reply = (id: string, parent: string, subject: string, from: MailSpec["from"], day: number, body: string): MailSpec => ({ id, subject, parent, from, day, body });
 
@@ -119,5 +121,33 @@ describe("patches that leave", () => {
     const alone: MailSpec = { id: "r1", subject: "[PATCH] dma-buf: gate", day: 4, changes: [{ path: CORE, line: "bool gate;" }] };
     const t = await trackLatest([c1, a1, b1, q, why, alone], "r1");
     expect(t.items.map((i) => `${i.verdict}: ${i.evidence[1] ?? ""}`)).toEqual(['answered: v1 2/2 was not re-sent: v2 carries only "dma-buf: gate"']);
+  });
+});
+
+describe("what the author said, against what the next revision did", () => {
+  const v1: MailSpec = { id: "w1", subject: "[PATCH] dma-buf: gate", body: `Add the gate with dma_buf_vmap_unlocked().\n\n${SOB}\n---\n${diffOf(CORE, "int gate;")}\n` };
+  const ask = reply("wr", "w1", "Re: [PATCH] dma-buf: gate", PRIYA, 1, "> Add the gate with dma_buf_vmap_unlocked().\n\nThe commit message should name the locked variant, please.\n");
+  const answer = (body: string): MailSpec => ({ id: "wa", subject: "Re: [PATCH] dma-buf: gate", parent: "wr", refs: ["w1", "wr"], day: 2, body: `> The commit message should name the locked variant, please.\n\n${body}\n` });
+  const v2 = (message: string, line = "int gate;", notes = ""): MailSpec => ({ id: "w2", subject: "[PATCH v2] dma-buf: gate", day: 4, body: `${message}\n\n${SOB}\n---\n${notes}${diffOf(CORE, line)}\n` });
+
+  it("a promise, then the quoted commit message text changed, is addressed; the text kept, not addressed", async () => {
+    const done = await trackLatest([v1, ask, answer("Yes, that should go. Thanks for the review!"), v2("Add the gate with dma_buf_vmap().")], "w2");
+    expect(done.items.map((i) => i.verdict)).toEqual(["addressed"]);
+    const kept = await trackLatest([v1, ask, answer("Yes, that should go. Thanks for the review!"), v2("Add the gate with dma_buf_vmap_unlocked().", "bool gate;")], "w2");
+    expect(kept.items.map((i) => i.verdict)).toEqual(["not addressed"]);
+  });
+
+  it("a changelog line about the commit message is borne out by the message alone", async () => {
+    const t = await trackLatest([v1, ask, v2("Add the gate with dma_buf_vmap().", "int gate;", "v2: name the locked variant in the commit message (Priya)\n")], "w2");
+    expect(t.items.map((i) => `${i.verdict}: ${i.evidence[0]}`)).toEqual(['addressed: changelog v2, patch 1/1: "name the locked variant in the commit message (Priya)"']);
+  });
+
+  it("a reason against the request, then the change made as asked, is addressed", async () => {
+    const p1: MailSpec = { id: "g1", subject: "[PATCH] dma-buf: gate", changes: [{ path: CORE, line: "int gate;" }] };
+    const q = reply("gr", "g1", "Re: [PATCH] dma-buf: gate", PRIYA, 1, "> +int gate;\n\nPlease protect the gate with gate_lock.\n");
+    const no: MailSpec = { id: "ga", subject: "Re: [PATCH] dma-buf: gate", parent: "gr", refs: ["g1", "gr"], day: 2, body: "> Please protect the gate with gate_lock.\n\nThe gate is only written from the probe path, so nothing races with it there and a lock buys nothing.\n" };
+    const p2: MailSpec = { id: "g2", subject: "[PATCH v2] dma-buf: gate", day: 4, changes: [{ path: CORE, line: "int gate; /* under gate_lock */" }] };
+    const t = await trackLatest([p1, q, no, p2], "g2");
+    expect(t.items.map((i) => i.verdict)).toEqual(["addressed"]);
   });
 });
