@@ -26,6 +26,10 @@ describe("classifyAnswer", () => {
       "promise",
     ],
     ["Hm, I see no reason for the driver to need the pages either. How about we split that into two helpers?", "question"],
+    ["I am not sure I follow what a moving buffer would be here. The secure side maps the buffer itself, which is done when the call is made.", "reason"],
+    ["As before, the driver moves to the new interface first and then it becomes mandatory. I will write a cleanup patch that comes after that.", "reason"],
+    ["That is exactly my thinking too. It is the reason I looked at the cursor handling because the old macro was a hack.", "promise"],
+    ["Yes, fixed locally.", "promise"],
   ])("%s -> %s", (text, kind) => {
     expect(classifyAnswer(text)).toBe(kind);
   });
