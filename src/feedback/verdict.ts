@@ -416,7 +416,10 @@ function textDelta(item: Item, j: Judging, anchor: AnchorState): { added: readon
 /** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
 function pointWords(text: string): Set<string> {
   const ids = [...identifiers(text)];
-  return new Set([...contentWords(text), ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
+  const words = [...contentWords(text)];
+  // "OP-TEE" and "OPTEE", "use-case" and "usecase" are one word to a reader.
+  const joined = words.filter((w) => w.includes("-")).map((w) => w.replace(/-/g, ""));
+  return new Set([...words, ...joined, ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
 }
 
 function carries(item: Item, line: string): boolean {

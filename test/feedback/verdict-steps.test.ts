@@ -92,6 +92,13 @@ describe("points on the cover letter", () => {
     expect(u.items.map((i) => i.verdict)).toEqual(["not addressed"]);
   });
 
+  it("counts a hyphenated word and its joined spelling as one when the cover takes up the point", async () => {
+    const sdp = reply("cs", "c1", "Re: [PATCH 0/1] dma-buf: a gate", PRIYA, 1, "> This adds a gate to the import path.\n\nPlease describe the OP-TEE side and the board it ran on.\n");
+    const told = cover("c2", " v2", 4, "This adds a gate to the import path.\n\nThe secure path of OPTEE uses it; it ran on a HiKey board.\n");
+    const t = await trackLatest([...V1, sdp, told, patch("p2", "c2", " v2", 4)], "c2");
+    expect(t.items.map((i) => i.verdict)).toEqual(["addressed"]);
+  });
+
   it("a cover-letter changelog line answers a cover-letter point", async () => {
     const lint = reply("cl", "c1", "Re: [PATCH 0/1] dma-buf: a gate", PRIYA, 1, "checkpatch --strict still complains about the alignment of the gate, please fix it.\n");
     const v2 = cover("c2", " v2", 4, "This adds a gate to the import path.\n\nChanges in v2:\n- fix the strict checkpatch complaints\n");
