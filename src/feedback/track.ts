@@ -113,7 +113,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
       const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
       const entries = changelog.filter((e) => e.revision > lo && e.revision <= hi);
       const matched = matchChangelog(entries, raw, { counterpart, dropped });
-      const judging = { older: review(older), newer: targetReview, revision: hi, pairing, changelog: matched, answers };
+      const judging = { older: review(older), newer: targetReview, from: lo, revision: hi, pairing, changelog: matched, answers };
       return raw.map((item) => judgeItem(item, judging));
     };
     const final = against(current, newer);

@@ -33,6 +33,8 @@ export interface JudgedItem extends Item {
 export interface Judging {
   readonly older: SeriesReview;
   readonly newer: SeriesReview;
+  /** The older revision's number as this step counts it (the item's subject number when absent). */
+  readonly from?: number;
   /** The newer revision's number as this step counts it (a "v2" in a title counts, a forge push's number does). */
   readonly revision: number;
   readonly pairing: PatchPairing;
@@ -92,8 +94,13 @@ function newLabel(j: Judging, refs: readonly PatchRef[]): string {
   return refs.length === 0 ? `v${v}` : `v${v} ${refs.map((r) => `${r.index}/${j.newer.series.total}`).join("+")}`;
 }
 
-function oldLabel(item: Item): string {
-  return `v${item.version} ${item.patch.index}/${item.patch.total}`;
+/** The revision a point was raised on, numbered as the step numbers it: untagged reposts count. */
+function from(item: Item, j: Judging): number {
+  return j.from ?? item.version;
+}
+
+function oldLabel(item: Item, j: Judging): string {
+  return `v${from(item, j)} ${item.patch.index}/${item.patch.total}`;
 }
 
 type AnchorState =
@@ -108,7 +115,7 @@ type AnchorState =
 function anchorState(item: Item, j: Judging): AnchorState {
   const a = item.anchor;
   const cp = counterpart(item, j);
-  const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
+  const arrow = `${oldLabel(item, j)} → ${newLabel(j, cp.patches)}`;
   if (a.kind === "prose") {
     const was = oldPatch(item, j);
     const now = cp.cover ?? cp.patches[0]?.message;
@@ -147,10 +154,10 @@ function anchorState(item: Item, j: Judging): AnchorState {
       const what = [...added, ...removed].every((l) => COMMENT_TEXT.test(l.slice(1))) ? "the comments around them" : "the code around them";
       const code = (ls: string[]) => ls.find((l) => !COMMENT_TEXT.test(l.slice(1))) ?? ls[0];
       const [r0, a0] = [code(removed), code(added)];
-      const show = [r0 ? `v${item.version} "${r0}"` : undefined, a0 ? `v${j.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
+      const show = [r0 ? `v${from(item, j)} "${r0}"` : undefined, a0 ? `v${j.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
       return {
         kind: "changed",
-        text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines stay, ${what}${fn} changed: ${show}`,
+        text: `interdiff ${oldLabel(item, j)} → ${newLabel(j, [p])}: the quoted lines stay, ${what}${fn} changed: ${show}`,
         added: added.map((l) => l.slice(1)),
         removed: removed.map((l) => l.slice(1)),
       };
@@ -163,14 +170,14 @@ function anchorState(item: Item, j: Judging): AnchorState {
       const sample = inFn.find((l) => l.side === "new") ?? inFn[0]!;
       return {
         kind: "changed",
-        text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines stay, ${fnName}${fnName.includes(" ") ? "" : "()"} changed elsewhere: ${sample.side === "new" ? `v${j.revision}` : `v${item.version}`} "${ws(sample.text)}"`,
+        text: `interdiff ${oldLabel(item, j)} → ${newLabel(j, [p])}: the quoted lines stay, ${fnName}${fnName.includes(" ") ? "" : "()"} changed elsewhere: ${sample.side === "new" ? `v${j.revision}` : `v${from(item, j)}`} "${ws(sample.text)}"`,
         added: inFn.filter((l) => l.side === "new").map((l) => l.text.slice(1)),
         removed: inFn.filter((l) => l.side === "old").map((l) => l.text.slice(1)),
       };
     }
     return {
       kind: "unchanged",
-      text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${found.line}${fn}`,
+      text: `interdiff ${oldLabel(item, j)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${found.line}${fn}`,
     };
   }
   // What replaced them: interdiff lines of the same file and function or struct.
@@ -183,7 +190,7 @@ function anchorState(item: Item, j: Judging): AnchorState {
   const gone = near("old")[0];
   const added = near("new")[0];
   const v = j.revision;
-  const show = [gone ? `v${item.version} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
+  const show = [gone ? `v${from(item, j)} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
   return {
     kind: "changed",
     text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${show ? `: ${show}` : ""}`,
@@ -246,13 +253,13 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
   const t = item.trailer!;
   const given = `${t.key}: ${t.value} given in <${item.source}>`;
   const cp = counterpart(item, j);
-  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item, j)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
   const newPatches: PatchRef[] =
     item.patch.index === 0
       ? j.newer.series.slots.flatMap((m, i) => (m ? [{ message: m, index: i + 1 }] : []))
       : [...cp.patches];
   const carried = newPatches.filter((p) => p.message.trailers.some((x) => sameTrailer(x, t)));
-  const scope = item.patch.index === 0 ? "for the whole series" : `on ${oldLabel(item)}`;
+  const scope = item.patch.index === 0 ? "for the whole series" : `on ${oldLabel(item, j)}`;
   if (carried.length === 0) {
     if (item.patch.index === 0) return { verdict: "not addressed", evidence: [`${given} ${scope} is on no patch of v${j.revision}`] };
     const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
@@ -273,7 +280,7 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
     if (d.level === "substantial") {
       substantial = true;
       evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}, which changed substantially since it was given`);
-      evidence.push(describeInterdiff(d, `v${item.version} ${was.index}/${item.patch.total} → ${newLabel(j, [p])}`));
+      evidence.push(describeInterdiff(d, `v${from(item, j)} ${was.index}/${item.patch.total} → ${newLabel(j, [p])}`));
     } else {
       evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}; the patch is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`);
     }
@@ -288,12 +295,12 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
 function judgeApproval(item: Item, j: Judging): { verdict: Verdict; evidence: string[] } {
   const given = `approval given in <${item.source}>`;
   const cp = counterpart(item, j);
-  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item, j)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
   if (item.patch.index === 0) return { verdict: "addressed", evidence: [`${given} for the whole series; nothing to carry`] };
   const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
-  const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
-  if (d.level === "substantial") return { verdict: "unclear", evidence: [`${given} on ${oldLabel(item)}; the patch changed substantially since`, describeInterdiff(d, arrow)] };
-  return { verdict: "addressed", evidence: [`${given} on ${oldLabel(item)}; ${newLabel(j, cp.patches)} is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`] };
+  const arrow = `${oldLabel(item, j)} → ${newLabel(j, cp.patches)}`;
+  if (d.level === "substantial") return { verdict: "unclear", evidence: [`${given} on ${oldLabel(item, j)}; the patch changed substantially since`, describeInterdiff(d, arrow)] };
+  return { verdict: "addressed", evidence: [`${given} on ${oldLabel(item, j)}; ${newLabel(j, cp.patches)} is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`] };
 }
 
 /**
@@ -318,11 +325,11 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const cp = counterpart(item, j);
   if (cp.dropped && resentAlone(j)) {
     // One patch of a series re-sent on its own: the others were not dropped, only not re-sent.
-    const why = `${oldLabel(item)} was not re-sent: v${j.revision} carries only "${j.newer.series.slots.find((m) => m)?.parsedSubject.title ?? "one patch"}"`;
+    const why = `${oldLabel(item, j)} was not re-sent: v${j.revision} carries only "${j.newer.series.slots.find((m) => m)?.parsedSubject.title ?? "one patch"}"`;
     if (reason) return done("answered", [answerLine(reason, "reply"), why]);
     return done("unclear", [why, ...log, promise && answerLine(promise, "promised in")]);
   }
-  const gone = cp.dropped ? `${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}` : undefined;
+  const gone = cp.dropped ? `${oldLabel(item, j)} "${item.patch.title}" has no counterpart in v${j.revision}` : undefined;
   const anchor: AnchorState = gone ? { kind: "none" } : anchorState(item, j);
   const left = gone ?? (anchor.kind === "gone" ? anchor.text : undefined);
   if (left !== undefined) {

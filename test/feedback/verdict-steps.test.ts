@@ -158,3 +158,13 @@ describe("what the author said, against what the next revision did", () => {
     expect(t.items.map((i) => i.verdict)).toEqual(["addressed"]);
   });
 });
+
+describe("steps numbered as the chain counts them", () => {
+  it("an untagged repost's point is named by the revision its notes give, in the step that follows it", async () => {
+    const p = (id: string, day: number, line: string, notes = ""): MailSpec => ({ id, subject: "[PATCH] dma-buf: gate", day, changes: [{ path: CORE, line }], ...(notes ? { notes } : {}) });
+    const ask = reply("sr", "s2", "Re: [PATCH] dma-buf: gate", PRIYA, 5, "> +long gate;\n\nPlease make the gate a bool.\n");
+    const t = await trackLatest([p("s1", 0, "int gate;"), p("s2", 4, "long gate;", "v2: the gate is a long"), ask, p("s3", 8, "bool gate;", "v3: the gate is a bool")], "s3");
+    const item = t.items.find((i) => i.source === "sr")!;
+    expect(item.evidence.join(" | ")).toContain("v2 1/1 → v3 1/1");
+  });
+});
