@@ -164,8 +164,11 @@ function anchorState(item: Item, j: Judging): AnchorState {
     }
     // The region reaches to the function the quote sits in: a request about a function is often
     // met a screen away from the line quoted.
-    const fnName = a.function;
-    const inFn = fnName === undefined ? [] : functionDelta(was?.files.filter((x) => x.path === a.file) ?? [], [f], fnName);
+    // The function quoted, else one the point names by name ("in dma_buf_set_name you cannot ...").
+    const olds = was?.files.filter((x) => x.path === a.file) ?? [];
+    const named = [...identifiers(item.body)].filter((id) => id !== a.function);
+    const fnName = [a.function, ...named].find((fn) => fn !== undefined && functionDelta(olds, [f], fn).length > 0);
+    const inFn = fnName === undefined ? [] : functionDelta(olds, [f], fnName);
     if (fnName !== undefined && inFn.length > 0) {
       const sample = inFn.find((l) => l.side === "new") ?? inFn[0]!;
       return {
@@ -390,7 +393,8 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   }
   // The quoted region changed after a specific request: the reviewer's point was acted on, even unannounced.
   if (codeChanged) {
-    const how = regionChange(item, anchor.added ?? [], anchor.removed ?? []);
+    const places = new Set((oldPatch(item, j)?.files ?? []).flatMap((f) => f.hunks.map((h) => headingFunction(h.heading)?.toLowerCase() ?? "")));
+    const how = regionChange(item, anchor.added ?? [], anchor.removed ?? [], places);
     if (how === "as asked") return done("addressed", [at, "the new lines carry what the point asked for; the changelog does not mention it"]);
     if (how === "named code gone") return done("addressed", [at, "the code the point names is gone from the region; the changelog does not mention it"]);
     // A question without an answer is settled by the change only when the change speaks to it.
@@ -448,7 +452,7 @@ function codeWords(text: string): Set<string> {
  * How the quoted region changed against what the point says: it brings in the point's words,
  * it drops the code the point names, it lacks the code words the point asks for, or none of these.
  */
-function regionChange(item: Item, added: readonly string[], removed: readonly string[]): "as asked" | "named code gone" | "not as asked" | "other" {
+function regionChange(item: Item, added: readonly string[], removed: readonly string[], places: ReadonlySet<string> = new Set()): "as asked" | "named code gone" | "not as asked" | "other" {
   if (actedOn(item, added, removed, 1)) return "as asked";
   const now = pointWords(added.join("\n"));
   const was = pointWords(removed.join("\n"));
@@ -456,7 +460,8 @@ function regionChange(item: Item, added: readonly string[], removed: readonly st
   if ([...was].some((w) => point.has(w) && !now.has(w) && w.includes("_"))) return "named code gone";
   const newCode = codeWords(added.join("\n"));
   const oldCode = codeWords(removed.join("\n"));
-  const wanted = [...codeWords(item.body)].filter((w) => !oldCode.has(w));
+  // A function the point names says where, not what: it is not code the change must bring.
+  const wanted = [...codeWords(item.body)].filter((w) => !oldCode.has(w) && !places.has(w));
   return wanted.length > 0 && !wanted.some((w) => newCode.has(w)) ? "not as asked" : "other";
 }
 

@@ -55,6 +55,18 @@ describe("a change in the quoted function after a request", () => {
     const same = await trackLatest([V1, ask, twoHunks("f2", "[PATCH v2] dma-buf: frob", 4, "frob_done = 1;")], "f2");
     expect(same.items.map((i) => i.verdict)).toEqual(["not addressed"]);
   });
+
+  it("follows a function the point names when the quote sits elsewhere", async () => {
+    // The quote is in dma_buf_frob; the point is about dma_buf_other, which the next revision changes.
+    const other = (id: string, subject: string, day: number, line: string): MailSpec => {
+      const base = twoHunks(id, subject, day, "frob_done = 1;");
+      const extra = ["@@ -80,3 +82,4 @@ static void dma_buf_other(struct dma_buf *dmabuf)", " {", `+\t${line}`, " }", " "].join("\n");
+      return { ...base, body: `${base.body!.replace(/\n$/, "")}\n${extra}\n` };
+    };
+    const named = reply("fn", "f1", "Re: [PATCH] dma-buf: frob", PRIYA, 1, "> +\tlist_add(&dmabuf->node, &frob_list);\n\nIn dma_buf_other() the list needs the lock too, please.\n");
+    const t = await trackLatest([other("f1", "[PATCH] dma-buf: frob", 0, "other = 1;"), named, other("f2", "[PATCH v2] dma-buf: frob", 4, "other = 2;")], "f2");
+    expect(t.items.map((i) => `${i.verdict}: ${i.evidence[0]}`)).toEqual([expect.stringMatching(/^addressed: .*dma_buf_other\(\) changed elsewhere/)]);
+  });
 });
 
 describe("replies that are not review by a person", () => {
