@@ -18,8 +18,9 @@ export interface Anchor {
 
 export const NO_ANCHOR: Anchor = { kind: "none", file: undefined, function: undefined, line: undefined, quoted: [] };
 
-// trimEnd strips what /\s+$/ strips, without a regex backtracking through runs of inner blanks.
-const norm = (s: string) => s.trimEnd();
+// Whitespace as mail clients leave it: tabs turned to spaces, a space pushed before the +/- of a
+// quoted line. Runs of blanks are one, ends trimmed (split/join, no regex backtracking on blanks).
+const norm = (s: string) => s.split(/[ \t]+/).join(" ").trim();
 const isChange = (l: HunkLine) => l.type !== " ";
 const spell = (l: HunkLine) => `${l.type}${l.text}`;
 

@@ -94,4 +94,12 @@ describe("anchorOf", () => {
     });
     expect(anchorOf([" {", ...swap, " }", "@@ -30,3 +30,3 @@ static void second_user(void)", " {", ...swap], twice).function).toBe("second_user");
   });
+
+  it("places a quote whose whitespace the reviewer's mail client changed", () => {
+    // Tabs turned to spaces, and a space before the + of a line the client rewrapped.
+    const a = anchorOf(["  \\treturn -EINVAL;".replace("\\t", "    "), "  -    get_thing(dmabuf);", "+    if (dmabuf->thing)", "  +        put_thing(dmabuf->thing);"], patch);
+    expect(a.kind).toBe("code");
+    expect(a.function).toBe("dma_buf_frob");
+    expect(a.quoted).toEqual(["-\tget_thing(dmabuf);", "+\tif (dmabuf->thing)", "+\t\tput_thing(dmabuf->thing);"]);
+  });
 });
