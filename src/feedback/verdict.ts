@@ -137,8 +137,13 @@ function anchorState(item: Item, j: Judging): AnchorState {
     // The code may have moved to another file or another patch of the revision: follow the quote.
     const everywhere = j.newer.series.slots.flatMap((m, i) => (m ? m.files.map((f) => ({ p: { message: m, index: i + 1 }, f })) : []));
     const moved = everywhere.filter((x) => regionOf([x.f], want) !== undefined);
-    if (moved.length === 0) return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
-    inFile = moved;
+    // Or the file was renamed and the quoted lines rewritten: follow the function they sat in.
+    const fn = a.function;
+    const defines = (f: FileDiff) =>
+      fn !== undefined && f.hunks.some((h) => headingFunction(h.heading) === fn || h.lines.some((l) => l.type !== "-" && definesFunction(l.text, fn)));
+    const followed = moved.length > 0 ? moved : cp.patches.flatMap((p) => p.message.files.filter(defines).map((f) => ({ p, f })));
+    if (followed.length === 0) return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
+    inFile = followed;
   }
   for (const { p, f } of inFile) {
     const found = regionOf([f], want);
@@ -196,13 +201,24 @@ function anchorState(item: Item, j: Judging): AnchorState {
   const show = [gone ? `v${from(item, j)} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
   return {
     kind: "changed",
-    text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${show ? `: ${show}` : ""}`,
+    text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${renamed(inFile.map((x) => x.f.path), a.file)}${show ? `: ${show}` : ""}`,
     added: near("new").map((l) => l.text.slice(1)),
     removed: near("old").map((l) => l.text.slice(1)),
   };
 }
 
 const COMMENT_TEXT = /^\s*(\/\*|\*|\/\/)/;
+
+function renamed(paths: readonly string[], file: string): string {
+  const other = paths.find((p) => p !== file);
+  return other && !paths.includes(file) ? `, now ${other}` : "";
+}
+
+/** Whether a source line names `fn` as a call or definition (`fn(`), spelled whole. */
+function definesFunction(text: string, fn: string): boolean {
+  const at = text.indexOf(`${fn}(`);
+  return at >= 0 && (at === 0 || !/\w/.test(text[at - 1]!));
+}
 
 /** Interdiff lines (not blank) of the hunks git heads with `fn`: what changed in that function. */
 function functionDelta(older: readonly FileDiff[], newer: readonly FileDiff[], fn: string) {

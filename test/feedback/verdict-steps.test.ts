@@ -180,3 +180,34 @@ describe("steps numbered as the chain counts them", () => {
     expect(item.evidence.join(" | ")).toContain("v2 1/1 → v3 1/1");
   });
 });
+
+describe("code that moved", () => {
+  it("a file renamed with the quoted lines rewritten is followed by its function, not called gone", async () => {
+    const at = (id: string, subject: string, day: number, path: string, line: string): MailSpec => ({
+      id,
+      subject,
+      day,
+      body: [
+        "Free the table.",
+        "",
+        SOB,
+        "---",
+        `diff --git a/${path} b/${path}`,
+        "index 1111111..2222222 100644",
+        `--- a/${path}`,
+        `+++ b/${path}`,
+        "@@ -20,3 +20,4 @@ static void frob_release(struct frob *f)",
+        " {",
+        `+\t${line}`,
+        " \tkfree(f);",
+        " }",
+        "",
+      ].join("\n"),
+    });
+    const v1 = at("r1", "[PATCH] dma-buf: frob release", 0, "drivers/dma-buf/frob-old.c", "sg_free_table(f->sgt);");
+    const ask = reply("rr", "r1", "Re: [PATCH] dma-buf: frob release", PRIYA, 1, "> +\tsg_free_table(f->sgt);\n\nPlease restore the entry count before freeing the table.\n");
+    const v2 = at("r2", "[PATCH v2] dma-buf: frob release", 4, "drivers/dma-buf/frob.c", "f->sgt->orig_nents = f->count; sg_free_table(f->sgt);");
+    const t = await trackLatest([v1, ask, v2], "r2");
+    expect(t.items.map((i) => `${i.verdict}: ${i.evidence[0]}`)).toEqual([expect.stringMatching(/^addressed: .*frob_release.*now drivers\/dma-buf\/frob\.c/)]);
+  });
+});
