@@ -31,6 +31,8 @@ export function findArchiveBundle(root = ROOT): string | undefined {
 }
 
 export interface Archive {
+  /** The bare clone: one public-inbox epoch repository, as `track` reads an inbox. */
+  readonly gitDir: string;
   /** The raw bytes of each commit's message; a commit without one is left out of the map. */
   read(commits: readonly string[]): Promise<Map<string, Buffer>>;
   /** Every message commit of the archive, oldest first. */
@@ -50,6 +52,7 @@ export function openArchive(bundle: string): Archive {
   }
   const cat = new CatFile(gitDir, MAX_MESSAGE_BYTES);
   return {
+    gitDir,
     async read(commits) {
       const out = new Map<string, Buffer>();
       const unique = [...new Set(commits)];

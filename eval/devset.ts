@@ -73,27 +73,27 @@ export interface LabelledSeries {
   readonly carried?: readonly Expect[];
 }
 
-type Doc = Record<string, unknown>;
+export type Doc = Record<string, unknown>;
 
-function fail(file: string, field: string, what: string): never {
+export function fail(file: string, field: string, what: string): never {
   throw new Error(`${file}: ${field}: ${what}`);
 }
 
-function field<T>(file: string, doc: Doc, name: string, check: (v: unknown) => v is T, what: string, at = name): T {
+export function field<T>(file: string, doc: Doc, name: string, check: (v: unknown) => v is T, what: string, at = name): T {
   const v = doc[name];
   if (!check(v)) fail(file, at, `expected ${what}, got ${JSON.stringify(v) ?? "nothing"}`);
   return v;
 }
 
-const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
-const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
+export const isString = (v: unknown): v is string => typeof v === "string" && v.length > 0;
+export const isInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0;
 const isOptInt = (v: unknown): v is number | null | undefined => v === null || v === undefined || isInt(v);
-const isList = (v: unknown): v is Doc[] => Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null);
-const isOptString = (v: unknown): v is string | undefined | null => v === undefined || v === null || isString(v);
+export const isList = (v: unknown): v is Doc[] => Array.isArray(v) && v.every((x) => typeof x === "object" && x !== null);
+export const isOptString = (v: unknown): v is string | undefined | null => v === undefined || v === null || isString(v);
 const isRisk = (v: unknown): v is LabelRisk => LABEL_RISKS.includes(v as LabelRisk);
 
 /** A Message-ID as the project keeps it: without the angle brackets. */
-function bare(id: string): string {
+export function bare(id: string): string {
   return id.trim().replace(/^<|>$/g, "");
 }
 
@@ -170,9 +170,7 @@ function readCarried(file: string, doc: Doc, expect: readonly Expect[]): Expect[
 }
 
 export function readLabelledSeries(file: string): LabelledSeries {
-  const doc = parse(readFileSync(file, "utf8")) as unknown;
-  if (typeof doc !== "object" || doc === null) fail(file, "(top)", "expected a mapping");
-  const d = doc as Doc;
+  const d = readDoc(file);
   const kind = field(file, d, "kind", (v): v is "positive" | "negative" => v === "positive" || v === "negative", "positive or negative");
   const overlap = field(file, d, "independent_overlap", isOptString, "an id or null");
   return {
@@ -186,12 +184,26 @@ export function readLabelledSeries(file: string): LabelledSeries {
   };
 }
 
+/** The label files under `dir` (positive, then negative), each in name order. */
+export function devsetFiles(dir: string): string[] {
+  return ["positive", "negative"].flatMap((kind) =>
+    readdirSync(join(dir, kind))
+      .filter((n) => n.endsWith(".yaml"))
+      .sort()
+      .map((n) => join(dir, kind, n)),
+  );
+}
+
+/** One label file parsed: a mapping, or an error naming the file. */
+export function readDoc(file: string): Doc {
+  const doc = parse(readFileSync(file, "utf8")) as unknown;
+  if (typeof doc !== "object" || doc === null) fail(file, "(top)", "expected a mapping");
+  return doc as Doc;
+}
+
 /** Every labelled series under `dir`, ordered by id so that runs print the same order. */
 export function readDevset(dir: string): LabelledSeries[] {
-  const out: LabelledSeries[] = [];
-  for (const kind of ["positive", "negative"]) {
-    const sub = join(dir, kind);
-    for (const name of readdirSync(sub).filter((n) => n.endsWith(".yaml"))) out.push(readLabelledSeries(join(sub, name)));
-  }
-  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return devsetFiles(dir)
+    .map(readLabelledSeries)
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }

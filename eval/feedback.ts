@@ -5,16 +5,16 @@
  * the confusion matrix, every disagreement by Message-ID, and whether each labelled revision is
  * linked to the revision before it.
  */
-import { readFileSync, readdirSync } from "node:fs";
-import { join } from "node:path";
-import { parse } from "yaml";
+import { loadInbox } from "../src/cli/track.js";
 import { trackSeries, type TrackResult } from "../src/feedback/track.js";
+import { listEpochs } from "../src/ingest/public-inbox/reader.js";
 import type { JudgedItem, Verdict } from "../src/feedback/verdict.js";
 import { contentWords, overlap } from "../src/feedback/words.js";
 import { loadOne } from "../src/ingest/mbox/messages.js";
 import type { Message } from "../src/patch/message.js";
 import { groupSeries, type Series } from "../src/patch/series.js";
 import type { Archive } from "./archive.js";
+import { bare, devsetFiles, field, isInt, isList, isString, readDoc, type Doc } from "./devset.js";
 import type { Pipeline } from "./eval.js";
 
 export type LabelVerdict = "addressed" | "not addressed" | "answered" | "obsolete";
@@ -57,86 +57,55 @@ export interface FeedbackSet {
   readonly revisions: readonly LabelledRevision[];
 }
 
-type Doc = Record<string, unknown>;
-
-const bare = (id: string) => id.trim().replace(/^<|>$/g, "");
-
-function fail(file: string, at: string, what: string, v: unknown): never {
-  throw new Error(`${file}: ${at}: expected ${what}, got ${JSON.stringify(v) ?? "nothing"}`);
-}
-
-function str(file: string, d: Doc, name: string, at: string): string {
-  const v = d[name];
-  if (typeof v !== "string" || v.trim() === "") fail(file, `${at}.${name}`, "text", v);
-  return v;
-}
-
-function int(file: string, d: Doc, name: string, at: string): number {
-  const v = d[name];
-  if (!Number.isInteger(v) || (v as number) < 0) fail(file, `${at}.${name}`, "a number", v);
-  return v as number;
-}
-
-function doc(file: string, d: Doc, name: string, at: string): Doc {
-  const v = d[name];
-  if (typeof v !== "object" || v === null || Array.isArray(v)) fail(file, `${at}.${name}`, "a mapping", v);
-  return v as Doc;
-}
-
-function list(file: string, d: Doc, name: string): Doc[] {
-  const v = d[name];
-  if (v === undefined) return [];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === "object" && x !== null)) fail(file, name, "a list", v);
-  return v as Doc[];
-}
+const isDoc = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
+const isVerdict = (v: unknown): v is LabelVerdict => LABEL_VERDICTS.includes(v as LabelVerdict);
+const listOf = (file: string, d: Doc, name: string, at = name): Doc[] => (d[name] === undefined ? [] : field(file, d, name, isList, "a list", at));
+const text = (v: unknown): string | undefined => (isString(v) ? v : undefined);
 
 function readRevisions(file: string, series: string, d: Doc): LabelledRevision[] {
-  return list(file, d, "revisions").map((r, i) => {
+  return listOf(file, d, "revisions").map((r, i) => {
     const at = `revisions[${i}]`;
     const ids: string[] = [];
     const commits: string[] = [];
     for (const key of ["cover_message_id", "cover_absent_message_id"]) {
-      if (typeof r[key] === "string") ids.push(bare(r[key] as string));
+      const id = text(r[key]);
+      if (id) ids.push(bare(id));
     }
-    if (typeof r["cover_commit"] === "string") commits.push(r["cover_commit"]);
-    const patches = r["patches"] === undefined ? [] : list(file, r, "patches");
-    for (const p of patches) {
-      const id = p["message_id"] ?? p["absent_message_id"];
-      if (typeof id === "string") ids.push(bare(id));
-      if (typeof p["commit"] === "string") commits.push(p["commit"]);
+    const cover = text(r["cover_commit"]);
+    if (cover) commits.push(cover);
+    for (const p of listOf(file, r, "patches", `${at}.patches`)) {
+      const id = text(p["message_id"]) ?? text(p["absent_message_id"]);
+      if (id) ids.push(bare(id));
+      const commit = text(p["commit"]);
+      if (commit) commits.push(commit);
     }
-    return { series, version: int(file, r, "version", at), ids, inArchive: commits.length > 0, commits };
+    return { series, version: field(file, r, "version", isInt, "a number", `${at}.version`), ids, inArchive: commits.length > 0, commits };
   });
 }
 
 function readLabels(file: string, series: string, d: Doc): FeedbackLabel[] {
-  return list(file, d, "feedback").map((f, i) => {
-    const at = `feedback[${i}]`;
-    const outcome = doc(file, f, "outcome", at);
-    const verdict = outcome["verdict"];
-    if (!LABEL_VERDICTS.includes(verdict as LabelVerdict)) fail(file, `${at}.outcome.verdict`, LABEL_VERDICTS.join(" | "), verdict);
-    const source = doc(file, f, "source", at);
-    const evidence = doc(file, outcome, "evidence", `${at}.outcome`);
-    const commits = [source["commit"], evidence["commit"]].filter((c): c is string => typeof c === "string");
-    const a = f["anchor"];
-    const anchor =
-      a === undefined
-        ? undefined
-        : { file: str(file, doc(file, f, "anchor", at), "file", `${at}.anchor`), function: typeof (a as Doc)["function"] === "string" ? ((a as Doc)["function"] as string) : undefined };
+  return listOf(file, d, "feedback").map((f, i) => {
+    const at = (name: string) => `feedback[${i}].${name}`;
+    const outcome = field(file, f, "outcome", isDoc, "a mapping", at("outcome"));
+    const verdict = field(file, outcome, "verdict", isVerdict, LABEL_VERDICTS.join(" | "), at("outcome.verdict"));
+    const source = field(file, f, "source", isDoc, "a mapping", at("source"));
+    const evidence = field(file, outcome, "evidence", isDoc, "a mapping", at("outcome.evidence"));
+    const commits = [source["commit"], evidence["commit"]].filter(isString);
+    const a = f["anchor"] === undefined ? undefined : field(file, f, "anchor", isDoc, "a mapping", at("anchor"));
     return {
       series,
-      id: str(file, f, "id", at),
-      version: int(file, f, "version", at),
-      patch: int(file, f, "patch", at),
-      reviewer: str(file, f, "reviewer", at),
-      source: bare(str(file, source, "message_id", `${at}.source`)),
-      asked: str(file, f, "asked", at),
-      anchor,
-      toSeries: typeof outcome["to_series"] === "string" ? (outcome["to_series"] as string) : series,
-      toVersion: int(file, outcome, "to_version", `${at}.outcome`),
-      verdict: verdict as LabelVerdict,
-      evidence: bare(str(file, evidence, "message_id", `${at}.outcome.evidence`)),
-      pointer: str(file, outcome, "pointer", `${at}.outcome`),
+      id: field(file, f, "id", isString, "text", at("id")),
+      version: field(file, f, "version", isInt, "a number", at("version")),
+      patch: field(file, f, "patch", isInt, "a number", at("patch")),
+      reviewer: field(file, f, "reviewer", isString, "text", at("reviewer")),
+      source: bare(field(file, source, "message_id", isString, "text", at("source.message_id"))),
+      asked: field(file, f, "asked", isString, "text", at("asked")),
+      anchor: a && { file: field(file, a, "file", isString, "text", at("anchor.file")), function: text(a["function"]) },
+      toSeries: text(outcome["to_series"]) ?? series,
+      toVersion: field(file, outcome, "to_version", isInt, "a number", at("outcome.to_version")),
+      verdict,
+      evidence: bare(field(file, evidence, "message_id", isString, "text", at("outcome.evidence.message_id"))),
+      pointer: field(file, outcome, "pointer", isString, "text", at("outcome.pointer")),
       commits,
     };
   });
@@ -146,14 +115,11 @@ function readLabels(file: string, series: string, d: Doc): FeedbackLabel[] {
 export function readFeedbackSet(dir: string): FeedbackSet {
   const labels: FeedbackLabel[] = [];
   const revisions: LabelledRevision[] = [];
-  for (const kind of ["positive", "negative"]) {
-    for (const name of readdirSync(join(dir, kind)).filter((n) => n.endsWith(".yaml")).sort()) {
-      const file = join(dir, kind, name);
-      const d = parse(readFileSync(file, "utf8")) as Doc;
-      const id = str(file, d, "id", "(top)");
-      revisions.push(...readRevisions(file, id, d));
-      labels.push(...readLabels(file, id, d));
-    }
+  for (const file of devsetFiles(dir)) {
+    const d = readDoc(file);
+    const id = field(file, d, "id", isString, "an id");
+    revisions.push(...readRevisions(file, id, d));
+    labels.push(...readLabels(file, id, d));
   }
   const known = new Set(revisions.map((r) => `${r.series}|${r.version}`));
   for (const l of labels) {
@@ -244,9 +210,10 @@ function matchLabels(labels: readonly FeedbackLabel[], items: readonly JudgedIte
   });
 }
 
-/** Parse every message of the archive and group it, as `track` does for a whole public-inbox. */
-export function groupArchive(archive: Archive): Promise<readonly Series[]> {
-  return groupCommits(archive, archive.list());
+/** Every message of the archive grouped into series, read the way `track` reads a public-inbox. */
+export async function groupArchive(archive: Archive): Promise<readonly Series[]> {
+  const { messages } = await loadInbox(listEpochs(archive.gitDir), () => undefined);
+  return groupSeries(messages).series;
 }
 
 /** Parse the messages of `commits` and group them into series. */

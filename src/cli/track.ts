@@ -2,10 +2,9 @@ import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
 import { trackAll } from "../feedback/track.js";
-import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
-import { decodeFields } from "../ingest/decode.js";
+import { loadMessages, loadOne, type Loaded } from "../ingest/mbox/messages.js";
 import { EpochReader, listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
-import { buildMessage, type Message } from "../patch/message.js";
+import type { Message } from "../patch/message.js";
 import type { Skip } from "../review/review.js";
 import { CParser } from "../patch/c-source.js";
 import { groupSeries } from "../patch/series.js";
@@ -75,7 +74,7 @@ function inboxEpochs(path: string): Epoch[] | undefined {
 }
 
 /** Every message of an inbox, oldest first; one that cannot be read is a skip, as in an mbox. */
-async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void): Promise<Loaded> {
+export async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void): Promise<Loaded> {
   const messages: Message[] = [];
   const skipped: Skip[] = [];
   for (const epoch of epochs) {
@@ -92,13 +91,10 @@ async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, to
             skipped.push({ source, messageId: undefined, reason: e.kind, detail: e.kind === "unreadable" ? e.detail : `${e.size} bytes` });
             continue;
           }
-          try {
-            const raw = { bytes: e.bytes, source };
-            messages.push(buildMessage(await decodeFields(raw)));
-          } catch (err) {
-            if (!(err instanceof InputError)) throw err;
-            skipped.push({ source, messageId: undefined, reason: err.reason, detail: err.detail });
-          }
+          // The one decode path an mbox takes too: a message that cannot be read is a skip.
+          const r = await loadOne({ bytes: e.bytes, source });
+          if ("kind" in r) messages.push(r);
+          else skipped.push(r);
         }
       }
     } finally {

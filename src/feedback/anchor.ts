@@ -18,8 +18,9 @@ export interface Anchor {
 
 export const NO_ANCHOR: Anchor = { kind: "none", file: undefined, function: undefined, line: undefined, quoted: [] };
 
-// trimEnd strips what /\s+$/ strips, without a regex backtracking through runs of inner blanks.
-const norm = (s: string) => s.trimEnd();
+// Whitespace as mail clients leave it: tabs turned to spaces, a space pushed before the +/- of a
+// quoted line. Runs of blanks are one, ends trimmed (split/join, no regex backtracking on blanks).
+const norm = (s: string) => s.split(/[ \t]+/).join(" ").trim();
 const isChange = (l: HunkLine) => l.type !== " ";
 const spell = (l: HunkLine) => `${l.type}${l.text}`;
 
@@ -70,25 +71,58 @@ interface Found {
   readonly lines: readonly HunkLine[];
 }
 
-/** The hunk holding the most of the quoted changed lines, and which of its lines they are. */
+/**
+ * The hunk holding the most of the quoted changed lines, and which of its lines they are. A quote
+ * spanning hunks that repeat lines is placed in a hunk holding its last changed line.
+ */
 function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Found | undefined {
   let best: Found | undefined;
+  const last = [...quoted].reverse().find((q) => /^[+-]\s*\S/.test(q));
+  const holds = (h: Hunk) => last !== undefined && spellingsOf(h).includes(norm(last));
+  const anyHolds = files.some((f) => f.hunks.some(holds));
   for (const file of files) {
     for (const hunk of file.hunks) {
+      if (anyHolds && !holds(hunk)) continue;
       const lines: HunkLine[] = [];
       const spellings = spellingsOf(hunk);
-      let from = 0;
-      for (const q of quoted) {
-        const at = spellings.indexOf(norm(q), from);
+      // From the end of the quote back: reviewers write under the lines they mean, and blank lines
+      // (a paragraph break in quoted prose) match any blank context line, so they place nothing.
+      let to = spellings.length;
+      for (const q of [...quoted].reverse()) {
+        if (q.trim() === "") continue;
+        const at = spellings.lastIndexOf(norm(q), to - 1);
         if (at < 0) continue;
-        lines.push(hunk.lines[at]!);
-        from = at + 1;
+        lines.unshift(hunk.lines[at]!);
+        to = at;
+        if (to === 0) break;
       }
       const changed = lines.filter(isChange).length;
-      if (changed > 0 && (!best || changed > best.lines.filter(isChange).length)) best = { file, hunk, lines };
+      // On a tie the later hunk: a quote runs top down, and the point follows its end.
+      if (changed > 0 && (!best || changed >= best.lines.filter(isChange).length)) best = { file, hunk, lines };
     }
   }
   return best;
+}
+
+const COMMENT_TEXT = /^\s*(\/\*|\*|\/\/)/;
+
+/** The most changed lines an anchor keeps: the ones right above the reviewer's words. */
+const MAX_RUN = 8;
+
+/**
+ * A quote of kerneldoc is about the function the comment documents, not the one git names in the
+ * hunk heading (the function before it): the first code line after the comment, same side.
+ */
+function documented(hunk: Hunk, run: readonly HunkLine[]): string | undefined {
+  if (!run.every((l) => COMMENT_TEXT.test(l.text) || l.text.trim() === "")) return undefined;
+  const last = run[run.length - 1]!;
+  const side = last.type === "-" ? "+" : "-";
+  const code = hunk.lines
+    .slice(hunk.lines.indexOf(last) + 1)
+    .filter((l) => l.type !== side && l.text.trim() !== "" && !COMMENT_TEXT.test(l.text));
+  // A definition may put its return type on a line of its own.
+  const head = code.slice(0, 2).map((l) => l.text.trim()).join(" ");
+  return /^[A-Za-z_][\w\s*]*\(/.test(head) ? headingFunction(head) : undefined;
 }
 
 /**
@@ -114,13 +148,15 @@ export function anchorOf(quote: readonly string[], target: Message, parser?: CPa
     }
     let run = runs[runs.length - 1]!;
     const blank = (l: HunkLine) => l.text.trim() === "";
-    while (run.length > 1 && blank(run[0]!)) run = run.slice(1);
     while (run.length > 1 && blank(run[run.length - 1]!)) run = run.slice(0, -1);
+    // A long quote of new code (a whole new file) is about its last lines, where the reply starts.
+    if (run.length > MAX_RUN) run = run.slice(-MAX_RUN);
+    while (run.length > 1 && blank(run[0]!)) run = run.slice(1);
     const first = run[0]!;
     return {
       kind: "code",
       file: found.file.path,
-      function: functionAt(found.hunk, first, parser, found.file.path),
+      function: documented(found.hunk, run) ?? functionAt(found.hunk, first, parser, found.file.path),
       line: first.newLine ?? first.oldLine,
       quoted: run.map(spell),
     };

@@ -22,9 +22,18 @@ export interface Answer {
 const KEEP = /\b(because|keeping|keep (it|this|the|that)|won'?t|will not|intentional(ly)?|on purpose|by design|not going to|disagree|prefer|(is|are) (needed|required|correct|fine|intended)|(do|does)n'?t (need|matter|apply)|no need)\b/i;
 const WEAK_REASON = /\b(but|however|since|rather|the reason)\b/i;
 const PROMISE =
-  /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document|send|remove|respin|split)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of)|sure\b|ok(ay)?\b|yes\b|right\b|indeed\b|oops|my bad|fixed|done|noted)/i;
+  /\b(will (do|fix|change|add|address|update|rework|drop|look|rename|document|send|remove|respin|split)|I'?ll\b|good (idea|point|catch)|agreed\b|you'?re right|makes sense|(fixed|done) (in|for) v\d|will be (fixed|in|part of)|oops|my bad|noted)|(^|[.!?,;]\s*)(sure|ok(ay)?|yes|right|indeed)\b|(^|[.!,;]\s*|\b(have|has|I'?ve|already|now|been|all)\s+)(fixed|done)\b/i;
 /** "give me a few days to rebase", "later this week": time asked for, nothing answered. */
-const DELAY = /\b(few (days|weeks)|next (week|version|revision|spin)|later (this|next)|when I get|once I|after (the|my) (rebase|vacation|holidays?)|need (some )?time|haven'?t had time)\b/i;
+const DELAY =
+  /\b(few (days|weeks)|next (week|version|revision|spin)|later (this|next)|when I get\b|once I\b|after (the|my) (rebase|vacation|holidays?)|need (some )?time|haven'?t had time|give me (some|more|a (few|couple of)) (time|days|weeks)|(need|have) to (prepare|rebase|redo|rebuild|respin) (the|a|my|this|it)\b)/i;
+/** "I've reworked it", "the buffers are now ...": the author reports a change; the next revision shows it or not. */
+const DONE = /\b(I'?ve|I have) (now )?(done|fixed|changed|reworked|removed|dropped|added|updated|cleaned|moved|split|renamed)\b|\b(is|are) now\b|\bno (longer|more) (needed|used)\b/i;
+/** Agreeing with the reviewer gives no reason to keep the code: it leaves the verdict to the code. */
+const AGREE = /\b(exactly|precisely|very much|pretty much) (what I|my) (had in mind|thinking|thought)|\bmy thinking as well\b|\bI (fully |completely |totally )?agree\b|\bsounds (good|right|sane)\b|\bsame here\b/i;
+/** Deferring the request to a later patch or series, with the order of work as the reason. */
+const DEFER = /\b(follow-?up (patch|series)|(separate|later|cleanup|another) (patch|series)|comes? after|first,? and then|in a later (patch|series))\b/i;
+/** A reply that ends by going along with the request is a promise, whatever doubts came first. */
+const CONCEDE = /\b(let'?s (do|try|go with)|I'?ll|I will|will (try|do) (it|that|this|so))\b/i;
 const THANKS = /^\s*(thanks|thank you|thx|cheers)( (a lot|again|for (the|your) [\w\s-]{1,40}))?\s*[,.!]*\s*$/i;
 
 /**
@@ -35,8 +44,17 @@ export function classifyAnswer(text: string): Answer["kind"] | undefined {
   const ss = sentences(text).filter((s) => !THANKS.test(s));
   if (ss.length === 0) return undefined;
   const words = text.split(/\s+/).length;
-  if (KEEP.test(text)) return "reason";
-  if (PROMISE.test(text) || DELAY.test(text)) return words >= 25 && WEAK_REASON.test(text) ? "reason" : "promise";
+  // Time asked for and changes reported answer nothing, whatever words of reasoning come with them.
+  if (DELAY.test(text) || DONE.test(text)) return "promise";
+  // "That is exactly my thinking": whatever follows, the author went along with the point.
+  if (AGREE.test(ss[0]!)) return "promise";
+  if (KEEP.test(text) || DEFER.test(text)) return "reason";
+  const last = ss[ss.length - 1]!;
+  if (CONCEDE.test(last)) return "promise";
+  // "How about we split it?": a proposal back to the reviewer settles nothing yet.
+  if (last.endsWith("?")) return "question";
+  if (PROMISE.test(text)) return words >= 25 && WEAK_REASON.test(text) ? "reason" : "promise";
+  if (AGREE.test(text)) return "promise";
   if (ss.every((s) => s.endsWith("?"))) return "question";
   return words >= 12 ? "reason" : undefined;
 }

@@ -133,7 +133,7 @@ export function entryScore(e: ChangelogEntry, item: Item, ctx: MatchContext): nu
   score += shared >= 2 ? 2 : shared;
   const concern = concernOf(e.text);
   if (concern && concern === item.concern) score += 2;
-  if (e.patch > 0 && e.patch === ctx.counterpart(item)) score += 1;
+  if (e.patch === ctx.counterpart(item)) score += 1;
   if (ABOUT_DOCS.test(e.text)) {
     const doc = item.anchor.kind === "code" && item.anchor.quoted.every((l) => COMMENT_LINE.test(l));
     score += doc ? 2 : -1;

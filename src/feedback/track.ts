@@ -105,12 +105,15 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
       const pairing = pairPatches(older, target);
       // A forge keeps one description for every push, so an older push can read as the later
       // revision: when the numbers in the texts do not order the two, the subject (push) numbers do.
-      const [lo, hi] = effectiveRevision(older) < effectiveRevision(target) ? [effectiveRevision(older), effectiveRevision(target)] : [older.revision, target.revision];
-      const counterpart = (i: Item) => pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index;
+      const [lo, ordered] = effectiveRevision(older) < effectiveRevision(target) ? [effectiveRevision(older), effectiveRevision(target)] : [older.revision, target.revision];
+      // A repost without any number ("[PATCH]" twice) is still the next revision: its "v2:" notes count.
+      const hi = Math.max(ordered, lo + 1);
+      // A point on the cover letter is answered by the next cover letter's changelog (patch 0).
+      const counterpart = (i: Item) => (i.patch.index === 0 ? 0 : pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index);
       const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
       const entries = changelog.filter((e) => e.revision > lo && e.revision <= hi);
       const matched = matchChangelog(entries, raw, { counterpart, dropped });
-      const judging = { older: review(older), newer: targetReview, revision: hi, pairing, changelog: matched, answers };
+      const judging = { older: review(older), newer: targetReview, from: lo, revision: hi, pairing, changelog: matched, answers };
       return raw.map((item) => judgeItem(item, judging));
     };
     const final = against(current, newer);

@@ -33,6 +33,8 @@ export interface JudgedItem extends Item {
 export interface Judging {
   readonly older: SeriesReview;
   readonly newer: SeriesReview;
+  /** The older revision's number as this step counts it (the item's subject number when absent). */
+  readonly from?: number;
   /** The newer revision's number as this step counts it (a "v2" in a title counts, a forge push's number does). */
   readonly revision: number;
   readonly pairing: PatchPairing;
@@ -44,7 +46,16 @@ export interface Judging {
 const ws = (s: string) => s.replace(/\s+/g, " ").trim();
 
 /** A point asking for the code to go: when it goes, the point is addressed, not moot. */
-const ASKS_REMOVAL = /\b(unused|dead code|not needed|unnecessary|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
+const ASKS_REMOVAL =
+  /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
+
+/** A build or test robot's report: a changed patch after it is the fix, whatever the changelog says. */
+const ROBOT_SENDER = /\b(lkp@intel\.com|kernel test robot|syzbot|build ?bot)\b/i;
+const ROBOT_REPORT = /\b(build test (ERROR|WARNING)|yet something to improve|perhaps something to improve)\b/i;
+
+function isRobotReport(item: Item): boolean {
+  return ROBOT_SENDER.test(`${item.author.name} <${item.author.email}>`) || ROBOT_REPORT.test(item.body);
+}
 
 function day(d: Date | undefined): string {
   return d ? d.toISOString().slice(0, 10) : "undated";
@@ -83,12 +94,18 @@ function newLabel(j: Judging, refs: readonly PatchRef[]): string {
   return refs.length === 0 ? `v${v}` : `v${v} ${refs.map((r) => `${r.index}/${j.newer.series.total}`).join("+")}`;
 }
 
-function oldLabel(item: Item): string {
-  return `v${item.version} ${item.patch.index}/${item.patch.total}`;
+/** The revision a point was raised on, numbered as the step numbers it: untagged reposts count. */
+function from(item: Item, j: Judging): number {
+  return j.from ?? item.version;
+}
+
+function oldLabel(item: Item, j: Judging): string {
+  return `v${from(item, j)} ${item.patch.index}/${item.patch.total}`;
 }
 
 type AnchorState =
-  | { readonly kind: "unchanged"; readonly text: string }
+  /** For prose, `added`/`removed`: the sentences only one of the two texts has. */
+  | { readonly kind: "unchanged"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
   /** `added`/`removed`: the interdiff lines of the quoted region, when the code changed. */
   | { readonly kind: "changed"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
   | { readonly kind: "gone"; readonly text: string }
@@ -98,16 +115,17 @@ type AnchorState =
 function anchorState(item: Item, j: Judging): AnchorState {
   const a = item.anchor;
   const cp = counterpart(item, j);
-  const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
+  const arrow = `${oldLabel(item, j)} → ${newLabel(j, cp.patches)}`;
   if (a.kind === "prose") {
     const was = oldPatch(item, j);
     const now = cp.cover ?? cp.patches[0]?.message;
     const where = item.patch.index === 0 ? "cover letter" : "commit message";
     if (!now || !was) return { kind: "none" };
     const present = ws(now.commitMessage).includes(ws(a.quoted.join(" ")));
+    const { added, removed } = proseDelta(was.commitMessage, now.commitMessage);
     return present
-      ? { kind: "unchanged", text: `the quoted ${where} text is still in ${newLabel(j, cp.patches)}` }
-      : { kind: "changed", text: `the quoted ${where} text is no longer in the ${where} of ${newLabel(j, cp.patches)}` };
+      ? { kind: "unchanged", text: `the quoted ${where} text is still in ${newLabel(j, cp.patches)}`, added, removed }
+      : { kind: "changed", text: `the quoted ${where} text is no longer in the ${where} of ${newLabel(j, cp.patches)}`, added, removed };
   }
   if (a.kind !== "code" || !a.file) return { kind: "none" };
   const files = cp.patches.flatMap((p) => p.message.files.map((f) => ({ p, f })));
@@ -119,8 +137,13 @@ function anchorState(item: Item, j: Judging): AnchorState {
     // The code may have moved to another file or another patch of the revision: follow the quote.
     const everywhere = j.newer.series.slots.flatMap((m, i) => (m ? m.files.map((f) => ({ p: { message: m, index: i + 1 }, f })) : []));
     const moved = everywhere.filter((x) => regionOf([x.f], want) !== undefined);
-    if (moved.length === 0) return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
-    inFile = moved;
+    // Or the file was renamed and the quoted lines rewritten: follow the function they sat in.
+    const fn = a.function;
+    const defines = (f: FileDiff) =>
+      fn !== undefined && f.hunks.some((h) => headingFunction(h.heading) === fn || h.lines.some((l) => l.type !== "-" && definesFunction(l.text, fn)));
+    const followed = moved.length > 0 ? moved : cp.patches.flatMap((p) => p.message.files.filter(defines).map((f) => ({ p, f })));
+    if (followed.length === 0) return { kind: "gone", text: `${newLabel(j, cp.patches)} no longer changes ${a.file}: the quoted lines are gone` };
+    inFile = followed;
   }
   for (const { p, f } of inFile) {
     const found = regionOf([f], want);
@@ -136,17 +159,33 @@ function anchorState(item: Item, j: Judging): AnchorState {
       const what = [...added, ...removed].every((l) => COMMENT_TEXT.test(l.slice(1))) ? "the comments around them" : "the code around them";
       const code = (ls: string[]) => ls.find((l) => !COMMENT_TEXT.test(l.slice(1))) ?? ls[0];
       const [r0, a0] = [code(removed), code(added)];
-      const show = [r0 ? `v${item.version} "${r0}"` : undefined, a0 ? `v${j.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
+      const show = [r0 ? `v${from(item, j)} "${r0}"` : undefined, a0 ? `v${j.revision} "${a0}"` : undefined].filter(Boolean).join(", ");
       return {
         kind: "changed",
-        text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines stay, ${what}${fn} changed: ${show}`,
+        text: `interdiff ${oldLabel(item, j)} → ${newLabel(j, [p])}: the quoted lines stay, ${what}${fn} changed: ${show}`,
         added: added.map((l) => l.slice(1)),
         removed: removed.map((l) => l.slice(1)),
       };
     }
+    // The region reaches to the function the quote sits in: a request about a function is often
+    // met a screen away from the line quoted.
+    // The function quoted, else one the point names by name ("in dma_buf_set_name you cannot ...").
+    const olds = was?.files.filter((x) => x.path === a.file) ?? [];
+    const named = [...identifiers(item.body)].filter((id) => id !== a.function);
+    const fnName = [a.function, ...named].find((fn) => fn !== undefined && functionDelta(olds, [f], fn).length > 0);
+    const inFn = fnName === undefined ? [] : functionDelta(olds, [f], fnName);
+    if (fnName !== undefined && inFn.length > 0) {
+      const sample = inFn.find((l) => l.side === "new") ?? inFn[0]!;
+      return {
+        kind: "changed",
+        text: `interdiff ${oldLabel(item, j)} → ${newLabel(j, [p])}: the quoted lines stay, ${fnName}${fnName.includes(" ") ? "" : "()"} changed elsewhere: ${sample.side === "new" ? `v${j.revision}` : `v${from(item, j)}`} "${ws(sample.text)}"`,
+        added: inFn.filter((l) => l.side === "new").map((l) => l.text.slice(1)),
+        removed: inFn.filter((l) => l.side === "old").map((l) => l.text.slice(1)),
+      };
+    }
     return {
       kind: "unchanged",
-      text: `interdiff ${oldLabel(item)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${found.line}${fn}`,
+      text: `interdiff ${oldLabel(item, j)} → ${newLabel(j, [p])}: the quoted lines are unchanged, now at ${f.path}:${found.line}${fn}`,
     };
   }
   // What replaced them: interdiff lines of the same file and function or struct.
@@ -159,16 +198,39 @@ function anchorState(item: Item, j: Judging): AnchorState {
   const gone = near("old")[0];
   const added = near("new")[0];
   const v = j.revision;
-  const show = [gone ? `v${item.version} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
+  const show = [gone ? `v${from(item, j)} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
   return {
     kind: "changed",
-    text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${show ? `: ${show}` : ""}`,
+    text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${renamed(inFile.map((x) => x.f.path), a.file)}${show ? `: ${show}` : ""}`,
     added: near("new").map((l) => l.text.slice(1)),
     removed: near("old").map((l) => l.text.slice(1)),
   };
 }
 
 const COMMENT_TEXT = /^\s*(\/\*|\*|\/\/)/;
+
+function renamed(paths: readonly string[], file: string): string {
+  const other = paths.find((p) => p !== file);
+  return other && !paths.includes(file) ? `, now ${other}` : "";
+}
+
+/** Whether a source line names `fn` as a call or definition (`fn(`), spelled whole. */
+function definesFunction(text: string, fn: string): boolean {
+  const at = text.indexOf(`${fn}(`);
+  return at >= 0 && (at === 0 || !/\w/.test(text[at - 1]!));
+}
+
+/** Interdiff lines (not blank) of the hunks git heads with `fn`: what changed in that function. */
+function functionDelta(older: readonly FileDiff[], newer: readonly FileDiff[], fn: string) {
+  return interdiff(older, newer).lines.filter((l) => headingFunction(l.heading) === fn && l.text.slice(1).trim() !== "");
+}
+
+/** Sentences only one of two texts has (a commit message or cover letter before and after). */
+function proseDelta(before: string, after: string): { added: string[]; removed: string[] } {
+  const was = new Set(sentences(before).map(ws));
+  const now = new Set(sentences(after).map(ws));
+  return { added: [...now].filter((x) => !was.has(x)), removed: [...was].filter((x) => !now.has(x)) };
+}
 
 /** Lines of a patch either side of a quote: how far a point reaches beyond what it quoted. */
 const REGION_LINES = 8;
@@ -210,13 +272,13 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
   const t = item.trailer!;
   const given = `${t.key}: ${t.value} given in <${item.source}>`;
   const cp = counterpart(item, j);
-  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item, j)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
   const newPatches: PatchRef[] =
     item.patch.index === 0
       ? j.newer.series.slots.flatMap((m, i) => (m ? [{ message: m, index: i + 1 }] : []))
       : [...cp.patches];
   const carried = newPatches.filter((p) => p.message.trailers.some((x) => sameTrailer(x, t)));
-  const scope = item.patch.index === 0 ? "for the whole series" : `on ${oldLabel(item)}`;
+  const scope = item.patch.index === 0 ? "for the whole series" : `on ${oldLabel(item, j)}`;
   if (carried.length === 0) {
     if (item.patch.index === 0) return { verdict: "not addressed", evidence: [`${given} ${scope} is on no patch of v${j.revision}`] };
     const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
@@ -237,7 +299,7 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
     if (d.level === "substantial") {
       substantial = true;
       evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}, which changed substantially since it was given`);
-      evidence.push(describeInterdiff(d, `v${item.version} ${was.index}/${item.patch.total} → ${newLabel(j, [p])}`));
+      evidence.push(describeInterdiff(d, `v${from(item, j)} ${was.index}/${item.patch.total} → ${newLabel(j, [p])}`));
     } else {
       evidence.push(`${given} ${scope} is carried into ${newLabel(j, [p])}; the patch is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`);
     }
@@ -252,12 +314,12 @@ function judgeAck(item: Item, j: Judging): { verdict: Verdict; evidence: string[
 function judgeApproval(item: Item, j: Judging): { verdict: Verdict; evidence: string[] } {
   const given = `approval given in <${item.source}>`;
   const cp = counterpart(item, j);
-  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
+  if (cp.dropped) return { verdict: "obsolete", evidence: [`${given}; ${oldLabel(item, j)} "${item.patch.title}" has no counterpart in v${j.revision}`] };
   if (item.patch.index === 0) return { verdict: "addressed", evidence: [`${given} for the whole series; nothing to carry`] };
   const d = interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files));
-  const arrow = `${oldLabel(item)} → ${newLabel(j, cp.patches)}`;
-  if (d.level === "substantial") return { verdict: "unclear", evidence: [`${given} on ${oldLabel(item)}; the patch changed substantially since`, describeInterdiff(d, arrow)] };
-  return { verdict: "addressed", evidence: [`${given} on ${oldLabel(item)}; ${newLabel(j, cp.patches)} is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`] };
+  const arrow = `${oldLabel(item, j)} → ${newLabel(j, cp.patches)}`;
+  if (d.level === "substantial") return { verdict: "unclear", evidence: [`${given} on ${oldLabel(item, j)}; the patch changed substantially since`, describeInterdiff(d, arrow)] };
+  return { verdict: "addressed", evidence: [`${given} on ${oldLabel(item, j)}; ${newLabel(j, cp.patches)} is ${d.level === "unchanged" ? "unchanged" : "changed only in comments or a line or two"}`] };
 }
 
 /**
@@ -280,7 +342,13 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const reason = answers.find((a) => a.kind === "reason");
   const promise = answers.find((a) => a.kind === "promise");
   const cp = counterpart(item, j);
-  const gone = cp.dropped ? `${oldLabel(item)} "${item.patch.title}" has no counterpart in v${j.revision}` : undefined;
+  if (cp.dropped && resentAlone(j)) {
+    // One patch of a series re-sent on its own: the others were not dropped, only not re-sent.
+    const why = `${oldLabel(item, j)} was not re-sent: v${j.revision} carries only "${j.newer.series.slots.find((m) => m)?.parsedSubject.title ?? "one patch"}"`;
+    if (reason) return done("answered", [answerLine(reason, "reply"), why]);
+    return done("unclear", [why, ...log, promise && answerLine(promise, "promised in")]);
+  }
+  const gone = cp.dropped ? `${oldLabel(item, j)} "${item.patch.title}" has no counterpart in v${j.revision}` : undefined;
   const anchor: AnchorState = gone ? { kind: "none" } : anchorState(item, j);
   const left = gone ?? (anchor.kind === "gone" ? anchor.text : undefined);
   if (left !== undefined) {
@@ -302,49 +370,130 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     return done(log.length > 0 ? "unclear" : "not addressed", [at, ...concern.evidence, ...log, promise && answerLine(promise, "promised in")]);
   }
 
-  const patchMoved = anchor.kind === "changed" || patchChanged(item, j);
-  // The changelog naming the change is the author's own account: it outweighs any reply, as long
-  // as the interdiff shows the patch moved.
-  if (log.length > 0 && patchMoved) {
-    return done("addressed", [...log, at, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
-  }
   const codeChanged = anchor.kind === "changed" && item.anchor.kind === "code";
-  const asked = codeChanged && actedOn(item, anchor);
-  // A change where the reviewer pointed, after the author agreed to make it.
-  if (promise && codeChanged) return done("addressed", [answerLine(promise, "promised in"), at]);
+  const patchMoved = codeChanged || patchChanged(item, j);
+  const promised = promise && answerLine(promise, "promised in");
+  // The changelog naming the change is the author's own account: it outweighs any reply, as long
+  // as the interdiff shows the patch moved (a commit message fix is borne out by the message alone).
+  if (log.length > 0 && (patchMoved || patchChanged(item, j, true))) return done("addressed", [...log, at, promised, reason && answerLine(reason, "reply")]);
+  if (isRobotReport(item) && patchMoved) {
+    return done("addressed", [`a build report by ${item.author.name}, and ${newLabel(j, cp.patches)} changed after it`, at, promised]);
+  }
+  // Prose (a commit message, a cover letter) is rewritten every revision: it counts as acted on
+  // only when its new sentences take up the point's words.
+  const text = item.anchor.kind === "code" ? undefined : textDelta(item, j, anchor);
+  const textActed = text !== undefined && actedOn(item, text.added, text.removed, 2);
+  const textLine = textActed ? `the new text of ${newLabel(j, cp.patches)} takes up the point: "${quote(text!.added.find((x) => carries(item, x)) ?? text!.added[0] ?? "")}"` : undefined;
+  // A promise, then the quoted code or text changed: the author did what they said.
+  if (promise && (codeChanged || textActed || anchor.kind === "changed")) return done("addressed", [promised, textLine ?? at]);
   // Answered: a reason given and the quoted code left as it was.
   if (reason && !codeChanged) return done("answered", [answerLine(reason, "reply"), at, ...log]);
-  const changed = anchor.kind === "changed" || (anchor.kind === "none" && patchMoved);
+  // A reason for keeping the code, and the code changed anyway: as asked after all, or a reader must look.
+  if (reason && anchor.kind === "changed" && regionChange(item, anchor.added ?? [], anchor.removed ?? []) === "as asked") {
+    return done("addressed", [at, "the new lines carry what the point asked for, after the author first argued against it", answerLine(reason, "reply")]);
+  }
+  if (reason) return done("unclear", [at, "the changelog does not mention it", answerLine(reason, "reply")]);
+  if (textActed) return done("addressed", [textLine, at]);
+  // Quoted prose still there is an unchanged anchor; only a point quoting nothing is judged by the whole patch.
+  const unanchored = item.anchor.kind === "none" && item.patch.index > 0;
+  if (promise && unanchored && patchMoved) {
+    return done("addressed", [promised, `${newLabel(j, cp.patches)} changed after the promise`, at]);
+  }
+  // Quoted prose gone without its words coming back: changed, but not plainly as asked.
+  const changed = anchor.kind === "changed" || (unanchored && patchMoved);
   if (promise && !changed) {
-    return done("not addressed", [answerLine(promise, "promised in"), at ?? `${newLabel(j, cp.patches)} is unchanged`, "the promised change is not in the next revision"]);
+    return done("not addressed", [promised, at ?? `${newLabel(j, cp.patches)} is unchanged`, "the promised change is not in the next revision"]);
   }
-  if (item.kind === "question" && anchor.kind !== "changed" && log.length === 0) {
-    return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.revision}'s changelog`, at, promise && answerLine(promise, "promised in")]);
+  if (item.kind === "question" && !codeChanged && log.length === 0) {
+    return done("not addressed", [`no answer from the author in the thread, and nothing in v${j.revision}'s changelog`, at, promised]);
   }
-  if (changed && log.length > 0) return done("addressed", [...log, at]);
-  // The quoted region itself changed: the reviewer's point was acted on, even unannounced.
-  if (asked) return done("addressed", [at, "the new lines carry what the point asked for; the changelog does not mention it"]);
-  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promise && answerLine(promise, "promised in"), reason && answerLine(reason, "reply")]);
+  // The quoted region changed after a specific request: the reviewer's point was acted on, even unannounced.
+  if (codeChanged) {
+    const places = new Set((oldPatch(item, j)?.files ?? []).flatMap((f) => f.hunks.map((h) => headingFunction(h.heading)?.toLowerCase() ?? "")));
+    const how = regionChange(item, anchor.added ?? [], anchor.removed ?? [], places);
+    if (how === "as asked") return done("addressed", [at, "the new lines carry what the point asked for; the changelog does not mention it"]);
+    if (how === "named code gone") return done("addressed", [at, "the code the point names is gone from the region; the changelog does not mention it"]);
+    // A question without an answer is settled by the change only when the change speaks to it.
+    if (how === "other" && item.kind !== "question") return done("addressed", [at, "the code the point is about changed after the request; the changelog does not mention it"]);
+    return done("unclear", [at, "the changelog does not mention it", how === "not as asked" ? "the new lines lack the code the point asked for" : undefined]);
+  }
+  // A cover letter still saying what the reviewer questioned, and no word on it anywhere.
+  if (item.patch.index === 0 && log.length === 0 && anchor.kind !== "changed") {
+    return done("not addressed", [at, `the cover letter of v${j.revision} does not take up the point, and no changelog entry names it`, promised]);
+  }
+  if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promised, reason && answerLine(reason, "reply")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
-  return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promise && answerLine(promise, "promised in")]);
+  return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promised]);
 }
 
-/** Whether the new lines of the quoted region bring in words of the point that the old lines lacked. */
-function actedOn(item: Item, anchor: AnchorState): boolean {
-  if (anchor.kind !== "changed" || !anchor.added) return false;
-  // Identifiers also count by their parts: "take the lock" is done by a new gate_lock.
-  const words = (text: string) => {
-    const ids = [...identifiers(text)];
-    return new Set([...contentWords(text), ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
-  };
-  const was = words((anchor.removed ?? []).join("\n"));
-  const point = words(item.body);
-  const now = [...words(anchor.added.join("\n"))];
-  return now.some((w) => !was.has(w) && point.has(w));
+/** A later revision that is one patch of a longer series, re-sent alone. */
+function resentAlone(j: Judging): boolean {
+  return !j.newer.series.cover && j.newer.series.total <= 1 && j.older.series.total > 1 && j.pairing.pairs.length === 1;
 }
 
-function patchChanged(item: Item, j: Judging): boolean {
+/** The sentences the item's commit message or cover letter gained and lost in the later revision. */
+function textDelta(item: Item, j: Judging, anchor: AnchorState): { added: readonly string[]; removed: readonly string[] } | undefined {
+  if ((anchor.kind === "changed" || anchor.kind === "unchanged") && anchor.added) return { added: anchor.added, removed: anchor.removed ?? [] };
+  const was = oldPatch(item, j);
+  const cp = counterpart(item, j);
+  const now = cp.cover ?? cp.patches[0]?.message;
+  return was && now ? proseDelta(was.commitMessage, now.commitMessage) : undefined;
+}
+
+/** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
+function pointWords(text: string): Set<string> {
+  const ids = [...identifiers(text)];
+  const words = [...contentWords(text)];
+  // "OP-TEE" and "OPTEE", "use-case" and "usecase" are one word to a reader.
+  const joined = words.filter((w) => w.includes("-")).map((w) => w.replace(/-/g, ""));
+  return new Set([...words, ...joined, ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
+}
+
+function carries(item: Item, line: string): boolean {
+  const point = pointWords(item.body);
+  return [...pointWords(line)].some((w) => point.has(w));
+}
+
+/** C words a request can ask for that contentWords drops or does not tell from prose. */
+const C_WORDS = /^(bool|int|long|short|char|unsigned|signed|const|static|void|inline|volatile|u8|u16|u32|u64|s8|s16|s32|s64|size_t)$/;
+
+/** The point's code words: identifiers and C type words, as written. */
+function codeWords(text: string): Set<string> {
+  const out = new Set(identifiers(text));
+  for (const w of text.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []) if (C_WORDS.test(w)) out.add(w);
+  return out;
+}
+
+/**
+ * How the quoted region changed against what the point says: it brings in the point's words,
+ * it drops the code the point names, it lacks the code words the point asks for, or none of these.
+ */
+function regionChange(item: Item, added: readonly string[], removed: readonly string[], places: ReadonlySet<string> = new Set()): "as asked" | "named code gone" | "not as asked" | "other" {
+  if (actedOn(item, added, removed, 1)) return "as asked";
+  const now = pointWords(added.join("\n"));
+  const was = pointWords(removed.join("\n"));
+  const point = pointWords(item.body);
+  if ([...was].some((w) => point.has(w) && !now.has(w) && w.includes("_"))) return "named code gone";
+  const newCode = codeWords(added.join("\n"));
+  const oldCode = codeWords(removed.join("\n"));
+  // A function the point names says where, not what: it is not code the change must bring.
+  const wanted = [...codeWords(item.body)].filter((w) => !oldCode.has(w) && !places.has(w));
+  return wanted.length > 0 && !wanted.some((w) => newCode.has(w)) ? "not as asked" : "other";
+}
+
+/** Whether the new lines bring in at least `least` words of the point that the old lines lacked. */
+function actedOn(item: Item, added: readonly string[], removed: readonly string[], least: number): boolean {
+  if (added.length === 0) return false;
+  const was = pointWords(removed.join("\n"));
+  const point = pointWords(item.body);
+  return [...pointWords(added.join("\n"))].filter((w) => !was.has(w) && point.has(w)).length >= least;
+}
+
+/** Whether the item's patch (its diff or its commit message) or cover letter changed. */
+function patchChanged(item: Item, j: Judging, withMessage = false): boolean {
   const cp = counterpart(item, j);
   if (item.patch.index === 0) return ws(j.older.series.cover?.commitMessage ?? "") !== ws(cp.cover?.commitMessage ?? "");
-  return interdiff(oldPatch(item, j)?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
+  const was = oldPatch(item, j);
+  const message = withMessage && ws(was?.commitMessage ?? "") !== ws(cp.patches.map((p) => p.message.commitMessage).join(" "));
+  return message || interdiff(was?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
 }

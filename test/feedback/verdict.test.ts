@@ -80,7 +80,7 @@ describe("verdicts on a small series", () => {
       "1.1 ack not addressed: Reviewed-by: Sam Okafor <sam@example.net> given in <r1> on v1 1/2 is not carried into v2 1/1",
       '1.2 ack obsolete: Acked-by: Priya Raman <priya@example.org> given in <r2>; v1 2/2 "dma-buf: heaps: flag" has no counterpart in v2',
       '1.3 question unclear: interdiff v1 1/2 → v2 1/1: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+unsigned int gate;" | the changelog does not mention it',
-      '1.4 change requested unclear: interdiff v1 1/2 → v2 1/1: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+unsigned int gate;" | the changelog does not mention it',
+      '1.4 change requested unclear: interdiff v1 1/2 → v2 1/1: the quoted lines changed in drivers/dma-buf/dma-buf.c: v1 "+int gate; /* why */", v2 "+unsigned int gate;" | the changelog does not mention it | the new lines lack the code the point asked for',
     ]);
   });
 
