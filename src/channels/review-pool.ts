@@ -209,9 +209,9 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
       const worker = new Worker(script, {
         workerData: { role: ROLE, stallOn: opts.stallOn },
         execArgv: workerExecArgv(process.execArgv),
-        // The model allocates many short-lived objects per review; a roomier young generation
-        // halves the time spent in scavenges.
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
+        // A review keeps little (tens of MB live) but allocates much: left to itself the worker's
+        // heap grows several times past what it holds. A service's --max-old-space-size wins over this.
+        resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 },
       });
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;
