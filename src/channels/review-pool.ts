@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
 import type { Series } from "../patch/series.js";
 import { cutTrace } from "../review/review-page.js";
+import { BoundedSearches } from "../review/bounded-searches.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { loadReviewDeps, type ReviewDeps } from "./context.js";
@@ -91,8 +92,10 @@ export function inlineReviews(deps: ReviewDeps): ReviewPool {
  * Reviews and tracking over one cache of reviews: a series reviewed when it arrives is not
  * reviewed again when the tracker judges its next revision, nor on every reply after.
  */
-function reviewing(deps: ReviewDeps) {
+function reviewing(all: ReviewDeps) {
   const reviews = new ReviewCache();
+  // As many searches as kept-searches.ts keeps on disk: the usual effects of a list, bounded.
+  const deps = { ...all, model: { ...all.model, cache: new BoundedSearches(20_000, all.model.cache) } };
   const run = (s: Series) => reviewSeries(s, deps.rules, deps.parser, deps.model);
   return {
     review: (series: Series) => forPublishing(reviews.review(series, run)),
@@ -209,9 +212,9 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
       const worker = new Worker(script, {
         workerData: { role: ROLE, stallOn: opts.stallOn },
         execArgv: workerExecArgv(process.execArgv),
-        // The model allocates many short-lived objects per review; a roomier young generation
-        // halves the time spent in scavenges.
-        resourceLimits: { maxYoungGenerationSizeMb: 64 },
+        // A review keeps little (tens of MB live) but allocates much: left to itself the worker's
+        // heap grows several times past what it holds. A service's --max-old-space-size wins over this.
+        resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 },
       });
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;

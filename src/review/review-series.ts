@@ -1,4 +1,4 @@
-import { classifyFile, pairAcrossFiles, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
+import { pairAcrossFiles, type FileTouches, type Touch, type UnplacedHunk } from "../analysis/touch.js";
 import { matchFixes, matchRules, type Rule, type RuleMatch, type SeriesTouch } from "../analysis/rules/match.js";
 import { isMinorPath } from "../analysis/vocabulary.js";
 import { resvEvidence } from "../analysis/catalog/lock-context.js";
@@ -14,6 +14,7 @@ import { compareOutcomes, type ModelResult } from "../model/compare.js";
 import type { ExploreCache } from "../model/evaluate.js";
 import { modelFindings } from "./model-findings.js";
 import { seriesCode } from "../model/code/functions.js";
+import { ClassifiedFiles } from "./classified-files.js";
 
 /** The coherency model a review runs against: its catalog and a search cache shared across series. */
 export interface ModelContext {
@@ -51,6 +52,9 @@ export function touchesDmaBuf(r: SeriesReview): boolean {
   return r.patches.some((p) => p.findings.length > 0 || p.files.some((f) => f.inScope && f.area !== "other"));
 }
 
+// One per process, bounded: the revisions of a series share most of their files.
+const classifiedFiles = new ClassifiedFiles();
+
 /**
  * Review one series as a whole: classify every patch, then match rules with the series'
  * touches in view, so a flag added in one patch and set in another is judged together.
@@ -58,8 +62,9 @@ export function touchesDmaBuf(r: SeriesReview): boolean {
 export function reviewSeries(series: Series, rules: readonly Rule[], parser: CParser, model?: ModelContext): SeriesReview {
   // The functions the series defines: a gate through a helper in another file is still a gate.
   const code = seriesCode(series.slots.flatMap((m, i) => (m ? [{ patch: i + 1, files: m.files }] : [])));
+  const fresh = new Set<string>();
   const classified = series.slots.flatMap((m, i) =>
-    m ? [{ message: m, index: i + 1, files: pairAcrossFiles(m.files.map((f) => classifyFile(f, parser, code.functions))) }] : [],
+    m ? [{ message: m, index: i + 1, files: pairAcrossFiles(m.files.map((f) => classifiedFiles.classify(f, parser, fresh, code.functions))) }] : [],
   );
   const seriesTouches: SeriesTouch[] = classified.flatMap((p) =>
     p.files.flatMap((file) => file.touches.map((touch) => ({ touch, patch: p.index, file }))),

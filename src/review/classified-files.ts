@@ -1,0 +1,74 @@
+import { createHash } from "node:crypto";
+import { classifyFile, type FileTouches, type Touch } from "../analysis/touch.js";
+import type { CFunction } from "../model/code/functions.js";
+import type { CParser } from "../patch/c-source.js";
+import type { FileDiff } from "../patch/diff.js";
+
+/**
+ * Classifications kept by the content of the file diff they came from. A revision that
+ * carries most patches over unchanged (v2 of a series, a RESEND, a series read again with a
+ * late patch) parses the same hunks with tree-sitter again: its files are looked up here.
+ */
+export class ClassifiedFiles {
+  private readonly kept = new Map<string, FileTouches>();
+
+  // A classification holds its touches and the calls of each function in view: a few KB.
+  constructor(private readonly limit = 512) {}
+
+  /**
+   * `classifyFile(file, parser)`, from the kept result when the same diff was classified
+   * before. `fresh` names keys already handed out for this series: a file repeated inside
+   * one series is classified again, so no two files of a review share a touch.
+   */
+  classify(file: FileDiff, parser: CParser, fresh: Set<string>, helpers?: ReadonlyMap<string, CFunction>): FileTouches {
+    const hash = createHash("sha1").update(parser.lang).update("\0").update(JSON.stringify(file));
+    // A gate's meaning can come from a helper the series defines elsewhere: those bodies are part of the input.
+    for (const f of helpersReached(file, helpers)) hash.update("\0").update(f.name).update("\0").update(f.params.join(",")).update("\0").update(f.body);
+    const key = hash.digest("base64");
+    const hit = fresh.has(key) ? undefined : this.kept.get(key);
+    fresh.add(key);
+    if (hit) {
+      this.kept.delete(key);
+      this.kept.set(key, hit);
+      return copyFor(hit, file);
+    }
+    const r = classifyFile(file, parser, helpers);
+    this.kept.set(key, r);
+    if (this.kept.size > this.limit) this.kept.delete(this.kept.keys().next().value!);
+    return copyFor(r, file);
+  }
+}
+
+/**
+ * The kept result for this file object, with touches of its own: rules remember per touch
+ * (the lock state a message quotes), and a touch of another review must not answer for it.
+ */
+function copyFor(r: FileTouches, file: FileDiff): FileTouches {
+  const touch = (t: Touch): Touch => (t.counterpart ? { ...t, counterpart: { ...t.counterpart } } : { ...t });
+  return {
+    ...r,
+    file,
+    touches: r.touches.map(touch),
+    ...(r.context ? { context: r.context.map(touch) } : {}),
+  };
+}
+
+/** The series' functions this file's diff can reach by name, directly or through other helpers, in name order. */
+function helpersReached(file: FileDiff, helpers: ReadonlyMap<string, CFunction> | undefined): CFunction[] {
+  if (!helpers || helpers.size === 0) return [];
+  const reached = new Map<string, CFunction>();
+  const visit = (text: string) => {
+    for (const id of text.match(/[A-Za-z_]\w*/g) ?? []) {
+      const f = helpers.get(id);
+      if (f && !reached.has(id)) {
+        reached.set(id, f);
+        visit(f.body);
+      }
+    }
+  };
+  for (const h of file.hunks) {
+    visit(h.heading);
+    for (const l of h.lines) visit(l.text);
+  }
+  return [...reached.values()].sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
+}
