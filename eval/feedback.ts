@@ -259,8 +259,13 @@ export async function groupCommits(archive: Archive, commits: readonly string[])
     const r = await loadOne({ bytes: raw, source: `archive:${c}` });
     if ("kind" in r) messages.push(r);
   }
-  return groupSeries(messages).series;
+  const grouped = groupSeries(messages);
+  orphansOf.set(grouped.series, grouped.orphanReplies);
+  return grouped.series;
 }
+
+// Replies whose patch is not in the archive, by the grouping they came out of: the tracker rebuilds revisions from them.
+const orphansOf = new WeakMap<readonly Series[], readonly Message[]>();
 
 /**
  * Run the tracker for every labelled step (and every other pair of consecutive labelled
@@ -270,7 +275,7 @@ export function scoreFeedback(set: FeedbackSet, all: readonly Series[], pipeline
   const byId = new Map<string, Series>();
   for (const s of all) for (const id of memberIds(s)) if (!byId.has(id)) byId.set(id, s);
   const rev = (series: string, version: number) => set.revisions.find((r) => r.series === series && r.version === version)!;
-  const deps = { rules: pipeline.rules, parser: pipeline.parser, model: pipeline.model };
+  const deps = { rules: pipeline.rules, parser: pipeline.parser, model: pipeline.model, orphans: orphansOf.get(all) };
   const tracked = new Map<Series, TrackResult>();
   const track = (s: Series) => tracked.get(s) ?? tracked.set(s, trackSeries(s, all, deps)).get(s)!;
 
