@@ -71,7 +71,8 @@ function quotedLines(replies: readonly Message[], patchId: string): string[] {
   return out;
 }
 
-const DIFF_LINE = /^(@@ |diff --git |index [0-9a-f]|--- |\+\+\+ |[+-]|\t| {2,})/;
+// Quoted patch lines, context lines included: they are code, not the commit message's words.
+const DIFF_LINE = /^(@@ |diff --git |index [0-9a-f]|--- |\+\+\+ |[+-]| [\t ]|\t| $)/;
 
 function ghostMessage(id: string, subject: Subject, author: Person, date: Date | undefined, quoted: readonly string[], replies: readonly Message[]): Message {
   const clean = subject.clean;
