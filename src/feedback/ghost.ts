@@ -191,8 +191,17 @@ export function withGhosts(known: readonly Series[], orphans: readonly Message[]
   return all;
 }
 
-/** Items raised on a revision known only from replies say so first. */
+/**
+ * A point worth keeping from a revision known only from replies: an ack is for code nobody here can
+ * see, and a snip marker or a one-word "yup" under a quote is no request.
+ */
+function reviewPoint(i: JudgedItem): boolean {
+  if (i.kind === "ack") return false;
+  return (i.body.match(/\b[a-z][a-z']+\b/gi) ?? []).length >= 2;
+}
+
+/** Items raised on a revision known only from replies say so first; acks and wordless points are left out. */
 export function noteGhostItems(items: readonly JudgedItem[], revisions: readonly Series[]): JudgedItem[] {
   const ids = new Set(revisions.filter(isGhost).map((s) => s.id));
-  return items.map((i) => (ids.has(i.seriesId) ? { ...i, evidence: [ghostNote(i.version), ...i.evidence] } : i));
+  return items.flatMap((i) => (!ids.has(i.seriesId) ? [i] : reviewPoint(i) ? [{ ...i, evidence: [ghostNote(i.version), ...i.evidence] }] : []));
 }

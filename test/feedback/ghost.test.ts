@@ -47,6 +47,16 @@ const review = reply(
   ].join("\n"),
 );
 const chatter = reply("rob-2@example.net", `Re: [PATCH 2/2] ${TITLE}`, V1_P2, [V1_COVER, V1_P2], "Hi Jane,\n\nThanks!\n\nRob\n", ROB, 2);
+// An ack and a snip marker under a quote: neither is a point to track on code nobody here can see.
+const acked = reply(
+  "ann-1@example.net",
+  `Re: [PATCH 2/2] ${TITLE}`,
+  V1_P2,
+  [V1_COVER, V1_P2],
+  "On Mon, Nov 02, 2026 at 10:00:00AM +0000, Jane Dev wrote:\n> +\tfrob_doc(buf);\n\n[ ... ]\n\nAcked-by: Ann Other <ann@example.com>\n",
+  { name: "Ann Other", email: "ann@example.com" },
+  3,
+);
 
 function v2(): Message[] {
   const refs = ["v2-0-frob@example.org"];
@@ -59,8 +69,8 @@ function v2(): Message[] {
 
 describe("revisions known only from replies", () => {
   it("rebuilds v1 from replies to absent patches and tracks its points against v2", async () => {
-    const grouped = groupSeries([review, chatter, ...v2()]);
-    expect(grouped.orphanReplies.map((m) => m.messageId).sort()).toEqual(["rob-1@example.net", "rob-2@example.net"]);
+    const grouped = groupSeries([review, chatter, acked, ...v2()]);
+    expect(grouped.orphanReplies.map((m) => m.messageId).sort()).toEqual(["ann-1@example.net", "rob-1@example.net", "rob-2@example.net"]);
     const current = grouped.series.find((s) => s.id === "v2-0-frob@example.org")!;
     const deps = await trackDeps();
 
@@ -77,7 +87,7 @@ describe("revisions known only from replies", () => {
     expect(ghost!.slots[0]?.files).toEqual([]);
     expect(ghost!.author.email).toBe(JANE.email);
     expect(r.tracker.links[0]?.previous).toBe(ghost);
-    // One point: the request; the thanks on patch 2 is chatter.
+    // One point: the request; the thanks, the ack and the snip marker on patch 2 are not review points.
     expect(r.tracker.items.map((i) => [i.source, i.version, i.patch.index])).toEqual([["rob-1@example.net", 1, 1]]);
     const item = r.tracker.items[0]!;
     expect(item.evidence[0]).toMatch(/^v1 is known only from replies/);
