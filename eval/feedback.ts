@@ -293,10 +293,16 @@ export function scoreFeedback(set: FeedbackSet, all: readonly Series[], pipeline
   const steps: StepResult[] = [];
   const labels: LabelResult[] = [];
   for (const [key, { from, to }] of stepKeys) {
-    const newer = seriesOf(to, byId);
+    // A revision known only from replies is tracked by the next one the archive holds, as `track` does:
+    // its items then carry their verdict against it in their history.
+    const later = set.revisions.filter((r) => r.series === to.series && r.version > to.version && r.inArchive).sort((a, b) => a.version - b.version)[0];
+    const absent = !to.inArchive && orphansOf.get(all) !== undefined && later !== undefined;
+    const newer = absent ? seriesOf(later, byId) : seriesOf(to, byId);
     const result = newer ? track(newer) : undefined;
     // Items are matched by the reply that made them, so every earlier revision's items may serve.
-    const items = result?.kind === "tracked" ? result.tracker.items : [];
+    const tracked = result?.kind === "tracked" ? result.tracker.items : [];
+    const atStep = (i: JudgedItem) => i.history?.find((h) => h.revision === to.version)?.verdict;
+    const items = absent ? tracked.map((i) => ({ ...i, verdict: atStep(i) ?? i.verdict })) : tracked;
     const linkError = from.inArchive ? checkLink(result, from, to) : undefined;
     steps.push({ from, to, linkError, items });
     const mine = set.labels.filter((l) => `${l.series}|${l.version}|${l.toSeries}|${l.toVersion}` === key);
