@@ -47,7 +47,8 @@ function authorOf(replies: readonly Message[], patchId: string): Person | undefi
   for (const m of direct) {
     const q = quotedMessage(m.body);
     if (!q) continue;
-    const named = [...m.to, ...m.cc].find((p) => (q.email && p.email.toLowerCase() === q.email) || p.name.trim().toLowerCase() === q.name.toLowerCase());
+    const same = (p: Person) => (q.email && p.email.toLowerCase() === q.email) || p.name.trim().toLowerCase() === q.name.toLowerCase();
+    const named = [...m.to, ...m.cc].find(same);
     return named ?? { name: q.name, email: q.email ?? "" };
   }
   return direct[0]?.to[0];
@@ -74,7 +75,14 @@ function quotedLines(replies: readonly Message[], patchId: string): string[] {
 // Quoted patch lines, context lines included: they are code, not the commit message's words.
 const DIFF_LINE = /^(@@ |diff --git |index [0-9a-f]|--- |\+\+\+ |[+-]| [\t ]|\t| $)/;
 
-function ghostMessage(id: string, subject: Subject, author: Person, date: Date | undefined, quoted: readonly string[], replies: readonly Message[]): Message {
+function ghostMessage(
+  id: string,
+  subject: Subject,
+  author: Person,
+  date: Date | undefined,
+  quoted: readonly string[],
+  replies: readonly Message[],
+): Message {
   const clean = subject.clean;
   const prose = quoted.filter((l) => !DIFF_LINE.test(l));
   return {
@@ -147,7 +155,8 @@ export function ghostRevisions(orphans: readonly Message[], known: readonly Seri
       author ??= authorOf(slot.replies, id);
       const earliest = slot.replies.reduce((a, b) => (time(b) < time(a) ? b : a));
       if (earliest.date && (!date || earliest.date < date)) date = earliest.date;
-      const message = ghostMessage(id, slot.subject, author ?? { name: "", email: "" }, earliest.date, quotedLines(slot.replies, id), slot.replies);
+      const quoted = quotedLines(slot.replies, id);
+      const message = ghostMessage(id, slot.subject, author ?? { name: "", email: "" }, earliest.date, quoted, slot.replies);
       if (slot.index === 0) cover = message;
       else if (slot.index <= total) members[slot.index - 1] = message;
       replies.set(id, [...slot.replies].sort((a, b) => time(a) - time(b)));
@@ -203,5 +212,8 @@ function reviewPoint(i: JudgedItem): boolean {
 /** Items raised on a revision known only from replies say so first; acks and wordless points are left out. */
 export function noteGhostItems(items: readonly JudgedItem[], revisions: readonly Series[]): JudgedItem[] {
   const ids = new Set(revisions.filter(isGhost).map((s) => s.id));
-  return items.flatMap((i) => (!ids.has(i.seriesId) ? [i] : reviewPoint(i) ? [{ ...i, evidence: [ghostNote(i.version), ...i.evidence] }] : []));
+  return items.flatMap((i) => {
+    if (!ids.has(i.seriesId)) return [i];
+    return reviewPoint(i) ? [{ ...i, evidence: [ghostNote(i.version), ...i.evidence] }] : [];
+  });
 }
