@@ -226,8 +226,13 @@ export async function groupCommits(archive: Archive, commits: readonly string[])
     const r = await loadOne({ bytes: raw, source: `archive:${c}` });
     if ("kind" in r) messages.push(r);
   }
-  return groupSeries(messages).series;
+  const grouped = groupSeries(messages);
+  orphansOf.set(grouped.series, grouped.orphanReplies);
+  return grouped.series;
 }
+
+// Replies whose patch is not in the archive, by the grouping they came out of: the tracker rebuilds revisions from them.
+const orphansOf = new WeakMap<readonly Series[], readonly Message[]>();
 
 /**
  * Run the tracker for every labelled step (and every other pair of consecutive labelled
@@ -237,7 +242,7 @@ export function scoreFeedback(set: FeedbackSet, all: readonly Series[], pipeline
   const byId = new Map<string, Series>();
   for (const s of all) for (const id of memberIds(s)) if (!byId.has(id)) byId.set(id, s);
   const rev = (series: string, version: number) => set.revisions.find((r) => r.series === series && r.version === version)!;
-  const deps = { rules: pipeline.rules, parser: pipeline.parser, model: pipeline.model };
+  const deps = { rules: pipeline.rules, parser: pipeline.parser, model: pipeline.model, orphans: orphansOf.get(all) };
   const tracked = new Map<Series, TrackResult>();
   const track = (s: Series) => tracked.get(s) ?? tracked.set(s, trackSeries(s, all, deps)).get(s)!;
 
@@ -255,10 +260,16 @@ export function scoreFeedback(set: FeedbackSet, all: readonly Series[], pipeline
   const steps: StepResult[] = [];
   const labels: LabelResult[] = [];
   for (const [key, { from, to }] of stepKeys) {
-    const newer = seriesOf(to, byId);
+    // A revision known only from replies is tracked by the next one the archive holds, as `track` does:
+    // its items then carry their verdict against it in their history.
+    const later = set.revisions.filter((r) => r.series === to.series && r.version > to.version && r.inArchive).sort((a, b) => a.version - b.version)[0];
+    const absent = !to.inArchive && orphansOf.get(all) !== undefined && later !== undefined;
+    const newer = absent ? seriesOf(later, byId) : seriesOf(to, byId);
     const result = newer ? track(newer) : undefined;
     // Items are matched by the reply that made them, so every earlier revision's items may serve.
-    const items = result?.kind === "tracked" ? result.tracker.items : [];
+    const tracked = result?.kind === "tracked" ? result.tracker.items : [];
+    const atStep = (i: JudgedItem) => i.history?.find((h) => h.revision === to.version)?.verdict;
+    const items = absent ? tracked.map((i) => ({ ...i, verdict: atStep(i) ?? i.verdict })) : tracked;
     const linkError = from.inArchive ? checkLink(result, from, to) : undefined;
     steps.push({ from, to, linkError, items });
     const mine = set.labels.filter((l) => `${l.series}|${l.version}|${l.toSeries}|${l.toVersion}` === key);

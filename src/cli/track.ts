@@ -45,11 +45,11 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
       io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
     }
     if (loaded.messages.length === 0) throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be read`, source);
-    const { series } = groupSeries(loaded.messages);
+    const { series, orphanReplies } = groupSeries(loaded.messages);
     if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
     const step = (done: number, total: number) => progress.update({ phase: "tracking", done, total, unit: "series" });
     const searches = keptSearches(catalog.version);
-    const results = trackAll(series, { rules, parser, model: { catalog, cache: searches.cache } }, opts.series, step);
+    const results = trackAll(series, { rules, parser, model: { catalog, cache: searches.cache }, orphans: orphanReplies }, opts.series, step);
     searches.save();
     if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
     text =

@@ -7,6 +7,7 @@ import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
 import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
+import { noteGhostItems, withGhosts } from "./ghost.js";
 import { extractItems, type Item } from "./items.js";
 import { judgeItem, type JudgedItem } from "./verdict.js";
 
@@ -21,6 +22,8 @@ export interface TrackDeps {
   readonly ignore?: readonly string[];
   /** Reviews kept across calls (a long-running channel tracks the same revisions again and again). */
   readonly reviews?: ReviewCache;
+  /** Replies whose patch is not in the input: earlier revisions known only from them join the chain. */
+  readonly orphans?: readonly Message[];
 }
 
 /** Review feedback on earlier revisions of a series, judged against its latest revision. */
@@ -60,7 +63,7 @@ function allReplies(revisions: readonly Series[]): Message[] {
  * is re-run on every revision, so an item about coherency is judged by configurations too.
  */
 export function trackSeries(current: Series, known: readonly Series[], deps: TrackDeps): TrackResult {
-  const { revisions, links } = revisionChain(current, known);
+  const { revisions, links } = revisionChain(current, deps.orphans ? withGhosts(known, deps.orphans) : known);
   if (revisions.length === 1) {
     const reason = `no earlier revision of this series in ${deps.place ?? "the input"}; nothing to track`;
     return { kind: "no-previous", series: current, reason };
@@ -135,7 +138,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     }
   }
   const pending = revisions.filter((s) => place.get(s) === last).flatMap((s) => allReplies([s])).filter(reviewer).length;
-  return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items, replies: read, restatements, pending, changelog } };
+  return { kind: "tracked", series: current, tracker: { series: current, revisions, links, items: noteGhostItems(items, revisions), replies: read, restatements, pending, changelog } };
 }
 
 /** Whether `id` names this series: its thread root's Message-ID (with or without <>) or its change-id. */
