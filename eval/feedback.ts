@@ -213,7 +213,9 @@ function matchLabels(labels: readonly FeedbackLabel[], items: readonly JudgedIte
 /** Every message of the archive grouped into series, read the way `track` reads a public-inbox. */
 export async function groupArchive(archive: Archive): Promise<readonly Series[]> {
   const { messages } = await loadInbox(listEpochs(archive.gitDir), () => undefined);
-  return groupSeries(messages).series;
+  const grouped = groupSeries(messages);
+  orphansOf.set(grouped.series, grouped.orphanReplies);
+  return grouped.series;
 }
 
 /** Parse the messages of `commits` and group them into series. */
