@@ -3,6 +3,7 @@ import type { Message } from "../patch/message.js";
 import type { PatchPairing, PatchRef } from "../patch/revision-link.js";
 import type { SeriesReview } from "../review/review-series.js";
 import { headingFunction } from "./anchor.js";
+import { isGhost } from "./ghost.js";
 import type { Answer } from "./answers.js";
 import type { ChangelogEntry } from "./changelog.js";
 import { concernById } from "./concerns.js";
@@ -82,7 +83,8 @@ function answerLine(a: Answer, what: string): string {
 function counterpart(item: Item, j: Judging): { cover: Message | undefined; patches: readonly PatchRef[]; dropped: boolean } {
   if (item.patch.index === 0) return { cover: j.newer.series.cover, patches: [], dropped: false };
   const pair = j.pairing.pairs.find((p) => p.old.index === item.patch.index);
-  return { cover: undefined, patches: pair?.new ?? [], dropped: !pair };
+  // A revision rebuilt from replies has no diff to pair by: an unpaired patch of it is unknown, not dropped.
+  return { cover: undefined, patches: pair?.new ?? [], dropped: !pair && !isGhost(j.older.series) };
 }
 
 function oldPatch(item: Item, j: Judging): Message | undefined {
@@ -358,6 +360,12 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     return done("obsolete", [left, ...log]);
   }
   const at = anchor.kind === "none" ? undefined : anchor.text;
+  if (item.patch.index > 0 && cp.patches.length === 0 && isGhost(j.older.series)) {
+    // Nothing to compare: the patch is known only from replies and pairs with none of the next revision.
+    const unpaired = `${oldLabel(item, j)} "${item.patch.title}" is known only from replies and pairs with no patch of v${j.revision}`;
+    if (reason) return done("answered", [answerLine(reason, "reply"), unpaired, ...log]);
+    return done("unclear", [unpaired, ...log, promise && answerLine(promise, "promised in")]);
+  }
 
   const concern = item.concern ? concernById(item.concern).judge({ older: j.older, newer: j.newer }) : undefined;
   if (concern?.status === "addressed") {

@@ -112,4 +112,23 @@ describe("revisions known only from replies", () => {
     const stray = reply("rob-4@example.net", "Re: dma-buf: frob questions", "absent@example.net", ["absent@example.net"], "Please explain.\n");
     expect(ghostRevisions([stray], [])).toEqual([]);
   });
+
+  it("calls a point on a patch the next revision renamed unclear, never dropped or unchanged", async () => {
+    // v2 reworked the series under new titles and a cover with no changelog: nothing pairs the
+    // ghost's patch 1, whose code nobody here has seen, with a patch of v2.
+    const refs = ["v2-0-frob@example.org"];
+    const renamed = [
+      mail({ id: "v2-0-frob@example.org", subject: `[PATCH v2 0/2] ${TITLE}`, day: 5, body: "Reworked.\n" }),
+      mail({ id: "v2-1-frob@example.org", subject: "[PATCH v2 1/2] dma-buf: add a reservation helper", parent: refs[0], refs, day: 5, changes: [{ path: "drivers/dma-buf/dma-resv.c", line: "\treturn 0;" }] }),
+      mail({ id: "v2-2-frob@example.org", subject: "[PATCH v2 2/2] dma-buf: frob: convert to the helper", parent: refs[0], refs, day: 5 }),
+    ];
+    const grouped = groupSeries([review, ...renamed]);
+    const current = grouped.series.find((s) => s.id === "v2-0-frob@example.org")!;
+    const r = trackSeries(current, grouped.series, { ...(await trackDeps()), orphans: grouped.orphanReplies });
+    expect(r.kind).toBe("tracked");
+    if (r.kind !== "tracked") return;
+    const item = r.tracker.items.find((i) => i.source === "rob-1@example.net")!;
+    expect(item.verdict).toBe("unclear");
+    expect(item.evidence.join("\n")).toMatch(/known only from replies and pairs with no patch of v2/);
+  });
 });
