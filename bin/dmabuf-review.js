@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The CLI runs from the compiled tree; `npm install` builds it (the `prepare` script).
-import { existsSync, statSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 const entry = new URL("../dist/src/cli/main.js", import.meta.url);
 if (!existsSync(entry)) {
@@ -17,12 +17,14 @@ process.exitCode = await main(process.argv.slice(2));
 
 /**
  * The same CLI bundled into one module (scripts/bundle.ts), loaded faster than the compiled tree's
- * files; only when it is at least as new as the last tsc build, so a tree rebuilt without it runs as built.
+ * files; only while none of the files it was made from is newer, so a tree rebuilt without it runs as built.
  */
 function bundled() {
   const bundle = new URL("../dist/cli-review.mjs", import.meta.url);
   try {
-    return statSync(bundle).mtimeMs >= statSync(new URL("../dist/tsconfig.tsbuildinfo", import.meta.url)).mtimeMs ? bundle.href : undefined;
+    const made = statSync(bundle).mtimeMs;
+    const inputs = JSON.parse(readFileSync(new URL("../dist/cli-review.inputs.json", import.meta.url), "utf8"));
+    return inputs.every((f) => statSync(new URL(f, bundle)).mtimeMs <= made) ? bundle.href : undefined;
   } catch {
     return undefined;
   }

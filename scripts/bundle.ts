@@ -11,7 +11,7 @@
  *   readers hashed by the document cache, grammars resolved through node_modules) resolves as in
  *   the compiled tree.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
@@ -22,7 +22,11 @@ const ELSEWHERE = new Set(["watch.js", "backfill.js", "track.js"]);
 /** Where the bundle goes, relative to the directory holding the compiled tree's src/. */
 export const BUNDLE_NAME = "cli-review.mjs";
 
-/** Bundles `<dist>/src/cli/main.js` into `<out>` (default `<dist>/cli-review.mjs`). */
+/**
+ * Bundles `<dist>/src/cli/main.js` into `<out>` (default `<dist>/cli-review.mjs`), and lists the
+ * files it took in `<out minus .mjs>.inputs.json` (relative to it): the bin runs the bundle only
+ * while none of them is newer, so a tree rebuilt without bundling runs as built.
+ */
 export async function bundleCli(dist: string, out = join(dist, BUNDLE_NAME)): Promise<void> {
   const src = join(dist, "src");
   const outDir = dirname(resolve(out));
@@ -49,7 +53,7 @@ export async function bundleCli(dist: string, out = join(dist, BUNDLE_NAME)): Pr
       });
     },
   };
-  await build({
+  const result = await build({
     entryPoints: [join(src, "cli", "main.js")],
     outfile: out,
     bundle: true,
@@ -60,7 +64,10 @@ export async function bundleCli(dist: string, out = join(dist, BUNDLE_NAME)): Pr
     plugins: [layout],
     logLevel: "warning",
     legalComments: "none",
+    metafile: true,
   });
+  const inputs = Object.keys(result.metafile.inputs).map((f) => fromBundle(resolve(f)));
+  await writeFile(out.replace(/\.mjs$/, ".inputs.json"), `${JSON.stringify(inputs, null, 1)}\n`);
 }
 
 // `node dist/scripts/bundle.js`: build.sh, after tsc.

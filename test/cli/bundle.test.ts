@@ -6,10 +6,13 @@ import { assertBuilt, ROOT, runCli, runCliBatch, type CliCase } from "../helpers
 
 const BUNDLE = join(ROOT, "dist", "cli-review.mjs");
 const TREE = join(ROOT, "dist", "src", "cli", "main.js");
-const BUILD_INFO = join(ROOT, "dist", "tsconfig.tsbuildinfo");
+const INPUTS = join(ROOT, "dist", "cli-review.inputs.json");
 
-// bin/dmabuf-review.js takes the bundle only when it is no older than the last tsc build; so does this test.
-const fresh = existsSync(BUNDLE) && existsSync(BUILD_INFO) && statSync(BUNDLE).mtimeMs >= statSync(BUILD_INFO).mtimeMs;
+// bin/dmabuf-review.js takes the bundle only while none of the files it was made from is newer; so does this test.
+const fresh =
+  existsSync(BUNDLE) &&
+  existsSync(INPUTS) &&
+  (JSON.parse(readFileSync(INPUTS, "utf8")) as string[]).every((f) => statSync(join(ROOT, "dist", f)).mtimeMs <= statSync(BUNDLE).mtimeMs);
 
 const DIRS = ["fixtures/series", "fixtures/model", "fixtures/model/derived", "fixtures/userspace", "fixtures/out-of-scope"];
 const inputs = DIRS.flatMap((d) =>
@@ -34,7 +37,7 @@ const cases: CliCase[] = [
   { args: ["check", "--series", "--thread", "fixtures/series/dma-coherent-v1.mbox"], stdin: readFileSync(join(ROOT, "fixtures/series/dma-coherent-v1.mbox")) },
 ];
 
-describe.skipIf(!fresh)(`the bundled review and check path${fresh ? "" : " (skipped: dist/cli-review.mjs is absent or older than the last tsc build; run npm run build)"}`, () => {
+describe.skipIf(!fresh)(`the bundled review and check path${fresh ? "" : " (skipped: dist/cli-review.mjs is absent or older than a file it was made from; run npm run build)"}`, () => {
   let cache: string;
   beforeAll(() => {
     assertBuilt();
