@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The CLI runs from the compiled tree; `npm install` builds it (the `prepare` script).
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 const entry = new URL("../dist/src/cli/main.js", import.meta.url);
 if (!existsSync(entry)) {
@@ -10,6 +10,22 @@ if (!existsSync(entry)) {
 // A review or check is one short run: optimising tree-sitter's WebAssembly (its lexer above all)
 // costs more than it saves there, so it stays on V8's baseline compiler. Set before any module is compiled.
 const command = process.argv[2];
-if (command === "review" || command === "check") setFlagsFromString("--liftoff-only");
-const { main } = await import(entry.href);
+const oneShot = command === "review" || command === "check";
+if (oneShot) setFlagsFromString("--liftoff-only");
+const { main } = await import((oneShot && bundled()) || entry.href);
 process.exitCode = await main(process.argv.slice(2));
+
+/**
+ * The same CLI bundled into one module (scripts/bundle.ts), loaded faster than the compiled tree's
+ * files; only while none of the files it was made from is newer, so a tree rebuilt without it runs as built.
+ */
+function bundled() {
+  const bundle = new URL("../dist/cli-review.mjs", import.meta.url);
+  try {
+    const made = statSync(bundle).mtimeMs;
+    const inputs = JSON.parse(readFileSync(new URL("../dist/cli-review.inputs.json", import.meta.url), "utf8"));
+    return inputs.every((f) => statSync(new URL(f, bundle)).mtimeMs <= made) ? bundle.href : undefined;
+  } catch {
+    return undefined;
+  }
+}

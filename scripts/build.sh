@@ -6,4 +6,6 @@ cd "$(dirname "$0")/.."
 start=$SECONDS
 echo "building dist/ with tsc (the CLI runs from it)..."
 node_modules/.bin/tsc -p tsconfig.json
+# review and check load one bundled module instead of the tree's files (bin/dmabuf-review.js)
+node dist/scripts/bundle.js
 echo "built dist/ in $((SECONDS - start)) s"

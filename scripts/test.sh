@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command (README: `npm test`; .ci/run calls it).
-# Type-checks and builds (the CLI tests run the built bin), runs vitest with a quiet reporter
+# Type-checks and builds, bundle included (the CLI tests run the built bin), runs vitest with a quiet reporter
 # (failures in full, a line every 30 s), then prints the plain "N passed, N failed" line CI
 # reads: vitest's own summary is not in that form.
 set -u
@@ -13,7 +13,13 @@ if ! node_modules/.bin/tsc -p tsconfig.json; then
   echo "0 passed, 1 failed"
   exit 1
 fi
-echo "type-checked in $((SECONDS - start)) s"
+# the bundled review/check path the bin prefers (test/cli/bundle.test.ts compares it with the tree)
+if ! node dist/scripts/bundle.js; then
+  echo "bundling failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+echo "type-checked and built in $((SECONDS - start)) s"
 node_modules/.bin/vitest run --reporter=./scripts/quiet-reporter.ts --reporter=json --outputFile.json=.vitest.json "$@"
 rc=$?
 if [ -f .vitest.json ]; then

@@ -4,8 +4,12 @@
  * every start of the bin pays (loading the modules, the rules, the C grammar) is paid once.
  */
 import { text } from "node:stream/consumers";
-import { main } from "../../src/cli/main.js";
+import { pathToFileURL } from "node:url";
 import { captureIo } from "./io.js";
+
+// A path on the command line names another module exporting the same `main` (dist/cli-review.mjs).
+const entry = process.argv[2] ? pathToFileURL(process.argv[2]).href : new URL("../../src/cli/main.js", import.meta.url).href;
+const { main } = (await import(entry)) as typeof import("../../src/cli/main.js");
 
 const cases = JSON.parse(await text(process.stdin)) as { args: string[]; stdin?: string }[];
 const results = [];

@@ -48,7 +48,7 @@ function runNode(args: readonly string[], stdin?: Buffer | string, extraEnv: Nod
   });
 }
 
-interface CliCase {
+export interface CliCase {
   readonly args: readonly string[];
   readonly stdin?: Buffer | string;
 }
@@ -57,10 +57,11 @@ interface CliCase {
  * Each case as `runCli` would run it, but all in one process of the built CLI (its `main`, with
  * its own streams per case): for many short runs whose start-up would cost more than the run.
  * The batch process itself must print nothing: a write that bypasses a case's streams fails it.
+ * `entry`: another module exporting the CLI's `main` (the bundled one) instead of the compiled tree's.
  */
-async function runCliBatch(cases: readonly CliCase[]): Promise<Run[]> {
+export async function runCliBatch(cases: readonly CliCase[], entry?: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<Run[]> {
   const input = JSON.stringify(cases.map((c) => ({ args: c.args, stdin: c.stdin === undefined ? undefined : Buffer.from(c.stdin).toString("base64") })));
-  const run = await runNode([BATCH], input);
+  const run = await runNode(entry === undefined ? [BATCH] : [BATCH, entry], input, extraEnv);
   if (run.code !== 0 || run.stderr !== "") throw new Error(`the CLI batch exited ${run.code}: ${run.stderr}`);
   return JSON.parse(run.stdout) as Run[];
 }
