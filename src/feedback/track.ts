@@ -50,6 +50,30 @@ function authorsOf(revisions: readonly Series[]): Person[] {
   return out;
 }
 
+/** A display name as a reader compares it: case, accents and "Last, First" order aside. */
+function personName(p: Person): string | undefined {
+  const n = p.name.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/["']/g, "").trim().toLowerCase();
+  const m = /^([^,]+),\s*([^,]+)$/.exec(n);
+  const full = (m ? `${m[2]} ${m[1]}` : n).replace(/\s+/g, " ");
+  // A single word ("Daniel") names too many people to stand for the author.
+  return full.includes(" ") ? full : undefined;
+}
+
+/**
+ * Authors with the other addresses they reply from: a kernel developer often sends patches from
+ * one address and answers review from another, under the same full name.
+ */
+function withReplyAddresses(authors: readonly Person[], replies: readonly Message[]): Person[] {
+  const names = new Set(authors.map(personName).filter((n): n is string => n !== undefined));
+  const out = [...authors];
+  for (const r of replies) {
+    const n = personName(r.from);
+    if (n === undefined || !names.has(n) || out.some((a) => a.email.toLowerCase() === r.from.email.toLowerCase())) continue;
+    out.push(r.from);
+  }
+  return out;
+}
+
 function allReplies(revisions: readonly Series[]): Message[] {
   return revisions.flatMap((s) => [...s.replies.values()].flat());
 }
@@ -65,7 +89,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const reason = `no earlier revision of this series in ${deps.place ?? "the input"}; nothing to track`;
     return { kind: "no-previous", series: current, reason };
   }
-  const authors = authorsOf(revisions);
+  const authors = withReplyAddresses(authorsOf(revisions), allReplies(revisions));
   const reviews = deps.reviews ?? new ReviewCache();
   const review = (s: Series) => reviews.review(s, (x) => reviewSeries(x, deps.rules, deps.parser, deps.model));
   const newer = review(current);

@@ -1,0 +1,51 @@
+// Wrong verdicts on found items (issue 16), one case each; the mail is made up to the shape of the threads.
+import { describe, expect, it } from "vitest";
+import { trackSeries, type Tracker } from "../../src/feedback/track.js";
+import { groupSeries, type Series } from "../../src/patch/series.js";
+import { mail, type MailSpec } from "./build.js";
+import { trackDeps } from "./fixture.js";
+
+const PRIYA = { name: "Priya Raman", email: "priya@example.org" };
+const CORE = "drivers/dma-buf/dma-buf.c";
+const quoted = (line: string) => ["> @@ -1,2 +1,3 @@", ">  #include <linux/dma-buf.h>", `> +${line}`].join("\n");
+
+function groupOf(specs: readonly MailSpec[]): Series[] {
+  return [...groupSeries(specs.map(mail)).series];
+}
+
+async function trackLatest(specs: readonly MailSpec[], latest: string): Promise<Tracker> {
+  const all = groupOf(specs);
+  const r = trackSeries(all.find((s) => s.id === latest)!, all, await trackDeps());
+  if (r.kind !== "tracked") throw new Error(r.reason);
+  return r.tracker;
+}
+
+describe("the author answering from another address", () => {
+  it("a reply under the author's full name from a second address is the author's answer, not a new point", async () => {
+    const t = await trackLatest(
+      [
+        { id: "a1", subject: "[PATCH] dma-buf: reword the gate comment", changes: [{ path: CORE, line: "/* the gate is taken by the caller */" }] },
+        {
+          id: "ask",
+          subject: "Re: [PATCH] dma-buf: reword the gate comment",
+          parent: "a1",
+          from: PRIYA,
+          day: 1,
+          body: `${quoted("/* the gate is taken by the caller */")}\n\nWhich caller takes the gate, the importer or the exporter callback?\n`,
+        },
+        {
+          id: "ans",
+          subject: "Re: [PATCH] dma-buf: reword the gate comment",
+          parent: "ask",
+          refs: ["a1", "ask"],
+          from: { name: "Jane Dev", email: "jane@home.example.net" },
+          day: 2,
+          body: "> Which caller takes the gate, the importer or the exporter callback?\n\nThat sentence is only re-wrapped here, I did not change what it says because the callers are documented elsewhere.\n",
+        },
+        { id: "a2", subject: "[PATCH v2] dma-buf: reword the gate comment", day: 4, changes: [{ path: CORE, line: "/* the gate is taken by the caller */" }] },
+      ],
+      "a2",
+    );
+    expect(t.items.map((i) => `${i.author.name} ${i.verdict}`)).toEqual(["Priya Raman answered"]);
+  });
+});
