@@ -49,6 +49,10 @@ const ws = (s: string) => s.replace(/\s+/g, " ").trim();
 const ASKS_REMOVAL =
   /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
 
+/** A point saying the patch does not work: dropping the patch after it is the point taken. */
+const OBJECTS =
+  /\b(won'?t|will not|doesn'?t|does not|can'?t|cannot) (really |possibly |ever )?work( (like this|that way|any better))?\b|\b(doesn'?t|does not) make (it|this|things) (any )?better\b/i;
+
 /** A build or test robot's report: a changed patch after it is the fix, whatever the changelog says. */
 const ROBOT_SENDER = /\b(lkp@intel\.com|kernel test robot|syzbot|build ?bot)\b/i;
 const ROBOT_REPORT = /\b(build test (ERROR|WARNING)|yet something to improve|perhaps something to improve)\b/i;
@@ -355,6 +359,7 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     // Code that left the series because the reviewer asked, or because the changelog says it was
     // reworked on their word, is the point addressed; otherwise the point is moot.
     if (log.length > 0 || ASKS_REMOVAL.test(item.body)) return done("addressed", [left, ...log]);
+    if (gone && OBJECTS.test(item.body)) return done("addressed", [left, "the point said the patch does not work, and the patch was dropped"]);
     return done("obsolete", [left, ...log]);
   }
   const at = anchor.kind === "none" ? undefined : anchor.text;

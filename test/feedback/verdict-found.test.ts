@@ -49,3 +49,24 @@ describe("the author answering from another address", () => {
     expect(t.items.map((i) => `${i.author.name} ${i.verdict}`)).toEqual(["Priya Raman answered"]);
   });
 });
+
+describe("a patch dropped after an objection", () => {
+  const series = (body: string): MailSpec[] => [
+    { id: "c1", subject: "[PATCH 0/2] dma-buf: rework the gate", body: "Two patches.\n" },
+    { id: "d1", subject: "[PATCH 1/2] dma-buf: take the gate at attach", parent: "c1", changes: [{ path: CORE, line: "int gate_at_attach;" }] },
+    { id: "d2", subject: "[PATCH 2/2] dma-buf: document the gate", parent: "c1", changes: [{ path: "include/linux/dma-buf.h", line: "/* gate */" }] },
+    { id: "obj", subject: "Re: [PATCH 1/2] dma-buf: take the gate at attach", parent: "d1", refs: ["c1", "d1"], from: PRIYA, day: 1, body: `${quoted("int gate_at_attach;")}\n\n${body}\n` },
+    { id: "c2", subject: "[PATCH v2 0/1] dma-buf: rework the gate", day: 4, body: "One patch left.\n" },
+    { id: "e1", subject: "[PATCH v2 1/1] dma-buf: document the gate", parent: "c2", day: 4, changes: [{ path: "include/linux/dma-buf.h", line: "/* gate */" }] },
+  ];
+
+  it("is the objection taken: addressed", async () => {
+    const t = await trackLatest(series("That won't work like this: the gate has to be dropped and taken again on contention."), "c2");
+    expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["obj addressed"]);
+  });
+
+  it("a point that only asks about the dropped patch stays moot: obsolete", async () => {
+    const t = await trackLatest(series("Please rebase this on the tree with the new gate helpers."), "c2");
+    expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["obj obsolete"]);
+  });
+});
