@@ -426,6 +426,9 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   if (item.patch.index === 0 && log.length === 0 && anchor.kind !== "changed") {
     return done("not addressed", [at, `the cover letter of v${j.revision} does not take up the point, and no changelog entry names it`, promised]);
   }
+  // A point about a name the text got wrong ("it does not touch VM_IO"): the name gone from the text is the fix.
+  const dropped = item.anchor.kind === "prose" && anchor.kind === "changed" && text ? namedGone(item, text) : undefined;
+  if (dropped) return done("addressed", [at, `${dropped} is gone from the text, as the point asked`]);
   if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promised, reason && answerLine(reason, "reply")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
   return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promised]);
@@ -445,9 +448,23 @@ function textDelta(item: Item, j: Judging, anchor: AnchorState): { added: readon
   return was && now ? proseDelta(was.commitMessage, now.commitMessage) : undefined;
 }
 
+/** The kernel's error-pointer helpers are one idea: "it can be an ERR_PTR" is met by an IS_ERR check. */
+const ERR_POINTER = /^(err_ptr|is_err|is_err_or_null|ptr_err|ptr_err_or_zero|err_cast)$/;
+
+function withIdioms(ids: readonly string[]): string[] {
+  return ids.some((id) => ERR_POINTER.test(id)) ? [...ids, "err_ptr"] : [...ids];
+}
+
+/** An identifier the point names that the old text's lost sentences had and the new sentences lack. */
+function namedGone(item: Item, text: { added: readonly string[]; removed: readonly string[] }): string | undefined {
+  const now = identifiers(text.added.join("\n"));
+  const was = identifiers(text.removed.join("\n"));
+  return [...identifiers(item.body)].find((id) => id.includes("_") && was.has(id) && !now.has(id));
+}
+
 /** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
 function pointWords(text: string): Set<string> {
-  const ids = [...identifiers(text)];
+  const ids = withIdioms([...identifiers(text)]);
   const words = [...contentWords(text)];
   // "OP-TEE" and "OPTEE", "use-case" and "usecase" are one word to a reader.
   const joined = words.filter((w) => w.includes("-")).map((w) => w.replace(/-/g, ""));
@@ -464,7 +481,7 @@ const C_WORDS = /^(bool|int|long|short|char|unsigned|signed|const|static|void|in
 
 /** The point's code words: identifiers and C type words, as written. */
 function codeWords(text: string): Set<string> {
-  const out = new Set(identifiers(text));
+  const out = new Set(withIdioms([...identifiers(text)]));
   for (const w of text.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []) if (C_WORDS.test(w)) out.add(w);
   return out;
 }

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { trackSeries, type Tracker } from "../../src/feedback/track.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
-import { mail, type MailSpec } from "./build.js";
+import { diffOf, mail, type MailSpec } from "./build.js";
 import { trackDeps } from "./fixture.js";
 
 const PRIYA = { name: "Priya Raman", email: "priya@example.org" };
@@ -68,5 +68,41 @@ describe("a patch dropped after an objection", () => {
   it("a point that only asks about the dropped patch stays moot: obsolete", async () => {
     const t = await trackLatest(series("Please rebase this on the tree with the new gate helpers."), "c2");
     expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["obj obsolete"]);
+  });
+});
+
+describe("a request met in the kernel's own words", () => {
+  it("an ERR_PTR the code must expect is met by an IS_ERR_OR_NULL check: addressed", async () => {
+    const t = await trackLatest(
+      [
+        { id: "m1", subject: "[PATCH] dma-buf: check the mapped table", changes: [{ path: CORE, line: "if (!table) return;" }] },
+        { id: "ask", subject: "Re: [PATCH] dma-buf: check the mapped table", parent: "m1", from: PRIYA, day: 1, body: `${quoted("if (!table) return;")}\n\nThe table returned here could also be an ERR_PTR().\n` },
+        { id: "m2", subject: "[PATCH v2] dma-buf: check the mapped table", day: 3, changes: [{ path: CORE, line: "if (IS_ERR_OR_NULL(table)) return;" }] },
+      ],
+      "m2",
+    );
+    expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask addressed"]);
+  });
+});
+
+describe("a commit message naming the wrong thing", () => {
+  const patch = (id: string, subject: string, message: string, day: number): MailSpec => ({
+    id,
+    subject,
+    day,
+    body: `${message}\n\nSigned-off-by: Jane Dev <jane.dev@example.org>\n---\n${diffOf([{ path: CORE, line: "vma->vm_flags &= ~VM_PFNMAP;" }])}\n`,
+  });
+  const OLD = "Heap pages have page structs.\nClear the VM_IO and VM_PFNMAP flags when mapping them.";
+
+  it("the wrongly named flag gone from the new message is the point addressed", async () => {
+    const t = await trackLatest(
+      [
+        patch("h1", "[PATCH] dma-buf: heaps: map pages as normal memory", OLD, 0),
+        { id: "ask", subject: "Re: [PATCH] dma-buf: heaps: map pages as normal memory", parent: "h1", from: PRIYA, day: 1, body: "> Clear the VM_IO and VM_PFNMAP flags when mapping them.\n\nThe patch never touches VM_IO, please fix the description.\n" },
+        patch("h2", "[PATCH v2] dma-buf: heaps: map pages as normal memory", "Heap pages have page structs.\nClear the VM_PFNMAP flag when mapping them.", 3),
+      ],
+      "h2",
+    );
+    expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask addressed"]);
   });
 });
