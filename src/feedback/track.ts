@@ -7,7 +7,7 @@ import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type ModelContext, type SeriesReview } from "../review/review-series.js";
 import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
-import { extractItems, type Item } from "./items.js";
+import { extractItems, personName, type Item } from "./items.js";
 import { judgeItem, type JudgedItem } from "./verdict.js";
 
 /** What tracking needs: the same rules, parser and model a review runs with. */
@@ -50,25 +50,16 @@ function authorsOf(revisions: readonly Series[]): Person[] {
   return out;
 }
 
-/** A display name as a reader compares it: case, accents and "Last, First" order aside. */
-function personName(p: Person): string | undefined {
-  const n = p.name.normalize("NFD").replace(/[\u0300-\u036f]/g, "").replace(/["']/g, "").trim().toLowerCase();
-  const m = /^([^,]+),\s*([^,]+)$/.exec(n);
-  const full = (m ? `${m[2]} ${m[1]}` : n).replace(/\s+/g, " ");
-  // A single word ("Daniel") names too many people to stand for the author.
-  return full.includes(" ") ? full : undefined;
-}
-
 /**
  * Authors with the other addresses they reply from: a kernel developer often sends patches from
  * one address and answers review from another, under the same full name.
  */
 function withReplyAddresses(authors: readonly Person[], replies: readonly Message[]): Person[] {
-  const names = new Set(authors.map(personName).filter((n): n is string => n !== undefined));
+  // A single word ("Daniel") names too many people to stand for the author.
+  const names = new Set(authors.map((a) => personName(a.name)).filter((n) => n.includes(" ")));
   const out = [...authors];
   for (const r of replies) {
-    const n = personName(r.from);
-    if (n === undefined || !names.has(n) || out.some((a) => a.email.toLowerCase() === r.from.email.toLowerCase())) continue;
+    if (!names.has(personName(r.from.name)) || out.some((a) => a.email.toLowerCase() === r.from.email.toLowerCase())) continue;
     out.push(r.from);
   }
   return out;
