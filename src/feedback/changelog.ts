@@ -122,12 +122,17 @@ export interface MatchContext {
   dropped(item: Item): boolean;
 }
 
+/** Struct members spelled through a pointer ("priv->index"): as telling as an identifier, though they have no underscore. */
+function members(text: string): Set<string> {
+  return new Set([...text.matchAll(/\b[A-Za-z_]\w*->[A-Za-z_]\w*\b/g)].map((m) => m[0].toLowerCase()));
+}
+
 /** How strongly an entry speaks about an item: the reviewer named, the code named, the same words. */
 export function entryScore(e: ChangelogEntry, item: Item, ctx: MatchContext): number {
   let score = 0;
   if (mentions(e.text, item.author)) score += 3;
   const itemIds = identifiers([item.body, ...item.anchor.quoted, item.anchor.function ?? ""].join("\n"));
-  if (overlap(identifiers(e.text), itemIds) > 0) score += 2;
+  if (overlap(identifiers(e.text), itemIds) > 0 || overlap(members(e.text), members(item.body)) > 0) score += 2;
   const words = contentWords(e.text);
   const shared = overlap(words, contentWords([item.body, ...item.anchor.quoted].join("\n")));
   score += shared >= 2 ? 2 : shared;

@@ -166,11 +166,17 @@ function pointsOf(paragraphs: readonly (readonly string[])[]): { text: string; n
       if (cur.length > 0) out.push({ text: cur.join("\n"), numbered: true });
       continue;
     }
-    prose.push(lines.join("\n"));
+    const text = lines.join("\n");
+    // "BTW, ...", "Additionally ...": a paragraph that says it turns to another point and asks
+    // something of its own is its own point, answered and judged on its own.
+    if (prose.length > 0 && NEXT_POINT.test(text) && classify(text)) flush();
+    prose.push(text);
   }
   flush();
   return out;
 }
+
+const NEXT_POINT = /^\s*(btw|by the way|also|additionally|additional to that|in addition|apart from that|besides( that)?|on top of that|another (thing|point|issue|problem)|separately|unrelated)\b/i;
 
 function isDiffQuote(q: QuoteBlock | undefined): boolean {
   return q !== undefined && q.lines.some((l) => /^(@@ |diff --git |[+-][\t ]|[+-]$| \t)/.test(l));

@@ -47,7 +47,7 @@ const ws = (s: string) => s.replace(/\s+/g, " ").trim();
 
 /** A point asking for the code to go: when it goes, the point is addressed, not moot. */
 const ASKS_REMOVAL =
-  /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
+  /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|cargo[- ]cult|pointless|superfluous|no point (at all )?in|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
 
 /** A point saying the patch does not work: dropping the patch after it is the point taken. */
 const OBJECTS =
@@ -111,7 +111,14 @@ type AnchorState =
   /** For prose, `added`/`removed`: the sentences only one of the two texts has. */
   | { readonly kind: "unchanged"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
   /** `added`/`removed`: the interdiff lines of the quoted region, when the code changed. */
-  | { readonly kind: "changed"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
+  | {
+      readonly kind: "changed";
+      readonly text: string;
+      readonly added?: readonly string[];
+      readonly removed?: readonly string[];
+      /** The quoted lines' own added code, when none of it is left in the later revision's patch. */
+      readonly quoteGone?: boolean;
+    }
   | { readonly kind: "gone"; readonly text: string }
   | { readonly kind: "none" };
 
@@ -203,8 +210,11 @@ function anchorState(item: Item, j: Judging): AnchorState {
   const added = near("new")[0];
   const v = j.revision;
   const show = [gone ? `v${from(item, j)} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
+  const newAdded = new Set(inFile.flatMap((x) => x.f.hunks.flatMap((h) => h.lines.filter((l) => l.type === "+").map((l) => ws(l.text)))));
+  const ownAdded = a.quoted.filter((q) => q.startsWith("+")).map((q) => ws(q.slice(1))).filter((q) => q.length > 3 && !COMMENT_TEXT.test(q));
   return {
     kind: "changed",
+    quoteGone: ownAdded.length > 0 && ownAdded.every((q) => !newAdded.has(q)),
     text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${renamed(inFile.map((x) => x.f.path), a.file)}${show ? `: ${show}` : ""}`,
     added: near("new").map((l) => l.text.slice(1)),
     removed: near("old").map((l) => l.text.slice(1)),
@@ -391,6 +401,10 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const textLine = textActed ? `the new text of ${newLabel(j, cp.patches)} takes up the point: "${quote(text!.added.find((x) => carries(item, x)) ?? text!.added[0] ?? "")}"` : undefined;
   // A promise, then the quoted code or text changed: the author did what they said.
   if (promise && (codeChanged || textActed || anchor.kind === "changed")) return done("addressed", [promised, textLine ?? at]);
+  // The reviewer asked for the quoted lines to go and they went: done, whatever was argued first.
+  if (codeChanged && anchor.quoteGone && ASKS_REMOVAL.test(item.body)) {
+    return done("addressed", [at, "the quoted lines the point asked to drop are gone from the patch", reason && answerLine(reason, "reply")]);
+  }
   // Answered: a reason given and the quoted code left as it was.
   if (reason && !codeChanged) return done("answered", [answerLine(reason, "reply"), at, ...log]);
   // A reason for keeping the code, and the code changed anyway: as asked after all, or a reader must look.

@@ -106,3 +106,49 @@ describe("a commit message naming the wrong thing", () => {
     expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask addressed"]);
   });
 });
+
+describe("two points in one reply", () => {
+  it("a paragraph turning to another point (BTW, ...) with its own question is its own item", async () => {
+    const t = await trackLatest(
+      [
+        { id: "x1", subject: "[PATCH] vfio: export a region", changes: [{ path: "drivers/vfio/pci/export.c", line: "map_region(priv->dev, priv->size);" }] },
+        {
+          id: "ask",
+          subject: "Re: [PATCH] vfio: export a region",
+          parent: "x1",
+          from: PRIYA,
+          day: 1,
+          body: `${quoted("map_region(priv->dev, priv->size);")}\n\nThis maps into the default domain, so will the importer translate the address back?\n\nBTW, I don't see where priv->index is set, is it the requested region index?\n`,
+        },
+        { id: "x2", subject: "[PATCH v2] vfio: export a region", day: 3, changes: [{ path: "drivers/vfio/pci/export.c", line: "map_region(priv->dev, priv->size);" }] },
+      ],
+      "x2",
+    );
+    expect(t.items.map((i) => i.text)).toEqual([
+      "This maps into the default domain, so will the importer translate the address back?",
+      "BTW, I don't see where priv->index is set, is it the requested region index?",
+    ]);
+  });
+});
+
+describe("lines the reviewer asked to drop", () => {
+  it("gone from the next revision is the point addressed, though the author first argued for them", async () => {
+    const t = await trackLatest(
+      [
+        { id: "r1", subject: "[PATCH] dma-buf: restore on failure", changes: [{ path: CORE, line: "if (ret) restore_file(vma, old);" }] },
+        { id: "ask", subject: "Re: [PATCH] dma-buf: restore on failure", parent: "r1", from: PRIYA, day: 1, body: `${quoted("if (ret) restore_file(vma, old);")}\n\nThis line is cargo cult: when mmap fails the vma is freed, no point in restoring anything.\n` },
+        {
+          id: "why",
+          subject: "Re: [PATCH] dma-buf: restore on failure",
+          parent: "ask",
+          refs: ["r1", "ask"],
+          day: 2,
+          body: "> This line is cargo cult: when mmap fails the vma is freed, no point in restoring anything.\n\nIt was added on purpose to fix a crash in an older driver, because that driver looked at the file after a failed mmap.\n",
+        },
+        { id: "r2", subject: "[PATCH v2] dma-buf: restore on failure", day: 4, changes: [{ path: CORE, line: "ret = call_exporter(dmabuf);" }] },
+      ],
+      "r2",
+    );
+    expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask addressed"]);
+  });
+});
