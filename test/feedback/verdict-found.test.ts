@@ -152,3 +152,20 @@ describe("lines the reviewer asked to drop", () => {
     expect(t.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask addressed"]);
   });
 });
+
+describe("a changelog naming a struct member", () => {
+  it("speaks about the point that named the member, though it has no underscore", async () => {
+    const PATCH = "drivers/vfio/pci/export.c";
+    const t = await trackLatest(
+      [
+        { id: "v1c", subject: "[PATCH 0/1] vfio: export a region", body: "Export regions.\n" },
+        { id: "v1p", subject: "[PATCH 1/1] vfio: export a region", parent: "v1c", changes: [{ path: PATCH, line: "priv->size = len;" }] },
+        { id: "ask", subject: "Re: [PATCH 1/1] vfio: export a region", parent: "v1p", refs: ["v1c", "v1p"], from: PRIYA, day: 1, body: `${quoted("priv->size = len;")}\n\nWhere does priv->index get its value?\n` },
+        { id: "v2c", subject: "[PATCH v2 0/1] vfio: export a region", day: 4, body: "Export regions.\n\nChanges in v2:\n - Set priv->index\n - Rebased on the ioctl split\n" },
+        { id: "v2p", subject: "[PATCH v2 1/1] vfio: export a region", parent: "v2c", day: 4, changes: [{ path: PATCH, line: "priv->size = len; priv->index = idx;" }] },
+      ],
+      "v2c",
+    );
+    expect(t.items.map((i) => `${i.source} ${i.verdict} ${i.evidence.some((e) => e.includes("Set priv->index"))}`)).toEqual(["ask addressed true"]);
+  });
+});
