@@ -17,7 +17,7 @@ export interface ChangelogEntry {
 }
 
 // "Changes in v2:", "Changes since v1:", "v1 -> v2:", "Changelog:", "Changes:".
-const HEADING = /^\s*(?:changes|changelog|change log)(?:\s+(in|for|since|from))?(?:\s+v(\d+)(?:\s*(?:->|→|\.\.|to)\s*v?(\d+))?)?\s*:?\s*$|^\s*v(\d+)\s*(?:->|→|\.\.|to)\s*v?(\d+)\s*:\s*$/i;
+const HEADING = /^\s*(?:changes|changelog|change log)(?:\s+(in|for|since|from))?(?:\s+v(\d+)(?:\s*(?:->|→|\.\.|to)\s*v?(\d+))?)?\s*:?\s*$|^\s*v(\d+)\s*(?:->|→|\.\.|to)\s*v?(\d+)\s*:\s*$|^\s*v(\d+)\s*:\s*$/i;
 // "v2: ...", "- v2: ...", "v1 -> v2: ..."
 const INLINE = /^\s*(?:[-*]\s*)?v(\d+)(?:\s*(?:->|→|\.\.)\s*v?(\d+))?\s*[:-]\s+(\S.*)$/i;
 const BULLET = /^(\s*)[-*•]\s+(\S.*)$/;
@@ -55,8 +55,9 @@ export function parseChangelog(text: string, revision: number): Parsed[] {
     const h = HEADING.exec(line);
     if (h) {
       flush();
-      const [, how, a, b, c, d] = h;
-      const n = Number(d ?? b ?? a ?? NaN);
+      // A bare "v2:" line heads the changes made in v2.
+      const [, how, a, b, c, d, e] = h;
+      const n = Number(d ?? b ?? a ?? e ?? NaN);
       section = Number.isNaN(n) ? revision : d || b ? n : how && /since|from/i.test(how) ? n + 1 : n;
       continue;
     }

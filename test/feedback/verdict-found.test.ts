@@ -169,3 +169,15 @@ describe("a changelog naming a struct member", () => {
     expect(t.items.map((i) => `${i.source} ${i.verdict} ${i.evidence.some((e) => e.includes("Set priv->index"))}`)).toEqual(["ask addressed true"]);
   });
 });
+
+describe("a bare vN: line over bullets", () => {
+  it("heads the changes of that revision", async () => {
+    const { parseChangelog } = await import("../../src/feedback/changelog.js");
+    const text = "Export regions.\n\nv2:\n - Name the file export.c\n - Set priv->index\nv1: https://example.org/r/v1\n";
+    expect(parseChangelog(text, 2)).toEqual([
+      { revision: 2, text: "Name the file export.c" },
+      { revision: 2, text: "Set priv->index" },
+      { revision: 1, text: "https://example.org/r/v1" },
+    ]);
+  });
+});
