@@ -181,3 +181,32 @@ describe("a bare vN: line over bullets", () => {
     ]);
   });
 });
+
+describe("an answer in one block to two points", () => {
+  it("goes to the point its words speak about", async () => {
+    const t = await trackLatest(
+      [
+        { id: "u1", subject: "[PATCH] udmabuf: add vmap", changes: [{ path: "drivers/dma-buf/udmabuf.c", line: "static int vmap_udmabuf(struct dma_buf *buf);" }] },
+        {
+          id: "ask",
+          subject: "Re: [PATCH] udmabuf: add vmap",
+          parent: "u1",
+          from: PRIYA,
+          day: 1,
+          body: `${quoted("static int vmap_udmabuf(struct dma_buf *buf);")}\n\nPlease drop the robot line from the commit message, it did not report this.\n\nAnd keep in mind that it might be necessary to implement the begin/end cpu access callbacks for the mapping as well.\n`,
+        },
+        {
+          id: "ans",
+          subject: "Re: [PATCH] udmabuf: add vmap",
+          parent: "ask",
+          refs: ["u1", "ask"],
+          day: 2,
+          body: "Thanks for the lesson.\nThe cpu access callbacks are not needed here because the pages come from memfd and are coherent for the cpu anyway.\n",
+        },
+        { id: "u2", subject: "[PATCH v2] udmabuf: add vmap", day: 4, changes: [{ path: "drivers/dma-buf/udmabuf.c", line: "static int vmap_udmabuf(struct dma_buf *buf);" }] },
+      ],
+      "u2",
+    );
+    expect(t.items.map((i) => `${i.text.slice(0, 24)}: ${i.verdict}`)).toEqual(["Please drop the robot li: not addressed", "And keep in mind that it: answered"]);
+  });
+});
