@@ -159,7 +159,11 @@ export function matchChangelog(entries: readonly ChangelogEntry[], items: readon
   for (const e of entries) {
     const scored = points.map((i) => ({ i, s: entryScore(e, i, ctx) }));
     const best = Math.max(3, ...scored.map((x) => x.s));
-    for (const { i, s } of scored) if (s === best) out.set(i.id, [...(out.get(i.id) ?? []), e]);
+    const tied = scored.filter((x) => x.s === best).map((x) => x.i);
+    // Points of one reply under one quote tie on the quote's words: the point's own words decide.
+    const own = (i: Item) => overlap(contentWords(e.text), contentWords(i.body));
+    const kept = tied.filter((i) => !tied.some((o) => o !== i && o.source === i.source && own(o) > own(i)));
+    for (const i of kept) out.set(i.id, [...(out.get(i.id) ?? []), e]);
   }
   return out;
 }

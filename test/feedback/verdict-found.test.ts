@@ -210,3 +210,25 @@ describe("an answer in one block to two points", () => {
     expect(t.items.map((i) => `${i.text.slice(0, 24)}: ${i.verdict}`)).toEqual(["Please drop the robot li: not addressed", "And keep in mind that it: answered"]);
   });
 });
+
+describe("a changelog entry and two points under one quote", () => {
+  it("goes to the point whose own words it shares, not to both", async () => {
+    const t = await trackLatest(
+      [
+        { id: "w1", subject: "[PATCH] udmabuf: add vmap", trailers: ["Reported-by: kernel test robot <lkp@intel.com>"], changes: [{ path: "drivers/dma-buf/udmabuf.c", line: "static int vmap_udmabuf(void);" }] },
+        {
+          id: "ask",
+          subject: "Re: [PATCH] udmabuf: add vmap",
+          parent: "w1",
+          from: PRIYA,
+          day: 1,
+          body: "> Reported-by: kernel test robot <lkp@intel.com>\n\nPlease drop this line, the robot only gets credit for a report it made.\n\nAnd keep in mind that it might be necessary to implement the begin/end cpu access callbacks for the mapping as well.\n",
+        },
+        { id: "ans", subject: "Re: [PATCH] udmabuf: add vmap", parent: "ask", refs: ["w1", "ask"], day: 2, body: "Thanks.\nThe cpu access callbacks are not needed here because the pages come from memfd and are coherent for the cpu anyway.\n" },
+        { id: "w2", subject: "[PATCH v2] udmabuf: add vmap", day: 4, notes: "v2: removed the line crediting the kernel test robot", changes: [{ path: "drivers/dma-buf/udmabuf.c", line: "static int vmap_udmabuf(void);" }] },
+      ],
+      "w2",
+    );
+    expect(t.items.map((i) => `${i.text.slice(0, 24)}: ${i.verdict}`)).toEqual(["Please drop this line, t: addressed", "And keep in mind that it: answered"]);
+  });
+});
