@@ -232,3 +232,11 @@ describe("a changelog entry and two points under one quote", () => {
     expect(t.items.map((i) => `${i.text.slice(0, 24)}: ${i.verdict}`)).toEqual(["Please drop this line, t: addressed", "And keep in mind that it: answered"]);
   });
 });
+
+describe("a request opening on \"Needs\"", () => {
+  it("asks for a change, even with a friendly \"fine with me\" after it", async () => {
+    const { classify } = await import("../../src/feedback/items.js");
+    expect(classify("Needs a summary of the options we tried here. Copying the old thread is fine with me.")).toBe("change requested");
+    expect(classify("Looks good and fine with me.")).toBe("ack");
+  });
+});
