@@ -445,7 +445,21 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   if (dropped) return done("addressed", [at, `${dropped} is gone from the text, as the point asked`]);
   if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promised, reason && answerLine(reason, "reply")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
+  // The quoted lines stay, but the revision gained code elsewhere that carries the point's words
+  // ("put it behind a config option" met by a new Kconfig entry in another file or patch).
+  const elsewhere = anchor.kind === "unchanged" && item.anchor.kind === "code" ? seriesDelta(j) : undefined;
+  if (elsewhere && actedOn(item, elsewhere.added, elsewhere.removed, 3)) {
+    return done("addressed", [at, `v${j.revision} adds code elsewhere that carries the point: "${quote(elsewhere.added.find((x) => carries(item, x)) ?? "")}"`]);
+  }
   return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promised]);
+}
+
+/** Code lines only the later revision's series has, and only the earlier one's, over all patches. */
+function seriesDelta(j: Judging): { added: string[]; removed: string[] } {
+  const files = (r: SeriesReview) => r.series.slots.flatMap((m) => m?.files ?? []);
+  const d = interdiff(files(j.older), files(j.newer));
+  const code = (side: "old" | "new") => d.lines.filter((l) => l.side === side && l.text.slice(1).trim() !== "").map((l) => l.text.slice(1));
+  return { added: code("new"), removed: code("old") };
 }
 
 /** A later revision that is one patch of a longer series, re-sent alone. */

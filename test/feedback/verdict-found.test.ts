@@ -240,3 +240,37 @@ describe("a request opening on \"Needs\"", () => {
     expect(classify("Looks good and fine with me.")).toBe("ack");
   });
 });
+
+describe("a request met in another patch", () => {
+  it("the quoted lines stay, a new Kconfig entry elsewhere carries the point: addressed", async () => {
+    const DRV = "drivers/gpu/drm/foo/foo_dma_buf.c";
+    const v = (n: number, kconfig: boolean): MailSpec[] => {
+      const tag = n === 1 ? "PATCH" : `PATCH v${n}`;
+      const c = `c${n}`;
+      return [
+        { id: c, subject: `[${tag} 0/2] dma-buf: move notify`, day: 3 * (n - 1), body: "Move notify.\n" },
+        {
+          id: `k${n}`,
+          subject: `[${tag} 1/2] dma-buf: add move notify`,
+          parent: c,
+          day: 3 * (n - 1),
+          changes: [{ path: CORE, line: "int dma_buf_notify_move(void);" }, ...(kconfig ? [{ path: "drivers/dma-buf/Kconfig", line: '\tbool "Move notify between drivers (EXPERIMENTAL)"' }] : [])],
+        },
+        { id: `d${n}`, subject: `[${tag} 2/2] drm/foo: use move notify`, parent: c, day: 3 * (n - 1), changes: [{ path: DRV, line: "foo_bo_invalidate(bo);" }] },
+      ];
+    };
+    const ask: MailSpec = {
+      id: "ask",
+      subject: "Re: [PATCH 2/2] drm/foo: use move notify",
+      parent: "d1",
+      refs: ["c1", "d1"],
+      from: PRIYA,
+      day: 1,
+      body: `${quoted("foo_bo_invalidate(bo);")}\n\nPlease put move notify behind an experimental config option until the locking is settled.\n`,
+    };
+    const met = await trackLatest([...v(1, false), ask, ...v(2, true)], "c2");
+    expect(met.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask addressed"]);
+    const unmet = await trackLatest([...v(1, false), ask, ...v(2, false)], "c2");
+    expect(unmet.items.map((i) => `${i.source} ${i.verdict}`)).toEqual(["ask not addressed"]);
+  });
+});
