@@ -107,12 +107,14 @@ export function findAnswers(items: readonly Item[], replies: readonly Message[],
       const kind = classifyAnswer(text);
       if (!kind) continue;
       const q = contentWords(quote.join(" "));
+      const own = contentWords(text);
       const target =
         answered.length === 0
           ? addressedTo(items, quote, text, r.date)
           : answered.length === 1
             ? answered[0]!
-            : [...answered].sort((a, b) => overlap(q, contentWords(b.body)) - overlap(q, contentWords(a.body)))[0]!;
+            : // No quote between the points (one block answering all): the answer's own words pick the point.
+              [...answered].sort((a, b) => overlap(q, contentWords(b.body)) - overlap(q, contentWords(a.body)) || overlap(own, contentWords(b.body)) - overlap(own, contentWords(a.body)))[0]!;
       if (!target) continue;
       const list = out.get(target.id) ?? [];
       list.push({ source: r.messageId, author: r.from, date: r.date, kind, text });

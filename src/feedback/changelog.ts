@@ -17,7 +17,7 @@ export interface ChangelogEntry {
 }
 
 // "Changes in v2:", "Changes since v1:", "v1 -> v2:", "Changelog:", "Changes:".
-const HEADING = /^\s*(?:changes|changelog|change log)(?:\s+(in|for|since|from))?(?:\s+v(\d+)(?:\s*(?:->|→|\.\.|to)\s*v?(\d+))?)?\s*:?\s*$|^\s*v(\d+)\s*(?:->|→|\.\.|to)\s*v?(\d+)\s*:\s*$/i;
+const HEADING = /^\s*(?:changes|changelog|change log)(?:\s+(in|for|since|from))?(?:\s+v(\d+)(?:\s*(?:->|→|\.\.|to)\s*v?(\d+))?)?\s*:?\s*$|^\s*v(\d+)\s*(?:->|→|\.\.|to)\s*v?(\d+)\s*:\s*$|^\s*v(\d+)\s*:\s*$/i;
 // "v2: ...", "- v2: ...", "v1 -> v2: ..."
 const INLINE = /^\s*(?:[-*]\s*)?v(\d+)(?:\s*(?:->|→|\.\.)\s*v?(\d+))?\s*[:-]\s+(\S.*)$/i;
 const BULLET = /^(\s*)[-*•]\s+(\S.*)$/;
@@ -55,8 +55,9 @@ export function parseChangelog(text: string, revision: number): Parsed[] {
     const h = HEADING.exec(line);
     if (h) {
       flush();
-      const [, how, a, b, c, d] = h;
-      const n = Number(d ?? b ?? a ?? NaN);
+      // A bare "v2:" line heads the changes made in v2.
+      const [, how, a, b, c, d, e] = h;
+      const n = Number(d ?? b ?? a ?? e ?? NaN);
       section = Number.isNaN(n) ? revision : d || b ? n : how && /since|from/i.test(how) ? n + 1 : n;
       continue;
     }
@@ -122,12 +123,17 @@ export interface MatchContext {
   dropped(item: Item): boolean;
 }
 
+/** Struct members spelled through a pointer ("priv->index"): as telling as an identifier, though they have no underscore. */
+function members(text: string): Set<string> {
+  return new Set([...text.matchAll(/\b[A-Za-z_]\w*->[A-Za-z_]\w*\b/g)].map((m) => m[0].toLowerCase()));
+}
+
 /** How strongly an entry speaks about an item: the reviewer named, the code named, the same words. */
 export function entryScore(e: ChangelogEntry, item: Item, ctx: MatchContext): number {
   let score = 0;
   if (mentions(e.text, item.author)) score += 3;
   const itemIds = identifiers([item.body, ...item.anchor.quoted, item.anchor.function ?? ""].join("\n"));
-  if (overlap(identifiers(e.text), itemIds) > 0) score += 2;
+  if (overlap(identifiers(e.text), itemIds) > 0 || overlap(members(e.text), members(item.body)) > 0) score += 2;
   const words = contentWords(e.text);
   const shared = overlap(words, contentWords([item.body, ...item.anchor.quoted].join("\n")));
   score += shared >= 2 ? 2 : shared;
@@ -153,7 +159,11 @@ export function matchChangelog(entries: readonly ChangelogEntry[], items: readon
   for (const e of entries) {
     const scored = points.map((i) => ({ i, s: entryScore(e, i, ctx) }));
     const best = Math.max(3, ...scored.map((x) => x.s));
-    for (const { i, s } of scored) if (s === best) out.set(i.id, [...(out.get(i.id) ?? []), e]);
+    const tied = scored.filter((x) => x.s === best).map((x) => x.i);
+    // Points of one reply under one quote tie on the quote's words: the point's own words decide.
+    const own = (i: Item) => overlap(contentWords(e.text), contentWords(i.body));
+    const kept = tied.filter((i) => !tied.some((o) => o !== i && o.source === i.source && own(o) > own(i)));
+    for (const i of kept) out.set(i.id, [...(out.get(i.id) ?? []), e]);
   }
   return out;
 }

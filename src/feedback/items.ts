@@ -55,7 +55,7 @@ const ACK_KEYS = new Set(["reviewed-by", "acked-by", "tested-by"]);
 const OBJECTION = [/\bNAC?K(ed)?\b/, /\bnacked-by\b/i, /\bregress(ion|ions|es|ed)?\b/i, /\b(can(no|')t|cannot) (take|accept|merge)\b/i, /\bnot acceptable\b/i, /\bI object\b/i, /\bbreaks? (userspace|user space|existing)\b/i];
 const SUGGESTION = [/\bnit\b/i, /\bhow about\b/i, /\bwhat about\b/i, /\bmaybe\b/i, /\bperhaps\b/i, /\bconsider\b/i, /\bI'?d suggest\b|\bsuggestion\b/i, /\byou (could|might)\b/i, /\bmight be (better|nicer|simpler)\b/i, /\balternatively\b/i];
 // A build robot's report ("Yet something to improve", "error: ...") asks for a fix like a reviewer.
-const REQUEST = [/\byet something to improve\b/i, /\b(build|compile) (error|warning|failure)s?\b/i, /^\s*[\w/.-]+\.[ch]:\d+(:\d+)?: (error|warning):/m, /\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
+const REQUEST = [/(^|[.!?]\s+)needs\s+(a|an|the|some|more|huge|proper|better|to)\b/i, /\b(might|may) be (necessary|needed|required) to\b/i, /\byet something to improve\b/i, /\b(build|compile) (error|warning|failure)s?\b/i, /^\s*[\w/.-]+\.[ch]:\d+(:\d+)?: (error|warning):/m, /\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
 // A sentence opening on a bare verb asks for something: "Take your other patch as the model.", "Split this.".
 const IMPERATIVE =
   /^(?:please\s+)?(?:take|use|drop|split|move|add|remove|keep|rename|document|make|put|call|return|fix|avoid|replace|squash|pass|switch|convert|change|mention|explain|describe|update|reword|handle|hold|grab|release|initiali[sz]e|clear|separate|reorder|rebase|wrap|guard|check)\b(?!\s+care\b)(?=\s+\S)/i;
@@ -166,11 +166,17 @@ function pointsOf(paragraphs: readonly (readonly string[])[]): { text: string; n
       if (cur.length > 0) out.push({ text: cur.join("\n"), numbered: true });
       continue;
     }
-    prose.push(lines.join("\n"));
+    const text = lines.join("\n");
+    // "BTW, ...", "Additionally ...": a paragraph that says it turns to another point and asks
+    // something of its own is its own point, answered and judged on its own.
+    if (prose.length > 0 && NEXT_POINT.test(text) && classify(text)) flush();
+    prose.push(text);
   }
   flush();
   return out;
 }
+
+const NEXT_POINT = /^\s*(btw|by the way|also|(and )?keep in mind|additionally|additional to that|in addition|apart from that|besides( that)?|on top of that|another (thing|point|issue|problem)|separately|unrelated)\b/i;
 
 function isDiffQuote(q: QuoteBlock | undefined): boolean {
   return q !== undefined && q.lines.some((l) => /^(@@ |diff --git |[+-][\t ]|[+-]$| \t)/.test(l));

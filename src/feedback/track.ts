@@ -8,7 +8,7 @@ import { reviewSeries, type ModelContext, type SeriesReview } from "../review/re
 import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
 import { noteGhostItems, withGhosts } from "./ghost.js";
-import { extractItems, type Item } from "./items.js";
+import { extractItems, personName, type Item } from "./items.js";
 import { judgeItem, type JudgedItem } from "./verdict.js";
 
 /** What tracking needs: the same rules, parser and model a review runs with. */
@@ -53,6 +53,21 @@ function authorsOf(revisions: readonly Series[]): Person[] {
   return out;
 }
 
+/**
+ * Authors with the other addresses they reply from: a kernel developer often sends patches from
+ * one address and answers review from another, under the same full name.
+ */
+function withReplyAddresses(authors: readonly Person[], replies: readonly Message[]): Person[] {
+  // A single word ("Daniel") names too many people to stand for the author.
+  const names = new Set(authors.map((a) => personName(a.name)).filter((n) => n.includes(" ")));
+  const out = [...authors];
+  for (const r of replies) {
+    if (!names.has(personName(r.from.name)) || out.some((a) => a.email.toLowerCase() === r.from.email.toLowerCase())) continue;
+    out.push(r.from);
+  }
+  return out;
+}
+
 function allReplies(revisions: readonly Series[]): Message[] {
   return revisions.flatMap((s) => [...s.replies.values()].flat());
 }
@@ -68,7 +83,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const reason = `no earlier revision of this series in ${deps.place ?? "the input"}; nothing to track`;
     return { kind: "no-previous", series: current, reason };
   }
-  const authors = authorsOf(revisions);
+  const authors = withReplyAddresses(authorsOf(revisions), allReplies(revisions));
   const reviews = deps.reviews ?? new ReviewCache();
   const review = (s: Series) => reviews.review(s, (x) => reviewSeries(x, deps.rules, deps.parser, deps.model));
   const newer = review(current);

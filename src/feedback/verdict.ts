@@ -48,7 +48,11 @@ const ws = (s: string) => s.replace(/\s+/g, " ").trim();
 
 /** A point asking for the code to go: when it goes, the point is addressed, not moot. */
 const ASKS_REMOVAL =
-  /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
+  /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|cargo[- ]cult|pointless|superfluous|no point (at all )?in|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
+
+/** A point saying the patch does not work: dropping the patch after it is the point taken. */
+const OBJECTS =
+  /\b(won'?t|will not|doesn'?t|does not|can'?t|cannot) (really |possibly |ever )?work( (like this|that way|any better))?\b|\b(doesn'?t|does not) make (it|this|things) (any )?better\b/i;
 
 /** A build or test robot's report: a changed patch after it is the fix, whatever the changelog says. */
 const ROBOT_SENDER = /\b(lkp@intel\.com|kernel test robot|syzbot|build ?bot)\b/i;
@@ -109,7 +113,14 @@ type AnchorState =
   /** For prose, `added`/`removed`: the sentences only one of the two texts has. */
   | { readonly kind: "unchanged"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
   /** `added`/`removed`: the interdiff lines of the quoted region, when the code changed. */
-  | { readonly kind: "changed"; readonly text: string; readonly added?: readonly string[]; readonly removed?: readonly string[] }
+  | {
+      readonly kind: "changed";
+      readonly text: string;
+      readonly added?: readonly string[];
+      readonly removed?: readonly string[];
+      /** The quoted lines' own added code, when none of it is left in the later revision's patch. */
+      readonly quoteGone?: boolean;
+    }
   | { readonly kind: "gone"; readonly text: string }
   | { readonly kind: "none" };
 
@@ -201,8 +212,11 @@ function anchorState(item: Item, j: Judging): AnchorState {
   const added = near("new")[0];
   const v = j.revision;
   const show = [gone ? `v${from(item, j)} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
+  const newAdded = new Set(inFile.flatMap((x) => x.f.hunks.flatMap((h) => h.lines.filter((l) => l.type === "+").map((l) => ws(l.text)))));
+  const ownAdded = a.quoted.filter((q) => q.startsWith("+")).map((q) => ws(q.slice(1))).filter((q) => q.length > 3 && !COMMENT_TEXT.test(q));
   return {
     kind: "changed",
+    quoteGone: ownAdded.length > 0 && ownAdded.every((q) => !newAdded.has(q)),
     text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${renamed(inFile.map((x) => x.f.path), a.file)}${show ? `: ${show}` : ""}`,
     added: near("new").map((l) => l.text.slice(1)),
     removed: near("old").map((l) => l.text.slice(1)),
@@ -357,6 +371,7 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     // Code that left the series because the reviewer asked, or because the changelog says it was
     // reworked on their word, is the point addressed; otherwise the point is moot.
     if (log.length > 0 || ASKS_REMOVAL.test(item.body)) return done("addressed", [left, ...log]);
+    if (gone && OBJECTS.test(item.body)) return done("addressed", [left, "the point said the patch does not work, and the patch was dropped"]);
     return done("obsolete", [left, ...log]);
   }
   const at = anchor.kind === "none" ? undefined : anchor.text;
@@ -394,6 +409,10 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   const textLine = textActed ? `the new text of ${newLabel(j, cp.patches)} takes up the point: "${quote(text!.added.find((x) => carries(item, x)) ?? text!.added[0] ?? "")}"` : undefined;
   // A promise, then the quoted code or text changed: the author did what they said.
   if (promise && (codeChanged || textActed || anchor.kind === "changed")) return done("addressed", [promised, textLine ?? at]);
+  // The reviewer asked for the quoted lines to go and they went: done, whatever was argued first.
+  if (codeChanged && anchor.quoteGone && ASKS_REMOVAL.test(item.body)) {
+    return done("addressed", [at, "the quoted lines the point asked to drop are gone from the patch", reason && answerLine(reason, "reply")]);
+  }
   // Answered: a reason given and the quoted code left as it was.
   if (reason && !codeChanged) return done("answered", [answerLine(reason, "reply"), at, ...log]);
   // A reason for keeping the code, and the code changed anyway: as asked after all, or a reader must look.
@@ -429,9 +448,26 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   if (item.patch.index === 0 && log.length === 0 && anchor.kind !== "changed") {
     return done("not addressed", [at, `the cover letter of v${j.revision} does not take up the point, and no changelog entry names it`, promised]);
   }
+  // A point about a name the text got wrong ("it does not touch VM_IO"): the name gone from the text is the fix.
+  const dropped = item.anchor.kind === "prose" && anchor.kind === "changed" && text ? namedGone(item, text) : undefined;
+  if (dropped) return done("addressed", [at, `${dropped} is gone from the text, as the point asked`]);
   if (changed) return done("unclear", [at ?? `${newLabel(j, cp.patches)} changed, the changelog does not say why`, `the changelog does not mention it`, promised, reason && answerLine(reason, "reply")]);
   if (log.length > 0) return done("unclear", [...log, at ?? `${newLabel(j, cp.patches)} is unchanged`]);
+  // The quoted lines stay, but the revision gained code elsewhere that carries the point's words
+  // ("put it behind a config option" met by a new Kconfig entry in another file or patch).
+  const elsewhere = anchor.kind === "unchanged" && item.anchor.kind === "code" ? seriesDelta(j) : undefined;
+  if (elsewhere && actedOn(item, elsewhere.added, elsewhere.removed, 3)) {
+    return done("addressed", [at, `v${j.revision} adds code elsewhere that carries the point: "${quote(elsewhere.added.find((x) => carries(item, x)) ?? "")}"`]);
+  }
   return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promised]);
+}
+
+/** Code lines only the later revision's series has, and only the earlier one's, over all patches. */
+function seriesDelta(j: Judging): { added: string[]; removed: string[] } {
+  const files = (r: SeriesReview) => r.series.slots.flatMap((m) => m?.files ?? []);
+  const d = interdiff(files(j.older), files(j.newer));
+  const code = (side: "old" | "new") => d.lines.filter((l) => l.side === side && l.text.slice(1).trim() !== "").map((l) => l.text.slice(1));
+  return { added: code("new"), removed: code("old") };
 }
 
 /** A later revision that is one patch of a longer series, re-sent alone. */
@@ -448,9 +484,23 @@ function textDelta(item: Item, j: Judging, anchor: AnchorState): { added: readon
   return was && now ? proseDelta(was.commitMessage, now.commitMessage) : undefined;
 }
 
+/** The kernel's error-pointer helpers are one idea: "it can be an ERR_PTR" is met by an IS_ERR check. */
+const ERR_POINTER = /^(err_ptr|is_err|is_err_or_null|ptr_err|ptr_err_or_zero|err_cast)$/;
+
+function withIdioms(ids: readonly string[]): string[] {
+  return ids.some((id) => ERR_POINTER.test(id)) ? [...ids, "err_ptr"] : [...ids];
+}
+
+/** An identifier the point names that the old text's lost sentences had and the new sentences lack. */
+function namedGone(item: Item, text: { added: readonly string[]; removed: readonly string[] }): string | undefined {
+  const now = identifiers(text.added.join("\n"));
+  const was = identifiers(text.removed.join("\n"));
+  return [...identifiers(item.body)].find((id) => id.includes("_") && was.has(id) && !now.has(id));
+}
+
 /** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
 function pointWords(text: string): Set<string> {
-  const ids = [...identifiers(text)];
+  const ids = withIdioms([...identifiers(text)]);
   const words = [...contentWords(text)];
   // "OP-TEE" and "OPTEE", "use-case" and "usecase" are one word to a reader.
   const joined = words.filter((w) => w.includes("-")).map((w) => w.replace(/-/g, ""));
@@ -467,7 +517,7 @@ const C_WORDS = /^(bool|int|long|short|char|unsigned|signed|const|static|void|in
 
 /** The point's code words: identifiers and C type words, as written. */
 function codeWords(text: string): Set<string> {
-  const out = new Set(identifiers(text));
+  const out = new Set(withIdioms([...identifiers(text)]));
   for (const w of text.toLowerCase().match(/[a-z_][a-z0-9_]*/g) ?? []) if (C_WORDS.test(w)) out.add(w);
   return out;
 }
