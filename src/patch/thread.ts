@@ -68,7 +68,7 @@ export interface KnownMessage {
 /** What the store knows, for the cover-letter rule. */
 export interface CoverLookup {
   message(messageId: string): KnownMessage | undefined;
-  /** The known messages whose In-Reply-To is `messageId`. */
+  /** The known numbered patches of a series of two or more whose In-Reply-To is `messageId`. */
   answersTo(messageId: string): readonly KnownMessage[];
 }
 

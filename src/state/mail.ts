@@ -63,6 +63,10 @@ const waitsFrom = (since: string) => `waiting_since = CASE WHEN waiting = 1 THEN
  * out, opt-outs. Every write is meant to run inside the caller's Store.transaction, next to the
  * cursor move it belongs with.
  */
+/** Numbered patches of a series answering a message: only what the cover rule (patch/cover.ts) can accept, as migration 021's partial index holds them. */
+export const ANSWERS_TO =
+  "SELECT message_id AS messageId, kind, subject, author, revision, patch_index AS 'index', patch_total AS total FROM messages WHERE in_reply_to = ? AND kind = 'patch' AND patch_total >= 2 ORDER BY rowid LIMIT 200";
+
 export class MailState implements CoverLookup {
   private readonly q;
 
@@ -73,9 +77,7 @@ export class MailState implements CoverLookup {
       message: db.prepare(
         "SELECT message_id AS messageId, kind, subject, author, revision, patch_index AS 'index', patch_total AS total FROM messages WHERE message_id = ?",
       ),
-      answersTo: db.prepare(
-        "SELECT message_id AS messageId, kind, subject, author, revision, patch_index AS 'index', patch_total AS total FROM messages WHERE in_reply_to = ? ORDER BY rowid LIMIT 200",
-      ),
+      answersTo: db.prepare(ANSWERS_TO),
       markCover: db.prepare(
         "UPDATE messages SET kind = 'cover', revision = ?, patch_index = 0, patch_total = ? WHERE message_id = ? AND kind IN ('other', 'reply')",
       ),

@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { EARLIER_BY_AUTHOR, FeedbackStore, SERIES_IN_THREAD } from "../../src/state/feedback.js";
-import { MailState } from "../../src/state/mail.js";
+import { ANSWERS_TO, MailState } from "../../src/state/mail.js";
 import { Store } from "../../src/state/store.js";
 
 // Every archived message is inserted into `messages`: each index there is paid per message of a
 // backfill, so the table keeps only the indexes its queries use (migration 005).
 describe("indexes on messages", () => {
-  it("are the primary key, the thread, the author's patches and the reviewed messages' threads, nothing else", () => {
+  it("are the primary key, the thread, the author's patches, the reviewed messages' threads and the series patches' parents, nothing else", () => {
     const store = Store.open(":memory:");
     const names = (store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages' ORDER BY name").pluck().all() as string[]).filter(
       (n) => !n.startsWith("sqlite_autoindex"),
     );
-    expect(names).toEqual(["messages_author_patches", "messages_reviewed_thread", "messages_thread"]);
+    expect(names).toEqual(["messages_author_patches", "messages_reviewed_thread", "messages_series_patch_parent", "messages_thread"]);
     store.close();
   });
 
@@ -19,6 +19,13 @@ describe("indexes on messages", () => {
     const store = Store.open(":memory:");
     const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${EARLIER_BY_AUTHOR}`).all("a@example.org", 2) as { detail: string }[]).map((r) => r.detail);
     expect(plan).toEqual(["SEARCH messages USING INDEX messages_author_patches (author=?)"]);
+    store.close();
+  });
+
+  it("the patches answering a possible untagged cover letter are found through the partial index, not a scan", () => {
+    const store = Store.open(":memory:");
+    const plan = (store.db.prepare(`EXPLAIN QUERY PLAN ${ANSWERS_TO}`).all("m") as { detail: string }[]).map((r) => r.detail);
+    expect(plan).toEqual(["SEARCH messages USING INDEX messages_series_patch_parent (in_reply_to=?)"]);
     store.close();
   });
 
