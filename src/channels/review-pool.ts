@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
 import type { Series } from "../patch/series.js";
 import { cutTrace } from "../review/review-page.js";
-import { BoundedSearches } from "../review/bounded-searches.js";
+import { BoundedMap } from "../review/bounded-map.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { loadReviewDeps, type ReviewDeps } from "./context.js";
@@ -95,7 +95,7 @@ export function inlineReviews(deps: ReviewDeps): ReviewPool {
 function reviewing(all: ReviewDeps) {
   const reviews = new ReviewCache();
   // As many searches as kept-searches.ts keeps on disk: the usual effects of a list, bounded.
-  const deps = { ...all, model: { ...all.model, cache: new BoundedSearches(20_000, all.model.cache) } };
+  const deps = { ...all, model: { ...all.model, cache: new BoundedMap(20_000, all.model.cache) } };
   const run = (s: Series) => reviewSeries(s, deps.rules, deps.parser, deps.model);
   return {
     review: (series: Series) => forPublishing(reviews.review(series, run)),

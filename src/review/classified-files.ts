@@ -3,6 +3,7 @@ import { classifyFile, type FileTouches, type Touch } from "../analysis/touch.js
 import type { CFunction } from "../model/code/functions.js";
 import type { CParser } from "../patch/c-source.js";
 import type { FileDiff } from "../patch/diff.js";
+import { BoundedMap } from "./bounded-map.js";
 
 /**
  * Classifications kept by the content of the file diff they came from. A revision that
@@ -10,10 +11,12 @@ import type { FileDiff } from "../patch/diff.js";
  * late patch) parses the same hunks with tree-sitter again: its files are looked up here.
  */
 export class ClassifiedFiles {
-  private readonly kept = new Map<string, FileTouches>();
+  private readonly kept: BoundedMap<string, FileTouches>;
 
   // A classification holds its touches and the calls of each function in view: a few KB.
-  constructor(private readonly limit = 512) {}
+  constructor(limit = 512) {
+    this.kept = new BoundedMap(limit);
+  }
 
   /**
    * `classifyFile(file, parser)`, from the kept result when the same diff was classified
@@ -25,16 +28,11 @@ export class ClassifiedFiles {
     // A gate's meaning can come from a helper the series defines elsewhere: those bodies are part of the input.
     for (const f of helpersReached(file, helpers)) hash.update("\0").update(f.name).update("\0").update(f.params.join(",")).update("\0").update(f.body);
     const key = hash.digest("base64");
-    const hit = fresh.has(key) ? undefined : this.kept.get(key);
+    const hit = fresh.has(key) ? undefined : this.kept.use(key);
     fresh.add(key);
-    if (hit) {
-      this.kept.delete(key);
-      this.kept.set(key, hit);
-      return copyFor(hit, file);
-    }
+    if (hit) return copyFor(hit, file);
     const r = classifyFile(file, parser, helpers);
     this.kept.set(key, r);
-    if (this.kept.size > this.limit) this.kept.delete(this.kept.keys().next().value!);
     return copyFor(r, file);
   }
 }

@@ -1,4 +1,5 @@
 import type { Series } from "../patch/series.js";
+import { BoundedMap } from "./bounded-map.js";
 import type { SeriesReview } from "./review-series.js";
 
 /**
@@ -10,24 +11,20 @@ import type { SeriesReview } from "./review-series.js";
  * replies.
  */
 export class ReviewCache {
-  private readonly kept = new Map<string, SeriesReview>();
+  private readonly kept: BoundedMap<string, SeriesReview>;
 
   // A review with a model result carries its traces (up to half a megabyte): the bound keeps the
   // cache to tens of megabytes per worker.
-  constructor(private readonly limit = 64) {}
+  constructor(limit = 64) {
+    this.kept = new BoundedMap(limit);
+  }
 
   review(series: Series, run: (s: Series) => SeriesReview): SeriesReview {
     const key = `${series.id}\n${series.total}\n${series.slots.map((m) => m?.messageId ?? "-").join("\n")}`;
-    const hit = this.kept.get(key);
-    if (hit) {
-      // Most recently used last: the oldest is the one dropped.
-      this.kept.delete(key);
-      this.kept.set(key, hit);
-      return hit.series === series ? hit : { ...hit, series };
-    }
+    const hit = this.kept.use(key);
+    if (hit) return hit.series === series ? hit : { ...hit, series };
     const r = run(series);
     this.kept.set(key, r);
-    if (this.kept.size > this.limit) this.kept.delete(this.kept.keys().next().value!);
     return r;
   }
 }
