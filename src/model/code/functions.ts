@@ -1,4 +1,5 @@
 import type { FileDiff } from "../../patch/diff.js";
+import { blankNonCode } from "./lex.js";
 
 /** A C function as the series shows it after the patches: whole, or as far as the hunks reach. */
 export interface CFunction {
@@ -46,13 +47,9 @@ function postImage(file: FileDiff): { text: string; lines: number[] } {
   return { text: rows.join("\n"), lines };
 }
 
-/** Comments, strings and preprocessor lines become spaces, so braces and parentheses count true. */
+/** Comments, literals and preprocessor lines become spaces, so braces and parentheses count true. */
 function blank(text: string): string {
-  return text
-    .replace(/\/\*[\s\S]*?\*\//g, (m) => m.replace(/[^\n]/g, " "))
-    .replace(/\/\/[^\n]*/g, (m) => " ".repeat(m.length))
-    .replace(/"(?:[^"\\\n]|\\.)*"/g, (m) => `"${" ".repeat(m.length - 2)}"`)
-    .replace(/^[ \t]*#[^\n]*/gm, (m) => " ".repeat(m.length));
+  return blankNonCode(text).replace(/^[ \t]*#[^\n]*/gm, (m) => " ".repeat(m.length));
 }
 
 function closing(text: string, open: number): number | undefined {
