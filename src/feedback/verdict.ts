@@ -463,11 +463,18 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
 }
 
 /** Code lines only the later revision's series has, and only the earlier one's, over all patches. */
+// One interdiff of the whole series per step, however many of its items ask.
+const deltas = new WeakMap<Judging, { added: string[]; removed: string[] }>();
+
 function seriesDelta(j: Judging): { added: string[]; removed: string[] } {
+  const kept = deltas.get(j);
+  if (kept) return kept;
   const files = (r: SeriesReview) => r.series.slots.flatMap((m) => m?.files ?? []);
   const d = interdiff(files(j.older), files(j.newer));
   const code = (side: "old" | "new") => d.lines.filter((l) => l.side === side && l.text.slice(1).trim() !== "").map((l) => l.text.slice(1));
-  return { added: code("new"), removed: code("old") };
+  const delta = { added: code("new"), removed: code("old") };
+  deltas.set(j, delta);
+  return delta;
 }
 
 /** A later revision that is one patch of a longer series, re-sent alone. */
