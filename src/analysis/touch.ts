@@ -229,8 +229,48 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
   }
   if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
-
   const cparser = parser.forPath(file.path);
+  if (fileArea === "other" && !OUTSIDE_THE_SURFACE.test(hunkText) && !file.hunks.some((h) => OUTSIDE_THE_SURFACE.test(h.heading))) {
+    return untouched(file, () => classifyTree(file, cparser, fileArea, false, undefined));
+  }
+  return classifyTree(file, cparser, fileArea, inScopeByPath, helpers);
+}
+
+/**
+ * Outside the dma-buf surface (no path of its, no dma_buf name) a line is a touch only as a
+ * call of the PRIME helpers or as a coherency flag or gate: without these words a file has
+ * none, and tree-sitter has nothing to find in it that the review reports.
+ */
+const OUTSIDE_THE_SURFACE = /drm_gem_prime_|drm_gem_dmabuf_|coheren/;
+
+/**
+ * A file that touches nothing: out of scope, no touches, no context. What its functions call
+ * (asked only for the lock wrappers of a series) and whether it changes code are read from its
+ * tree on first use, as the full classification would give them.
+ */
+function untouched(file: FileDiff, classify: () => FileTouches): FileTouches {
+  let full: FileTouches | undefined;
+  const tree = () => (full ??= classify());
+  return {
+    file,
+    area: "other",
+    inScope: false,
+    touches: [],
+    unplaced: [],
+    get docOnly() {
+      return tree().docOnly;
+    },
+    get functionCalls() {
+      return tree().functionCalls;
+    },
+    get functionCallsBefore() {
+      return tree().functionCallsBefore;
+    },
+    context: [],
+  };
+}
+
+function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeByPath: boolean, helpers: ReadonlyMap<string, CFunction> | undefined): FileTouches {
   // A gate is an `if` whose condition reads a fact of the model, through the helpers the series
   // defines (only this file's when the caller has no series); worked out once per condition.
   let known = helpers;

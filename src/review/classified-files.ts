@@ -43,12 +43,13 @@ export class ClassifiedFiles {
  */
 function copyFor(r: FileTouches, file: FileDiff): FileTouches {
   const touch = (t: Touch): Touch => (t.counterpart ? { ...t, counterpart: { ...t.counterpart } } : { ...t });
-  return {
-    ...r,
+  // Copied by descriptor: what a classification reads from its tree only when asked stays so.
+  const copy = Object.defineProperties({}, Object.getOwnPropertyDescriptors(r)) as FileTouches;
+  return Object.assign(copy, {
     file,
     touches: r.touches.map(touch),
     ...(r.context ? { context: r.context.map(touch) } : {}),
-  };
+  });
 }
 
 /** The series' functions this file's diff can reach by name, directly or through other helpers, in name order. */
