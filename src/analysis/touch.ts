@@ -10,6 +10,7 @@ import {
   parseCondition,
   placeRow,
   rowCalls,
+  rowFunction,
   rowIdentifiers,
   type CParser,
   type Fragment,
@@ -338,7 +339,7 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
     const note = (into: Map<string, Set<string>>, frag: Fragment, row: number): string | undefined => {
       const calls = rowCalls(frag, row);
       if (calls.length === 0) return undefined;
-      const fn = placeRow(frag, row).function;
+      const fn = rowFunction(frag, row);
       if (!fn) return undefined;
       const set = into.get(fn) ?? new Set<string>();
       for (const c of calls) set.add(c.name);
@@ -457,8 +458,10 @@ function touchesOfRow(
     out.push({ ...base, kind, name: call.name, detail: call.text, args: call.args });
   }
 
-  // Attributes and uapi names count in files on the dma-buf surface only.
-  const ids = new Set(relevantFile ? rowIdentifiers(frag, row) : []);
+  // Attributes and uapi names count in files on the dma-buf surface only. An identifier lies
+  // on the row it starts on: a row without those prefixes has none of them.
+  const named = relevantFile && (code.includes("DMA_ATTR_") || (area === "uapi" && UAPI_PREFIX.test(code)));
+  const ids = new Set(named ? rowIdentifiers(frag, row) : []);
   if (relevantFile) {
     for (const id of ids) {
       if (ATTR_IDENTIFIERS.has(id) && id.startsWith("DMA_ATTR_")) {
@@ -503,6 +506,9 @@ function touchesOfRow(
   }
   return out;
 }
+
+/** What every UAPI_IDENTIFIER starts with. */
+const UAPI_PREFIX = /DMA_BUF_(SYNC|IOCTL)_|DMA_HEAP_IOCTL_|UDMABUF_/;
 
 function onlyGains(after: ReadonlySet<string> | undefined, before: ReadonlySet<string> | undefined): boolean {
   if (!after || !before) return false;

@@ -342,14 +342,23 @@ export function isCommentRow(f: Fragment, row: number): boolean {
   // A row that opens, closes or starts no comment is either wholly inside one that began
   // earlier or holds no comment at all: what sits at its first character tells which, without
   // walking the tokens of the fragment.
-  const markers = text.includes("/*") || text.includes("*/") || text.includes("//");
-  const leaves = markers ? rowLeaves(f, row) : [];
-  if (leaves.length === 0) {
+  const { rows, tokens } = rowTable(f);
+  const count = hasCommentMarker(text) ? tokens[row]! : undefined;
+  if (count === undefined || count.all === 0) {
     // Inside a multi-line comment that started on an earlier row, or code. A comment is a
     // token: the innermost named node at the row's first character is the innermost of all.
-    return rowFacts(f)[row]?.type === "comment";
+    return rows[row]?.type === "comment";
   }
-  return leaves.every((l) => l.type === "comment");
+  return count.code === 0;
+}
+
+function hasCommentMarker(text: string): boolean {
+  return text.includes("/*") || text.includes("*/") || text.includes("//");
+}
+
+/** The function a row sits in (placeRow's `function`), without the rest of its placement. */
+export function rowFunction(f: Fragment, row: number): string | undefined {
+  return rowTable(f).rows[row]?.fn?.name;
 }
 
 /** Placements already worked out: a review asks for a row's up to three times. */
@@ -391,8 +400,20 @@ interface NodeFacts {
 
 const ROW_KINDS = new Set(["initializer_pair", "if_statement", "field_declaration"]);
 
-/** For each row of a fragment: the innermost named node at the row's first character. */
-const factsByFragment = new WeakMap<Fragment, NodeFacts[]>();
+/** Tokens starting on a row: how many, and how many are not comments. */
+interface TokenCount {
+  all: number;
+  code: number;
+}
+
+interface RowTable {
+  /** For each row: the innermost named node at the row's first character. */
+  readonly rows: NodeFacts[];
+  /** For each row with a comment marker (isCommentRow asks only those): its tokens. */
+  readonly tokens: (TokenCount | undefined)[];
+}
+
+const tablesByFragment = new WeakMap<Fragment, RowTable>();
 
 const before = (a: { row: number; column: number }, b: { row: number; column: number }) => a.row < b.row || (a.row === b.row && a.column < b.column);
 
@@ -400,61 +421,88 @@ const before = (a: { row: number; column: number }, b: { row: number; column: nu
  * One walk of the tree gives every node its facts and every row its innermost named node, as
  * namedDescendantForPosition would: the deepest node that starts at or before the row's first
  * character and ends after it. Asked row by row, that descent from the root is as long as the
- * tree is deep, and an `else if` chain is as deep as it is long.
+ * tree is deep, and an `else if` chain is as deep as it is long. The walk enters only nodes
+ * that hold a row's first character or a token of a row with a comment marker: the rest (a
+ * call's arguments, the right side of an assignment) can be no row's innermost node.
  */
-function rowFacts(f: Fragment): NodeFacts[] {
-  let byRow = factsByFragment.get(f);
-  if (byRow) return byRow;
-  byRow = new Array<NodeFacts>(f.rows.length);
+function rowTable(f: Fragment): RowTable {
+  let table = tablesByFragment.get(f);
+  if (table) return table;
+  const n = f.rows.length;
+  const byRow = new Array<NodeFacts>(n);
+  const tokens = f.rows.map((text): TokenCount | undefined => (hasCommentMarker(text) ? { all: 0, code: 0 } : undefined));
+  // Rows (tree rows) up to each index that have a comment marker: whether a node spans one is two lookups.
+  const marked = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) marked[i + 1] = marked[i]! + (tokens[i] ? 1 : 0);
   const at = f.rows.map((text, i) => ({ row: i + f.offset, column: Math.max(0, text.search(/\S/)) }));
+  const wanted = (start: { row: number; column: number }, end: { row: number; column: number }): boolean => {
+    const i = start.row - f.offset;
+    // The first row start at or after the node's start: on its first row, else the next row.
+    if (i >= 0 && i < n && !before(at[i]!, start)) {
+      if (before(at[i]!, end)) return true;
+    } else {
+      const j = Math.max(0, i + 1);
+      if (j < n && before(at[j]!, end)) return true;
+    }
+    const from = Math.min(n, Math.max(0, i));
+    const to = Math.min(n, Math.max(0, end.row - f.offset + 1));
+    return to > from && marked[to]! > marked[from]!;
+  };
   let next = 0;
   // A row is settled by the first node that ends after it, once every node starting at or before it has been entered.
   const settle = (facts: NodeFacts | undefined, until: { row: number; column: number } | undefined) => {
-    while (next < at.length && (until === undefined || before(at[next]!, until))) byRow![next++] = facts!;
+    while (next < n && (until === undefined || before(at[next]!, until))) byRow[next++] = facts!;
   };
   const cursor = f.tree.rootNode.walk();
   const stack: { facts: NodeFacts; end: { row: number; column: number } }[] = [];
   let root: NodeFacts | undefined;
   for (;;) {
     const parent = stack.at(-1)?.facts;
-    const type = cursor.nodeType;
     const start = cursor.startPosition;
     const end = cursor.endPosition;
     // Rows in the gap before this node belong to the node around it.
     if (parent) settle(parent, start);
-    let facts: NodeFacts | undefined;
-    if (cursor.nodeIsNamed || type === "ERROR") {
-      const wanted = type === "function_definition" || type === "declaration" || ROW_KINDS.has(type);
-      const node = wanted ? cursor.currentNode : undefined;
-      let fn = parent?.fn;
-      if (type === "function_definition") {
-        const name = declaratorName(node!.childForFieldName("declarator"));
-        if (name) fn = { name, startRow: start.row };
+    if (!parent || wanted(start, end)) {
+      const type = cursor.nodeType;
+      let facts: NodeFacts | undefined;
+      if (cursor.nodeIsNamed || type === "ERROR") {
+        const kept = type === "function_definition" || type === "declaration" || ROW_KINDS.has(type);
+        const node = kept ? cursor.currentNode : undefined;
+        let fn = parent?.fn;
+        if (type === "function_definition") {
+          const name = declaratorName(node!.childForFieldName("declarator"));
+          if (name) fn = { name, startRow: start.row };
+        }
+        let initializer = parent?.initializer;
+        if (type === "declaration" && node!.text.includes("{")) {
+          const t = structTypeName(node!);
+          const variable = declaratorName(node!.childForFieldName("declarator"));
+          if (t && variable) initializer = { type: t, variable };
+        }
+        facts = {
+          parent,
+          type,
+          startRow: start.row,
+          node: ROW_KINDS.has(type) ? node : undefined,
+          fn,
+          initializer,
+          inError: type === "ERROR" || (parent?.inError ?? false),
+          topLevel: type === "translation_unit" || (parent?.topLevel ?? false),
+        };
       }
-      let initializer = parent?.initializer;
-      if (type === "declaration" && node!.text.includes("{")) {
-        const t = structTypeName(node!);
-        const variable = declaratorName(node!.childForFieldName("declarator"));
-        if (t && variable) initializer = { type: t, variable };
+      const own = facts ?? parent!;
+      root ??= own;
+      if (cursor.gotoFirstChild()) {
+        stack.push({ facts: own, end });
+        continue;
       }
-      facts = {
-        parent,
-        type,
-        startRow: start.row,
-        node: ROW_KINDS.has(type) ? node : undefined,
-        fn,
-        initializer,
-        inError: type === "ERROR" || (parent?.inError ?? false),
-        topLevel: type === "translation_unit" || (parent?.topLevel ?? false),
-      };
+      const count = tokens[start.row - f.offset];
+      if (count) {
+        count.all++;
+        if (type !== "comment") count.code++;
+      }
+      settle(own, end);
     }
-    const own = facts ?? parent!;
-    root ??= own;
-    if (cursor.gotoFirstChild()) {
-      stack.push({ facts: own, end });
-      continue;
-    }
-    settle(own, end);
     let done = false;
     while (!cursor.gotoNextSibling()) {
       if (!cursor.gotoParent()) {
@@ -469,13 +517,14 @@ function rowFacts(f: Fragment): NodeFacts[] {
   cursor.delete();
   // Rows before the first token or after the last one: tree-sitter answers with the root.
   settle(root, undefined);
-  factsByFragment.set(f, byRow);
-  return byRow;
+  table = { rows: byRow, tokens };
+  tablesByFragment.set(f, table);
+  return table;
 }
 
 function findPlace(f: Fragment, row: number): Placement {
   const r = nodeRow(f, row);
-  const at: NodeFacts | undefined = rowFacts(f)[row];
+  const at: NodeFacts | undefined = rowTable(f).rows[row];
   let field: string | undefined;
   let fieldValue: string | undefined;
   let ifCondition: string | undefined;
