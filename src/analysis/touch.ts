@@ -287,14 +287,14 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
     }
     return facts;
   };
-  // Every tree parsed, deleted at the end whatever happens (tree-sitter's memory is its own).
+  // Every tree used, given back at the end whatever happens (the parser keeps or deletes it).
   const fragments: Fragment[] = [];
   try {
     const parsed = file.hunks.map((hunk) => {
       const post = side(hunk, "+");
       const pre = side(hunk, "-");
       let preFrag: Fragment | undefined;
-      const postFrag = cparser.parseFragment(post.rows, hunk.heading);
+      const postFrag = cparser.acquire(post.rows, hunk.heading);
       fragments.push(postFrag);
       return {
         hunk,
@@ -305,7 +305,7 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
         // dma_buf_ops has nothing on it to look at.
         get preFrag(): Fragment {
           if (!preFrag) {
-            preFrag = cparser.parseFragment(pre.rows, hunk.heading);
+            preFrag = cparser.acquire(pre.rows, hunk.heading);
             fragments.push(preFrag);
           }
           return preFrag;
@@ -410,7 +410,7 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
       context,
     };
   } finally {
-    for (const f of fragments) f.tree.delete();
+    cparser.release(fragments);
   }
 }
 

@@ -73,6 +73,45 @@ export class CParser {
     return this.cpp;
   }
 
+  /** Fragments kept by heading and rows, least recently used first, and how many users each has now. */
+  private readonly kept = new Map<string, Fragment>();
+  private readonly users = new Map<Fragment, number>();
+  private keptRows = 0;
+
+  /**
+   * parseFragment, kept for the next caller: a hunk that a revision carries over beside one it
+   * changes is parsed and walked once. The tree stays the parser's: give it back with release().
+   */
+  acquire(rows: readonly string[], heading: string): Fragment {
+    // Rows are lines: none holds a newline, so the key reads back as one heading and one row list.
+    const key = `${heading}\n${rows.join("\n")}`;
+    let f = this.kept.get(key);
+    if (f) this.kept.delete(key);
+    else {
+      f = this.parseFragment(rows, heading);
+      this.keptRows += rows.length;
+    }
+    this.kept.set(key, f);
+    this.users.set(f, (this.users.get(f) ?? 0) + 1);
+    return f;
+  }
+
+  /** Gives back acquired fragments; the least recently used beyond the bound are deleted. */
+  release(fragments: readonly Fragment[]): void {
+    for (const f of fragments) {
+      const n = this.users.get(f) ?? 0;
+      if (n <= 1) this.users.delete(f);
+      else this.users.set(f, n - 1);
+    }
+    for (const [key, f] of this.kept) {
+      if (this.kept.size <= KEPT_FRAGMENTS && this.keptRows <= KEPT_ROWS) break;
+      if (this.users.has(f)) continue;
+      this.kept.delete(key);
+      this.keptRows -= f.rows.length;
+      f.tree.delete();
+    }
+  }
+
   /**
    * Parse one side of a hunk. `rows` are the source lines; `heading` is git's `@@` section
    * heading. Tries the heading as an open function body, as plain text, and not at all, and
@@ -125,6 +164,10 @@ export class CParser {
     return best;
   }
 }
+
+/** Trees kept across classifications: revisions a few series apart share hunks; a large diff is not kept whole. */
+const KEPT_FRAGMENTS = 256;
+const KEPT_ROWS = 20_000;
 
 /**
  * What a fragment needs around it to parse: whether it starts inside a block comment, how many

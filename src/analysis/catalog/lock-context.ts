@@ -33,6 +33,9 @@ function readLockWrappers(files: readonly FileTouches[], facts: LockFacts): Lock
   const lock = new Set<string>();
   const unlock = new Set<string>();
   for (const f of files) {
+    // A file that names no lock or unlock call has no function that takes or drops the lock,
+    // and its calls need not be read (a file out of scope reads them from its tree on demand).
+    if (!namesAny(f.file, facts)) continue;
     for (const [fn, calls] of f.functionCalls) {
       const locks = [...calls].some((c) => facts.lockCalls.has(c));
       const unlocks = [...calls].some((c) => facts.unlockCalls.has(c));
@@ -41,6 +44,21 @@ function readLockWrappers(files: readonly FileTouches[], facts: LockFacts): Lock
     }
   }
   return { lock, unlock };
+}
+
+/** A file's hunk headings and lines without whitespace: a callee's name, layout dropped, is in it. */
+const squeezed = new WeakMap<FileDiff, string>();
+const lockNames = new WeakMap<LockFacts, readonly string[]>();
+
+function namesAny(file: FileDiff, facts: LockFacts): boolean {
+  let text = squeezed.get(file);
+  if (text === undefined) {
+    text = file.hunks.map((h) => `${h.heading}\n${h.lines.map((l) => l.text).join("\n")}`).join("\n").replace(/\s+/g, "");
+    squeezed.set(file, text);
+  }
+  let names = lockNames.get(facts);
+  if (!names) lockNames.set(facts, (names = [...facts.lockCalls, ...facts.unlockCalls]));
+  return names.some((n) => text.includes(n));
 }
 
 interface Row {
