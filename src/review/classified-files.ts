@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import { classifyFile, type FileTouches, type Touch } from "../analysis/touch.js";
 import type { CFunction } from "../model/code/functions.js";
 import type { CParser } from "../patch/c-source.js";
@@ -24,7 +24,8 @@ export class ClassifiedFiles {
    * one series is classified again, so no two files of a review share a touch.
    */
   classify(file: FileDiff, parser: CParser, fresh: Set<string>, helpers?: ReadonlyMap<string, CFunction>): FileTouches {
-    const hash = createHash("sha1").update(parser.lang).update("\0").update(JSON.stringify(file));
+    const hash = createHash("sha1").update(parser.lang).update("\0");
+    hashFile(hash, file);
     // A gate's meaning can come from a helper the series defines elsewhere: those bodies are part of the input.
     for (const f of helpersReached(file, helpers)) hash.update("\0").update(f.name).update("\0").update(f.params.join(",")).update("\0").update(f.body);
     const key = hash.digest("base64");
@@ -34,6 +35,21 @@ export class ClassifiedFiles {
     const r = classifyFile(file, parser, helpers);
     this.kept.set(key, r);
     return copyFor(r, file);
+  }
+}
+
+/**
+ * Every field of the file diff, as JSON.stringify(file) gave them, without the object notation
+ * around each line. A line's text holds no newline (lines are split on it), so newlines
+ * separate lines and the text comes last in each.
+ */
+function hashFile(hash: Hash, file: FileDiff): void {
+  hash.update(JSON.stringify([file.path, file.oldPath ?? null, file.newPath ?? null, file.status]));
+  for (const h of file.hunks) {
+    hash.update(`\0${h.oldStart},${h.oldLines},${h.newStart},${h.newLines},${JSON.stringify(h.heading)}\n`);
+    let lines = "";
+    for (const l of h.lines) lines += `${l.type}${l.oldLine ?? ""},${l.newLine ?? ""},${l.text}\n`;
+    hash.update(lines);
   }
 }
 

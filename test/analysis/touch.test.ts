@@ -104,3 +104,27 @@ describe("classifyFile gates are conditions that read a fact of the model", () =
     expect(await gates(attachHunk(refusal))).toMatchObject([{ name: "importer-p2p", value: "-EOPNOTSUPP" }]);
   });
 });
+
+describe("classifyFile outside the dma-buf surface", () => {
+  const diff = (lines: string[]) =>
+    ["diff --git a/drivers/gpu/drm/foo/foo_gem.c b/drivers/gpu/drm/foo/foo_gem.c", "--- a/drivers/gpu/drm/foo/foo_gem.c", "+++ b/drivers/gpu/drm/foo/foo_gem.c", ...lines, ""].join("\n");
+
+  it("reads the calls of a file that names nothing of the surface from its tree, as a file on it would", async () => {
+    const parser = await CParser.load();
+    const lines = ["@@ -10,3 +10,4 @@ static int foo_pin(struct foo_bo *bo)", " \tint ret;", "-\tret = foo_reserve(bo);", "+\tret = dma_resv_lock(bo->resv, NULL);", "+\tfoo_log(bo);", " \treturn ret;"];
+    const r = classifyFile(parseDiff(diff(lines))[0]!, parser);
+    expect(r).toMatchObject({ area: "other", inScope: false, touches: [], unplaced: [], context: [], docOnly: false });
+    expect(r.functionCalls).toEqual(new Map([["foo_pin", new Set(["dma_resv_lock", "foo_log"])]]));
+    expect(r.functionCallsBefore).toEqual(new Map([["foo_pin", new Set(["foo_reserve"])]]));
+    // The same lines in a file on the surface: the same calls.
+    const onSurface = classifyFile(parseDiff(diff(lines).replaceAll("drivers/gpu/drm/foo/foo_gem.c", "drivers/dma-buf/foo.c"))[0]!, parser);
+    expect(onSurface.functionCalls).toEqual(r.functionCalls);
+    expect(onSurface.functionCallsBefore).toEqual(r.functionCallsBefore);
+  });
+
+  it("says a file that changes only comments changes no code", async () => {
+    const parser = await CParser.load();
+    const r = classifyFile(parseDiff(diff(["@@ -10,2 +10,2 @@ static int foo_pin(struct foo_bo *bo)", "-\t/* pin it */", "+\t/* pin the object */", " \treturn 0;"]))[0]!, parser);
+    expect(r.docOnly).toBe(true);
+  });
+});

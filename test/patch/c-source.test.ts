@@ -153,3 +153,35 @@ describe("CParser.loadFor", () => {
     expect(parser.forPath("a.hpp").lang).toBe("cpp");
   });
 });
+
+describe("rows read in one walk", () => {
+  it("tells a comment row inside a call's arguments from the code rows around it", () => {
+    const rows = ["\tret = foo(a,", "\t\t  /* only a comment */", "\t\t  b); /* done */", "\tbar(c, /* x */ d);"];
+    const f = parser.parseFragment(rows, "static int f(void)");
+    try {
+      expect(rows.map((_, row) => isCommentRow(f, row))).toEqual([false, true, false, false]);
+      expect(rows.map((_, row) => placeRow(f, row).function)).toEqual(["f", "f", "f", "f"]);
+      expect(rowCalls(f, 3).map((c) => c.args)).toEqual([["c", "d"]]);
+    } finally {
+      f.tree.delete();
+    }
+  });
+});
+
+describe("CParser.acquire", () => {
+  it("gives the same fragment for the same heading and rows, kept usable after release", () => {
+    const rows = ["\tdma_resv_lock(obj->resv, NULL);", "\tx = 1;"];
+    const a = parser.acquire(rows, "static int f(struct foo *obj)");
+    parser.release([a]);
+    const b = parser.acquire([...rows], "static int f(struct foo *obj)");
+    const c = parser.acquire(rows, "static int g(struct foo *obj)");
+    try {
+      expect(b).toBe(a);
+      expect(c).not.toBe(a);
+      expect(placeRow(b, 0).function).toBe("f");
+      expect(placeRow(c, 0).function).toBe("g");
+    } finally {
+      parser.release([b, c]);
+    }
+  });
+});
