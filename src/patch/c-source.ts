@@ -167,7 +167,7 @@ export class CParser {
 
 /** Trees kept across classifications: revisions a few series apart share hunks; a large diff is not kept whole. */
 const KEPT_FRAGMENTS = 256;
-const KEPT_ROWS = 20_000;
+const KEPT_ROWS = 5_000;
 
 /**
  * What a fragment needs around it to parse: whether it starts inside a block comment, how many
