@@ -334,6 +334,14 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
       }
     }
 
+    // The member a function implements, by its name: asked once per function, not per line.
+    const members = new Map<string, OpsMember | undefined>();
+    const memberOf = (fn: string | undefined): OpsMember | undefined => {
+      if (!fn) return undefined;
+      if (!members.has(fn)) members.set(fn, memberOfFunction(fn, implementers, file.path));
+      return members.get(fn);
+    };
+
     const functionCalls = new Map<string, Set<string>>();
     const functionCallsBefore = new Map<string, Set<string>>();
     const note = (into: Map<string, Set<string>>, frag: Fragment, row: number): string | undefined => {
@@ -380,7 +388,7 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
             hunkUnplaced = true;
             unplaced.push({ file: file.path, heading: p.hunk.heading, line: hl.newLine ?? anchorForRemoved(p.hunk, hl), reason: pl.reason ?? "unknown" });
           }
-          raw.push(...touchesOfRow(file.path, fileArea, frag, row, hl, pl, mark, p.hunk, implementers, gateFacts));
+          raw.push(...touchesOfRow(file.path, fileArea, frag, row, hl, pl, mark, p.hunk, memberOf, gateFacts));
         }
       }
     }
@@ -393,7 +401,7 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
     for (const { p, row, fn } of contextCalls) {
       if (!onlyGains(functionCalls.get(fn), functionCallsBefore.get(fn))) continue;
       const hl = p.post.lineOf[row]!;
-      for (const t of touchesOfRow(file.path, fileArea, p.postFrag, row, hl, placeRow(p.postFrag, row), "+", p.hunk, implementers, gateFacts)) {
+      for (const t of touchesOfRow(file.path, fileArea, p.postFrag, row, hl, placeRow(p.postFrag, row), "+", p.hunk, memberOf, gateFacts)) {
         const { side: _s, ...rest } = t;
         context.push({ ...rest, change: "modified" });
       }
@@ -423,14 +431,14 @@ function touchesOfRow(
   pl: Placement,
   mark: "+" | "-",
   hunk: Hunk,
-  implementers: ReadonlyMap<string, OpsMember>,
+  memberOf: (fn: string | undefined) => OpsMember | undefined,
   gateFacts: GateFacts,
 ): RawTouch[] {
   const out: RawTouch[] = [];
   const code = hl.text;
   const line = hl.newLine ?? anchorForRemoved(hunk, hl);
   const inOps = pl.initializer?.type === "dma_buf_ops";
-  const member = (inOps ? asMember(pl.field) : undefined) ?? memberOfFunction(pl.function, implementers, path);
+  const member = (inOps ? asMember(pl.field) : undefined) ?? memberOf(pl.function);
   const relevantFile = area !== "other";
   const base = {
     file: path,
