@@ -191,7 +191,9 @@ type GateFacts = (condition: string) => readonly Fact[];
 
 /**
  * Classify every changed line of a file against the dma-buf surface. Each hunk side is parsed
- * with tree-sitter; where a line sits (function, ops initializer, `if`) comes from the tree.
+ * with tree-sitter; where a line sits (function, ops initializer, `if`) comes from the tree. A
+ * file outside the surface that names nothing a touch there is made of is parsed only when its
+ * calls are asked for.
  */
 export function classifyFile(file: FileDiff, parser: CParser | undefined, helpers?: ReadonlyMap<string, CFunction>): FileTouches {
   const area = areaOfPath(file.path);
@@ -246,8 +248,8 @@ const OUTSIDE_THE_SURFACE = /drm_gem_prime_|drm_gem_dmabuf_|coheren/;
 
 /**
  * A file that touches nothing: out of scope, no touches, no context. What its functions call
- * (asked only for the lock wrappers of a series) and whether it changes code are read from its
- * tree on first use, as the full classification would give them.
+ * (the lock wrappers of a series ask) and whether it changes code are read from its tree on
+ * first use, as the full classification would give them.
  */
 function untouched(file: FileDiff, classify: () => FileTouches): FileTouches {
   let full: FileTouches | undefined;
