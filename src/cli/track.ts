@@ -1,10 +1,10 @@
-import { setFlagsFromString } from "node:v8";
 import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
 import { ghostRevisions, isGhost } from "../feedback/ghost.js";
 import { trackSeries, trackTargets, type TrackDeps } from "../feedback/track.js";
 import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
+import { seriesMessages, wholeSeries } from "../ingest/outline.js";
 import { InboxOutline } from "../ingest/public-inbox/outline.js";
 import { listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
 import type { Message } from "../patch/message.js";
@@ -14,6 +14,7 @@ import { CParser } from "../patch/c-source.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { renderNoPrevious, renderTrackerText, trackJsonStream } from "../review/render/tracker.js";
+import { keepHeapNearLive } from "./heap.js";
 import { startProgress } from "./progress.js";
 import { keptSearches } from "../review/kept-searches.js";
 import type { Io } from "./review.js";
@@ -35,9 +36,7 @@ export interface TrackOptions {
 export async function trackCommand(path: string, opts: TrackOptions, io: Io): Promise<number> {
   const source = path === "-" ? "stdin" : path;
   const epochs = inboxEpochs(path);
-  // Tracking holds little (outlines, one chain) and makes a great deal that dies young: V8's
-  // default lets the heap grow to up to four times what a collection left live.
-  if (epochs) setFlagsFromString("--heap-growing-percent=50");
+  if (epochs) keepHeapNearLive();
   // Reading a whole inbox and tracking every series in it takes a while: shown on stderr.
   const progress = startProgress({ label: `track ${source}`, unit: "messages", stream: io.stderr });
   let input: TrackInput | undefined;
@@ -107,10 +106,6 @@ interface TrackInput {
   close(): Promise<void>;
 }
 
-function messagesOf(s: Series): Message[] {
-  return [s.cover, ...s.slots, ...s.duplicates, ...[...s.replies.values()].flat()].filter((m): m is Message => m !== undefined);
-}
-
 function mboxInput(loaded: Loaded): TrackInput {
   return {
     ...loaded,
@@ -132,24 +127,8 @@ function inboxInput(inbox: InboxOutline): TrackInput {
     async full(chain) {
       // A revision rebuilt from replies (a ghost) was made from full messages already.
       const real = chain.filter((s) => !isGhost(s));
-      const read = await inbox.full(real.flatMap(messagesOf));
-      // Grouping may have made a message a cover letter (an untagged one): it stays one.
-      const back = (m: Message): Message => {
-        const f = read.get(m.source)!;
-        return f.kind === m.kind ? f : { ...f, kind: m.kind };
-      };
-      return new Map(
-        real.map((s) => [
-          s,
-          {
-            ...s,
-            cover: s.cover && back(s.cover),
-            slots: s.slots.map((m) => m && back(m)),
-            duplicates: s.duplicates.map(back),
-            replies: new Map([...s.replies].map(([id, list]) => [id, list.map(back)])),
-          },
-        ]),
-      );
+      const read = await inbox.full(real.flatMap(seriesMessages));
+      return new Map(real.map((s) => [s, wholeSeries(s, read)]));
     },
     close: () => inbox.close(),
   };

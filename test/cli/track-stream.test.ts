@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { trackAll, type TrackResult } from "../../src/feedback/track.js";
-import { outline } from "../../src/ingest/public-inbox/outline.js";
+import { outline } from "../../src/ingest/outline.js";
 import { latestRevisions, revisionChain } from "../../src/patch/revision-link.js";
 import { changedLines, groupSeries, type Series } from "../../src/patch/series.js";
 import { renderTrackJson, trackerJson, trackJsonStream } from "../../src/review/render/tracker.js";

@@ -1,38 +1,13 @@
-import { createHash } from "node:crypto";
 import type { Skip } from "../../review/review.js";
-import { mayBeUntaggedCover } from "../../patch/cover.js";
-import type { FileDiff } from "../../patch/diff.js";
 import type { Message } from "../../patch/message.js";
-import { changedLines } from "../../patch/series.js";
 import { decodeMessage } from "../decode.js";
+import { outline } from "../outline.js";
 import { EpochReader, type Epoch } from "./reader.js";
 
 /*
  * A whole inbox read for tracking: every message is needed to group series and link revisions,
- * but only the few revisions of the chain being tracked need their text. Messages are held as
- * outlines (headers, subject, file names, the text revision numbers are read from) and read
- * again in full, a chain at a time.
+ * but only the few revisions of the chain being tracked need their text (ingest/outline.ts).
  */
-
-/**
- * What grouping and revision linking read of a message: its ids, author, date, subject, kind,
- * change-id, the files a patch touches and, for a possible series member, the text its
- * changelog is read from. Recipients are left out: only a reply whose patch is missing is read
- * for them, and those are read in full.
- * A patch's changed lines (what tells a repost from a copy) are kept as one digest line.
- */
-export function outline(m: Message): Message {
-  const member = m.kind === "patch" || m.kind === "cover" || mayBeUntaggedCover({ kind: m.kind, isReply: m.parsedSubject.isReply, isPatch: m.parsedSubject.isPatch, from: m.from.email });
-  const digest = m.kind === "patch" && m.files.length > 0 ? createHash("sha256").update(changedLines(m)).digest("hex") : undefined;
-  const files = m.files.map(
-    (f, i): FileDiff => ({
-      ...f,
-      hunks: digest && i === 0 ? [{ oldStart: 0, oldLines: 0, newStart: 0, newLines: 0, heading: "", lines: [{ type: "+", text: digest }] }] : [],
-    }),
-  );
-  // A copy throughout: a name or a path cut from the text would keep the whole text alive.
-  return structuredClone({ ...m, to: [], cc: [], body: "", commitMessage: member ? m.commitMessage : "", notes: member ? m.notes : "", trailers: [], files });
-}
 
 /** The messages of an inbox as outlines, and the way back to each one's full text. */
 export class InboxOutline {
