@@ -2,7 +2,10 @@ import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
 import { InputError } from "../errors.js";
-import { loadMessages } from "../ingest/mbox/messages.js";
+import { decodeAll, loadOne, type Loaded } from "../ingest/mbox/messages.js";
+import { readMessages } from "../ingest/mbox/reader.js";
+import { outline, seriesMessages, wholeSeries } from "../ingest/outline.js";
+import type { Message } from "../patch/message.js";
 import { CParser } from "../patch/c-source.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { stdoutWriter, type OutputFormat } from "../publish/stdout.js";
@@ -10,6 +13,7 @@ import { worstOf } from "../review/finding.js";
 import { worstSeverity, type Skip } from "../review/review.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { keptSearches } from "../review/kept-searches.js";
+import { keepHeapNearLive } from "./heap.js";
 import { startProgress } from "./progress.js";
 
 export interface ReviewOptions {
@@ -57,7 +61,7 @@ async function reviewWithProgress(
 ): Promise<number> {
   const read = (done: number, total: number) => progress.update({ phase: "reading", done, total });
   CParser.preload();
-  const [rules, catalog, loaded] = await Promise.all([loadRules(opts.rules), loadCatalog(), loadMessages(path, io.stdin, read)]);
+  const [rules, catalog, loaded] = await Promise.all([loadRules(opts.rules), loadCatalog(), readInput(path, io.stdin, read)]);
   for (const s of loaded.skipped) io.stderr.write(skipLine(s));
   if (loaded.messages.length === 0) {
     // Each skip is already on stderr with its reason; the closing line only counts them.
@@ -81,7 +85,7 @@ async function reviewWithProgress(
     progress.update({ phase: "reviewing", done: i, total: grouped.series.length, unit: "series" });
     let r: SeriesReview;
     try {
-      r = reviewOne(series);
+      r = reviewOne(await loaded.whole(series));
     } catch (err) {
       const e = err as Error;
       const failed: Skip = { source, messageId: series.id, reason: "review-failed", detail: `series "${series.title}" (v${series.revision}): ${e.message}` };
@@ -104,4 +108,30 @@ async function reviewWithProgress(
   }
   const worst = worstOf(found);
   return worst !== undefined && SEVERITY_RANK[worst] >= SEVERITY_RANK[opts.failOn] ? 1 : 0;
+}
+
+/**
+ * The input's messages. Several are held as outlines beside their raw text, and each series is
+ * decoded again when its turn comes: a long mbox holds its bytes, not every message decoded.
+ */
+async function readInput(path: string, stdin: NodeJS.ReadableStream, onProgress: (done: number, total: number) => void): Promise<Loaded & { whole(s: Series): Promise<Series> }> {
+  const raws = await readMessages(path, stdin);
+  const bySource = new Map(raws.map((r) => [r.source, r]));
+  if (raws.length <= 1 || bySource.size < raws.length) return { ...(await decodeAll(raws, onProgress)), whole: async (s) => s };
+  keepHeapNearLive();
+  const loaded = await decodeAll(raws, onProgress, outline);
+  return {
+    ...loaded,
+    async whole(series) {
+      const read = new Map<string, Message>();
+      for (const m of seriesMessages(series)) {
+        if (read.has(m.source)) continue;
+        const r = await loadOne(bySource.get(m.source)!);
+        // It was read once already: the same bytes read the same way.
+        if (!("kind" in r)) throw new Error(`${m.source} could not be read again: ${r.detail}`);
+        read.set(m.source, r);
+      }
+      return wholeSeries(series, read);
+    },
+  };
 }

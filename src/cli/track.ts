@@ -1,14 +1,20 @@
 import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
-import { trackAll } from "../feedback/track.js";
-import { loadMessages, loadOne, type Loaded } from "../ingest/mbox/messages.js";
-import { EpochReader, listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
+import { ghostRevisions, isGhost } from "../feedback/ghost.js";
+import { trackSeries, trackTargets, type TrackDeps } from "../feedback/track.js";
+import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
+import { seriesMessages, wholeSeries } from "../ingest/outline.js";
+import { InboxOutline } from "../ingest/public-inbox/outline.js";
+import { listEpochs, type Epoch } from "../ingest/public-inbox/reader.js";
 import type { Message } from "../patch/message.js";
+import { revisionChain } from "../patch/revision-link.js";
 import type { Skip } from "../review/review.js";
 import { CParser } from "../patch/c-source.js";
-import { groupSeries } from "../patch/series.js";
-import { renderNoPrevious, renderTrackerText, renderTrackJson } from "../review/render/tracker.js";
+import { groupSeries, type Series } from "../patch/series.js";
+import { ReviewCache } from "../review/review-cache.js";
+import { renderNoPrevious, renderTrackerText, trackJsonStream } from "../review/render/tracker.js";
+import { keepHeapNearLive } from "./heap.js";
 import { startProgress } from "./progress.js";
 import { keptSearches } from "../review/kept-searches.js";
 import type { Io } from "./review.js";
@@ -30,37 +36,102 @@ export interface TrackOptions {
 export async function trackCommand(path: string, opts: TrackOptions, io: Io): Promise<number> {
   const source = path === "-" ? "stdin" : path;
   const epochs = inboxEpochs(path);
+  if (epochs) keepHeapNearLive();
   // Reading a whole inbox and tracking every series in it takes a while: shown on stderr.
   const progress = startProgress({ label: `track ${source}`, unit: "messages", stream: io.stderr });
-  let text: string;
+  let input: TrackInput | undefined;
   try {
     const read = (done: number, total: number, epoch?: string) => progress.update({ phase: epoch ? `reading epoch ${epoch}` : "reading", done, total });
     const [rules, catalog, parser, loaded] = await Promise.all([
       loadRules(opts.rules),
       loadCatalog(),
       CParser.load(),
-      epochs ? loadInbox(epochs, read) : loadMessages(path, io.stdin, read),
+      epochs ? InboxOutline.read(epochs, read) : loadMessages(path, io.stdin, read),
     ]);
-    for (const s of loaded.skipped) {
+    input = loaded instanceof InboxOutline ? inboxInput(loaded) : mboxInput(loaded);
+    for (const s of input.skipped) {
       io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
     }
-    if (loaded.messages.length === 0) throw new InputError("not-a-patch", `none of the ${loaded.skipped.length} messages could be read`, source);
-    const { series, orphanReplies } = groupSeries(loaded.messages);
+    if (input.messages.length === 0) throw new InputError("not-a-patch", `none of the ${input.skipped.length} messages could be read`, source);
+    const { series, orphanReplies } = groupSeries(input.messages);
     if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
-    const step = (done: number, total: number) => progress.update({ phase: "tracking", done, total, unit: "series" });
+    const targets = trackTargets(series, opts.series);
+    if (opts.series && targets.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
     const searches = keptSearches(catalog.version);
-    const results = trackAll(series, { rules, parser, model: { catalog, cache: searches.cache }, orphans: orphanReplies }, opts.series, step);
+    const reviews = new ReviewCache();
+    const deps: TrackDeps = { rules, parser, model: { catalog, cache: searches.cache }, reviews };
+    // Replies whose patch is missing stand for revisions of their own (feedback/ghost.ts): read
+    // whole, and kept only when they do.
+    const known = [...series, ...ghostRevisions(await input.whole(orphanReplies), series)];
+    const chains = targets.map((t) => revisionChain(t, known).revisions);
+    // A revision's review is kept while a chain still to come holds it (a resend, a fork).
+    const uses = new Map<Series, number>();
+    for (const c of chains) for (const s of c) uses.set(s, (uses.get(s) ?? 0) + 1);
+    const json = trackJsonStream();
+    for (const [i, target] of targets.entries()) {
+      // Each chain is read in full while it is tracked, then let go; its tracker is written at once.
+      const chain = chains[i]!;
+      const full = chain.length > 1 ? await input.full(chain) : new Map<Series, Series>();
+      const r = trackSeries(full.get(target) ?? target, full.size > 0 ? known.map((s) => full.get(s) ?? s) : known, deps);
+      for (const s of chain) {
+        const left = uses.get(s)! - 1;
+        uses.set(s, left);
+        if (left === 0) reviews.forget(s);
+      }
+      const text = opts.format === "json" ? json.add(r) : `${i > 0 ? "\n" : ""}${r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r)}`;
+      if (text) await write(io.stdout, text);
+      progress.update({ phase: "tracking", done: i + 1, total: targets.length, unit: "series" });
+    }
     searches.save();
-    if (opts.series && results.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
-    text =
-      opts.format === "json"
-        ? renderTrackJson(results)
-        : results.map((r) => (r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r))).join("\n");
+    if (opts.format === "json") await write(io.stdout, json.end());
   } finally {
     progress.done();
+    await input?.close();
   }
-  await new Promise<void>((resolve, reject) => io.stdout.write(text, (err) => (err ? reject(err) : resolve())));
   return 0;
+}
+
+function write(out: NodeJS.WritableStream, text: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => out.write(text, (err) => (err ? reject(err) : resolve())));
+}
+
+/** The messages tracking reads, and the way to the full text of a chain's revisions. */
+interface TrackInput {
+  readonly messages: readonly Message[];
+  readonly skipped: readonly Skip[];
+  /** These messages in full, in order (an mbox's are already). */
+  whole(messages: readonly Message[]): Promise<Message[]>;
+  /** Each series of a chain with its messages in full. */
+  full(chain: readonly Series[]): Promise<Map<Series, Series>>;
+  close(): Promise<void>;
+}
+
+function mboxInput(loaded: Loaded): TrackInput {
+  return {
+    ...loaded,
+    whole: async (messages) => [...messages],
+    full: async (chain) => new Map(chain.map((s) => [s, s])),
+    close: async () => {},
+  };
+}
+
+/** An inbox read as outlines: a chain's series are rebuilt around their messages read again. */
+function inboxInput(inbox: InboxOutline): TrackInput {
+  return {
+    messages: inbox.messages,
+    skipped: inbox.skipped,
+    async whole(messages) {
+      const read = await inbox.full(messages);
+      return messages.map((m) => read.get(m.source)!);
+    },
+    async full(chain) {
+      // A revision rebuilt from replies (a ghost) was made from full messages already.
+      const real = chain.filter((s) => !isGhost(s));
+      const read = await inbox.full(real.flatMap(seriesMessages));
+      return new Map(real.map((s) => [s, wholeSeries(s, read)]));
+    },
+    close: () => inbox.close(),
+  };
 }
 
 /** The epochs when `path` is a public-inbox (v2 inbox or one epoch repository), else undefined. */
@@ -73,33 +144,8 @@ function inboxEpochs(path: string): Epoch[] | undefined {
   }
 }
 
-/** Every message of an inbox, oldest first; one that cannot be read is a skip, as in an mbox. */
+/** Every message of an inbox in full, oldest first (the evaluation reads them so); one that cannot be read is a skip, as in an mbox. */
 export async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void): Promise<Loaded> {
-  const messages: Message[] = [];
-  const skipped: Skip[] = [];
-  for (const epoch of epochs) {
-    const reader = new EpochReader(epoch);
-    try {
-      const list = await reader.list(undefined);
-      let done = 0;
-      for (let page = list.next(500); page.length > 0; page = list.next(500)) {
-        for await (const e of reader.read(page)) {
-          onProgress(++done, list.count, epoch.name);
-          const source = `${epoch.dir}#${e.commit.commit}`;
-          if (e.kind === "deleted") continue;
-          if (e.kind !== "message") {
-            skipped.push({ source, messageId: undefined, reason: e.kind, detail: e.kind === "unreadable" ? e.detail : `${e.size} bytes` });
-            continue;
-          }
-          // The one decode path an mbox takes too: a message that cannot be read is a skip.
-          const r = await loadOne({ bytes: e.bytes, source });
-          if ("kind" in r) messages.push(r);
-          else skipped.push(r);
-        }
-      }
-    } finally {
-      await reader.close();
-    }
-  }
-  return { messages, skipped };
+  const inbox = await InboxOutline.read(epochs, onProgress, (m) => m);
+  return { messages: inbox.messages, skipped: inbox.skipped };
 }

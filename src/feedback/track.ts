@@ -163,16 +163,23 @@ export function seriesMatches(s: Series, id: string): boolean {
 }
 
 /**
+ * The latest revisions among `all` that trackAll tracks, in its order: every one, or those of
+ * the chain `select` names.
+ */
+export function trackTargets(all: readonly Series[], select?: string): Series[] {
+  const latest = latestRevisions(all);
+  if (!select) return latest;
+  const chosen = all.filter((s) => seriesMatches(s, select));
+  // Naming an older revision tracks the latest one it belongs to.
+  return latest.filter((l) => chosen.includes(l) || revisionChain(l, all).revisions.some((r) => chosen.includes(r)));
+}
+
+/**
  * Track every latest revision among `all` (or the one `select` names): each one with an earlier
  * revision gets a tracker; a latest revision without one says so and nothing else.
  */
 export function trackAll(all: readonly Series[], deps: TrackDeps, select?: string, onProgress?: (done: number, total: number) => void): TrackResult[] {
-  const latest = latestRevisions(all);
-  const chosen = select ? all.filter((s) => seriesMatches(s, select)) : latest;
-  // Naming an older revision tracks the latest one it belongs to.
-  const targets = select
-    ? latest.filter((l) => chosen.includes(l) || revisionChain(l, all).revisions.some((r) => chosen.includes(r)))
-    : chosen;
+  const targets = trackTargets(all, select);
   // One cache for the whole input: a revision shared by two chains (a resend, a fork) is reviewed once.
   const shared = { ...deps, reviews: deps.reviews ?? new ReviewCache() };
   return targets.map((s, i) => {

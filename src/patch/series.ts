@@ -79,7 +79,7 @@ function fits(a: readonly Message[], b: readonly Message[], untagged: ReadonlySe
 }
 
 /** The changed lines of a patch, blanks ignored, as `git patch-id` sees it: equal for a re-sent copy. */
-function changedLines(m: Message): string {
+export function changedLines(m: Message): string {
   return m.files
     .map((f) => `${f.path}\n${f.hunks.flatMap((h) => h.lines.filter((l) => l.type !== " ").map((l) => `${l.type}${l.text.replace(/\s+/g, "")}`)).join("\n")}`)
     .join("\n");

@@ -20,11 +20,20 @@ export class ReviewCache {
   }
 
   review(series: Series, run: (s: Series) => SeriesReview): SeriesReview {
-    const key = `${series.id}\n${series.total}\n${series.slots.map((m) => m?.messageId ?? "-").join("\n")}`;
+    const key = keyOf(series);
     const hit = this.kept.use(key);
     if (hit) return hit.series === series ? hit : { ...hit, series };
     const r = run(series);
     this.kept.set(key, r);
     return r;
   }
+
+  /** Let go of a revision's review that nothing will ask for again. */
+  forget(series: Series): void {
+    this.kept.delete(keyOf(series));
+  }
+}
+
+function keyOf(series: Series): string {
+  return `${series.id}\n${series.total}\n${series.slots.map((m) => m?.messageId ?? "-").join("\n")}`;
 }

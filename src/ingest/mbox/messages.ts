@@ -2,7 +2,7 @@ import { InputError, type InputReason } from "../../errors.js";
 import type { Message } from "../../patch/message.js";
 import type { Skip } from "../../review/review.js";
 import { decodeMessage } from "../decode.js";
-import { readMessages } from "./reader.js";
+import { readMessages, type RawMessage } from "./reader.js";
 
 export interface Loaded {
   readonly messages: readonly Message[];
@@ -18,17 +18,21 @@ export const loadOne = decodeMessage;
  * the input's and is thrown, with its source, for the edge to report once.
  */
 export async function loadMessages(path: string, stdin?: NodeJS.ReadableStream, onProgress?: (done: number, total: number) => void): Promise<Loaded> {
-  const raws = await readMessages(path, stdin);
+  return decodeAll(await readMessages(path, stdin), onProgress);
+}
+
+/** loadMessages on messages already read; `shape` keeps what the caller holds of each (ingest/outline.ts). */
+export async function decodeAll(raws: readonly RawMessage[], onProgress?: (done: number, total: number) => void, shape: (m: Message) => Message = (m) => m): Promise<Loaded> {
   if (raws.length === 1) {
     const r = await loadOne(raws[0]!);
-    if ("kind" in r) return { messages: [r], skipped: [] };
+    if ("kind" in r) return { messages: [shape(r)], skipped: [] };
     throw new InputError(r.reason as InputReason, r.detail, r.source);
   }
   const messages: Message[] = [];
   const skipped: Skip[] = [];
   for (const [i, raw] of raws.entries()) {
     const r = await loadOne(raw);
-    if ("kind" in r) messages.push(r);
+    if ("kind" in r) messages.push(shape(r));
     else skipped.push(r);
     onProgress?.(i + 1, raws.length);
   }

@@ -61,10 +61,20 @@ function closing(text: string, open: number): number | undefined {
   return undefined;
 }
 
-function lineAt(text: string, at: number, lines: readonly number[]): number {
-  let row = 0;
-  for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) row++;
-  return lines[row] ?? 0;
+/** The new-file line at an offset of `text`: found among the rows' starts, so a file of many functions is not read once per function. */
+function lineFinder(text: string, lines: readonly number[]): (at: number) => number {
+  const starts = [0];
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) starts.push(i + 1);
+  return (at) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lines[lo] ?? 0;
+  };
 }
 
 const DEFINITION = /^[A-Za-z_][\w \t*]*?\b([A-Za-z_]\w*)\s*\(([^()]*)\)\s*\{/gm;
@@ -83,13 +93,14 @@ export function seriesCode(patches: readonly { readonly patch: number; readonly 
     if (!/\.[ch]$/.test(file.path) || file.status === "deleted" || file.status === "binary") continue;
     const img = postImage(file);
     const text = blank(img.text);
+    const lineAt = lineFinder(text, img.lines);
     for (const m of text.matchAll(DEFINITION)) {
       const name = m[1]!;
       if (/^(if|for|while|switch|return|sizeof)$/.test(name)) continue;
       const open = m.index + m[0].length - 1;
       const end = closing(text, open);
       if (end === undefined) continue;
-      functions.set(name, { file: file.path, patch, name, params: paramNames(m[2]!), body: text.slice(open + 1, end), line: lineAt(text, m.index, img.lines) });
+      functions.set(name, { file: file.path, patch, name, params: paramNames(m[2]!), body: text.slice(open + 1, end), line: lineAt(m.index) });
     }
     for (const m of text.matchAll(OPS)) {
       const open = m.index + m[0].length - 1;
@@ -98,7 +109,7 @@ export function seriesCode(patches: readonly { readonly patch: number; readonly 
       const members = new Map<string, string>();
       for (const f of text.slice(open + 1, end).matchAll(/\.(\w+)\s*=\s*&?\s*(\w+)/g)) members.set(f[1]!, f[2]!);
       // A later patch's version of a table replaces the earlier one.
-      ops.set(`${file.path}|${m[2]!}`, { file: file.path, patch, struct: m[1]!, name: m[2]!, members, line: lineAt(text, m.index, img.lines) });
+      ops.set(`${file.path}|${m[2]!}`, { file: file.path, patch, struct: m[1]!, name: m[2]!, members, line: lineAt(m.index) });
     }
   }
   return { functions, ops: [...ops.values()] };

@@ -157,13 +157,31 @@ export function trackerJson(t: Tracker) {
 
 /** `dmabuf-review track --format json`: every tracked series, and why the others were not. */
 export function renderTrackJson(results: readonly TrackResult[]): string {
-  const doc = {
-    series: results.flatMap((r) => (r.kind === "tracked" ? [trackerJson(r.tracker)] : [])),
-    untracked: results.flatMap((r) =>
-      r.kind === "no-previous" ? [{ subject: subjectOf(r.series), version: r.series.revision, messageId: r.series.id, reason: r.reason }] : [],
-    ),
+  const doc = trackJsonStream();
+  return results.map((r) => doc.add(r)).join("") + doc.end();
+}
+
+/**
+ * The document renderTrackJson makes, in the pieces to write as each result comes: a tracked
+ * series is written at once, the one-line reasons of the untracked wait for the end.
+ */
+export function trackJsonStream(): { add(r: TrackResult): string; end(): string } {
+  // JSON.stringify(doc, null, 2) indents each nested level by two more spaces.
+  const nested = (value: unknown, pad: string) => JSON.stringify(value, null, 2).replaceAll("\n", `\n${pad}`);
+  let tracked = 0;
+  const untracked: { subject: string; version: number; messageId: string; reason: string }[] = [];
+  return {
+    add(r) {
+      if (r.kind === "no-previous") {
+        untracked.push({ subject: subjectOf(r.series), version: r.series.revision, messageId: r.series.id, reason: r.reason });
+        return "";
+      }
+      return `${tracked++ === 0 ? '{\n  "series": [\n    ' : ",\n    "}${nested(trackerJson(r.tracker), "    ")}`;
+    },
+    end() {
+      return `${tracked === 0 ? '{\n  "series": [],' : "\n  ],"}\n  "untracked": ${nested(untracked, "  ")}\n}\n`;
+    },
   };
-  return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
 /** The one line a series without an earlier revision gets. */

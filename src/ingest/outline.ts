@@ -1,0 +1,55 @@
+import { createHash } from "node:crypto";
+import { mayBeUntaggedCover } from "../patch/cover.js";
+import type { FileDiff } from "../patch/diff.js";
+import type { Message } from "../patch/message.js";
+import { changedLines, type Series } from "../patch/series.js";
+
+/*
+ * A long input held as outlines: every message is needed to group series and link revisions,
+ * but only the series being reviewed or tracked needs its text. Messages are kept as outlines
+ * and read again in full, a series or a chain at a time.
+ */
+
+/**
+ * What grouping and revision linking read of a message: its ids, author, date, subject, kind,
+ * change-id, the files a patch touches and, for a possible series member, the text its
+ * changelog is read from. Recipients are left out: only a reply whose patch is missing is read
+ * for them, and those are read in full.
+ * A patch's changed lines (what tells a repost from a copy) are kept as one digest line.
+ */
+export function outline(m: Message): Message {
+  const member = m.kind === "patch" || m.kind === "cover" || mayBeUntaggedCover({ kind: m.kind, isReply: m.parsedSubject.isReply, isPatch: m.parsedSubject.isPatch, from: m.from.email });
+  const digest = m.kind === "patch" && m.files.length > 0 ? createHash("sha256").update(changedLines(m)).digest("hex") : undefined;
+  const files = m.files.map(
+    (f, i): FileDiff => ({
+      ...f,
+      hunks: digest && i === 0 ? [{ oldStart: 0, oldLines: 0, newStart: 0, newLines: 0, heading: "", lines: [{ type: "+", text: digest }] }] : [],
+    }),
+  );
+  // A copy throughout: a name or a path cut from the text would keep the whole text alive.
+  return structuredClone({ ...m, to: [], cc: [], body: "", commitMessage: member ? m.commitMessage : "", notes: member ? m.notes : "", trailers: [], files });
+}
+
+/**
+ * `series` around its messages read again in full (`read`, by source). A message grouping made
+ * a cover letter (an untagged one) stays one.
+ */
+export function wholeSeries(series: Series, read: ReadonlyMap<string, Message>): Series {
+  const back = (m: Message): Message => {
+    const f = read.get(m.source);
+    if (!f) throw new Error(`${m.source}: not read again`);
+    return f.kind === m.kind ? f : { ...f, kind: m.kind };
+  };
+  return {
+    ...series,
+    cover: series.cover && back(series.cover),
+    slots: series.slots.map((m) => m && back(m)),
+    duplicates: series.duplicates.map(back),
+    replies: new Map([...series.replies].map(([id, list]) => [id, list.map(back)])),
+  };
+}
+
+/** Every message a series holds: cover letter, patches, copies, replies. */
+export function seriesMessages(s: Series): Message[] {
+  return [s.cover, ...s.slots, ...s.duplicates, ...[...s.replies.values()].flat()].filter((m): m is Message => m !== undefined);
+}
