@@ -2,6 +2,7 @@ import type { CParser } from "../patch/c-source.js";
 import { placeRow } from "../patch/c-source.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
+import { BoundedMap } from "../review/bounded-map.js";
 
 /** Where a reviewer's point sits: the lines they quoted, placed in the patch they answered. */
 export interface Anchor {
@@ -42,6 +43,26 @@ export function headingFunction(heading: string): string | undefined {
   return undefined;
 }
 
+// Every tracking of a chain places the same quotes in the same hunks again: tree-sitter's
+// answer is kept by what it was computed from (parser, path, heading, the side's lines, row).
+const placed = new WeakMap<CParser, BoundedMap<string, string | null>>();
+
+function placedFunction(parser: CParser, path: string, heading: string, lines: readonly string[], row: number): string | undefined {
+  let kept = placed.get(parser);
+  if (!kept) placed.set(parser, (kept = new BoundedMap(2048)));
+  const key = `${path}\n${heading}\n${row}\n${lines.join("\n")}`;
+  const hit = kept.use(key);
+  if (hit !== undefined) return hit ?? undefined;
+  const frag = parser.forPath(path).parseFragment(lines, heading);
+  try {
+    const fn = placeRow(frag, row).function;
+    kept.set(key, fn ?? null);
+    return fn;
+  } finally {
+    frag.tree.delete();
+  }
+}
+
 /** The function a hunk line sits in: tree-sitter's answer, else git's hunk heading. */
 export function functionAt(hunk: Hunk, line: HunkLine, parser: CParser | undefined, path: string): string | undefined {
   if (parser && /\.(c|h)$/.test(path)) {
@@ -49,16 +70,8 @@ export function functionAt(hunk: Hunk, line: HunkLine, parser: CParser | undefin
     const side = hunk.lines.filter((l) => l.type === " " || l.type === keep);
     const row = side.indexOf(line);
     if (row >= 0) {
-      const frag = parser.forPath(path).parseFragment(
-        side.map((l) => l.text),
-        hunk.heading,
-      );
-      try {
-        const fn = placeRow(frag, row).function;
-        if (fn) return fn;
-      } finally {
-        frag.tree.delete();
-      }
+      const fn = placedFunction(parser, path, hunk.heading, side.map((l) => l.text), row);
+      if (fn) return fn;
     }
   }
   return headingFunction(hunk.heading);
