@@ -91,19 +91,20 @@ interface Found {
 function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Found | undefined {
   let best: Found | undefined;
   const last = [...quoted].reverse().find((q) => /^[+-]\s*\S/.test(q));
-  const holds = (h: Hunk) => last !== undefined && spellingsOf(h).includes(norm(last));
+  const lastSpelled = last === undefined ? undefined : norm(last);
+  const holds = (h: Hunk) => lastSpelled !== undefined && spellingsOf(h).includes(lastSpelled);
   const anyHolds = files.some((f) => f.hunks.some(holds));
+  // From the end of the quote back: reviewers write under the lines they mean, and blank lines
+  // (a paragraph break in quoted prose) match any blank context line, so they place nothing.
+  const backwards = [...quoted].reverse().filter((q) => q.trim() !== "").map(norm);
   for (const file of files) {
     for (const hunk of file.hunks) {
       if (anyHolds && !holds(hunk)) continue;
       const lines: HunkLine[] = [];
       const spellings = spellingsOf(hunk);
-      // From the end of the quote back: reviewers write under the lines they mean, and blank lines
-      // (a paragraph break in quoted prose) match any blank context line, so they place nothing.
       let to = spellings.length;
-      for (const q of [...quoted].reverse()) {
-        if (q.trim() === "") continue;
-        const at = spellings.lastIndexOf(norm(q), to - 1);
+      for (const q of backwards) {
+        const at = spellings.lastIndexOf(q, to - 1);
         if (at < 0) continue;
         lines.unshift(hunk.lines[at]!);
         to = at;
