@@ -73,6 +73,20 @@ function allReplies(revisions: readonly Series[]): Message[] {
   return revisions.flatMap((s) => [...s.replies.values()].flat());
 }
 
+/** A revision's review as judging reads it: its series at once, the review itself only when asked for. */
+function onDemand(series: Series, review: (s: Series) => SeriesReview): SeriesReview {
+  let r: SeriesReview | undefined;
+  return {
+    series,
+    get patches() {
+      return (r ??= review(series)).patches;
+    },
+    get model() {
+      return (r ??= review(series)).model;
+    },
+  };
+}
+
 // Kept trackings live as long as the reviews they were judged with.
 const keptTrackings = new WeakMap<ReviewCache, KeptTracking>();
 
@@ -97,7 +111,6 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   const reviews = deps.reviews ?? new ReviewCache();
   const kept = keptFor(reviews);
   const review = (s: Series) => reviews.review(s, (x) => reviewSeries(x, deps.rules, deps.parser, deps.model));
-  const newer = review(current);
   const replies = allReplies(revisions);
   const threadsKey = revisions.map(threadDigest);
   const changelog: ChangelogEntry[] = [];
@@ -137,17 +150,22 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const answersKey = digestOf([itemsKey, threadsKey, authors]);
     let answers = kept.answers.use(answersKey);
     if (!answers) kept.answers.set(answersKey, (answers = findAnswers(raw, replies, authors)));
-    const against = (target: Series, targetReview: SeriesReview): readonly JudgedItem[] => {
+    // Only a point about a concern is judged by the reviews (the model's configurations, the
+    // touches); every other point by the patches themselves: without one, nothing is reviewed again.
+    const byReviews = raw.some((i) => i.concern !== undefined);
+    const reviewed = (s: Series) => (byReviews ? review(s) : onDemand(s, review));
+    const against = (target: Series): readonly JudgedItem[] => {
       // A forge keeps one description for every push, so an older push can read as the later
       // revision: when the numbers in the texts do not order the two, the subject (push) numbers do.
       const [lo, ordered] = effectiveRevision(older) < effectiveRevision(target) ? [effectiveRevision(older), effectiveRevision(target)] : [older.revision, target.revision];
       // A repost without any number ("[PATCH]" twice) is still the next revision: its "v2:" notes count.
       const hi = Math.max(ordered, lo + 1);
       const entries = changelog.filter((e) => e.revision > lo && e.revision <= hi);
-      const olderReview = review(older);
+      const [olderReview, targetReview] = [reviewed(older), reviewed(target)];
       // Everything the judging reads: the items and answers, both revisions' patches (the pairing
-      // is theirs) and reviews, the numbers, the changelog entries between them.
-      const key = digestOf([answersKey, patchesDigest(older), patchesDigest(target), reviewSerial(olderReview), reviewSerial(targetReview), lo, hi, entries]);
+      // is theirs) and, for a concern, reviews; the numbers, the changelog entries between them.
+      const judgedBy = byReviews ? [reviewSerial(olderReview), reviewSerial(targetReview)] : null;
+      const key = digestOf([answersKey, patchesDigest(older), patchesDigest(target), judgedBy, lo, hi, entries]);
       const hit = kept.judged.use(key);
       if (hit) return hit;
       const pairing = pairPatches(older, target);
@@ -160,7 +178,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
       kept.judged.set(key, judged);
       return judged;
     };
-    const final = against(current, newer);
+    const final = against(current);
     // The revisions between the one the point was raised on and the latest, one per place (a
     // RESEND shares its original's): the point's history, step by step.
     const from = place.get(older) ?? 0;
@@ -168,7 +186,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
       const k = place.get(s) ?? 0;
       return k > from && k < last && revisions.findIndex((x) => place.get(x) === k) === i;
     });
-    const steps = between.map((s) => ({ revision: effectiveRevision(s), judged: against(s, review(s)) }));
+    const steps = between.map((s) => ({ revision: effectiveRevision(s), judged: against(s) }));
     for (const [n, item] of final.entries()) {
       if (steps.length === 0) {
         items.push(item);
