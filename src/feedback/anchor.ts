@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { CParser } from "../patch/c-source.js";
 import { placeRow } from "../patch/c-source.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
@@ -49,8 +50,9 @@ const placed = new WeakMap<CParser, BoundedMap<string, string | null>>();
 
 function placedFunction(parser: CParser, path: string, heading: string, lines: readonly string[], row: number): string | undefined {
   let kept = placed.get(parser);
-  if (!kept) placed.set(parser, (kept = new BoundedMap(2048)));
-  const key = `${path}\n${heading}\n${row}\n${lines.join("\n")}`;
+  if (!kept) placed.set(parser, (kept = new BoundedMap(1024)));
+  // A digest, not the text: a whole new file is one hunk.
+  const key = createHash("sha1").update(`${path}\n${heading}\n${row}\n${lines.join("\n")}`).digest("base64");
   const hit = kept.use(key);
   if (hit !== undefined) return hit ?? undefined;
   const frag = parser.forPath(path).parseFragment(lines, heading);

@@ -98,7 +98,7 @@ interface Said {
 }
 
 // An author's reply is read for every earlier revision of the chain, and again on every tracking.
-const keptSaid = new BoundedMap<string, readonly Said[]>(2048);
+const keptSaid = new BoundedMap<string, readonly Said[]>(128);
 
 function saidIn(body: string): readonly Said[] {
   const hit = keptSaid.use(body);

@@ -215,7 +215,7 @@ const overrideConcern: Concern = {
 export const CONCERNS: readonly Concern[] = [perAttachmentConcern, userspaceConcern, overrideConcern];
 
 // Points, answers and changelog lines are read for their concern again on every tracking.
-const keptConcerns = new BoundedMap<string, ConcernId | "none">(4096);
+const keptConcerns = new BoundedMap<string, ConcernId | "none">(1024);
 
 /** The concern a text is about: the one with most cues, at least two of them. */
 export function concernOf(text: string): ConcernId | undefined {

@@ -76,8 +76,9 @@ function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
-// The same pairs of patches come back for every item of a step and on every tracking of the chain.
-const kept = new BoundedMap<string, Interdiff>(512);
+// The same pairs of patches come back for every item of a step; a whole series' interdiff can
+// run to thousands of lines, so only the last few are kept.
+const kept = new BoundedMap<string, Interdiff>(32);
 
 /**
  * What changed between two revisions of a patch, compared as patches (what each does to its

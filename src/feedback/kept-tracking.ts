@@ -17,11 +17,11 @@ import type { JudgedItem } from "./verdict.js";
  */
 export class KeptTracking {
   /** extractItems by the revision's threads, the authors, the parser, the ignored addresses, the number. */
-  readonly items = new BoundedMap<string, readonly Item[]>(256);
+  readonly items = new BoundedMap<string, readonly Item[]>(128);
   /** findAnswers by the items' key, every thread of the chain and the authors. */
-  readonly answers = new BoundedMap<string, ReadonlyMap<string, readonly Answer[]>>(256);
+  readonly answers = new BoundedMap<string, ReadonlyMap<string, readonly Answer[]>>(128);
   /** One revision's items judged against a later one, by the answers' key and everything the judging reads. */
-  readonly judged = new BoundedMap<string, readonly JudgedItem[]>(512);
+  readonly judged = new BoundedMap<string, readonly JudgedItem[]>(256);
 }
 
 export function digestOf(parts: unknown): string {

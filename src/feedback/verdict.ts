@@ -516,7 +516,7 @@ function namedGone(item: Item, text: { added: readonly string[]; removed: readon
 }
 
 // A point's body is compared with every change of every step: its words are read once.
-const keptPointWords = new BoundedMap<string, ReadonlySet<string>>(2048);
+const keptPointWords = new BoundedMap<string, ReadonlySet<string>>(512);
 
 /** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
 function pointWords(text: string): ReadonlySet<string> {

@@ -14,7 +14,7 @@ const STOP = new Set(
 
 // The same bodies, quotes and changelog lines are compared again for every item, step and
 // reply of a chain: their words are read once. Shared sets, hence readonly.
-const KEPT = 4096;
+const KEPT = 1024;
 const keptWords = new BoundedMap<string, ReadonlySet<string>>(KEPT);
 const keptIdentifiers = new BoundedMap<string, ReadonlySet<string>>(KEPT);
 
