@@ -207,8 +207,10 @@ export class MailTracker {
     if (state === "unchanged") return undefined;
     const series = r.tracker.series;
     if (o.reply.policy === "none" || !o.send(loaded.newest) || o.optedOut(head.from.email) || o.policy.muted([series.cover, ...series.slots])) {
-      this.deps.log.info({ series: id, state }, "tracker not sent (mode, policy, history, age, mute or opt-out)");
-      return undefined;
+      // Recorded like a review that is withheld: the links and items are what later replies are
+      // tracked by, and what the tracker says now is not mailed later as if it were news.
+      this.deps.log.info({ series: id, state }, "tracker recorded, not sent (mode, policy, history, age, mute or opt-out)");
+      return { tracker: r.tracker, thread: head.messageId, body, outgoing: undefined };
     }
     const changes = verdictChanges(fb, r.tracker);
     const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };

@@ -1,7 +1,9 @@
+import { createHash } from "node:crypto";
 import type { CParser } from "../patch/c-source.js";
 import { placeRow } from "../patch/c-source.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
+import { BoundedMap } from "../review/bounded-map.js";
 
 /** Where a reviewer's point sits: the lines they quoted, placed in the patch they answered. */
 export interface Anchor {
@@ -42,6 +44,27 @@ export function headingFunction(heading: string): string | undefined {
   return undefined;
 }
 
+// Every tracking of a chain places the same quotes in the same hunks again: tree-sitter's
+// answer is kept by what it was computed from (parser, path, heading, the side's lines, row).
+const placed = new WeakMap<CParser, BoundedMap<string, string | null>>();
+
+function placedFunction(parser: CParser, path: string, heading: string, lines: readonly string[], row: number): string | undefined {
+  let kept = placed.get(parser);
+  if (!kept) placed.set(parser, (kept = new BoundedMap(1024)));
+  // A digest, not the text: a whole new file is one hunk.
+  const key = createHash("sha1").update(`${path}\n${heading}\n${row}\n${lines.join("\n")}`).digest("base64");
+  const hit = kept.use(key);
+  if (hit !== undefined) return hit ?? undefined;
+  const frag = parser.forPath(path).parseFragment(lines, heading);
+  try {
+    const fn = placeRow(frag, row).function;
+    kept.set(key, fn ?? null);
+    return fn;
+  } finally {
+    frag.tree.delete();
+  }
+}
+
 /** The function a hunk line sits in: tree-sitter's answer, else git's hunk heading. */
 export function functionAt(hunk: Hunk, line: HunkLine, parser: CParser | undefined, path: string): string | undefined {
   if (parser && /\.(c|h)$/.test(path)) {
@@ -49,16 +72,8 @@ export function functionAt(hunk: Hunk, line: HunkLine, parser: CParser | undefin
     const side = hunk.lines.filter((l) => l.type === " " || l.type === keep);
     const row = side.indexOf(line);
     if (row >= 0) {
-      const frag = parser.forPath(path).parseFragment(
-        side.map((l) => l.text),
-        hunk.heading,
-      );
-      try {
-        const fn = placeRow(frag, row).function;
-        if (fn) return fn;
-      } finally {
-        frag.tree.delete();
-      }
+      const fn = placedFunction(parser, path, hunk.heading, side.map((l) => l.text), row);
+      if (fn) return fn;
     }
   }
   return headingFunction(hunk.heading);
@@ -78,19 +93,20 @@ interface Found {
 function findInDiff(quoted: readonly string[], files: readonly FileDiff[]): Found | undefined {
   let best: Found | undefined;
   const last = [...quoted].reverse().find((q) => /^[+-]\s*\S/.test(q));
-  const holds = (h: Hunk) => last !== undefined && spellingsOf(h).includes(norm(last));
+  const lastSpelled = last === undefined ? undefined : norm(last);
+  const holds = (h: Hunk) => lastSpelled !== undefined && spellingsOf(h).includes(lastSpelled);
   const anyHolds = files.some((f) => f.hunks.some(holds));
+  // From the end of the quote back: reviewers write under the lines they mean, and blank lines
+  // (a paragraph break in quoted prose) match any blank context line, so they place nothing.
+  const backwards = [...quoted].reverse().filter((q) => q.trim() !== "").map(norm);
   for (const file of files) {
     for (const hunk of file.hunks) {
       if (anyHolds && !holds(hunk)) continue;
       const lines: HunkLine[] = [];
       const spellings = spellingsOf(hunk);
-      // From the end of the quote back: reviewers write under the lines they mean, and blank lines
-      // (a paragraph break in quoted prose) match any blank context line, so they place nothing.
       let to = spellings.length;
-      for (const q of [...quoted].reverse()) {
-        if (q.trim() === "") continue;
-        const at = spellings.lastIndexOf(norm(q), to - 1);
+      for (const q of backwards) {
+        const at = spellings.lastIndexOf(q, to - 1);
         if (at < 0) continue;
         lines.unshift(hunk.lines[at]!);
         to = at;

@@ -1,4 +1,5 @@
 import type { Message, Person } from "../patch/message.js";
+import { BoundedMap } from "../review/bounded-map.js";
 import type { Item } from "./items.js";
 import { concernOf } from "./concerns.js";
 import { segmentReply } from "./reply-text.js";
@@ -72,12 +73,49 @@ function addressedTo(items: readonly Item[], quote: readonly string[], text: str
   const before = items.filter((i) => i.kind !== "ack" && (!date || !i.date || i.date <= date));
   const q = contentWords(quote.join(" "));
   if (q.size > 0) {
-    const best = [...before].sort((a, b) => jaccard(q, contentWords(b.body)) - jaccard(q, contentWords(a.body)))[0];
-    if (best && jaccard(q, contentWords(best.body)) >= 0.3) return best;
+    const best = before.map((i) => ({ i, j: jaccard(q, contentWords(i.body)) })).sort((a, b) => b.j - a.j)[0];
+    if (best && best.j >= 0.3) return best.i;
   }
   const concern = concernOf(text);
   const named = before.filter((i) => mentions(text, i.author) && concern !== undefined && i.concern === concern);
   return named.length === 1 ? named[0] : undefined;
+}
+
+/** The point sharing most words with the quote, then with the answer's own words; the first of equals. */
+function pickByWords(points: readonly Item[], quote: ReadonlySet<string>, own: ReadonlySet<string>): Item {
+  const scored = points.map((i) => {
+    const words = contentWords(i.body);
+    return { i, q: overlap(quote, words), o: overlap(own, words) };
+  });
+  return scored.sort((a, b) => b.q - a.q || b.o - a.o)[0]!.i;
+}
+
+/** One own-text part of an author's reply that says something, under the quote it answers. */
+interface Said {
+  readonly quote: readonly string[];
+  readonly text: string;
+  readonly kind: Answer["kind"];
+}
+
+// An author's reply is read for every earlier revision of the chain, and again on every tracking.
+const keptSaid = new BoundedMap<string, readonly Said[]>(128);
+
+function saidIn(body: string): readonly Said[] {
+  const hit = keptSaid.use(body);
+  if (hit) return hit;
+  const out: Said[] = [];
+  let quote: readonly string[] = [];
+  for (const b of segmentReply(body)) {
+    if (b.kind === "quote") {
+      quote = b.lines;
+      continue;
+    }
+    const text = b.paragraphs.map((p) => p.join(" ")).join(" ").replace(/\s+/g, " ").trim();
+    const kind = classifyAnswer(text);
+    if (kind) out.push({ quote, text, kind });
+  }
+  keptSaid.set(body, out);
+  return out;
 }
 
 /**
@@ -96,25 +134,14 @@ export function findAnswers(items: readonly Item[], replies: readonly Message[],
     const all = parents(r).flatMap((id) => bySource.get(id) ?? []);
     // Words answer points; a "thanks" under a Reviewed-by answers nothing.
     const answered = all.some((i) => i.kind !== "ack") ? all.filter((i) => i.kind !== "ack") : all;
-    const blocks = segmentReply(r.body);
-    let quote: readonly string[] = [];
-    for (const b of blocks) {
-      if (b.kind === "quote") {
-        quote = b.lines;
-        continue;
-      }
-      const text = b.paragraphs.map((p) => p.join(" ")).join(" ").replace(/\s+/g, " ").trim();
-      const kind = classifyAnswer(text);
-      if (!kind) continue;
-      const q = contentWords(quote.join(" "));
-      const own = contentWords(text);
+    for (const { quote, text, kind } of saidIn(r.body)) {
       const target =
         answered.length === 0
           ? addressedTo(items, quote, text, r.date)
           : answered.length === 1
             ? answered[0]!
             : // No quote between the points (one block answering all): the answer's own words pick the point.
-              [...answered].sort((a, b) => overlap(q, contentWords(b.body)) - overlap(q, contentWords(a.body)) || overlap(own, contentWords(b.body)) - overlap(own, contentWords(a.body)))[0]!;
+              pickByWords(answered, contentWords(quote.join(" ")), contentWords(text));
       if (!target) continue;
       const list = out.get(target.id) ?? [];
       list.push({ source: r.messageId, author: r.from, date: r.date, kind, text });

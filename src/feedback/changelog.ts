@@ -128,14 +128,42 @@ function members(text: string): Set<string> {
   return new Set([...text.matchAll(/\b[A-Za-z_]\w*->[A-Za-z_]\w*\b/g)].map((m) => m[0].toLowerCase()));
 }
 
+/** What an entry is compared by, read once per entry or item: each entry is scored against every item, on every step. */
+interface Words {
+  readonly ids: ReadonlySet<string>;
+  readonly members: ReadonlySet<string>;
+  readonly words: ReadonlySet<string>;
+}
+
+const entryWords = new WeakMap<ChangelogEntry, Words>();
+const itemWords = new WeakMap<Item, Words>();
+
+function wordsOfEntry(e: ChangelogEntry): Words {
+  let w = entryWords.get(e);
+  if (!w) entryWords.set(e, (w = { ids: identifiers(e.text), members: members(e.text), words: contentWords(e.text) }));
+  return w;
+}
+
+function wordsOfItem(item: Item): Words {
+  let w = itemWords.get(item);
+  if (!w) {
+    w = {
+      ids: identifiers([item.body, ...item.anchor.quoted, item.anchor.function ?? ""].join("\n")),
+      members: members(item.body),
+      words: contentWords([item.body, ...item.anchor.quoted].join("\n")),
+    };
+    itemWords.set(item, w);
+  }
+  return w;
+}
+
 /** How strongly an entry speaks about an item: the reviewer named, the code named, the same words. */
 export function entryScore(e: ChangelogEntry, item: Item, ctx: MatchContext): number {
   let score = 0;
   if (mentions(e.text, item.author)) score += 3;
-  const itemIds = identifiers([item.body, ...item.anchor.quoted, item.anchor.function ?? ""].join("\n"));
-  if (overlap(identifiers(e.text), itemIds) > 0 || overlap(members(e.text), members(item.body)) > 0) score += 2;
-  const words = contentWords(e.text);
-  const shared = overlap(words, contentWords([item.body, ...item.anchor.quoted].join("\n")));
+  const [ew, iw] = [wordsOfEntry(e), wordsOfItem(item)];
+  if (overlap(ew.ids, iw.ids) > 0 || overlap(ew.members, iw.members) > 0) score += 2;
+  const shared = overlap(ew.words, iw.words);
   score += shared >= 2 ? 2 : shared;
   const concern = concernOf(e.text);
   if (concern && concern === item.concern) score += 2;

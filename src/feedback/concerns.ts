@@ -1,5 +1,6 @@
 import type { Touch } from "../analysis/touch.js";
 import type { ConfigChange } from "../model/compare.js";
+import { BoundedMap } from "../review/bounded-map.js";
 import type { PatchReview, SeriesReview } from "../review/review-series.js";
 import { headingFunction } from "./anchor.js";
 
@@ -213,13 +214,19 @@ const overrideConcern: Concern = {
 
 export const CONCERNS: readonly Concern[] = [perAttachmentConcern, userspaceConcern, overrideConcern];
 
+// Points, answers and changelog lines are read for their concern again on every tracking.
+const keptConcerns = new BoundedMap<string, ConcernId | "none">(1024);
+
 /** The concern a text is about: the one with most cues, at least two of them. */
 export function concernOf(text: string): ConcernId | undefined {
+  const hit = keptConcerns.use(text);
+  if (hit) return hit === "none" ? undefined : hit;
   let best: { id: ConcernId; n: number } | undefined;
   for (const c of CONCERNS) {
     const n = c.cues.filter((re) => re.test(text)).length;
     if (n >= 2 && (!best || n > best.n)) best = { id: c.id, n };
   }
+  keptConcerns.set(text, best?.id ?? "none");
   return best?.id;
 }
 

@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import { diffArrays } from "diff";
-import type { FileDiff, HunkLine } from "../patch/diff.js";
+import type { FileDiff } from "../patch/diff.js";
+import { BoundedMap } from "../review/bounded-map.js";
 
 /** A line of one revision's patch that the other revision's patch does not have. */
 export interface InterdiffLine {
@@ -30,15 +32,53 @@ export interface Interdiff {
 
 const COMMENT = /^\s*(\/\*|\*|\/\/|\*\/)/;
 
-type Placed = HunkLine & { readonly heading: string };
-
-function changed(files: readonly FileDiff[], path: string): Placed[] {
-  return files
-    .filter((f) => f.path === path)
-    .flatMap((f) => f.hunks.flatMap((h) => h.lines.filter((l) => l.type !== " ").map((l) => ({ ...l, heading: h.heading }))));
+/** A changed line of a patch, spelled as interdiff compares it (`key`) and as it reports it. */
+interface Changed {
+  readonly key: string;
+  readonly text: string;
+  readonly line: number | undefined;
+  readonly heading: string;
 }
 
-const key = (l: HunkLine) => `${l.type}${l.text.replace(/\s+/g, " ").trim()}`;
+/** A file diff's changed lines, and a digest of everything interdiff reads of it. */
+interface Read {
+  readonly path: string;
+  readonly lines: readonly Changed[];
+  readonly digest: string;
+}
+
+// Each patch is compared with its counterparts for every item and step: its lines are read once.
+const read = new WeakMap<FileDiff, Read>();
+
+function readFile(f: FileDiff): Read {
+  let r = read.get(f);
+  if (r) return r;
+  const lines: Changed[] = [];
+  const hash = createHash("sha1").update(`${f.path.length}:${f.path}`);
+  for (const h of f.hunks) {
+    for (const l of h.lines) {
+      if (l.type === " ") continue;
+      const line = l.type === "+" ? l.newLine : l.oldLine;
+      lines.push({ key: `${l.type}${l.text.replace(/\s+/g, " ").trim()}`, text: `${l.type}${l.text}`, line, heading: h.heading });
+      hash.update(`\n${l.type}${line ?? ""}:${h.heading.length}:${h.heading}${l.text.length}:${l.text}`);
+    }
+  }
+  r = { path: f.path, lines, digest: hash.digest("base64") };
+  read.set(f, r);
+  return r;
+}
+
+function changed(files: readonly Read[], path: string): Changed[] {
+  return files.filter((f) => f.path === path).flatMap((f) => f.lines);
+}
+
+function same(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((k, i) => k === b[i]);
+}
+
+// The same pairs of patches come back for every item of a step; a whole series' interdiff can
+// run to thousands of lines, so only the last few are kept.
+const kept = new BoundedMap<string, Interdiff>(32);
 
 /**
  * What changed between two revisions of a patch, compared as patches (what each does to its
@@ -47,6 +87,17 @@ const key = (l: HunkLine) => `${l.type}${l.text.replace(/\s+/g, " ").trim()}`;
  * was split).
  */
 export function interdiff(older: readonly FileDiff[], newer: readonly FileDiff[]): Interdiff {
+  const a = older.map(readFile);
+  const b = newer.map(readFile);
+  const key = `${a.map((f) => f.digest).join(",")}|${b.map((f) => f.digest).join(",")}`;
+  const hit = kept.use(key);
+  if (hit) return hit;
+  const d = compare(a, b);
+  kept.set(key, d);
+  return d;
+}
+
+function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
   const oldPaths = [...new Set(older.map((f) => f.path))];
   const newPaths = [...new Set(newer.map((f) => f.path))];
   const paths = [...oldPaths, ...newPaths.filter((p) => !oldPaths.includes(p))];
@@ -54,15 +105,18 @@ export function interdiff(older: readonly FileDiff[], newer: readonly FileDiff[]
   for (const path of paths) {
     const a = changed(older, path);
     const b = changed(newer, path);
+    const ka = a.map((l) => l.key);
+    const kb = b.map((l) => l.key);
+    if (same(ka, kb)) continue;
     let ia = 0;
     let ib = 0;
-    for (const part of diffArrays(a.map(key), b.map(key))) {
+    for (const part of diffArrays(ka, kb)) {
       const n = part.count ?? part.value.length;
       if (part.removed) {
-        for (const l of a.slice(ia, ia + n)) lines.push({ file: path, side: "old", text: `${l.type}${l.text}`, line: l.type === "+" ? l.newLine : l.oldLine, heading: l.heading });
+        for (const l of a.slice(ia, ia + n)) lines.push({ file: path, side: "old", text: l.text, line: l.line, heading: l.heading });
         ia += n;
       } else if (part.added) {
-        for (const l of b.slice(ib, ib + n)) lines.push({ file: path, side: "new", text: `${l.type}${l.text}`, line: l.type === "+" ? l.newLine : l.oldLine, heading: l.heading });
+        for (const l of b.slice(ib, ib + n)) lines.push({ file: path, side: "new", text: l.text, line: l.line, heading: l.heading });
         ib += n;
       } else {
         ia += n;

@@ -352,10 +352,8 @@ export function extractItems(
     const anchor = p.quote ? anchorOf(p.quote.lines, c.target, parser) : NO_ANCHOR;
     // A restatement: a numbered summary point, or agreement under another reviewer's quoted words.
     const earlier = drafts.filter((d) => d.kind !== "ack" && d.source !== p.reply.messageId);
-    const quotedItem =
-      p.quote && anchor.kind === "none"
-        ? earlier.find((d) => jaccard(contentWords(p.quote!.lines.join(" ")), contentWords(d.body)) >= 0.3)
-        : undefined;
+    const quoteWords = p.quote && anchor.kind === "none" ? contentWords(p.quote.lines.join(" ")) : undefined;
+    const quotedItem = quoteWords ? earlier.find((d) => jaccard(quoteWords, contentWords(d.body)) >= 0.3) : undefined;
     const scored = earlier
       .map((d) => ({ d, score: restateScore({ text: p.text, concern, author: p.reply.from }, { ...d, id: "", restatedIn: [] }) }))
       .sort((a, b) => b.score - a.score || time(a.d.date) - time(b.d.date))[0];

@@ -9,6 +9,7 @@ import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
 import { noteGhostItems, withGhosts } from "./ghost.js";
 import { extractItems, personName, type Item } from "./items.js";
+import { digestOf, KeptTracking, patchesDigest, reviewSerial, serialOf, threadDigest } from "./kept-tracking.js";
 import { judgeItem, type JudgedItem } from "./verdict.js";
 
 /** What tracking needs: the same rules, parser and model a review runs with. */
@@ -72,6 +73,29 @@ function allReplies(revisions: readonly Series[]): Message[] {
   return revisions.flatMap((s) => [...s.replies.values()].flat());
 }
 
+/** A revision's review as judging reads it: its series at once, the review itself only when asked for. */
+function onDemand(series: Series, review: (s: Series) => SeriesReview): SeriesReview {
+  let r: SeriesReview | undefined;
+  return {
+    series,
+    get patches() {
+      return (r ??= review(series)).patches;
+    },
+    get model() {
+      return (r ??= review(series)).model;
+    },
+  };
+}
+
+// Kept trackings live as long as the reviews they were judged with.
+const keptTrackings = new WeakMap<ReviewCache, KeptTracking>();
+
+function keptFor(reviews: ReviewCache): KeptTracking {
+  let k = keptTrackings.get(reviews);
+  if (!k) keptTrackings.set(reviews, (k = new KeptTracking()));
+  return k;
+}
+
 /**
  * Track one series: find its earlier revisions among `known` (what the store or the input
  * holds), read the review points made on each, and judge them against `current`. The model
@@ -85,9 +109,10 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   }
   const authors = withReplyAddresses(authorsOf(revisions), allReplies(revisions));
   const reviews = deps.reviews ?? new ReviewCache();
+  const kept = keptFor(reviews);
   const review = (s: Series) => reviews.review(s, (x) => reviewSeries(x, deps.rules, deps.parser, deps.model));
-  const newer = review(current);
   const replies = allReplies(revisions);
+  const threadsKey = revisions.map(threadDigest);
   const changelog: ChangelogEntry[] = [];
   const seen = new Set<string>();
   for (const s of revisions.slice(1)) {
@@ -115,26 +140,45 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   }
   for (const threads of byRevision.values()) {
     const older = threads[0]!;
-    const raw: Item[] = extractItems(threads, authors, deps.parser, deps.ignore, revisionNumbers(revisions, links).get(older));
+    const number = revisionNumbers(revisions, links).get(older);
+    const itemsKey = digestOf([threads.map(threadDigest), authors, serialOf(deps.parser), deps.ignore ?? [], number ?? null]);
+    let raw = kept.items.use(itemsKey);
+    if (!raw) kept.items.set(itemsKey, (raw = extractItems(threads, authors, deps.parser, deps.ignore, number)));
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
     read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
-    const answers = findAnswers(raw, replies, authors);
-    const against = (target: Series, targetReview: SeriesReview): JudgedItem[] => {
-      const pairing = pairPatches(older, target);
+    // The author's answers are looked for in every thread of the chain.
+    const answersKey = digestOf([itemsKey, threadsKey, authors]);
+    let answers = kept.answers.use(answersKey);
+    if (!answers) kept.answers.set(answersKey, (answers = findAnswers(raw, replies, authors)));
+    // Only a point about a concern is judged by the reviews (the model's configurations, the
+    // touches); every other point by the patches themselves: without one, nothing is reviewed again.
+    const byReviews = raw.some((i) => i.concern !== undefined);
+    const reviewed = (s: Series) => (byReviews ? review(s) : onDemand(s, review));
+    const against = (target: Series): readonly JudgedItem[] => {
       // A forge keeps one description for every push, so an older push can read as the later
       // revision: when the numbers in the texts do not order the two, the subject (push) numbers do.
       const [lo, ordered] = effectiveRevision(older) < effectiveRevision(target) ? [effectiveRevision(older), effectiveRevision(target)] : [older.revision, target.revision];
       // A repost without any number ("[PATCH]" twice) is still the next revision: its "v2:" notes count.
       const hi = Math.max(ordered, lo + 1);
+      const entries = changelog.filter((e) => e.revision > lo && e.revision <= hi);
+      const [olderReview, targetReview] = [reviewed(older), reviewed(target)];
+      // Everything the judging reads: the items and answers, both revisions' patches (the pairing
+      // is theirs) and, for a concern, reviews; the numbers, the changelog entries between them.
+      const judgedBy = byReviews ? [reviewSerial(olderReview), reviewSerial(targetReview)] : null;
+      const key = digestOf([answersKey, patchesDigest(older), patchesDigest(target), judgedBy, lo, hi, entries]);
+      const hit = kept.judged.use(key);
+      if (hit) return hit;
+      const pairing = pairPatches(older, target);
       // A point on the cover letter is answered by the next cover letter's changelog (patch 0).
       const counterpart = (i: Item) => (i.patch.index === 0 ? 0 : pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index);
       const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
-      const entries = changelog.filter((e) => e.revision > lo && e.revision <= hi);
       const matched = matchChangelog(entries, raw, { counterpart, dropped });
-      const judging = { older: review(older), newer: targetReview, from: lo, revision: hi, pairing, changelog: matched, answers };
-      return raw.map((item) => judgeItem(item, judging));
+      const judging = { older: olderReview, newer: targetReview, from: lo, revision: hi, pairing, changelog: matched, answers };
+      const judged = raw.map((item) => judgeItem(item, judging));
+      kept.judged.set(key, judged);
+      return judged;
     };
-    const final = against(current, newer);
+    const final = against(current);
     // The revisions between the one the point was raised on and the latest, one per place (a
     // RESEND shares its original's): the point's history, step by step.
     const from = place.get(older) ?? 0;
@@ -142,7 +186,7 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
       const k = place.get(s) ?? 0;
       return k > from && k < last && revisions.findIndex((x) => place.get(x) === k) === i;
     });
-    const steps = between.map((s) => ({ revision: effectiveRevision(s), judged: against(s, review(s)) }));
+    const steps = between.map((s) => ({ revision: effectiveRevision(s), judged: against(s) }));
     for (const [n, item] of final.entries()) {
       if (steps.length === 0) {
         items.push(item);

@@ -1,6 +1,7 @@
-import type { FileDiff } from "../patch/diff.js";
+import type { FileDiff, Hunk } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
 import type { PatchPairing, PatchRef } from "../patch/revision-link.js";
+import { BoundedMap } from "../review/bounded-map.js";
 import type { SeriesReview } from "../review/review-series.js";
 import { headingFunction } from "./anchor.js";
 import { isGhost } from "./ghost.js";
@@ -251,11 +252,20 @@ function proseDelta(before: string, after: string): { added: string[]; removed: 
 /** Lines of a patch either side of a quote: how far a point reaches beyond what it quoted. */
 const REGION_LINES = 8;
 
+// A hunk is searched for every item quoting its file, on every step: it is spelled once.
+const spellings = new WeakMap<Hunk, readonly string[]>();
+
+function spelledLines(h: Hunk): readonly string[] {
+  let s = spellings.get(h);
+  if (!s) spellings.set(h, (s = h.lines.map((l) => ws(`${l.type}${l.text}`))));
+  return s;
+}
+
 /** Where `want` (quoted patch lines) sits in `files`, with the changed lines around it. */
 function regionOf(files: readonly FileDiff[], want: readonly string[]): { line: number | undefined; window: string[] } | undefined {
   for (const f of files) {
     for (const h of f.hunks) {
-      const spelled = h.lines.map((l) => ws(`${l.type}${l.text}`));
+      const spelled = spelledLines(h);
       const at = spelled.findIndex((_, i) => want.every((w, k) => spelled[i + k] === w));
       if (at < 0) continue;
       const l = h.lines[at]!;
@@ -505,8 +515,19 @@ function namedGone(item: Item, text: { added: readonly string[]; removed: readon
   return [...identifiers(item.body)].find((id) => id.includes("_") && was.has(id) && !now.has(id));
 }
 
+// A point's body is compared with every change of every step: its words are read once.
+const keptPointWords = new BoundedMap<string, ReadonlySet<string>>(512);
+
 /** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
-function pointWords(text: string): Set<string> {
+function pointWords(text: string): ReadonlySet<string> {
+  const hit = keptPointWords.use(text);
+  if (hit) return hit;
+  const out = readPointWords(text);
+  keptPointWords.set(text, out);
+  return out;
+}
+
+function readPointWords(text: string): Set<string> {
   const ids = withIdioms([...identifiers(text)]);
   const words = [...contentWords(text)];
   // "OP-TEE" and "OPTEE", "use-case" and "usecase" are one word to a reader.

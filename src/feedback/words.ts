@@ -4,14 +4,34 @@
  * (dma_coherent, dev_is_dma_coherent) are kept whole because they name the code.
  */
 
+import { BoundedMap } from "../review/bounded-map.js";
+
 const STOP = new Set(
   "about above after again against also although among because been before being below between both cannot could does doing down during each either else even every from further have having here into itself just like more most much must need needs only other ought over same should some such than that their them then there these they this those through under until upon very what when where which while whom whose will with would your yours youre dont isnt wont cant thats theres".split(
     " ",
   ),
 );
 
+// The same bodies, quotes and changelog lines are compared again for every item, step and
+// reply of a chain: their words are read once. Shared sets, hence readonly.
+const KEPT = 1024;
+const keptWords = new BoundedMap<string, ReadonlySet<string>>(KEPT);
+const keptIdentifiers = new BoundedMap<string, ReadonlySet<string>>(KEPT);
+
+function kept(cache: BoundedMap<string, ReadonlySet<string>>, text: string, read: (text: string) => Set<string>): ReadonlySet<string> {
+  const hit = cache.use(text);
+  if (hit) return hit;
+  const out = read(text);
+  cache.set(text, out);
+  return out;
+}
+
 /** Lower-case content words of at least four letters, light plural stripping; identifiers whole. */
-export function contentWords(text: string): Set<string> {
+export function contentWords(text: string): ReadonlySet<string> {
+  return kept(keptWords, text, readWords);
+}
+
+function readWords(text: string): Set<string> {
   const out = new Set<string>();
   for (const raw of text.toLowerCase().match(/[a-z_][a-z0-9_]*(?:-[a-z0-9_]+)*/g) ?? []) {
     const w = raw.includes("_") ? raw : raw.replace(/(?<=[a-z]{3})(es|s)$/, "");
@@ -23,7 +43,11 @@ export function contentWords(text: string): Set<string> {
 }
 
 /** Identifiers as code spells them: with an underscore, or called. */
-export function identifiers(text: string): Set<string> {
+export function identifiers(text: string): ReadonlySet<string> {
+  return kept(keptIdentifiers, text, readIdentifiers);
+}
+
+function readIdentifiers(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\b(\s*\()?/g)) {
     const id = m[1]!;
@@ -54,8 +78,16 @@ export function sentences(text: string): string[] {
     .filter((s) => s !== "");
 }
 
+// One name is looked for in many texts: its patterns are built once.
+const namePatterns = new BoundedMap<string, readonly RegExp[]>(1024);
+
 /** A name as people write it in a summary: "Priya", "Raman", "Priya Raman". */
 export function mentions(text: string, person: { readonly name: string }): boolean {
-  const parts = person.name.split(/\s+/).filter((p) => p.length >= 3);
-  return parts.some((p) => new RegExp(`\\b${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i").test(text));
+  let patterns = namePatterns.use(person.name);
+  if (!patterns) {
+    const parts = person.name.split(/\s+/).filter((p) => p.length >= 3);
+    patterns = parts.map((p) => new RegExp(`\\b${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i"));
+    namePatterns.set(person.name, patterns);
+  }
+  return patterns.some((re) => re.test(text));
 }

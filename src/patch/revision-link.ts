@@ -112,6 +112,10 @@ const NOTES_VERSION = /^\s*(?:[-*]\s*)?(?:changes?\s+(in|for|since|from)\s+)?v(\
  * or the highest version its changelog describes. An untagged v3 is still later than a tagged v2.
  */
 export function effectiveRevision(s: Series): number {
+  return revisionOf(s);
+}
+
+function readRevision(s: Series): number {
   let n = s.revision;
   for (const m of [s.cover, ...s.slots]) {
     if (!m) continue;
@@ -131,12 +135,13 @@ export function tagged(s: Series): boolean {
   return s.revision > 1 || [s.cover, ...s.slots].some((m) => m !== undefined && TITLE_VERSION.test(m.parsedSubject.title));
 }
 
+// Asked for every link tried and every step judged: a series' texts are read for it once.
 const revisions = new WeakMap<Series, number>();
 
 function revisionOf(s: Series): number {
   let n = revisions.get(s);
   if (n === undefined) {
-    n = effectiveRevision(s);
+    n = readRevision(s);
     revisions.set(s, n);
   }
   return n;
@@ -424,10 +429,13 @@ export function pairPatches(older: Series, newer: Series): PatchPairing {
   const news = patches(newer);
   const used = new Set<PatchRef>();
   const pairs = new Map<PatchRef, PatchPair>();
+  // Each new patch is looked at for every old one: its title and files are read once.
+  const titles = new Map(news.map((x) => [x, normaliseTitle(x.message.parsedSubject.title)]));
+  const fileSets = new Map(news.map((x) => [x, files(x.message)]));
 
   for (const o of olds) {
     const t = normaliseTitle(o.message.parsedSubject.title);
-    const n = news.find((x) => !used.has(x) && normaliseTitle(x.message.parsedSubject.title) === t);
+    const n = news.find((x) => !used.has(x) && titles.get(x) === t);
     if (n) {
       used.add(n);
       pairs.set(o, { old: o, new: [n], how: "subject" });
@@ -438,7 +446,7 @@ export function pairPatches(older: Series, newer: Series): PatchPairing {
     const ow = words(o.message.parsedSubject.title);
     const of = files(o.message);
     const best = news
-      .filter((x) => !used.has(x) && [...files(x.message)].some((f) => of.has(f)))
+      .filter((x) => !used.has(x) && [...fileSets.get(x)!].some((f) => of.has(f)))
       .map((x) => ({ x, score: jaccard(ow, words(x.message.parsedSubject.title)) }))
       .filter((c) => c.score >= 0.5)
       .sort((a, b) => b.score - a.score)[0];
@@ -452,9 +460,9 @@ export function pairPatches(older: Series, newer: Series): PatchPairing {
     const of = files(o.message);
     if (of.size === 0) continue;
     // New patches that change only files this one changed: its parts after a split.
-    const parts = news.filter((x) => !used.has(x) && x.message.files.length > 0 && [...files(x.message)].every((f) => of.has(f)));
+    const parts = news.filter((x) => !used.has(x) && x.message.files.length > 0 && [...fileSets.get(x)!].every((f) => of.has(f)));
     // Or a new patch that now holds all of it (squashed with another).
-    const whole = news.find((x) => [...of].every((f) => files(x.message).has(f)));
+    const whole = news.find((x) => [...of].every((f) => fileSets.get(x)!.has(f)));
     if (parts.length > 0) {
       for (const p of parts) used.add(p);
       pairs.set(o, { old: o, new: parts, how: "files" });

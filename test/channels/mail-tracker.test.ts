@@ -140,6 +140,33 @@ describe("mail channel: the review tracker on the v2 cover letter", () => {
   });
 });
 
+describe("mail channel: a pass that sends nothing", () => {
+  it("records the tracker like the reviews it withholds, and a later reply is tracked by it", async () => {
+    const env = await setup(raws().filter((r) => r.id !== ANSWER));
+    await env.engine.pass({ reply: "none" });
+    expect(env.mails()).toEqual([]);
+    const fb = new FeedbackStore(env.store.db);
+    expect(fb.tracker("mail", V2_COVER)?.body).toMatch(/^Tracker: dma-buf: coherency flag with an exporter override \(v2\)\n/);
+    expect(fb.links(V2_COVER).map((l) => l.previousId)).toEqual([V1_COVER]);
+    expect(fb.items(V2_COVER).find((i) => i.itemId === "1.4")?.verdict).toBe("not addressed");
+    expect(env.store.ledger.get({ channel: "mail", thread: V2_COVER, what: "tracker" })).toBeUndefined();
+
+    // Nothing new: the tracker as it was recorded is not news, whoever may send now.
+    await env.engine.pass({ reply: "all" });
+    expect(env.trackerMails()).toEqual([]);
+
+    // The author's answer on v1 changes a verdict: the first tracker goes out, with it.
+    await appendToInbox(env.inbox, raws().filter((r) => r.id === ANSWER));
+    await env.engine.pass({ reply: "all" });
+    const t = env.trackerMails();
+    expect(t).toHaveLength(1);
+    expect(header(t[0]!, "X-Dmabuf-Review")).toBe("tracker");
+    expect(body(t[0]!)).toContain("  1.4  answered       objection         1/3   Jonas Weber\n");
+    await env.engine.close();
+    env.store.close();
+  });
+});
+
 describe("mail channel: a v2 with no v1 in the store", () => {
   it("gets its review and no tracker, and nothing is remembered for it", async () => {
     const v2 = raws().filter((r) => r.id.startsWith("20221110-dma-coherent-v2-"));
