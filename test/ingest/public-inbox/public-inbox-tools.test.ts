@@ -35,6 +35,7 @@ if (missing.length > 0) {
 const ADDRESS = "dri-devel@lists.freedesktop.org";
 
 describe.skipIf(missing.length > 0)("an inbox written by public-inbox's own tools (public-inbox-init -V2, -mda, -learn rm)", () => {
+  // public-inbox's Perl tools start a process per message: slow when the whole suite runs at once.
   it("is read message by message in delivery order, the removal skipped, and reviewed end to end", async () => {
     const home = mkdtempSync(join(tmpdir(), "dmabuf-review-pi-"));
     const inbox = join(home, "inbox");
@@ -84,5 +85,5 @@ describe.skipIf(missing.length > 0)("an inbox written by public-inbox's own tool
       await engine.close();
       store.close();
     }
-  });
+  }, 120_000);
 });
