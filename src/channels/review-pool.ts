@@ -9,7 +9,7 @@ import { cutTrace } from "../review/review-page.js";
 import { BoundedMap } from "../review/bounded-map.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
-import { loadReviewDeps, type ReviewDeps } from "./context.js";
+import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
  * Where the forge channels run `reviewSeries`: the same function the CLI calls, in worker
@@ -78,12 +78,14 @@ export function forPublishing(r: SeriesReview): SeriesReview {
 }
 
 /** Reviews on this thread (tests, and the fallback when no compiled worker script exists). */
-export function inlineReviews(deps: ReviewDeps): ReviewPool {
-  const { review, track } = reviewing(deps);
+export function inlineReviews(deps: ReviewSource): ReviewPool {
+  // Loaded at the first review, not before: a reader that never reviews here never loads them.
+  let ready: Promise<ReturnType<typeof reviewing>> | undefined;
+  const on = () => (ready ??= reviewDepsOf(deps).then(reviewing));
   return {
     size: 0,
-    review: async (series) => review(series),
-    track: async (current, known, place, ignore) => track(current, known, place, ignore),
+    review: async (series) => (await on()).review(series),
+    track: async (current, known, place, ignore) => (await on()).track(current, known, place, ignore),
     close: async () => {},
   };
 }
@@ -170,7 +172,7 @@ interface Slot {
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
 
-export async function startReviewPool(size: number, fallback: ReviewDeps, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
+export async function startReviewPool(size: number, fallback: ReviewSource, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
   const script = size > 0 ? workerScript() : undefined;
   if (!script) {
     if (size > 0) log.warn({ component: "review-pool" }, "review pool: no compiled worker script (run the build); reviewing on the HTTP thread");

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
 import { loadConfig } from "../../src/config/config.js";
-import { ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
 import { assertBuilt } from "../helpers/cli.js";
@@ -26,6 +26,17 @@ describe("workerExecArgv", () => {
 
   it("drops V8 flags and --input-type, which the Worker constructor refuses", () => {
     expect(workerExecArgv(["--max-old-space-size=256", "--stack-size=2000", "--expose-gc", "--input-type=module", "--import=tsx"])).toEqual(["--import=tsx"]);
+  });
+});
+
+describe("inlineReviews", () => {
+  it("loads what a review needs at the first review, once: a reader whose reviews run elsewhere never loads it", async () => {
+    let loads = 0;
+    const pool = inlineReviews(() => (loads++, loadReviewDeps()));
+    expect(loads).toBe(0);
+    const [series] = groupSeries((await loadMessages(fixture("broken/middle-truncated.reviewable.mbox"))).messages).series;
+    await Promise.all([pool.review(series!), pool.review(series!)]);
+    expect(loads).toBe(1);
   });
 });
 
