@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
@@ -8,7 +9,8 @@ import type { Series } from "../patch/series.js";
 import { cutTrace } from "../review/review-page.js";
 import { BoundedMap } from "../review/bounded-map.js";
 import { ReviewCache } from "../review/review-cache.js";
-import { reviewSeries, type SeriesReview } from "../review/review-series.js";
+import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
+import type { Message } from "../patch/message.js";
 import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
@@ -105,6 +107,24 @@ function reviewing(all: ReviewDeps) {
   };
 }
 
+/**
+ * A review as a worker sends it back: without the series it was asked about, which the pool
+ * holds already. Each patch's message is its slot's, and is left out too: a series of large
+ * patches would otherwise cross the thread boundary, and be built on the reading thread, twice.
+ */
+type SentReview = Omit<SeriesReview, "series" | "patches"> & { readonly patches: readonly (Omit<PatchReview, "message"> & { readonly message?: Message })[] };
+
+function toSend(r: SeriesReview): SentReview {
+  const slots = r.series.slots;
+  const { series: _series, ...rest } = r;
+  return { ...rest, patches: r.patches.map(({ message, ...p }) => (slots[p.index - 1]?.messageId === message.messageId ? p : { ...p, message })) };
+}
+
+function received(r: SentReview, series: Series): SeriesReview {
+  // In the review's own key order: what is written from it reads the same as from the calling thread.
+  return { series, ...r, patches: r.patches.map((p) => ({ message: p.message ?? series.slots[p.index - 1]!, ...p })) };
+}
+
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
 function workerScript(): URL | undefined {
   const here = new URL(import.meta.url);
@@ -172,6 +192,20 @@ interface Slot {
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
 
+// How far a heap may grow past what its last full collection left, in percent.
+const HEAP_GROWING_PERCENT = 30;
+
+/**
+ * With its reviews in workers, this thread reads: most of what it allocates waits on git, the
+ * store or a worker, outlives the young generation and dies in the old one. V8's own growing
+ * factor (up to 4 with memory to spare) lets that garbage pile up to several times what the
+ * thread keeps; the workers, capped below, already grow by about 1.3. A V8 flag, so for the
+ * whole process, set where reviews go to workers.
+ */
+function boundHeapGrowth(): void {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
 export async function startReviewPool(size: number, fallback: ReviewSource, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
   const script = size > 0 ? workerScript() : undefined;
   if (!script) {
@@ -179,6 +213,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
     return inlineReviews(fallback);
   }
   const budgetMs = opts.budgetMs ?? REVIEW_BUDGET_MS;
+  boundHeapGrowth();
   let nextId = 1;
   let closing = false;
   const queue: Job[] = [];
@@ -221,7 +256,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;
       const current = () => slot.worker === worker;
-      worker.on("message", (m: { ready?: true; id?: number; review?: SeriesReview; tracked?: TrackResult; error?: string }) => {
+      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: TrackResult; error?: string }) => {
         if (!current()) return;
         if (m.ready) {
           slot.ready = true;
@@ -266,7 +301,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
     });
   return {
     size,
-    review: (series) => send<SeriesReview>({ series }, series.id),
+    review: async (series) => received(await send<SentReview>({ series }, series.id), series),
     track: (current, known, place, ignore) => send<TrackResult>({ track: { current, known, place, ignore } }, current.id),
     async close() {
       closing = true;
@@ -289,7 +324,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
     }
     try {
       if (m.track) port.postMessage({ id: m.id, tracked: track(m.track.current, m.track.known, m.track.place, m.track.ignore) });
-      else port.postMessage({ id: m.id, review: review(m.series!) });
+      else port.postMessage({ id: m.id, review: toSend(review(m.series!)) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }

@@ -86,6 +86,24 @@ describe("review pool: a review past its time budget", () => {
   });
 });
 
+describe("review pool: what a worker sends back", () => {
+  it("is the review the calling thread would make, on the series it was asked about", async () => {
+    assertBuilt();
+    const deps = await loadReviewDeps();
+    const [series] = groupSeries((await loadMessages(fixture("broken/middle-truncated.reviewable.mbox"))).messages).series;
+    const pool = await startReviewPool(1, deps, pino({ level: "silent" }));
+    try {
+      const r = await pool.review(series!);
+      // The series and its messages are the caller's own, not copies sent back.
+      expect(r.series).toBe(series);
+      for (const p of r.patches) expect(p.message).toBe(series!.slots[p.index - 1]);
+      expect(JSON.stringify(r)).toBe(JSON.stringify(await inlineReviews(deps).review(series!)));
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
 describe("review-budget in the configuration", () => {
   const file = (text: string) => {
     const path = join(mkdtempSync(join(tmpdir(), "dmabuf-review-cfg-")), "config.yaml");
