@@ -251,7 +251,8 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
         execArgv: workerExecArgv(process.execArgv),
         // A review keeps little (tens of MB live) but allocates much: left to itself the worker's
         // heap grows several times past what it holds. A service's --max-old-space-size wins over this.
-        resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 },
+        // What a review allocates dies within it: a small young generation collects it as often, as cheaply.
+        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
       });
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;
