@@ -125,6 +125,34 @@ function received(r: SentReview, series: Series): SeriesReview {
   return { series, ...r, patches: r.patches.map((p) => ({ message: p.message ?? series.slots[p.index - 1]!, ...p })) };
 }
 
+/**
+ * A tracking result as a worker sends it back: each series it was given (the current one, the
+ * earlier revisions) by its place among them. A series of large patches tracked over several
+ * revisions would otherwise cross twice, all of it.
+ */
+type SentSeries = Series | { readonly given: number };
+type SentTrack =
+  | (Omit<Extract<TrackResult, { kind: "tracked" }>, "series" | "tracker"> & {
+      readonly series: SentSeries;
+      readonly tracker: Omit<Extract<TrackResult, { kind: "tracked" }>["tracker"], "series" | "revisions"> & { readonly series: SentSeries; readonly revisions: readonly SentSeries[] };
+    })
+  | (Omit<Extract<TrackResult, { kind: "no-previous" }>, "series"> & { readonly series: SentSeries });
+
+function trackToSend(r: TrackResult, given: readonly Series[]): SentTrack {
+  const ref = (s: Series): SentSeries => {
+    const i = given.indexOf(s);
+    return i < 0 ? s : { given: i };
+  };
+  if (r.kind === "no-previous") return { ...r, series: ref(r.series) };
+  return { ...r, series: ref(r.series), tracker: { ...r.tracker, series: ref(r.tracker.series), revisions: r.tracker.revisions.map(ref) } };
+}
+
+function trackReceived(r: SentTrack, given: readonly Series[]): TrackResult {
+  const back = (s: SentSeries): Series => ("given" in s ? given[s.given]! : s);
+  if (r.kind === "no-previous") return { ...r, series: back(r.series) };
+  return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back) } };
+}
+
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
 function workerScript(): URL | undefined {
   const here = new URL(import.meta.url);
@@ -257,7 +285,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;
       const current = () => slot.worker === worker;
-      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: TrackResult; error?: string }) => {
+      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string }) => {
         if (!current()) return;
         if (m.ready) {
           slot.ready = true;
@@ -303,7 +331,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
   return {
     size,
     review: async (series) => received(await send<SentReview>({ series }, series.id), series),
-    track: (current, known, place, ignore) => send<TrackResult>({ track: { current, known, place, ignore } }, current.id),
+    track: async (current, known, place, ignore) => trackReceived(await send<SentTrack>({ track: { current, known, place, ignore } }, current.id), [current, ...known]),
     async close() {
       closing = true;
       for (const job of queue.splice(0)) job.reject(new Error("review pool closed"));
@@ -324,7 +352,10 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
       for (;;) Atomics.wait(cell, 0, 0, 20);
     }
     try {
-      if (m.track) port.postMessage({ id: m.id, tracked: track(m.track.current, m.track.known, m.track.place, m.track.ignore) });
+      if (m.track) {
+        const { current, known, place, ignore } = m.track;
+        port.postMessage({ id: m.id, tracked: trackToSend(track(current, known, place, ignore), [current, ...known]) });
+      }
       else port.postMessage({ id: m.id, review: toSend(review(m.series!)) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });

@@ -10,6 +10,7 @@ import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
 import { assertBuilt } from "../helpers/cli.js";
 import { fixture } from "../helpers/mail.js";
+import { seriesOf, V2_COVER } from "../feedback/fixture.js";
 
 describe("workerExecArgv", () => {
   it("keeps module loading and warning options, with their values, in either spelling", () => {
@@ -98,6 +99,25 @@ describe("review pool: what a worker sends back", () => {
       expect(r.series).toBe(series);
       for (const p of r.patches) expect(p.message).toBe(series!.slots[p.index - 1]);
       expect(JSON.stringify(r)).toBe(JSON.stringify(await inlineReviews(deps).review(series!)));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("tracks on the revisions it was given, not copies of them", async () => {
+    assertBuilt();
+    const deps = await loadReviewDeps();
+    const all = await seriesOf();
+    const current = all.find((s) => s.id === V2_COVER)!;
+    const known = all.filter((s) => s !== current);
+    const pool = await startReviewPool(1, deps, pino({ level: "silent" }));
+    try {
+      const r = await pool.track(current, known, "the store");
+      expect(r.kind).toBe("tracked");
+      if (r.kind !== "tracked") return;
+      expect(r.series).toBe(current);
+      expect(r.tracker.revisions.every((s) => s === current || known.includes(s))).toBe(true);
+      expect(JSON.stringify(r)).toBe(JSON.stringify(await inlineReviews(deps).track(current, known, "the store")));
     } finally {
       await pool.close();
     }
