@@ -5,7 +5,7 @@
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { pino } from "pino";
-import { loadReviewDeps, type ChannelContext } from "../src/channels/context.js";
+import { lazyReviewDeps, type ChannelContext } from "../src/channels/context.js";
 import { mailTarget, MailMirror } from "../src/channels/mail.js";
 import { inlineReviews, startReviewPool } from "../src/channels/review-pool.js";
 import { loadConfig } from "../src/config/config.js";
@@ -23,7 +23,7 @@ function liveHeapMb(): number {
 const [inbox, db, limit] = process.argv.slice(2) as [string, string, string];
 const config = await loadConfig(undefined);
 const store = Store.open(db);
-const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log: pino({ level: "error", base: undefined }, pino.destination(2)) };
+const ctx: ChannelContext = { config, store, review: lazyReviewDeps(), log: pino({ level: "error", base: undefined }, pino.destination(2)) };
 const mirror = { name: "bench", inbox, remote: undefined, pollSeconds: 300, policy: "all" as const, threshold: "warning" as const, list: undefined, history: "record" as const };
 const target = mailTarget(ctx, { outbox: `${db}.outbox` });
 const pool = process.env["BENCH_INLINE"] ? inlineReviews(ctx.review) : await startReviewPool(1, ctx.review, ctx.log);

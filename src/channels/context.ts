@@ -21,11 +21,28 @@ export async function loadReviewDeps(): Promise<ReviewDeps> {
   return { rules, parser, model: { catalog, cache: new Map() } };
 }
 
+/**
+ * The review's dependencies, or how to load them. A process whose reviews all run in worker
+ * threads never needs them on its own thread: the grammars and the rules are tens of megabytes
+ * that thread would hold for nothing.
+ */
+export type ReviewSource = ReviewDeps | (() => Promise<ReviewDeps>);
+
+/** Loads the dependencies on first use, once. */
+export function lazyReviewDeps(): () => Promise<ReviewDeps> {
+  let loading: Promise<ReviewDeps> | undefined;
+  return () => (loading ??= loadReviewDeps());
+}
+
+export async function reviewDepsOf(source: ReviewSource): Promise<ReviewDeps> {
+  return typeof source === "function" ? source() : source;
+}
+
 /** Everything a channel is started with. */
 export interface ChannelContext {
   readonly config: Config;
   readonly store: Store;
-  readonly review: ReviewDeps;
+  readonly review: ReviewSource;
   readonly log: Logger;
 }
 

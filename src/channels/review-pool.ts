@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
@@ -8,8 +9,9 @@ import type { Series } from "../patch/series.js";
 import { cutTrace } from "../review/review-page.js";
 import { BoundedMap } from "../review/bounded-map.js";
 import { ReviewCache } from "../review/review-cache.js";
-import { reviewSeries, type SeriesReview } from "../review/review-series.js";
-import { loadReviewDeps, type ReviewDeps } from "./context.js";
+import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
+import type { Message } from "../patch/message.js";
+import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
  * Where the forge channels run `reviewSeries`: the same function the CLI calls, in worker
@@ -78,12 +80,14 @@ export function forPublishing(r: SeriesReview): SeriesReview {
 }
 
 /** Reviews on this thread (tests, and the fallback when no compiled worker script exists). */
-export function inlineReviews(deps: ReviewDeps): ReviewPool {
-  const { review, track } = reviewing(deps);
+export function inlineReviews(deps: ReviewSource): ReviewPool {
+  // Loaded at the first review, not before: a reader that never reviews here never loads them.
+  let ready: Promise<ReturnType<typeof reviewing>> | undefined;
+  const on = () => (ready ??= reviewDepsOf(deps).then(reviewing));
   return {
     size: 0,
-    review: async (series) => review(series),
-    track: async (current, known, place, ignore) => track(current, known, place, ignore),
+    review: async (series) => (await on()).review(series),
+    track: async (current, known, place, ignore) => (await on()).track(current, known, place, ignore),
     close: async () => {},
   };
 }
@@ -101,6 +105,52 @@ function reviewing(all: ReviewDeps) {
     review: (series: Series) => forPublishing(reviews.review(series, run)),
     track: (current: Series, known: readonly Series[], place: string, ignore: readonly string[] | undefined) => trackSeries(current, known, { ...deps, place, ignore, reviews }),
   };
+}
+
+/**
+ * A review as a worker sends it back: without the series it was asked about, which the pool
+ * holds already. Each patch's message is its slot's, and is left out too: a series of large
+ * patches would otherwise cross the thread boundary, and be built on the reading thread, twice.
+ */
+type SentReview = Omit<SeriesReview, "series" | "patches"> & { readonly patches: readonly (Omit<PatchReview, "message"> & { readonly message?: Message })[] };
+
+function toSend(r: SeriesReview): SentReview {
+  const slots = r.series.slots;
+  const { series: _series, ...rest } = r;
+  return { ...rest, patches: r.patches.map(({ message, ...p }) => (slots[p.index - 1]?.messageId === message.messageId ? p : { ...p, message })) };
+}
+
+function received(r: SentReview, series: Series): SeriesReview {
+  // In the review's own key order: what is written from it reads the same as from the calling thread.
+  return { series, ...r, patches: r.patches.map((p) => ({ message: p.message ?? series.slots[p.index - 1]!, ...p })) };
+}
+
+/**
+ * A tracking result as a worker sends it back: each series it was given (the current one, the
+ * earlier revisions) by its place among them. A series of large patches tracked over several
+ * revisions would otherwise cross twice, all of it.
+ */
+type SentSeries = Series | { readonly given: number };
+type SentTrack =
+  | (Omit<Extract<TrackResult, { kind: "tracked" }>, "series" | "tracker"> & {
+      readonly series: SentSeries;
+      readonly tracker: Omit<Extract<TrackResult, { kind: "tracked" }>["tracker"], "series" | "revisions"> & { readonly series: SentSeries; readonly revisions: readonly SentSeries[] };
+    })
+  | (Omit<Extract<TrackResult, { kind: "no-previous" }>, "series"> & { readonly series: SentSeries });
+
+function trackToSend(r: TrackResult, given: readonly Series[]): SentTrack {
+  const ref = (s: Series): SentSeries => {
+    const i = given.indexOf(s);
+    return i < 0 ? s : { given: i };
+  };
+  if (r.kind === "no-previous") return { ...r, series: ref(r.series) };
+  return { ...r, series: ref(r.series), tracker: { ...r.tracker, series: ref(r.tracker.series), revisions: r.tracker.revisions.map(ref) } };
+}
+
+function trackReceived(r: SentTrack, given: readonly Series[]): TrackResult {
+  const back = (s: SentSeries): Series => ("given" in s ? given[s.given]! : s);
+  if (r.kind === "no-previous") return { ...r, series: back(r.series) };
+  return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back) } };
 }
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
@@ -170,13 +220,28 @@ interface Slot {
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
 
-export async function startReviewPool(size: number, fallback: ReviewDeps, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
+// How far a heap may grow past what its last full collection left, in percent.
+const HEAP_GROWING_PERCENT = 30;
+
+/**
+ * With its reviews in workers, this thread reads: most of what it allocates waits on git, the
+ * store or a worker, outlives the young generation and dies in the old one. V8's own growing
+ * factor (up to 4 with memory to spare) lets that garbage pile up to several times what the
+ * thread keeps; the workers, capped below, already grow by about 1.3. A V8 flag, so for the
+ * whole process, set where reviews go to workers.
+ */
+function boundHeapGrowth(): void {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+}
+
+export async function startReviewPool(size: number, fallback: ReviewSource, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
   const script = size > 0 ? workerScript() : undefined;
   if (!script) {
     if (size > 0) log.warn({ component: "review-pool" }, "review pool: no compiled worker script (run the build); reviewing on the HTTP thread");
     return inlineReviews(fallback);
   }
   const budgetMs = opts.budgetMs ?? REVIEW_BUDGET_MS;
+  boundHeapGrowth();
   let nextId = 1;
   let closing = false;
   const queue: Job[] = [];
@@ -214,12 +279,13 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
         execArgv: workerExecArgv(process.execArgv),
         // A review keeps little (tens of MB live) but allocates much: left to itself the worker's
         // heap grows several times past what it holds. A service's --max-old-space-size wins over this.
-        resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 128 },
+        // What a review allocates dies within it: a small young generation collects it as often, as cheaply.
+        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
       });
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;
       const current = () => slot.worker === worker;
-      worker.on("message", (m: { ready?: true; id?: number; review?: SeriesReview; tracked?: TrackResult; error?: string }) => {
+      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string }) => {
         if (!current()) return;
         if (m.ready) {
           slot.ready = true;
@@ -264,8 +330,8 @@ export async function startReviewPool(size: number, fallback: ReviewDeps, log: L
     });
   return {
     size,
-    review: (series) => send<SeriesReview>({ series }, series.id),
-    track: (current, known, place, ignore) => send<TrackResult>({ track: { current, known, place, ignore } }, current.id),
+    review: async (series) => received(await send<SentReview>({ series }, series.id), series),
+    track: async (current, known, place, ignore) => trackReceived(await send<SentTrack>({ track: { current, known, place, ignore } }, current.id), [current, ...known]),
     async close() {
       closing = true;
       for (const job of queue.splice(0)) job.reject(new Error("review pool closed"));
@@ -286,8 +352,11 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
       for (;;) Atomics.wait(cell, 0, 0, 20);
     }
     try {
-      if (m.track) port.postMessage({ id: m.id, tracked: track(m.track.current, m.track.known, m.track.place, m.track.ignore) });
-      else port.postMessage({ id: m.id, review: review(m.series!) });
+      if (m.track) {
+        const { current, known, place, ignore } = m.track;
+        port.postMessage({ id: m.id, tracked: trackToSend(track(current, known, place, ignore), [current, ...known]) });
+      }
+      else port.postMessage({ id: m.id, review: toSend(review(m.series!)) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }

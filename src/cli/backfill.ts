@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { loadConfig, type MirrorConfig } from "../config/config.js";
-import { loadReviewDeps, makeLogger, type ChannelContext } from "../channels/context.js";
+import { lazyReviewDeps, makeLogger, type ChannelContext } from "../channels/context.js";
 import { mailTarget, MailMirror, type PassStats } from "../channels/mail.js";
 import { startReviewPool } from "../channels/review-pool.js";
 import { listEpochs } from "../ingest/public-inbox/reader.js";
@@ -45,7 +45,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
   const store = Store.open(opts.db ?? join(config.dataDir, "state.db"));
   try {
     const log = makeLogger({ level: "warn", stream: io.stderr });
-    const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
+    const ctx: ChannelContext = { config, store, review: lazyReviewDeps(), log };
     const mirror: MirrorConfig = config.mail.mirrors.find((m) => resolve(m.inbox) === path) ?? {
       name: basename(path),
       inbox: path,
@@ -130,7 +130,7 @@ async function dryRun(inbox: string, opts: BackfillOptions, dir: string, io: Io)
   const store = Store.open(dbPath);
   try {
     const log = makeLogger({ level: "warn", stream: io.stderr });
-    const ctx: ChannelContext = { config: { ...config, mail: { ...config.mail, delivery: "outbox" } }, store, review: await loadReviewDeps(), log };
+    const ctx: ChannelContext = { config: { ...config, mail: { ...config.mail, delivery: "outbox" } }, store, review: lazyReviewDeps(), log };
     const configured = config.mail.mirrors.find((m) => resolve(m.inbox) === path);
     const base: MirrorConfig = configured ?? { name: basename(path), inbox: path, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: undefined, history: "reply" };
     const sending = { ...DEFAULT_SENDING, ...base.sending, maxAgeSeconds: Number.MAX_SAFE_INTEGER };

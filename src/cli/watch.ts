@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { loadConfig } from "../config/config.js";
-import { loadReviewDeps, makeLogger, type ChannelContext, type Running } from "../channels/context.js";
+import { lazyReviewDeps, makeLogger, type ChannelContext, type Running } from "../channels/context.js";
 import { bindHttp, type BoundServer } from "../channels/listen.js";
 import { MailHealth } from "../channels/mail-health.js";
 import { startMailChannel } from "../channels/mail.js";
@@ -70,7 +70,7 @@ export async function watchCommand(opts: WatchOptions): Promise<number> {
   try {
     // The port first: one taken ends the start here, before rules load and mail is read.
     if (!opts.once) bound = await bindHttp(config.http);
-    const ctx: ChannelContext = { config, store, review: await loadReviewDeps(), log };
+    const ctx: ChannelContext = { config, store, review: lazyReviewDeps(), log };
     if (opts.once) {
       const mail = await startMailChannel(ctx, { once: true, progress: (name) => mirrorProgress(`watch ${name}`) });
       await mail.stop();

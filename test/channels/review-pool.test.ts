@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
 import { loadConfig } from "../../src/config/config.js";
-import { ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
 import { assertBuilt } from "../helpers/cli.js";
 import { fixture } from "../helpers/mail.js";
+import { seriesOf, V2_COVER } from "../feedback/fixture.js";
 
 describe("workerExecArgv", () => {
   it("keeps module loading and warning options, with their values, in either spelling", () => {
@@ -26,6 +27,17 @@ describe("workerExecArgv", () => {
 
   it("drops V8 flags and --input-type, which the Worker constructor refuses", () => {
     expect(workerExecArgv(["--max-old-space-size=256", "--stack-size=2000", "--expose-gc", "--input-type=module", "--import=tsx"])).toEqual(["--import=tsx"]);
+  });
+});
+
+describe("inlineReviews", () => {
+  it("loads what a review needs at the first review, once: a reader whose reviews run elsewhere never loads it", async () => {
+    let loads = 0;
+    const pool = inlineReviews(() => (loads++, loadReviewDeps()));
+    expect(loads).toBe(0);
+    const [series] = groupSeries((await loadMessages(fixture("broken/middle-truncated.reviewable.mbox"))).messages).series;
+    await Promise.all([pool.review(series!), pool.review(series!)]);
+    expect(loads).toBe(1);
   });
 });
 
@@ -69,6 +81,43 @@ describe("review pool: a review past its time budget", () => {
       expect((await pool.review(next!)).series.id).toBe(next!.id);
       expect(settled).toBe(false);
       await expect(first).rejects.toBeInstanceOf(ReviewTimeout);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("review pool: what a worker sends back", () => {
+  it("is the review the calling thread would make, on the series it was asked about", async () => {
+    assertBuilt();
+    const deps = await loadReviewDeps();
+    const [series] = groupSeries((await loadMessages(fixture("broken/middle-truncated.reviewable.mbox"))).messages).series;
+    const pool = await startReviewPool(1, deps, pino({ level: "silent" }));
+    try {
+      const r = await pool.review(series!);
+      // The series and its messages are the caller's own, not copies sent back.
+      expect(r.series).toBe(series);
+      for (const p of r.patches) expect(p.message).toBe(series!.slots[p.index - 1]);
+      expect(JSON.stringify(r)).toBe(JSON.stringify(await inlineReviews(deps).review(series!)));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("tracks on the revisions it was given, not copies of them", async () => {
+    assertBuilt();
+    const deps = await loadReviewDeps();
+    const all = await seriesOf();
+    const current = all.find((s) => s.id === V2_COVER)!;
+    const known = all.filter((s) => s !== current);
+    const pool = await startReviewPool(1, deps, pino({ level: "silent" }));
+    try {
+      const r = await pool.track(current, known, "the store");
+      expect(r.kind).toBe("tracked");
+      if (r.kind !== "tracked") return;
+      expect(r.series).toBe(current);
+      expect(r.tracker.revisions.every((s) => s === current || known.includes(s))).toBe(true);
+      expect(JSON.stringify(r)).toBe(JSON.stringify(await inlineReviews(deps).track(current, known, "the store")));
     } finally {
       await pool.close();
     }

@@ -79,12 +79,15 @@ export interface ReadBack<R extends ArchivedRef> {
 }
 
 // Threads are read again for review and for the tracker, often in the same batch, and a busy
-// thread again when it grows: the messages built last are kept, a bounded few.
-const BUILT_CACHE = 2000;
+// thread again when it grows: the messages built last are kept, as many as fit in this many
+// bytes of mail. A bound in bytes, not in messages: one patch can be a megabyte, and a cache
+// counted in messages held more as the archive grew.
+const BUILT_CACHE_BYTES = 8 << 20;
 
 export class MirrorArchive {
   private readonly readers = new Map<string, EpochReader>();
-  private readonly built = new Map<string, Message | Unread>();
+  private readonly built = new Map<string, { readonly built: Message | Unread; readonly bytes: number }>();
+  private builtBytes = 0;
 
   constructor(
     readonly inbox: string,
@@ -159,12 +162,12 @@ export class MirrorArchive {
       const r = await decodeMessage({ bytes, source: ref.origin });
       // What one message cannot be read as stays with that message.
       const built: Message | Unread = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
-      this.remember(ref.origin, built);
+      this.remember(ref.origin, built, bytes.length);
       take(ref, built);
     };
     for (const [name, list] of byEpoch) {
       const todo = list.filter((r) => {
-        const hit = this.built.get(r.origin);
+        const hit = this.built.get(r.origin)?.built;
         if (hit) take(r, hit);
         return !hit;
       });
@@ -187,9 +190,17 @@ export class MirrorArchive {
     return { messages, refOf, unread };
   }
 
-  private remember(origin: string, built: Message | Unread): void {
-    this.built.set(origin, built);
-    if (this.built.size > BUILT_CACHE) this.built.delete(this.built.keys().next().value!);
+  private remember(origin: string, built: Message | Unread, bytes: number): void {
+    const before = this.built.get(origin);
+    if (before) this.builtBytes -= before.bytes;
+    this.built.set(origin, { built, bytes });
+    this.builtBytes += bytes;
+    // The oldest go first; the one just built stays, however large.
+    for (const [key, kept] of this.built) {
+      if (this.builtBytes <= BUILT_CACHE_BYTES || key === origin) break;
+      this.built.delete(key);
+      this.builtBytes -= kept.bytes;
+    }
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,20 @@ describe("MirrorArchive: messages read again by where they were archived", () =>
     expect(asked).toHaveLength(2);
   });
 
+  it("keeps the messages built last by their size: a few large ones push the oldest out, not the newest", async () => {
+    const big = (i: number) => Buffer.from(mail({ id: `big${i}@example.org`, subject: `Re: [PATCH] ${i}` }, `${"word ".repeat(600_000)}\n`));
+    const kept = new Map([1, 2, 3, 4].map((i) => [`big${i}@example.org`, big(i)]));
+    const asked: string[] = [];
+    const archive = new MirrorArchive("/nonexistent", (id) => (asked.push(id), kept.get(id)));
+    archives.push(archive);
+    const ref = (i: number) => ({ message_id: `big${i}@example.org`, origin: `mbox:${i}` });
+    await archive.read([1, 2, 3, 4].map(ref));
+    asked.length = 0;
+    // Four of 3 MB do not fit: the first is read again, the last is still built.
+    expect((await archive.read([ref(1), ref(4)])).messages.map((m) => m.messageId).sort()).toEqual(["big1@example.org", "big4@example.org"]);
+    expect(asked).toEqual(["big1@example.org"]);
+  });
+
   it("pages an epoch within the budget, triaged, with the archive clock and the cursor's place; stopping ends it", async () => {
     const inbox = new PeerInbox();
     const commits = [1, 2, 3, 4, 5].map((i) => inbox.add(mail({ id: `m${i}@example.org`, subject: `Re: [PATCH] ${i}` }, "Fine.\n"), { time: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) }));
