@@ -97,7 +97,9 @@ export function inlineReviews(deps: ReviewSource): ReviewPool {
  * reviewed again when the tracker judges its next revision, nor on every reply after.
  */
 function reviewing(all: ReviewDeps) {
-  const reviews = new ReviewCache();
+  // Sixteen reviews: tracking keeps its own judgements (feedback/kept-tracking.ts), so older
+  // revisions are asked for again rarely, and a review with model traces can weigh half a megabyte.
+  const reviews = new ReviewCache(16);
   // As many searches as kept-searches.ts keeps on disk: the usual effects of a list, bounded.
   const deps = { ...all, model: { ...all.model, cache: new BoundedMap(20_000, all.model.cache) } };
   const run = (s: Series) => reviewSeries(s, deps.rules, deps.parser, deps.model);
