@@ -5,6 +5,7 @@ import { setFlagsFromString } from "node:v8";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
+import type { RevisionLink } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
 import { cutTrace } from "../review/review-page.js";
 import { BoundedMap } from "../review/bounded-map.js";
@@ -133,10 +134,16 @@ function received(r: SentReview, series: Series): SeriesReview {
  * revisions would otherwise cross twice, all of it.
  */
 type SentSeries = Series | { readonly given: number };
+// A link names two of the revisions: by reference too, or the numbers read from the chain (keyed by the series objects) are lost.
+type SentLink = Omit<RevisionLink, "series" | "previous"> & { readonly series: SentSeries; readonly previous: SentSeries };
 type SentTrack =
   | (Omit<Extract<TrackResult, { kind: "tracked" }>, "series" | "tracker"> & {
       readonly series: SentSeries;
-      readonly tracker: Omit<Extract<TrackResult, { kind: "tracked" }>["tracker"], "series" | "revisions"> & { readonly series: SentSeries; readonly revisions: readonly SentSeries[] };
+      readonly tracker: Omit<Extract<TrackResult, { kind: "tracked" }>["tracker"], "series" | "revisions" | "links"> & {
+        readonly series: SentSeries;
+        readonly revisions: readonly SentSeries[];
+        readonly links: readonly SentLink[];
+      };
     })
   | (Omit<Extract<TrackResult, { kind: "no-previous" }>, "series"> & { readonly series: SentSeries });
 
@@ -146,13 +153,15 @@ function trackToSend(r: TrackResult, given: readonly Series[]): SentTrack {
     return i < 0 ? s : { given: i };
   };
   if (r.kind === "no-previous") return { ...r, series: ref(r.series) };
-  return { ...r, series: ref(r.series), tracker: { ...r.tracker, series: ref(r.tracker.series), revisions: r.tracker.revisions.map(ref) } };
+  const links = r.tracker.links.map((l) => ({ ...l, series: ref(l.series), previous: ref(l.previous) }));
+  return { ...r, series: ref(r.series), tracker: { ...r.tracker, series: ref(r.tracker.series), revisions: r.tracker.revisions.map(ref), links } };
 }
 
 function trackReceived(r: SentTrack, given: readonly Series[]): TrackResult {
   const back = (s: SentSeries): Series => ("given" in s ? given[s.given]! : s);
   if (r.kind === "no-previous") return { ...r, series: back(r.series) };
-  return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back) } };
+  const links = r.tracker.links.map((l) => ({ ...l, series: back(l.series), previous: back(l.previous) }));
+  return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back), links } };
 }
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
