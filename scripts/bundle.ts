@@ -3,8 +3,9 @@
  * (dist/src) into one module so that a one-patch run does not resolve and load some seventy
  * files. scripts/build.sh runs it after tsc; bin/dmabuf-review.js uses it for review and check.
  *
- * - Packages stay external: they are loaded lazily where the sources say so (mailparser, the
- *   YAML parser, the schema compiler, the C++ grammar), and web-tree-sitter finds its own .wasm.
+ * - Packages stay external, loaded lazily where the sources say so (mailparser, the YAML parser,
+ *   the schema compiler, the C++ grammar), and web-tree-sitter finds its own .wasm; only the small
+ *   ones of plain JavaScript every review runs (commander, picomatch, diff) are bundled.
  * - The other commands (watch, backfill, track) stay in dist/src, imported from there: every
  *   import() is left to the compiled tree, as the file that wrote it would import.
  * - Each bundled file's `import.meta.url` becomes the URL it has in dist/src, so everything read
@@ -25,6 +26,9 @@ export const BUNDLE_NAME = "cli-review.mjs";
 
 /** The commands the bundle leaves to the compiled tree (main.ts imports each when it runs). */
 const ELSEWHERE = new Set(["watch.js", "backfill.js", "track.js"]);
+
+/** Small packages of plain JavaScript taken into the bundle, so that their code is cached with it. */
+const INLINE = ["commander", "picomatch", "diff"];
 
 /** The bundled code's own URL, which stands for each file's `import.meta.url`. */
 const BUNDLE_URL = "__bundleUrl";
@@ -50,6 +54,7 @@ export async function bundleCli(dist: string, out = join(dist, BUNDLE_NAME)): Pr
   const layout: Plugin = {
     name: "compiled-tree-layout",
     setup(b) {
+      b.onResolve({ filter: /^[^./]/ }, (args) => (INLINE.some((p) => args.path === p || args.path.startsWith(`${p}/`)) ? undefined : { path: args.path, external: true }));
       b.onLoad({ filter: /\.js$/ }, async (args) => {
         if (!args.path.startsWith(src + sep)) return undefined;
         const text = await readFile(args.path, "utf8");
@@ -74,7 +79,6 @@ export async function bundleCli(dist: string, out = join(dist, BUNDLE_NAME)): Pr
     banner: { js: `"use strict";\nconst ${BUNDLE_URL} = require("node:url").pathToFileURL(__filename).href;` },
     platform: "node",
     target: "node20",
-    packages: "external",
     plugins: [layout],
     logLevel: "warning",
     legalComments: "none",
