@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { assertBuilt, ROOT, runCli, runCliBatch, type CliCase } from "../helpers/cli.js";
 
 const BUNDLE = join(ROOT, "dist", "cli-review.mjs");
+const CODE = join(ROOT, "dist", "cli-review.cjs");
 const TREE = join(ROOT, "dist", "src", "cli", "main.js");
 const INPUTS = join(ROOT, "dist", "cli-review.inputs.json");
 
@@ -74,10 +75,36 @@ describe.skipIf(!fresh)(`the bundled review and check path${fresh ? "" : " (skip
 
   it("holds nothing of the service: no channel, store or configuration module", () => {
     // esbuild names each bundled file in a comment line before its code.
-    const modules = [...readFileSync(BUNDLE, "utf8").matchAll(/^\/\/ (dist\/src\/\S+\.js)$/gm)].map((m) => m[1]!);
+    const modules = [...readFileSync(CODE, "utf8").matchAll(/^\/\/ (dist\/src\/\S+\.js)$/gm)].map((m) => m[1]!);
     expect(modules).toContain("dist/src/cli/review.js");
     expect(modules).toContain("dist/src/cli/check.js");
     expect(modules.filter((m) => /^dist\/src\/(channels|state|config|publish\/(mail|github|gitlab|patchwork))\//.test(m))).toEqual([]);
     expect(modules.filter((m) => /^dist\/src\/cli\/(watch|backfill|track)\.js$/.test(m))).toEqual([]);
+  });
+
+  it("keeps V8's code for the bundle in the cache directory, and runs alike from it, without it and with it damaged", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-code-"));
+    try {
+      const args = ["review", "fixtures/model/udmabuf-skip-cpu-sync.patch"];
+      const kept = () => readdirSync(dir).filter((n) => /^bundle-[0-9a-f]+\.v8$/.test(n));
+      const first = await runCli(args, undefined, [], { DMABUF_REVIEW_CACHE: dir });
+      expect(first.code).toBe(1);
+      expect(kept()).toHaveLength(1);
+      const file = join(dir, kept()[0]!);
+      const made = statSync(file).mtimeMs;
+      // Accepted: not written again.
+      const second = await runCli(args, undefined, [], { DMABUF_REVIEW_CACHE: dir });
+      expect(second).toEqual(first);
+      expect(statSync(file).mtimeMs).toBe(made);
+      // Refused by V8: compiled afresh and kept anew.
+      writeFileSync(file, "not V8's code");
+      const third = await runCli(args, undefined, [], { DMABUF_REVIEW_CACHE: dir });
+      expect(third).toEqual(first);
+      expect(readFileSync(file).length).toBeGreaterThan(1000);
+      const off = await runCli(args, undefined, [], { DMABUF_REVIEW_CACHE: "off" });
+      expect(off).toEqual(first);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
