@@ -12,6 +12,12 @@ if (!existsSync(entry)) {
 const command = process.argv[2];
 const oneShot = command === "review" || command === "check";
 if (oneShot) setFlagsFromString("--liftoff-only");
+// A reader that stops early (`| head`): end quietly, with the status a shell gives a process
+// that SIGPIPE ended (the review's own status is not known yet, so not 0).
+process.stdout.on("error", (err) => {
+  if (err.code !== "EPIPE") throw err;
+  process.exit(141);
+});
 const { main } = await import((oneShot && bundled()) || entry.href);
 process.exitCode = await main(process.argv.slice(2));
 
@@ -22,7 +28,8 @@ process.exitCode = await main(process.argv.slice(2));
 function bundled() {
   const bundle = new URL("../dist/cli-review.mjs", import.meta.url);
   try {
-    const made = statSync(bundle).mtimeMs;
+    // The entry loads the CommonJS bundle beside it: both must be there and newer than their inputs.
+    const made = Math.min(statSync(bundle).mtimeMs, statSync(new URL("../dist/cli-review.cjs", import.meta.url)).mtimeMs);
     const inputs = JSON.parse(readFileSync(new URL("../dist/cli-review.inputs.json", import.meta.url), "utf8"));
     return inputs.every((f) => statSync(new URL(f, bundle)).mtimeMs <= made) ? bundle.href : undefined;
   } catch {

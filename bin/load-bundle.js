@@ -12,8 +12,9 @@ import { Script } from "node:vm";
 export async function loadBundle(url) {
   const filename = fileURLToPath(url);
   const code = readFileSync(filename, "utf8");
-  // V8 checks its version and flags itself and refuses a cache that does not fit them.
-  const kept = keptFile(createHash("sha256").update(process.version).update(process.arch).update(code).digest("hex").slice(0, 32));
+  // V8 checks its version and flags itself and refuses a cache that does not fit them; the path is
+  // part of the key because a cached script keeps the file name its stack traces print.
+  const kept = keptFile(createHash("sha256").update(process.version).update(process.arch).update(filename).update("\0").update(code).digest("hex").slice(0, 32));
   let cachedData;
   try {
     if (kept) cachedData = readFileSync(kept.file);
