@@ -20,8 +20,8 @@ function closedEarly(args: readonly string[]): Promise<{ code: number | null; st
 describe("a reader that stops early", () => {
   it("ends the review quietly, as SIGPIPE would, without an unhandled EPIPE", async () => {
     assertBuilt();
-    // JSON with the model's traces: far more than a pipe holds, so writes come after the close.
-    const run = await closedEarly(["review", "fixtures/model/udmabuf-skip-cpu-sync.patch", "--format", "json"]);
+    // Two megabytes of JSON with the model's traces: far more than a pipe holds, so writes come after the close.
+    const run = await closedEarly(["review", "fixtures/series/dma-coherent-v1.mbox", "--format", "json"]);
     expect(run.stderr).toBe("");
     expect(run.code).toBe(141);
   });
