@@ -2,7 +2,7 @@ import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
 import { ghostRevisions, isGhost } from "../feedback/ghost.js";
-import { trackSeries, trackTargets, type TrackDeps } from "../feedback/track.js";
+import { trackSeries, trackTargets, type Chain, type TrackDeps } from "../feedback/track.js";
 import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
 import { seriesMessages, wholeSeries } from "../ingest/outline.js";
 import { InboxOutline } from "../ingest/public-inbox/outline.js";
@@ -63,16 +63,17 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     // Replies whose patch is missing stand for revisions of their own (feedback/ghost.ts): read
     // whole, and kept only when they do.
     const known = [...series, ...ghostRevisions(await input.whole(orphanReplies), series)];
-    const chains = targets.map((t) => revisionChain(t, known).revisions);
+    // Linked once over the outlines, which hold all that linking reads: one index for every target.
+    const chains = targets.map((t) => revisionChain(t, known));
     // A revision's review is kept while a chain still to come holds it (a resend, a fork).
     const uses = new Map<Series, number>();
-    for (const c of chains) for (const s of c) uses.set(s, (uses.get(s) ?? 0) + 1);
+    for (const c of chains) for (const s of c.revisions) uses.set(s, (uses.get(s) ?? 0) + 1);
     const json = trackJsonStream();
     for (const [i, target] of targets.entries()) {
       // Each chain is read in full while it is tracked, then let go; its tracker is written at once.
-      const chain = chains[i]!;
+      const chain = chains[i]!.revisions;
       const full = chain.length > 1 ? await input.full(chain) : new Map<Series, Series>();
-      const r = trackSeries(full.get(target) ?? target, full.size > 0 ? known.map((s) => full.get(s) ?? s) : known, deps);
+      const r = trackSeries(full.get(target) ?? target, known, deps, inFull(chains[i]!, full));
       for (const s of chain) {
         const left = uses.get(s)! - 1;
         uses.set(s, left);
@@ -89,6 +90,15 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     await input?.close();
   }
   return 0;
+}
+
+/** A chain found among outlines, around its series read in full. */
+function inFull(chain: Chain, full: ReadonlyMap<Series, Series>): Chain {
+  const whole = (s: Series) => full.get(s) ?? s;
+  return {
+    revisions: chain.revisions.map(whole),
+    links: chain.links.map((l) => ({ ...l, series: whole(l.series), previous: whole(l.previous) })),
+  };
 }
 
 function write(out: NodeJS.WritableStream, text: string): Promise<void> {

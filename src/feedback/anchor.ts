@@ -55,13 +55,15 @@ function placedFunction(parser: CParser, path: string, heading: string, lines: r
   const key = createHash("sha1").update(`${path}\n${heading}\n${row}\n${lines.join("\n")}`).digest("base64");
   const hit = kept.use(key);
   if (hit !== undefined) return hit ?? undefined;
-  const frag = parser.forPath(path).parseFragment(lines, heading);
+  // The parser's kept fragments: the review of the same revision has most often parsed this side already.
+  const c = parser.forPath(path);
+  const frag = c.acquire(lines, heading);
   try {
     const fn = placeRow(frag, row).function;
     kept.set(key, fn ?? null);
     return fn;
   } finally {
-    frag.tree.delete();
+    c.release([frag]);
   }
 }
 

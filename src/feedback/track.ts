@@ -96,13 +96,21 @@ function keptFor(reviews: ReviewCache): KeptTracking {
   return k;
 }
 
+/** The revisions of a series and the links between them, as revisionChain gives them. */
+export interface Chain {
+  readonly revisions: readonly Series[];
+  readonly links: readonly RevisionLink[];
+}
+
 /**
  * Track one series: find its earlier revisions among `known` (what the store or the input
  * holds), read the review points made on each, and judge them against `current`. The model
  * is re-run on every revision, so an item about coherency is judged by configurations too.
+ * `chain`, when given, is the one revisionChain finds for `current` among `known`: a caller
+ * tracking many series links them over one index instead of one per series.
  */
-export function trackSeries(current: Series, known: readonly Series[], deps: TrackDeps): TrackResult {
-  const { revisions, links } = revisionChain(current, deps.orphans ? withGhosts(known, deps.orphans) : known);
+export function trackSeries(current: Series, known: readonly Series[], deps: TrackDeps, chain?: Chain): TrackResult {
+  const { revisions, links } = chain ?? revisionChain(current, deps.orphans ? withGhosts(known, deps.orphans) : known);
   if (revisions.length === 1) {
     const reason = `no earlier revision of this series in ${deps.place ?? "the input"}; nothing to track`;
     return { kind: "no-previous", series: current, reason };

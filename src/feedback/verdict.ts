@@ -47,6 +47,24 @@ export interface Judging {
 
 const ws = (s: string) => s.replace(/\s+/g, " ").trim();
 
+// Commit messages and cover letters are compared again for every item and step: each is read once.
+const keptTexts = new BoundedMap<string, string>(256);
+const keptSentences = new BoundedMap<string, ReadonlySet<string>>(256);
+
+/** ws() of a whole message text, kept. */
+function wsText(text: string): string {
+  let s = keptTexts.use(text);
+  if (s === undefined) keptTexts.set(text, (s = ws(text)));
+  return s;
+}
+
+/** A text's sentences as prose deltas compare them, kept. */
+function sentenceSet(text: string): ReadonlySet<string> {
+  let s = keptSentences.use(text);
+  if (!s) keptSentences.set(text, (s = new Set(sentences(text).map(ws))));
+  return s;
+}
+
 /** A point asking for the code to go: when it goes, the point is addressed, not moot. */
 const ASKS_REMOVAL =
   /\b(unused|not (actually |even )?used( anywhere)?|dead code|not needed|unnecessary|cargo[- ]cult|pointless|superfluous|no point (at all )?in|drop (it|this|that|the)|remove (it|this|that|the)|(do not|don't) (revert|add|do)|NAC?K)\b/i;
@@ -135,7 +153,7 @@ function anchorState(item: Item, j: Judging): AnchorState {
     const now = cp.cover ?? cp.patches[0]?.message;
     const where = item.patch.index === 0 ? "cover letter" : "commit message";
     if (!now || !was) return { kind: "none" };
-    const present = ws(now.commitMessage).includes(ws(a.quoted.join(" ")));
+    const present = wsText(now.commitMessage).includes(ws(a.quoted.join(" ")));
     const { added, removed } = proseDelta(was.commitMessage, now.commitMessage);
     return present
       ? { kind: "unchanged", text: `the quoted ${where} text is still in ${newLabel(j, cp.patches)}`, added, removed }
@@ -244,8 +262,8 @@ function functionDelta(older: readonly FileDiff[], newer: readonly FileDiff[], f
 
 /** Sentences only one of two texts has (a commit message or cover letter before and after). */
 function proseDelta(before: string, after: string): { added: string[]; removed: string[] } {
-  const was = new Set(sentences(before).map(ws));
-  const now = new Set(sentences(after).map(ws));
+  const was = sentenceSet(before);
+  const now = sentenceSet(after);
   return { added: [...now].filter((x) => !was.has(x)), removed: [...was].filter((x) => !now.has(x)) };
 }
 
@@ -578,8 +596,8 @@ function actedOn(item: Item, added: readonly string[], removed: readonly string[
 /** Whether the item's patch (its diff or its commit message) or cover letter changed. */
 function patchChanged(item: Item, j: Judging, withMessage = false): boolean {
   const cp = counterpart(item, j);
-  if (item.patch.index === 0) return ws(j.older.series.cover?.commitMessage ?? "") !== ws(cp.cover?.commitMessage ?? "");
+  if (item.patch.index === 0) return wsText(j.older.series.cover?.commitMessage ?? "") !== wsText(cp.cover?.commitMessage ?? "");
   const was = oldPatch(item, j);
-  const message = withMessage && ws(was?.commitMessage ?? "") !== ws(cp.patches.map((p) => p.message.commitMessage).join(" "));
+  const message = withMessage && wsText(was?.commitMessage ?? "") !== wsText(cp.patches.map((p) => p.message.commitMessage).join(" "));
   return message || interdiff(was?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
 }

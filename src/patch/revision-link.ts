@@ -51,8 +51,21 @@ export interface PatchPairing {
   readonly added: readonly PatchRef[];
 }
 
+// Linking, pairing and the trackers ask for the same titles again and again: kept, up to a bound.
+const normalised = new Map<string, string>();
+const NORMALISED = 8192;
+
 /** "dma-buf: Add the dma_coherent flag." and "dma-buf: add dma_coherent flag" are one title. */
 export function normaliseTitle(title: string): string {
+  let n = normalised.get(title);
+  if (n === undefined) {
+    if (normalised.size >= NORMALISED) normalised.clear();
+    normalised.set(title, (n = readTitle(title)));
+  }
+  return n;
+}
+
+function readTitle(title: string): string {
   return title
     .replace(TITLE_VERSION, "")
     .replace(TITLE_TAG, "")

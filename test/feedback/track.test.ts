@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { trackAll, trackSeries, type Tracker } from "../../src/feedback/track.js";
 import type { JudgedItem } from "../../src/feedback/verdict.js";
+import { revisionChain } from "../../src/patch/revision-link.js";
 import { renderTrackerText } from "../../src/review/render/tracker.js";
 import { CHANGE_ID, dropMessage, editAfter, seriesOf, trackDeps, V1_COVER, V2_COVER } from "./fixture.js";
 
@@ -139,6 +140,13 @@ describe("tracking variants of the thread", async () => {
     const all = (await seriesOf()).filter((s) => s.revision === 2);
     const r = trackSeries(all[0]!, all, { ...deps, place: "the store" });
     expect(r).toEqual({ kind: "no-previous", series: all[0], reason: "no earlier revision of this series in the store; nothing to track" });
+  });
+
+  it("tracks along a chain found beforehand as along the one it finds, and finds none of its own", async () => {
+    const all = await seriesOf();
+    const v2 = all.find((s) => s.id === V2_COVER)!;
+    expect(trackSeries(v2, all, deps, revisionChain(v2, all))).toEqual(trackSeries(v2, all, deps));
+    expect(trackSeries(v2, all, deps, { revisions: [v2], links: [] }).kind).toBe("no-previous");
   });
 
   it("without the author's reply, the userspace objection is not addressed, for the same reasons", async () => {
