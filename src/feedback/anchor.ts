@@ -46,25 +46,23 @@ export function headingFunction(heading: string): string | undefined {
 
 // Every tracking of a chain places the same quotes in the same hunks again: tree-sitter's
 // answer is kept by what it was computed from (parser, path, heading, the side's lines, row).
-const placed = new WeakMap<CParser, BoundedMap<string, string | null>>();
+const placed = new WeakMap<CParser, BoundedMap<string, string | undefined>>();
 
 function placedFunction(parser: CParser, path: string, heading: string, lines: readonly string[], row: number): string | undefined {
   let kept = placed.get(parser);
   if (!kept) placed.set(parser, (kept = new BoundedMap(1024)));
   // A digest, not the text: a whole new file is one hunk.
   const key = createHash("sha1").update(`${path}\n${heading}\n${row}\n${lines.join("\n")}`).digest("base64");
-  const hit = kept.use(key);
-  if (hit !== undefined) return hit ?? undefined;
-  // The parser's kept fragments: the review of the same revision has most often parsed this side already.
-  const c = parser.forPath(path);
-  const frag = c.acquire(lines, heading);
-  try {
-    const fn = placeRow(frag, row).function;
-    kept.set(key, fn ?? null);
-    return fn;
-  } finally {
-    c.release([frag]);
-  }
+  return kept.keep(key, () => {
+    // The parser's kept fragments: the review of the same revision has most often parsed this side already.
+    const c = parser.forPath(path);
+    const frag = c.acquire(lines, heading);
+    try {
+      return placeRow(frag, row).function;
+    } finally {
+      c.release([frag]);
+    }
+  });
 }
 
 /** The function a hunk line sits in: tree-sitter's answer, else git's hunk heading. */

@@ -101,8 +101,10 @@ interface Said {
 const keptSaid = new BoundedMap<string, readonly Said[]>(128);
 
 function saidIn(body: string): readonly Said[] {
-  const hit = keptSaid.use(body);
-  if (hit) return hit;
+  return keptSaid.keep(body, readSaid);
+}
+
+function readSaid(body: string): readonly Said[] {
   const out: Said[] = [];
   let quote: readonly string[] = [];
   for (const b of segmentReply(body)) {
@@ -114,7 +116,6 @@ function saidIn(body: string): readonly Said[] {
     const kind = classifyAnswer(text);
     if (kind) out.push({ quote, text, kind });
   }
-  keptSaid.set(body, out);
   return out;
 }
 

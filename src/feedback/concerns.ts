@@ -215,18 +215,19 @@ const overrideConcern: Concern = {
 export const CONCERNS: readonly Concern[] = [perAttachmentConcern, userspaceConcern, overrideConcern];
 
 // Points, answers and changelog lines are read for their concern again on every tracking.
-const keptConcerns = new BoundedMap<string, ConcernId | "none">(1024);
+const keptConcerns = new BoundedMap<string, ConcernId | undefined>(1024);
 
 /** The concern a text is about: the one with most cues, at least two of them. */
 export function concernOf(text: string): ConcernId | undefined {
-  const hit = keptConcerns.use(text);
-  if (hit) return hit === "none" ? undefined : hit;
+  return keptConcerns.keep(text, readConcern);
+}
+
+function readConcern(text: string): ConcernId | undefined {
   let best: { id: ConcernId; n: number } | undefined;
   for (const c of CONCERNS) {
     const n = c.cues.filter((re) => re.test(text)).length;
     if (n >= 2 && (!best || n > best.n)) best = { id: c.id, n };
   }
-  keptConcerns.set(text, best?.id ?? "none");
   return best?.id;
 }
 

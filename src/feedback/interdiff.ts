@@ -90,11 +90,7 @@ export function interdiff(older: readonly FileDiff[], newer: readonly FileDiff[]
   const a = older.map(readFile);
   const b = newer.map(readFile);
   const key = `${a.map((f) => f.digest).join(",")}|${b.map((f) => f.digest).join(",")}`;
-  const hit = kept.use(key);
-  if (hit) return hit;
-  const d = compare(a, b);
-  kept.set(key, d);
-  return d;
+  return kept.keep(key, () => compare(a, b));
 }
 
 function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {

@@ -150,14 +150,12 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const older = threads[0]!;
     const number = revisionNumbers(revisions, links).get(older);
     const itemsKey = digestOf([threads.map(threadDigest), authors, serialOf(deps.parser), deps.ignore ?? [], number ?? null]);
-    let raw = kept.items.use(itemsKey);
-    if (!raw) kept.items.set(itemsKey, (raw = extractItems(threads, authors, deps.parser, deps.ignore, number)));
+    const raw = kept.items.keep(itemsKey, () => extractItems(threads, authors, deps.parser, deps.ignore, number));
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
     read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
     // The author's answers are looked for in every thread of the chain.
     const answersKey = digestOf([itemsKey, threadsKey, authors]);
-    let answers = kept.answers.use(answersKey);
-    if (!answers) kept.answers.set(answersKey, (answers = findAnswers(raw, replies, authors)));
+    const answers = kept.answers.keep(answersKey, () => findAnswers(raw, replies, authors));
     // Only a point about a concern is judged by the reviews (the model's configurations, the
     // touches); every other point by the patches themselves: without one, nothing is reviewed again.
     const byReviews = raw.some((i) => i.concern !== undefined);
@@ -174,17 +172,15 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
       // is theirs) and, for a concern, reviews; the numbers, the changelog entries between them.
       const judgedBy = byReviews ? [reviewSerial(olderReview), reviewSerial(targetReview)] : null;
       const key = digestOf([answersKey, patchesDigest(older), patchesDigest(target), judgedBy, lo, hi, entries]);
-      const hit = kept.judged.use(key);
-      if (hit) return hit;
-      const pairing = pairPatches(older, target);
-      // A point on the cover letter is answered by the next cover letter's changelog (patch 0).
-      const counterpart = (i: Item) => (i.patch.index === 0 ? 0 : pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index);
-      const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
-      const matched = matchChangelog(entries, raw, { counterpart, dropped });
-      const judging = { older: olderReview, newer: targetReview, from: lo, revision: hi, pairing, changelog: matched, answers };
-      const judged = raw.map((item) => judgeItem(item, judging));
-      kept.judged.set(key, judged);
-      return judged;
+      return kept.judged.keep(key, () => {
+        const pairing = pairPatches(older, target);
+        // A point on the cover letter is answered by the next cover letter's changelog (patch 0).
+        const counterpart = (i: Item) => (i.patch.index === 0 ? 0 : pairing.pairs.find((p) => p.old.index === i.patch.index)?.new[0]?.index);
+        const dropped = (i: Item) => i.patch.index > 0 && !pairing.pairs.some((p) => p.old.index === i.patch.index);
+        const matched = matchChangelog(entries, raw, { counterpart, dropped });
+        const judging = { older: olderReview, newer: targetReview, from: lo, revision: hi, pairing, changelog: matched, answers };
+        return raw.map((item) => judgeItem(item, judging));
+      });
     };
     const final = against(current);
     // The revisions between the one the point was raised on and the latest, one per place (a

@@ -53,16 +53,12 @@ const keptSentences = new BoundedMap<string, ReadonlySet<string>>(256);
 
 /** ws() of a whole message text, kept. */
 function wsText(text: string): string {
-  let s = keptTexts.use(text);
-  if (s === undefined) keptTexts.set(text, (s = ws(text)));
-  return s;
+  return keptTexts.keep(text, ws);
 }
 
 /** A text's sentences as prose deltas compare them, kept. */
 function sentenceSet(text: string): ReadonlySet<string> {
-  let s = keptSentences.use(text);
-  if (!s) keptSentences.set(text, (s = new Set(sentences(text).map(ws))));
-  return s;
+  return keptSentences.keep(text, (t) => new Set(sentences(t).map(ws)));
 }
 
 /** A point asking for the code to go: when it goes, the point is addressed, not moot. */
@@ -538,11 +534,7 @@ const keptPointWords = new BoundedMap<string, ReadonlySet<string>>(512);
 
 /** Words of a point, identifiers also by their parts: "take the lock" is done by a new gate_lock. */
 function pointWords(text: string): ReadonlySet<string> {
-  const hit = keptPointWords.use(text);
-  if (hit) return hit;
-  const out = readPointWords(text);
-  keptPointWords.set(text, out);
-  return out;
+  return keptPointWords.keep(text, readPointWords);
 }
 
 function readPointWords(text: string): Set<string> {

@@ -18,17 +18,9 @@ const KEPT = 1024;
 const keptWords = new BoundedMap<string, ReadonlySet<string>>(KEPT);
 const keptIdentifiers = new BoundedMap<string, ReadonlySet<string>>(KEPT);
 
-function kept(cache: BoundedMap<string, ReadonlySet<string>>, text: string, read: (text: string) => Set<string>): ReadonlySet<string> {
-  const hit = cache.use(text);
-  if (hit) return hit;
-  const out = read(text);
-  cache.set(text, out);
-  return out;
-}
-
 /** Lower-case content words of at least four letters, light plural stripping; identifiers whole. */
 export function contentWords(text: string): ReadonlySet<string> {
-  return kept(keptWords, text, readWords);
+  return keptWords.keep(text, readWords);
 }
 
 function readWords(text: string): Set<string> {
@@ -44,7 +36,7 @@ function readWords(text: string): Set<string> {
 
 /** Identifiers as code spells them: with an underscore, or called. */
 export function identifiers(text: string): ReadonlySet<string> {
-  return kept(keptIdentifiers, text, readIdentifiers);
+  return keptIdentifiers.keep(text, readIdentifiers);
 }
 
 function readIdentifiers(text: string): Set<string> {
@@ -83,11 +75,11 @@ const namePatterns = new BoundedMap<string, readonly RegExp[]>(1024);
 
 /** A name as people write it in a summary: "Priya", "Raman", "Priya Raman". */
 export function mentions(text: string, person: { readonly name: string }): boolean {
-  let patterns = namePatterns.use(person.name);
-  if (!patterns) {
-    const parts = person.name.split(/\s+/).filter((p) => p.length >= 3);
-    patterns = parts.map((p) => new RegExp(`\\b${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i"));
-    namePatterns.set(person.name, patterns);
-  }
+  const patterns = namePatterns.keep(person.name, (name) =>
+    name
+      .split(/\s+/)
+      .filter((p) => p.length >= 3)
+      .map((p) => new RegExp(`\\b${p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\b`, "i")),
+  );
   return patterns.some((re) => re.test(text));
 }

@@ -21,11 +21,8 @@ export class ReviewCache {
 
   review(series: Series, run: (s: Series) => SeriesReview): SeriesReview {
     const key = keyOf(series);
-    const hit = this.kept.use(key);
-    if (hit) return hit.series === series ? hit : { ...hit, series };
-    const r = run(series);
-    this.kept.set(key, r);
-    return r;
+    const r = this.kept.keep(key, () => run(series));
+    return r.series === series ? r : { ...r, series };
   }
 
   /** Let go of a revision's review that nothing will ask for again. */

@@ -15,4 +15,17 @@ describe("BoundedMap", () => {
     expect(c.get("c")).toEqual(outcome(4));
     expect(c.size).toBe(2);
   });
+
+  it("computes a missing value once, an undefined one included, and counts a hit as a use", () => {
+    const c = new BoundedMap<string, string | undefined>(2);
+    let runs = 0;
+    const compute = (k: string) => (runs++, k === "none" ? undefined : k.toUpperCase());
+    expect(c.keep("a", compute)).toBe("A");
+    expect(c.keep("none", compute)).toBeUndefined();
+    expect(c.keep("a", compute)).toBe("A");
+    expect(c.keep("none", compute)).toBeUndefined();
+    expect(runs).toBe(2);
+    c.keep("b", compute); // "a" was used before "none": "a" goes
+    expect([...c.keys()]).toEqual(["none", "b"]);
+  });
 });
