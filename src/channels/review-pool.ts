@@ -1,7 +1,6 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { setFlagsFromString } from "node:v8";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
@@ -12,6 +11,7 @@ import { BoundedMap } from "../review/bounded-map.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
 import type { Message } from "../patch/message.js";
+import { boundHeapGrowth } from "../heap.js";
 import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
@@ -231,19 +231,10 @@ interface Slot {
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
 
-// How far a heap may grow past what its last full collection left, in percent.
+// With its reviews in workers, this thread reads: most of what it allocates waits on git, the
+// store or a worker, outlives the young generation and dies in the old one. The workers, capped
+// below, already grow by about 1.3.
 const HEAP_GROWING_PERCENT = 30;
-
-/**
- * With its reviews in workers, this thread reads: most of what it allocates waits on git, the
- * store or a worker, outlives the young generation and dies in the old one. V8's own growing
- * factor (up to 4 with memory to spare) lets that garbage pile up to several times what the
- * thread keeps; the workers, capped below, already grow by about 1.3. A V8 flag, so for the
- * whole process, set where reviews go to workers.
- */
-function boundHeapGrowth(): void {
-  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
-}
 
 export async function startReviewPool(size: number, fallback: ReviewSource, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
   const script = size > 0 ? workerScript() : undefined;
@@ -252,7 +243,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
     return inlineReviews(fallback);
   }
   const budgetMs = opts.budgetMs ?? REVIEW_BUDGET_MS;
-  boundHeapGrowth();
+  boundHeapGrowth(HEAP_GROWING_PERCENT);
   let nextId = 1;
   let closing = false;
   const queue: Job[] = [];

@@ -13,7 +13,7 @@ import { worstOf } from "../review/finding.js";
 import { worstSeverity, type Skip } from "../review/review.js";
 import { reviewSeries, type SeriesReview } from "../review/review-series.js";
 import { keptSearches } from "../review/kept-searches.js";
-import { keepHeapNearLive } from "./heap.js";
+import { boundHeapGrowth, OUTLINED_INPUT_GROWTH } from "../heap.js";
 import { startProgress } from "./progress.js";
 
 export interface ReviewOptions {
@@ -118,7 +118,7 @@ async function readInput(path: string, stdin: NodeJS.ReadableStream, onProgress:
   const raws = await readMessages(path, stdin);
   const bySource = new Map(raws.map((r) => [r.source, r]));
   if (raws.length <= 1 || bySource.size < raws.length) return { ...(await decodeAll(raws, onProgress)), whole: async (s) => s };
-  keepHeapNearLive();
+  boundHeapGrowth(OUTLINED_INPUT_GROWTH);
   const loaded = await decodeAll(raws, onProgress, outline);
   return {
     ...loaded,

@@ -14,7 +14,7 @@ import { CParser } from "../patch/c-source.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { renderNoPrevious, renderTrackerText, trackJsonStream } from "../review/render/tracker.js";
-import { keepHeapNearLive } from "./heap.js";
+import { boundHeapGrowth, OUTLINED_INPUT_GROWTH } from "../heap.js";
 import { startProgress } from "./progress.js";
 import { keptSearches } from "../review/kept-searches.js";
 import type { Io } from "./review.js";
@@ -36,7 +36,7 @@ export interface TrackOptions {
 export async function trackCommand(path: string, opts: TrackOptions, io: Io): Promise<number> {
   const source = path === "-" ? "stdin" : path;
   const epochs = inboxEpochs(path);
-  if (epochs) keepHeapNearLive();
+  if (epochs) boundHeapGrowth(OUTLINED_INPUT_GROWTH);
   // Reading a whole inbox and tracking every series in it takes a while: shown on stderr.
   const progress = startProgress({ label: `track ${source}`, unit: "messages", stream: io.stderr });
   let input: TrackInput | undefined;
