@@ -2,12 +2,12 @@ import { describe, expect, it } from "vitest";
 import { seriesCode } from "../../../src/model/code/functions.js";
 import { parseDiff } from "../../../src/patch/diff.js";
 
-const diff = (body: readonly string[]) =>
+const diff = (body: readonly string[], start = 1) =>
   [
     "diff --git a/drivers/dma-buf/heaps/foo_heap.c b/drivers/dma-buf/heaps/foo_heap.c",
     "--- a/drivers/dma-buf/heaps/foo_heap.c",
     "+++ b/drivers/dma-buf/heaps/foo_heap.c",
-    `@@ -1,0 +1,${body.length} @@`,
+    `@@ -${start - 1},0 +${start},${body.length} @@`,
     ...body.map((l) => `+${l}`),
     "",
   ].join("\n");
@@ -37,5 +37,14 @@ describe("functions a series defines", () => {
     // The whole body, literals blanked: the '}' did not end the function.
     expect(code.functions.get("foo_sep")!.body).toMatch(/return c == ' ';\s*$/);
     expect(code.functions.get("foo_needs_sync")!.body.trim()).toBe("return !dev_is_dma_coherent(d);");
+  });
+
+  it("are placed at their definition's line in the new file, for every function and ops table of a long hunk", () => {
+    const body: string[] = [];
+    for (let i = 0; i < 300; i++) body.push(`static int foo_${i}(int a)`, "{", "\treturn a;", "}", "");
+    body.push("static const struct dma_buf_ops foo_ops = {", "\t.release = foo_0,", "};");
+    const code = seriesCode([{ patch: 1, files: parseDiff(diff(body, 10)) }]);
+    expect([0, 1, 150, 299].map((i) => code.functions.get(`foo_${i}`)?.line)).toEqual([10, 15, 760, 1505]);
+    expect(code.ops[0]?.line).toBe(1510);
   });
 });
