@@ -82,8 +82,8 @@ function references(m: Message, extra: readonly string[] = []): string[] {
 export class MailTracker {
   constructor(private readonly deps: TrackerDeps) {}
 
-  /** Tracked series in threads that got replies, and the revisions after them. */
-  private touchedTargets(threads: Iterable<string>): string[] {
+  /** Tracked series in threads that got replies, and the revisions after them: what `prepareReplies` tracks. */
+  dueForReplies(threads: Iterable<string>): string[] {
     const fb = this.deps.feedback;
     const ids = new Set<string>();
     for (const thread of threads) {
@@ -137,11 +137,12 @@ export class MailTracker {
    * it rebuilds the same mails, with the same Message-IDs.
    */
   prepare(reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerBatch> {
-    return this.build(
-      reviewed.filter((s) => s.revision > 1 || this.mayFollow(s)).map((s) => s.id),
-      reviewed,
-      o,
-    );
+    return this.build(this.dueForReviewed(reviewed), reviewed, o);
+  }
+
+  /** The series among `reviewed` that `prepare` tracks: the later revisions. */
+  dueForReviewed(reviewed: readonly Series[]): string[] {
+    return reviewed.filter((s) => s.revision > 1 || this.mayFollow(s)).map((s) => s.id);
   }
 
   /**
@@ -163,7 +164,15 @@ export class MailTracker {
    * read again after a crash: a recheck is harmless).
    */
   prepareReplies(threads: Iterable<string>, o: TrackerOptions): Promise<TrackerBatch> {
-    return this.build(this.touchedTargets(threads), [], o);
+    return this.build(this.dueForReplies(threads), [], o);
+  }
+
+  /**
+   * The trackers of series owed one (a pass that sends nothing tracks each once, at its end,
+   * when every message of the pass is in the store): like `prepareReplies`, for these series.
+   */
+  prepareSeries(ids: readonly string[], o: TrackerOptions): Promise<TrackerBatch> {
+    return this.build(ids, [], o);
   }
 
   private async build(ids: readonly string[], reviewed: readonly Series[], o: TrackerOptions): Promise<TrackerBatch> {

@@ -121,6 +121,8 @@ const REVIEW_WINDOW = 3;
 // Patches and cover letters of one thread read for a review; the rest are skipped with a reason.
 const MAX_THREAD_SERIES_MESSAGES = 2000;
 
+const NO_TRACKERS: TrackerBatch = { posts: [], skipped: [], failed: [] };
+
 /** An archived commit that leaves a row in the store (a deletion leaves none). */
 type Stored = Exclude<PageEntry["entry"], { kind: "deleted" }>;
 
@@ -168,6 +170,9 @@ export class MailMirror {
   private broken: Error | undefined;
   // Threads in which the page being recorded has replies: the trackers they may change.
   private readonly replied = new Set<string>();
+  // A pass in which no mail can go out (shadow mode, or --reply none): the trackers it owes are
+  // noted in the store and tracked once each at its end (trackDue), not after every page.
+  private deferring = false;
   // Threads found due and reviewed in this pass, for the review progress.
   private due = 0;
   private reviewedThreads = 0;
@@ -208,8 +213,11 @@ export class MailMirror {
     const asked = run.shouldStop;
     run = { ...run, shouldStop: () => this.broken !== undefined || asked?.() === true };
     const firstRead = this.ctx.store.transaction(() => this.state.firstRead(this.source, Math.floor(started / 1000)));
+    this.deferring = this.withheld(run, Number.MAX_SAFE_INTEGER, firstRead) !== undefined;
     this.target.startPass(); // the hard cap of mails per pass counts from here
     stats.replies += (await this.target.flush()).filter((r) => r.ok).length; // intended before a crash: they go out first
+    // Owed by a pass that could send nothing and was stopped: recorded before this one sends.
+    if (!this.deferring) await this.trackDue(run, stats, firstRead);
     await this.patchwork?.flush();
     if (this.mirror.remote) {
       try {
@@ -644,13 +652,55 @@ export class MailMirror {
       if (recorded && deliver) deliver = await this.deliver(stats);
     }
     stats.reviewSeconds += (Date.now() - t0) / 1000;
-    // The page's replies: trackers whose verdicts they may change, committed with the cursor.
-    const replies = await this.tracker.prepareReplies(this.replied, this.trackerOptions(run, firstRead));
-    this.ctx.store.transaction(() => {
-      this.recordTrackers(replies, stats);
-      if (page) this.ctx.store.cursors.set(this.source, page.to.epoch, page.to.commit);
-    });
+    // The page's replies: trackers whose verdicts they may change, committed with the cursor
+    // (or, in a pass that sends nothing, owed with it).
+    if (this.deferring) {
+      const owed = this.tracker.dueForReplies(this.replied);
+      this.ctx.store.transaction(() => {
+        this.state.trackerDue(this.source, owed);
+        if (page) this.ctx.store.cursors.set(this.source, page.to.epoch, page.to.commit);
+      });
+      if (!page) await this.trackDue(run, stats, firstRead);
+    } else {
+      const replies = await this.tracker.prepareReplies(this.replied, this.trackerOptions(run, firstRead));
+      this.ctx.store.transaction(() => {
+        this.recordTrackers(replies, stats);
+        if (page) this.ctx.store.cursors.set(this.source, page.to.epoch, page.to.commit);
+      });
+    }
     await this.deliver(stats);
+  }
+
+  /**
+   * The trackers owed (table tracker_due), in the order they were first owed: each series
+   * tracked once over all the store holds, recorded and never sent (they were owed where no
+   * mail could go), and cleared in the transaction that records it. A stop leaves the rest.
+   */
+  private async trackDue(run: PassOptions, stats: PassStats, firstRead: number): Promise<void> {
+    const ids = this.state.dueTrackers(this.source);
+    if (ids.length === 0) return;
+    const o: TrackerOptions = { ...this.trackerOptions(run, firstRead), send: () => false };
+    // The next series is read from the archive while this one is tracked (in the review worker).
+    const ahead = new Map<number, Promise<TrackerBatch>>();
+    const start = (i: number) => {
+      const id = ids[i];
+      if (id === undefined || ahead.has(i)) return;
+      const p = this.tracker.prepareSeries([id], o);
+      p.catch(() => undefined); // awaited below, or dropped with the pass
+      ahead.set(i, p);
+    };
+    for (let i = 0; i < ids.length; i++) {
+      if (run.shouldStop?.()) break;
+      start(i);
+      start(i + 1);
+      const t = await ahead.get(i)!;
+      ahead.delete(i);
+      this.ctx.store.transaction(() => {
+        this.recordTrackers(t, stats);
+        this.state.trackerDone(this.source, ids[i]!);
+      });
+    }
+    await Promise.allSettled(ahead.values());
   }
 
   /** Delivers what is pending; false when something did not go. */
@@ -706,10 +756,10 @@ export class MailMirror {
   ): Promise<boolean> {
     // One review tracker per later revision, on its cover letter (src/channels/mail-tracker.ts),
     // for series on the dma-buf surface: a list gets no trackers for the rest of its traffic.
-    const trackers = await this.tracker.prepare(
-      t.series.filter((s) => touchesDmaBuf(s.review)).map((s) => s.review.series),
-      this.trackerOptions(run, firstRead),
-    );
+    // A pass that sends nothing owes them instead, with the thread, until its end.
+    const tracked = t.series.filter((s) => touchesDmaBuf(s.review)).map((s) => s.review.series);
+    const owed = this.deferring ? this.tracker.dueForReviewed(tracked) : [];
+    const trackers = this.deferring ? NO_TRACKERS : await this.tracker.prepare(tracked, this.trackerOptions(run, firstRead));
     const arrived = new Map(due.members.map((r) => [r.message_id, r.arrived_at]));
     this.ctx.store.transaction(() => {
       for (const k of t.skipped) this.state.skip(k.id, `${k.reason}: ${k.detail}`);
@@ -754,6 +804,7 @@ export class MailMirror {
       this.state.threadReviewed(t.thread);
       this.target.record(t.outgoing);
       this.recordTrackers(trackers, stats);
+      this.state.trackerDue(this.source, owed);
     });
     stats.reviewed += t.series.length;
     stats.withheld += t.refused.length;

@@ -142,6 +142,10 @@ export class MailState implements CoverLookup {
          WHERE p.state = 'pending' ORDER BY o.created_at, o.rowid`,
       ),
       archiveError: db.prepare("INSERT INTO archive_errors (source, epoch, reason, detail, at) VALUES (?, ?, ?, ?, ?)"),
+      trackerDue: db.prepare("INSERT OR IGNORE INTO tracker_due (source, series_id) VALUES (?, ?)"),
+      // In the order they were first owed (rowid): a pass resumed after a stop tracks in the same order.
+      dueTrackers: db.prepare("SELECT series_id FROM tracker_due WHERE source = ? ORDER BY rowid").pluck(),
+      trackerDone: db.prepare("DELETE FROM tracker_due WHERE source = ? AND series_id = ?"),
     };
   }
 
@@ -265,5 +269,19 @@ export class MailState implements CoverLookup {
 
   archiveError(source: string, epoch: string, reason: string, detail: string): void {
     this.q.archiveError.run(source, epoch, reason, detail, now());
+  }
+
+  /** Series whose tracker is owed, to be tracked at the end of the pass (migration 022). */
+  trackerDue(source: string, seriesIds: Iterable<string>): void {
+    for (const id of seriesIds) this.q.trackerDue.run(source, id);
+  }
+
+  dueTrackers(source: string): string[] {
+    return this.q.dueTrackers.all(source) as string[];
+  }
+
+  /** A tracker owed was tracked: call in the transaction that records it. */
+  trackerDone(source: string, seriesId: string): void {
+    this.q.trackerDone.run(source, seriesId);
   }
 }

@@ -5,7 +5,8 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig, type MirrorConfig } from "../../src/config/config.js";
 import { loadReviewDeps, type ChannelContext } from "../../src/channels/context.js";
-import { MailMirror, mailTarget } from "../../src/channels/mail.js";
+import { MailMirror, mailTarget, type PassOptions } from "../../src/channels/mail.js";
+import { inlineReviews } from "../../src/channels/review-pool.js";
 import { splitMbox } from "../../src/ingest/mbox/reader.js";
 import { appendToInbox } from "../../src/ingest/public-inbox/writer.js";
 import { postMessageId } from "../../src/publish/mail/compose.js";
@@ -36,16 +37,20 @@ function body(raw: string): string {
   return raw.replace(/\r/g, "").slice(raw.replace(/\r/g, "").indexOf("\n\n") + 2);
 }
 
-async function setup(messages: { bytes: Buffer; time: Date }[]) {
+/**
+ * A mirror of `messages` (mirror and mail settings as the tests give them) with a fresh store
+ * and outbox; every trackSeries call is counted by the series it tracks.
+ */
+async function setup(messages: { bytes: Buffer; time: Date }[], over: { mirror?: Partial<MirrorConfig>; batch?: number } = {}) {
   const dir = mkdtempSync(join(tmpdir(), "dmabuf-review-mail-tracker-"));
   const inbox = join(dir, "inbox");
   const outbox = join(dir, "outbox");
   await appendToInbox(inbox, messages);
   const config = await loadConfig(undefined, {});
-  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply", mode: "send", sending: NO_AGE_LIMIT };
+  const mirror: MirrorConfig = { name: "dri-devel", inbox, remote: undefined, pollSeconds: 300, policy: "all", threshold: "warning", list: "dri-devel@lists.freedesktop.org", history: "reply", mode: "send", sending: NO_AGE_LIMIT, ...over.mirror };
   const store = Store.open(join(dir, "state.db"));
   const ctx: ChannelContext = {
-    config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>` } },
+    config: { ...config, dataDir: dir, mail: { ...config.mail, mirrors: [mirror], outbox, demo: false, from: `${BOT.name} <${BOT.email}>`, ...(over.batch ? { batch: over.batch } : {}) } },
     store,
     review: await loadReviewDeps(),
     log: pino({ level: "silent" }),
@@ -53,7 +58,12 @@ async function setup(messages: { bytes: Buffer; time: Date }[]) {
   // The target's clock (the once-a-day follow-up, the daily cap) is moved by the tests.
   let now = Date.now();
   const clock = { now: () => new Date(now), advance: (seconds: number) => (now += seconds * 1000) };
-  const engine = new MailMirror(ctx, mirror, mailTarget(ctx, { clock: clock.now }));
+  const tracked: string[] = [];
+  const inline = inlineReviews(ctx.review);
+  const reviews = { review: inline.review, track: ((current, ...rest) => (tracked.push(current.id), inline.track(current, ...rest))) as typeof inline.track };
+  // A restart: a new engine on the same store and inbox.
+  const engineOn = (m: MirrorConfig) => new MailMirror(ctx, m, mailTarget(ctx, { clock: clock.now }), reviews);
+  const engine = engineOn(mirror);
   const mails = () => {
     let files: string[] = [];
     try {
@@ -66,7 +76,7 @@ async function setup(messages: { bytes: Buffer; time: Date }[]) {
       .sort()
       .map((f) => readFileSync(join(outbox, f), "utf8"));
   };
-  return { inbox, store, engine, mails, clock, trackerMails: () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? "")) };
+  return { inbox, store, mirror, engine, engineOn, tracked, mails, clock, trackerMails: () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? "")) };
 }
 
 describe("mail channel: the review tracker on the v2 cover letter", () => {
@@ -249,6 +259,87 @@ describe("mail channel: a later revision off the dma-buf surface", () => {
     expect(env.trackerMails()).toEqual([]);
     expect(new FeedbackStore(env.store.db).tracker("mail", "foo-v2@example.org")).toBeUndefined();
     await env.engine.close();
+    env.store.close();
+  });
+});
+
+describe("mail channel: the trackers of a pass that sends nothing", () => {
+  // One page per message, the author's answer on v1 archived after v2: a pass that may send
+  // tracks v2 when it is reviewed and again when the answer arrives.
+  const inbox = () => [...raws().filter((r) => r.id !== ANSWER), { ...raws().find((r) => r.id === ANSWER)!, time: new Date(Date.UTC(2022, 10, 12)) }];
+  const owed = (store: Store) => store.db.prepare("SELECT series_id FROM tracker_due ORDER BY rowid").pluck().all() as string[];
+  const writes = (store: Store) => store.db.prepare("SELECT writes FROM trackers WHERE thread = ?").pluck().get(V2_COVER);
+  /** What the store keeps of v2's tracking. */
+  const kept = (store: Store) => {
+    const fb = new FeedbackStore(store.db);
+    return { body: fb.tracker("mail", V2_COVER)?.body, items: fb.items(V2_COVER), links: fb.links(V2_COVER).map(({ seriesId, previousId, how, detail }) => ({ seriesId, previousId, how, detail })) };
+  };
+  let perPage: ReturnType<typeof kept>;
+
+  beforeAll(async () => {
+    // Trackers mailed nowhere: each one prepared is recorded, none waits for the next day.
+    const env = await setup(inbox(), { batch: 1, mirror: { sending: { ...NO_AGE_LIMIT, trackers: "none" } } });
+    await env.engine.pass({ reply: "all" });
+    // A pass that may send tracks per page, as before: on the review of v2, and on the answer after it.
+    expect(env.tracked.filter((id) => id === V2_COVER)).toHaveLength(2);
+    expect(writes(env.store)).toBe(2);
+    expect(owed(env.store)).toEqual([]);
+    perPage = kept(env.store);
+    expect(perPage.items.find((i) => i.itemId === "1.4")?.verdict).toBe("answered");
+    await env.engine.close();
+    env.store.close();
+  });
+
+  it.each([
+    ["shadow mode", { mode: "shadow" as const }, "all" as const],
+    ["no --reply", {}, "none" as const],
+  ])("tracks each series once, at the end of the pass, to what tracking per page ends with (%s)", async (_, mirror, reply) => {
+    const env = await setup(inbox(), { batch: 1, mirror });
+    await env.engine.pass({ reply });
+    expect(env.mails()).toEqual([]);
+    expect(env.tracked).toEqual([V2_COVER]);
+    expect(kept(env.store)).toEqual(perPage);
+    expect(writes(env.store)).toBe(1);
+    expect(owed(env.store)).toEqual([]);
+    await env.engine.close();
+    env.store.close();
+  });
+
+  it("stopped halfway, leaves what it owes in the store; the next pass records it", async () => {
+    const env = await setup(inbox(), { batch: 1, mirror: { mode: "shadow" } });
+    const stopOnceOwed: PassOptions = { reply: "all", shouldStop: () => owed(env.store).length > 0 };
+    await env.engine.pass(stopOnceOwed);
+    expect(owed(env.store)).toEqual([V2_COVER]);
+    expect(kept(env.store).body).toBeUndefined();
+    expect(env.tracked).toEqual([]);
+
+    await env.engine.close();
+    const again = env.engineOn(env.mirror);
+    await again.pass({ reply: "all" });
+    expect(env.tracked).toEqual([V2_COVER]);
+    expect(kept(env.store)).toEqual(perPage);
+    expect(owed(env.store)).toEqual([]);
+    await again.close();
+    env.store.close();
+  });
+
+  it("stopped halfway, what it owes is recorded, not mailed, before a pass that may send goes on", async () => {
+    const env = await setup(inbox(), { batch: 1, mirror: { mode: "shadow" } });
+    await env.engine.pass({ reply: "all", shouldStop: () => owed(env.store).length > 0 });
+    expect(owed(env.store)).toEqual([V2_COVER]);
+    await env.engine.close();
+    // The list opts in: the tracker owed from the shadow pass is no news, and is not mailed
+    // as if it were; the answer read after it changes a verdict, and that goes out.
+    const sending = env.engineOn({ ...env.mirror, mode: "send" });
+    const before = env.tracked.length;
+    await sending.pass({ reply: "all" });
+    expect(owed(env.store)).toEqual([]);
+    expect(env.tracked.slice(before)).toEqual([V2_COVER, V2_COVER]);
+    expect(kept(env.store)).toEqual(perPage);
+    const t = env.trackerMails();
+    expect(t).toHaveLength(1);
+    expect(body(t[0]!)).toContain("  1.4  answered       objection         1/3   Jonas Weber\n");
+    await sending.close();
     env.store.close();
   });
 });
