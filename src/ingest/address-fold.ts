@@ -4,6 +4,8 @@
 const ADDRESS_HEADER = /^(from|to|cc|reply-to|sender|x-original-from)\s*:/i;
 /** What an address may hold around the place a broken fold cut it. */
 const ADDRESS_CHARS = /^[A-Za-z0-9._%+=-]+$/;
+/** What ends a token of an address list. */
+const TOKEN_STOP = /[,:<>"\s]/;
 
 /**
  * Whether a fold between `before` (the line so far) and `after` (the continuation, its leading
@@ -15,7 +17,11 @@ const ADDRESS_CHARS = /^[A-Za-z0-9._%+=-]+$/;
  */
 function cutAddress(before: string, after: string): boolean {
   if (/\s$/.test(before)) return false;
-  const last = /[^,:<>"\s]*$/.exec(before)![0];
+  // The token before the fold, found from the end: a regex anchored at the end would try every
+  // position of a long To: line.
+  let at = before.length;
+  while (at > 0 && !TOKEN_STOP.test(before[at - 1]!)) at--;
+  const last = before.slice(at);
   const first = /^[^,<>"\s]*/.exec(after)![0];
   if (last === "" || first === "") return false;
   // The part before the fold starts a token of its own: after a separator, not inside a name.

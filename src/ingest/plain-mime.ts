@@ -1,11 +1,11 @@
 import { createRequire } from "node:module";
-import type { EmailAddress } from "mailparser";
 import { MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
 import { oneLine } from "../patch/subject.js";
 import { joinCutAddresses } from "./address-fold.js";
 import type { RawMessage } from "./mbox/reader.js";
 import { messageIdOf } from "./message-id.js";
+import { parseAddresses } from "./plain-addresses.js";
 import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
 
 /**
@@ -14,27 +14,13 @@ import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
  * not, with no Content-Disposition or a bare `inline` one. It gives the same fields as
  * ingest/mime.ts (`parseMime`) for such a message, decoded the way mailparser decodes it
  * (libqp's trailing-space rule, libbase64's alphabet, libmime's flowed unwrapping, addresses
- * through mailparser's own parseAddressHeader), many times faster. Anything else returns
+ * as mailparser's parseAddressHeader reads them: plain-addresses.ts), many times faster. Anything else returns
  * undefined and goes to parseMime: multipart, other charsets, attachments, broken or odd headers.
  * test/ingest/plain-mime.test.ts holds it to parseMime on every fixture.
  */
 const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition", "reply-to", "x-original-from"]);
 
 const require = createRequire(import.meta.url);
-let addressparser: ((value: string, options: { flatten: boolean }) => EmailAddress[]) | undefined;
-
-/**
- * mailparser's parseAddressHeader: addressparser from mailparser's own nodemailer, then a decoding
- * that changes only encoded words (`=?`) and `xn--` domains. Without those, addressparser alone gives
- * the same addresses and spares loading mailparser, libmime and iconv-lite for a plain patch.
- */
-function parseAddresses(values: readonly string[]): EmailAddress[] {
-  if (values.some((v) => v.includes("=?") || v.includes("\0") || /xn--/i.test(v))) {
-    return (require("mailparser") as typeof import("mailparser")).parseAddressHeader([...values]).value;
-  }
-  addressparser ??= createRequire(require.resolve("mailparser"))("nodemailer/lib/addressparser") as typeof addressparser;
-  return values.flatMap((v) => (v ? addressparser!(v, { flatten: false }) : [])).map((a) => ({ ...a, name: (a.name || "").toString().trim() }));
-}
 
 /**
  * The parameters of a text/plain Content-Type: only charset, format and delsp, each once, as a
