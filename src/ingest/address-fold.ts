@@ -1,7 +1,10 @@
 // Shared by every mail source (mbox files, public-inbox archives): not a source of its own.
 
-/** Address headers whose folds the mail software of some senders and list servers breaks. */
-const ADDRESS_HEADER = /^(from|to|cc|reply-to|sender|x-original-from)\s*:/i;
+/**
+ * An address field whose folds the mail software of some senders and list servers breaks, with
+ * its folded lines: at the start of a line (lines end at LF only), up to the next unfolded line.
+ */
+const FOLDED_ADDRESS_FIELD = /(?<![^\n])(?:from|to|cc|reply-to|sender|x-original-from)[^\S\n]*:[^\n]*(?:\n[ \t][^\n]*)+/gi;
 /** What an address may hold around the place a broken fold cut it. */
 const ADDRESS_CHARS = /^[A-Za-z0-9._%+=-]+$/;
 /** What ends a token of an address list. */
@@ -37,15 +40,25 @@ function cutAddress(before: string, after: string): boolean {
  * blank; every other fold is left for the parser to unfold as RFC 5322 says.
  */
 export function joinCutAddresses(head: string): string {
-  const lines = head.split("\n");
-  let inAddress = false;
-  let changed = false;
+  // Only an address field that is folded can hold a cut: the rest of the block is not looked at.
+  let out: string | undefined;
+  let copied = 0;
+  for (const m of head.matchAll(FOLDED_ADDRESS_FIELD)) {
+    const field = joinCutFolds(m[0]);
+    if (field === m[0]) continue;
+    out = (out ?? "") + head.slice(copied, m.index) + field;
+    copied = m.index + m[0].length;
+  }
+  return out === undefined ? head : out + head.slice(copied);
+}
+
+/** One folded address field with the folds that cut an address joined. */
+function joinCutFolds(field: string): string {
   const out: string[] = [];
-  for (const line of lines) {
-    const folded = /^[ \t]/.test(line);
-    if (!folded) inAddress = ADDRESS_HEADER.test(line);
+  let changed = false;
+  for (const line of field.split("\n")) {
     const prev = out[out.length - 1];
-    if (folded && inAddress && prev !== undefined) {
+    if (prev !== undefined) {
       const before = prev.replace(/\r$/, "");
       const after = line.replace(/^[ \t]+/, "");
       if (cutAddress(before, after)) {
@@ -56,7 +69,7 @@ export function joinCutAddresses(head: string): string {
     }
     out.push(line);
   }
-  return changed ? out.join("\n") : head;
+  return changed ? out.join("\n") : field;
 }
 
 /** The raw message with cut address folds in its header joined (the same bytes when there are none). */

@@ -20,6 +20,20 @@ import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
  */
 const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition", "reply-to", "x-original-from"]);
 
+const USED_FIRST = new Set([...USED].map((n) => n.charCodeAt(0)));
+const USED_LENGTHS = new Set([...USED].map((n) => n.length));
+
+/**
+ * Whether the field name from `start` to `colon` could be one of USED, judged without cutting it
+ * out: most of a list message's header block is Received and DKIM lines. A name ending in a blank
+ * or in anything but ASCII is cut out and compared.
+ */
+function mayBeUsed(head: string, start: number, colon: number): boolean {
+  if (!USED_FIRST.has(head.charCodeAt(start) | 0x20)) return false;
+  const last = head.charCodeAt(colon - 1);
+  return last <= 0x20 || last > 0x7e || USED_LENGTHS.has(colon - start);
+}
+
 const require = createRequire(import.meta.url);
 
 /**
@@ -69,7 +83,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
     if (stop < 0) stop = head.length;
     const colon = head.indexOf(":", i);
     if (colon <= i || colon > stop) return undefined;
-    const name = head.slice(i, colon).trim().toLowerCase();
+    const name = mayBeUsed(head, i, colon) ? head.slice(i, colon).trim().toLowerCase() : "";
     if (USED.has(name)) {
       const value = head.slice(colon + 1, stop).replace(/\n[ \t]+/g, " ").trim();
       const list = headers.get(name);
