@@ -1,10 +1,8 @@
 // Shared by every mail source (mbox files, public-inbox archives): not a source of its own.
 
-/**
- * An address field whose folds the mail software of some senders and list servers breaks, with
- * its folded lines: at the start of a line (lines end at LF only), up to the next unfolded line.
- */
-const FOLDED_ADDRESS_FIELD = /(?<![^\n])(?:from|to|cc|reply-to|sender|x-original-from)[^\S\n]*:[^\n]*(?:\n[ \t][^\n]*)+/gi;
+/** Address fields whose folds the mail software of some senders and list servers breaks (at a line's start). */
+const ADDRESS_FIELD_NAME = /(?:from|to|cc|reply-to|sender|x-original-from)[^\S\n]*:/iy;
+const FIELD_FIRST = new Set([..."ftcrsx"].map((c) => c.charCodeAt(0)));
 /** What an address may hold around the place a broken fold cut it. */
 const ADDRESS_CHARS = /^[A-Za-z0-9._%+=-]+$/;
 /** What ends a token of an address list. */
@@ -40,17 +38,33 @@ function cutAddress(before: string, after: string): boolean {
  * blank; every other fold is left for the parser to unfold as RFC 5322 says.
  */
 export function joinCutAddresses(head: string): string {
-  // Only an address field that is folded can hold a cut: the rest of the block is not looked at.
+  // Only an address field that is folded can hold a cut: other lines are passed over by their
+  // first letter and the line after them.
   let out: string | undefined;
   let copied = 0;
-  for (const m of head.matchAll(FOLDED_ADDRESS_FIELD)) {
-    const field = joinCutFolds(m[0]);
-    if (field === m[0]) continue;
-    out = (out ?? "") + head.slice(copied, m.index) + field;
-    copied = m.index + m[0].length;
+  for (let start = 0; start < head.length; ) {
+    let end = head.indexOf("\n", start);
+    if (end < 0) break;
+    const folded = isBlank(head.charCodeAt(end + 1));
+    ADDRESS_FIELD_NAME.lastIndex = start;
+    if (folded && FIELD_FIRST.has(head.charCodeAt(start) | 0x20) && ADDRESS_FIELD_NAME.test(head)) {
+      while (isBlank(head.charCodeAt(end + 1))) {
+        const next = head.indexOf("\n", end + 1);
+        end = next < 0 ? head.length : next;
+      }
+      const field = head.slice(start, end);
+      const joined = joinCutFolds(field);
+      if (joined !== field) {
+        out = (out ?? "") + head.slice(copied, start) + joined;
+        copied = end;
+      }
+    }
+    start = end + 1;
   }
   return out === undefined ? head : out + head.slice(copied);
 }
+
+const isBlank = (c: number) => c === 32 || c === 9;
 
 /** One folded address field with the folds that cut an address joined. */
 function joinCutFolds(field: string): string {
