@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Message } from "../../patch/message.js";
 import { decodeMessage } from "../decode.js";
 import type { RawMessage } from "../mbox/reader.js";
@@ -85,6 +86,7 @@ export interface ReadBack<R extends ArchivedRef> {
 const BUILT_CACHE_BYTES = 8 << 20;
 
 type Built = Message | Unread;
+
 export class MirrorArchive {
   private readonly readers = new Map<string, EpochReader>();
   private readonly built = new Map<string, { readonly built: Built; readonly bytes: number }>();
@@ -199,10 +201,13 @@ export class MirrorArchive {
     return { messages, refOf, unread };
   }
 
-  /** The epoch named so, listed again only when it is not among those listed before (a new one). */
+  /**
+   * The epoch named so, listed again only when it is not among those listed before (a new one)
+   * or is gone from the disk (its messages are then gone from the archive).
+   */
   private epoch(name: string): Epoch | undefined {
     const known = this.epochs?.find((e) => e.name === name);
-    if (known) return known;
+    if (known && existsSync(known.dir)) return known;
     this.epochs = listEpochs(this.inbox);
     return this.epochs.find((e) => e.name === name);
   }
