@@ -159,7 +159,9 @@ export class MirrorArchive {
     for (const r of refs) {
       const [kind, epoch] = r.origin.split(":");
       const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
-      byEpoch.set(key, [...(byEpoch.get(key) ?? []), r]);
+      const list = byEpoch.get(key);
+      if (list) list.push(r);
+      else byEpoch.set(key, [r]);
     }
     const messages: Message[] = [];
     const refOf = new Map<string, R>();
