@@ -68,16 +68,37 @@ export function quickAddresses(value: string): EmailAddress[] | undefined {
 }
 
 /**
- * mailparser's parseAddressHeader for these values: the quick reading where it applies, else
- * addressparser from mailparser's own nodemailer, and mailparser itself only for encoded words,
- * `xn--` domains or NULs (the decoding it adds changes only those).
+ * One value as mailparser's parseAddressHeader reads it (which reads each value of a header on
+ * its own): the quick reading where it applies, else addressparser from mailparser's own
+ * nodemailer, and mailparser itself only for encoded words, `xn--` domains or NULs (the decoding
+ * it adds to addressparser changes only those).
  */
-export function parseAddresses(values: readonly string[]): EmailAddress[] {
-  const quick = values.map((v) => (v ? quickAddresses(v) : []));
-  if (quick.every((q) => q !== undefined)) return quick.flat();
-  if (values.some((v) => v.includes("=?") || v.includes("\0") || /xn--/i.test(v))) {
-    return (require("mailparser") as typeof import("mailparser")).parseAddressHeader([...values]).value;
+function reading(value: string): readonly EmailAddress[] {
+  const quick = quickAddresses(value);
+  if (quick) return quick;
+  if (value.includes("=?") || value.includes("\0") || /xn--/i.test(value)) {
+    return (require("mailparser") as typeof import("mailparser")).parseAddressHeader([value]).value;
   }
   addressparser ??= createRequire(require.resolve("mailparser"))("nodemailer/lib/addressparser") as typeof addressparser;
-  return values.flatMap((v) => (v ? addressparser!(v, { flatten: false }) : [])).map((a) => ({ ...a, name: (a.name || "").toString().trim() }));
+  return addressparser!(value, { flatten: false }).map((a) => ({ ...a, name: (a.name || "").toString().trim() }));
+}
+
+// A series' patches and the replies to them carry the same To and Cc lines, and a thread is
+// read again for each review and tracker: the values read last are kept with their reading.
+const REMEMBERED = 512;
+const readings = new Map<string, readonly EmailAddress[]>();
+
+/** The addresses of an address header's values, as mailparser's parseAddressHeader gives them; shared, to be read only. */
+export function parseAddresses(values: readonly string[]): EmailAddress[] {
+  return values.flatMap((value) => {
+    if (!value) return [];
+    let r = readings.get(value);
+    if (r === undefined) {
+      r = reading(value);
+      if (readings.size >= REMEMBERED) readings.delete(readings.keys().next().value!);
+      // A copy of the key: a slice would keep the whole header block it was cut from alive.
+      readings.set(` ${value}`.slice(1), r);
+    }
+    return r;
+  });
 }
