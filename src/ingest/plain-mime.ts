@@ -1,38 +1,70 @@
 import { createRequire } from "node:module";
-import type { EmailAddress } from "mailparser";
 import { MAX_MESSAGE_BYTES } from "../errors.js";
 import type { MessageFields, Person } from "../patch/message.js";
 import { oneLine } from "../patch/subject.js";
 import { joinCutAddresses } from "./address-fold.js";
 import type { RawMessage } from "./mbox/reader.js";
 import { messageIdOf } from "./message-id.js";
+import { parseAddresses } from "./plain-addresses.js";
 import { decodeQuotedPrintable, decodeWords } from "./mime-text.js";
 
 /**
  * The common case of list mail read without mailparser's stream machinery: one text/plain part
- * in UTF-8 or US-ASCII, 7bit, 8bit, quoted-printable or base64, not format=flowed. It gives the
- * same fields as ingest/mime.ts (`parseMime`) for such a message, decoded the way mailparser
- * decodes it (libqp's trailing-space rule, libbase64's alphabet, addresses through mailparser's
- * own parseAddressHeader), about twenty times faster. Anything else returns undefined and goes
- * to parseMime: multipart, other charsets, flowed text, attachments, broken or odd headers.
+ * in UTF-8, US-ASCII or ISO-8859-1, 7bit, 8bit, quoted-printable or base64, format=flowed or
+ * not, with no Content-Disposition or a bare `inline` one. It gives the same fields as
+ * ingest/mime.ts (`parseMime`) for such a message, decoded the way mailparser decodes it
+ * (libqp's trailing-space rule, libbase64's alphabet, libmime's flowed unwrapping, addresses
+ * as mailparser's parseAddressHeader reads them: plain-addresses.ts), many times faster. Anything else returns
+ * undefined and goes to parseMime: multipart, other charsets, attachments, broken or odd headers.
  * test/ingest/plain-mime.test.ts holds it to parseMime on every fixture.
  */
 const USED = new Set(["message-id", "from", "to", "cc", "date", "subject", "in-reply-to", "references", "content-type", "content-transfer-encoding", "content-disposition", "reply-to", "x-original-from"]);
 
-const require = createRequire(import.meta.url);
-let addressparser: ((value: string, options: { flatten: boolean }) => EmailAddress[]) | undefined;
+const USED_FIRST = new Set([...USED].map((n) => n.charCodeAt(0)));
+const USED_LENGTHS = new Set([...USED].map((n) => n.length));
 
 /**
- * mailparser's parseAddressHeader: addressparser from mailparser's own nodemailer, then a decoding
- * that changes only encoded words (`=?`) and `xn--` domains. Without those, addressparser alone gives
- * the same addresses and spares loading mailparser, libmime and iconv-lite for a plain patch.
+ * Whether the field name from `start` to `colon` could be one of USED, judged without cutting it
+ * out: most of a list message's header block is Received and DKIM lines. A name ending in a blank
+ * or in anything but ASCII is cut out and compared.
  */
-function parseAddresses(values: readonly string[]): EmailAddress[] {
-  if (values.some((v) => v.includes("=?") || v.includes("\0") || /xn--/i.test(v))) {
-    return (require("mailparser") as typeof import("mailparser")).parseAddressHeader([...values]).value;
+function mayBeUsed(head: string, start: number, colon: number): boolean {
+  if (!USED_FIRST.has(head.charCodeAt(start) | 0x20)) return false;
+  const last = head.charCodeAt(colon - 1);
+  return last <= 0x20 || last > 0x7e || USED_LENGTHS.has(colon - start);
+}
+
+const require = createRequire(import.meta.url);
+
+/**
+ * The parameters of a text/plain Content-Type: only charset, format and delsp, each once, as a
+ * token or a plain quoted string; anything else (comments, escapes, RFC 2231) is mailparser's.
+ */
+function contentParams(text: string): Map<string, string> | undefined {
+  const params = new Map<string, string>();
+  const param = /^;\s*([A-Za-z-]+)\s*=\s*(?:"([\w.:-]*)"|([\w.:-]+))\s*/;
+  let rest = text.trim();
+  while (rest !== "") {
+    const m = param.exec(rest);
+    if (!m) return undefined;
+    const name = m[1]!.toLowerCase();
+    if (!["charset", "format", "delsp"].includes(name) || params.has(name)) return undefined;
+    params.set(name, m[2] ?? m[3]!);
+    rest = rest.slice(m[0].length);
   }
-  addressparser ??= createRequire(require.resolve("mailparser"))("nodemailer/lib/addressparser") as typeof addressparser;
-  return values.flatMap((v) => (v ? addressparser!(v, { flatten: false }) : [])).map((a) => ({ ...a, name: (a.name || "").toString().trim() }));
+  return params;
+}
+
+let libmime: { decodeFlowed(input: string, delSp: boolean): string } | undefined;
+
+/** format=flowed text unwrapped by the libmime that mailparser's FlowedDecoder uses (loaded when first needed). */
+function unflow(text: string, delSp: boolean): string {
+  if (!libmime) {
+    const mailparser = createRequire(require.resolve("mailparser"));
+    const { Libmime } = createRequire(mailparser.resolve("@zone-eu/mailsplit"))("libmime") as { Libmime: new () => NonNullable<typeof libmime> };
+    libmime = new Libmime();
+  }
+  return libmime.decodeFlowed(text, delSp);
 }
 
 export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
@@ -51,7 +83,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
     if (stop < 0) stop = head.length;
     const colon = head.indexOf(":", i);
     if (colon <= i || colon > stop) return undefined;
-    const name = head.slice(i, colon).trim().toLowerCase();
+    const name = mayBeUsed(head, i, colon) ? head.slice(i, colon).trim().toLowerCase() : "";
     if (USED.has(name)) {
       const value = head.slice(colon + 1, stop).replace(/\n[ \t]+/g, " ").trim();
       const list = headers.get(name);
@@ -61,20 +93,23 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
     i = stop + 1;
   }
   const one = (name: string): string | undefined => headers.get(name)?.[0];
-  // What the fast path does not do: mailparser does it.
-  if (headers.has("content-disposition")) return undefined;
+  // What the fast path does not do: mailparser does it. A bare `inline` disposition of a text
+  // part is what no disposition means to mailparser: the part is the message's text.
+  const disposition = headers.get("content-disposition");
+  if (disposition && (disposition.length > 1 || disposition[0]!.toLowerCase() !== "inline")) return undefined;
   const ctValue = one("content-type");
-  let charset: string | undefined;
-  if (ctValue !== undefined) {
-    const m = /^text\/plain\s*(;.*)?$/i.exec(ctValue);
-    if (!m) return undefined;
-    const params = m[1] ?? "";
-    if (/format\s*=/i.test(params) || /\(/.test(params)) return undefined;
-    const cs = /;\s*charset\s*=\s*"?([\w.:-]+)"?\s*(;|$)/i.exec(params)?.[1];
-    if (params.replace(/;\s*charset\s*=\s*"?[\w.:-]+"?\s*/i, "").trim() !== "") return undefined;
-    if (cs !== undefined && !["utf-8", "utf8", "us-ascii", "ascii"].includes(cs.toLowerCase())) return undefined;
-    charset = cs;
-  }
+  const type = ctValue === undefined ? undefined : /^text\/plain\s*(;.*)?$/i.exec(ctValue);
+  if (type === null) return undefined;
+  const params = contentParams(type?.[1] ?? "");
+  if (!params) return undefined;
+  const charset = params.get("charset");
+  const cs = charset?.toLowerCase();
+  // mailparser decodes ISO-8859-1 through iconv-lite's table, which is Latin-1 byte for byte.
+  const latin1 = cs === "iso-8859-1";
+  if (cs !== undefined && !latin1 && !["utf-8", "utf8", "us-ascii", "ascii"].includes(cs)) return undefined;
+  const format = params.get("format")?.toLowerCase();
+  const delsp = params.get("delsp")?.toLowerCase();
+  if ((format !== undefined && format !== "flowed") || (delsp !== undefined && delsp !== "yes" && delsp !== "no")) return undefined;
   const cte = (one("content-transfer-encoding") ?? "7bit").toLowerCase();
   const body = bytes.subarray(end + 2);
   let decoded: Buffer;
@@ -82,6 +117,8 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
   else if (cte === "quoted-printable") decoded = decodeQuotedPrintable(body.toString("latin1"));
   else if (cte === "base64") decoded = Buffer.from(body.toString("latin1").replace(/[^a-zA-Z0-9+/=]/g, ""), "base64");
   else return undefined;
+  // Unwrapped on the transfer-decoded bytes, before the charset, as mailparser's FlowedDecoder does.
+  if (format === "flowed" && decoded.length > 0) decoded = Buffer.from(unflow(decoded.toString("latin1"), delsp === "yes"), "latin1");
   const dateValue = one("date");
   const date = dateValue === undefined ? undefined : new Date(dateValue);
   if (date !== undefined && Number.isNaN(date.getTime())) return undefined; // mailparser dates it "now"
@@ -117,7 +154,7 @@ export function parsePlainMime(raw: RawMessage): MessageFields | undefined {
     subject,
     inReplyTo: ids(irt)[0],
     references: refs ? refs.flatMap(ids) : [],
-    body: decoded.toString("utf8").replace(/\r\n?/g, "\n"),
+    body: decoded.toString(latin1 ? "latin1" : "utf8").replace(/\r\n?/g, "\n"),
     source: raw.source,
     ...(charset ? { charset } : {}),
     ...(originalFrom ? { originalFrom } : {}),

@@ -49,6 +49,8 @@ export interface Message extends MessageFields {
 
 // Mailman and mlmmj append these after the body; they are not the author's words.
 const LIST_FOOTER = /\n_{20,}\n[^\n]*(mailing list|@lists\.|listinfo)[\s\S]*$/i;
+/** What every such footer starts with: the body is searched for it before the pattern is tried. */
+const FOOTER_RULE = `\n${"_".repeat(20)}`;
 
 /**
  * A reply's diff, if any, is never reviewed; neither is a cover letter's interdiff. A cut-off one
@@ -63,7 +65,7 @@ function splitLenient(body: string) {
 }
 
 export function stripListFooter(body: string): string {
-  return body.replace(LIST_FOOTER, "\n");
+  return body.includes(FOOTER_RULE) ? body.replace(LIST_FOOTER, "\n") : body;
 }
 
 /**
@@ -71,6 +73,7 @@ export function stripListFooter(body: string): string {
  * the patch no longer applies as sent; in the prose it is only a misspelt name.
  */
 function checkDiffEncoding(diffText: string, charset: string | undefined): void {
+  if (!diffText.includes("\uFFFD")) return;
   const bad = diffText.split("\n").filter((l) => l.includes("\uFFFD")).length;
   if (bad > 0) {
     const lines = bad === 1 ? "1 diff line holds" : `${bad} diff lines hold`;

@@ -1,5 +1,6 @@
 import type { ListedReview, PageTracker, PageVerdict, ReviewPage } from "../review/review-page.js";
 import { now, type Db } from "./db.js";
+import type { Statement } from "./sqlite.js";
 
 export interface PageSummary extends ListedReview {
   readonly verdict: PageVerdict;
@@ -23,22 +24,27 @@ type Row = { series_id: string; channel: string; place: string; title: string; r
 
 /** Pages of reviewed series: the channels write them, the HTTP server only reads them. */
 export class ReviewPages {
+  // Prepared once: a backfill records a page for every series it reviews, and SQLite compiling
+  // the upsert each time cost more than running it.
+  private writes: { readonly page: Statement; readonly link: Statement } | undefined;
+
   constructor(private readonly db: Db) {}
 
   /** The latest review of a series revision replaces the one before. */
   record(page: ReviewPage, at = now()): void {
     const findings = page.patches.reduce((n, p) => n + p.findings.length, 0);
-    this.db
-      .prepare(
+    this.writes ??= {
+      page: this.db.prepare(
         `INSERT INTO review_pages (series_id, channel, place, title, revision, author, verdict, findings, dated, reviewed_at, page)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(series_id) DO UPDATE SET channel = excluded.channel, place = excluded.place, title = excluded.title,
            revision = excluded.revision, author = excluded.author, verdict = excluded.verdict, findings = excluded.findings,
            dated = excluded.dated, reviewed_at = excluded.reviewed_at, page = excluded.page`,
-      )
-      .run(page.seriesId, page.channel, page.place, page.title, page.revision, page.author, page.verdict, findings, page.date ?? at, at, JSON.stringify(page));
-    const link = this.db.prepare("INSERT OR REPLACE INTO review_page_messages (message_id, series_id) VALUES (?, ?)");
-    for (const p of page.patches) link.run(p.messageId, page.seriesId);
+      ),
+      link: this.db.prepare("INSERT OR REPLACE INTO review_page_messages (message_id, series_id) VALUES (?, ?)"),
+    };
+    this.writes.page.run(page.seriesId, page.channel, page.place, page.title, page.revision, page.author, page.verdict, findings, page.date ?? at, at, JSON.stringify(page));
+    for (const p of page.patches) this.writes.link.run(p.messageId, page.seriesId);
   }
 
   /** Newest first. */

@@ -37,4 +37,11 @@ describe("address headers folded inside an address (some mailers, Mailman's rewr
     const head = 'From: Jane\n Doe <jane@example.org>\nCc: a@example.org,\n b@example.org\nSubject: linux-\n perf';
     expect(joinCutAddresses(head)).toBe(head);
   });
+
+  it("looks only at address fields starting a line (lines end at LF), whatever else the block holds", () => {
+    const cut = "linux-perf-\n users@vger.kernel.org";
+    expect(joinCutAddresses(`Subject: x\nTo : ${cut}\nCc: a@example.org`)).toBe("Subject: x\nTo : linux-perf-users@vger.kernel.org\nCc: a@example.org");
+    expect(joinCutAddresses(`X-Mailer: y\nCC:\t${cut}\n\tb@example.org`)).toBe("X-Mailer: y\nCC:\tlinux-perf-users@vger.kernel.org\n\tb@example.org");
+    for (const head of [`Resent-To: ${cut}`, `X-Foo: a\rTo: ${cut}`, `Toast: ${cut}`, ` To: ${cut}`]) expect(joinCutAddresses(head)).toBe(head);
+  });
 });

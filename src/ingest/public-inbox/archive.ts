@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import type { Message } from "../../patch/message.js";
 import { decodeMessage } from "../decode.js";
 import type { RawMessage } from "../mbox/reader.js";
@@ -84,10 +85,20 @@ export interface ReadBack<R extends ArchivedRef> {
 // counted in messages held more as the archive grew.
 const BUILT_CACHE_BYTES = 8 << 20;
 
+type Built = Message | Unread;
+
 export class MirrorArchive {
   private readonly readers = new Map<string, EpochReader>();
-  private readonly built = new Map<string, { readonly built: Message | Unread; readonly bytes: number }>();
+  private readonly built = new Map<string, { readonly built: Built; readonly bytes: number }>();
   private builtBytes = 0;
+  // Past the bound, a message is still found while the garbage collector has not taken it: a
+  // tracker reads a series' threads again page after page, and what it read last is mostly
+  // still in memory. Holding it weakly costs nothing the collector would not free anyway.
+  private readonly weak = new Map<string, { readonly built: WeakRef<Built>; readonly bytes: number }>();
+  private readonly collected = new FinalizationRegistry<{ origin: string; ref: WeakRef<Built> }>(({ origin, ref }) => {
+    if (this.weak.get(origin)?.built === ref) this.weak.delete(origin);
+  });
+  private epochs: Epoch[] | undefined;
 
   constructor(
     readonly inbox: string,
@@ -148,11 +159,13 @@ export class MirrorArchive {
     for (const r of refs) {
       const [kind, epoch] = r.origin.split(":");
       const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
-      byEpoch.set(key, [...(byEpoch.get(key) ?? []), r]);
+      const list = byEpoch.get(key);
+      if (list) list.push(r);
+      else byEpoch.set(key, [r]);
     }
     const messages: Message[] = [];
     const refOf = new Map<string, R>();
-    const take = (ref: R, built: Message | Unread) => {
+    const take = (ref: R, built: Built) => {
       if ("kind" in built) {
         messages.push(built);
         refOf.set(built.messageId, ref);
@@ -161,13 +174,13 @@ export class MirrorArchive {
     const build = async (ref: R, bytes: Buffer) => {
       const r = await decodeMessage({ bytes, source: ref.origin });
       // What one message cannot be read as stays with that message.
-      const built: Message | Unread = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
+      const built: Built = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
       this.remember(ref.origin, built, bytes.length);
       take(ref, built);
     };
     for (const [name, list] of byEpoch) {
       const todo = list.filter((r) => {
-        const hit = this.built.get(r.origin)?.built;
+        const hit = this.cached(r.origin);
         if (hit) take(r, hit);
         return !hit;
       });
@@ -178,7 +191,7 @@ export class MirrorArchive {
         }
         continue;
       }
-      const epoch = listEpochs(this.inbox).find((e) => e.name === name);
+      const epoch = this.epoch(name);
       if (!epoch) continue;
       let i = 0;
       for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
@@ -190,12 +203,44 @@ export class MirrorArchive {
     return { messages, refOf, unread };
   }
 
-  private remember(origin: string, built: Message | Unread, bytes: number): void {
+  /**
+   * The epoch named so, listed again only when it is not among those listed before (a new one)
+   * or is gone from the disk (its messages are then gone from the archive).
+   */
+  private epoch(name: string): Epoch | undefined {
+    const known = this.epochs?.find((e) => e.name === name);
+    if (known && existsSync(known.dir)) return known;
+    this.epochs = listEpochs(this.inbox);
+    return this.epochs.find((e) => e.name === name);
+  }
+
+  /** A message built before: kept, or let go of but not yet collected (then kept again, as the newest). */
+  private cached(origin: string): Built | undefined {
+    const kept = this.built.get(origin);
+    if (kept) {
+      // The newest again: a message read often stays.
+      this.built.delete(origin);
+      this.built.set(origin, kept);
+      return kept.built;
+    }
+    const weak = this.weak.get(origin);
+    const built = weak?.built.deref();
+    if (built) this.remember(origin, built, weak!.bytes);
+    return built;
+  }
+
+  private remember(origin: string, built: Built, bytes: number): void {
     const before = this.built.get(origin);
     if (before) this.builtBytes -= before.bytes;
+    this.built.delete(origin);
     this.built.set(origin, { built, bytes });
     this.builtBytes += bytes;
-    // The oldest go first; the one just built stays, however large.
+    if (this.weak.get(origin)?.built.deref() !== built) {
+      const ref = new WeakRef(built);
+      this.weak.set(origin, { built: ref, bytes });
+      this.collected.register(built, { origin, ref });
+    }
+    // The least recently read go first; the one just built stays, however large.
     for (const [key, kept] of this.built) {
       if (this.builtBytes <= BUILT_CACHE_BYTES || key === origin) break;
       this.built.delete(key);
