@@ -12,6 +12,8 @@ import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
 import type { Message } from "../patch/message.js";
 import { boundHeapGrowth } from "../heap.js";
+import { contentKeyOf } from "../patch/content-key.js";
+import { mapMessages, MessageTable } from "./message-table.js";
 import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
@@ -33,6 +35,8 @@ export interface ReviewPool {
   readonly track: Tracking;
   /** Worker threads; 0 when reviews run on the calling thread. */
   readonly size: number;
+  /** Messages the workers took from their tables of canonical messages instead of the copies sent. */
+  messagesReused(): number;
   close(): Promise<void>;
 }
 
@@ -87,6 +91,7 @@ export function inlineReviews(deps: ReviewSource): ReviewPool {
   const on = () => (ready ??= reviewDepsOf(deps).then(reviewing));
   return {
     size: 0,
+    messagesReused: () => 0,
     review: async (series) => (await on()).review(series),
     track: async (current, known, place, ignore) => (await on()).track(current, known, place, ignore),
     close: async () => {},
@@ -163,6 +168,45 @@ function trackReceived(r: SentTrack, given: readonly Series[]): TrackResult {
   const links = r.tracker.links.map((l) => ({ ...l, series: back(l.series), previous: back(l.previous) }));
   return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back), links } };
 }
+
+/**
+ * The content keys of the messages of the series in a job, in mapMessages' order, a series
+ * given twice counted once; null for a message without one. They travel beside the series: a
+ * key is not a field of a message, and structured cloning drops what a WeakMap knows.
+ */
+function keysOf(given: readonly Series[]): (string | null)[] {
+  const keys: (string | null)[] = [];
+  const seen = new Set<Series>();
+  for (const s of given) {
+    if (seen.has(s)) continue;
+    seen.add(s);
+    mapMessages(s, (m) => (keys.push(contentKeyOf(m) ?? null), m));
+  }
+  return keys;
+}
+
+/** The series of a job over the worker's canonical messages; a series given twice stays one object. */
+function canonical(given: readonly Series[], keys: readonly (string | null)[], table: MessageTable): Series[] {
+  let i = 0;
+  const built = new Map<Series, Series>();
+  return given.map((s) => {
+    let c = built.get(s);
+    if (!c) {
+      built.set(
+        s,
+        (c = mapMessages(s, (m) => {
+          const key = keys[i++];
+          return key ? table.intern(key, m) : m;
+        })),
+      );
+    }
+    return c;
+  });
+}
+
+// Bodies of canonical messages a worker holds: a whole chain as tracking reads it (every revision
+// of a series with its replies) is at most a few MB of mail, and the table outlives it.
+const TABLE_BYTES = 4 * 1024 * 1024;
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
 function workerScript(): URL | undefined {
@@ -287,7 +331,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       const slot: Slot = existing ?? { worker, ready: false, job: undefined };
       slot.worker = worker;
       const current = () => slot.worker === worker;
-      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string }) => {
+      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string; reused?: number }) => {
         if (!current()) return;
         if (m.ready) {
           slot.ready = true;
@@ -300,6 +344,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
         const { job, timer } = running;
         clearTimeout(timer);
         slot.job = undefined;
+        reused += m.reused ?? 0;
         if (m.error !== undefined) job.reject(new Error(m.error));
         else job.resolve(m.review ?? m.tracked);
         pump();
@@ -322,6 +367,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       });
     });
 
+  let reused = 0;
   const slots: Slot[] = [];
   for (const slot of await Promise.all(Array.from({ length: size }, () => start(undefined)))) slots.push(slot);
   log.info({ component: "review-pool", workers: size, budgetMs }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
@@ -332,8 +378,10 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
     });
   return {
     size,
-    review: async (series) => received(await send<SentReview>({ series }, series.id), series),
-    track: async (current, known, place, ignore) => trackReceived(await send<SentTrack>({ track: { current, known, place, ignore } }, current.id), [current, ...known]),
+    messagesReused: () => reused,
+    review: async (series) => received(await send<SentReview>({ series, keys: keysOf([series]) }, series.id), series),
+    track: async (current, known, place, ignore) =>
+      trackReceived(await send<SentTrack>({ track: { current, known, place, ignore }, keys: keysOf([current, ...known]) }, current.id), [current, ...known]),
     async close() {
       closing = true;
       for (const job of queue.splice(0)) job.reject(new Error("review pool closed"));
@@ -347,18 +395,23 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
   const { review, track } = reviewing(await loadReviewDeps());
   const port = parentPort!;
   const stallOn = (workerData as { stallOn?: string }).stallOn;
-  port.on("message", (m: { id: number; series?: Series; track?: { current: Series; known: Series[]; place: string; ignore?: string[] } }) => {
+  const table = new MessageTable(TABLE_BYTES);
+  port.on("message", (m: { id: number; keys: (string | null)[]; series?: Series; track?: { current: Series; known: Series[]; place: string; ignore?: string[] } }) => {
     if (stallOn !== undefined && (m.series ?? m.track?.current)?.id === stallOn) {
       // Blocks this thread as a review that never ends would; terminate() ends it between waits.
       const cell = new Int32Array(new SharedArrayBuffer(4));
       for (;;) Atomics.wait(cell, 0, 0, 20);
     }
+    const before = table.reused;
     try {
       if (m.track) {
-        const { current, known, place, ignore } = m.track;
-        port.postMessage({ id: m.id, tracked: trackToSend(track(current, known, place, ignore), [current, ...known]) });
+        const { place, ignore } = m.track;
+        const given = canonical([m.track.current, ...m.track.known], m.keys, table);
+        port.postMessage({ id: m.id, tracked: trackToSend(track(given[0]!, given.slice(1), place, ignore), given), reused: table.reused - before });
+      } else {
+        const [series] = canonical([m.series!], m.keys, table);
+        port.postMessage({ id: m.id, review: toSend(review(series!)), reused: table.reused - before });
       }
-      else port.postMessage({ id: m.id, review: toSend(review(m.series!)) });
     } catch (err) {
       port.postMessage({ id: m.id, error: (err as Error).message });
     }
