@@ -19,8 +19,9 @@ export function mapMessages(s: Series, f: (m: Message) => Message): Series {
 /**
  * Canonical messages by content key, most recently used kept, bounded by the length of their
  * bodies (what most of a message's weight follows). A worker thread receives every message as
- * a new copy; taking the one it holds instead lets every cache keyed by a message, or by the
- * diff objects inside it, find what it computed for the same message before.
+ * a new copy; taking the one it holds instead lets every cache keyed by the diff objects inside
+ * it find what it computed for the same message before. Only messages with a diff are held: no
+ * cache is keyed by anything else of a message, and its key alone serves the digests.
  */
 export class MessageTable {
   private readonly held = new Map<string, Message>();
@@ -40,7 +41,7 @@ export class MessageTable {
       return old;
     }
     keyMessage(m, key);
-    if (m.body.length > this.limit) return m;
+    if (m.files.length === 0 || m.body.length > this.limit) return m;
     this.held.set(key, m);
     this.weight += m.body.length;
     for (const [k, v] of this.held) {

@@ -204,9 +204,9 @@ function canonical(given: readonly Series[], keys: readonly (string | null)[], t
   });
 }
 
-// Bodies of canonical messages a worker holds: a whole chain as tracking reads it (every revision
-// of a series with its replies) is at most a few MB of mail, and the table outlives it.
-const TABLE_BYTES = 4 * 1024 * 1024;
+// Bodies of the patches a worker holds: the patches of one chain as tracking reads it rarely pass
+// 1 MB of mail, and a held patch keeps its caches alive too, several times its text in heap.
+const TABLE_BYTES = 1024 * 1024;
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
 function workerScript(): URL | undefined {

@@ -4,7 +4,8 @@ import { contentKeyOf } from "../../src/patch/content-key.js";
 import type { Message } from "../../src/patch/message.js";
 import type { Series } from "../../src/patch/series.js";
 
-const message = (id: string, body: string) => ({ messageId: id, body }) as unknown as Message;
+const diff = [{ path: "drivers/dma-buf/dma-buf.c", hunks: [] }];
+const message = (id: string, body: string, files: readonly unknown[] = diff) => ({ messageId: id, body, files }) as unknown as Message;
 
 describe("MessageTable", () => {
   it("answers a key it holds with the message it holds, and keys what it takes in", () => {
@@ -31,6 +32,16 @@ describe("MessageTable", () => {
     const big = message("big", "x".repeat(31));
     t.intern("big", big);
     expect(t.intern("big", { ...big })).not.toBe(big);
+  });
+
+  it("keys a message without a diff but does not hold it: nothing is cached by what is inside it", () => {
+    const t = new MessageTable(100);
+    const reply = message("r", "thanks", []);
+    const copy = { ...reply };
+    expect(t.intern("r", reply)).toBe(reply);
+    expect(t.intern("r", copy)).toBe(copy);
+    expect(contentKeyOf(copy)).toBe("r");
+    expect(t.reused).toBe(0);
   });
 });
 
