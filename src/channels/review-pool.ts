@@ -13,7 +13,7 @@ import { reviewSeries, type PatchReview, type SeriesReview } from "../review/rev
 import type { Message } from "../patch/message.js";
 import { boundHeapGrowth } from "../heap.js";
 import { contentKeyOf } from "../patch/content-key.js";
-import { mapMessages, MessageTable } from "./message-table.js";
+import { mapMessages, MessageTable, TableMirror, type HeldMessage } from "./message-table.js";
 import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
@@ -37,6 +37,8 @@ export interface ReviewPool {
   readonly size: number;
   /** Messages the workers took from their tables of canonical messages instead of the copies sent. */
   messagesReused(): number;
+  /** Messages sent to a worker as their key alone, the worker holding them already. */
+  messagesNotSent(): number;
   close(): Promise<void>;
 }
 
@@ -92,6 +94,7 @@ export function inlineReviews(deps: ReviewSource): ReviewPool {
   return {
     size: 0,
     messagesReused: () => 0,
+    messagesNotSent: () => 0,
     review: async (series) => (await on()).review(series),
     track: async (current, known, place, ignore) => (await on()).track(current, known, place, ignore),
     close: async () => {},
@@ -169,39 +172,57 @@ function trackReceived(r: SentTrack, given: readonly Series[]): TrackResult {
   return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back), links } };
 }
 
-/**
- * The content keys of the messages of the series in a job, in mapMessages' order, a series
- * given twice counted once; null for a message without one. They travel beside the series: a
- * key is not a field of a message, and structured cloning drops what a WeakMap knows.
- */
-function keysOf(given: readonly Series[]): (string | null)[] {
-  const keys: (string | null)[] = [];
-  const seen = new Set<Series>();
-  for (const s of given) {
-    if (seen.has(s)) continue;
-    seen.add(s);
-    mapMessages(s, (m) => (keys.push(contentKeyOf(m) ?? null), m));
-  }
-  return keys;
+/** The series of a job as sent: a message the worker holds as its key alone, and what carries keys. */
+interface Outgoing {
+  readonly given: readonly Series[];
+  /**
+   * The content keys of the messages, in mapMessages' order, a series given twice counted once;
+   * null for a message without one. They travel beside the series: a key is not a field of a
+   * message, and structured cloning drops what a WeakMap knows.
+   */
+  readonly keys: readonly (string | null)[];
+  /** Messages sent as their key alone. */
+  readonly held: number;
 }
 
-/** The series of a job over the worker's canonical messages; a series given twice stays one object. */
-function canonical(given: readonly Series[], keys: readonly (string | null)[], table: MessageTable): Series[] {
-  let i = 0;
-  const built = new Map<Series, Series>();
+/** Each series the same object again when given twice, as structured cloning keeps it. */
+function onceEach(given: readonly Series[], f: (s: Series) => Series): Series[] {
+  const done = new Map<Series, Series>();
   return given.map((s) => {
-    let c = built.get(s);
-    if (!c) {
-      built.set(
-        s,
-        (c = mapMessages(s, (m) => {
-          const key = keys[i++];
-          return key ? table.intern(key, m) : m;
-        })),
-      );
-    }
+    let c = done.get(s);
+    if (!c) done.set(s, (c = f(s)));
     return c;
   });
+}
+
+function outgoing(given: readonly Series[], mirror: TableMirror): Outgoing {
+  const keys: (string | null)[] = [];
+  let held = 0;
+  const sent = onceEach(given, (s) =>
+    mapMessages(s, (m) => {
+      const key = contentKeyOf(m);
+      keys.push(key ?? null);
+      if (key === undefined) return m;
+      const out = mirror.send(key, m);
+      if (out !== m) held++;
+      // A key alone crosses in a message's place; the worker puts the message back (canonical()).
+      return out as Message;
+    }),
+  );
+  return { given: sent, keys, held };
+}
+
+/** The series of a job over the worker's canonical messages. */
+function canonical(given: readonly Series[], keys: readonly (string | null)[], table: MessageTable): Series[] {
+  let i = 0;
+  return onceEach(given, (s) =>
+    mapMessages(s, (m) => {
+      const key = keys[i++];
+      const sent = m as Message | HeldMessage;
+      if ("held" in sent) return table.resolve(sent);
+      return key ? table.intern(key, m) : m;
+    }),
+  );
 }
 
 // Bodies of the patches a worker holds: the patches of one chain as tracking reads it rarely pass
@@ -262,7 +283,8 @@ export interface PoolOptions {
 }
 
 interface Job {
-  readonly message: Record<string, unknown>;
+  /** The job's message to the worker that takes it, by what that worker holds. */
+  readonly message: (mirror: TableMirror) => Record<string, unknown>;
   readonly seriesId: string;
   readonly resolve: (r: unknown) => void;
   readonly reject: (e: Error) => void;
@@ -271,6 +293,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** The worker's table as this thread knows it: started afresh with each worker. */
+  mirror: TableMirror;
   /** The one review the worker runs; the others wait in the pool's queue, not behind it. */
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
@@ -299,7 +323,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       const job = queue.shift()!;
       const id = nextId++;
       slot.job = { id, job, timer: setTimeout(() => abandon(slot, id), budgetMs) };
-      slot.worker.postMessage({ id, ...job.message });
+      slot.worker.postMessage({ id, ...job.message(slot.mirror) });
     }
   };
 
@@ -328,8 +352,9 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
         // What a review allocates dies within it: a small young generation collects it as often, as cheaply.
         resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
       });
-      const slot: Slot = existing ?? { worker, ready: false, job: undefined };
+      const slot: Slot = existing ?? { worker, ready: false, job: undefined, mirror: new TableMirror(TABLE_BYTES) };
       slot.worker = worker;
+      slot.mirror = new TableMirror(TABLE_BYTES);
       const current = () => slot.worker === worker;
       worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string; reused?: number }) => {
         if (!current()) return;
@@ -345,6 +370,8 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
         clearTimeout(timer);
         slot.job = undefined;
         reused += m.reused ?? 0;
+        // The worker let go of its table on a failed job (it may have failed halfway through it).
+        if (m.error !== undefined) slot.mirror = new TableMirror(TABLE_BYTES);
         if (m.error !== undefined) job.reject(new Error(m.error));
         else job.resolve(m.review ?? m.tracked);
         pump();
@@ -371,7 +398,13 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
   const slots: Slot[] = [];
   for (const slot of await Promise.all(Array.from({ length: size }, () => start(undefined)))) slots.push(slot);
   log.info({ component: "review-pool", workers: size, budgetMs }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
-  const send = <T>(message: Record<string, unknown>, seriesId: string): Promise<T> =>
+  let notSent = 0;
+  const withKeys = (given: readonly Series[], mirror: TableMirror) => {
+    const out = outgoing(given, mirror);
+    notSent += out.held;
+    return out;
+  };
+  const send = <T>(message: (mirror: TableMirror) => Record<string, unknown>, seriesId: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       queue.push({ message, seriesId, resolve: resolve as (r: unknown) => void, reject });
       pump();
@@ -379,9 +412,23 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
   return {
     size,
     messagesReused: () => reused,
-    review: async (series) => received(await send<SentReview>({ series, keys: keysOf([series]) }, series.id), series),
+    messagesNotSent: () => notSent,
+    review: async (series) =>
+      received(
+        await send<SentReview>((mirror) => {
+          const { given, keys } = withKeys([series], mirror);
+          return { series: given[0], keys };
+        }, series.id),
+        series,
+      ),
     track: async (current, known, place, ignore) =>
-      trackReceived(await send<SentTrack>({ track: { current, known, place, ignore }, keys: keysOf([current, ...known]) }, current.id), [current, ...known]),
+      trackReceived(
+        await send<SentTrack>((mirror) => {
+          const { given, keys } = withKeys([current, ...known], mirror);
+          return { track: { current: given[0], known: given.slice(1), place, ignore }, keys };
+        }, current.id),
+        [current, ...known],
+      ),
     async close() {
       closing = true;
       for (const job of queue.splice(0)) job.reject(new Error("review pool closed"));
@@ -413,6 +460,7 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
         port.postMessage({ id: m.id, review: toSend(review(series!)), reused: table.reused - before });
       }
     } catch (err) {
+      table.clear();
       port.postMessage({ id: m.id, error: (err as Error).message });
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mapMessages, MessageTable } from "../../src/channels/message-table.js";
+import { mapMessages, MessageTable, TableMirror } from "../../src/channels/message-table.js";
 import { contentKeyOf } from "../../src/patch/content-key.js";
 import type { Message } from "../../src/patch/message.js";
 import type { Series } from "../../src/patch/series.js";
@@ -42,6 +42,36 @@ describe("MessageTable", () => {
     expect(t.intern("r", copy)).toBe(copy);
     expect(contentKeyOf(copy)).toBe("r");
     expect(t.reused).toBe(0);
+  });
+});
+
+describe("TableMirror", () => {
+  it("sends as a key alone exactly what the table it mirrors holds, through evictions", () => {
+    const table = new MessageTable(100);
+    const mirror = new TableMirror(100);
+    // Bodies of 0..59 characters, replies among them, keys coming back in a fixed scramble.
+    const all = Array.from({ length: 40 }, (_, i) => message(`m${i}`, "x".repeat((i * 37) % 60), i % 5 === 0 ? [] : diff));
+    let stubs = 0;
+    for (let step = 0; step < 400; step++) {
+      const m = all[(step * step + 3 * step) % all.length]!;
+      const copy = { ...m };
+      const sent = mirror.send(m.messageId, copy);
+      if ("held" in sent) {
+        stubs++;
+        expect(table.resolve(sent).messageId).toBe(m.messageId);
+      } else {
+        expect(sent).toBe(copy);
+        const held = table.intern(m.messageId, copy);
+        // Sent whole: the table did not hold it, so the copy is the canonical one now.
+        expect(held).toBe(copy);
+      }
+    }
+    expect(stubs).toBeGreaterThan(50);
+    expect(stubs).toBe(table.reused);
+  });
+
+  it("is refused a key the table does not hold: the two have drifted apart, a bug, not a guess", () => {
+    expect(() => new MessageTable(100).resolve({ held: "nothing" })).toThrow(/not held/);
   });
 });
 

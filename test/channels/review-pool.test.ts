@@ -153,11 +153,14 @@ describe("review pool: messages a worker holds already", () => {
       expect(count).toBeGreaterThan(0);
       const second = await pool.track(current2, known2, "the store");
       expect(pool.messagesReused()).toBe(count);
+      // The pool knew its worker held them: those patches crossed as their keys alone.
+      expect(pool.messagesNotSent()).toBe(count);
       expect(second.series).toBe(current2);
       expect(JSON.stringify(second)).toBe(JSON.stringify(first));
       expect(JSON.stringify(second)).toBe(JSON.stringify(await inlineReviews(deps).track(current2, known2, "the store")));
       const review = await pool.review(current2);
       expect(pool.messagesReused()).toBe(count + held(current2).length);
+      expect(pool.messagesNotSent()).toBe(count + held(current2).length);
       expect(review.series).toBe(current2);
       for (const p of review.patches) expect(p.message).toBe(current2.slots[p.index - 1]);
       // A derived copy has no key: it is sent and used as it is, never taken for the original.
@@ -165,6 +168,10 @@ describe("review pool: messages a worker holds already", () => {
       const before = pool.messagesReused();
       await pool.review(derived);
       expect(pool.messagesReused() - before).toBe(held(current2).filter((m) => m !== current2.cover && !current2.slots.includes(m)).length);
+      // Read a third time: the worker's table, kept in step with the pool's mirror, still answers for the first copies' keys.
+      const third = await decoded();
+      const current3 = third.find((s) => s.id === V2_COVER)!;
+      expect(JSON.stringify(await pool.track(current3, third.filter((s) => s !== current3), "the store"))).toBe(JSON.stringify(first));
     } finally {
       await pool.close();
     }
