@@ -225,8 +225,8 @@ function canonical(given: readonly Series[], keys: readonly (string | null)[], t
   );
 }
 
-// Bodies of the patches a worker holds: the patches of one chain as tracking reads it rarely pass
-// 1 MB of mail, and a held patch keeps its caches alive too, several times its text in heap.
+// Bodies of the patches a worker holds: enough for what the trackings of a chain ask for again and
+// again, while a held patch keeps what its caches computed alive too, several times its text in heap.
 const TABLE_BYTES = 1024 * 1024;
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
