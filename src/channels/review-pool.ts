@@ -12,6 +12,8 @@ import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
 import type { Message } from "../patch/message.js";
 import { boundHeapGrowth } from "../heap.js";
+import { contentKeyOf } from "../patch/content-key.js";
+import { mapMessages, MessageTable, TableMirror, type HeldMessage } from "./message-table.js";
 import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
 
 /**
@@ -33,6 +35,10 @@ export interface ReviewPool {
   readonly track: Tracking;
   /** Worker threads; 0 when reviews run on the calling thread. */
   readonly size: number;
+  /** Messages the workers took from their tables of canonical messages instead of the copies sent. */
+  messagesReused(): number;
+  /** Messages sent to a worker as their key alone, the worker holding them already. */
+  messagesNotSent(): number;
   close(): Promise<void>;
 }
 
@@ -87,6 +93,8 @@ export function inlineReviews(deps: ReviewSource): ReviewPool {
   const on = () => (ready ??= reviewDepsOf(deps).then(reviewing));
   return {
     size: 0,
+    messagesReused: () => 0,
+    messagesNotSent: () => 0,
     review: async (series) => (await on()).review(series),
     track: async (current, known, place, ignore) => (await on()).track(current, known, place, ignore),
     close: async () => {},
@@ -164,6 +172,63 @@ function trackReceived(r: SentTrack, given: readonly Series[]): TrackResult {
   return { ...r, series: back(r.series), tracker: { ...r.tracker, series: back(r.tracker.series), revisions: r.tracker.revisions.map(back), links } };
 }
 
+/** The series of a job as sent: a message the worker holds as its key alone, and what carries keys. */
+interface Outgoing {
+  readonly given: readonly Series[];
+  /**
+   * The content keys of the messages, in mapMessages' order, a series given twice counted once;
+   * null for a message without one. They travel beside the series: a key is not a field of a
+   * message, and structured cloning drops what a WeakMap knows.
+   */
+  readonly keys: readonly (string | null)[];
+  /** Messages sent as their key alone. */
+  readonly held: number;
+}
+
+/** Each series the same object again when given twice, as structured cloning keeps it. */
+function onceEach(given: readonly Series[], f: (s: Series) => Series): Series[] {
+  const done = new Map<Series, Series>();
+  return given.map((s) => {
+    let c = done.get(s);
+    if (!c) done.set(s, (c = f(s)));
+    return c;
+  });
+}
+
+function outgoing(given: readonly Series[], mirror: TableMirror): Outgoing {
+  const keys: (string | null)[] = [];
+  let held = 0;
+  const sent = onceEach(given, (s) =>
+    mapMessages(s, (m) => {
+      const key = contentKeyOf(m);
+      keys.push(key ?? null);
+      if (key === undefined) return m;
+      const out = mirror.send(key, m);
+      if (out !== m) held++;
+      // A key alone crosses in a message's place; the worker puts the message back (canonical()).
+      return out as Message;
+    }),
+  );
+  return { given: sent, keys, held };
+}
+
+/** The series of a job over the worker's canonical messages. */
+function canonical(given: readonly Series[], keys: readonly (string | null)[], table: MessageTable): Series[] {
+  let i = 0;
+  return onceEach(given, (s) =>
+    mapMessages(s, (m) => {
+      const key = keys[i++];
+      const sent = m as Message | HeldMessage;
+      if ("held" in sent) return table.resolve(sent);
+      return key ? table.intern(key, m) : m;
+    }),
+  );
+}
+
+// Bodies of the patches a worker holds: enough for what the trackings of a chain ask for again and
+// again, while a held patch keeps what its caches computed alive too, several times its text in heap.
+const TABLE_BYTES = 1024 * 1024;
+
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
 function workerScript(): URL | undefined {
   const here = new URL(import.meta.url);
@@ -218,7 +283,8 @@ export interface PoolOptions {
 }
 
 interface Job {
-  readonly message: Record<string, unknown>;
+  /** The job's message to the worker that takes it, by what that worker holds. */
+  readonly message: (mirror: TableMirror) => Record<string, unknown>;
   readonly seriesId: string;
   readonly resolve: (r: unknown) => void;
   readonly reject: (e: Error) => void;
@@ -227,6 +293,8 @@ interface Job {
 interface Slot {
   worker: Worker;
   ready: boolean;
+  /** The worker's table as this thread knows it: started afresh with each worker. */
+  mirror: TableMirror;
   /** The one review the worker runs; the others wait in the pool's queue, not behind it. */
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
@@ -255,7 +323,7 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       const job = queue.shift()!;
       const id = nextId++;
       slot.job = { id, job, timer: setTimeout(() => abandon(slot, id), budgetMs) };
-      slot.worker.postMessage({ id, ...job.message });
+      slot.worker.postMessage({ id, ...job.message(slot.mirror) });
     }
   };
 
@@ -284,10 +352,11 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
         // What a review allocates dies within it: a small young generation collects it as often, as cheaply.
         resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
       });
-      const slot: Slot = existing ?? { worker, ready: false, job: undefined };
+      const slot: Slot = existing ?? { worker, ready: false, job: undefined, mirror: new TableMirror(TABLE_BYTES) };
       slot.worker = worker;
+      slot.mirror = new TableMirror(TABLE_BYTES);
       const current = () => slot.worker === worker;
-      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string }) => {
+      worker.on("message", (m: { ready?: true; id?: number; review?: SentReview; tracked?: SentTrack; error?: string; reused?: number }) => {
         if (!current()) return;
         if (m.ready) {
           slot.ready = true;
@@ -300,6 +369,9 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
         const { job, timer } = running;
         clearTimeout(timer);
         slot.job = undefined;
+        reused += m.reused ?? 0;
+        // The worker let go of its table on a failed job (it may have failed halfway through it).
+        if (m.error !== undefined) slot.mirror = new TableMirror(TABLE_BYTES);
         if (m.error !== undefined) job.reject(new Error(m.error));
         else job.resolve(m.review ?? m.tracked);
         pump();
@@ -322,18 +394,41 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
       });
     });
 
+  let reused = 0;
   const slots: Slot[] = [];
   for (const slot of await Promise.all(Array.from({ length: size }, () => start(undefined)))) slots.push(slot);
   log.info({ component: "review-pool", workers: size, budgetMs }, `review pool: ${size} worker thread${size === 1 ? "" : "s"}`);
-  const send = <T>(message: Record<string, unknown>, seriesId: string): Promise<T> =>
+  let notSent = 0;
+  const withKeys = (given: readonly Series[], mirror: TableMirror) => {
+    const out = outgoing(given, mirror);
+    notSent += out.held;
+    return out;
+  };
+  const send = <T>(message: (mirror: TableMirror) => Record<string, unknown>, seriesId: string): Promise<T> =>
     new Promise<T>((resolve, reject) => {
       queue.push({ message, seriesId, resolve: resolve as (r: unknown) => void, reject });
       pump();
     });
   return {
     size,
-    review: async (series) => received(await send<SentReview>({ series }, series.id), series),
-    track: async (current, known, place, ignore) => trackReceived(await send<SentTrack>({ track: { current, known, place, ignore } }, current.id), [current, ...known]),
+    messagesReused: () => reused,
+    messagesNotSent: () => notSent,
+    review: async (series) =>
+      received(
+        await send<SentReview>((mirror) => {
+          const { given, keys } = withKeys([series], mirror);
+          return { series: given[0], keys };
+        }, series.id),
+        series,
+      ),
+    track: async (current, known, place, ignore) =>
+      trackReceived(
+        await send<SentTrack>((mirror) => {
+          const { given, keys } = withKeys([current, ...known], mirror);
+          return { track: { current: given[0], known: given.slice(1), place, ignore }, keys };
+        }, current.id),
+        [current, ...known],
+      ),
     async close() {
       closing = true;
       for (const job of queue.splice(0)) job.reject(new Error("review pool closed"));
@@ -347,19 +442,25 @@ if (!isMainThread && (workerData as { role?: string } | null)?.role === ROLE) {
   const { review, track } = reviewing(await loadReviewDeps());
   const port = parentPort!;
   const stallOn = (workerData as { stallOn?: string }).stallOn;
-  port.on("message", (m: { id: number; series?: Series; track?: { current: Series; known: Series[]; place: string; ignore?: string[] } }) => {
+  const table = new MessageTable(TABLE_BYTES);
+  port.on("message", (m: { id: number; keys: (string | null)[]; series?: Series; track?: { current: Series; known: Series[]; place: string; ignore?: string[] } }) => {
     if (stallOn !== undefined && (m.series ?? m.track?.current)?.id === stallOn) {
       // Blocks this thread as a review that never ends would; terminate() ends it between waits.
       const cell = new Int32Array(new SharedArrayBuffer(4));
       for (;;) Atomics.wait(cell, 0, 0, 20);
     }
+    const before = table.reused;
     try {
       if (m.track) {
-        const { current, known, place, ignore } = m.track;
-        port.postMessage({ id: m.id, tracked: trackToSend(track(current, known, place, ignore), [current, ...known]) });
+        const { place, ignore } = m.track;
+        const given = canonical([m.track.current, ...m.track.known], m.keys, table);
+        port.postMessage({ id: m.id, tracked: trackToSend(track(given[0]!, given.slice(1), place, ignore), given), reused: table.reused - before });
+      } else {
+        const [series] = canonical([m.series!], m.keys, table);
+        port.postMessage({ id: m.id, review: toSend(review(series!)), reused: table.reused - before });
       }
-      else port.postMessage({ id: m.id, review: toSend(review(m.series!)) });
     } catch (err) {
+      table.clear();
       port.postMessage({ id: m.id, error: (err as Error).message });
     }
   });

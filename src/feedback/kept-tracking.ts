@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { contentKeyOf } from "../patch/content-key.js";
 import type { Message } from "../patch/message.js";
 import type { Series } from "../patch/series.js";
 import { BoundedMap } from "../review/bounded-map.js";
@@ -30,8 +31,11 @@ export function digestOf(parts: unknown): string {
 
 const messages = new WeakMap<Message, string>();
 
+/** A decoded message by its content key, which stands for all of it; another by all its fields. */
 function messageDigest(m: Message | undefined): string {
   if (!m) return "-";
+  const key = contentKeyOf(m);
+  if (key !== undefined) return key;
   let d = messages.get(m);
   if (d === undefined) messages.set(m, (d = digestOf(m)));
   return d;

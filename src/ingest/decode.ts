@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import { InputError, type InputReason } from "../errors.js";
+import { keyMessage } from "../patch/content-key.js";
 import { buildMessage, type Message, type MessageFields } from "../patch/message.js";
 import type { Skip } from "../review/review.js";
 import { plainDiffFields } from "./mbox/plain-diff.js";
@@ -20,6 +22,11 @@ export async function decodeFields(raw: RawMessage): Promise<MessageFields> {
   return plainDiffFields(raw) ?? parsePlainMime(raw) ?? (await parseMime(raw));
 }
 
+/** What a decoded message is built from, the bytes and the source it names, as one digest. */
+function contentKey(raw: RawMessage): string {
+  return createHash("sha1").update(`${raw.source.length}:${raw.source}\n`).update(raw.bytes).digest("base64");
+}
+
 /**
  * Decode and build one raw message; an input problem becomes a Skip with its reason. So does
  * any other failure on the way (a decoder bug on a strange header, a stack or heap limit hit by
@@ -34,7 +41,9 @@ export async function decodeMessage(raw: RawMessage): Promise<Message | Skip> {
     messageId = fields.messageId;
     stage = "build";
     // A count past MAX_SERIES_PATCHES is refused there, before any slot exists.
-    return buildMessage(fields);
+    const m = buildMessage(fields);
+    keyMessage(m, contentKey(raw));
+    return m;
   } catch (err) {
     if (err instanceof InputError) return skip(err.reason, err.detail);
     const what = err instanceof Error ? err.message : String(err);

@@ -7,11 +7,12 @@ import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
 import { loadConfig } from "../../src/config/config.js";
 import { inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
+import { seriesMessages } from "../../src/ingest/outline.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
 import { renderTrackerText } from "../../src/review/render/tracker.js";
 import { assertBuilt } from "../helpers/cli.js";
 import { fixture } from "../helpers/mail.js";
-import { seriesOf, V2_COVER } from "../feedback/fixture.js";
+import { MBOX, seriesOf, V2_COVER } from "../feedback/fixture.js";
 
 describe("workerExecArgv", () => {
   it("keeps module loading and warning options, with their values, in either spelling", () => {
@@ -124,6 +125,53 @@ describe("review pool: what a worker sends back", () => {
       expect(JSON.stringify(r)).toBe(JSON.stringify(inline));
       if (inline.kind !== "tracked") throw new Error("inline tracking found no earlier revision");
       expect(renderTrackerText(r.tracker)).toBe(renderTrackerText(inline.tracker));
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("review pool: messages a worker holds already", () => {
+  it("are taken from its table when a series decoded again is sent again, with the same reviews and trackings", async () => {
+    assertBuilt();
+    const deps = await loadReviewDeps();
+    const pool = await startReviewPool(1, deps, pino({ level: "silent" }));
+    try {
+      // Decoded as an archive reader decodes them: each message with its content key.
+      const decoded = async () => groupSeries((await loadMessages(MBOX)).messages).series;
+      const all = await decoded();
+      const current = all.find((s) => s.id === V2_COVER)!;
+      const first = await pool.track(current, all.filter((s) => s !== current), "the store");
+      expect(pool.messagesReused()).toBe(0);
+      // Read again from the same bytes: new objects, the same content keys.
+      const again = await decoded();
+      const current2 = again.find((s) => s.id === V2_COVER)!;
+      const known2 = again.filter((s) => s !== current2);
+      // Those with a diff: what the worker's caches key by the objects inside them.
+      const held = (s: Series) => seriesMessages(s).filter((m) => m.files.length > 0);
+      const count = again.reduce((n, s) => n + held(s).length, 0);
+      expect(count).toBeGreaterThan(0);
+      const second = await pool.track(current2, known2, "the store");
+      expect(pool.messagesReused()).toBe(count);
+      // The pool knew its worker held them: those patches crossed as their keys alone.
+      expect(pool.messagesNotSent()).toBe(count);
+      expect(second.series).toBe(current2);
+      expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+      expect(JSON.stringify(second)).toBe(JSON.stringify(await inlineReviews(deps).track(current2, known2, "the store")));
+      const review = await pool.review(current2);
+      expect(pool.messagesReused()).toBe(count + held(current2).length);
+      expect(pool.messagesNotSent()).toBe(count + held(current2).length);
+      expect(review.series).toBe(current2);
+      for (const p of review.patches) expect(p.message).toBe(current2.slots[p.index - 1]);
+      // A derived copy has no key: it is sent and used as it is, never taken for the original.
+      const derived = { ...current2, slots: current2.slots.map((m) => m && { ...m }), cover: current2.cover && { ...current2.cover } };
+      const before = pool.messagesReused();
+      await pool.review(derived);
+      expect(pool.messagesReused() - before).toBe(held(current2).filter((m) => m !== current2.cover && !current2.slots.includes(m)).length);
+      // Read a third time: the worker's table, kept in step with the pool's mirror, still answers for the first copies' keys.
+      const third = await decoded();
+      const current3 = third.find((s) => s.id === V2_COVER)!;
+      expect(JSON.stringify(await pool.track(current3, third.filter((s) => s !== current3), "the store"))).toBe(JSON.stringify(first));
     } finally {
       await pool.close();
     }
