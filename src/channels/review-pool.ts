@@ -10,6 +10,7 @@ import { cutTrace } from "../review/review-page.js";
 import { BoundedMap } from "../review/bounded-map.js";
 import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
+import type { FileTouches } from "../analysis/touch.js";
 import type { Message } from "../patch/message.js";
 import { boundHeapGrowth } from "../heap.js";
 import { contentKeyOf } from "../patch/content-key.js";
@@ -66,7 +67,7 @@ export function forPublishing(r: SeriesReview): SeriesReview {
   const result = r.model?.result;
   return {
     ...r,
-    patches: r.patches.map((p) => ({ ...p, findings: p.findings.map(({ model: _model, ...f }) => f) })),
+    patches: r.patches.map((p) => ({ ...p, files: p.files.map(settled), findings: p.findings.map(({ model: _model, ...f }) => f) })),
     model:
       r.model && result
         ? {
@@ -84,6 +85,17 @@ export function forPublishing(r: SeriesReview): SeriesReview {
           }
         : r.model,
   };
+}
+
+/**
+ * A file outside the surface works out its tree facts (docOnly, the calls of its functions) on
+ * first read, for the review's own rules; nothing reads them after the review (renderers and
+ * publishers look at in-scope files). Copied for publishing, or by a worker's postMessage, they
+ * would parse the file only to carry the answer: it goes without them, as an unparsed file does.
+ */
+function settled(f: FileTouches): FileTouches {
+  if (f.inScope || Object.getOwnPropertyDescriptor(f, "docOnly")?.get === undefined) return f;
+  return { file: f.file, area: f.area, inScope: false, touches: f.touches, unplaced: f.unplaced, docOnly: false, functionCalls: new Map(), functionCallsBefore: new Map(), context: f.context };
 }
 
 /** Reviews on this thread (tests, and the fallback when no compiled worker script exists). */

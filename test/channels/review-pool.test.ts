@@ -5,7 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
 import { loadConfig } from "../../src/config/config.js";
-import { inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { forPublishing, inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { reviewSeries } from "../../src/review/review-series.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { seriesMessages } from "../../src/ingest/outline.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
@@ -191,5 +192,44 @@ describe("review-budget in the configuration", () => {
   });
   it("refuses a budget of nothing", async () => {
     await expect(loadConfig(file("review-budget: 0s\n"), {})).rejects.toMatchObject({ reason: "bad-config" });
+  });
+});
+
+describe("forPublishing: files outside the surface", () => {
+  it("carries an out-of-scope file without working out its tree facts, and leaves in-scope files as they are", async () => {
+    const deps = await loadReviewDeps();
+    const series = groupSeries((await loadMessages(fixture("series/dma-coherent-v1.mbox"))).messages).series[0]!;
+    const review = reviewSeries(series, deps.rules, deps.parser, deps.model);
+    let parsed = 0;
+    const first = review.patches[0]!;
+    const inScope = first.files.find((f) => f.inScope)!;
+    // As touch.ts's untouched() gives it: the facts are read from the file's tree on first use.
+    const outside = {
+      file: inScope.file,
+      area: "other" as const,
+      inScope: false,
+      touches: [],
+      unplaced: [],
+      get docOnly(): boolean {
+        parsed++;
+        return true;
+      },
+      get functionCalls(): ReadonlyMap<string, ReadonlySet<string>> {
+        parsed++;
+        return new Map([["f", new Set(["g"])]]);
+      },
+      get functionCallsBefore(): ReadonlyMap<string, ReadonlySet<string>> {
+        parsed++;
+        return new Map();
+      },
+      context: [],
+    };
+    const published = forPublishing({ ...review, patches: [{ ...first, files: [...first.files, outside] }, ...review.patches.slice(1)] });
+    const files = published.patches[0]!.files;
+    structuredClone(published); // what a worker's postMessage does with it
+    expect(JSON.parse(JSON.stringify(files[files.length - 1]))).toMatchObject({ inScope: false, docOnly: false, functionCalls: {} });
+    expect(parsed).toBe(0);
+    expect(files.slice(0, -1)).toEqual(first.files);
+    expect(files.find((f) => f.inScope)).toBe(inScope);
   });
 });
