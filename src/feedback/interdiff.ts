@@ -76,9 +76,10 @@ function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
-// The same pairs of patches come back for every item of a step; a whole series' interdiff can
-// run to thousands of lines, so only the last few are kept.
-const kept = new BoundedMap<string, Interdiff>(32);
+// The same pairs of patches come back for every item of a step, a file's pair and the whole
+// series' pair in turn, so enough are kept for a long series' steps; the lines they hold are
+// the patches' own strings, so one costs little beyond its line records.
+const kept = new BoundedMap<string, Interdiff>(256);
 
 /**
  * What changed between two revisions of a patch, compared as patches (what each does to its
