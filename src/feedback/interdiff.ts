@@ -47,6 +47,10 @@ interface Read {
   readonly digest: string;
 }
 
+// Whitespace other than a lone space between words: only then is a line respelled for its key.
+const ODD_SPACE = /[^\S ]| {2}|^ | $/;
+const spaced = (s: string) => (ODD_SPACE.test(s) ? s.replace(/\s+/g, " ").trim() : s);
+
 // Each patch is compared with its counterparts for every item and step: its lines are read once.
 const read = new WeakMap<FileDiff, Read>();
 
@@ -59,7 +63,7 @@ function readFile(f: FileDiff): Read {
     for (const l of h.lines) {
       if (l.type === " ") continue;
       const line = l.type === "+" ? l.newLine : l.oldLine;
-      lines.push({ key: `${l.type}${l.text.replace(/\s+/g, " ").trim()}`, text: `${l.type}${l.text}`, line, heading: h.heading });
+      lines.push({ key: l.type + spaced(l.text), text: `${l.type}${l.text}`, line, heading: h.heading });
       hash.update(`\n${l.type}${line ?? ""}:${h.heading.length}:${h.heading}${l.text.length}:${l.text}`);
     }
   }
