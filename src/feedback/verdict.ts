@@ -279,12 +279,21 @@ function spelledLines(h: Hunk): readonly string[] {
   return s;
 }
 
+/** The first index of `lines` where `want` follows line for line (0 for an empty `want` when there are lines), else -1. */
+function indexOfRun(lines: readonly string[], want: readonly string[]): number {
+  next: for (let i = 0; i < lines.length; i++) {
+    for (let k = 0; k < want.length; k++) if (lines[i + k] !== want[k]) continue next;
+    return i;
+  }
+  return -1;
+}
+
 /** Where `want` (quoted patch lines) sits in `files`, with the changed lines around it. */
 function regionOf(files: readonly FileDiff[], want: readonly string[]): { line: number | undefined; window: string[] } | undefined {
   for (const f of files) {
     for (const h of f.hunks) {
       const spelled = spelledLines(h);
-      const at = spelled.findIndex((_, i) => want.every((w, k) => spelled[i + k] === w));
+      const at = indexOfRun(spelled, want);
       if (at < 0) continue;
       const l = h.lines[at]!;
       const lo = Math.max(0, at - REGION_LINES);
