@@ -26,7 +26,8 @@ export function contentWords(text: string): ReadonlySet<string> {
 function readWords(text: string): Set<string> {
   const out = new Set<string>();
   for (const raw of text.toLowerCase().match(/[a-z_][a-z0-9_]*(?:-[a-z0-9_]+)*/g) ?? []) {
-    const w = raw.includes("_") ? raw : raw.replace(/(?<=[a-z]{3})(es|s)$/, "");
+    // Only a word ending in "s" can lose a plural ending.
+    const w = raw.includes("_") || !raw.endsWith("s") ? raw : raw.replace(/(?<=[a-z]{3})(es|s)$/, "");
     if (w.length < 4 && !w.includes("_")) continue;
     if (STOP.has(w)) continue;
     out.add(w);
