@@ -201,11 +201,18 @@ function stripPrefix(name: string | undefined): string | undefined {
 export function parseDiff(text: string): FileDiff[] {
   if (text.trim() === "") return [];
   // The diff package keeps a `\r` on every line, and the hunk heading regex stops before one.
-  const diffText = text.replace(/\r\n/g, "\n");
+  const diffText = text.includes("\r\n") ? text.replace(/\r\n/g, "\n") : text;
   const headings: string[] = [];
-  for (const line of diffText.split("\n")) {
-    const m = HUNK_HEADER.exec(line);
+  // Only a line starting "@@ " can be a hunk header: those are found without splitting the rest.
+  const nextHeader = (from: number) => {
+    const i = diffText.indexOf("\n@@ ", from);
+    return i < 0 ? -1 : i + 1;
+  };
+  for (let at = diffText.startsWith("@@ ") ? 0 : nextHeader(0); at >= 0; ) {
+    const end = diffText.indexOf("\n", at);
+    const m = HUNK_HEADER.exec(end < 0 ? diffText.slice(at) : diffText.slice(at, end));
     if (m) headings.push((m[5] ?? "").trim());
+    at = end < 0 ? -1 : nextHeader(end);
   }
   let parsed;
   try {
