@@ -60,11 +60,15 @@ function readFile(f: FileDiff): Read {
   const lines: Changed[] = [];
   const hash = createHash("sha1").update(`${f.path.length}:${f.path}`);
   for (const h of f.hunks) {
+    // The heading once per hunk: a line's entry starts with its +/-, a hunk's with @.
+    hash.update(`\n@${h.heading.length}:${h.heading}`);
     for (const l of h.lines) {
       if (l.type === " ") continue;
       const line = l.type === "+" ? l.newLine : l.oldLine;
-      lines.push({ key: l.type + spaced(l.text), text: `${l.type}${l.text}`, line, heading: h.heading });
-      hash.update(`\n${l.type}${line ?? ""}:${h.heading.length}:${h.heading}${l.text.length}:${l.text}`);
+      const text = l.type + l.text;
+      const key = spaced(l.text);
+      lines.push({ key: key === l.text ? text : l.type + key, text, line, heading: h.heading });
+      hash.update(`\n${text.length}:${line ?? ""}:${text}`);
     }
   }
   r = { path: f.path, lines, digest: hash.digest("base64") };
