@@ -22,7 +22,9 @@ export const NO_ANCHOR: Anchor = { kind: "none", file: undefined, function: unde
 
 // Whitespace as mail clients leave it: tabs turned to spaces, a space pushed before the +/- of a
 // quoted line. Runs of blanks are one, ends trimmed (split/join, no regex backtracking on blanks).
-const norm = (s: string) => s.split(/[ \t]+/).join(" ").trim();
+// A line with no tab, no double space and no blank at its ends is already spelled so.
+const ODD_BLANKS = /\t| {2}|^\s|\s$/;
+const norm = (s: string) => (ODD_BLANKS.test(s) ? s.split(/[ \t]+/).join(" ").trim() : s);
 const isChange = (l: HunkLine) => l.type !== " ";
 const spell = (l: HunkLine) => `${l.type}${l.text}`;
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import { diffArrays } from "diff";
 import type { FileDiff } from "../patch/diff.js";
 import { BoundedMap } from "../review/bounded-map.js";
+import { editScript } from "./edit-script.js";
 
 /** A line of one revision's patch that the other revision's patch does not have. */
 export interface InterdiffLine {
@@ -47,6 +47,10 @@ interface Read {
   readonly digest: string;
 }
 
+// Whitespace other than a lone space between words: only then is a line respelled for its key.
+const ODD_SPACE = /[^\S ]| {2}|^ | $/;
+const spaced = (s: string) => (ODD_SPACE.test(s) ? s.replace(/\s+/g, " ").trim() : s);
+
 // Each patch is compared with its counterparts for every item and step: its lines are read once.
 const read = new WeakMap<FileDiff, Read>();
 
@@ -56,11 +60,15 @@ function readFile(f: FileDiff): Read {
   const lines: Changed[] = [];
   const hash = createHash("sha1").update(`${f.path.length}:${f.path}`);
   for (const h of f.hunks) {
+    // The heading once per hunk: a line's entry starts with its +/-, a hunk's with @.
+    hash.update(`\n@${h.heading.length}:${h.heading}`);
     for (const l of h.lines) {
       if (l.type === " ") continue;
       const line = l.type === "+" ? l.newLine : l.oldLine;
-      lines.push({ key: `${l.type}${l.text.replace(/\s+/g, " ").trim()}`, text: `${l.type}${l.text}`, line, heading: h.heading });
-      hash.update(`\n${l.type}${line ?? ""}:${h.heading.length}:${h.heading}${l.text.length}:${l.text}`);
+      const text = l.type + l.text;
+      const key = spaced(l.text);
+      lines.push({ key: key === l.text ? text : l.type + key, text, line, heading: h.heading });
+      hash.update(`\n${text.length}:${line ?? ""}:${text}`);
     }
   }
   r = { path: f.path, lines, digest: hash.digest("base64") };
@@ -76,9 +84,10 @@ function same(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
-// The same pairs of patches come back for every item of a step; a whole series' interdiff can
-// run to thousands of lines, so only the last few are kept.
-const kept = new BoundedMap<string, Interdiff>(32);
+// The same pairs of patches come back for every item of a step, a file's pair and the whole
+// series' pair in turn, so enough are kept for a long series' steps; the lines they hold are
+// the patches' own strings, so one costs little beyond its line records.
+const kept = new BoundedMap<string, Interdiff>(256);
 
 /**
  * What changed between two revisions of a patch, compared as patches (what each does to its
@@ -98,6 +107,13 @@ function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
   const newPaths = [...new Set(newer.map((f) => f.path))];
   const paths = [...oldPaths, ...newPaths.filter((p) => !oldPaths.includes(p))];
   const lines: InterdiffLine[] = [];
+  // Lines are compared by their spelling's number: one string comparison per distinct spelling.
+  const numbers = new Map<string, number>();
+  const numbered = (k: string) => {
+    let n = numbers.get(k);
+    if (n === undefined) numbers.set(k, (n = numbers.size));
+    return n;
+  };
   for (const path of paths) {
     const a = changed(older, path);
     const b = changed(newer, path);
@@ -106,12 +122,12 @@ function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
     if (same(ka, kb)) continue;
     let ia = 0;
     let ib = 0;
-    for (const part of diffArrays(ka, kb)) {
-      const n = part.count ?? part.value.length;
-      if (part.removed) {
+    for (const run of editScript(ka.map(numbered), kb.map(numbered))) {
+      const n = run.count;
+      if (run.kind === "removed") {
         for (const l of a.slice(ia, ia + n)) lines.push({ file: path, side: "old", text: l.text, line: l.line, heading: l.heading });
         ia += n;
-      } else if (part.added) {
+      } else if (run.kind === "added") {
         for (const l of b.slice(ib, ib + n)) lines.push({ file: path, side: "new", text: l.text, line: l.line, heading: l.heading });
         ib += n;
       } else {

@@ -29,8 +29,15 @@ const GREETING = /^(hi|hello|hey|dear|hallo|bonjour|hej|moin)\b[^.?!]{0,40}[,!]?
 const CLOSING = /^(thanks|thank you|thx|regards|best regards|kind regards|best|cheers|br|greetings|ciao|looking forward\b.*|happy v\d.*)[,.!]?\s*$/i;
 const QUOTED = /^\s*>/;
 
+/** How many `>` lead the line, blanks between them allowed. */
 function quoteDepth(line: string): number {
-  return (/^[\s>]*/.exec(line)?.[0] ?? "").replace(/\s/g, "").length;
+  let depth = 0;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (c === ">") depth++;
+    else if (c !== " " && c !== "\t" && !/\s/.test(c)) break;
+  }
+  return depth;
 }
 
 function unquote(line: string): string {

@@ -45,7 +45,9 @@ export interface Judging {
   readonly answers: ReadonlyMap<string, readonly Answer[]>;
 }
 
-const ws = (s: string) => s.replace(/\s+/g, " ").trim();
+// Whitespace other than a lone space between words: only then does ws() change a text.
+const ODD_SPACE = /[^\S ]| {2}|^ | $/;
+const ws = (s: string) => (ODD_SPACE.test(s) ? s.replace(/\s+/g, " ").trim() : s);
 
 // Commit messages and cover letters are compared again for every item and step: each is read once.
 const keptTexts = new BoundedMap<string, string>(256);
@@ -223,18 +225,20 @@ function anchorState(item: Item, j: Judging): AnchorState {
     const same = lines.filter((l) => a.function !== undefined && headingFunction(l.heading) === a.function);
     return (same.length > 0 ? same : lines).filter((l) => l.text.slice(1).trim() !== "");
   };
-  const gone = near("old")[0];
-  const added = near("new")[0];
+  const [nearOld, nearNew] = [near("old"), near("new")];
+  const gone = nearOld[0];
+  const added = nearNew[0];
   const v = j.revision;
   const show = [gone ? `v${from(item, j)} "${ws(gone.text)}"` : undefined, added ? `v${v} "${ws(added.text)}"` : undefined].filter(Boolean).join(", ");
-  const newAdded = new Set(inFile.flatMap((x) => x.f.hunks.flatMap((h) => h.lines.filter((l) => l.type === "+").map((l) => ws(l.text)))));
   const ownAdded = a.quoted.filter((q) => q.startsWith("+")).map((q) => ws(q.slice(1))).filter((q) => q.length > 3 && !COMMENT_TEXT.test(q));
+  // The later patch's added lines are spelled only for a quote that added code of its own.
+  const newAdded = ownAdded.length === 0 ? undefined : new Set(inFile.flatMap((x) => x.f.hunks.flatMap((h) => h.lines.filter((l) => l.type === "+").map((l) => ws(l.text)))));
   return {
     kind: "changed",
-    quoteGone: ownAdded.length > 0 && ownAdded.every((q) => !newAdded.has(q)),
+    quoteGone: newAdded !== undefined && ownAdded.every((q) => !newAdded.has(q)),
     text: `interdiff ${arrow}: the quoted lines changed in ${a.file}${a.function ? ` (${a.function})` : ""}${renamed(inFile.map((x) => x.f.path), a.file)}${show ? `: ${show}` : ""}`,
-    added: near("new").map((l) => l.text.slice(1)),
-    removed: near("old").map((l) => l.text.slice(1)),
+    added: nearNew.map((l) => l.text.slice(1)),
+    removed: nearOld.map((l) => l.text.slice(1)),
   };
 }
 
@@ -275,12 +279,21 @@ function spelledLines(h: Hunk): readonly string[] {
   return s;
 }
 
+/** The first index of `lines` where `want` follows line for line (0 for an empty `want` when there are lines), else -1. */
+function indexOfRun(lines: readonly string[], want: readonly string[]): number {
+  next: for (let i = 0; i < lines.length; i++) {
+    for (let k = 0; k < want.length; k++) if (lines[i + k] !== want[k]) continue next;
+    return i;
+  }
+  return -1;
+}
+
 /** Where `want` (quoted patch lines) sits in `files`, with the changed lines around it. */
 function regionOf(files: readonly FileDiff[], want: readonly string[]): { line: number | undefined; window: string[] } | undefined {
   for (const f of files) {
     for (const h of f.hunks) {
       const spelled = spelledLines(h);
-      const at = spelled.findIndex((_, i) => want.every((w, k) => spelled[i + k] === w));
+      const at = indexOfRun(spelled, want);
       if (at < 0) continue;
       const l = h.lines[at]!;
       const lo = Math.max(0, at - REGION_LINES);

@@ -26,7 +26,8 @@ export function contentWords(text: string): ReadonlySet<string> {
 function readWords(text: string): Set<string> {
   const out = new Set<string>();
   for (const raw of text.toLowerCase().match(/[a-z_][a-z0-9_]*(?:-[a-z0-9_]+)*/g) ?? []) {
-    const w = raw.includes("_") ? raw : raw.replace(/(?<=[a-z]{3})(es|s)$/, "");
+    // Only a word ending in "s" can lose a plural ending.
+    const w = raw.includes("_") || !raw.endsWith("s") ? raw : raw.replace(/(?<=[a-z]{3})(es|s)$/, "");
     if (w.length < 4 && !w.includes("_")) continue;
     if (STOP.has(w)) continue;
     out.add(w);
@@ -39,11 +40,31 @@ export function identifiers(text: string): ReadonlySet<string> {
   return keptIdentifiers.keep(text, readIdentifiers);
 }
 
+/** A character of \w: an ASCII letter, digit or underscore. */
+const isWordChar = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 95 || (c >= 97 && c <= 122);
+const CALLED = /\s*\(/y;
+
+/**
+ * Words of letters, digits and underscores not starting with a digit, read whole (a word never
+ * starts inside another): those with an underscore or followed by `(`, lower-cased.
+ */
 function readIdentifiers(text: string): Set<string> {
   const out = new Set<string>();
-  for (const m of text.matchAll(/\b([A-Za-z_][A-Za-z0-9_]*)\b(\s*\()?/g)) {
-    const id = m[1]!;
-    if (id.includes("_") || m[2]) out.add(id.toLowerCase());
+  let i = 0;
+  while (i < text.length) {
+    if (!isWordChar(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let j = i + 1;
+    while (j < text.length && isWordChar(text.charCodeAt(j))) j++;
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) {
+      const id = text.slice(i, j);
+      CALLED.lastIndex = j;
+      if (id.includes("_") || CALLED.test(text)) out.add(id.toLowerCase());
+    }
+    i = j;
   }
   return out;
 }

@@ -129,7 +129,16 @@ function findDiffEnd(lines: readonly string[], start: number): number {
 
 export function splitBody(body: string): BodyParts {
   // Forge APIs and saved files can hand over CRLF; a `\r` left on `---` would hide the separator.
-  const lines = body.replace(/\r\n/g, "\n").split("\n");
+  const text = body.includes("\r\n") ? body.replace(/\r\n/g, "\n") : body;
+  const lines = text.split("\n");
+  // Where each line starts in `text`: a run of lines is cut out of it, not joined again.
+  const starts = new Array<number>(lines.length);
+  for (let i = 0, at = 0; i < lines.length; i++) {
+    starts[i] = at;
+    at += lines[i]!.length + 1;
+  }
+  /** Lines [from, to) as lines.slice(from, to).join("\n") gives them. */
+  const span = (from: number, to: number) => (from >= to ? "" : to >= lines.length ? text.slice(starts[from]) : text.slice(starts[from], starts[to]! - 1));
   const sep = lines.findIndex((l) => l === "---" || l === "--- ");
   // git-mailinfo splits at the first `---` line; without one the diff may follow the message.
   const searchFrom = sep >= 0 ? sep + 1 : 0;
@@ -139,9 +148,9 @@ export function splitBody(body: string): BodyParts {
   if (diffStart < 0 && sep > 0) diffStart = findDiffStart(lines, 0);
   if (diffStart < 0) {
     const commitEnd = sep >= 0 ? sep : lines.length;
-    const tail = sep >= 0 ? lines.slice(sep + 1).join("\n") : "";
+    const tail = sep >= 0 ? span(sep + 1, lines.length) : "";
     return {
-      commitMessage: lines.slice(0, commitEnd).join("\n").trimEnd(),
+      commitMessage: span(0, commitEnd).trimEnd(),
       notes: tail.trim(),
       diffText: "",
       ...tailFields(tail),
@@ -152,23 +161,27 @@ export function splitBody(body: string): BodyParts {
   // second attached patch, a fix-up after the notes) as part of the same commit. Reading it
   // too keeps it from vanishing unreviewed; the text between goes to the tail, since the diff
   // package refuses prose right after a hunk.
-  const diffLines: string[] = [];
-  const tailLines: string[] = [];
+  const diffParts: string[] = [];
+  const tailParts: string[] = [];
+  // Runs of lines, joined as their lines would be: an empty run adds no line.
+  const addRun = (into: string[], from: number, to: number) => {
+    if (from < to) into.push(span(from, to));
+  };
   let diffEnd = findDiffEnd(lines, diffStart);
-  diffLines.push(...lines.slice(diffStart, diffEnd));
+  addRun(diffParts, diffStart, diffEnd);
   for (let next = findDiffStart(lines, diffEnd); next >= 0; next = findDiffStart(lines, diffEnd)) {
-    tailLines.push(...lines.slice(diffEnd, next));
+    addRun(tailParts, diffEnd, next);
     diffEnd = findDiffEnd(lines, next);
-    diffLines.push(...lines.slice(next, diffEnd));
+    addRun(diffParts, next, diffEnd);
   }
-  tailLines.push(...lines.slice(diffEnd));
+  addRun(tailParts, diffEnd, lines.length);
   const commitEnd = sep >= 0 && sep < diffStart ? sep : diffStart;
-  const tail = tailLines.join("\n");
+  const tail = tailParts.join("\n");
   return {
-    commitMessage: lines.slice(0, commitEnd).join("\n").trimEnd(),
-    notes: sep >= 0 && sep < diffStart ? lines.slice(sep + 1, diffStart).join("\n").trim() : "",
-    diffText: diffLines.join("\n") + "\n",
-    ...tailFields(sep >= 0 ? `${lines.slice(sep + 1, diffStart).join("\n")}\n${tail}` : tail),
+    commitMessage: span(0, commitEnd).trimEnd(),
+    notes: sep >= 0 && sep < diffStart ? span(sep + 1, diffStart).trim() : "",
+    diffText: diffParts.join("\n") + "\n",
+    ...tailFields(sep >= 0 ? `${span(sep + 1, diffStart)}\n${tail}` : tail),
     tail,
   };
 }
@@ -188,11 +201,18 @@ function stripPrefix(name: string | undefined): string | undefined {
 export function parseDiff(text: string): FileDiff[] {
   if (text.trim() === "") return [];
   // The diff package keeps a `\r` on every line, and the hunk heading regex stops before one.
-  const diffText = text.replace(/\r\n/g, "\n");
+  const diffText = text.includes("\r\n") ? text.replace(/\r\n/g, "\n") : text;
   const headings: string[] = [];
-  for (const line of diffText.split("\n")) {
-    const m = HUNK_HEADER.exec(line);
+  // Only a line starting "@@ " can be a hunk header: those are found without splitting the rest.
+  const nextHeader = (from: number) => {
+    const i = diffText.indexOf("\n@@ ", from);
+    return i < 0 ? -1 : i + 1;
+  };
+  for (let at = diffText.startsWith("@@ ") ? 0 : nextHeader(0); at >= 0; ) {
+    const end = diffText.indexOf("\n", at);
+    const m = HUNK_HEADER.exec(end < 0 ? diffText.slice(at) : diffText.slice(at, end));
     if (m) headings.push((m[5] ?? "").trim());
+    at = end < 0 ? -1 : nextHeader(end);
   }
   let parsed;
   try {

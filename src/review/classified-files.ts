@@ -68,11 +68,22 @@ function copyFor(r: FileTouches, file: FileDiff): FileTouches {
   });
 }
 
+// A text in which no helper's name appears anywhere names none of them: it is not read word by word.
+const anyNameOf = new WeakMap<ReadonlyMap<string, CFunction>, RegExp>();
+
+function anyName(helpers: ReadonlyMap<string, CFunction>): RegExp {
+  let re = anyNameOf.get(helpers);
+  if (!re) anyNameOf.set(helpers, (re = new RegExp([...helpers.keys()].map((n) => n.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")).join("|"))));
+  return re;
+}
+
 /** The series' functions this file's diff can reach by name, directly or through other helpers, in name order. */
 function helpersReached(file: FileDiff, helpers: ReadonlyMap<string, CFunction> | undefined): CFunction[] {
   if (!helpers || helpers.size === 0) return [];
   const reached = new Map<string, CFunction>();
+  const names = anyName(helpers);
   const visit = (text: string) => {
+    if (!names.test(text)) return;
     for (const id of text.match(/[A-Za-z_]\w*/g) ?? []) {
       const f = helpers.get(id);
       if (f && !reached.has(id)) {

@@ -308,28 +308,38 @@ export function matchRules(
 ): RuleMatch[] {
   const out: RuleMatch[] = [];
   const wrappers = new Map<Facts, LockWrappers>();
+  // Rules sharing their facts share a context: its lock wrappers are worked out once either way.
+  const contexts = new Map<Facts | undefined, MatchContext>();
+  const contextFor = (facts: Facts | undefined): MatchContext => {
+    let ctx = contexts.get(facts);
+    if (!ctx) {
+      ctx = {
+        wrappers: () => {
+          if (!facts) return NO_WRAPPERS;
+          let w = wrappers.get(facts);
+          if (!w) wrappers.set(facts, (w = lockWrappers(seriesFiles, facts.locks)));
+          return w;
+        },
+      };
+      contexts.set(facts, ctx);
+    }
+    return ctx;
+  };
   for (const rule of rules) {
-    const facts = rule.facts;
-    const ctx: MatchContext = {
-      wrappers: () => {
-        if (!facts) return NO_WRAPPERS;
-        let w = wrappers.get(facts);
-        if (!w) wrappers.set(facts, (w = lockWrappers(seriesFiles, facts.locks)));
-        return w;
-      },
-    };
+    const ctx = contextFor(rule.facts);
     if (rule.without && series.some((s) => rule.without!(s.touch, s.file, ctx))) continue;
     let withTouch: SeriesTouch | undefined;
     if (rule.with) {
       withTouch = series.find((s) => rule.with!(s.touch, s.file, ctx));
       if (!withTouch) continue;
     }
-    const seen = new Set<string>();
+    let seen: Set<string> | undefined;
     for (const file of patch) {
       for (const touch of file.touches) {
         if (!rule.match(touch, file, ctx) || heldOnOtherSide(rule, touch, file, patch, ctx)) continue;
         // Two functions removed in one block share the line their removal is anchored to.
         const key = `${touch.file}:${touch.line}:${touch.function ?? ""}`;
+        seen ??= new Set<string>();
         if (seen.has(key)) continue;
         seen.add(key);
         out.push({ rule, touch, with: withTouch });
@@ -350,20 +360,23 @@ function fixedAround(rule: Rule, touch: Touch, file: FileTouches): boolean {
 export function matchFixes(rules: readonly Rule[], patch: readonly FileTouches[]): RuleMatch[] {
   const out: RuleMatch[] = [];
   for (const rule of rules) {
-    const seen = new Set<string>();
+    // Places already reported for this rule: made on the first, as most rules fix nothing.
+    let seen: Set<string> | undefined;
     for (const file of patch) {
       for (const touch of file.touches) {
         if (touch.change === "added" || (touch.change === "modified" && !touch.counterpart)) continue;
         const old = fixedBy(rule, touch, file, patch);
+        if (!old) continue;
         const key = `${touch.file}:${touch.line}`;
-        if (!old || seen.has(key)) continue;
+        seen ??= new Set<string>();
+        if (seen.has(key)) continue;
         seen.add(key);
         out.push({ rule, touch, with: undefined, fixed: old });
       }
       for (const touch of file.context ?? []) {
         const key = `${touch.file}:${touch.line}`;
-        if (seen.has(key) || !fixedAround(rule, touch, file)) continue;
-        seen.add(key);
+        if (seen?.has(key) || !fixedAround(rule, touch, file)) continue;
+        (seen ??= new Set<string>()).add(key);
         out.push({ rule, touch, with: undefined, fixed: touch, around: true });
       }
     }

@@ -66,19 +66,49 @@ export function tokens(text: string, inComment = false): Token[] {
   return out;
 }
 
-/** Comments become spaces and literals keep only their quotes; line breaks stay where they were. */
+/** A literal as blankNonCode leaves it: its opening quote, spaces, and its closing one if it has one. */
+function blankLiteral(t: string): string {
+  const q = t[0]!;
+  const closed = t.length > 1 && t.endsWith(q);
+  return q + " ".repeat(t.length - (closed ? 2 : 1)) + (closed ? q : "");
+}
+
+const blankComment = (t: string): string => (t.includes("\n") ? t.replace(/[^\n]/g, " ") : " ".repeat(t.length));
+
+/**
+ * Comments become spaces and literals keep only their quotes; line breaks stay where they were.
+ * The tokens between comments and literals are copied as they are, so this reads the text in one
+ * pass and copies runs of code whole: no code token starts or hides a comment or a quote.
+ */
 export function blankNonCode(text: string, inComment = false): string {
-  return tokens(text, inComment)
-    .map((t) => {
-      if (t.kind === "comment") return t.text.replace(/[^\n]/g, " ");
-      if (t.kind === "string" || t.kind === "char") {
-        const q = t.text[0]!;
-        const closed = t.text.length > 1 && t.text.endsWith(q);
-        return q + " ".repeat(t.text.length - (closed ? 2 : 1)) + (closed ? q : "");
+  let out = "";
+  let i = 0;
+  if (inComment) {
+    const end = text.indexOf("*/");
+    i = end < 0 ? text.length : end + 2;
+    out = blankComment(text.slice(0, i));
+  }
+  let from = i;
+  while (i < text.length) {
+    const c = text.charCodeAt(i);
+    // '/' then '*' or '/'; '"' and '\''
+    if (c === 47) {
+      const n = text.charCodeAt(i + 1);
+      if (n !== 42 && n !== 47) {
+        i++;
+        continue;
       }
-      return t.text;
-    })
-    .join("");
+      const end = n === 42 ? text.indexOf("*/", i + 2) : text.indexOf("\n", i);
+      const j = end < 0 ? text.length : n === 42 ? end + 2 : end;
+      out += text.slice(from, i) + blankComment(text.slice(i, j));
+      i = from = j;
+    } else if (c === 34 || c === 39) {
+      const j = quoted(text, i, text[i]!);
+      out += text.slice(from, i) + blankLiteral(text.slice(i, j));
+      i = from = j;
+    } else i++;
+  }
+  return from === 0 ? text : out + text.slice(from);
 }
 
 /**
