@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
+import { diffArrays } from "diff";
 import type { FileDiff } from "../patch/diff.js";
 import { BoundedMap } from "../review/bounded-map.js";
-import { editScript } from "./edit-script.js";
 
 /** A line of one revision's patch that the other revision's patch does not have. */
 export interface InterdiffLine {
@@ -107,13 +107,6 @@ function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
   const newPaths = [...new Set(newer.map((f) => f.path))];
   const paths = [...oldPaths, ...newPaths.filter((p) => !oldPaths.includes(p))];
   const lines: InterdiffLine[] = [];
-  // Lines are compared by their spelling's number: one string comparison per distinct spelling.
-  const numbers = new Map<string, number>();
-  const numbered = (k: string) => {
-    let n = numbers.get(k);
-    if (n === undefined) numbers.set(k, (n = numbers.size));
-    return n;
-  };
   for (const path of paths) {
     const a = changed(older, path);
     const b = changed(newer, path);
@@ -122,12 +115,12 @@ function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
     if (same(ka, kb)) continue;
     let ia = 0;
     let ib = 0;
-    for (const run of editScript(ka.map(numbered), kb.map(numbered))) {
-      const n = run.count;
-      if (run.kind === "removed") {
+    for (const part of diffArrays(ka, kb)) {
+      const n = part.count ?? part.value.length;
+      if (part.removed) {
         for (const l of a.slice(ia, ia + n)) lines.push({ file: path, side: "old", text: l.text, line: l.line, heading: l.heading });
         ia += n;
-      } else if (run.kind === "added") {
+      } else if (part.added) {
         for (const l of b.slice(ib, ib + n)) lines.push({ file: path, side: "new", text: l.text, line: l.line, heading: l.heading });
         ib += n;
       } else {
