@@ -20,6 +20,12 @@ function liveHeapMb(): number {
   return process.memoryUsage().heapUsed / 1048576;
 }
 
+/** The main thread's heap as the run left it, before any collection: committed, and its young generation's part. */
+function heapMb(): { heapMb: number; newSpaceMb: number } {
+  const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === "new_space");
+  return { heapMb: v8.getHeapStatistics().total_heap_size / 1048576, newSpaceMb: (newSpace?.space_size ?? 0) / 1048576 };
+}
+
 const [inbox, db, limit] = process.argv.slice(2) as [string, string, string];
 const config = await loadConfig(undefined);
 const store = Store.open(db);
@@ -33,6 +39,7 @@ await engine.close();
 target.close();
 await pool.close();
 store.close();
+const heap = heapMb();
 process.stdout.write(
   `${JSON.stringify({
     messages: stats.messages,
@@ -43,6 +50,7 @@ process.stdout.write(
     seconds: stats.seconds,
     reviewSeconds: stats.reviewSeconds,
     maxRssMb: peakRssMb(),
+    ...heap,
     liveHeapMb: liveHeapMb(),
   })}\n`,
 );

@@ -32,6 +32,9 @@ export interface ChildResult {
   readonly seconds: number;
   readonly reviewSeconds: number;
   readonly maxRssMb: number;
+  /** The main thread's committed heap at the end, and its young generation's part. */
+  readonly heapMb?: number;
+  readonly newSpaceMb?: number;
   readonly liveHeapMb: number;
 }
 

@@ -76,6 +76,7 @@ export async function benchReal(): Promise<void> {
   const runs = [await backfill(inbox, Math.floor(count / 4)), await backfill(inbox, Math.floor(count / 2)), full];
   console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (target < 300 MB, node's default heap limit)`);
   console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end)`);
+  console.log(`main heap at the end  ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.heapMb ?? 0)} MB (young ${fmt(r.newSpaceMb ?? 0)})`).join(", ")}  (committed, before that GC)`);
   const capped = [await backfill(inbox, Math.floor(count / 4), [...SERVICE_HEAP]), await backfill(inbox, Math.floor(count / 2), [...SERVICE_HEAP]), await backfill(inbox, count, [...SERVICE_HEAP])];
   const cappedRate = capped[2]!.messages / capped[2]!.seconds;
   console.log(

@@ -21,8 +21,8 @@ export class ReviewCache {
 
   review(series: Series, run: (s: Series) => SeriesReview): SeriesReview {
     const key = keyOf(series);
-    const r = this.kept.keep(key, () => run(series));
-    return r.series === series ? r : { ...r, series };
+    const r = this.kept.keep(key, () => threadless(run(series)));
+    return { ...r, series };
   }
 
   /** Let go of a revision's review that nothing will ask for again. */
@@ -33,4 +33,12 @@ export class ReviewCache {
 
 function keyOf(series: Series): string {
   return `${series.id}\n${series.total}\n${series.slots.map((m) => m?.messageId ?? "-").join("\n")}`;
+}
+
+/**
+ * A review as kept: its series without the thread (cover letter, replies, resent copies), which
+ * every caller replaces with its own and which, in a busy thread, outweighs the review.
+ */
+function threadless(r: SeriesReview): SeriesReview {
+  return { ...r, series: { ...r.series, cover: undefined, duplicates: [], replies: new Map() } };
 }

@@ -29,6 +29,18 @@ describe("ReviewCache", () => {
     expect(second.patches).toBe(first.patches);
   });
 
+  it("keeps a review without the thread of the series it was first asked for", () => {
+    const cache = new ReviewCache(2);
+    const reply = { messageId: "reply@example.org" };
+    const series = { id: "a", total: 1, slots: [], cover: reply, duplicates: [reply], replies: new Map([["a", [reply]]]) } as unknown as Series;
+    const first = cache.review(series, (x) => ({ series: x, patches: [], model: undefined }) as unknown as SeriesReview);
+    expect(first.series).toBe(series);
+    const kept = [...(cache as unknown as { kept: Map<string, SeriesReview> }).kept.values()][0]!;
+    expect(kept.series.replies.size).toBe(0);
+    expect(kept.series.duplicates).toEqual([]);
+    expect(kept.series.cover).toBeUndefined();
+  });
+
   it("reviews again when a slot holds another message or a patch is missing", async () => {
     const [series, rules, parser] = await Promise.all([dmaCoherent(), bundledRules(), CParser.load()]);
     const cache = new ReviewCache();
