@@ -76,7 +76,7 @@ export async function rawRead(inbox: string): Promise<{ blobs: number; bytes: nu
 // The heap limits `npm start` runs the service with (package.json). Without them V8 lets garbage
 // pile up in a heap that has room, and the peak grows with the length of the run, not with
 // what the reader holds; the young generation's size can only be set when the process starts.
-export const SERVICE_HEAP = ["--max-old-space-size=256", "--max-semi-space-size=4"] as const;
+export const SERVICE_HEAP = ["--max-old-space-size=256", "--max-semi-space-size=2"] as const;
 
 export function backfill(inbox: string, limit: number, nodeArgs: readonly string[] = []): Promise<ChildResult> {
   const db = join(tmpdir(), "dmabuf-review-bench", `state-${process.pid}-${limit}.db`);
