@@ -77,7 +77,7 @@ function addressedTo(items: readonly Item[], quote: readonly string[], text: str
     if (best && best.j >= 0.3) return best.i;
   }
   const concern = concernOf(text);
-  const named = before.filter((i) => mentions(text, i.author) && concern !== undefined && i.concern === concern);
+  const named = concern === undefined ? [] : before.filter((i) => i.concern === concern && mentions(text, i.author));
   return named.length === 1 ? named[0] : undefined;
 }
 
@@ -100,8 +100,13 @@ interface Said {
 // An author's reply is read for every earlier revision of the chain, and again on every tracking.
 const keptSaid = new BoundedMap<string, readonly Said[]>(128);
 
-function saidIn(body: string): readonly Said[] {
-  return keptSaid.keep(body, readSaid);
+// The same reply is read again for each earlier revision of its chain: kept by the message too.
+const saidByReply = new WeakMap<Message, readonly Said[]>();
+
+function saidIn(reply: Message): readonly Said[] {
+  let said = saidByReply.get(reply);
+  if (!said) saidByReply.set(reply, (said = keptSaid.keep(reply.body, readSaid)));
+  return said;
 }
 
 function readSaid(body: string): readonly Said[] {
@@ -135,7 +140,7 @@ export function findAnswers(items: readonly Item[], replies: readonly Message[],
     const all = parents(r).flatMap((id) => bySource.get(id) ?? []);
     // Words answer points; a "thanks" under a Reviewed-by answers nothing.
     const answered = all.some((i) => i.kind !== "ack") ? all.filter((i) => i.kind !== "ack") : all;
-    for (const { quote, text, kind } of saidIn(r.body)) {
+    for (const { quote, text, kind } of saidIn(r)) {
       const target =
         answered.length === 0
           ? addressedTo(items, quote, text, r.date)

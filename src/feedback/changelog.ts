@@ -1,7 +1,7 @@
 import type { Message } from "../patch/message.js";
 import { effectiveRevision } from "../patch/revision-link.js";
 import type { Series } from "../patch/series.js";
-import { concernOf } from "./concerns.js";
+import { concernOf, type ConcernId } from "./concerns.js";
 import type { Item } from "./items.js";
 import { contentWords, identifiers, mentions, overlap } from "./words.js";
 
@@ -135,12 +135,22 @@ interface Words {
   readonly words: ReadonlySet<string>;
 }
 
-const entryWords = new WeakMap<ChangelogEntry, Words>();
+/** An entry's words and what it says whatever the item: its concern, whether it is about docs or a drop. */
+interface EntryWords extends Words {
+  readonly concern: ConcernId | undefined;
+  readonly aboutDocs: boolean;
+  readonly aboutDrop: boolean;
+}
+
+const entryWords = new WeakMap<ChangelogEntry, EntryWords>();
 const itemWords = new WeakMap<Item, Words>();
 
-function wordsOfEntry(e: ChangelogEntry): Words {
+function wordsOfEntry(e: ChangelogEntry): EntryWords {
   let w = entryWords.get(e);
-  if (!w) entryWords.set(e, (w = { ids: identifiers(e.text), members: members(e.text), words: contentWords(e.text) }));
+  if (!w) {
+    w = { ids: identifiers(e.text), members: members(e.text), words: contentWords(e.text), concern: concernOf(e.text), aboutDocs: ABOUT_DOCS.test(e.text), aboutDrop: ABOUT_DROP.test(e.text) };
+    entryWords.set(e, w);
+  }
   return w;
 }
 
@@ -165,14 +175,13 @@ export function entryScore(e: ChangelogEntry, item: Item, ctx: MatchContext): nu
   if (overlap(ew.ids, iw.ids) > 0 || overlap(ew.members, iw.members) > 0) score += 2;
   const shared = overlap(ew.words, iw.words);
   score += shared >= 2 ? 2 : shared;
-  const concern = concernOf(e.text);
-  if (concern && concern === item.concern) score += 2;
+  if (ew.concern && ew.concern === item.concern) score += 2;
   if (e.patch === ctx.counterpart(item)) score += 1;
-  if (ABOUT_DOCS.test(e.text)) {
+  if (ew.aboutDocs) {
     const doc = item.anchor.kind === "code" && item.anchor.quoted.every((l) => COMMENT_LINE.test(l));
     score += doc ? 2 : -1;
   }
-  if (ABOUT_DROP.test(e.text) && ctx.dropped(item)) score += 2;
+  if (ew.aboutDrop && ctx.dropped(item)) score += 2;
   return score;
 }
 

@@ -58,20 +58,21 @@ function readFile(f: FileDiff): Read {
   let r = read.get(f);
   if (r) return r;
   const lines: Changed[] = [];
-  const hash = createHash("sha1").update(`${f.path.length}:${f.path}`);
+  // Hashed in one update: a call per line into the hash costs more than the hashing.
+  const spelled = [`${f.path.length}:${f.path}`];
   for (const h of f.hunks) {
     // The heading once per hunk: a line's entry starts with its +/-, a hunk's with @.
-    hash.update(`\n@${h.heading.length}:${h.heading}`);
+    spelled.push(`\n@${h.heading.length}:${h.heading}`);
     for (const l of h.lines) {
       if (l.type === " ") continue;
       const line = l.type === "+" ? l.newLine : l.oldLine;
       const text = l.type + l.text;
       const key = spaced(l.text);
       lines.push({ key: key === l.text ? text : l.type + key, text, line, heading: h.heading });
-      hash.update(`\n${text.length}:${line ?? ""}:${text}`);
+      spelled.push(`\n${text.length}:${line ?? ""}:${text}`);
     }
   }
-  r = { path: f.path, lines, digest: hash.digest("base64") };
+  r = { path: f.path, lines, digest: createHash("sha1").update(spelled.join("")).digest("base64") };
   read.set(f, r);
   return r;
 }
@@ -80,7 +81,7 @@ function changed(files: readonly Read[], path: string): Changed[] {
   return files.filter((f) => f.path === path).flatMap((f) => f.lines);
 }
 
-function same(a: readonly string[], b: readonly string[]): boolean {
+function same<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && a.every((k, i) => k === b[i]);
 }
 
@@ -102,6 +103,20 @@ export function interdiff(older: readonly FileDiff[], newer: readonly FileDiff[]
   return kept.keep(key, () => compare(a, b));
 }
 
+/**
+ * Whether `interdiff(older, newer).level` is other than "unchanged", without diffing: the two
+ * patches change other files, or some file's changed lines differ.
+ */
+export function differs(older: readonly FileDiff[], newer: readonly FileDiff[]): boolean {
+  const a = older.map(readFile);
+  const b = newer.map(readFile);
+  const oldPaths = new Set(a.map((f) => f.path));
+  const newPaths = new Set(b.map((f) => f.path));
+  if (oldPaths.size !== newPaths.size || [...oldPaths].some((p) => !newPaths.has(p))) return true;
+  const keys = (files: readonly Read[], path: string) => changed(files, path).map((l) => l.key);
+  return [...oldPaths].some((p) => !same(keys(a, p), keys(b, p)));
+}
+
 function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
   const oldPaths = [...new Set(older.map((f) => f.path))];
   const newPaths = [...new Set(newer.map((f) => f.path))];
@@ -110,8 +125,15 @@ function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
   for (const path of paths) {
     const a = changed(older, path);
     const b = changed(newer, path);
-    const ka = a.map((l) => l.key);
-    const kb = b.map((l) => l.key);
+    // Lines as numbers, equal when their keys are: the diff compares them at every step.
+    const ids = new Map<string, number>();
+    const idOf = (l: Changed) => {
+      let n = ids.get(l.key);
+      if (n === undefined) ids.set(l.key, (n = ids.size));
+      return n;
+    };
+    const ka = a.map(idOf);
+    const kb = b.map(idOf);
     if (same(ka, kb)) continue;
     let ia = 0;
     let ib = 0;

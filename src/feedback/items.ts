@@ -246,7 +246,7 @@ function time(d: Date | undefined): number {
  * How strongly a later point restates an earlier item: shared concern, the item's author named
  * (a summary) or the same reviewer coming back to it, shared words.
  */
-function restateScore(p: { text: string; concern: ConcernId | undefined; author: Person }, item: Item): number {
+function restateScore(p: { text: string; concern: ConcernId | undefined; author: Person }, item: Pick<Item, "concern" | "author" | "body">): number {
   let score = 0;
   if (p.concern && p.concern === item.concern) score += 3;
   const same = p.author.email.toLowerCase() === item.author.email.toLowerCase();
@@ -355,7 +355,7 @@ export function extractItems(
     const quoteWords = p.quote && anchor.kind === "none" ? contentWords(p.quote.lines.join(" ")) : undefined;
     const quotedItem = quoteWords ? earlier.find((d) => jaccard(quoteWords, contentWords(d.body)) >= 0.3) : undefined;
     const scored = earlier
-      .map((d) => ({ d, score: restateScore({ text: p.text, concern, author: p.reply.from }, { ...d, id: "", restatedIn: [] }) }))
+      .map((d) => ({ d, score: restateScore({ text: p.text, concern, author: p.reply.from }, d) }))
       .sort((a, b) => b.score - a.score || time(a.d.date) - time(b.d.date))[0];
     const agrees = quotedItem && (AGREEMENT.test(p.text) || (concern !== undefined && concern === quotedItem.concern));
     // A shared concern and reviewer alone do not make a restatement: it names the point's author, or

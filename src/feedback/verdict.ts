@@ -8,7 +8,7 @@ import { isGhost } from "./ghost.js";
 import type { Answer } from "./answers.js";
 import type { ChangelogEntry } from "./changelog.js";
 import { concernById } from "./concerns.js";
-import { interdiff, type Interdiff } from "./interdiff.js";
+import { differs, interdiff, type Interdiff } from "./interdiff.js";
 import type { Item } from "./items.js";
 import { contentWords, identifiers, sentences } from "./words.js";
 
@@ -604,5 +604,5 @@ function patchChanged(item: Item, j: Judging, withMessage = false): boolean {
   if (item.patch.index === 0) return wsText(j.older.series.cover?.commitMessage ?? "") !== wsText(cp.cover?.commitMessage ?? "");
   const was = oldPatch(item, j);
   const message = withMessage && wsText(was?.commitMessage ?? "") !== wsText(cp.patches.map((p) => p.message.commitMessage).join(" "));
-  return message || interdiff(was?.files ?? [], cp.patches.flatMap((p) => p.message.files)).level !== "unchanged";
+  return message || differs(was?.files ?? [], cp.patches.flatMap((p) => p.message.files));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { interdiff } from "../../src/feedback/interdiff.js";
+import { differs, interdiff } from "../../src/feedback/interdiff.js";
 import { parseDiff } from "../../src/patch/diff.js";
 
 function patch(start: number, lines: readonly string[], path = "drivers/dma-buf/dma-buf.c") {
@@ -38,5 +38,22 @@ describe("interdiff", () => {
     expect(d.filesOnlyNew).toEqual(["include/linux/dma-buf.h"]);
     expect(d.codeLines).toBe(4);
     expect(d.level).toBe("substantial");
+  });
+
+  it("differs says what the level says, without the diff", () => {
+    const cases: [string, ReturnType<typeof patch>, ReturnType<typeof patch>][] = [
+      ["moved", v1, patch(40, [" a();", "+\tif (x)", "+\t\treturn -EINVAL;", " b();"])],
+      ["respaced", v1, patch(10, [" a();", "+        if (x)", "+\t\treturn  -EINVAL;", " b();"])],
+      ["reworded", v1, patch(10, [" a();", "+\tif (y)", "+\t\treturn -EINVAL;", " b();"])],
+      ["one line fewer", v1, patch(10, [" a();", "+\tif (x)", " b();"])],
+      ["added to removed", v1, patch(10, [" a();", "-\tif (x)", "-\t\treturn -EINVAL;", " b();"])],
+      ["another file", v1, patch(10, [" a();", "+\tif (x)", "+\t\treturn -EINVAL;", " b();"], "drivers/dma-buf/heap.c")],
+      ["a file more", v1, [...v1, ...patch(1, ["+int y;"], "include/linux/dma-buf.h")]],
+      ["nothing to something", [], v1],
+      ["nothing to nothing", [], []],
+    ];
+    const got = cases.map(([name, a, b]) => `${name}: ${differs(a, b)}`);
+    expect(got).toEqual(cases.map(([name, a, b]) => `${name}: ${interdiff(a, b).level !== "unchanged"}`));
+    expect(got.filter((g) => g.endsWith("false"))).toEqual(["moved: false", "respaced: false", "nothing to nothing: false"]);
   });
 });
