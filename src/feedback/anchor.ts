@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import type { CParser } from "../patch/c-source.js";
-import { placeRow } from "../patch/c-source.js";
+import { rowFunction } from "../patch/c-source.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
-import { BoundedMap } from "../review/bounded-map.js";
 
 /** Where a reviewer's point sits: the lines they quoted, placed in the patch they answered. */
 export interface Anchor {
@@ -46,25 +45,67 @@ export function headingFunction(heading: string): string | undefined {
   return undefined;
 }
 
-// Every tracking of a chain places the same quotes in the same hunks again: tree-sitter's
-// answer is kept by what it was computed from (parser, path, heading, the side's lines, row).
-const placed = new WeakMap<CParser, BoundedMap<string, string | undefined>>();
+/** The functions of a hunk side's rows: the distinct names, and each row's place among them (0: none). */
+interface SideFunctions {
+  readonly names: readonly string[];
+  readonly at: Uint32Array;
+}
 
-function placedFunction(parser: CParser, path: string, heading: string, lines: readonly string[], row: number): string | undefined {
-  let kept = placed.get(parser);
-  if (!kept) placed.set(parser, (kept = new BoundedMap(1024)));
+/** Rows of sides kept: four bytes each, beside names the parse already holds. */
+const KEPT_SIDE_ROWS = 100_000;
+
+// Every tracking of a chain places quotes in the same hunks again, and a long hunk (a whole new
+// file is one) holds many: tree-sitter's answer for every row of a side is kept by what it was
+// computed from (parser, path, heading, the side's lines), least recently used first.
+const placed = new WeakMap<CParser, { readonly sides: Map<string, SideFunctions>; rows: number }>();
+
+// A side's digest, once per hunk: each row placed in it would hash the whole side again.
+const sideKeys = new WeakMap<Hunk, Map<string, string>>();
+
+function sideKey(hunk: Hunk, keep: string, path: string, lines: readonly string[]): string {
+  let keys = sideKeys.get(hunk);
+  if (!keys) sideKeys.set(hunk, (keys = new Map()));
+  let key = keys.get(`${keep}${path}`);
   // A digest, not the text: a whole new file is one hunk.
-  const key = createHash("sha1").update(`${path}\n${heading}\n${row}\n${lines.join("\n")}`).digest("base64");
-  return kept.keep(key, () => {
-    // The parser's kept fragments: the review of the same revision has most often parsed this side already.
-    const c = parser.forPath(path);
-    const frag = c.acquire(lines, heading);
-    try {
-      return placeRow(frag, row).function;
-    } finally {
-      c.release([frag]);
+  if (key === undefined) keys.set(`${keep}${path}`, (key = createHash("sha1").update(`${path}\n${hunk.heading}\n${lines.join("\n")}`).digest("base64")));
+  return key;
+}
+
+function sideFunctions(parser: CParser, key: string, path: string, heading: string, lines: readonly string[]): SideFunctions {
+  let kept = placed.get(parser);
+  if (!kept) placed.set(parser, (kept = { sides: new Map(), rows: 0 }));
+  let side = kept.sides.get(key);
+  if (side) {
+    kept.sides.delete(key);
+    kept.sides.set(key, side);
+    return side;
+  }
+  // The parser's kept fragments: the review of the same revision has most often parsed this side already.
+  const c = parser.forPath(path);
+  const frag = c.acquire(lines, heading);
+  try {
+    const names: string[] = [];
+    const index = new Map<string, number>();
+    const at = new Uint32Array(lines.length);
+    for (let row = 0; row < lines.length; row++) {
+      const fn = rowFunction(frag, row);
+      if (fn === undefined) continue;
+      let k = index.get(fn);
+      if (k === undefined) index.set(fn, (k = names.push(fn)));
+      at[row] = k;
     }
-  });
+    side = { names, at };
+  } finally {
+    c.release([frag]);
+  }
+  kept.sides.set(key, side);
+  kept.rows += lines.length;
+  for (const [k, s] of kept.sides) {
+    if (kept.rows <= KEPT_SIDE_ROWS || kept.sides.size <= 1) break;
+    kept.sides.delete(k);
+    kept.rows -= s.at.length;
+  }
+  return side;
 }
 
 /** The function a hunk line sits in: tree-sitter's answer, else git's hunk heading. */
@@ -74,7 +115,9 @@ export function functionAt(hunk: Hunk, line: HunkLine, parser: CParser | undefin
     const side = hunk.lines.filter((l) => l.type === " " || l.type === keep);
     const row = side.indexOf(line);
     if (row >= 0) {
-      const fn = placedFunction(parser, path, hunk.heading, side.map((l) => l.text), row);
+      const texts = side.map((l) => l.text);
+      const placed = sideFunctions(parser, sideKey(hunk, keep, path, texts), path, hunk.heading, texts);
+      const fn = placed.names[placed.at[row]! - 1];
       if (fn) return fn;
     }
   }
