@@ -19,7 +19,7 @@ import type { JudgedItem } from "./verdict.js";
 export class KeptTracking {
   /** extractItems by the revision's threads, the authors, the parser, the ignored addresses, the number. */
   readonly items = new BoundedMap<string, readonly Item[]>(128);
-  /** findAnswers by the items' key, every thread of the chain and the authors. */
+  /** findAnswers by the items' key, the authors' replies in every thread of the chain and the authors. */
   readonly answers = new BoundedMap<string, ReadonlyMap<string, readonly Answer[]>>(128);
   /** One revision's items judged against a later one, by the answers' key and everything the judging reads. */
   readonly judged = new BoundedMap<string, readonly JudgedItem[]>(256);
@@ -39,6 +39,11 @@ function messageDigest(m: Message | undefined): string {
   let d = messages.get(m);
   if (d === undefined) messages.set(m, (d = digestOf(m)));
   return d;
+}
+
+/** Messages in their order, each by its content. */
+export function messagesDigest(ms: readonly Message[]): string {
+  return digestOf(ms.map(messageDigest));
 }
 
 const patchDigests = new WeakMap<Series, string>();

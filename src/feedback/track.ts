@@ -9,7 +9,7 @@ import { findAnswers } from "./answers.js";
 import { matchChangelog, readChangelog, type ChangelogEntry } from "./changelog.js";
 import { noteGhostItems, withGhosts } from "./ghost.js";
 import { extractItems, personName, type Item } from "./items.js";
-import { digestOf, KeptTracking, patchesDigest, reviewSerial, serialOf, threadDigest } from "./kept-tracking.js";
+import { digestOf, KeptTracking, messagesDigest, patchesDigest, reviewSerial, serialOf, threadDigest } from "./kept-tracking.js";
 import { judgeItem, type JudgedItem } from "./verdict.js";
 
 /** What tracking needs: the same rules, parser and model a review runs with. */
@@ -119,8 +119,10 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
   const reviews = deps.reviews ?? new ReviewCache();
   const kept = keptFor(reviews);
   const review = (s: Series) => reviews.review(s, (x) => reviewSeries(x, deps.rules, deps.parser, deps.model));
-  const replies = allReplies(revisions);
-  const threadsKey = revisions.map(threadDigest);
+  // The author's answers are looked for in every thread of the chain; findAnswers reads only
+  // the author's replies, so they alone key its answers (a later revision adds others' replies).
+  const answering = allReplies(revisions).filter((m) => authors.some((a) => a.email.toLowerCase() === m.from.email.toLowerCase()));
+  const answeringKey = messagesDigest(answering);
   const changelog: ChangelogEntry[] = [];
   const seen = new Set<string>();
   for (const s of revisions.slice(1)) {
@@ -153,9 +155,8 @@ export function trackSeries(current: Series, known: readonly Series[], deps: Tra
     const raw = kept.items.keep(itemsKey, () => extractItems(threads, authors, deps.parser, deps.ignore, number));
     restatements += raw.reduce((n, i) => n + i.restatedIn.length, 0);
     read += new Set(threads.flatMap((t) => allReplies([t])).filter(reviewer).map((m) => m.messageId)).size;
-    // The author's answers are looked for in every thread of the chain.
-    const answersKey = digestOf([itemsKey, threadsKey, authors]);
-    const answers = kept.answers.keep(answersKey, () => findAnswers(raw, replies, authors));
+    const answersKey = digestOf([itemsKey, answeringKey, authors]);
+    const answers = kept.answers.keep(answersKey, () => findAnswers(raw, answering, authors));
     // Only a point about a concern is judged by the reviews (the model's configurations, the
     // touches); every other point by the patches themselves: without one, nothing is reviewed again.
     const byReviews = raw.some((i) => i.concern !== undefined);
