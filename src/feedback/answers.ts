@@ -71,7 +71,7 @@ function parents(m: Message): string[] {
  */
 function addressedTo(items: readonly Item[], quote: readonly string[], text: string, date: Date | undefined): Item | undefined {
   const before = items.filter((i) => i.kind !== "ack" && (!date || !i.date || i.date <= date));
-  const q = contentWords(quote.join(" "));
+  const q = quoteWords(quote);
   if (q.size > 0) {
     const best = before.map((i) => ({ i, j: jaccard(q, contentWords(i.body)) })).sort((a, b) => b.j - a.j)[0];
     if (best && best.j >= 0.3) return best.i;
@@ -79,6 +79,15 @@ function addressedTo(items: readonly Item[], quote: readonly string[], text: str
   const concern = concernOf(text);
   const named = concern === undefined ? [] : before.filter((i) => i.concern === concern && mentions(text, i.author));
   return named.length === 1 ? named[0] : undefined;
+}
+
+// A kept reply's quotes are compared with the points of every earlier revision: read once each.
+const keptQuoteWords = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function quoteWords(quote: readonly string[]): ReadonlySet<string> {
+  let w = keptQuoteWords.get(quote);
+  if (!w) keptQuoteWords.set(quote, (w = contentWords(quote.join(" "))));
+  return w;
 }
 
 /** The point sharing most words with the quote, then with the answer's own words; the first of equals. */
@@ -147,7 +156,7 @@ export function findAnswers(items: readonly Item[], replies: readonly Message[],
           : answered.length === 1
             ? answered[0]!
             : // No quote between the points (one block answering all): the answer's own words pick the point.
-              pickByWords(answered, contentWords(quote.join(" ")), contentWords(text));
+              pickByWords(answered, quoteWords(quote), contentWords(text));
       if (!target) continue;
       const list = out.get(target.id) ?? [];
       list.push({ source: r.messageId, author: r.from, date: r.date, kind, text });

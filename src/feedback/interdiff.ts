@@ -77,12 +77,13 @@ function readFile(f: FileDiff): Read {
   return r;
 }
 
-function changed(files: readonly Read[], path: string): Changed[] {
-  return files.filter((f) => f.path === path).flatMap((f) => f.lines);
+function changed(files: readonly Read[], path: string): readonly Changed[] {
+  const of = files.filter((f) => f.path === path);
+  return of.length === 1 ? of[0]!.lines : of.flatMap((f) => f.lines);
 }
 
-function same<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && a.every((k, i) => k === b[i]);
+function sameKeys(a: readonly Changed[], b: readonly Changed[]): boolean {
+  return a.length === b.length && a.every((l, i) => l.key === b[i]!.key);
 }
 
 // The same pairs of patches come back for every item of a step, a file's pair and the whole
@@ -113,8 +114,47 @@ export function differs(older: readonly FileDiff[], newer: readonly FileDiff[]):
   const oldPaths = new Set(a.map((f) => f.path));
   const newPaths = new Set(b.map((f) => f.path));
   if (oldPaths.size !== newPaths.size || [...oldPaths].some((p) => !newPaths.has(p))) return true;
-  const keys = (files: readonly Read[], path: string) => changed(files, path).map((l) => l.key);
-  return [...oldPaths].some((p) => !same(keys(a, p), keys(b, p)));
+  return [...oldPaths].some((p) => !sameKeys(changed(a, p), changed(b, p)));
+}
+
+/** Edit runs as pairs (kind, count) in one array: 0 the same lines, 1 removed, 2 added. */
+const SAME = 0;
+const REMOVED = 1;
+const ADDED = 2;
+
+// One file's pair comes back inside other pairs (a quoted file's, then the whole series'), and a
+// file an older revision shares with a later one in every step: its edit runs are kept by both
+// sides' digests, up to this many numbers (four bytes each).
+const KEPT_RUN_NUMBERS = 200_000;
+const keptRuns = new Map<string, Int32Array>();
+let keptRunNumbers = 0;
+
+function editRuns(key: string, a: readonly Changed[], b: readonly Changed[]): Int32Array {
+  let runs = keptRuns.get(key);
+  if (runs) {
+    keptRuns.delete(key);
+    keptRuns.set(key, runs);
+    return runs;
+  }
+  // Lines as numbers, equal when their keys are: the diff compares them at every step.
+  const ids = new Map<string, number>();
+  const idOf = (l: Changed) => {
+    let n = ids.get(l.key);
+    if (n === undefined) ids.set(l.key, (n = ids.size));
+    return n;
+  };
+  const [ka, kb] = [a.map(idOf), b.map(idOf)];
+  const out: number[] = [];
+  for (const part of diffArrays(ka, kb)) out.push(part.removed ? REMOVED : part.added ? ADDED : SAME, part.count ?? part.value.length);
+  runs = Int32Array.from(out);
+  keptRuns.set(key, runs);
+  keptRunNumbers += runs.length;
+  for (const [k, r] of keptRuns) {
+    if (keptRunNumbers <= KEPT_RUN_NUMBERS) break;
+    keptRuns.delete(k);
+    keptRunNumbers -= r.length;
+  }
+  return runs;
 }
 
 function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
@@ -125,25 +165,18 @@ function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
   for (const path of paths) {
     const a = changed(older, path);
     const b = changed(newer, path);
-    // Lines as numbers, equal when their keys are: the diff compares them at every step.
-    const ids = new Map<string, number>();
-    const idOf = (l: Changed) => {
-      let n = ids.get(l.key);
-      if (n === undefined) ids.set(l.key, (n = ids.size));
-      return n;
-    };
-    const ka = a.map(idOf);
-    const kb = b.map(idOf);
-    if (same(ka, kb)) continue;
+    if (sameKeys(a, b)) continue;
+    const digests = (files: readonly Read[]) => files.filter((f) => f.path === path).map((f) => f.digest).join(",");
+    const runs = editRuns(`${digests(older)}|${digests(newer)}`, a, b);
     let ia = 0;
     let ib = 0;
-    for (const part of diffArrays(ka, kb)) {
-      const n = part.count ?? part.value.length;
-      if (part.removed) {
-        for (const l of a.slice(ia, ia + n)) lines.push({ file: path, side: "old", text: l.text, line: l.line, heading: l.heading });
+    for (let i = 0; i < runs.length; i += 2) {
+      const n = runs[i + 1]!;
+      if (runs[i] === REMOVED) {
+        for (let k = ia; k < ia + n; k++) lines.push({ file: path, side: "old", text: a[k]!.text, line: a[k]!.line, heading: a[k]!.heading });
         ia += n;
-      } else if (part.added) {
-        for (const l of b.slice(ib, ib + n)) lines.push({ file: path, side: "new", text: l.text, line: l.line, heading: l.heading });
+      } else if (runs[i] === ADDED) {
+        for (let k = ib; k < ib + n; k++) lines.push({ file: path, side: "new", text: b[k]!.text, line: b[k]!.line, heading: b[k]!.heading });
         ib += n;
       } else {
         ia += n;

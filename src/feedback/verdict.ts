@@ -558,6 +558,16 @@ function readPointWords(text: string): Set<string> {
   return new Set([...words, ...joined, ...ids, ...ids.flatMap((id) => id.split("_").filter((p) => p.length >= 4))]);
 }
 
+// A region's or a series' changed lines are tested against a point several times, and a series'
+// delta against every point of its step: joined and read once per list.
+const keptLineWords = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function lineWords(lines: readonly string[]): ReadonlySet<string> {
+  let w = keptLineWords.get(lines);
+  if (!w) keptLineWords.set(lines, (w = pointWords(lines.join("\n"))));
+  return w;
+}
+
 function carries(item: Item, line: string): boolean {
   const point = pointWords(item.body);
   return [...pointWords(line)].some((w) => point.has(w));
@@ -579,8 +589,8 @@ function codeWords(text: string): Set<string> {
  */
 function regionChange(item: Item, added: readonly string[], removed: readonly string[], places: ReadonlySet<string> = new Set()): "as asked" | "named code gone" | "not as asked" | "other" {
   if (actedOn(item, added, removed, 1)) return "as asked";
-  const now = pointWords(added.join("\n"));
-  const was = pointWords(removed.join("\n"));
+  const now = lineWords(added);
+  const was = lineWords(removed);
   const point = pointWords(item.body);
   if ([...was].some((w) => point.has(w) && !now.has(w) && w.includes("_"))) return "named code gone";
   const newCode = codeWords(added.join("\n"));
@@ -593,9 +603,9 @@ function regionChange(item: Item, added: readonly string[], removed: readonly st
 /** Whether the new lines bring in at least `least` words of the point that the old lines lacked. */
 function actedOn(item: Item, added: readonly string[], removed: readonly string[], least: number): boolean {
   if (added.length === 0) return false;
-  const was = pointWords(removed.join("\n"));
+  const was = lineWords(removed);
   const point = pointWords(item.body);
-  return [...pointWords(added.join("\n"))].filter((w) => !was.has(w) && point.has(w)).length >= least;
+  return [...lineWords(added)].filter((w) => !was.has(w) && point.has(w)).length >= least;
 }
 
 /** Whether the item's patch (its diff or its commit message) or cover letter changed. */
