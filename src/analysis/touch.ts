@@ -212,8 +212,8 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
       functionCallsBefore: new Map(),
     };
   }
-  const hunkText = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
-  const markerInFile = DMA_BUF_MARKER.test(hunkText) || file.hunks.some((h) => DMA_BUF_MARKER.test(h.heading));
+  const hunkText = textOf(file);
+  const markerInFile = mentions(file, hunkText, DMA_BUF_MARKER);
   const lines = file.hunks.reduce((n, h) => n + h.lines.length, 0);
   if (lines > MAX_FILE_DIFF_LINES) {
     const count = lines.toLocaleString("en-US");
@@ -233,10 +233,32 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
   if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
   const cparser = parser.forPath(file.path);
-  if (fileArea === "other" && !OUTSIDE_THE_SURFACE.test(hunkText) && !file.hunks.some((h) => OUTSIDE_THE_SURFACE.test(h.heading))) {
+  if (fileArea === "other" && !mentions(file, hunkText, OUTSIDE_THE_SURFACE)) {
     return untouched(file, () => classifyTree(file, cparser, fileArea, false, undefined));
   }
   return classifyTree(file, cparser, fileArea, inScopeByPath, helpers);
+}
+
+/**
+ * Whether classifyFile can read the series' helpers for this file: only where it looks for
+ * gates, in a C file on the surface or naming it. A cache may key the other files without them.
+ */
+export function readsHelpers(file: FileDiff): boolean {
+  if (file.status === "binary" || !isCSource(file.path)) return false;
+  const area = areaOfPath(file.path);
+  if (area === "userspace") return false;
+  if (area !== "other") return true;
+  const hunkText = textOf(file);
+  return mentions(file, hunkText, DMA_BUF_MARKER) || mentions(file, hunkText, OUTSIDE_THE_SURFACE);
+}
+
+function textOf(file: FileDiff): string {
+  return file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
+}
+
+/** Whether the file's lines (joined in `hunkText`) or a hunk heading match `re`. */
+function mentions(file: FileDiff, hunkText: string, re: RegExp): boolean {
+  return re.test(hunkText) || file.hunks.some((h) => re.test(h.heading));
 }
 
 /**
