@@ -212,8 +212,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
       functionCallsBefore: new Map(),
     };
   }
-  const hunkText = textOf(file);
-  const markerInFile = mentions(file, hunkText, DMA_BUF_MARKER);
+  const markerInFile = mentions(file, DMA_BUF_MARKER);
   const lines = file.hunks.reduce((n, h) => n + h.lines.length, 0);
   if (lines > MAX_FILE_DIFF_LINES) {
     const count = lines.toLocaleString("en-US");
@@ -233,7 +232,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
   if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
   const cparser = parser.forPath(file.path);
-  if (fileArea === "other" && !mentions(file, hunkText, OUTSIDE_THE_SURFACE)) {
+  if (fileArea === "other" && !mentions(file, OUTSIDE_THE_SURFACE)) {
     return untouched(file, () => classifyTree(file, cparser, fileArea, false, undefined));
   }
   return classifyTree(file, cparser, fileArea, inScopeByPath, helpers);
@@ -248,17 +247,15 @@ export function readsHelpers(file: FileDiff): boolean {
   const area = areaOfPath(file.path);
   if (area === "userspace") return false;
   if (area !== "other") return true;
-  const hunkText = textOf(file);
-  return mentions(file, hunkText, DMA_BUF_MARKER) || mentions(file, hunkText, OUTSIDE_THE_SURFACE);
+  return mentions(file, DMA_BUF_MARKER) || mentions(file, OUTSIDE_THE_SURFACE);
 }
 
-function textOf(file: FileDiff): string {
-  return file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
-}
-
-/** Whether the file's lines (joined in `hunkText`) or a hunk heading match `re`. */
-function mentions(file: FileDiff, hunkText: string, re: RegExp): boolean {
-  return re.test(hunkText) || file.hunks.some((h) => re.test(h.heading));
+/**
+ * Whether a hunk heading or line of the file matches `re`, a pattern that never spans a line
+ * (words and literals): line by line, as in the hunk text joined, without joining it.
+ */
+function mentions(file: FileDiff, re: RegExp): boolean {
+  return file.hunks.some((h) => re.test(h.heading) || h.lines.some((l) => re.test(l.text)));
 }
 
 /**
