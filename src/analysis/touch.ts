@@ -197,8 +197,6 @@ type GateFacts = (condition: string) => readonly Fact[];
  */
 export function classifyFile(file: FileDiff, parser: CParser | undefined, helpers?: ReadonlyMap<string, CFunction>): FileTouches {
   const area = areaOfPath(file.path);
-  const hunkText = file.hunks.flatMap((h) => h.lines.map((l) => l.text)).join("\n");
-  const markerInFile = DMA_BUF_MARKER.test(hunkText) || file.hunks.some((h) => DMA_BUF_MARKER.test(h.heading));
   // dma-buf's own documentation is in scope (and never earns a warning); other docs are not.
   const dmaBufDoc = area === "documentation" && /dma-buf|dma_buf|dmabuf|dma-heap/.test(file.path);
   const inScopeByPath = (area !== "other" && area !== "documentation" && area !== "userspace") || dmaBufDoc;
@@ -214,6 +212,7 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
       functionCallsBefore: new Map(),
     };
   }
+  const markerInFile = mentions(file, DMA_BUF_MARKER);
   const lines = file.hunks.reduce((n, h) => n + h.lines.length, 0);
   if (lines > MAX_FILE_DIFF_LINES) {
     const count = lines.toLocaleString("en-US");
@@ -233,10 +232,30 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
   if (area === "userspace") return classifyUserspaceFile(file, parser.forPath(file.path));
   const fileArea: Area = area === "other" && markerInFile ? "exporter-driver" : area;
   const cparser = parser.forPath(file.path);
-  if (fileArea === "other" && !OUTSIDE_THE_SURFACE.test(hunkText) && !file.hunks.some((h) => OUTSIDE_THE_SURFACE.test(h.heading))) {
+  if (fileArea === "other" && !mentions(file, OUTSIDE_THE_SURFACE)) {
     return untouched(file, () => classifyTree(file, cparser, fileArea, false, undefined));
   }
   return classifyTree(file, cparser, fileArea, inScopeByPath, helpers);
+}
+
+/**
+ * Whether classifyFile can read the series' helpers for this file: only where it looks for
+ * gates, in a C file on the surface or naming it. A cache may key the other files without them.
+ */
+export function readsHelpers(file: FileDiff): boolean {
+  if (file.status === "binary" || !isCSource(file.path)) return false;
+  const area = areaOfPath(file.path);
+  if (area === "userspace") return false;
+  if (area !== "other") return true;
+  return mentions(file, DMA_BUF_MARKER) || mentions(file, OUTSIDE_THE_SURFACE);
+}
+
+/**
+ * Whether a hunk heading or line of the file matches `re`, a pattern that never spans a line
+ * (words and literals): line by line, as in the hunk text joined, without joining it.
+ */
+function mentions(file: FileDiff, re: RegExp): boolean {
+  return file.hunks.some((h) => re.test(h.heading) || h.lines.some((l) => re.test(l.text)));
 }
 
 /**
@@ -365,8 +384,10 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
         const fn = note(functionCallsBefore, p.postFrag, row);
         if (fn) contextCalls.push({ p, row, fn });
       }
-      if (!p.pre.lineOf.some((l) => l.type === "-")) continue;
-      for (let row = 0; row < p.pre.rows.length; row++) if (p.pre.lineOf[row]!.type === "-") note(functionCallsBefore, p.preFrag, row);
+      // A blank removed line holds no call: a hunk that removes only blank lines needs no pre-image here.
+      for (let row = 0; row < p.pre.rows.length; row++) {
+        if (p.pre.lineOf[row]!.type === "-" && !isBlank(p.pre.rows[row]!)) note(functionCallsBefore, p.preFrag, row);
+      }
     }
 
     const raw: RawTouch[] = [];
@@ -378,11 +399,12 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
         [() => p.postFrag, p.post, "+"],
         [() => p.preFrag, p.pre, "-"],
       ] as const) {
-        if (!s.lineOf.some((l) => l.type === mark)) continue;
-        const frag = fragOf();
         for (let row = 0; row < s.rows.length; row++) {
           const hl = s.lineOf[row]!;
           if (hl.type !== mark) continue;
+          // isCommentRow's answer for a blank row, without parsing the side for it.
+          if (isBlank(s.rows[row]!)) continue;
+          const frag = fragOf();
           if (isCommentRow(frag, row)) continue;
           codeChanged = true;
           const pl = placeRow(frag, row);
@@ -422,6 +444,10 @@ function classifyTree(file: FileDiff, cparser: CParser, fileArea: Area, inScopeB
   } finally {
     cparser.release(fragments);
   }
+}
+
+function isBlank(text: string): boolean {
+  return text.trim() === "";
 }
 
 function touchesOfRow(
@@ -674,80 +700,17 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
   const inScope = USERSPACE_DMA_BUF_MARKER.test(text);
   const touches: Touch[] = [];
   const contextOnly = new Set<Touch>();
-  if (inScope) {
-    // SYNC helpers are recognised by what they do anywhere in the file's diff, each side apart.
-    const helpersOf = (sign: "+" | "-") => {
-      const frags = file.hunks.map((h) => parser.parseFragment(side(h, sign).rows, h.heading));
-      try {
-        return syncHelpersOf(frags);
-      } finally {
-        for (const f of frags) f.tree.delete();
-      }
-    };
-    const helpersAfter = helpersOf("+");
-    const helpersBefore = helpersOf("-");
-    for (const hunk of file.hunks) {
-      const post = side(hunk, "+");
-      const changed = changedRows(hunk.lines, post.lineOf);
-      if (changed.size === 0) continue;
-      const frag = parser.parseFragment(post.rows, hunk.heading);
-      try {
-        const fns = userspaceFunctions(frag, helpersAfter);
-        for (const fn of fns) {
-          const last = fn.events.reduce((m, e) => Math.max(m, e.row), fn.row);
-          // Judge a function only when the hunk changes something in it; the fds and imports of
-          // the others it shows still say which exporters and importers the file deals with.
-          const touched = [...changed].some((r) => r >= fn.row && r <= last);
-          if (!touched && !fn.events.some((e) => e.kind === "fd-source" || e.kind === "import")) continue;
-          const base = (row: number) => {
-            const hl = post.lineOf[row];
-            return {
-              file: file.path,
-              area: "userspace" as const,
-              line: hl?.newLine ?? hunk.newStart,
-              oldLine: hl?.oldLine,
-              function: fn.name,
-              member: undefined,
-              code: hl?.text ?? "",
-              args: [] as readonly string[],
-              placement: "parser" as const,
-              change: (hl?.type === "+" ? "added" : "modified") as Change,
-            };
-          };
-          for (const e of fn.events) {
-            if (e.kind === "access" || e.kind === "exit") continue;
-            if (!touched && e.kind !== "fd-source" && e.kind !== "import") continue;
-            const name = e.kind === "sync" ? (e.phase === "unknown" ? "DMA_BUF_IOCTL_SYNC (flags from a parameter)" : `DMA_BUF_IOCTL_SYNC ${e.phase}${e.flags ? `|${e.flags}` : ""}`) : e.kind === "import" ? `import ${e.api}` : e.kind === "fd-source" ? `fd ${e.source}` : `mmap ${e.variable}`;
-            const t: Touch = { ...base(e.row), kind: "userspace-io", name, detail: e.text.replace(/\s+/g, " ").slice(0, 160), value: e.kind === "fd-source" ? e.source : e.kind === "import" ? e.api : undefined };
-            touches.push(t);
-            if (!touched) contextOnly.add(t);
-          }
-          for (const p of touched ? checkFunction(fn) : []) {
-            touches.push({ ...base(p.row), kind: "userspace", name: p.problem, detail: p.detail, value: p.detail });
-          }
-        }
-        // Bracketing taken away or flipped shows only beside the old version.
-        const pre = side(hunk, "-");
-        if (pre.lineOf.some((l) => l.type === "-")) {
-          const old = parser.parseFragment(pre.rows, hunk.heading);
-          try {
-            for (const p of compareFunctions(userspaceFunctions(old, helpersBefore), fns, { definedAfter: helpersAfter.defined, referencedBefore: helpersBefore.referenced })) {
-              const hl = pre.lineOf[p.row];
-              const line = hl?.newLine ?? (hl ? anchorForRemoved(hunk, hl) : hunk.newStart);
-              touches.push({
-                file: file.path, area: "userspace", line, oldLine: hl?.oldLine, function: p.function, member: undefined,
-                code: hl?.text ?? "", args: [], placement: "parser", change: hl?.type === "-" ? "removed" : "modified",
-                kind: "userspace", name: p.problem, detail: p.detail, value: p.detail,
-              });
-            }
-          } finally {
-            old.tree.delete();
-          }
-        }
-      } finally {
-        frag.tree.delete();
-      }
-    }
+  // Each side of a hunk is read twice, for the helpers and for its functions: parsed once, kept by the parser.
+  const fragments: Fragment[] = [];
+  const parse = (rows: readonly string[], heading: string): Fragment => {
+    const f = parser.acquire(rows, heading);
+    fragments.push(f);
+    return f;
+  };
+  try {
+    if (inScope) userspaceTouches(file, parse, touches, contextOnly);
+  } finally {
+    parser.release(fragments);
   }
   return {
     file,
@@ -759,4 +722,66 @@ function classifyUserspaceFile(file: FileDiff, parser: CParser): FileTouches {
     functionCalls: new Map(),
     functionCallsBefore: new Map(),
   };
+}
+
+/** The touches of a userspace file that handles dma-buf fds, into `touches`; those only seen in context also into `contextOnly`. */
+function userspaceTouches(file: FileDiff, parse: (rows: readonly string[], heading: string) => Fragment, touches: Touch[], contextOnly: Set<Touch>): void {
+  // SYNC helpers are recognised by what they do anywhere in the file's diff, each side apart.
+  const helpersOf = (sign: "+" | "-") => syncHelpersOf(file.hunks.map((h) => parse(side(h, sign).rows, h.heading)));
+  const helpersAfter = helpersOf("+");
+  const helpersBefore = helpersOf("-");
+  for (const hunk of file.hunks) {
+    const post = side(hunk, "+");
+    const changed = changedRows(hunk.lines, post.lineOf);
+    if (changed.size === 0) continue;
+    const frag = parse(post.rows, hunk.heading);
+    const fns = userspaceFunctions(frag, helpersAfter);
+    for (const fn of fns) {
+      const last = fn.events.reduce((m, e) => Math.max(m, e.row), fn.row);
+      // Judge a function only when the hunk changes something in it; the fds and imports of
+      // the others it shows still say which exporters and importers the file deals with.
+      const touched = [...changed].some((r) => r >= fn.row && r <= last);
+      if (!touched && !fn.events.some((e) => e.kind === "fd-source" || e.kind === "import")) continue;
+      const base = (row: number) => {
+        const hl = post.lineOf[row];
+        return {
+          file: file.path,
+          area: "userspace" as const,
+          line: hl?.newLine ?? hunk.newStart,
+          oldLine: hl?.oldLine,
+          function: fn.name,
+          member: undefined,
+          code: hl?.text ?? "",
+          args: [] as readonly string[],
+          placement: "parser" as const,
+          change: (hl?.type === "+" ? "added" : "modified") as Change,
+        };
+      };
+      for (const e of fn.events) {
+        if (e.kind === "access" || e.kind === "exit") continue;
+        if (!touched && e.kind !== "fd-source" && e.kind !== "import") continue;
+        const name = e.kind === "sync" ? (e.phase === "unknown" ? "DMA_BUF_IOCTL_SYNC (flags from a parameter)" : `DMA_BUF_IOCTL_SYNC ${e.phase}${e.flags ? `|${e.flags}` : ""}`) : e.kind === "import" ? `import ${e.api}` : e.kind === "fd-source" ? `fd ${e.source}` : `mmap ${e.variable}`;
+        const t: Touch = { ...base(e.row), kind: "userspace-io", name, detail: e.text.replace(/\s+/g, " ").slice(0, 160), value: e.kind === "fd-source" ? e.source : e.kind === "import" ? e.api : undefined };
+        touches.push(t);
+        if (!touched) contextOnly.add(t);
+      }
+      for (const p of touched ? checkFunction(fn) : []) {
+        touches.push({ ...base(p.row), kind: "userspace", name: p.problem, detail: p.detail, value: p.detail });
+      }
+    }
+    // Bracketing taken away or flipped shows only beside the old version.
+    const pre = side(hunk, "-");
+    if (pre.lineOf.some((l) => l.type === "-")) {
+      const old = parse(pre.rows, hunk.heading);
+      for (const p of compareFunctions(userspaceFunctions(old, helpersBefore), fns, { definedAfter: helpersAfter.defined, referencedBefore: helpersBefore.referenced })) {
+        const hl = pre.lineOf[p.row];
+        const line = hl?.newLine ?? (hl ? anchorForRemoved(hunk, hl) : hunk.newStart);
+        touches.push({
+          file: file.path, area: "userspace", line, oldLine: hl?.oldLine, function: p.function, member: undefined,
+          code: hl?.text ?? "", args: [], placement: "parser", change: hl?.type === "-" ? "removed" : "modified",
+          kind: "userspace", name: p.problem, detail: p.detail, value: p.detail,
+        });
+      }
+    }
+  }
 }

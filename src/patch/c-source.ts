@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { Language, Parser, type Node, type Tree } from "web-tree-sitter";
 import type { FileDiff } from "./diff.js";
@@ -77,6 +78,8 @@ export class CParser {
   private readonly kept = new Map<string, Fragment>();
   private readonly users = new Map<Fragment, number>();
   private keptRows = 0;
+  /** Which variant of parseFragment won, by the digest of heading and rows: what outlives a kept tree. */
+  private readonly chosen = new Map<string, number>();
 
   /**
    * parseFragment, kept for the next caller: a hunk that a revision carries over beside one it
@@ -88,7 +91,15 @@ export class CParser {
     let f = this.kept.get(key);
     if (f) this.kept.delete(key);
     else {
-      f = this.parseFragment(rows, heading);
+      // A fragment parsed before and since let go: only the variant that won then is parsed again.
+      const digest = createHash("sha1").update(key).digest("base64");
+      const won = this.chosen.get(digest);
+      const parsed = this.parseVariants(rows, heading, won);
+      f = parsed.fragment;
+      if (won === undefined) {
+        if (this.chosen.size >= CHOSEN_VARIANTS) this.chosen.delete(this.chosen.keys().next().value!);
+        this.chosen.set(digest, parsed.variant);
+      }
       this.keptRows += rows.length;
     }
     this.kept.set(key, f);
@@ -118,6 +129,14 @@ export class CParser {
    * keeps the variant with the fewest syntax errors.
    */
   parseFragment(rows: readonly string[], heading: string): Fragment {
+    return this.parseVariants(rows, heading, undefined).fragment;
+  }
+
+  /**
+   * parseFragment, and which variant won. Given that index from an earlier parse of the same
+   * heading and rows, parses that variant alone: tree-sitter gives the same text the same tree.
+   */
+  private parseVariants(rows: readonly string[], heading: string, only: number | undefined): { fragment: Fragment; variant: number } {
     const lex = scanFragment(rows);
     const lead = lex.startsInComment ? ["/*"] : [];
     // A comment still open at the end of the hunk is closed so it does not swallow the suffix.
@@ -149,7 +168,9 @@ export class CParser {
     }
     variants.push({ prefix: [...lead], suffix: close, via: "none" });
     let best: Fragment | undefined;
-    for (const v of variants) {
+    let variant = -1;
+    for (let i = only ?? 0; i < (only === undefined ? variants.length : only + 1); i++) {
+      const v = variants[i]!;
       const text = [...v.prefix, ...rows, ...v.suffix].join("\n") + "\n";
       const tree = this.parser.parse(text);
       if (!tree) continue;
@@ -157,17 +178,20 @@ export class CParser {
       if (!best || errors < best.errors) {
         best?.tree.delete();
         best = { tree, offset: v.prefix.length, errors, headingUse: v.via, rows };
+        variant = i;
       } else tree.delete();
       if (errors === 0) break;
     }
     if (!best) throw new Error("tree-sitter returned no tree");
-    return best;
+    return { fragment: best, variant };
   }
 }
 
 /** Trees kept across classifications: revisions a few series apart share hunks; a large diff is not kept whole. */
 const KEPT_FRAGMENTS = 256;
 const KEPT_ROWS = 5_000;
+/** Winning variants remembered: a 28-character digest and a number each, about 1 MB in all. */
+const CHOSEN_VARIANTS = 16_384;
 
 /**
  * What a fragment needs around it to parse: whether it starts inside a block comment, how many
@@ -611,6 +635,22 @@ function findPlace(f: Fragment, row: number): Placement {
   };
 }
 
+/** The call and assignment nodes of a fragment, in tree order: both tables come from one search of the tree. */
+const callsAndAssignmentsOf = new WeakMap<Fragment, { calls: Node[]; assignments: Node[] }>();
+
+function callsAndAssignments(f: Fragment): { calls: Node[]; assignments: Node[] } {
+  let found = callsAndAssignmentsOf.get(f);
+  if (!found) {
+    found = { calls: [], assignments: [] };
+    for (const node of f.tree.rootNode.descendantsOfType(["call_expression", "assignment_expression"])) {
+      if (node?.type === "call_expression") found.calls.push(node);
+      else if (node?.type === "assignment_expression") found.assignments.push(node);
+    }
+    callsAndAssignmentsOf.set(f, found);
+  }
+  return found;
+}
+
 /** Assignments of a fragment by the tree row they start on: one tree query per fragment. */
 const assignmentsByRow = new WeakMap<Fragment, Map<number, { left: string; right: string }[]>>();
 
@@ -618,8 +658,7 @@ function rowAssignments(f: Fragment, r: number): { left: string; right: string }
   let byRow = assignmentsByRow.get(f);
   if (!byRow) {
     byRow = new Map();
-    for (const node of f.tree.rootNode.descendantsOfType("assignment_expression")) {
-      if (!node) continue;
+    for (const node of callsAndAssignments(f).assignments) {
       const left = node.childForFieldName("left")?.text;
       const right = node.childForFieldName("right")?.text;
       if (!left || !right) continue;
@@ -640,8 +679,7 @@ export function rowCalls(f: Fragment, row: number): CallSite[] {
   let byRow = callsByRow.get(f);
   if (!byRow) {
     byRow = new Map();
-    for (const node of f.tree.rootNode.descendantsOfType("call_expression")) {
-      if (!node) continue;
+    for (const node of callsAndAssignments(f).calls) {
       const callee = node.childForFieldName("function");
       if (!callee) continue;
       const name = callee.type === "identifier" ? callee.text : callee.text.replace(/\s+/g, "");
@@ -718,8 +756,36 @@ function toCond(n: Node): CondAst {
   }
 }
 
+/**
+ * Conditions read before, by parser and text, least recently used first: the same gate comes
+ * back in every revision of a series and again in its model effects. The ASTs are read-only.
+ */
+const conditionsRead = new WeakMap<CParser, { readonly asts: Map<string, CondAst | undefined>; chars: number }>();
+/** Characters of condition text kept per parser; an AST holds a few times its condition's length. */
+const KEPT_CONDITION_CHARS = 256 * 1024;
+
 /** Parse the condition of an `if` into a CondAst, or undefined when it does not parse as C. */
 export function parseCondition(parser: CParser, condition: string): CondAst | undefined {
+  let kept = conditionsRead.get(parser);
+  if (!kept) conditionsRead.set(parser, (kept = { asts: new Map(), chars: 0 }));
+  if (kept.asts.has(condition)) {
+    const ast = kept.asts.get(condition);
+    kept.asts.delete(condition);
+    kept.asts.set(condition, ast);
+    return ast;
+  }
+  const ast = readCondition(parser, condition);
+  kept.asts.set(condition, ast);
+  kept.chars += condition.length;
+  for (const old of kept.asts.keys()) {
+    if (kept.chars <= KEPT_CONDITION_CHARS || old === condition) break;
+    kept.asts.delete(old);
+    kept.chars -= old.length;
+  }
+  return ast;
+}
+
+function readCondition(parser: CParser, condition: string): CondAst | undefined {
   const f = parser.parseFragment([`int __cond = (${condition});`], "");
   try {
     if (f.errors > 0) return undefined;

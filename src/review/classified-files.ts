@@ -1,5 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
-import { classifyFile, type FileTouches, type Touch } from "../analysis/touch.js";
+import { classifyFile, readsHelpers, type FileTouches, type Touch } from "../analysis/touch.js";
 import type { CFunction } from "../model/code/functions.js";
 import type { CParser } from "../patch/c-source.js";
 import type { FileDiff } from "../patch/diff.js";
@@ -27,7 +27,7 @@ export class ClassifiedFiles {
     const hash = createHash("sha1").update(parser.lang).update("\0");
     hashFile(hash, file);
     // A gate's meaning can come from a helper the series defines elsewhere: those bodies are part of the input.
-    for (const f of helpersReached(file, helpers)) hash.update("\0").update(f.name).update("\0").update(f.params.join(",")).update("\0").update(f.body);
+    for (const f of readsHelpers(file) ? helpersReached(file, helpers) : []) hash.update("\0").update(f.name).update("\0").update(f.params.join(",")).update("\0").update(f.body);
     const key = hash.digest("base64");
     const hit = fresh.has(key) ? undefined : this.kept.use(key);
     fresh.add(key);
