@@ -188,8 +188,8 @@ export class MirrorArchive {
     }
     const waited = Promise.all(waits);
     waited.catch(() => undefined); // awaited below, unless this read fails first
-    const build = async (ref: R, bytes: Buffer): Promise<Built> => {
-      const r = await decodeMessage({ bytes, source: ref.origin });
+    const build = async (ref: R, bytes: Buffer, blob?: string): Promise<Built> => {
+      const r = await decodeMessage({ bytes, source: ref.origin }, blob);
       // What one message cannot be read as stays with that message.
       const b: Built = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
       this.remember(ref.origin, b, bytes.length);
@@ -209,7 +209,7 @@ export class MirrorArchive {
         if (epoch) {
           for await (const blob of this.reader(epoch).blobs(todo.map((t) => t.ref.origin.split(":")[2]!))) {
             const t = todo[i++]!;
-            t.done(blob.kind === "blob" ? await build(t.ref, blob.bytes) : undefined);
+            t.done(blob.kind === "blob" ? await build(t.ref, blob.bytes, blob.oid) : undefined);
           }
         }
         for (; i < todo.length; i++) todo[i]!.done(undefined);
