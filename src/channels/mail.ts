@@ -121,7 +121,7 @@ const REVIEW_WINDOW = 3;
 // Series owed a tracker read ahead of the one being tracked at a pass's end: the review worker
 // tracks one while this thread reads and groups the next; one ahead left it waiting whenever a
 // series' threads took longer to read than the one before took to track.
-const TRACK_AHEAD = 4;
+const TRACK_AHEAD = 2;
 // Patches and cover letters of one thread read for a review; the rest are skipped with a reason.
 const MAX_THREAD_SERIES_MESSAGES = 2000;
 
