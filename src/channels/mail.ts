@@ -118,6 +118,10 @@ const MAX_INFLIGHT = 8;
 // Threads of a batch read and reviewed ahead of the one being committed: one is parsed while
 // another is in the review worker; more only holds more reviews in memory.
 const REVIEW_WINDOW = 3;
+// Series owed a tracker read ahead of the one being tracked at a pass's end: the review worker
+// tracks one while this thread reads and groups the next; one ahead left it waiting whenever a
+// series' threads took longer to read than the one before took to track.
+const TRACK_AHEAD = 2;
 // Patches and cover letters of one thread read for a review; the rest are skipped with a reason.
 const MAX_THREAD_SERIES_MESSAGES = 2000;
 
@@ -680,7 +684,7 @@ export class MailMirror {
     const ids = this.state.dueTrackers(this.source);
     if (ids.length === 0) return;
     const o: TrackerOptions = { ...this.trackerOptions(run, firstRead), send: () => false };
-    // The next series is read from the archive while this one is tracked (in the review worker).
+    // The next series are read from the archive while this one is tracked (in the review worker).
     const ahead = new Map<number, Promise<TrackerBatch>>();
     const start = (i: number) => {
       const id = ids[i];
@@ -691,8 +695,7 @@ export class MailMirror {
     };
     for (let i = 0; i < ids.length; i++) {
       if (run.shouldStop?.()) break;
-      start(i);
-      start(i + 1);
+      for (let k = i; k <= i + TRACK_AHEAD; k++) start(k);
       const t = await ahead.get(i)!;
       ahead.delete(i);
       this.ctx.store.transaction(() => {

@@ -22,17 +22,22 @@ export async function decodeFields(raw: RawMessage): Promise<MessageFields> {
   return plainDiffFields(raw) ?? parsePlainMime(raw) ?? (await parseMime(raw));
 }
 
-/** What a decoded message is built from, the bytes and the source it names, as one digest. */
-function contentKey(raw: RawMessage): string {
+/**
+ * What a decoded message is built from, the bytes and the source it names, as one digest. Bytes
+ * read from git come with their blob id, git's digest of them: they are not hashed a second time.
+ */
+function contentKey(raw: RawMessage, blob: string | undefined): string {
+  if (blob !== undefined) return `blob ${blob} ${raw.source}`;
   return createHash("sha1").update(`${raw.source.length}:${raw.source}\n`).update(raw.bytes).digest("base64");
 }
 
 /**
- * Decode and build one raw message; an input problem becomes a Skip with its reason. So does
- * any other failure on the way (a decoder bug on a strange header, a stack or heap limit hit by
- * one message): it belongs to this message alone, and the rest of the input is still read.
+ * Decode and build one raw message (`blob`: the git object id of the bytes, when git gave them);
+ * an input problem becomes a Skip with its reason. So does any other failure on the way (a
+ * decoder bug on a strange header, a stack or heap limit hit by one message): it belongs to this
+ * message alone, and the rest of the input is still read.
  */
-export async function decodeMessage(raw: RawMessage): Promise<Message | Skip> {
+export async function decodeMessage(raw: RawMessage, blob?: string): Promise<Message | Skip> {
   let messageId: string | undefined;
   const skip = (reason: InputReason, detail: string): Skip => ({ source: raw.source, messageId, reason, detail });
   let stage: "decode" | "build" = "decode";
@@ -42,7 +47,7 @@ export async function decodeMessage(raw: RawMessage): Promise<Message | Skip> {
     stage = "build";
     // A count past MAX_SERIES_PATCHES is refused there, before any slot exists.
     const m = buildMessage(fields);
-    keyMessage(m, contentKey(raw));
+    keyMessage(m, contentKey(raw, blob));
     return m;
   } catch (err) {
     if (err instanceof InputError) return skip(err.reason, err.detail);

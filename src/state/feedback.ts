@@ -115,9 +115,9 @@ export class FeedbackStore {
   }
 
   links(seriesId: string): LinkRow[] {
-    const rows = this.db
-      .prepare("SELECT series_id, previous_id, how, detail, resend FROM revision_links WHERE series_id = ? ORDER BY linked_at, previous_id")
-      .all(seriesId) as { series_id: string; previous_id: string; how: LinkHow; detail: string; resend: number }[];
+    const rows = this.sql("SELECT series_id, previous_id, how, detail, resend FROM revision_links WHERE series_id = ? ORDER BY linked_at, previous_id").all(
+      seriesId,
+    ) as { series_id: string; previous_id: string; how: LinkHow; detail: string; resend: number }[];
     return rows.map((r) => ({ seriesId: r.series_id, previousId: r.previous_id, how: r.how, detail: r.detail, resend: r.resend === 1 }));
   }
 
@@ -212,12 +212,10 @@ export class FeedbackStore {
 
   /** The body now on the thread. */
   recordTracker(channel: string, thread: string, seriesId: string, body: string): void {
-    this.db
-      .prepare(
-        "INSERT INTO trackers (channel, thread, series_id, digest, body, writes, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) " +
-          "ON CONFLICT (channel, thread) DO UPDATE SET series_id = excluded.series_id, digest = excluded.digest, body = excluded.body, " +
-          "writes = trackers.writes + 1, updated_at = excluded.updated_at",
-      )
-      .run(channel, thread, seriesId, digestOf(body), body, now());
+    this.sql(
+      "INSERT INTO trackers (channel, thread, series_id, digest, body, writes, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?) " +
+        "ON CONFLICT (channel, thread) DO UPDATE SET series_id = excluded.series_id, digest = excluded.digest, body = excluded.body, " +
+        "writes = trackers.writes + 1, updated_at = excluded.updated_at",
+    ).run(channel, thread, seriesId, digestOf(body), body, now());
   }
 }

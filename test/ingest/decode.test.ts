@@ -12,7 +12,11 @@ const path = fixture("series/dma-coherent-v1.mbox");
 const raws = () => splitMbox(readFileSync(path), path);
 
 async function decoded(raw: { bytes: Buffer; source: string }): Promise<Message> {
-  const r = await decodeMessage(raw);
+  return decodedFrom(raw, undefined);
+}
+
+async function decodedFrom(raw: { bytes: Buffer; source: string }, blob: string | undefined): Promise<Message> {
+  const r = await decodeMessage(raw, blob);
   if (!("kind" in r)) throw new Error(`${raw.source}: ${r.reason}`);
   return r;
 }
@@ -32,6 +36,16 @@ describe("decodeMessage: content keys", () => {
     const [a] = raws();
     const elsewhere = await decoded({ bytes: a!.bytes, source: `${a!.source}-copy` });
     expect(contentKeyOf(elsewhere)).not.toBe(contentKeyOf(await decoded(a!)));
+  });
+
+  it("keys bytes git gave by their blob id and source, apart from each other and from hashed bytes", async () => {
+    const [a] = raws();
+    const oid = "a".repeat(40);
+    const byBlob = await decodedFrom({ bytes: a!.bytes, source: `git:0:${oid}` }, oid);
+    expect(contentKeyOf(byBlob)).toBe(contentKeyOf(await decodedFrom({ bytes: a!.bytes, source: `git:0:${oid}` }, oid)));
+    expect(contentKeyOf(byBlob)).not.toBe(contentKeyOf(await decodedFrom({ bytes: a!.bytes, source: `git:1:${oid}` }, oid)));
+    expect(contentKeyOf(byBlob)).not.toBe(contentKeyOf(await decodedFrom({ bytes: a!.bytes, source: `git:0:${oid}` }, "b".repeat(40))));
+    expect(contentKeyOf(byBlob)).not.toBe(contentKeyOf(await decoded({ bytes: a!.bytes, source: `git:0:${oid}` })));
   });
 
   it("gives no key to what is derived from a message: a copy, an outline, another kind", async () => {

@@ -90,6 +90,8 @@ type Built = Message | Unread;
 export class MirrorArchive {
   private readonly readers = new Map<string, EpochReader>();
   private readonly built = new Map<string, { readonly built: Built; readonly bytes: number }>();
+  // Messages being read and built, by origin, for the reads that ask for them meanwhile.
+  private readonly building = new Map<string, Promise<Built | undefined>>();
   private builtBytes = 0;
   // Past the bound, a message is still found while the garbage collector has not taken it: a
   // tracker reads a series' threads again page after page, and what it read last is mostly
@@ -150,55 +152,84 @@ export class MirrorArchive {
   }
 
   /**
-   * Messages read again and built like the CLI builds an mbox's (ingest/decode.ts). One that
-   * cannot be read is unread with its reason; one gone from the archive is left out.
+   * Messages read again and built like the CLI builds an mbox's (ingest/decode.ts), in the order
+   * of `refs`. One that cannot be read is unread with its reason; one gone from the archive is
+   * left out.
    */
   async read<R extends ArchivedRef>(refs: readonly R[]): Promise<ReadBack<R>> {
-    const unread: Unread[] = [];
-    const byEpoch = new Map<string, R[]>();
-    for (const r of refs) {
-      const [kind, epoch] = r.origin.split(":");
-      const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
-      const list = byEpoch.get(key);
-      if (list) list.push(r);
-      else byEpoch.set(key, [r]);
-    }
-    const messages: Message[] = [];
-    const refOf = new Map<string, R>();
-    const take = (ref: R, built: Built) => {
-      if ("kind" in built) {
-        messages.push(built);
-        refOf.set(built.messageId, ref);
-      } else unread.push(built);
-    };
-    const build = async (ref: R, bytes: Buffer) => {
-      const r = await decodeMessage({ bytes, source: ref.origin });
-      // What one message cannot be read as stays with that message.
-      const built: Built = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
-      this.remember(ref.origin, built, bytes.length);
-      take(ref, built);
-    };
-    for (const [name, list] of byEpoch) {
-      const todo = list.filter((r) => {
-        const hit = this.cached(r.origin);
-        if (hit) take(r, hit);
-        return !hit;
-      });
-      if (name === MBOX_EPOCH) {
-        for (const ref of todo) {
-          const bytes = this.kept(ref.message_id);
-          if (bytes) await build(ref, bytes);
-        }
+    const built: (Built | undefined)[] = new Array(refs.length);
+    const waits: Promise<void>[] = [];
+    const byEpoch = new Map<string, { ref: R; at: number; done: (b: Built | undefined) => void }[]>();
+    const mine: { origin: string; fail: (err: unknown) => void }[] = [];
+    for (const [at, ref] of refs.entries()) {
+      const hit = this.cached(ref.origin);
+      if (hit) {
+        built[at] = hit;
         continue;
       }
-      const epoch = this.epoch(name);
-      if (!epoch) continue;
-      let i = 0;
-      for await (const blob of this.reader(epoch).blobs(todo.map((r) => r.origin.split(":")[2]!))) {
-        const ref = todo[i++]!;
-        if (blob.kind !== "blob") continue;
-        await build(ref, blob.bytes);
+      // Being built for another read (a thread read for two series at once): built once.
+      const pending = this.building.get(ref.origin);
+      if (pending) {
+        waits.push(pending.then((b) => void (built[at] = b)));
+        continue;
       }
+      let done!: (b: Built | undefined) => void;
+      let fail!: (err: unknown) => void;
+      const p = new Promise<Built | undefined>((resolve, reject) => ((done = resolve), (fail = reject)));
+      p.catch(() => undefined); // a waiter sees the failure; nobody else need
+      this.building.set(ref.origin, p);
+      mine.push({ origin: ref.origin, fail });
+      const [kind, epoch] = ref.origin.split(":");
+      const key = kind === "mbox" ? MBOX_EPOCH : epoch!;
+      const item = { ref, at, done: (b: Built | undefined) => ((built[at] = b), done(b)) };
+      const list = byEpoch.get(key);
+      if (list) list.push(item);
+      else byEpoch.set(key, [item]);
+    }
+    const waited = Promise.all(waits);
+    waited.catch(() => undefined); // awaited below, unless this read fails first
+    const build = async (ref: R, bytes: Buffer, blob?: string): Promise<Built> => {
+      const r = await decodeMessage({ bytes, source: ref.origin }, blob);
+      // What one message cannot be read as stays with that message.
+      const b: Built = "kind" in r ? r : { id: ref.message_id, reason: r.reason, detail: r.detail };
+      this.remember(ref.origin, b, bytes.length);
+      return b;
+    };
+    try {
+      for (const [name, todo] of byEpoch) {
+        if (name === MBOX_EPOCH) {
+          for (const t of todo) {
+            const bytes = this.kept(t.ref.message_id);
+            t.done(bytes ? await build(t.ref, bytes) : undefined);
+          }
+          continue;
+        }
+        const epoch = this.epoch(name);
+        let i = 0;
+        if (epoch) {
+          for await (const blob of this.reader(epoch).blobs(todo.map((t) => t.ref.origin.split(":")[2]!))) {
+            const t = todo[i++]!;
+            t.done(blob.kind === "blob" ? await build(t.ref, blob.bytes, blob.oid) : undefined);
+          }
+        }
+        for (; i < todo.length; i++) todo[i]!.done(undefined);
+      }
+    } catch (err) {
+      for (const m of mine) m.fail(err);
+      throw err;
+    } finally {
+      for (const m of mine) this.building.delete(m.origin);
+    }
+    await waited;
+    const messages: Message[] = [];
+    const refOf = new Map<string, R>();
+    const unread: Unread[] = [];
+    for (const [at, b] of built.entries()) {
+      if (!b) continue;
+      if ("kind" in b) {
+        messages.push(b);
+        refOf.set(b.messageId, refs[at]!);
+      } else unread.push(b);
     }
     return { messages, refOf, unread };
   }

@@ -43,7 +43,7 @@ export class InboxOutline {
               continue;
             }
             // The one decode path an mbox takes too: a message that cannot be read is a skip.
-            const r = await decodeMessage({ bytes: e.bytes, source });
+            const r = await decodeMessage({ bytes: e.bytes, source }, e.oid);
             if (!("kind" in r)) {
               skipped.push(r);
               continue;
@@ -77,8 +77,8 @@ export class InboxOutline {
       if (!reader) this.readers.set(epoch, (reader = new EpochReader(epoch)));
       let i = 0;
       for await (const b of reader.blobs(list.map((x) => x.oid))) {
-        const { source } = list[i++]!;
-        const r = b.kind === "blob" ? await decodeMessage({ bytes: b.bytes, source }) : undefined;
+        const { source, oid } = list[i++]!;
+        const r = b.kind === "blob" ? await decodeMessage({ bytes: b.bytes, source }, oid) : undefined;
         if (!r || !("kind" in r)) throw new Error(`${source}: could not be read again`);
         out.set(source, r);
       }

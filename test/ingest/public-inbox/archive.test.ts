@@ -54,6 +54,23 @@ describe("MirrorArchive: messages read again by where they were archived", () =>
     expect(asked).toHaveLength(2);
   });
 
+  it("builds a message once for reads that ask for it at the same time, and answers in the order asked", async () => {
+    const inbox = new PeerInbox();
+    const ids = [1, 2, 3].map((i) => `r${i}@example.org`);
+    const refs = ids.map((id, i) => ({ message_id: id, origin: `git:0:${blobOf(inbox, inbox.add(mail({ id, subject: `Re: [PATCH] ${i}` }, "Fine.\n")))}` }));
+    const archive = new MirrorArchive(inbox.dir, () => undefined);
+    archives.push(archive);
+    // The second asks while the first is reading from git: the same objects, not a second decode.
+    const [a, b] = await Promise.all([archive.read(refs.slice(0, 2)), archive.read([refs[1]!, refs[0]!])]);
+    expect(b.messages.map((m) => m.messageId)).toEqual([ids[1], ids[0]]);
+    expect(b.messages[0]).toBe(a.messages[1]);
+    expect(b.messages[1]).toBe(a.messages[0]);
+    // A built message first in the answer only where it was asked for first.
+    const c = await archive.read([refs[2]!, refs[1]!]);
+    expect(c.messages.map((m) => m.messageId)).toEqual([ids[2], ids[1]]);
+    expect(c.messages[1]).toBe(a.messages[1]);
+  });
+
   it("keeps the messages built last by their size: a few large ones push the oldest out, not the newest", async () => {
     const big = (i: number) => Buffer.from(mail({ id: `big${i}@example.org`, subject: `Re: [PATCH] ${i}` }, `${"word ".repeat(600_000)}\n`));
     const kept = new Map([1, 2, 3, 4].map((i) => [`big${i}@example.org`, big(i)]));
