@@ -27,7 +27,7 @@ export function boundYoungGeneration(): void {
  * beginning, where its first reviews would grow it. V8 reads the flag as it sets an isolate up,
  * and setting one up puts the growth factor back to its default, for every thread: taken back here.
  */
-export function startIsolate<W extends { once(event: "online", listener: () => void): unknown }>(youngMb: number, start: () => W): W {
+export function startIsolate<W extends { once(event: "online", f: () => void): unknown }>(youngMb: number, start: () => W): W {
   setFlagsFromString(`--min-semi-space-size=${youngMb}`);
   const worker = start();
   if (youngBounded) worker.once("online", boundYoungGeneration);
