@@ -1,4 +1,5 @@
-import { setFlagsFromString } from "node:v8";
+import { PerformanceObserver } from "node:perf_hooks";
+import { getHeapSpaceStatistics, setFlagsFromString } from "node:v8";
 
 /**
  * How far a heap may grow past what its last full collection left, in percent. V8's own factor
@@ -9,17 +10,33 @@ export function boundHeapGrowth(percent: number): void {
   setFlagsFromString(`--heap-growing-percent=${percent}`);
 }
 
+// Each young generation stops growing at this (semi-spaces of 4 MB), where default flags take it to 16.
+const YOUNG_SPACE_BYTES = 8 << 20;
 let youngBounded = false;
+let watching: PerformanceObserver | undefined;
+
+const newSpaceBytes = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
+
+/** Once this thread's young generation has grown to its bound, no young generation grows further. */
+function holdYoungGeneration(): void {
+  if (newSpaceBytes() < YOUNG_SPACE_BYTES) return;
+  setFlagsFromString("--semi-space-growth-factor=1");
+  watching?.disconnect();
+  watching = undefined;
+}
 
 /**
- * Keeps each young generation at the size it starts with (1 MB semi-spaces). V8 doubles it, up to
- * 16 MB semi-spaces by default, whenever much outlives a scavenge, as on a thread holding what it
- * read while it waits on git, the store or a worker: 32 MB committed for little work saved.
- * --max-semi-space-size counts only at start; the growth factor is read at each growth.
+ * Lets each young generation grow (V8 doubles it whenever much outlives a scavenge) only to 8 MB
+ * instead of the default 32 MB: a thread holding what it read while it waits on git, the store or
+ * a worker keeps it at its largest, committed for little work saved. --max-semi-space-size counts
+ * only at start; the growth factor is read at each growth, so it is set to 1 once there.
  */
 export function boundYoungGeneration(): void {
   youngBounded = true;
-  setFlagsFromString("--semi-space-growth-factor=1");
+  holdYoungGeneration();
+  if (newSpaceBytes() >= YOUNG_SPACE_BYTES || watching) return;
+  watching = new PerformanceObserver(holdYoungGeneration);
+  watching.observe({ entryTypes: ["gc"] });
 }
 
 /**
@@ -30,7 +47,7 @@ export function boundYoungGeneration(): void {
 export function startIsolate<W extends { once(event: "online", f: () => void): unknown }>(youngMb: number, start: () => W): W {
   setFlagsFromString(`--min-semi-space-size=${youngMb}`);
   const worker = start();
-  if (youngBounded) worker.once("online", boundYoungGeneration);
+  if (youngBounded) worker.once("online", holdYoungGeneration);
   return worker;
 }
 
