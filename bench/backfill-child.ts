@@ -4,13 +4,18 @@
  */
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
-import { pino } from "pino";
-import { lazyReviewDeps, type ChannelContext } from "../src/channels/context.js";
-import { mailTarget, MailMirror } from "../src/channels/mail.js";
-import { inlineReviews, startReviewPool } from "../src/channels/review-pool.js";
-import { loadConfig } from "../src/config/config.js";
-import { Store } from "../src/state/store.js";
+import type { ChannelContext } from "../src/channels/context.js";
+import { boundYoungGeneration } from "../src/heap.js";
 import { peakRssMb } from "./peak-rss.js";
+
+// As the CLI does (bin/dmabuf-review.js): before the rest is loaded.
+boundYoungGeneration();
+const { pino } = await import("pino");
+const { lazyReviewDeps } = await import("../src/channels/context.js");
+const { mailTarget, MailMirror } = await import("../src/channels/mail.js");
+const { inlineReviews, startReviewPool } = await import("../src/channels/review-pool.js");
+const { loadConfig } = await import("../src/config/config.js");
+const { Store } = await import("../src/state/store.js");
 
 /** The main thread's heap after a full collection: what the reader holds on to. */
 function liveHeapMb(): number {

@@ -4,8 +4,12 @@
  * Usage: node dist/bench/track-child.js <path>
  */
 import { Writable } from "node:stream";
-import { main } from "../src/cli/main.js";
+import { boundYoungGeneration } from "../src/heap.js";
 import { peakRssMb } from "./peak-rss.js";
+
+// As the CLI does (bin/dmabuf-review.js): before the rest is loaded.
+boundYoungGeneration();
+const { main } = await import("../src/cli/main.js");
 
 const [path] = process.argv.slice(2) as [string];
 let bytes = 0;

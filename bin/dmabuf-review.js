@@ -12,6 +12,8 @@ if (!existsSync(entry)) {
 const command = process.argv[2];
 const oneShot = command === "review" || command === "check";
 if (oneShot) setFlagsFromString("--liftoff-only");
+// A long run (backfill, track, the service) keeps its young generation small from the start (src/heap.ts).
+else (await import(new URL("../dist/src/heap.js", import.meta.url).href)).boundYoungGeneration();
 // A reader that stops early (`| head`): end quietly, with the status a shell gives a process
 // that SIGPIPE ended (the review's own status is not known yet, so not 0).
 process.stdout.on("error", (err) => {

@@ -12,7 +12,7 @@ import { ReviewCache } from "../review/review-cache.js";
 import { reviewSeries, type PatchReview, type SeriesReview } from "../review/review-series.js";
 import type { FileTouches } from "../analysis/touch.js";
 import type { Message } from "../patch/message.js";
-import { boundHeapGrowth } from "../heap.js";
+import { boundHeapGrowth, startIsolate } from "../heap.js";
 import { contentKeyOf } from "../patch/content-key.js";
 import { mapMessages, MessageTable, TableMirror, type HeldMessage } from "./message-table.js";
 import { loadReviewDeps, reviewDepsOf, type ReviewDeps, type ReviewSource } from "./context.js";
@@ -311,6 +311,9 @@ interface Slot {
   job: { readonly id: number; readonly job: Job; readonly timer: NodeJS.Timeout } | undefined;
 }
 
+// What a review allocates dies within it: a small young generation collects it as often, as cheaply.
+const WORKER_YOUNG_MB = 8;
+
 // With its reviews in workers, this thread reads: most of what it allocates waits on git, the
 // store or a worker, outlives the young generation and dies in the old one. The workers, capped
 // below, already grow by about 1.3.
@@ -356,14 +359,15 @@ export async function startReviewPool(size: number, fallback: ReviewSource, log:
 
   const start = (existing: Slot | undefined): Promise<Slot> =>
     new Promise((resolve, reject) => {
-      const worker = new Worker(script, {
-        workerData: { role: ROLE, stallOn: opts.stallOn },
-        execArgv: workerExecArgv(process.execArgv),
-        // A review keeps little (tens of MB live) but allocates much: left to itself the worker's
-        // heap grows several times past what it holds. A service's --max-old-space-size wins over this.
-        // What a review allocates dies within it: a small young generation collects it as often, as cheaply.
-        resourceLimits: { maxYoungGenerationSizeMb: 8, maxOldGenerationSizeMb: 128 },
-      });
+      const worker = startIsolate(WORKER_YOUNG_MB, () =>
+        new Worker(script, {
+          workerData: { role: ROLE, stallOn: opts.stallOn },
+          execArgv: workerExecArgv(process.execArgv),
+          // A review keeps little (tens of MB live) but allocates much: left to itself the worker's
+          // heap grows several times past what it holds. A service's --max-old-space-size wins over this.
+          resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_MB, maxOldGenerationSizeMb: 128 },
+        }),
+      );
       const slot: Slot = existing ?? { worker, ready: false, job: undefined, mirror: new TableMirror(TABLE_BYTES) };
       slot.worker = worker;
       slot.mirror = new TableMirror(TABLE_BYTES);

@@ -107,7 +107,11 @@ interface Said {
 }
 
 // An author's reply is read for every earlier revision of the chain, and again on every tracking.
-const keptSaid = new BoundedMap<string, readonly Said[]>(128);
+// By bytes too: the key is the whole body, and a reply quoting a whole patch runs to a megabyte.
+const keptSaid = new BoundedMap<string, readonly Said[]>(128, [], {
+  bytes: 1 << 20,
+  weigh: (body, said) => body.length + said.reduce((n, s) => n + 64 + s.text.length, 0),
+});
 
 // The same reply is read again for each earlier revision of its chain: kept by the message too.
 const saidByReply = new WeakMap<Message, readonly Said[]>();

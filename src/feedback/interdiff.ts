@@ -87,9 +87,12 @@ function sameKeys(a: readonly Changed[], b: readonly Changed[]): boolean {
 }
 
 // The same pairs of patches come back for every item of a step, a file's pair and the whole
-// series' pair in turn, so enough are kept for a long series' steps; the lines they hold are
-// the patches' own strings, so one costs little beyond its line records.
-const kept = new BoundedMap<string, Interdiff>(256);
+// series' pair in turn, so enough are kept for a long series' steps. The lines they hold are the
+// patches' own strings, kept alive with them once the patches are gone: bounded by their bytes too.
+const kept = new BoundedMap<string, Interdiff>(256, [], {
+  bytes: 1 << 20,
+  weigh: (key, d) => key.length + d.lines.reduce((n, l) => n + 80 + l.text.length, 0),
+});
 
 /**
  * What changed between two revisions of a patch, compared as patches (what each does to its

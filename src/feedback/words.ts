@@ -14,9 +14,11 @@ const STOP = new Set(
 
 // The same bodies, quotes and changelog lines are compared again for every item, step and
 // reply of a chain: their words are read once. Shared sets, hence readonly.
+// Keyed by whole texts: bounded by their bytes too.
 const KEPT = 1024;
-const keptWords = new BoundedMap<string, ReadonlySet<string>>(KEPT);
-const keptIdentifiers = new BoundedMap<string, ReadonlySet<string>>(KEPT);
+const byBytes = { bytes: 1 << 20, weigh: (text: string, words: ReadonlySet<string>) => text.length + 48 * words.size };
+const keptWords = new BoundedMap<string, ReadonlySet<string>>(KEPT, [], byBytes);
+const keptIdentifiers = new BoundedMap<string, ReadonlySet<string>>(KEPT, [], byBytes);
 
 /** Lower-case content words of at least four letters, light plural stripping; identifiers whole. */
 export function contentWords(text: string): ReadonlySet<string> {

@@ -28,4 +28,26 @@ describe("BoundedMap", () => {
     c.keep("b", compute); // "a" was used before "none": "a" goes
     expect([...c.keys()]).toEqual(["none", "b"]);
   });
+
+  it("with a byte bound, forgets the least recently used until a new entry fits, and keeps none heavier than all of it", () => {
+    const c = new BoundedMap<string, string>(10, [], { bytes: 10, weigh: (k, v) => k.length + v.length });
+    c.set("a", "1234"); // 5
+    c.set("b", "123"); // 4
+    expect(c.bytes).toBe(9);
+    c.use("a");
+    c.set("c", "12"); // 3: "b", used least recently, goes
+    expect([...c.keys()]).toEqual(["a", "c"]);
+    expect(c.bytes).toBe(8);
+    c.set("a", "1"); // replaced: its old weight goes with it
+    expect(c.bytes).toBe(5);
+    let runs = 0;
+    expect(c.keep("big", () => (runs++, "123456789"))).toBe("123456789");
+    expect(c.keep("big", () => (runs++, "123456789"))).toBe("123456789");
+    expect(runs).toBe(2);
+    expect([...c.keys()]).toEqual(["c", "a"]);
+    c.delete("c");
+    expect(c.bytes).toBe(2);
+    c.clear();
+    expect(c.bytes).toBe(0);
+  });
 });
