@@ -13,13 +13,15 @@ export function boundHeapGrowth(percent: number): void {
 // Each young generation stops growing at this (semi-spaces of 4 MB), where default flags take it to 16.
 const YOUNG_SPACE_BYTES = 8 << 20;
 let youngBounded = false;
+let held = false;
 let watching: PerformanceObserver | undefined;
 
 const newSpaceBytes = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_size ?? 0;
 
 /** Once this thread's young generation has grown to its bound, no young generation grows further. */
 function holdYoungGeneration(): void {
-  if (newSpaceBytes() < YOUNG_SPACE_BYTES) return;
+  if (!held && newSpaceBytes() < YOUNG_SPACE_BYTES) return;
+  held = true;
   setFlagsFromString("--semi-space-growth-factor=1");
   watching?.disconnect();
   watching = undefined;
@@ -29,7 +31,8 @@ function holdYoungGeneration(): void {
  * Lets each young generation grow (V8 doubles it whenever much outlives a scavenge) only to 8 MB
  * instead of the default 32 MB: a thread holding what it read while it waits on git, the store or
  * a worker keeps it at its largest, committed for little work saved. --max-semi-space-size counts
- * only at start; the growth factor is read at each growth, so it is set to 1 once there.
+ * only at start; the growth factor is read at each growth, so it is set to 1 once there. GC entries
+ * reach the observer after the collection, so one more doubling (16 MB) can slip through first.
  */
 export function boundYoungGeneration(): void {
   youngBounded = true;
@@ -42,12 +45,13 @@ export function boundYoungGeneration(): void {
 /**
  * Starts a worker with its young generation at `youngMb` (or its own bound, if lower) from the
  * beginning, where its first reviews would grow it. V8 reads the flag as it sets an isolate up,
- * and setting one up puts the growth factor back to its default, for every thread: taken back here.
+ * and setting one up puts the growth factor back to its default, for every thread: held again
+ * here, even where this thread's young generation has shrunk below the bound since.
  */
 export function startIsolate<W extends { once(event: "online", f: () => void): unknown }>(youngMb: number, start: () => W): W {
   setFlagsFromString(`--min-semi-space-size=${youngMb}`);
   const worker = start();
-  if (youngBounded) worker.once("online", holdYoungGeneration);
+  if (youngBounded) worker.once("online", boundYoungGeneration);
   return worker;
 }
 
