@@ -57,7 +57,8 @@ describe.skipIf(!fresh)(`the bundled review and check path${fresh ? "" : " (skip
     }
     // Both keyed the model's kept searches alike: the bundle hashed the compiled tree's model code.
     expect(readdirSync(cache).filter((n) => n.startsWith("searches-"))).toHaveLength(1);
-  });
+    // Every fixture reviewed and checked twice over: some 20 s alone, past 30 s on a busy machine.
+  }, 120_000);
 
   it("the bin runs review and check from the bundle, and the other commands from the tree", async () => {
     const trace = `--import=data:text/javascript,${encodeURIComponent(
