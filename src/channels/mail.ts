@@ -66,7 +66,7 @@ export interface PassOptions {
  * reading is all review).
  */
 export interface Progress {
-  readonly phase: "read" | "review";
+  readonly phase: "read" | "review" | "track";
   readonly epoch: string;
   readonly done: number;
   readonly total: number;
@@ -684,6 +684,9 @@ export class MailMirror {
     const ids = this.state.dueTrackers(this.source);
     if (ids.length === 0) return;
     const o: TrackerOptions = { ...this.trackerOptions(run, firstRead), send: () => false };
+    const started = Date.now();
+    const progress = (done: number) => run.onProgress?.({ phase: "track", epoch: "-", done, total: ids.length, seconds: (Date.now() - started) / 1000 });
+    progress(0);
     // The next series are read from the archive while this one is tracked (in the review worker).
     const ahead = new Map<number, Promise<TrackerBatch>>();
     const start = (i: number) => {
@@ -702,6 +705,7 @@ export class MailMirror {
         this.recordTrackers(t, stats);
         this.state.trackerDone(this.source, ids[i]!);
       });
+      progress(i + 1);
     }
     await Promise.allSettled(ahead.values());
   }

@@ -230,6 +230,9 @@ export function mirrorProgress(
       if (p.phase === "read") {
         reading = p;
         shown.update({ done: p.done, total: p.total, phase: `epoch ${p.epoch}` });
+      } else if (p.phase === "track") {
+        // A pass that sends nothing tracks the series it owes feedback once, at its end.
+        shown.update({ done: p.done, total: p.total, phase: "tracking", unit: "series" });
       } else if (!reading || reading.done >= reading.total) {
         // Reviews run beside the reading; shown alone once the reading is done, so the two
         // phases do not take turns and restart each other's rate and ETA.
@@ -242,7 +245,7 @@ export function mirrorProgress(
 
 /** What src/channels/mail.ts reports (its Progress), as far as the display reads it. */
 export interface MirrorStep {
-  readonly phase: "read" | "review";
+  readonly phase: "read" | "review" | "track";
   readonly epoch: string;
   readonly done: number;
   readonly total: number;

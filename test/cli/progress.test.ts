@@ -104,12 +104,15 @@ describe("progress when stderr is not a terminal: a plain line every few seconds
     p.update({ phase: "read", epoch: "1", done: 20, total: 20 });
     vi.setSystemTime(Date.now() + 6000);
     p.update({ phase: "review", epoch: "1", done: 3, total: 4 });
+    vi.setSystemTime(Date.now() + 6000);
+    p.update({ phase: "track", epoch: "-", done: 2, total: 8 });
     p.done();
     expect(lines(err.text()).map((l) => l.split(",")[0])).toEqual([
       "watch dri-devel: epoch 1: 10/20 messages (50%)",
       "watch dri-devel: epoch 1: 20/20 messages (100%)",
       "watch dri-devel: reviewing: 3/4 threads (75%)",
-      "watch dri-devel: done in 18 s",
+      "watch dri-devel: tracking: 2/8 series (25%)",
+      "watch dri-devel: done in 24 s",
     ]);
   });
 });
