@@ -235,7 +235,8 @@ export function classifyFile(file: FileDiff, parser: CParser | undefined, helper
   if (fileArea === "other" && !mentions(file, OUTSIDE_THE_SURFACE)) {
     return untouched(file, () => classifyTree(file, cparser, fileArea, false, undefined));
   }
-  return classifyTree(file, cparser, fileArea, inScopeByPath, helpers);
+  // Through readsHelpers, so that a cache keying files by it cannot miss a helper read here.
+  return classifyTree(file, cparser, fileArea, inScopeByPath, readsHelpers(file) ? helpers : undefined);
 }
 
 /**

@@ -3,6 +3,7 @@ import type { CParser } from "../patch/c-source.js";
 import { rowFunction } from "../patch/c-source.js";
 import type { FileDiff, Hunk, HunkLine } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
+import { BoundedMap } from "../review/bounded-map.js";
 
 /** Where a reviewer's point sits: the lines they quoted, placed in the patch they answered. */
 export interface Anchor {
@@ -51,13 +52,13 @@ interface SideFunctions {
   readonly at: Uint32Array;
 }
 
-/** Rows of sides kept: four bytes each, beside names the parse already holds. */
-const KEPT_SIDE_ROWS = 100_000;
+/** Rows of sides kept, four bytes each, beside names the parse already holds. */
+const KEPT_SIDE_BYTES = 400_000;
 
 // Every tracking of a chain places quotes in the same hunks again, and a long hunk (a whole new
 // file is one) holds many: tree-sitter's answer for every row of a side is kept by what it was
 // computed from (parser, path, heading, the side's lines), least recently used first.
-const placed = new WeakMap<CParser, { readonly sides: Map<string, SideFunctions>; rows: number }>();
+const placed = new WeakMap<CParser, BoundedMap<string, SideFunctions>>();
 
 // A side's digest, once per hunk: each row placed in it would hash the whole side again.
 const sideKeys = new WeakMap<Hunk, Map<string, string>>();
@@ -73,39 +74,27 @@ function sideKey(hunk: Hunk, keep: string, path: string, lines: readonly string[
 
 function sideFunctions(parser: CParser, key: string, path: string, heading: string, lines: readonly string[]): SideFunctions {
   let kept = placed.get(parser);
-  if (!kept) placed.set(parser, (kept = { sides: new Map(), rows: 0 }));
-  let side = kept.sides.get(key);
-  if (side) {
-    kept.sides.delete(key);
-    kept.sides.set(key, side);
-    return side;
-  }
-  // The parser's kept fragments: the review of the same revision has most often parsed this side already.
-  const c = parser.forPath(path);
-  const frag = c.acquire(lines, heading);
-  try {
-    const names: string[] = [];
-    const index = new Map<string, number>();
-    const at = new Uint32Array(lines.length);
-    for (let row = 0; row < lines.length; row++) {
-      const fn = rowFunction(frag, row);
-      if (fn === undefined) continue;
-      let k = index.get(fn);
-      if (k === undefined) index.set(fn, (k = names.push(fn)));
-      at[row] = k;
+  if (!kept) placed.set(parser, (kept = new BoundedMap(4096, [], { bytes: KEPT_SIDE_BYTES, weigh: (k, s) => k.length + s.at.byteLength })));
+  return kept.keep(key, () => {
+    // The parser's kept fragments: the review of the same revision has most often parsed this side already.
+    const c = parser.forPath(path);
+    const frag = c.acquire(lines, heading);
+    try {
+      const names: string[] = [];
+      const index = new Map<string, number>();
+      const at = new Uint32Array(lines.length);
+      for (let row = 0; row < lines.length; row++) {
+        const fn = rowFunction(frag, row);
+        if (fn === undefined) continue;
+        let k = index.get(fn);
+        if (k === undefined) index.set(fn, (k = names.push(fn)));
+        at[row] = k;
+      }
+      return { names, at };
+    } finally {
+      c.release([frag]);
     }
-    side = { names, at };
-  } finally {
-    c.release([frag]);
-  }
-  kept.sides.set(key, side);
-  kept.rows += lines.length;
-  for (const [k, s] of kept.sides) {
-    if (kept.rows <= KEPT_SIDE_ROWS || kept.sides.size <= 1) break;
-    kept.sides.delete(k);
-    kept.rows -= s.at.length;
-  }
-  return side;
+  });
 }
 
 /** The function a hunk line sits in: tree-sitter's answer, else git's hunk heading. */

@@ -127,37 +127,22 @@ const ADDED = 2;
 
 // One file's pair comes back inside other pairs (a quoted file's, then the whole series'), and a
 // file an older revision shares with a later one in every step: its edit runs are kept by both
-// sides' digests, up to this many numbers (four bytes each).
-const KEPT_RUN_NUMBERS = 200_000;
-const keptRuns = new Map<string, Int32Array>();
-let keptRunNumbers = 0;
+// sides' digests, within this many bytes.
+const keptRuns = new BoundedMap<string, Int32Array>(16_384, [], { bytes: 800_000, weigh: (key, runs) => key.length + runs.byteLength });
 
 function editRuns(key: string, a: readonly Changed[], b: readonly Changed[]): Int32Array {
-  let runs = keptRuns.get(key);
-  if (runs) {
-    keptRuns.delete(key);
-    keptRuns.set(key, runs);
-    return runs;
-  }
-  // Lines as numbers, equal when their keys are: the diff compares them at every step.
-  const ids = new Map<string, number>();
-  const idOf = (l: Changed) => {
-    let n = ids.get(l.key);
-    if (n === undefined) ids.set(l.key, (n = ids.size));
-    return n;
-  };
-  const [ka, kb] = [a.map(idOf), b.map(idOf)];
-  const out: number[] = [];
-  for (const part of diffArrays(ka, kb)) out.push(part.removed ? REMOVED : part.added ? ADDED : SAME, part.count ?? part.value.length);
-  runs = Int32Array.from(out);
-  keptRuns.set(key, runs);
-  keptRunNumbers += runs.length;
-  for (const [k, r] of keptRuns) {
-    if (keptRunNumbers <= KEPT_RUN_NUMBERS) break;
-    keptRuns.delete(k);
-    keptRunNumbers -= r.length;
-  }
-  return runs;
+  return keptRuns.keep(key, () => {
+    // Lines as numbers, equal when their keys are: the diff compares them at every step.
+    const ids = new Map<string, number>();
+    const idOf = (l: Changed) => {
+      let n = ids.get(l.key);
+      if (n === undefined) ids.set(l.key, (n = ids.size));
+      return n;
+    };
+    const out: number[] = [];
+    for (const part of diffArrays(a.map(idOf), b.map(idOf))) out.push(part.removed ? REMOVED : part.added ? ADDED : SAME, part.count ?? part.value.length);
+    return Int32Array.from(out);
+  });
 }
 
 function compare(older: readonly Read[], newer: readonly Read[]): Interdiff {
