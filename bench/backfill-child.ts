@@ -7,6 +7,7 @@ import { runInNewContext } from "node:vm";
 import type { ChannelContext } from "../src/channels/context.js";
 import { boundYoungGeneration } from "../src/heap.js";
 import { peakRssMb } from "./peak-rss.js";
+import { splitThreadCpu, threadCpuSeconds } from "./thread-cpu.js";
 
 // As the CLI does (bin/dmabuf-review.js): before the rest is loaded.
 boundYoungGeneration();
@@ -37,9 +38,12 @@ const store = Store.open(db);
 const ctx: ChannelContext = { config, store, review: lazyReviewDeps(), log: pino({ level: "error", base: undefined }, pino.destination(2)) };
 const mirror = { name: "bench", inbox, remote: undefined, pollSeconds: 300, policy: "all" as const, threshold: "warning" as const, list: undefined, history: "record" as const };
 const target = mailTarget(ctx, { outbox: `${db}.outbox` });
+const threadsBefore = new Set(threadCpuSeconds()?.keys());
 const pool = process.env["BENCH_INLINE"] ? inlineReviews(ctx.review) : await startReviewPool(1, ctx.review, ctx.log);
 const engine = new MailMirror(ctx, mirror, target, pool);
 const stats = await engine.pass({ reply: "none", limit: Number(limit) });
+// Read before the pool closes: an ended worker thread is no longer listed.
+const cpu = splitThreadCpu(threadsBefore, threadCpuSeconds());
 await engine.close();
 target.close();
 await pool.close();
@@ -55,6 +59,7 @@ process.stdout.write(
     seconds: stats.seconds,
     reviewSeconds: stats.reviewSeconds,
     maxRssMb: peakRssMb(),
+    cpu,
     ...heap,
     liveHeapMb: liveHeapMb(),
   })}\n`,

@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { backfill, median, rawRead, SERVICE_HEAP, type ChildResult } from "./public-inbox.js";
@@ -73,6 +73,21 @@ export async function benchReal(): Promise<void> {
   console.log(
     `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(3)} of the raw rate (target >= 0.25); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed, ${fmt(full.skipped)} skipped; review time ${full.reviewSeconds.toFixed(1)} s`,
   );
+  if (full.cpu) {
+    const c = full.cpu;
+    console.log(
+      `backfill CPU          main thread ${c.main.toFixed(1)} s, review worker ${c.worker.toFixed(1)} s, V8's helper threads and the rest ${c.others.toFixed(1)} s: ${(c.main + c.worker + c.others).toFixed(1)} s of CPU in ${full.seconds.toFixed(1)} s on ${availableParallelism()} cores`,
+    );
+    // With V8's helper threads off, each thread collects and compiles for itself: the CPU the
+    // read and the reviews need, without the helpers' overhead; spread evenly over every core it
+    // is the shortest wall time any schedule of that work could reach.
+    const alone = (await backfill(inbox, count, ["--single-threaded"])).cpu!;
+    const work = alone.main + alone.worker;
+    const floor = work / availableParallelism();
+    console.log(
+      `work floor            --single-threaded: main thread ${alone.main.toFixed(1)} s, review worker ${alone.worker.toFixed(1)} s of CPU; spread evenly over ${availableParallelism()} cores, no less than ${floor.toFixed(1)} s: at most ${(count / floor / rawRate).toFixed(3)} of the raw rate`,
+    );
+  }
   const runs = [await backfill(inbox, Math.floor(count / 4)), await backfill(inbox, Math.floor(count / 2)), full];
   console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (target < 300 MB, node's default heap limit)`);
   console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end)`);
