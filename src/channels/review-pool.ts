@@ -239,7 +239,7 @@ function canonical(given: readonly Series[], keys: readonly (string | null)[], t
 
 // Bodies of the patches a worker holds: enough for what the trackings of a chain ask for again and
 // again, while a held patch keeps what its caches computed alive too, several times its text in heap.
-const TABLE_BYTES = 1024 * 1024;
+const TABLE_BYTES = 512 * 1024;
 
 /** Workers run compiled JavaScript; under a TypeScript runner the compiled copy in dist/ is used. */
 function workerScript(): URL | undefined {

@@ -14,7 +14,7 @@ export class ClassifiedFiles {
   private readonly kept: BoundedMap<string, FileTouches>;
 
   // A classification holds its touches and the calls of each function in view: a few KB.
-  constructor(limit = 512) {
+  constructor(limit = 256) {
     this.kept = new BoundedMap(limit);
   }
 

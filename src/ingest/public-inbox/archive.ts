@@ -83,7 +83,7 @@ export interface ReadBack<R extends ArchivedRef> {
 // thread again when it grows: the messages built last are kept, as many as fit in this many
 // bytes of mail. A bound in bytes, not in messages: one patch can be a megabyte, and a cache
 // counted in messages held more as the archive grew.
-const BUILT_CACHE_BYTES = 8 << 20;
+const BUILT_CACHE_BYTES = 4 << 20;
 
 type Built = Message | Unread;
 

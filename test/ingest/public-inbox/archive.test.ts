@@ -72,7 +72,7 @@ describe("MirrorArchive: messages read again by where they were archived", () =>
   });
 
   it("keeps the messages built last by their size: a few large ones push the oldest out, not the newest", async () => {
-    const big = (i: number) => Buffer.from(mail({ id: `big${i}@example.org`, subject: `Re: [PATCH] ${i}` }, `${"word ".repeat(600_000)}\n`));
+    const big = (i: number) => Buffer.from(mail({ id: `big${i}@example.org`, subject: `Re: [PATCH] ${i}` }, `${"word ".repeat(300_000)}\n`));
     const kept = new Map([1, 2, 3, 4].map((i) => [`big${i}@example.org`, big(i)]));
     const asked: string[] = [];
     const archive = new MirrorArchive("/nonexistent", (id) => (asked.push(id), kept.get(id)));
@@ -80,20 +80,20 @@ describe("MirrorArchive: messages read again by where they were archived", () =>
     const ref = (i: number) => ({ message_id: `big${i}@example.org`, origin: `mbox:${i}` });
     await archive.read([1, 2, 3, 4].map(ref));
     asked.length = 0;
-    // Four of 3 MB do not fit: the first, once collected, is read again; the last is still built.
+    // Four of 1.5 MB do not fit: the first, once collected, is read again; the last is still built.
     await collectGarbage();
     expect((await archive.read([ref(1), ref(4)])).messages.map((m) => m.messageId).sort()).toEqual(["big1@example.org", "big4@example.org"]);
     expect(asked).toEqual(["big1@example.org"]);
   });
 
   it("finds a message past the bound that is still in memory; one read again is kept as the newest", async () => {
-    const big = (i: number) => Buffer.from(mail({ id: `big${i}@example.org`, subject: `Re: [PATCH] ${i}` }, `${"word ".repeat(600_000)}\n`));
+    const big = (i: number) => Buffer.from(mail({ id: `big${i}@example.org`, subject: `Re: [PATCH] ${i}` }, `${"word ".repeat(300_000)}\n`));
     const kept = new Map([1, 2, 3, 4].map((i) => [`big${i}@example.org`, big(i)]));
     const asked: string[] = [];
     const archive = new MirrorArchive("/nonexistent", (id) => (asked.push(id), kept.get(id)));
     archives.push(archive);
     const ref = (i: number) => ({ message_id: `big${i}@example.org`, origin: `mbox:${i}` });
-    // Two of 3 MB fit. big1 read again before big3 comes: big2 goes, not big1.
+    // Two of 1.5 MB fit. big1 read again before big3 comes: big2 goes, not big1.
     await archive.read([ref(1)]);
     await archive.read([ref(2)]);
     await archive.read([ref(1)]);
