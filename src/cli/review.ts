@@ -4,7 +4,7 @@ import { SEVERITY_RANK, type Severity } from "../analysis/rules/schema.js";
 import { InputError } from "../errors.js";
 import { decodeAll, loadOne, type Loaded } from "../ingest/mbox/messages.js";
 import { readMessages } from "../ingest/mbox/reader.js";
-import { outline, seriesMessages, wholeSeries } from "../ingest/outline.js";
+import { outliner, seriesMessages, wholeSeries } from "../ingest/outline.js";
 import type { Message } from "../patch/message.js";
 import { CParser } from "../patch/c-source.js";
 import { groupSeries, type Series } from "../patch/series.js";
@@ -119,7 +119,7 @@ async function readInput(path: string, stdin: NodeJS.ReadableStream, onProgress:
   const bySource = new Map(raws.map((r) => [r.source, r]));
   if (raws.length <= 1 || bySource.size < raws.length) return { ...(await decodeAll(raws, onProgress)), whole: async (s) => s };
   boundHeapGrowth(OUTLINED_INPUT_GROWTH);
-  const loaded = await decodeAll(raws, onProgress, outline);
+  const loaded = await decodeAll(raws, onProgress, outliner());
   return {
     ...loaded,
     async whole(series) {

@@ -52,17 +52,10 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     for (const s of input.skipped) {
       io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
     }
-    if (input.messages.length === 0) throw new InputError("not-a-patch", `none of the ${input.skipped.length} messages could be read`, source);
-    const { series, orphanReplies } = groupSeries(input.messages);
-    if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
-    const targets = trackTargets(series, opts.series);
-    if (opts.series && targets.length === 0) throw new InputError("not-a-patch", `no series ${opts.series} in the input`, source);
+    const { targets, known } = await targetsOf(input, opts.series, source);
     const searches = keptSearches(catalog.version);
     const reviews = new ReviewCache();
     const deps: TrackDeps = { rules, parser, model: { catalog, cache: searches.cache }, reviews };
-    // Replies whose patch is missing stand for revisions of their own (feedback/ghost.ts): read
-    // whole, and kept only when they do.
-    const known = [...series, ...ghostRevisions(await input.whole(orphanReplies), series)];
     // Linked once over the outlines, which hold all that linking reads: one index for every target.
     const chains = targets.map((t) => revisionChain(t, known));
     // A revision's review is kept while a chain still to come holds it (a resend, a fork).
@@ -90,6 +83,23 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
     await input?.close();
   }
   return 0;
+}
+
+/**
+ * The latest revisions to track and every revision they may link to. A function of its own so
+ * that the grouping, and the revision index built over it, are let go before the tracking: what
+ * stays is `known`, with its own index.
+ */
+async function targetsOf(input: TrackInput, select: string | undefined, source: string): Promise<{ targets: Series[]; known: Series[] }> {
+  if (input.messages.length === 0) throw new InputError("not-a-patch", `none of the ${input.skipped.length} messages could be read`, source);
+  const { series, orphanReplies } = groupSeries(input.messages);
+  if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
+  const targets = trackTargets(series, select);
+  if (select && targets.length === 0) throw new InputError("not-a-patch", `no series ${select} in the input`, source);
+  // Replies whose patch is missing stand for revisions of their own (feedback/ghost.ts): read
+  // whole, and kept only when they do.
+  const known = [...series, ...ghostRevisions(await input.whole(orphanReplies), series)];
+  return { targets, known };
 }
 
 /** A chain found among outlines, around its series read in full. */

@@ -31,6 +31,41 @@ export function outline(m: Message): Message {
 }
 
 /**
+ * `outline` with one copy of each text across every outline it makes: a long input names the
+ * same Message-IDs (each reply's References), paths, titles and authors thousands of times, and
+ * each outline's copy would otherwise be its own. The texts are kept for as long as the outliner.
+ */
+export function outliner(): (m: Message) => Message {
+  const kept = new Map<string, string>();
+  const one = (s: string): string => {
+    const k = kept.get(s);
+    if (k !== undefined) return k;
+    kept.set(s, s);
+    return s;
+  };
+  return (m) => shareTexts(outline(m), one);
+}
+
+/** `v` (a fresh copy, owned here) with each string replaced by `one`'s equal one, in place. */
+function shareTexts<T>(v: T, one: (s: string) => string): T {
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      if (typeof x === "string") v[i] = one(x);
+      else if (x !== null && typeof x === "object") shareTexts(x, one);
+    }
+  } else if (v !== null && typeof v === "object" && !(v instanceof Date)) {
+    const o = v as Record<string, unknown>;
+    for (const key of Object.keys(o)) {
+      const x = o[key];
+      if (typeof x === "string") o[key] = one(x);
+      else if (x !== null && typeof x === "object") shareTexts(x, one);
+    }
+  }
+  return v;
+}
+
+/**
  * `series` around its messages read again in full (`read`, by source). A message grouping made
  * a cover letter (an untagged one) stays one.
  */

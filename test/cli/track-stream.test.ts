@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { trackAll, type TrackResult } from "../../src/feedback/track.js";
-import { outline } from "../../src/ingest/outline.js";
+import { outline, outliner } from "../../src/ingest/outline.js";
 import { latestRevisions, revisionChain } from "../../src/patch/revision-link.js";
 import { changedLines, groupSeries, type Series } from "../../src/patch/series.js";
 import { renderTrackJson, trackerJson, trackJsonStream } from "../../src/review/render/tracker.js";
@@ -45,6 +45,17 @@ describe("message outlines", () => {
     const outlines = messages.map(outline);
     expect(shape(groupSeries(outlines).series)).toEqual(shape(groupSeries(messages).series));
     expect(outlines.every((m) => m.body === "" && m.files.every((f) => f.hunks.length <= 1))).toBe(true);
+  });
+
+  it("are the same from an outliner that keeps one copy of each text, and keep their own dates", async () => {
+    const messages = await messagesOf();
+    const shared = outliner();
+    const outlines = messages.map((m) => shared(m));
+    expect(outlines).toEqual(messages.map((m) => outline(m)));
+    expect(shape(groupSeries(outlines).series)).toEqual(shape(groupSeries(messages).series));
+    const dated = outlines.find((m) => m.date !== undefined)!;
+    expect(dated.date).toBeInstanceOf(Date);
+    expect(dated.date).not.toBe(messages[outlines.indexOf(dated)]!.date);
   });
 
   it("tell a changed diff from a copy, as grouping compares them", async () => {

@@ -1,7 +1,7 @@
 import type { Skip } from "../../review/review.js";
 import type { Message } from "../../patch/message.js";
 import { decodeMessage } from "../decode.js";
-import { outline } from "../outline.js";
+import { outliner } from "../outline.js";
 import { EpochReader, type Epoch } from "./reader.js";
 
 /*
@@ -24,7 +24,7 @@ export class InboxOutline {
    * Every message of the inbox, oldest first, as an outline (or as `shape` keeps it); one that
    * cannot be read is a skip, as in an mbox.
    */
-  static async read(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void, shape: (m: Message) => Message = outline): Promise<InboxOutline> {
+  static async read(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void, shape: (m: Message) => Message = outliner()): Promise<InboxOutline> {
     const messages: Message[] = [];
     const skipped: Skip[] = [];
     const blobs = new Map<string, { epoch: Epoch; oid: string }>();
@@ -48,8 +48,10 @@ export class InboxOutline {
               skipped.push(r);
               continue;
             }
-            messages.push(shape(r));
-            blobs.set(source, { epoch, oid: e.oid });
+            const kept = shape(r);
+            messages.push(kept);
+            // Keyed by the outline's own copy of its source, not a second one.
+            blobs.set(kept.source, { epoch, oid: e.oid });
           }
         }
       } finally {
