@@ -6,7 +6,7 @@
 import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { backfill, median, rawRead, SERVICE_HEAP, type ChildResult } from "./public-inbox.js";
 
@@ -19,7 +19,7 @@ function bundlePath(): string {
   return fileURLToPath(new URL("../../../shared/archives/linaro-mm-sig-2019-2022.bundle", import.meta.url));
 }
 
-/** A v2 inbox whose epoch 0 is a bare clone of the bundle; kept between runs by the bundle's size and date. */
+/** A v2 inbox whose epoch 0 is a bare clone of the bundle (or of a repository); kept between runs by its size and date. */
 function openInbox(bundle: string): string {
   const st = statSync(bundle);
   const dir = join(tmpdir(), "dmabuf-review-bench", `real-${st.size}-${Math.floor(st.mtimeMs)}`);
@@ -66,7 +66,8 @@ export async function benchReal(): Promise<void> {
   const raw = median(raws, (r) => r.ms);
   const rawRate = (raw.blobs / raw.ms) * 1000;
   const count = raw.blobs;
-  console.log(`real archive: ${fmt(count)} messages of linaro-mm-sig 2019-2022 (${bundle})`);
+  const name = process.env["BENCH_REAL_BUNDLE"] ? basename(bundle.replace(/\/(repo|\.git)\/?$/, "")) : "linaro-mm-sig 2019-2022";
+  console.log(`real archive: ${fmt(count)} messages of ${name} (${bundle})`);
   console.log(`raw cat-file --batch  ${fmt(raw.ms).padStart(6)} ms  ${fmt(rawRate)} msg/s  (${(raw.bytes / 1e6).toFixed(0)} MB)`);
   const full = median(fulls, (r) => r.seconds);
   const rate = full.messages / full.seconds;
