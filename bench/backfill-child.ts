@@ -6,6 +6,7 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import type { ChannelContext } from "../src/channels/context.js";
 import { boundYoungGeneration } from "../src/heap.js";
+import { watchPeak } from "./peak-parts.js";
 import { peakRssMb } from "./peak-rss.js";
 import { splitThreadCpu, threadCpuSeconds } from "./thread-cpu.js";
 
@@ -33,6 +34,7 @@ function heapMb(): { heapMb: number; newSpaceMb: number } {
 }
 
 const [inbox, db, limit] = process.argv.slice(2) as [string, string, string];
+const peak = watchPeak();
 const config = await loadConfig(undefined);
 const store = Store.open(db);
 const ctx: ChannelContext = { config, store, review: lazyReviewDeps(), log: pino({ level: "error", base: undefined }, pino.destination(2)) };
@@ -44,6 +46,7 @@ const engine = new MailMirror(ctx, mirror, target, pool);
 const stats = await engine.pass({ reply: "none", limit: Number(limit) });
 // Read before the pool closes: an ended worker thread is no longer listed.
 const cpu = splitThreadCpu(threadsBefore, threadCpuSeconds());
+const peakParts = peak();
 await engine.close();
 target.close();
 await pool.close();
@@ -60,6 +63,7 @@ process.stdout.write(
     reviewSeconds: stats.reviewSeconds,
     maxRssMb: peakRssMb(),
     cpu,
+    peakParts,
     ...heap,
     liveHeapMb: liveHeapMb(),
   })}\n`,

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { listEpochs } from "../src/ingest/public-inbox/reader.js";
 import { appendToInbox } from "../src/ingest/public-inbox/writer.js";
 import { generateInbox } from "./inbox.js";
+import type { PeakParts } from "./peak-parts.js";
 import type { ThreadCpu } from "./thread-cpu.js";
 
 // Bump when the generator changes, so a cached archive from an older one is not reused.
@@ -39,6 +40,8 @@ export interface ChildResult {
   readonly liveHeapMb: number;
   /** CPU seconds by thread up to the end of the pass (Linux only). */
   readonly cpu?: ThreadCpu;
+  /** Resident memory by kind of mapping at the highest point sampled during the pass (Linux only). */
+  readonly peakParts?: PeakParts;
 }
 
 async function ensureInbox(count: number): Promise<{ dir: string; dmaBufSeries: number; series: number; built: boolean }> {

@@ -93,6 +93,12 @@ export async function benchReal(): Promise<void> {
   console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (target < 300 MB, node's default heap limit)`);
   console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end)`);
   console.log(`main heap at the end  ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.heapMb ?? 0)} MB (young ${fmt(r.newSpaceMb ?? 0)})`).join(", ")}  (committed, before that GC)`);
+  const p = full.peakParts;
+  if (p) {
+    console.log(
+      `at the peak          ${fmt(p.rssMb)} MB resident (the highest sample of the whole run): small anonymous mappings (V8's heap pages) ${fmt(p.pages)} MB, main malloc arena ${fmt(p.malloc)} MB, larger anonymous mappings (thread arenas, stacks, wasm memory, large objects) ${fmt(p.large)} MB, compiled code ${fmt(p.code)} MB, node binary ${fmt(p.binary)} MB, libraries ${fmt(p.libraries)} MB`,
+    );
+  }
   const capped = [await backfill(inbox, Math.floor(count / 4), [...SERVICE_HEAP]), await backfill(inbox, Math.floor(count / 2), [...SERVICE_HEAP]), await backfill(inbox, count, [...SERVICE_HEAP])];
   const cappedRate = capped[2]!.messages / capped[2]!.seconds;
   console.log(
