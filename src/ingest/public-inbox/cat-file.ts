@@ -36,8 +36,9 @@ interface Request {
 }
 
 // Results waiting for their reader are capped so that a slow consumer pauses git instead of
-// filling memory: the pipe's own buffer then holds git back.
-const HIGH_WATER_BYTES = 16 * 1024 * 1024;
+// filling memory: the pipe's own buffer then holds git back. Each blob is an allocation of its
+// own, and the arena that held a larger backlog stays that large for the rest of the run.
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /** A minimal environment: npm injects EDITOR and friends, which git must not see or need. */
 export function gitEnv(): NodeJS.ProcessEnv {
