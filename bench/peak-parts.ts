@@ -1,4 +1,5 @@
 import { readFileSync, realpathSync } from "node:fs";
+import { statusMb } from "./peak-rss.js";
 
 /** Resident memory by kind of mapping, in MB. */
 export interface PeakParts {
@@ -52,27 +53,20 @@ export function residentParts(): PeakParts | undefined {
   return parts;
 }
 
-function rssMb(): number {
-  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1] ?? 0) / 1024;
-}
-
 /**
  * Reads the parts again each time the resident size passes its last high by `stepMb`, checked
  * every `everyMs` on this thread's event loop (so a long synchronous stretch is seen at its end).
  * The returned function stops watching and gives the parts at the highest point seen.
  */
-export function watchPeak(everyMs = 200, stepMb = 4, read: { rss(): number; parts(): PeakParts | undefined } = { rss: rssMb, parts: residentParts }): () => PeakParts | undefined {
+export function watchPeak(everyMs = 200, stepMb = 4, read: { rss(): number | undefined; parts(): PeakParts | undefined } = { rss: () => statusMb("VmRSS"), parts: residentParts }): () => PeakParts | undefined {
   let high = 0;
   let at: PeakParts | undefined;
   const check = () => {
-    try {
-      const now = read.rss();
-      if (now < high + stepMb) return;
-      high = now;
-      at = read.parts() ?? at;
-    } catch {
-      // not Linux: nothing to watch
-    }
+    const now = read.rss();
+    // Not Linux: nothing to watch.
+    if (now === undefined || now < high + stepMb) return;
+    high = now;
+    at = read.parts() ?? at;
   };
   const timer = setInterval(check, everyMs);
   timer.unref();

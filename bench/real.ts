@@ -81,12 +81,12 @@ export async function benchReal(): Promise<void> {
     );
     // With V8's helper threads off, each thread collects and compiles for itself: the CPU the
     // read and the reviews need, without the helpers' overhead; spread evenly over every core it
-    // is the shortest wall time any schedule of that work could reach.
+    // estimates the shortest wall time that work could take here.
     const alone = (await backfill(inbox, count, ["--single-threaded"])).cpu!;
     const work = alone.main + alone.worker;
     const floor = work / availableParallelism();
     console.log(
-      `work floor            --single-threaded: main thread ${alone.main.toFixed(1)} s, review worker ${alone.worker.toFixed(1)} s of CPU; spread evenly over ${availableParallelism()} cores, no less than ${floor.toFixed(1)} s: at most ${(count / floor / rawRate).toFixed(3)} of the raw rate`,
+      `work floor            --single-threaded: main thread ${alone.main.toFixed(1)} s, review worker ${alone.worker.toFixed(1)} s of CPU; spread evenly over ${availableParallelism()} cores, about ${floor.toFixed(1)} s at best: about ${(count / floor / rawRate).toFixed(3)} of the raw rate at most`,
     );
   }
   const runs = [await backfill(inbox, Math.floor(count / 4)), await backfill(inbox, Math.floor(count / 2)), full];

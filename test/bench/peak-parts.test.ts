@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { residentParts, watchPeak } from "../../bench/peak-parts.js";
+import { statusMb } from "../../bench/peak-rss.js";
 
 const linux = process.platform === "linux";
-const vmRssMb = () => Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"))![1]) / 1024;
+const vmRssMb = () => statusMb("VmRSS")!;
 
 describe.skipIf(!linux)("resident memory by kind of mapping", () => {
   it("adds up to what the kernel reports resident, with V8's pages, the malloc arena and the node binary in it", () => {
