@@ -15,7 +15,7 @@ boundYoungGeneration();
 const { pino } = await import("pino");
 const { lazyReviewDeps } = await import("../src/channels/context.js");
 const { mailTarget, MailMirror } = await import("../src/channels/mail.js");
-const { inlineReviews, startReviewPool } = await import("../src/channels/review-pool.js");
+const { backfillReviews, startReviewPool } = await import("../src/channels/review-pool.js");
 const { loadConfig } = await import("../src/config/config.js");
 const { Store } = await import("../src/state/store.js");
 
@@ -41,11 +41,12 @@ const ctx: ChannelContext = { config, store, review: lazyReviewDeps(), log: pino
 const mirror = { name: "bench", inbox, remote: undefined, pollSeconds: 300, policy: "all" as const, threshold: "warning" as const, list: undefined, history: "record" as const };
 const target = mailTarget(ctx, { outbox: `${db}.outbox` });
 const threadsBefore = new Set(threadCpuSeconds()?.keys());
-const pool = process.env["BENCH_INLINE"] ? inlineReviews(ctx.review) : await startReviewPool(1, ctx.review, ctx.log);
+// As `backfill` reviews; BENCH_WORKER=1 puts the reviews in a worker whatever the cores.
+const pool = process.env["BENCH_WORKER"] ? await startReviewPool(1, ctx.review, ctx.log) : await backfillReviews(ctx.review, ctx.log);
 const engine = new MailMirror(ctx, mirror, target, pool);
 const stats = await engine.pass({ reply: "none", limit: Number(limit) });
 // Read before the pool closes: an ended worker thread is no longer listed.
-const cpu = splitThreadCpu(threadsBefore, threadCpuSeconds());
+const cpu = splitThreadCpu(threadsBefore, threadCpuSeconds(), pool.size > 0);
 const peakParts = peak();
 await engine.close();
 target.close();
@@ -63,6 +64,7 @@ process.stdout.write(
     reviewSeconds: stats.reviewSeconds,
     maxRssMb: peakRssMb(),
     cpu,
+    inWorker: pool.size > 0,
     peakParts,
     ...heap,
     liveHeapMb: liveHeapMb(),

@@ -40,6 +40,8 @@ export interface ChildResult {
   readonly liveHeapMb: number;
   /** CPU seconds by thread up to the end of the pass (Linux only). */
   readonly cpu?: ThreadCpu;
+  /** Reviews ran in a worker thread (else on the reading thread, `backfill` on two cores or fewer). */
+  readonly inWorker?: boolean;
   /** Resident memory by kind of mapping at the highest point sampled during the pass (Linux only). */
   readonly peakParts?: PeakParts;
 }

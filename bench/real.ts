@@ -76,8 +76,9 @@ export async function benchReal(): Promise<void> {
   );
   if (full.cpu) {
     const c = full.cpu;
+    const where = (t: ChildResult["cpu"] & {}) => (full.inWorker ? `main thread ${t.main.toFixed(1)} s, review worker ${t.worker.toFixed(1)} s` : `main thread (reading and reviews) ${t.main.toFixed(1)} s`);
     console.log(
-      `backfill CPU          main thread ${c.main.toFixed(1)} s, review worker ${c.worker.toFixed(1)} s, V8's helper threads and the rest ${c.others.toFixed(1)} s: ${(c.main + c.worker + c.others).toFixed(1)} s of CPU in ${full.seconds.toFixed(1)} s on ${availableParallelism()} cores`,
+      `backfill CPU          ${where(c)}, V8's helper threads and the rest ${c.others.toFixed(1)} s: ${(c.main + c.worker + c.others).toFixed(1)} s of CPU in ${full.seconds.toFixed(1)} s on ${availableParallelism()} cores`,
     );
     // With V8's helper threads off, each thread collects and compiles for itself: the CPU the
     // read and the reviews need, without the helpers' overhead; spread evenly over every core it
@@ -86,7 +87,7 @@ export async function benchReal(): Promise<void> {
     const work = alone.main + alone.worker;
     const floor = work / availableParallelism();
     console.log(
-      `work floor            --single-threaded: main thread ${alone.main.toFixed(1)} s, review worker ${alone.worker.toFixed(1)} s of CPU; spread evenly over ${availableParallelism()} cores, about ${floor.toFixed(1)} s at best: about ${(count / floor / rawRate).toFixed(3)} of the raw rate at most`,
+      `work floor            --single-threaded: ${where(alone)} of CPU; spread evenly over ${availableParallelism()} cores, about ${floor.toFixed(1)} s at best: about ${(count / floor / rawRate).toFixed(3)} of the raw rate at most`,
     );
   }
   const runs = [await backfill(inbox, Math.floor(count / 4)), await backfill(inbox, Math.floor(count / 2)), full];

@@ -26,15 +26,16 @@ export function threadCpuSeconds(): Map<number, number> | undefined {
   return out;
 }
 
-/** Where a run's CPU went: this thread, the busiest thread started after `before` (the review worker), and all others. */
+/** Where a run's CPU went: this thread, the busiest thread started after `before` (the review worker, where there is one), and all others. */
 export interface ThreadCpu {
   readonly main: number;
   readonly worker: number;
   readonly others: number;
 }
 
-export function splitThreadCpu(before: ReadonlySet<number>, now: Map<number, number> | undefined): ThreadCpu | undefined {
+export function splitThreadCpu(before: ReadonlySet<number>, now: Map<number, number> | undefined, hasWorker = true): ThreadCpu | undefined {
   if (!now) return undefined;
+  if (!hasWorker) before = new Set(now.keys());
   let main = 0;
   let worker = 0;
   let others = 0;

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
+import { createContext, Script } from "node:vm";
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads";
 import type { Logger } from "pino";
 import { trackSeries, type TrackResult } from "../feedback/track.js";
@@ -111,6 +112,67 @@ export function inlineReviews(deps: ReviewSource): ReviewPool {
     track: async (current, known, place, ignore) => (await on()).track(current, known, place, ignore),
     close: async () => {},
   };
+}
+
+/**
+ * Reviews on the calling thread, each held to the time budget as hard as a worker holds it: V8
+ * ends whatever the review is running when vm's timeout fires (JavaScript, a regex, tree-sitter's
+ * wasm). A review stopped halfway may leave its caches and the parser's wasm heap half-updated,
+ * so nothing of this thread reviews again: the reviews that follow go to a worker.
+ */
+export function boundedInlineReviews(deps: ReviewSource, log: Logger, opts: PoolOptions = {}): ReviewPool {
+  const budgetMs = opts.budgetMs ?? REVIEW_BUDGET_MS;
+  boundHeapGrowth(HEAP_GROWING_PERCENT);
+  let ready: Promise<ReturnType<typeof reviewing>> | undefined;
+  let moved: Promise<ReviewPool> | undefined;
+  const on = () => (ready ??= reviewDepsOf(deps).then(reviewing));
+  const context = createContext({ job: undefined as (() => unknown) | undefined });
+  const script = new Script("job()");
+  const bounded = async <T>(seriesId: string, f: (r: Awaited<ReturnType<typeof on>>) => T, elsewhere: (p: ReviewPool) => Promise<T>): Promise<T> => {
+    if (moved) return elsewhere(await moved);
+    const r = await on();
+    if (moved) return elsewhere(await moved);
+    // Tests only (stallOn): a review that runs twenty budgets long, so a broken stop fails a test instead of hanging it.
+    context.job = seriesId === opts.stallOn ? () => stall(20 * budgetMs, () => f(r)) : () => f(r);
+    try {
+      return script.runInContext(context, { timeout: budgetMs }) as T;
+    } catch (err) {
+      if ((err as { code?: string }).code !== "ERR_SCRIPT_EXECUTION_TIMEOUT") throw err;
+      ready = undefined;
+      moved = startReviewPool(1, deps, log, opts);
+      const detail = `series ${seriesId} not reviewed within ${budgetMs} ms; reviews go on in a worker`;
+      log.warn({ component: "review-pool", series: seriesId, budgetMs }, "review stopped at its time budget; reviewing in a worker from now on");
+      throw new ReviewTimeout(detail, seriesId);
+    } finally {
+      context.job = undefined;
+    }
+  };
+  return {
+    size: 0,
+    messagesReused: () => 0,
+    messagesNotSent: () => 0,
+    review: (series) => bounded(series.id, (r) => r.review(series), (p) => p.review(series)),
+    track: (current, known, place, ignore) => bounded(current.id, (r) => r.track(current, known, place, ignore), (p) => p.track(current, known, place, ignore)),
+    close: async () => {
+      ready = undefined;
+      await (await moved)?.close();
+    },
+  };
+}
+
+function stall<T>(ms: number, then: () => T): T {
+  const end = Date.now() + ms;
+  while (Date.now() < end);
+  return then();
+}
+
+/**
+ * Where a backfill reviews: on its own thread where there are two cores or fewer, since a worker's
+ * second isolate (its JIT, its collector, its caches, the copies both ways) then costs more than
+ * the overlap gains; in one worker otherwise.
+ */
+export async function backfillReviews(deps: ReviewSource, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {
+  return availableParallelism() <= 2 ? boundedInlineReviews(deps, log, opts) : startReviewPool(1, deps, log, opts);
 }
 
 /**
@@ -290,7 +352,7 @@ export class ReviewTimeout extends Error {
 export interface PoolOptions {
   /** Per review; REVIEW_BUDGET_MS when not given. */
   readonly budgetMs?: number;
-  /** Tests only: the worker stalls, without end, on the series with this id (a review that never returns). */
+  /** Tests only: the worker stalls, without end, on the series with this id (a review that never returns); on the calling thread, for twenty budgets. */
   readonly stallOn?: string;
 }
 
@@ -314,9 +376,8 @@ interface Slot {
 // What a review allocates dies within it: a small young generation collects it as often, as cheaply.
 const WORKER_YOUNG_MB = 8;
 
-// With its reviews in workers, this thread reads: most of what it allocates waits on git, the
-// store or a worker, outlives the young generation and dies in the old one. The workers, capped
-// below, already grow by about 1.3.
+// The reading thread: most of what it allocates waits on git, the store or a worker, outlives the
+// young generation and dies in the old one. The workers, capped below, already grow by about 1.3.
 const HEAP_GROWING_PERCENT = 30;
 
 export async function startReviewPool(size: number, fallback: ReviewSource, log: Logger, opts: PoolOptions = {}): Promise<ReviewPool> {

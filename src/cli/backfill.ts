@@ -4,7 +4,7 @@ import { basename, join, resolve } from "node:path";
 import { loadConfig, type MirrorConfig } from "../config/config.js";
 import { lazyReviewDeps, makeLogger, type ChannelContext } from "../channels/context.js";
 import { mailTarget, MailMirror, type PassStats } from "../channels/mail.js";
-import { startReviewPool } from "../channels/review-pool.js";
+import { backfillReviews } from "../channels/review-pool.js";
 import { listEpochs } from "../ingest/public-inbox/reader.js";
 import { DEFAULT_SENDING } from "../publish/mail/policy.js";
 import { Store } from "../state/store.js";
@@ -58,7 +58,7 @@ export async function backfillCommand(inbox: string, opts: BackfillOptions, io: 
       mode: "shadow",
     };
     const target = mailTarget(ctx, opts.outbox ? { outbox: resolve(opts.outbox) } : {});
-    const pool = await startReviewPool(1, ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
+    const pool = await backfillReviews(ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
     const engine = new MailMirror(ctx, mirror, target, pool);
     const before = (store.db.prepare("SELECT COALESCE(MAX(rowid), 0) FROM messages").pluck().get() as number) ?? 0;
     const progress = mirrorProgress(`backfill ${mirror.name}`, io.stderr);
@@ -136,7 +136,7 @@ async function dryRun(inbox: string, opts: BackfillOptions, dir: string, io: Io)
     const sending = { ...DEFAULT_SENDING, ...base.sending, maxAgeSeconds: Number.MAX_SAFE_INTEGER };
     const mirror: MirrorConfig = { ...base, remote: undefined, history: "reply", mode: "send", sending };
     const target = mailTarget(ctx, { outbox: mkdtempSync(join(tmpdir(), "dmabuf-review-dry-run-")) });
-    const pool = await startReviewPool(1, ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
+    const pool = await backfillReviews(ctx.review, log, { budgetMs: ctx.config.reviewBudgetMs });
     const engine = new MailMirror(ctx, mirror, target, pool);
     const progress = mirrorProgress(`dry run ${mirror.name}`, io.stderr);
     try {

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
 import { loadConfig } from "../../src/config/config.js";
-import { forPublishing, inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { boundedInlineReviews, forPublishing, inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
 import { reviewSeries } from "../../src/review/review-series.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { seriesMessages } from "../../src/ingest/outline.js";
@@ -84,6 +84,54 @@ describe("review pool: a review past its time budget", () => {
       expect((await pool.review(next!)).series.id).toBe(next!.id);
       expect(settled).toBe(false);
       await expect(first).rejects.toBeInstanceOf(ReviewTimeout);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("reviews on the calling thread, held to a time budget", () => {
+  let deps: ReviewDeps;
+  let series: readonly Series[];
+  beforeAll(async () => {
+    assertBuilt(); // after a stopped review, the reviews go to a worker run from dist/
+    deps = await loadReviewDeps();
+    series = groupSeries((await loadMessages(fixture("broken/middle-truncated.reviewable.mbox"))).messages).series;
+  });
+
+  it("make the review inlineReviews makes, without a worker", async () => {
+    const pool = boundedInlineReviews(deps, pino({ level: "silent" }));
+    try {
+      expect(pool.size).toBe(0);
+      expect(JSON.stringify(await pool.review(series[1]!))).toBe(JSON.stringify(await inlineReviews(deps).review(series[1]!)));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("stop a review that runs past the budget, with review-timeout, and review the rest in a worker", async () => {
+    const [stalled, next] = series;
+    const lines: string[] = [];
+    const log = pino({ level: "warn" }, { write: (l: string) => void lines.push(l) });
+    const pool = boundedInlineReviews(deps, log, { budgetMs: 800, stallOn: stalled!.id });
+    try {
+      const t0 = Date.now();
+      const err = await pool.review(stalled!).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ReviewTimeout);
+      expect(err).toMatchObject({ reason: "review-timeout", seriesId: stalled!.id });
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(800);
+      expect(lines.map((l) => (JSON.parse(l) as { msg: string; series: string }))).toEqual([
+        expect.objectContaining({ msg: "review stopped at its time budget; reviewing in a worker from now on", series: stalled!.id }),
+      ]);
+      // This thread's caches may be half-updated: what follows is the worker's, and is the same review.
+      expect(JSON.stringify(await pool.review(next!))).toBe(JSON.stringify(await inlineReviews(deps).review(next!)));
+      const all = await seriesOf();
+      const current = all.find((s) => s.id === V2_COVER)!;
+      const known = all.filter((s) => s !== current);
+      expect(JSON.stringify(await pool.track(current, known, "the store"))).toBe(JSON.stringify(await inlineReviews(deps).track(current, known, "the store")));
     } finally {
       await pool.close();
     }
