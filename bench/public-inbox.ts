@@ -128,11 +128,11 @@ export async function benchPublicInbox(): Promise<void> {
   const full = median(fulls, (r) => r.seconds);
   const rate = full.messages / full.seconds;
   console.log(
-    `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(2)} of the raw rate (target >= 0.50; median of ${ROUNDS}: ${fulls.map((r) => fmt(r.seconds * 1000)).join(", ")} ms); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed (the worker's reviews and the trackers overlap the reading), ${fmt(full.skipped)} skipped, ${fmt(full.deleted)} removed`,
+    `backfill             ${fmt(full.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(2)} of the raw rate (target >= 0.50; median of ${ROUNDS}: ${fulls.map((r) => fmt(r.seconds * 1000)).join(", ")} ms); ${fmt(full.patches)} patches, ${fmt(full.reviewed)} series reviewed (${full.inWorker ? "in a worker, overlapping the reading" : "on the reading thread"}), ${fmt(full.skipped)} skipped, ${fmt(full.deleted)} removed`,
   );
   const runs = [await backfill(inbox.dir, Math.floor(count / 4)), await backfill(inbox.dir, Math.floor(count / 2)), full];
-  console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (the process with its review worker, node's default heap limit)`);
-  console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end: what the reader keeps does not grow with the archive)`);
+  console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (the whole process${full.inWorker ? ", its review worker included" : ""}, node's default heap limit)`);
+  console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end: what the reading thread keeps${full.inWorker ? "" : ", what the reviews load and their bounded caches included"})`);
   const capped = [await backfill(inbox.dir, Math.floor(count / 4), [...SERVICE_HEAP]), await backfill(inbox.dir, Math.floor(count / 2), [...SERVICE_HEAP]), await backfill(inbox.dir, count, [...SERVICE_HEAP])];
   const cappedRate = capped[2]!.messages / capped[2]!.seconds;
   console.log(

@@ -92,7 +92,7 @@ export async function benchReal(): Promise<void> {
   }
   const runs = [await backfill(inbox, Math.floor(count / 4)), await backfill(inbox, Math.floor(count / 2)), full];
   console.log(`backfill peak RSS     ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (target < 300 MB, node's default heap limit)`);
-  console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end)`);
+  console.log(`live JS heap          ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.liveHeapMb)} MB`).join(", ")}  (after a full GC at the end${full.inWorker ? "" : ": what the reviews load and their bounded caches included"})`);
   console.log(`main heap at the end  ${runs.map((r) => `${fmt(r.messages)}: ${fmt(r.heapMb ?? 0)} MB (young ${fmt(r.newSpaceMb ?? 0)})`).join(", ")}  (committed, before that GC)`);
   const p = full.peakParts;
   if (p) {
