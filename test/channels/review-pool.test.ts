@@ -1,11 +1,11 @@
 import { pino } from "pino";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadReviewDeps, type ReviewDeps } from "../../src/channels/context.js";
 import { loadConfig } from "../../src/config/config.js";
-import { boundedInlineReviews, forPublishing, inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
+import { backfillReviews, boundedInlineReviews, forPublishing, inlineReviews, ReviewTimeout, startReviewPool, workerExecArgv } from "../../src/channels/review-pool.js";
 import { reviewSeries } from "../../src/review/review-series.js";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { seriesMessages } from "../../src/ingest/outline.js";
@@ -132,6 +132,18 @@ describe("reviews on the calling thread, held to a time budget", () => {
       const current = all.find((s) => s.id === V2_COVER)!;
       const known = all.filter((s) => s !== current);
       expect(JSON.stringify(await pool.track(current, known, "the store"))).toBe(JSON.stringify(await inlineReviews(deps).track(current, known, "the store")));
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe("backfillReviews", () => {
+  it("reviews on the calling thread on two cores or fewer, in one worker with more", async () => {
+    assertBuilt();
+    const pool = await backfillReviews(loadReviewDeps, pino({ level: "silent" }));
+    try {
+      expect(pool.size).toBe(availableParallelism() <= 2 ? 0 : 1);
     } finally {
       await pool.close();
     }
