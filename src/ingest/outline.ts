@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { mayBeUntaggedCover } from "../patch/cover.js";
 import type { FileDiff } from "../patch/diff.js";
 import type { Message } from "../patch/message.js";
+import { readProse } from "../patch/revision-link.js";
 import { changedLines, type Series } from "../patch/series.js";
 
 /*
@@ -12,9 +13,9 @@ import { changedLines, type Series } from "../patch/series.js";
 
 /**
  * What grouping and revision linking read of a message: its ids, author, date, subject, kind,
- * change-id, the files a patch touches and, for a possible series member, the text its
- * changelog is read from. Recipients are left out: only a reply whose patch is missing is read
- * for them, and those are read in full.
+ * change-id, the files a patch touches and, for a possible series member, what linking reads of
+ * its prose (the versions its changelog names, its lore links). Recipients are left out: only a
+ * reply whose patch is missing is read for them, and those are read in full.
  * A patch's changed lines (what tells a repost from a copy) are kept as one digest line.
  */
 export function outline(m: Message): Message {
@@ -27,7 +28,8 @@ export function outline(m: Message): Message {
     }),
   );
   // A copy throughout: a name or a path cut from the text would keep the whole text alive.
-  return structuredClone({ ...m, to: [], cc: [], body: "", commitMessage: member ? m.commitMessage : "", notes: member ? m.notes : "", trailers: [], files });
+  // Linking reads a member's prose for two things alone (patch/revision-link.ts): read here, the text goes.
+  return structuredClone({ ...m, to: [], cc: [], body: "", commitMessage: "", notes: "", ...(member ? { prose: readProse(m) } : {}), trailers: [], files });
 }
 
 /**

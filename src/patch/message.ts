@@ -2,6 +2,7 @@ import { parseDiff, splitBody, type FileDiff } from "./diff.js";
 import { parseSubject, type Subject } from "./subject.js";
 import { parseReplyTrailers, parseTrailers, type Trailer } from "./trailer.js";
 import { InputError } from "../errors.js";
+import type { ProseReading } from "./revision-link.js";
 
 export interface Person {
   readonly name: string;
@@ -45,6 +46,8 @@ export interface Message extends MessageFields {
   readonly files: readonly FileDiff[];
   readonly baseCommit: string | undefined;
   readonly changeId: string | undefined;
+  /** An outline's reading of the commit message and notes it leaves out (ingest/outline.ts); absent on a whole message. */
+  readonly prose?: ProseReading;
 }
 
 // Mailman and mlmmj append these after the body; they are not the author's words.

@@ -108,9 +108,8 @@ function threadIds(s: Series): string[] {
 // b4 writes "Link to v1: https://lore.kernel.org/r/<msgid>"; people also paste patch.msgid.link.
 const LORE_LINK = /https?:\/\/(?:lore\.kernel\.org\/(?:r|all|[\w.-]+)|patch\.msgid\.link)\/([^\s/>]+(?:@|%40)[^\s/>]+)/g;
 
-function linkedIds(s: Series): string[] {
-  const text = s.cover?.commitMessage ?? "";
-  return [...text.matchAll(LORE_LINK)].map((m) => decodeURIComponent(m[1]!).replace(/^<|>$/g, ""));
+function linkedIds(s: Series): readonly string[] {
+  return s.cover ? proseOf(s.cover).links : [];
 }
 
 // "RFC: dma-buf: foo": a tag written into the title instead of the brackets, dropped on the next posting.
@@ -134,11 +133,42 @@ function readRevision(s: Series): number {
     if (!m) continue;
     const t = TITLE_VERSION.exec(m.parsedSubject.title);
     if (t) n = Math.max(n, Number(t[1]));
+    const p = proseOf(m);
+    n = Math.max(n, m === s.cover ? p.asCover : p.asPatch);
+  }
+  return n;
+}
+
+/**
+ * What linking reads of a message's prose: the highest version its changelog names, read as a
+ * cover letter's (the commit message) and as a patch's (with the notes below `---`), 0 for none;
+ * and the Message-IDs its lore links name. A message is read either way, since grouping decides
+ * which it is. An outline carries this in place of the text.
+ */
+export interface ProseReading {
+  readonly asCover: number;
+  readonly asPatch: number;
+  readonly links: readonly string[];
+}
+
+export function readProse(m: Pick<Message, "commitMessage" | "notes">): ProseReading {
+  return {
+    asCover: changelogVersion(`${m.commitMessage}\n`),
     // Patches carry their changelog below `---` or, as often, at the end of the commit message.
-    for (const c of `${m.commitMessage}\n${m === s.cover ? "" : m.notes}`.matchAll(NOTES_VERSION)) {
-      const v = Number(c[3] ?? c[2]) + (c[1] && /since|from/i.test(c[1]) && !c[3] ? 1 : 0);
-      if (v < 50) n = Math.max(n, v);
-    }
+    asPatch: changelogVersion(`${m.commitMessage}\n${m.notes}`),
+    links: [...m.commitMessage.matchAll(LORE_LINK)].map((c) => decodeURIComponent(c[1]!).replace(/^<|>$/g, "")),
+  };
+}
+
+function proseOf(m: Message): ProseReading {
+  return m.prose ?? readProse(m);
+}
+
+function changelogVersion(text: string): number {
+  let n = 0;
+  for (const c of text.matchAll(NOTES_VERSION)) {
+    const v = Number(c[3] ?? c[2]) + (c[1] && /since|from/i.test(c[1]) && !c[3] ? 1 : 0);
+    if (v < 50) n = Math.max(n, v);
   }
   return n;
 }

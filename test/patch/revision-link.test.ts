@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadMessages } from "../../src/ingest/mbox/messages.js";
 import { groupSeries, type Series } from "../../src/patch/series.js";
-import { findPrevious, latestRevisions, normaliseTitle, pairPatches, revisionChain } from "../../src/patch/revision-link.js";
+import { effectiveRevision, findPrevious, latestRevisions, normaliseTitle, pairPatches, readProse, revisionChain } from "../../src/patch/revision-link.js";
+import { outline } from "../../src/ingest/outline.js";
 import { fixture } from "../helpers/mail.js";
 import { mail } from "../feedback/build.js";
 
@@ -125,6 +126,38 @@ describe("findPrevious", () => {
     expect(link.how).toBe("change-id");
     expect(link.previous.title).toBe("dma-buf: reject attachments that cannot be coherent");
     expect(v2.title).toBe("dma-buf: coherency flag with an exporter override");
+  });
+});
+
+describe("what linking reads of the prose, from outlines", () => {
+  const specs: Parameters<typeof mail>[0][] = [
+    { id: "v1c@x", subject: "[PATCH 0/1] dma-buf: old title" },
+    { id: "v1p@x", subject: "[PATCH 1/1] dma-buf: one", parent: "v1c@x" },
+    // Linked by its lore link alone: another author, another title.
+    { id: "v2c@x", subject: "[PATCH 0/1] dma-buf: new title", body: "Cover.\n\nChanges since\n  v1:\n- Link to v1: https://lore.kernel.org/r/v1c%40x\n", from: JOE, day: 4 },
+    { id: "v2p@x", subject: "[PATCH 1/1] dma-buf: two", parent: "v2c@x", from: JOE, day: 4 },
+    // Untagged, its revision only in its notes, which a cover letter's reading leaves out.
+    { id: "v3p@x", subject: "[PATCH] dma-buf: new title", notes: "v2 -> v3:\n- renamed", from: JOE, day: 8 },
+  ];
+
+  it("reads the changelog as a cover letter's and as a patch's, and the lore links", () => {
+    const [, , cover, , patch] = specs.map(mail);
+    expect(readProse(cover!)).toEqual({ asCover: 2, asPatch: 2, links: ["v1c@x"] });
+    expect(readProse(patch!)).toEqual({ asCover: 0, asPatch: 3, links: [] });
+  });
+
+  it("links and numbers the revisions from outlines as from the whole messages", () => {
+    const whole = groupSeries(specs.map(mail)).series;
+    const outlined = groupSeries(specs.map((s) => outline(mail(s)))).series;
+    expect(outlined.flatMap((s) => [s.cover, ...s.slots]).filter((m) => m && m.commitMessage !== "")).toEqual([]);
+    const read = (all: readonly Series[]) =>
+      all.map((s) => ({
+        id: s.id,
+        revision: effectiveRevision(s),
+        links: revisionChain(s, all).links.map((l) => [l.previous.id, l.series.id, l.how, l.detail]),
+      }));
+    expect(read(outlined)).toEqual(read(whole));
+    expect(read(whole).find((r) => r.id === "v2c@x")).toMatchObject({ revision: 2, links: [["v1c@x", "v2c@x", "link", "cover letter links <v1c@x>"]] });
   });
 });
 
