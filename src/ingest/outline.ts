@@ -48,21 +48,23 @@ export function outliner(): (m: Message) => Message {
   return (m) => shareTexts(outline(m), one);
 }
 
-/** `v` (a fresh copy, owned here) with each string replaced by `one`'s equal one, in place. */
+// Most of an outline's lists are empty (recipients, trailers, a reply's files, subject tags): one
+// frozen list stands for all of them, so that a write to one fails instead of reaching every outline.
+const EMPTY: readonly never[] = Object.freeze([]);
+
+/** `v` (a fresh copy, owned here) with each string replaced by `one`'s equal one and each empty list by EMPTY, in place. */
 function shareTexts<T>(v: T, one: (s: string) => string): T {
+  const shared = (x: unknown): unknown => {
+    if (typeof x === "string") return one(x);
+    if (Array.isArray(x) && x.length === 0) return EMPTY;
+    if (x !== null && typeof x === "object") shareTexts(x, one);
+    return x;
+  };
   if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      if (typeof x === "string") v[i] = one(x);
-      else if (x !== null && typeof x === "object") shareTexts(x, one);
-    }
+    for (let i = 0; i < v.length; i++) v[i] = shared(v[i]);
   } else if (v !== null && typeof v === "object" && !(v instanceof Date)) {
     const o = v as Record<string, unknown>;
-    for (const key of Object.keys(o)) {
-      const x = o[key];
-      if (typeof x === "string") o[key] = one(x);
-      else if (x !== null && typeof x === "object") shareTexts(x, one);
-    }
+    for (const key of Object.keys(o)) o[key] = shared(o[key]);
   }
   return v;
 }

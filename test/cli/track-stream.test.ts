@@ -56,6 +56,11 @@ describe("message outlines", () => {
     const dated = outlines.find((m) => m.date !== undefined)!;
     expect(dated.date).toBeInstanceOf(Date);
     expect(dated.date).not.toBe(messages[outlines.indexOf(dated)]!.date);
+    // Their empty lists are one frozen list: a write to it throws instead of reaching every outline.
+    const [a, b] = outlines;
+    expect(a!.to).toBe(b!.cc);
+    expect(Object.isFrozen(a!.trailers)).toBe(true);
+    expect(() => (a!.to as unknown[]).push({ name: "x", email: "x@example.org" })).toThrow(TypeError);
   });
 
   it("tell a changed diff from a copy, as grouping compares them", async () => {

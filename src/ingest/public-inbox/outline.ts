@@ -36,7 +36,8 @@ export class InboxOutline {
         for (let page = list.next(500); page.length > 0; page = list.next(500)) {
           for await (const e of reader.read(page)) {
             onProgress(++done, list.count, epoch.name);
-            const source = `${epoch.dir}#${e.commit.commit}`;
+            // Its own copy: the commit id is cut from the epoch's whole listing, which a skip would keep alive.
+            const source = structuredClone(`${epoch.dir}#${e.commit.commit}`);
             if (e.kind === "deleted") continue;
             if (e.kind !== "message") {
               skipped.push({ source, messageId: undefined, reason: e.kind, detail: e.kind === "unreadable" ? e.detail : `${e.size} bytes` });
