@@ -156,8 +156,17 @@ export function readProse(m: Pick<Message, "commitMessage" | "notes">): ProseRea
     asCover: changelogVersion(`${m.commitMessage}\n`),
     // Patches carry their changelog below `---` or, as often, at the end of the commit message.
     asPatch: changelogVersion(`${m.commitMessage}\n${m.notes}`),
-    links: [...m.commitMessage.matchAll(LORE_LINK)].map((c) => decodeURIComponent(c[1]!).replace(/^<|>$/g, "")),
+    links: [...m.commitMessage.matchAll(LORE_LINK)].map((c) => unescaped(c[1]!).replace(/^<|>$/g, "")),
   };
+}
+
+// A Message-ID may hold a bare `%` ("<1a%b@host>"): a link that does not decode is read as written.
+function unescaped(id: string): string {
+  try {
+    return decodeURIComponent(id);
+  } catch {
+    return id;
+  }
 }
 
 function proseOf(m: Message): ProseReading {

@@ -144,6 +144,8 @@ describe("what linking reads of the prose, from outlines", () => {
     const [, , cover, , patch] = specs.map(mail);
     expect(readProse(cover!)).toEqual({ asCover: 2, asPatch: 2, links: ["v1c@x"] });
     expect(readProse(patch!)).toEqual({ asCover: 0, asPatch: 3, links: [] });
+    // A Link: tag to a Message-ID with a bare % is read as written, not thrown on.
+    expect(readProse({ commitMessage: "Fix it.\n\nLink: https://lore.kernel.org/r/20221020.1a%zz@host.example\n", notes: "" }).links).toEqual(["20221020.1a%zz@host.example"]);
   });
 
   it("links and numbers the revisions from outlines as from the whole messages", () => {
