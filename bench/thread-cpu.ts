@@ -35,13 +35,12 @@ export interface ThreadCpu {
 
 export function splitThreadCpu(before: ReadonlySet<number>, now: Map<number, number> | undefined, hasWorker = true): ThreadCpu | undefined {
   if (!now) return undefined;
-  if (!hasWorker) before = new Set(now.keys());
   let main = 0;
   let worker = 0;
   let others = 0;
   for (const [tid, s] of now) {
     if (tid === process.pid) main = s;
-    else if (!before.has(tid) && s > worker) {
+    else if (hasWorker && !before.has(tid) && s > worker) {
       others += worker;
       worker = s;
     } else others += s;

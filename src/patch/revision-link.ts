@@ -108,8 +108,10 @@ function threadIds(s: Series): string[] {
 // b4 writes "Link to v1: https://lore.kernel.org/r/<msgid>"; people also paste patch.msgid.link.
 const LORE_LINK = /https?:\/\/(?:lore\.kernel\.org\/(?:r|all|[\w.-]+)|patch\.msgid\.link)\/([^\s/>]+(?:@|%40)[^\s/>]+)/g;
 
-function linkedIds(s: Series): readonly string[] {
-  return s.cover ? proseOf(s.cover).links : [];
+/** The Message-IDs the cover letter's lore links name (b4's `Link to v1:`). */
+export function linkedIds(s: Series): readonly string[] {
+  const c = s.cover;
+  return c ? (c.prose?.links ?? loreLinks(c.commitMessage)) : [];
 }
 
 // "RFC: dma-buf: foo": a tag written into the title instead of the brackets, dropped on the next posting.
@@ -133,8 +135,7 @@ function readRevision(s: Series): number {
     if (!m) continue;
     const t = TITLE_VERSION.exec(m.parsedSubject.title);
     if (t) n = Math.max(n, Number(t[1]));
-    const p = proseOf(m);
-    n = Math.max(n, m === s.cover ? p.asCover : p.asPatch);
+    n = Math.max(n, m === s.cover ? (m.prose?.asCover ?? coverVersion(m)) : (m.prose?.asPatch ?? patchVersion(m)));
   }
   return n;
 }
@@ -152,12 +153,15 @@ export interface ProseReading {
 }
 
 export function readProse(m: Pick<Message, "commitMessage" | "notes">): ProseReading {
-  return {
-    asCover: changelogVersion(`${m.commitMessage}\n`),
-    // Patches carry their changelog below `---` or, as often, at the end of the commit message.
-    asPatch: changelogVersion(`${m.commitMessage}\n${m.notes}`),
-    links: [...m.commitMessage.matchAll(LORE_LINK)].map((c) => unescaped(c[1]!).replace(/^<|>$/g, "")),
-  };
+  return { asCover: coverVersion(m), asPatch: patchVersion(m), links: loreLinks(m.commitMessage) };
+}
+
+const coverVersion = (m: Pick<Message, "commitMessage">) => changelogVersion(`${m.commitMessage}\n`);
+// Patches carry their changelog below `---` or, as often, at the end of the commit message.
+const patchVersion = (m: Pick<Message, "commitMessage" | "notes">) => changelogVersion(`${m.commitMessage}\n${m.notes}`);
+
+function loreLinks(text: string): string[] {
+  return [...text.matchAll(LORE_LINK)].map((c) => unescaped(c[1]!).replace(/^<|>$/g, ""));
 }
 
 // A Message-ID may hold a bare `%` ("<1a%b@host>"): a link that does not decode is read as written.
@@ -167,10 +171,6 @@ function unescaped(id: string): string {
   } catch {
     return id;
   }
-}
-
-function proseOf(m: Message): ProseReading {
-  return m.prose ?? readProse(m);
 }
 
 function changelogVersion(text: string): number {
