@@ -2,7 +2,7 @@ import type { Logger } from "pino";
 import type { Unread } from "../ingest/public-inbox/archive.js";
 import type { Tracker, TrackResult } from "../feedback/track.js";
 import type { Message, Person } from "../patch/message.js";
-import { effectiveRevision, normaliseTitle, revisionNumbers, tagged } from "../patch/revision-link.js";
+import { effectiveRevision, linkedIds, normaliseTitle, revisionNumbers, tagged } from "../patch/revision-link.js";
 import { groupSeries, type Series } from "../patch/series.js";
 import { parseSubject } from "../patch/subject.js";
 import { CHANNEL, postMessageId, SIGNATURE, type Draft, type ReplyOptions } from "../publish/mail/compose.js";
@@ -111,7 +111,7 @@ export class MailTracker {
     const head = headOf(first);
     const titles = new Set([headOf(first), ...first.slots].flatMap((m) => (m ? [normaliseTitle(m.parsedSubject.title)] : [])));
     const threads = new Set(feedback.candidateThreads(first.changeId, first.author.email, revisionBound(first), (subject) => titles.has(normaliseTitle(parseSubject(subject).title))));
-    for (const ref of [head?.inReplyTo, ...(head?.references ?? []), ...linked(first)]) {
+    for (const ref of [head?.inReplyTo, ...(head?.references ?? []), ...linkedIds(first)]) {
       const t = ref ? state.threadOf(ref) : undefined;
       if (t) threads.add(t);
     }
@@ -152,7 +152,7 @@ export class MailTracker {
    */
   private mayFollow(s: Series): boolean {
     const head = headOf(s);
-    if (effectiveRevision(s) > 1 || head?.inReplyTo !== undefined || linked(s).length > 0) return true;
+    if (effectiveRevision(s) > 1 || head?.inReplyTo !== undefined || linkedIds(s).length > 0) return true;
     const title = normaliseTitle(head?.parsedSubject.title ?? s.title);
     const earlier = this.deps.feedback.candidateThreads(s.changeId, s.author.email, revisionBound(s), (subject) => normaliseTitle(parseSubject(subject).title) === title, 2);
     const home = this.deps.state.threadOf(s.id);
@@ -263,12 +263,6 @@ export class MailTracker {
  */
 function revisionBound(s: Series): number {
   return tagged(s) ? effectiveRevision(s) : Number.MAX_SAFE_INTEGER;
-}
-
-// b4's "Link to v1: https://lore.kernel.org/r/<msgid>" in the cover letter.
-function linked(s: Series): string[] {
-  const text = s.cover?.commitMessage ?? "";
-  return [...text.matchAll(/lore\.kernel\.org\/(?:r|all|[\w.-]+)\/([^\s/>]+(?:@|%40)[^\s/>]+)/g)].map((m) => decodeURIComponent(m[1]!));
 }
 
 function verdictChanges(fb: FeedbackStore, t: Tracker): VerdictChange[] {

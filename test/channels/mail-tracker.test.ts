@@ -79,6 +79,35 @@ async function setup(messages: { bytes: Buffer; time: Date }[], over: { mirror?:
   return { inbox, store, mirror, engine, engineOn, tracked, mails, clock, trackerMails: () => mails().filter((m) => /^tracker/.test(header(m, "X-Dmabuf-Review") ?? "")) };
 }
 
+describe("mail channel: a v2 found through its cover letter's lore link alone", () => {
+  it("is tracked against v1, the link's escaped angle brackets read as b4 writes them", async () => {
+    // Another sender, no change-id: only the `Link to v1:` line (here with %3C..%3E) leads to v1.
+    const edited = raws()
+      .filter((r) => r.id !== ANSWER)
+      .map((r) => {
+        let text = r.bytes.toString("latin1").replace(/^change-id: .*\n/gm, "");
+        if (r.id.includes("-v2-")) {
+          text = text.replace(/^From: Alex Moreau <alex\.moreau@example\.com>$/m, "From: Joe Other <joe@example.com>");
+          text = text.replace(/r\/20221020-dma-coherent-v1-0-3f2a9c1b7d4e@example\.com/, "r/%3C20221020-dma-coherent-v1-0-3f2a9c1b7d4e%40example.com%3E");
+        }
+        return { ...r, bytes: Buffer.from(text, "latin1") };
+      });
+    const v2Cover = edited.find((r) => r.id === V2_COVER)!.bytes.toString("latin1");
+    expect(v2Cover).toContain("%3C20221020-dma-coherent-v1-0-3f2a9c1b7d4e%40example.com%3E");
+    expect(v2Cover).not.toContain("change-id:");
+    const env = await setup(edited);
+    try {
+      await env.engine.pass({ reply: "all" });
+      const t = env.trackerMails();
+      expect(t.map((m) => header(m, "In-Reply-To"))).toEqual([`<${V2_COVER}>`]);
+      expect(body(t[0]!)).toContain(`  v1 <${V1_COVER}>, 2022-10-20\n`);
+    } finally {
+      await env.engine.close();
+      env.store.close();
+    }
+  });
+});
+
 describe("mail channel: the review tracker on the v2 cover letter", () => {
   let env: Awaited<ReturnType<typeof setup>>;
   const trackerMails = () => env.trackerMails();
