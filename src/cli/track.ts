@@ -2,7 +2,7 @@ import { loadCatalog } from "../analysis/catalog/load.js";
 import { loadRules } from "../analysis/rules/load.js";
 import { InputError } from "../errors.js";
 import { ghostRevisions, isGhost } from "../feedback/ghost.js";
-import { trackSeries, trackTargets, type Chain, type TrackDeps } from "../feedback/track.js";
+import { trackSeries, trackTargets, type Chain, type TrackDeps, type TrackResult } from "../feedback/track.js";
 import { loadMessages, type Loaded } from "../ingest/mbox/messages.js";
 import { seriesMessages, wholeSeries } from "../ingest/outline.js";
 import { InboxOutline } from "../ingest/public-inbox/outline.js";
@@ -42,39 +42,42 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
   let input: TrackInput | undefined;
   try {
     const read = (done: number, total: number, epoch?: string) => progress.update({ phase: epoch ? `reading epoch ${epoch}` : "reading", done, total });
-    const [rules, catalog, parser, loaded] = await Promise.all([
+    const [rules, catalog, parser, opened] = await Promise.all([
       loadRules(opts.rules),
       loadCatalog(),
       CParser.load(),
-      epochs ? InboxOutline.read(epochs, read) : loadMessages(path, io.stdin, read),
+      epochs ? InboxOutline.read(epochs, read).then(inboxInput) : loadMessages(path, io.stdin, read).then(mboxInput),
     ]);
-    input = loaded instanceof InboxOutline ? inboxInput(loaded) : mboxInput(loaded);
+    input = opened;
     for (const s of input.skipped) {
       io.stderr.write(`dmabuf-review: skipped ${s.source}${s.messageId ? ` <${s.messageId}>` : ""}: ${s.reason}: ${s.detail}\n`);
     }
-    const { targets, known } = await targetsOf(input, opts.series, source);
     const searches = keptSearches(catalog.version);
     const reviews = new ReviewCache();
     const deps: TrackDeps = { rules, parser, model: { catalog, cache: searches.cache }, reviews };
-    // Linked once over the outlines, which hold all that linking reads: one index for every target.
-    const chains = targets.map((t) => revisionChain(t, known));
+    const json = trackJsonStream();
+    const render = (r: TrackResult, i: number) =>
+      opts.format === "json" ? json.add(r) : `${i > 0 ? "\n" : ""}${r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r)}`;
+    const steps: (Step | undefined)[] = await plan(input, opts.series, source, deps, render);
     // A revision's review is kept while a chain still to come holds it (a resend, a fork).
     const uses = new Map<Series, number>();
-    for (const c of chains) for (const s of c.revisions) uses.set(s, (uses.get(s) ?? 0) + 1);
-    const json = trackJsonStream();
-    for (const [i, target] of targets.entries()) {
-      // Each chain is read in full while it is tracked, then let go; its tracker is written at once.
-      const chain = chains[i]!.revisions;
-      const full = chain.length > 1 ? await input.full(chain) : new Map<Series, Series>();
-      const r = trackSeries(full.get(target) ?? target, known, deps, inFull(chains[i]!, full));
-      for (const s of chain) {
-        const left = uses.get(s)! - 1;
-        uses.set(s, left);
-        if (left === 0) reviews.forget(s);
+    for (const step of steps) if (typeof step === "object") for (const s of step.chain.revisions) uses.set(s, (uses.get(s) ?? 0) + 1);
+    for (const [i, step] of steps.entries()) {
+      steps[i] = undefined;
+      let text = typeof step === "string" ? step : "";
+      if (typeof step === "object") {
+        // Each chain is read in full while it is tracked, then let go; its tracker is written at once.
+        const chain = step.chain.revisions;
+        const full = await input.full(chain);
+        text = render(trackSeries(full.get(step.target) ?? step.target, [], deps, inFull(step.chain, full)), i);
+        for (const s of chain) {
+          const left = uses.get(s)! - 1;
+          uses.set(s, left);
+          if (left === 0) reviews.forget(s);
+        }
       }
-      const text = opts.format === "json" ? json.add(r) : `${i > 0 ? "\n" : ""}${r.kind === "tracked" ? renderTrackerText(r.tracker) : renderNoPrevious(r)}`;
       if (text) await write(io.stdout, text);
-      progress.update({ phase: "tracking", done: i + 1, total: targets.length, unit: "series" });
+      progress.update({ phase: "tracking", done: i + 1, total: steps.length, unit: "series" });
     }
     searches.save();
     if (opts.format === "json") await write(io.stdout, json.end());
@@ -85,14 +88,31 @@ export async function trackCommand(path: string, opts: TrackOptions, io: Io): Pr
   return 0;
 }
 
+/** A target with earlier revisions, to track; or what was written for one without (empty for JSON, which lists those at its end). */
+type Step = { readonly target: Series; readonly chain: Chain } | string;
+
+/**
+ * What tracking does for each latest revision, in order. Grouping and linking need every
+ * message; once each target's chain is found, only the chains with an earlier revision are
+ * kept, so that the rest of the input goes before the tracking starts.
+ */
+async function plan(input: TrackInput, select: string | undefined, source: string, deps: TrackDeps, render: (r: TrackResult, i: number) => string): Promise<Step[]> {
+  const { targets, known } = await targetsOf(input, select, source);
+  // Linked once over the outlines, which hold all that linking reads: one index for every target.
+  return targets.map((target, i): Step => {
+    const chain = revisionChain(target, known);
+    return chain.revisions.length > 1 ? { target, chain } : render(trackSeries(target, known, deps, chain), i);
+  });
+}
+
 /**
  * The latest revisions to track and every revision they may link to. A function of its own so
- * that the grouping, and the revision index built over it, are let go before the tracking: what
- * stays is `known`, with its own index.
+ * that the grouping is let go once `known` is made.
  */
 async function targetsOf(input: TrackInput, select: string | undefined, source: string): Promise<{ targets: Series[]; known: Series[] }> {
-  if (input.messages.length === 0) throw new InputError("not-a-patch", `none of the ${input.skipped.length} messages could be read`, source);
-  const { series, orphanReplies } = groupSeries(input.messages);
+  const messages = input.take();
+  if (messages.length === 0) throw new InputError("not-a-patch", `none of the ${input.skipped.length} messages could be read`, source);
+  const { series, orphanReplies } = groupSeries(messages);
   if (series.length === 0) throw new InputError("not-a-patch", "no patch series in the input", source);
   const targets = trackTargets(series, select);
   if (select && targets.length === 0) throw new InputError("not-a-patch", `no series ${select} in the input`, source);
@@ -117,7 +137,8 @@ function write(out: NodeJS.WritableStream, text: string): Promise<void> {
 
 /** The messages tracking reads, and the way to the full text of a chain's revisions. */
 interface TrackInput {
-  readonly messages: readonly Message[];
+  /** The messages, handed over once: the input does not keep them. */
+  take(): readonly Message[];
   readonly skipped: readonly Skip[];
   /** These messages in full, in order (an mbox's are already). */
   whole(messages: readonly Message[]): Promise<Message[]>;
@@ -127,8 +148,15 @@ interface TrackInput {
 }
 
 function mboxInput(loaded: Loaded): TrackInput {
+  let messages: readonly Message[] | undefined = loaded.messages;
   return {
-    ...loaded,
+    skipped: loaded.skipped,
+    take() {
+      const m = messages;
+      if (!m) throw new Error("the messages were taken already");
+      messages = undefined;
+      return m;
+    },
     whole: async (messages) => [...messages],
     full: async (chain) => new Map(chain.map((s) => [s, s])),
     close: async () => {},
@@ -138,7 +166,7 @@ function mboxInput(loaded: Loaded): TrackInput {
 /** An inbox read as outlines: a chain's series are rebuilt around their messages read again. */
 function inboxInput(inbox: InboxOutline): TrackInput {
   return {
-    messages: inbox.messages,
+    take: () => inbox.take(),
     skipped: inbox.skipped,
     async whole(messages) {
       const read = await inbox.full(messages);
@@ -167,5 +195,5 @@ function inboxEpochs(path: string): Epoch[] | undefined {
 /** Every message of an inbox in full, oldest first (the evaluation reads them so); one that cannot be read is a skip, as in an mbox. */
 export async function loadInbox(epochs: readonly Epoch[], onProgress: (done: number, total: number, epoch: string) => void): Promise<Loaded> {
   const inbox = await InboxOutline.read(epochs, onProgress, (m) => m);
-  return { messages: inbox.messages, skipped: inbox.skipped };
+  return { messages: inbox.take(), skipped: inbox.skipped };
 }

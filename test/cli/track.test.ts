@@ -130,4 +130,45 @@ describe("dmabuf-review track on a public-inbox", () => {
     expect(r.code).toBe(0);
     expect(r.out).toBe(readFileSync(GOLDEN, "utf8"));
   });
+
+  it("writes a series without an earlier revision in its place among the tracked ones, text and JSON", async () => {
+    const { mkdtempSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { splitMbox } = await import("../../src/ingest/mbox/reader.js");
+    const { appendToInbox } = await import("../../src/ingest/public-inbox/writer.js");
+    const lone = (id: string, day: number, month: string) =>
+      Buffer.from(
+        [
+          `Message-ID: <${id}@example.org>`,
+          "From: Sam Lone <sam@example.org>",
+          `Subject: [PATCH] dma-buf: fix a typo in a comment ${day}`,
+          `Date: ${day} ${month} 2022 10:00:00 +0000`,
+          "",
+          "A comment says 'buffer' twice.",
+          "",
+          "Signed-off-by: Sam Lone <sam@example.org>",
+          "---",
+          "diff --git a/drivers/dma-buf/dma-buf.c b/drivers/dma-buf/dma-buf.c",
+          "--- a/drivers/dma-buf/dma-buf.c",
+          "+++ b/drivers/dma-buf/dma-buf.c",
+          "@@ -10,1 +10,1 @@",
+          "-/* the buffer buffer */",
+          "+/* the buffer */",
+          "",
+        ].join("\n"),
+      );
+    const inbox = join(mkdtempSync(join(tmpdir(), "dmabuf-review-track-inbox-")), "inbox");
+    // One lone series before the tracked one and one after its v2, by date.
+    const raws = [lone("lone-early", 3, "Oct"), ...splitMbox(readFileSync(MBOX), "fixture").map((r) => r.bytes), lone("lone-late", 30, "Dec")];
+    await appendToInbox(inbox, raws.map((bytes) => ({ bytes })), { perEpoch: 10 });
+    const line = (id: string, day: number) => `dma-buf: fix a typo in a comment ${day} (v1) <${id}@example.org>: no earlier revision of this series in the input; nothing to track\n`;
+    const text = await run(["track", inbox]);
+    expect(text.err).toBe("");
+    expect(text.out).toBe(`${line("lone-early", 3)}\n${readFileSync(GOLDEN, "utf8")}\n${line("lone-late", 30)}`);
+    const json = await run(["track", inbox, "--format", "json"]);
+    const doc = JSON.parse(json.out) as JsonTrack;
+    expect(doc.series.map((s) => s.revisions.map((r) => r.messageId))).toEqual([[V1_COVER, V2_COVER]]);
+    expect(doc.untracked.map((u) => u.messageId)).toEqual(["lone-early@example.org", "lone-late@example.org"]);
+  });
 });

@@ -14,7 +14,7 @@ export class InboxOutline {
   private readonly readers = new Map<Epoch, EpochReader>();
 
   private constructor(
-    readonly messages: Message[],
+    private messages: Message[] | undefined,
     readonly skipped: readonly Skip[],
     /** Where each message's blob is, by its source. */
     private readonly blobs: ReadonlyMap<string, { readonly epoch: Epoch; readonly oid: string }>,
@@ -60,6 +60,17 @@ export class InboxOutline {
       }
     }
     return new InboxOutline(messages, skipped, blobs);
+  }
+
+  /**
+   * The outlines, handed over once: the inbox keeps only the way back to each one's text, so
+   * that the outlines go once what was made of them no longer needs them.
+   */
+  take(): Message[] {
+    const m = this.messages;
+    if (!m) throw new Error("the outlines were taken already");
+    this.messages = undefined;
+    return m;
   }
 
   /** The full messages behind outlines, by source, as they were first decoded. */
