@@ -109,6 +109,33 @@ export function backfill(inbox: string, limit: number, nodeArgs: readonly string
   });
 }
 
+export interface TrackRun {
+  readonly code: number;
+  readonly seconds: number;
+  readonly cpuSeconds: number;
+  readonly maxRssMb: number;
+  readonly bytes: number;
+}
+
+/** One `dmabuf-review track --format json` over `path` (an inbox, or one epoch of it) in a child of its own. */
+export function trackInbox(path: string, nodeArgs: readonly string[] = []): Promise<TrackRun> {
+  const child = fileURLToPath(new URL("./track-child.js", import.meta.url));
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [...nodeArgs, child, path], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    p.on("error", reject);
+    p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as TrackRun) : reject(new Error(`track child exited ${code}`))));
+  });
+}
+
+/** `track`'s line: the whole inbox's time and rate against the raw read, and the peak of each part tracked (the last is the whole). */
+export function trackLine(parts: readonly (readonly [string, TrackRun])[], messages: number, rawRate: number): string {
+  const whole = parts[parts.length - 1]![1];
+  const rate = messages / whole.seconds;
+  return `track, whole inbox   ${fmt(whole.seconds * 1000).padStart(6)} ms  ${fmt(rate)} msg/s  ${(rate / rawRate).toFixed(3)} of the raw rate (target >= 0.25); cpu ${whole.cpuSeconds.toFixed(1)} s; peak RSS ${parts.map(([name, t]) => `${name}: ${fmt(t.maxRssMb)} MB`).join(", ")} (target < 300 MB); ${fmt(whole.bytes / 1e3)} KB of JSON`;
+}
+
 export async function benchPublicInbox(): Promise<void> {
   const count = Number(process.env["BENCH_INBOX_MESSAGES"] ?? 100_000);
   const t0 = performance.now();
@@ -143,4 +170,10 @@ export async function benchPublicInbox(): Promise<void> {
   console.log(
     `peak RSS, ${SERVICE_HEAP.join(" ")}  ${capped.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (as npm start runs it, reviews in a worker; ${fmt(cappedRate)} msg/s, ${(cappedRate / rawRate).toFixed(2)} of the raw rate)`,
   );
+  // Epoch 0 alone is an inbox's first part that `track` can be given: its peak beside the whole one's.
+  const first = epochs[0]!;
+  const commits = () => fmt(Number(execFileSync("git", ["--git-dir", first.dir, "rev-list", "--count", "HEAD"], { encoding: "utf8" })));
+  const parts: [string, TrackRun][] = epochs.length > 1 ? [[`epoch ${first.name} (${commits()} commits)`, await trackInbox(first.dir)]] : [];
+  parts.push(["all", await trackInbox(inbox.dir)]);
+  console.log(trackLine(parts, raw.blobs, rawRate));
 }

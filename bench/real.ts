@@ -3,12 +3,12 @@
  * raw `git cat-file --batch` read of its blobs beside the backfill in the same run, peak and
  * live memory at a quarter, half and all of it, and `track` over the whole inbox.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { backfill, median, rawRead, SERVICE_HEAP, serviceBackfill, type ChildResult } from "./public-inbox.js";
+import { backfill, median, rawRead, SERVICE_HEAP, serviceBackfill, trackInbox, trackLine, type ChildResult } from "./public-inbox.js";
 
 const fmt = (n: number) => n.toLocaleString("en-US", { maximumFractionDigits: 0 });
 const ROUNDS = Number(process.env["BENCH_REAL_ROUNDS"] ?? 1);
@@ -29,25 +29,6 @@ function openInbox(bundle: string): string {
     execFileSync("git", ["clone", "-q", "--bare", bundle, join(dir, "git", "0.git")]);
   }
   return dir;
-}
-
-interface TrackRun {
-  readonly code: number;
-  readonly seconds: number;
-  readonly cpuSeconds: number;
-  readonly maxRssMb: number;
-  readonly bytes: number;
-}
-
-function track(inbox: string, nodeArgs: readonly string[] = []): Promise<TrackRun> {
-  const child = fileURLToPath(new URL("./track-child.js", import.meta.url));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...nodeArgs, child, inbox], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    p.stdout.on("data", (b: Buffer) => (out += b.toString()));
-    p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve(JSON.parse(out) as TrackRun) : reject(new Error(`track child exited ${code}`))));
-  });
 }
 
 export async function benchReal(): Promise<void> {
@@ -105,6 +86,5 @@ export async function benchReal(): Promise<void> {
   console.log(
     `peak RSS, ${SERVICE_HEAP.join(" ")}  ${capped.map((r) => `${fmt(r.messages)}: ${fmt(r.maxRssMb)} MB`).join(", ")}  (as npm start runs it, reviews in a worker; ${fmt(cappedRate)} msg/s, ${(cappedRate / rawRate).toFixed(3)} of the raw rate)`,
   );
-  const t = await track(inbox);
-  console.log(`track, whole inbox   ${fmt(t.seconds * 1000).padStart(6)} ms  cpu ${t.cpuSeconds.toFixed(1)} s, peak ${fmt(t.maxRssMb)} MB, ${fmt(t.bytes / 1e3)} KB of JSON`);
+  console.log(trackLine([["all", await trackInbox(inbox)]], count, rawRate));
 }
