@@ -7,8 +7,12 @@ import { concernOf, type ConcernId } from "./concerns.js";
 import { quotedMessage, segmentReply, type QuoteBlock } from "./reply-text.js";
 import { contentWords, jaccard, mentions, sentences } from "./words.js";
 
-/** The JSON contract's spellings. An objection includes a NAK. */
-export type ItemKind = "change requested" | "question" | "objection" | "suggestion" | "ack";
+/**
+ * The JSON contract's spellings. An objection includes a NAK. A remark is a reviewer's words on
+ * quoted code that ask for nothing in so many words ("This one is called by the exporter."): often
+ * a terse request, sometimes only a comment.
+ */
+export type ItemKind = "change requested" | "question" | "objection" | "suggestion" | "remark" | "ack";
 
 /** The patch (index ≥ 1) or cover letter (index 0) of a revision an item was raised on. */
 export interface ItemPatch {
@@ -53,9 +57,10 @@ export interface Item {
 const ACK_KEYS = new Set(["reviewed-by", "acked-by", "tested-by"]);
 
 const OBJECTION = [/\bNAC?K(ed)?\b/, /\bnacked-by\b/i, /\bregress(ion|ions|es|ed)?\b/i, /\b(can(no|')t|cannot) (take|accept|merge)\b/i, /\bnot acceptable\b/i, /\bI object\b/i, /\bbreaks? (userspace|user space|existing)\b/i];
-const SUGGESTION = [/\bnit\b/i, /\bhow about\b/i, /\bwhat about\b/i, /\bmaybe\b/i, /\bperhaps\b/i, /\bconsider\b/i, /\bI'?d suggest\b|\bsuggestion\b/i, /\byou (could|might)\b/i, /\bmight be (better|nicer|simpler)\b/i, /\balternatively\b/i];
-// A build robot's report ("Yet something to improve", "error: ...") asks for a fix like a reviewer.
-const REQUEST = [/(^|[.!?]\s+)needs\s+(a|an|the|some|more|huge|proper|better|to)\b/i, /\b(might|may) be (necessary|needed|required) to\b/i, /\byet something to improve\b/i, /\b(build|compile) (error|warning|failure)s?\b/i, /^\s*[\w/.-]+\.[ch]:\d+(:\d+)?: (error|warning):/m, /\bplease\b/i, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
+const SUGGESTION = [/\bnit\b/i, /\b(it'?d|it would) be (even )?(better|nicer|neat|good)\b/i, /\bhow about\b/i, /\bwhat about\b/i, /\bmaybe\b/i, /\bperhaps\b/i, /\bconsider\b/i, /\bI'?d suggest\b|\bsuggestion\b/i, /\byou (could|might)\b/i, /\bmight be (better|nicer|simpler)\b/i, /\balternatively\b/i];
+// A build robot's report ("Yet something to improve", "error: ...") asks for a fix like a reviewer;
+// so does a sed-style correction ("s/ure/sure/").
+const REQUEST = [/(^|[.!?]\s+)needs\s+(a|an|the|some|more|huge|proper|better|to)\b/i, /\b(might|may) be (necessary|needed|required) to\b/i, /\byet something to improve\b/i, /\b(build|compile) (error|warning|failure)s?\b/i, /^\s*[\w/.-]+\.[ch]:\d+(:\d+)?: (error|warning):/m, /\b(please|pls|plz)\b/i, /\bwould like\b/i, /\btypo\b/i, /^s\/[^/\n]+\/[^/\n]*\/?\s*$/m, /\bshould\b/i, /\bmust\b/i, /\bneeds? to\b/i, /\b(could|can|would) you\b/i, /\binstead\b/i, /\bmake (it|this|sure)\b/i, /^(could|can|would|will|shall) (we|this|the|it|that)\b/i];
 // A sentence opening on a bare verb asks for something: "Take your other patch as the model.", "Split this.".
 const IMPERATIVE =
   /^(?:please\s+)?(?:take|use|drop|split|move|add|remove|keep|rename|document|make|put|call|return|fix|avoid|replace|squash|pass|switch|convert|change|mention|explain|describe|update|reword|handle|hold|grab|release|initiali[sz]e|clear|separate|reorder|rebase|wrap|guard|check)\b(?!\s+care\b)(?=\s+\S)/i;
@@ -93,6 +98,21 @@ export function keySentence(text: string, kind: ItemKind): string {
   const leansBack = /\b(it|this|that|them|these)\b/i.test(s.split(/\s+/).slice(0, 4).join(" ")) && s.length < 60 && at > 0;
   const out = leansBack ? `${ss[at - 1]} ${s}` : s;
   return out.length > 300 ? `${out.slice(0, 297).replace(/\s+\S*$/, "")}...` : out;
+}
+
+// Words that say only "yes", "fine" or "I was wrong": a remark made of these alone asks nothing.
+const ASSENT = new Set("ok okay yes yep yeah ack agreed right sure fine thanks thank you i i'm think guess hmm mhm that works it it's is this perfect good great indeed misread see".split(" "));
+
+/**
+ * A remark with nothing in it: no words ("}", "[...]"), a snipped quote, the writer's own name as a
+ * signature, or a few words of assent ("Ok.", "Yes, that works.", "ack. I misread it.").
+ */
+function isEmptyRemark(text: string, author: Person): boolean {
+  const words = text.toLowerCase().match(/[a-z0-9][a-z0-9']*/g) ?? [];
+  if (words.length === 0 || /^[\s.[\]]*snip[\s.[\]]*$/i.test(text)) return true;
+  const name = new Set(author.name.toLowerCase().match(/[a-z]+/g) ?? []);
+  if (words.every((w) => name.has(w))) return true;
+  return words.length <= 6 && words.every((w) => ASSENT.has(w));
 }
 
 /** One own-text point of a reply before numbering: what was said, under which quote. */
@@ -348,7 +368,7 @@ export function extractItems(
     }
     const p = c.point!;
     const concern = concernOf(p.text);
-    const kind = classify(p.text) ?? "change requested";
+    const kind = classify(p.text) ?? "remark";
     const anchor = p.quote ? anchorOf(p.quote.lines, c.target, parser) : NO_ANCHOR;
     // A restatement: a numbered summary point, or agreement under another reviewer's quoted words.
     const earlier = drafts.filter((d) => d.kind !== "ack" && d.source !== p.reply.messageId);
@@ -371,6 +391,8 @@ export function extractItems(
       continue;
     }
     if (!classify(p.text) && !isDiffQuote(p.quote)) continue;
+    // "Ok.", "ack. I misread it.", a signature alone: a remark with nothing in it is not a point.
+    if (kind === "remark" && isEmptyRemark(p.text, p.reply.from)) continue;
     drafts.push({
       ...base,
       anchor,

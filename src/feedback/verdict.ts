@@ -481,9 +481,12 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
     if (how === "other" && item.kind !== "question") return done("addressed", [at, "the code the point is about changed after the request; the changelog does not mention it"]);
     return done("unclear", [at, "the changelog does not mention it", how === "not as asked" ? "the new lines lack the code the point asked for" : undefined]);
   }
+  // A remark asks for nothing in so many words: its text staying as it was does not show it was passed over.
+  const passedOver: Verdict = item.kind === "remark" ? "unclear" : "not addressed";
+  const asksNothing = item.kind === "remark" ? "the point asks for no change in so many words" : undefined;
   // A cover letter still saying what the reviewer questioned, and no word on it anywhere.
   if (item.patch.index === 0 && log.length === 0 && anchor.kind !== "changed") {
-    return done("not addressed", [at, `the cover letter of v${j.revision} does not take up the point, and no changelog entry names it`, promised]);
+    return done(passedOver, [at, `the cover letter of v${j.revision} does not take up the point, and no changelog entry names it`, asksNothing, promised]);
   }
   // A point about a name the text got wrong ("it does not touch VM_IO"): the name gone from the text is the fix.
   const dropped = item.anchor.kind === "prose" && anchor.kind === "changed" && text ? namedGone(item, text) : undefined;
@@ -496,7 +499,7 @@ export function judgeItem(item: Item, j: Judging): JudgedItem {
   if (elsewhere && actedOn(item, elsewhere.added, elsewhere.removed, 3)) {
     return done("addressed", [at, `v${j.revision} adds code elsewhere that carries the point: "${quote(elsewhere.added.find((x) => carries(item, x)) ?? "")}"`]);
   }
-  return done("not addressed", [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", promised]);
+  return done(passedOver, [at ?? `${newLabel(j, cp.patches)} is unchanged`, "nothing in the changelog or the thread says why", asksNothing, promised]);
 }
 
 /** Code lines only the later revision's series has, and only the earlier one's, over all patches. */

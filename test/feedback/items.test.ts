@@ -56,10 +56,26 @@ describe("extractItems", () => {
     ]);
     const items = extractItems(s, [JANE]);
     expect(items.map((i) => [i.id, i.author.name, i.kind, i.source, i.patch.index, i.anchor.kind, i.anchor.file, i.anchor.line, i.text])).toEqual([
-      ["1.1", "Priya Raman", "change requested", "r1", 1, "code", "drivers/dma-buf/dma-buf.c", 2, "This gives false positives."],
+      ["1.1", "Priya Raman", "remark", "r1", 1, "code", "drivers/dma-buf/dma-buf.c", 2, "This gives false positives."],
       ["1.2", "Sam Okafor", "ack", "r2", 1, "none", undefined, undefined, "Reviewed-by: Sam Okafor <sam@example.net>"],
     ]);
     expect(items[0]!.anchor.quoted).toEqual(["+int gate;"]);
+  });
+
+  it("makes no item of a remark with nothing in it, and reads a sed-style correction or a typo note as a request", () => {
+    const under = (id: string, day: number, body: string, from = PRIYA) => ({ id, subject: "Re: [PATCH 1/1] dma-buf: add a gate", parent: "p", from, day, body: `${DIFF_QUOTE}\n\n${body}\n` });
+    const s = thread([
+      under("e1", 1, "Ok."),
+      under("e2", 1, "Yes, that works."),
+      under("e3", 1, "... snip"),
+      under("e4", 1, "Priya"),
+      under("e5", 1, "ack. I misread it.", SAM),
+      under("k1", 2, "s/gate/gates/"),
+      under("k2", 2, "^^^^ Typo", SAM),
+      under("k3", 2, "It's 2022 :-)"),
+      under("k4", 2, "Same here."),
+    ]);
+    expect(extractItems(s, [JANE]).map((i) => `${i.source} ${i.kind}`)).toEqual(["k1 change requested", "k2 change requested", "k3 remark", "k4 remark"]);
   });
 
   it("merges a '+1' under another reviewer's quoted words, and a numbered summary naming the reviewer", () => {

@@ -56,6 +56,15 @@ describe("verdicts on a small series", () => {
     ]);
   });
 
+  it("a remark on unchanged quoted code is unclear, not passed over: it asked for nothing in so many words", async () => {
+    const remark: MailSpec = { id: "r5", subject: "Re: [PATCH 1/2] dma-buf: gate", parent: "a1", from: SAM, day: 2, body: `${DIFF_QUOTE("int gate; /* why */")}\n\nThis one is read by the exporter, not the importer.\n` };
+    const t = await track(v2("int gate; /* why */"), [remark]);
+    expect(verdicts(t).filter((v) => v.includes(" remark ") || v.includes(" change requested "))).toEqual([
+      "1.4 change requested not addressed: interdiff v1 1/2 → v2 1/2: the quoted lines are unchanged, now at drivers/dma-buf/dma-buf.c:2 | nothing in the changelog or the thread says why",
+      "1.5 remark unclear: interdiff v1 1/2 → v2 1/2: the quoted lines are unchanged, now at drivers/dma-buf/dma-buf.c:2 | nothing in the changelog or the thread says why | the point asks for no change in so many words",
+    ]);
+  });
+
   it("a comment-only change keeps the tag; the request done and said in the notes is addressed; a reason given while the quoted code changed anyway is unclear", async () => {
     const answer: MailSpec = {
       id: "ans",
