@@ -74,8 +74,9 @@ describe("extractItems", () => {
       under("k2", 2, "^^^^ Typo", SAM),
       under("k3", 2, "It's 2022 :-)"),
       under("k4", 2, "Same here."),
+      under("k5", 2, "Didn't check you didn't slip in a typo or so :-)"),
     ]);
-    expect(extractItems(s, [JANE]).map((i) => `${i.source} ${i.kind}`)).toEqual(["k1 change requested", "k2 change requested", "k3 remark", "k4 remark"]);
+    expect(extractItems(s, [JANE]).map((i) => `${i.source} ${i.kind}`)).toEqual(["k1 change requested", "k2 change requested", "k3 remark", "k4 remark", "k5 remark"]);
   });
 
   it("merges a '+1' under another reviewer's quoted words, and a numbered summary naming the reviewer", () => {
