@@ -18,6 +18,11 @@ describe("classify and keySentence", () => {
     ["Why does vmalloc always set the flag?", "question"],
     ["Looks good to me.", "ack"],
     ["Ran it on my laptop, nothing was refused.", undefined],
+    ["The GPU driver doesn't need to allocate system memory for HMM.", undefined],
+    ["There is no need to touch this code.", undefined],
+    ["Ah, needs to be earlier :)", "change requested"],
+    ["Pls add a link to the enum.", "change requested"],
+    ["s/ure/sure/", "change requested"],
   ])("%s -> %s", (text, kind) => {
     expect(classify(text)).toBe(kind);
   });
