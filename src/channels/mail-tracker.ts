@@ -221,7 +221,7 @@ export class MailTracker {
       this.deps.log.info({ series: id, state }, "tracker recorded, not sent (mode, policy, history, age, mute or opt-out)");
       return { tracker: r.tracker, thread: head.messageId, body, outgoing: undefined };
     }
-    const changes = verdictChanges(fb, r.tracker);
+    const changes = fb.changes(r.tracker);
     const first = { channel: CHANNEL, thread: head.messageId, what: TRACKER };
     // Never to the list: to the author alone, and only once an item has a definite verdict.
     const to = o.policy.trackerGoesTo(head.from, r.tracker.items.map((i) => i.verdict));
@@ -263,11 +263,6 @@ export class MailTracker {
  */
 function revisionBound(s: Series): number {
   return tagged(s) ? effectiveRevision(s) : Number.MAX_SAFE_INTEGER;
-}
-
-function verdictChanges(fb: FeedbackStore, t: Tracker): VerdictChange[] {
-  const before = new Map(fb.items(t.series.id).map((i) => [i.itemId, i.verdict]));
-  return t.items.filter((i) => before.get(i.id) !== i.verdict).map((i) => ({ itemId: i.id, from: before.get(i.id), to: i.verdict }));
 }
 
 function updateText(changes: readonly VerdictChange[], t: Tracker, body: string): string {

@@ -78,10 +78,41 @@ export class FeedbackStore {
     return st;
   }
 
+  /**
+   * The items of `t` whose verdict differs from the one stored for the same point. A point is
+   * found again by the reply it came from and its text, not by its number: numbers shift when a
+   * late reply lands between earlier ones. A reply's one point left unmatched on both sides (its
+   * sentence read differently since) is still the same point.
+   */
+  changes(t: Tracker): VerdictChange[] {
+    const stored = this.items(t.series.id);
+    const key = (source: string, text: string) => `${source}\n${text}`;
+    const byText = new Map(stored.map((r) => [key(r.source, r.text), r]));
+    const matched = new Set<ItemRow>();
+    const found = new Map<string, ItemRow>();
+    for (const i of t.items) {
+      const r = byText.get(key(i.source, i.text));
+      if (r && !matched.has(r)) {
+        matched.add(r);
+        found.set(i.id, r);
+      }
+    }
+    const leftOver = (source: string) => stored.filter((r) => r.source === source && !matched.has(r));
+    for (const i of t.items) {
+      if (found.has(i.id) || t.items.filter((x) => x.source === i.source && !found.has(x.id)).length !== 1) continue;
+      const rows = leftOver(i.source);
+      if (rows.length === 1) {
+        matched.add(rows[0]!);
+        found.set(i.id, rows[0]!);
+      }
+    }
+    return t.items.filter((i) => found.get(i.id)?.verdict !== i.verdict).map((i) => ({ itemId: i.id, from: found.get(i.id)?.verdict, to: i.verdict }));
+  }
+
   /** Store links and items of a tracker in one transaction; returns the verdicts that changed. */
   saveTracking(t: Tracker): VerdictChange[] {
     const seriesId = t.series.id;
-    const before = new Map(this.items(seriesId).map((i) => [i.itemId, i.verdict]));
+    const changed = this.changes(t);
     const at = now();
     const link = this.sql(
       "INSERT INTO revision_links (series_id, previous_id, how, detail, resend, linked_at) VALUES (?, ?, ?, ?, ?, ?) " +
@@ -111,7 +142,7 @@ export class FeedbackStore {
         );
       }
     })();
-    return t.items.filter((i) => before.get(i.id) !== i.verdict).map((i) => ({ itemId: i.id, from: before.get(i.id), to: i.verdict }));
+    return changed;
   }
 
   links(seriesId: string): LinkRow[] {

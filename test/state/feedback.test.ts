@@ -52,6 +52,20 @@ describe("feedback store", () => {
     store.close();
   });
 
+  it("finds a point again by its reply and text when a late reply renumbers the items", async () => {
+    const store = Store.open(tmp());
+    const fb = new FeedbackStore(store.db);
+    // Sam's reply (item 1.3) reaches the archive late: every later item moves up by one.
+    const early = await tracker((s) => dropMessage(s, "c2FtLXJldmlld2Vk@example.net"));
+    fb.saveTracking(early);
+    const late = await tracker();
+    expect(late.items.map((i) => i.id)).not.toEqual(early.items.map((i) => i.id));
+    const sam = late.items.find((i) => i.source === "c2FtLXJldmlld2Vk@example.net")!;
+    expect(fb.changes(late)).toEqual([{ itemId: sam.id, from: undefined, to: sam.verdict }]);
+    expect(fb.saveTracking(late)).toEqual([{ itemId: sam.id, from: undefined, to: sam.verdict }]);
+    store.close();
+  });
+
   it("says whether a tracker is new, changed or the same, and counts the writes", async () => {
     const store = Store.open(tmp());
     const fb = new FeedbackStore(store.db);
