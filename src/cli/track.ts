@@ -109,7 +109,7 @@ async function plan(input: TrackInput, select: string | undefined, source: strin
  * The latest revisions to track and every revision they may link to. A function of its own so
  * that the grouping is let go once `known` is made.
  */
-async function targetsOf(input: TrackInput, select: string | undefined, source: string): Promise<{ targets: Series[]; known: Series[] }> {
+async function targetsOf(input: TrackInput, select: string | undefined, source: string): Promise<{ targets: Series[]; known: readonly Series[] }> {
   const messages = input.take();
   if (messages.length === 0) throw new InputError("not-a-patch", `none of the ${input.skipped.length} messages could be read`, source);
   const { series, orphanReplies } = groupSeries(messages);
@@ -118,7 +118,9 @@ async function targetsOf(input: TrackInput, select: string | undefined, source: 
   if (select && targets.length === 0) throw new InputError("not-a-patch", `no series ${select} in the input`, source);
   // Replies whose patch is missing stand for revisions of their own (feedback/ghost.ts): read
   // whole, and kept only when they do.
-  const known = [...series, ...ghostRevisions(await input.whole(orphanReplies), series)];
+  const ghosts = ghostRevisions(await input.whole(orphanReplies), series);
+  // Without ghosts, the very list targets were found in: linking reuses the index built over it.
+  const known = ghosts.length > 0 ? [...series, ...ghosts] : series;
   return { targets, known };
 }
 
