@@ -207,36 +207,62 @@ function titleOf(s: Series): string {
   return normaliseTitle(head(s)?.parsedSubject.title ?? s.title);
 }
 
-function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list) {
-    if (!list.includes(value)) list.push(value);
-  } else map.set(key, [value]);
+/** Series by a key, each once, in the order added; a key naming one series holds it alone, as most do. */
+class Lookup {
+  private readonly map = new Map<string, Series | Series[]>();
+
+  add(key: string, s: Series): void {
+    const v = this.map.get(key);
+    if (v === undefined) this.map.set(key, s);
+    else if (!Array.isArray(v)) {
+      if (v !== s) this.map.set(key, [v, s]);
+    } else if (!v.includes(s)) v.push(s);
+  }
+
+  get(key: string): readonly Series[] {
+    const v = this.map.get(key);
+    return v === undefined ? [] : Array.isArray(v) ? v : [v];
+  }
+}
+
+/** A Lookup per person key: a title or a path is kept as it is, not joined to each author's key. */
+class PersonLookup {
+  private readonly byPerson = new Map<string, Lookup>();
+
+  add(person: string, key: string, s: Series): void {
+    let l = this.byPerson.get(person);
+    if (!l) this.byPerson.set(person, (l = new Lookup()));
+    l.add(key, s);
+  }
+
+  get(person: string, key: string): readonly Series[] {
+    return this.byPerson.get(person)?.get(key) ?? [];
+  }
 }
 
 /** Lookups over the candidates, so linking a whole archive is not quadratic. */
 class Index {
-  readonly byChangeId = new Map<string, Series[]>();
-  readonly byThreadId = new Map<string, Series[]>();
-  readonly byTitle = new Map<string, Series[]>();
-  readonly byPatchTitle = new Map<string, Series[]>();
-  readonly byFile = new Map<string, Series[]>();
+  readonly byChangeId = new Lookup();
+  readonly byThreadId = new Lookup();
+  readonly byTitle = new PersonLookup();
+  readonly byPatchTitle = new PersonLookup();
+  readonly byFile = new PersonLookup();
   /** Series whose first message answers a message of another series' thread, by that series' id. */
-  readonly postedInto = new Map<string, Series[]>();
+  readonly postedInto = new Lookup();
 
   constructor(all: readonly Series[]) {
     for (const s of all) {
-      if (s.changeId) push(this.byChangeId, s.changeId, s);
-      for (const id of threadIds(s)) push(this.byThreadId, id, s);
+      if (s.changeId) this.byChangeId.add(s.changeId, s);
+      for (const id of threadIds(s)) this.byThreadId.add(id, s);
       const who = personKeys(s.author);
-      for (const k of who) push(this.byTitle, `${k}|${titleOf(s)}`, s);
-      for (const p of patches(s)) for (const k of who) push(this.byPatchTitle, `${k}|${normaliseTitle(p.message.parsedSubject.title)}`, s);
-      for (const f of filesOf(s)) for (const k of who) push(this.byFile, `${k}|${f}`, s);
+      for (const k of who) this.byTitle.add(k, titleOf(s), s);
+      for (const p of patches(s)) for (const k of who) this.byPatchTitle.add(k, normaliseTitle(p.message.parsedSubject.title), s);
+      for (const f of filesOf(s)) for (const k of who) this.byFile.add(k, f, s);
     }
     for (const s of all) {
       const first = head(s);
       const parents = first ? [first.inReplyTo, ...first.references].filter((x): x is string => x !== undefined) : [];
-      for (const t of new Set(parents.flatMap((id) => this.byThreadId.get(id) ?? []))) if (t !== s) push(this.postedInto, t.id, s);
+      for (const t of new Set(parents.flatMap((id) => this.byThreadId.get(id)))) if (t !== s) this.postedInto.add(t.id, s);
     }
   }
 }
@@ -304,13 +330,13 @@ export function findPrevious(series: Series, candidates: readonly Series[], excl
     previous ? numbered({ series, previous, how, detail: detail(previous), resend: resend && revisionOf(previous) === revisionOf(series) }, revisionOf(previous)) : undefined;
 
   if (series.changeId) {
-    const link = make(closest(series, ix.byChangeId.get(series.changeId) ?? [], exclude), "change-id", () => `change-id ${series.changeId}`);
+    const link = make(closest(series, ix.byChangeId.get(series.changeId), exclude), "change-id", () => `change-id ${series.changeId}`);
     if (link) return link;
   }
 
   const byIds = (ids: readonly string[], how: LinkHow, detail: (id: string) => string) => {
     const hits = new Map<Series, string>();
-    for (const id of ids) for (const c of ix.byThreadId.get(id) ?? []) if (!hits.has(c)) hits.set(c, id);
+    for (const id of ids) for (const c of ix.byThreadId.get(id)) if (!hits.has(c)) hits.set(c, id);
     return make(closest(series, [...hits.keys()], exclude), how, (p) => detail(hits.get(p)!));
   };
   const first = head(series);
@@ -333,7 +359,7 @@ function rerolled(link: RevisionLink, ix: Index, exclude: ReadonlySet<string>): 
   let cur = link;
   for (let guard = 0; guard < 50; guard++) {
     const prev = cur.previous;
-    const between = (ix.postedInto.get(prev.id) ?? []).filter(
+    const between = ix.postedInto.get(prev.id).filter(
       (r) =>
         r !== link.series &&
         r.id !== link.series.id &&
@@ -374,7 +400,7 @@ type MakeLink = (previous: Series | undefined, how: LinkHow, detail: (p: Series)
 /** Links by what the series is rather than where it was posted: titles, patch titles, files. */
 function byContent(series: Series, ix: Index, exclude: ReadonlySet<string>, make: MakeLink): RevisionLink | undefined {
   const who = personKeys(series.author);
-  const sameTitle = who.flatMap((k) => ix.byTitle.get(`${k}|${titleOf(series)}`) ?? []);
+  const sameTitle = who.flatMap((k) => ix.byTitle.get(k, titleOf(series)));
   const link = make(closest(series, sameTitle, exclude), "subject", () => `same title and author "${head(series)?.parsedSubject.title ?? series.title}"`);
   if (link) return link;
 
@@ -382,7 +408,7 @@ function byContent(series: Series, ix: Index, exclude: ReadonlySet<string>, make
   const mine = [...new Set(patches(series).map((p) => normaliseTitle(p.message.parsedSubject.title)))];
   const shared = new Map<Series, Set<string>>();
   for (const t of mine) {
-    for (const c of who.flatMap((k) => ix.byPatchTitle.get(`${k}|${t}`) ?? [])) {
+    for (const c of who.flatMap((k) => ix.byPatchTitle.get(k, t))) {
       const set = shared.get(c) ?? new Set<string>();
       set.add(t);
       shared.set(c, set);
@@ -395,7 +421,7 @@ function byContent(series: Series, ix: Index, exclude: ReadonlySet<string>, make
   // Renamed outright: only a numbered revision may claim an earlier posting by its files alone.
   if (revisionOf(series) < 2) return undefined;
   const mineFiles = filesOf(series);
-  const near = new Set(who.flatMap((k) => [...mineFiles].flatMap((f) => ix.byFile.get(`${k}|${f}`) ?? [])));
+  const near = new Set(who.flatMap((k) => [...mineFiles].flatMap((f) => ix.byFile.get(k, f))));
   const similar = [...near].filter((c) => {
     const theirs = filesOf(c);
     const common = [...mineFiles].filter((f) => theirs.has(f)).length;
