@@ -19,6 +19,11 @@ import { changedLines, type Series } from "../patch/series.js";
  * A patch's changed lines (what tells a repost from a copy) are kept as one digest line.
  */
 export function outline(m: Message): Message {
+  return copied(stripped(m), ownCopy);
+}
+
+/** The message with its text left out and, for a possible series member, what linking reads of its prose. */
+function stripped(m: Message): Message {
   const member = m.kind === "patch" || m.kind === "cover" || mayBeUntaggedCover({ kind: m.kind, isReply: m.parsedSubject.isReply, isPatch: m.parsedSubject.isPatch, from: m.from.email });
   const digest = m.kind === "patch" && m.files.length > 0 ? createHash("sha256").update(changedLines(m)).digest("hex") : undefined;
   const files = m.files.map(
@@ -27,9 +32,13 @@ export function outline(m: Message): Message {
       hunks: digest && i === 0 ? [{ oldStart: 0, oldLines: 0, newStart: 0, newLines: 0, heading: "", lines: [{ type: "+", text: digest }] }] : [],
     }),
   );
-  // A copy throughout: a name or a path cut from the text would keep the whole text alive.
   // Linking reads a member's prose for two things alone (patch/revision-link.ts): read here, the text goes.
-  return structuredClone({ ...m, to: [], cc: [], body: "", commitMessage: "", notes: "", ...(member ? { prose: readProse(m) } : {}), trailers: [], files });
+  return { ...m, to: [], cc: [], body: "", commitMessage: "", notes: "", ...(member ? { prose: readProse(m) } : {}), trailers: [], files };
+}
+
+/** A string of its own: one cut from a message's text (a name, a path, a Message-ID) would keep the whole text alive. */
+function ownCopy(s: string): string {
+  return s.length < 13 ? s : structuredClone(s);
 }
 
 /**
@@ -42,31 +51,31 @@ export function outliner(): (m: Message) => Message {
   const one = (s: string): string => {
     const k = kept.get(s);
     if (k !== undefined) return k;
-    kept.set(s, s);
-    return s;
+    const c = ownCopy(s);
+    kept.set(c, c);
+    return c;
   };
-  return (m) => shareTexts(outline(m), one);
+  return (m) => copied(stripped(m), one);
 }
 
 // Most of an outline's lists are empty (recipients, trailers, a reply's files, subject tags): one
 // frozen list stands for all of them, so that a write to one fails instead of reaching every outline.
 const EMPTY: readonly never[] = Object.freeze([]);
 
-/** `v` (a fresh copy, owned here) with each string replaced by `one`'s equal one and each empty list by EMPTY, in place. */
-function shareTexts<T>(v: T, one: (s: string) => string): T {
-  const shared = (x: unknown): unknown => {
-    if (typeof x === "string") return one(x);
-    if (Array.isArray(x) && x.length === 0) return EMPTY;
-    if (x !== null && typeof x === "object") shareTexts(x, one);
+/** A deep copy of `v` with each string as `text` gives it, each empty list as EMPTY and each date its own. */
+function copied<T>(v: T, text: (s: string) => string): T {
+  const copy = (x: unknown): unknown => {
+    if (typeof x === "string") return text(x);
+    if (Array.isArray(x)) return x.length === 0 ? EMPTY : x.map(copy);
+    if (x instanceof Date) return new Date(x.getTime());
+    if (x !== null && typeof x === "object") {
+      const o: Record<string, unknown> = {};
+      for (const key of Object.keys(x)) o[key] = copy((x as Record<string, unknown>)[key]);
+      return o;
+    }
     return x;
   };
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = shared(v[i]);
-  } else if (v !== null && typeof v === "object" && !(v instanceof Date)) {
-    const o = v as Record<string, unknown>;
-    for (const key of Object.keys(o)) o[key] = shared(o[key]);
-  }
-  return v;
+  return copy(v) as T;
 }
 
 /**
