@@ -390,7 +390,7 @@ export function extractItems(
       into.restatedIn.push({ source: p.reply.messageId, author: p.reply.from, date: p.reply.date, text: keySentence(p.text, kind) });
       continue;
     }
-    if (!classify(p.text) && !isDiffQuote(p.quote)) continue;
+    if (kind === "remark" && !isDiffQuote(p.quote)) continue;
     // "Ok.", "ack. I misread it.", a signature alone: a remark with nothing in it is not a point.
     if (kind === "remark" && isEmptyRemark(p.text, p.reply.from)) continue;
     drafts.push({

@@ -85,26 +85,23 @@ export class FeedbackStore {
    * sentence read differently since) is still the same point.
    */
   changes(t: Tracker): VerdictChange[] {
-    const stored = this.items(t.series.id);
     const key = (source: string, text: string) => `${source}\n${text}`;
-    const byText = new Map(stored.map((r) => [key(r.source, r.text), r]));
-    const matched = new Set<ItemRow>();
+    const stored = new Map(this.items(t.series.id).map((r) => [key(r.source, r.text), r]));
     const found = new Map<string, ItemRow>();
     for (const i of t.items) {
-      const r = byText.get(key(i.source, i.text));
-      if (r && !matched.has(r)) {
-        matched.add(r);
-        found.set(i.id, r);
-      }
+      const r = stored.get(key(i.source, i.text));
+      if (r) found.set(i.id, r);
     }
-    const leftOver = (source: string) => stored.filter((r) => r.source === source && !matched.has(r));
-    for (const i of t.items) {
-      if (found.has(i.id) || t.items.filter((x) => x.source === i.source && !found.has(x.id)).length !== 1) continue;
-      const rows = leftOver(i.source);
-      if (rows.length === 1) {
-        matched.add(rows[0]!);
-        found.set(i.id, rows[0]!);
-      }
+    const taken = new Set(found.values());
+    const bySource = <T extends { source: string }>(list: readonly T[]) => {
+      const out = new Map<string, T[]>();
+      for (const x of list) out.set(x.source, [...(out.get(x.source) ?? []), x]);
+      return out;
+    };
+    const oldLeft = bySource([...stored.values()].filter((r) => !taken.has(r)));
+    for (const [source, items] of bySource(t.items.filter((i) => !found.has(i.id)))) {
+      const rows = oldLeft.get(source);
+      if (items.length === 1 && rows?.length === 1) found.set(items[0]!.id, rows[0]!);
     }
     return t.items.filter((i) => found.get(i.id)?.verdict !== i.verdict).map((i) => ({ itemId: i.id, from: found.get(i.id)?.verdict, to: i.verdict }));
   }

@@ -1,6 +1,10 @@
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/main.js";
+import { splitMbox } from "../../src/ingest/mbox/reader.js";
+import { appendToInbox } from "../../src/ingest/public-inbox/writer.js";
 import { assertBuilt, runCli } from "../helpers/cli.js";
 import { captureIo } from "../helpers/io.js";
 import { CHANGE_ID, GOLDEN, MBOX, V1_COVER, V2_COVER, V2_ONLY } from "../feedback/fixture.js";
@@ -115,28 +119,24 @@ describe("dmabuf-review track, the built bin", () => {
   });
 });
 
+/** A public-inbox of these messages, ten to an epoch, so that the reader goes from one epoch to the next. */
+async function inboxOf(raws: readonly Buffer[]): Promise<string> {
+  const inbox = join(mkdtempSync(join(tmpdir(), "dmabuf-review-track-inbox-")), "inbox");
+  await appendToInbox(inbox, raws.map((bytes) => ({ bytes })), { perEpoch: 10 });
+  return inbox;
+}
+
+const fixtureMails = () => splitMbox(readFileSync(MBOX), "fixture").map((r) => r.bytes);
+
 describe("dmabuf-review track on a public-inbox", () => {
   it("reads the archive's epochs and prints the same tracker as for the mbox", async () => {
-    const { mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { splitMbox } = await import("../../src/ingest/mbox/reader.js");
-    const { appendToInbox } = await import("../../src/ingest/public-inbox/writer.js");
-    const inbox = join(mkdtempSync(join(tmpdir(), "dmabuf-review-track-inbox-")), "inbox");
-    // Two epochs, so the reader goes from one to the next.
-    await appendToInbox(inbox, splitMbox(readFileSync(MBOX), "fixture").map((r) => ({ bytes: r.bytes })), { perEpoch: 10 });
-    const r = await run(["track", inbox]);
+    const r = await run(["track", await inboxOf(fixtureMails())]);
     expect(r.err).toBe("");
     expect(r.code).toBe(0);
     expect(r.out).toBe(readFileSync(GOLDEN, "utf8"));
   });
 
   it("writes a series without an earlier revision in its place among the tracked ones, text and JSON", async () => {
-    const { mkdtempSync } = await import("node:fs");
-    const { tmpdir } = await import("node:os");
-    const { join } = await import("node:path");
-    const { splitMbox } = await import("../../src/ingest/mbox/reader.js");
-    const { appendToInbox } = await import("../../src/ingest/public-inbox/writer.js");
     const lone = (id: string, day: number, month: string) =>
       Buffer.from(
         [
@@ -158,10 +158,8 @@ describe("dmabuf-review track on a public-inbox", () => {
           "",
         ].join("\n"),
       );
-    const inbox = join(mkdtempSync(join(tmpdir(), "dmabuf-review-track-inbox-")), "inbox");
     // One lone series before the tracked one and one after its v2, by date.
-    const raws = [lone("lone-early", 3, "Oct"), ...splitMbox(readFileSync(MBOX), "fixture").map((r) => r.bytes), lone("lone-late", 30, "Dec")];
-    await appendToInbox(inbox, raws.map((bytes) => ({ bytes })), { perEpoch: 10 });
+    const inbox = await inboxOf([lone("lone-early", 3, "Oct"), ...fixtureMails(), lone("lone-late", 30, "Dec")]);
     const line = (id: string, day: number) => `dma-buf: fix a typo in a comment ${day} (v1) <${id}@example.org>: no earlier revision of this series in the input; nothing to track\n`;
     const text = await run(["track", inbox]);
     expect(text.err).toBe("");

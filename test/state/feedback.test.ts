@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { trackAll, type Tracker } from "../../src/feedback/track.js";
 import { renderTrackerText } from "../../src/review/render/tracker.js";
+import type { Verdict } from "../../src/feedback/verdict.js";
 import { FeedbackStore } from "../../src/state/feedback.js";
 import { Store } from "../../src/state/store.js";
 import { dropMessage, seriesOf, trackDeps, V1_COVER, V2_COVER } from "../feedback/fixture.js";
@@ -63,6 +64,11 @@ describe("feedback store", () => {
     const sam = late.items.find((i) => i.source === "c2FtLXJldmlld2Vk@example.net")!;
     expect(fb.changes(late)).toEqual([{ itemId: sam.id, from: undefined, to: sam.verdict }]);
     expect(fb.saveTracking(late)).toEqual([{ itemId: sam.id, from: undefined, to: sam.verdict }]);
+    // A reply's one point whose sentence now reads differently is still that point, not a new one.
+    const one = late.items.find((i) => late.items.filter((x) => x.source === i.source).length === 1)!;
+    const to: Verdict = one.verdict === "addressed" ? "unclear" : "addressed";
+    const reworded = { ...late, items: late.items.map((i) => (i === one ? { ...i, text: `${i.text} (reworded)`, verdict: to } : i)) };
+    expect(fb.changes(reworded)).toEqual([{ itemId: one.id, from: one.verdict, to }]);
     store.close();
   });
 
